@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/clusterd/clusterd/dataset"
+	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/internal/ids"
+	"github.com/clusterd/clusterd/internal/npy"
+	"github.com/clusterd/clusterd/model"
+)
+
+func runFit(args []string) error {
+	fs := flag.NewFlagSet("fit", flag.ContinueOnError)
+	input := fs.String("input", "", "input file: .npy (2-D float32/float64) or NDJSON documents (.ndjson, .jsonl)")
+	feature := fs.String("feature", "", "NDJSON: the feature whose vectors are clustered (optional when documents have one)")
+	algorithm := fs.String("algorithm", engine.KMeans, "clustering method: "+strings.Join(engine.Algorithms(), ", "))
+	params := fs.String("params", "{}", "algorithm parameters as a JSON object (scikit-learn names)")
+	seedFlag := fs.String("seed", "", "seed for every random choice (overrides random_state)")
+	backendFlag := fs.String("backend", "auto", "where the kernels run: auto, cpu or gpu")
+	workers := fs.Int("workers", 0, "CPU worker goroutines (0: one per core)")
+	labelsOut := fs.String("labels-out", "", "write the labels as an int32 .npy (one per input row, -1 for noise)")
+	output := fs.String("output", "-", "write the result JSON here (- for standard output)")
+	sample := fs.Int("silhouette-sample-size", 0, fmt.Sprintf("points above which the silhouette is computed on a seeded sample (0: %d, -1: always exact)", engine.DefaultSilhouetteSampleSize))
+	quiet := fs.Bool("quiet", false, "no progress on standard error")
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stderr)
+			fs.PrintDefaults()
+			return nil
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *input == "" {
+		return usagef("--input is required")
+	}
+	if !json.Valid([]byte(*params)) {
+		return usagef("--params is not valid JSON: %s", *params)
+	}
+	spec := engine.Spec{Algorithm: *algorithm, Params: json.RawMessage(*params), SilhouetteSampleSize: *sample}
+	if *seedFlag != "" {
+		var s int64
+		if _, err := fmt.Sscan(*seedFlag, &s); err != nil || s < 0 {
+			return usagef("--seed must be a non-negative integer, got %q", *seedFlag)
+		}
+		spec.Seed = &s
+	}
+	// Reject bad parameters before reading a large file.
+	if _, err := engine.ParseParams(spec.Algorithm, spec.Params); err != nil {
+		return usageError{err}
+	}
+	be, fallback, err := chooseBackend(*backendFlag, *workers)
+	if err != nil {
+		return err
+	}
+
+	created := model.Now()
+	progress := newProgressPrinter(os.Stderr, *quiet)
+	progress.note("loading %s", *input)
+	t0 := time.Now()
+	m, err := dataset.LoadFile(*input, *feature)
+	if err != nil {
+		if errors.Is(err, dataset.ErrInput) {
+			return usageError{err}
+		}
+		return err
+	}
+	loadSec := time.Since(t0).Seconds()
+	progress.note("loaded %d×%d in %.2fs (%.0f MB/s)", m.N, m.D, loadSec, float64(len(m.X))*4/1e6/max(loadSec, 1e-9))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := engine.Run(ctx, engine.Input{X: m.X, N: m.N, D: m.D}, spec, engine.Options{Backend: be, Progress: progress.update})
+	progress.done()
+	if err != nil {
+		var de *engine.DataError
+		var pe *engine.ParamError
+		var pes engine.ParamErrors
+		switch {
+		case errors.As(err, &de):
+			msg := de.Msg
+			if de.Row >= 0 {
+				msg = m.RowName(de.Row) + ": " + de.Msg
+			}
+			return usagef("%s", msg)
+		case errors.As(err, &pe), errors.As(err, &pes), errors.Is(err, engine.ErrUnknownAlgorithm):
+			return usageError{err}
+		}
+		return err
+	}
+	out := model.ExecutionResult{RunID: ids.New("run_"), ClusterID: ids.New("clust_"), CreatedAt: created}
+	out.Completed(res, be.Name(), model.Now())
+	if fallback != "" {
+		out.BackendFallbackReason = &fallback
+	}
+	progress.note("%d clusters, inertia %s, %.2fs, %.3g points/s", res.NumClusters, fmtPtr(res.Stats.Inertia), res.Stats.DurationSeconds, res.Stats.PointsPerSecond)
+
+	if *labelsOut != "" {
+		if err := npy.WriteFile(*labelsOut, func(w io.Writer) error { return npy.WriteInt32(w, res.Labels) }); err != nil {
+			return fmt.Errorf("writing labels: %w", err)
+		}
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if *output == "-" {
+		_, err = os.Stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(*output, b, 0o644)
+}
+
+func fmtPtr(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.6g", *v)
+}

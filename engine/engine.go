@@ -1,0 +1,281 @@
+// Package engine runs clustering algorithms over a kernels.Backend.
+//
+// It takes vectors and parameters and returns a Result: labels, centroids,
+// per-cluster statistics and quality metrics. It knows nothing of HTTP, SQL
+// or files, which lets the CLI, the service and the GPU worker share it.
+//
+// Parameters follow scikit-learn's constructor names and defaults (see
+// ParseParams); every random choice is drawn from a generator seeded by the
+// run's seed, and the backends are deterministic, so a run is reproducible
+// bit for bit on any machine with the same backend.
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/clusterd/clusterd/kernels"
+)
+
+// Algorithm names accepted in Spec.Algorithm (the API's clustering_method).
+const (
+	KMeans          = "kmeans"
+	MiniBatchKMeans = "minibatch_kmeans"
+)
+
+// DefaultSilhouetteSampleSize is the number of points above which the
+// silhouette coefficient, O(n²) to compute exactly, is computed on a seeded
+// uniform sample of that many points (Stats.MetricsSampleSize says so).
+// Davies–Bouldin and Calinski–Harabasz are O(n) and always use every point.
+const DefaultSilhouetteSampleSize = 20000
+
+// Spec says what to run.
+type Spec struct {
+	// Algorithm is one of the algorithm names (KMeans, MiniBatchKMeans, …).
+	Algorithm string
+	// Params is the JSON object of algorithm parameters (algorithm_params);
+	// nil means all defaults.
+	Params json.RawMessage
+	// Seed, when set, overrides the random_state parameter.
+	Seed *int64
+	// SilhouetteSampleSize overrides DefaultSilhouetteSampleSize; a negative
+	// value means always exact.
+	SilhouetteSampleSize int
+}
+
+// Input is the data to cluster: N rows of D features, row-major. Run only
+// reads X.
+type Input struct {
+	X    []float32
+	N, D int
+}
+
+// Progress is reported while a run works.
+type Progress struct {
+	Phase     string // "init", "iterate", "finalize", "metrics"
+	Run, Runs int    // current restart (1-based) and number of restarts (n_init)
+	Iteration int    // Lloyd iteration or mini-batch step within the run (1-based)
+	MaxIter   int
+	Inertia   float64 // current objective (sum of squared distances)
+	// PointsPerSecond is the assignment rate of the last iteration.
+	PointsPerSecond float64
+	// Fraction is an estimate of the work done, in [0, 1].
+	Fraction float64
+}
+
+// Options carry what a run needs besides the data and parameters.
+type Options struct {
+	Backend  kernels.Backend
+	Progress func(Progress) // optional; called from the run's goroutine
+}
+
+// Result is what a run produced.
+type Result struct {
+	Algorithm   string
+	Labels      []int32 // one per input row; −1 is noise
+	NumClusters int     // real clusters (noise is not one)
+	Centroids   []float32
+	Clusters    []Cluster // NumClusters entries, in label order
+	Metrics     *Metrics  // nil unless at least 2 clusters
+	Stats       Stats
+}
+
+// Cluster describes one cluster of a result.
+type Cluster struct {
+	Label    int    // the label its members carry
+	ID       string // "cl_0", …
+	Members  int
+	Centroid []float32 // length D, a view into Result.Centroids
+	// Variance is the mean squared Euclidean distance of the members to the
+	// centroid (the cluster's share of the inertia divided by its size).
+	Variance float64
+	// MeanCosine and MinCosine are the mean and minimum cosine similarity of
+	// the members to the centroid; nil when undefined (zero vectors).
+	MeanCosine, MinCosine *float64
+}
+
+// Metrics are the quality scores, with scikit-learn's definitions.
+type Metrics struct {
+	Silhouette       float64 `json:"silhouette_score"`
+	DaviesBouldin    float64 `json:"davies_bouldin_index"`
+	CalinskiHarabasz float64 `json:"calinski_harabasz_score"`
+}
+
+// Stats describe how the run went.
+type Stats struct {
+	Iterations      int      `json:"iterations"`
+	Inertia         *float64 `json:"inertia"`
+	NInitUsed       int      `json:"n_init_used"`
+	NInitNote       string   `json:"n_init_note,omitempty"`
+	DurationSeconds float64  `json:"duration_seconds"`
+	PointsPerSecond float64  `json:"points_per_second"`
+	// MetricsSampleSize is the number of points the silhouette was computed
+	// on (the non-noise points, or a sample of them).
+	MetricsSampleSize int            `json:"metrics_sample_size"`
+	NoisePoints       int            `json:"noise_points"`
+	Parameters        map[string]any `json:"parameters"`
+	Seed              int64          `json:"seed"`
+}
+
+// DataError reports input data that cannot be clustered.
+type DataError struct {
+	Row int // the offending row, or −1 when the problem is not one row's
+	Msg string
+}
+
+func (e *DataError) Error() string {
+	if e.Row >= 0 {
+		return fmt.Sprintf("row %d: %s", e.Row, e.Msg)
+	}
+	return e.Msg
+}
+
+// ErrUnknownAlgorithm is wrapped when Spec.Algorithm names no algorithm.
+var ErrUnknownAlgorithm = errors.New("unknown clustering algorithm")
+
+// model is one algorithm with its parsed parameters.
+type model interface {
+	// params returns the parameters as the run will use them.
+	params() map[string]any
+	// check validates the parameters against the data's shape.
+	check(in Input) error
+	// fit clusters the data.
+	fit(ctx context.Context, r *run) (*fitted, error)
+}
+
+// fitted is what an algorithm hands back to the shared finishing steps.
+type fitted struct {
+	labels     []int32
+	k          int       // labels are in [0, k) or −1
+	centroids  []float32 // k×d, or nil to use the members' means
+	iterations int
+	inertia    *float64
+	nInitUsed  int
+	nInitNote  string
+}
+
+type parser func(p *paramReader, seed *int64) (model, error)
+
+var algorithms = map[string]parser{
+	KMeans:          parseKMeans,
+	MiniBatchKMeans: parseMiniBatch,
+}
+
+// Algorithms lists the algorithm names Run accepts.
+func Algorithms() []string {
+	out := make([]string, 0, len(algorithms))
+	for name := range algorithms {
+		out = append(out, name)
+	}
+	return sortedStrings(out)
+}
+
+// ParseParams validates an algorithm name and its parameters without data,
+// so a caller can reject a bad request before storing or queueing it. It
+// returns the effective parameters (defaults filled in). Errors are
+// ErrUnknownAlgorithm (wrapped) or ParamErrors.
+func ParseParams(algorithm string, params json.RawMessage) (map[string]any, error) {
+	m, err := parseModel(algorithm, params, nil)
+	if err != nil {
+		return nil, err
+	}
+	return m.params(), nil
+}
+
+func parseModel(algorithm string, params json.RawMessage, seed *int64) (model, error) {
+	parse, ok := algorithms[algorithm]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownAlgorithm, algorithm, quoteAll(Algorithms()))
+	}
+	p := newParamReader(params)
+	m, err := parse(p, seed)
+	if ferr := p.finish(algorithm); ferr != nil {
+		return nil, ferr
+	}
+	return m, err
+}
+
+// run is the state shared by an algorithm and the finishing steps.
+type run struct {
+	in       Input
+	ds       kernels.Dataset
+	be       kernels.Backend
+	seed     int64
+	progress func(Progress)
+}
+
+func (r *run) report(p Progress) {
+	if r.progress != nil {
+		r.progress(p)
+	}
+}
+
+// Run clusters in according to spec.
+func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error) {
+	start := time.Now()
+	if opts.Backend == nil {
+		return nil, errors.New("engine: Options.Backend is nil")
+	}
+	m, err := parseModel(spec.Algorithm, spec.Params, spec.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckInput(in); err != nil {
+		return nil, err
+	}
+	if err := m.check(in); err != nil {
+		return nil, err
+	}
+	params := m.params()
+	seed, _ := params["random_state"].(int64)
+	ds, err := opts.Backend.Upload(in.X, in.N, in.D)
+	if err != nil {
+		return nil, fmt.Errorf("upload to %s: %w", opts.Backend.Name(), err)
+	}
+	defer ds.Close()
+	r := &run{in: in, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress}
+	f, err := m.fit(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.finish(ctx, spec, f)
+	if err != nil {
+		return nil, err
+	}
+	res.Algorithm = spec.Algorithm
+	res.Stats.Parameters = params
+	res.Stats.Seed = seed
+	res.Stats.DurationSeconds = time.Since(start).Seconds()
+	if res.Stats.DurationSeconds > 0 {
+		res.Stats.PointsPerSecond = float64(in.N) / res.Stats.DurationSeconds
+	}
+	return res, nil
+}
+
+// CheckInput validates the shape and values of the data: at least 2 points,
+// at least 1 feature, and every value finite.
+func CheckInput(in Input) error {
+	if in.N < 2 {
+		return &DataError{Row: -1, Msg: fmt.Sprintf("Insufficient documents for clustering: need at least 2 documents, found %d", max(in.N, 0))}
+	}
+	if in.D < 1 {
+		return &DataError{Row: -1, Msg: "vectors have no features (dimension 0)"}
+	}
+	if len(in.X) != in.N*in.D {
+		return &DataError{Row: -1, Msg: fmt.Sprintf("data has %d values, want %d×%d = %d", len(in.X), in.N, in.D, in.N*in.D)}
+	}
+	for i, v := range in.X {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			what := "NaN"
+			if !math.IsNaN(float64(v)) {
+				what = fmt.Sprintf("%v", v)
+			}
+			return &DataError{Row: i / in.D, Msg: fmt.Sprintf("%s at feature %d; embeddings must be finite", what, i%in.D)}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,424 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/clusterd/clusterd/kernels"
+)
+
+// DefaultRandomState is the seed used when neither random_state nor
+// Spec.Seed is given (the API's documented default).
+const DefaultRandomState = 42
+
+// largeWork is n·d·k above which an omitted n_init defaults to 1 instead of
+// scikit-learn's 10: ten restarts of a run that size cost minutes for a
+// gain that is usually below 1% of the objective. The run's stats say so.
+const largeWork = 1 << 32
+
+// KMeansParams are k-means' parameters, named as scikit-learn's KMeans.
+type KMeansParams struct {
+	NClusters int     // n_clusters, default 8
+	Init      string  // init: "k-means++" (default) or "random"
+	NInit     int     // n_init: restarts, best by inertia; default 10, or "auto"
+	MaxIter   int     // max_iter, default 300
+	Tol       float64 // tol, default 1e-4, relative to the data's mean feature variance
+	Seed      int64   // random_state, default 42
+	Algorithm string  // algorithm: "lloyd" (default), "elkan" or "auto"; all run exact Lloyd iterations
+
+	nInitGiven bool
+	nInitAuto  bool
+}
+
+type kmeansModel struct{ p KMeansParams }
+
+func parseKMeans(p *paramReader, seed *int64) (model, error) {
+	kp := KMeansParams{
+		NClusters: p.intIn("n_clusters", 8, 1, -1),
+		Init:      p.enum("init", "k-means++", "k-means++", "random"),
+		MaxIter:   p.intIn("max_iter", 300, 1, -1),
+		Tol:       p.floatIn("tol", 1e-4, 0, math.Inf(1), false),
+		Algorithm: p.enum("algorithm", "lloyd", "lloyd", "elkan", "auto", "full"),
+	}
+	kp.NInit, kp.nInitGiven, kp.nInitAuto = parseNInit(p, 10)
+	kp.Seed = parseSeed(p, seed)
+	return &kmeansModel{p: kp}, nil
+}
+
+// parseNInit reads n_init: a positive integer or "auto" (scikit-learn ≥ 1.4:
+// 1 restart for k-means++, 10 for random).
+func parseNInit(p *paramReader, def int) (n int, given, auto bool) {
+	if p.isString("n_init", "auto") {
+		p.used["n_init"] = true
+		return def, true, true
+	}
+	given = p.has("n_init")
+	return p.intIn("n_init", def, 1, 1000), given, false
+}
+
+func parseSeed(p *paramReader, seed *int64) int64 {
+	s := int64(p.intIn("random_state", DefaultRandomState, 0, math.MaxUint32))
+	if seed != nil {
+		s = *seed
+	}
+	return s
+}
+
+func (m *kmeansModel) params() map[string]any {
+	return map[string]any{
+		"n_clusters": m.p.NClusters, "init": m.p.Init, "n_init": m.nInitParam(),
+		"max_iter": m.p.MaxIter, "tol": m.p.Tol, "random_state": m.p.Seed, "algorithm": m.p.Algorithm,
+	}
+}
+
+func (m *kmeansModel) nInitParam() any {
+	if m.p.nInitAuto {
+		return "auto"
+	}
+	return m.p.NInit
+}
+
+func (m *kmeansModel) check(in Input) error {
+	return checkClusterCount(in, m.p.NClusters)
+}
+
+// checkClusterCount rejects n_clusters above the number of points or of
+// distinct points: k-means would have to leave clusters empty or duplicate.
+func checkClusterCount(in Input, k int) error {
+	if k > in.N {
+		return &ParamError{Param: "n_clusters", Kind: "range",
+			Msg: fmt.Sprintf("n_clusters = %d is more than the %d points to cluster", k, in.N)}
+	}
+	if distinct := countDistinct(in, k); distinct < k {
+		return &ParamError{Param: "n_clusters", Kind: "range",
+			Msg: fmt.Sprintf("n_clusters = %d is more than the %d distinct points to cluster", k, distinct)}
+	}
+	return nil
+}
+
+// countDistinct counts distinct rows, stopping once it reaches limit.
+func countDistinct(in Input, limit int) int {
+	seed := maphash.MakeSeed()
+	buckets := map[uint64][]int{}
+	distinct := 0
+	for i := 0; i < in.N && distinct < limit; i++ {
+		row := in.X[i*in.D : (i+1)*in.D]
+		h := maphash.Comparable(seed, hashRow(row))
+		dup := false
+		for _, j := range buckets[h] {
+			if slices.Equal(row, in.X[j*in.D:(j+1)*in.D]) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			buckets[h] = append(buckets[h], i)
+			distinct++
+		}
+	}
+	return distinct
+}
+
+// hashRow folds a row's bits into a comparable key (equal rows, equal keys).
+func hashRow(row []float32) [2]uint64 {
+	var a, b uint64 = 1469598103934665603, 7
+	for _, v := range row {
+		bits := uint64(math.Float32bits(v))
+		if v == 0 { // +0 and −0 are the same point
+			bits = 0
+		}
+		a = (a ^ bits) * 1099511628211
+		b = b*31 + bits
+	}
+	return [2]uint64{a, b}
+}
+
+func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
+	p := m.p
+	n, d := r.in.N, r.in.D
+	runs, note := p.NInit, ""
+	switch {
+	case p.nInitAuto && p.Init == "k-means++":
+		runs = 1
+	case !p.nInitGiven && float64(n)*float64(d)*float64(p.NClusters) > largeWork:
+		runs = 1
+		note = fmt.Sprintf("n_init defaulted to 1 instead of 10 because n·d·k = %.3g exceeds %.3g; set n_init to override", float64(n)*float64(d)*float64(p.NClusters), float64(largeWork))
+	}
+	tolAbs := 0.0
+	if p.Tol > 0 {
+		tolAbs = p.Tol * meanVariance(r.in)
+	}
+	var best *lloydResult
+	for run := 0; run < runs; run++ {
+		rng := rand.New(rand.NewPCG(uint64(p.Seed), uint64(run)))
+		r.report(Progress{Phase: "init", Run: run + 1, Runs: runs, MaxIter: p.MaxIter, Fraction: float64(run) / float64(runs)})
+		var centers []float32
+		var err error
+		if p.Init == "random" {
+			centers = randomInit(r.in, p.NClusters, rng)
+		} else {
+			centers, err = kmeansPlusPlus(ctx, r.be, r.ds, r.in, p.NClusters, rng, r.report)
+			if err != nil {
+				return nil, err
+			}
+		}
+		res, err := lloyd(ctx, r, centers, p.NClusters, p.MaxIter, tolAbs, run, runs)
+		if err != nil {
+			return nil, err
+		}
+		if best == nil || res.inertia < best.inertia {
+			best = res
+		}
+	}
+	return &fitted{labels: best.labels, k: p.NClusters, centroids: best.centers, iterations: best.iterations,
+		inertia: &best.inertia, nInitUsed: runs, nInitNote: note}, nil
+}
+
+// meanVariance is the mean over features of each feature's population
+// variance, the scale scikit-learn multiplies tol by.
+func meanVariance(in Input) float64 {
+	mean := make([]float64, in.D)
+	for i := 0; i < in.N; i++ {
+		for t, v := range in.X[i*in.D : (i+1)*in.D] {
+			mean[t] += float64(v)
+		}
+	}
+	for t := range mean {
+		mean[t] /= float64(in.N)
+	}
+	var s float64
+	for i := 0; i < in.N; i++ {
+		for t, v := range in.X[i*in.D : (i+1)*in.D] {
+			e := float64(v) - mean[t]
+			s += e * e
+		}
+	}
+	return s / float64(in.N) / float64(in.D)
+}
+
+// randomInit picks k distinct rows uniformly (a partial Fisher–Yates shuffle).
+func randomInit(in Input, k int, rng *rand.Rand) []float32 {
+	picked := map[int]int{}
+	centers := make([]float32, k*in.D)
+	for j := 0; j < k; j++ {
+		s := j + rng.IntN(in.N-j)
+		vs, ok := picked[s]
+		if !ok {
+			vs = s
+		}
+		vj, ok := picked[j]
+		if !ok {
+			vj = j
+		}
+		picked[s] = vj
+		copy(centers[j*in.D:(j+1)*in.D], in.X[vs*in.D:(vs+1)*in.D])
+	}
+	return centers
+}
+
+// kmeansPlusPlus is scikit-learn's greedy k-means++: the first centre is a
+// uniformly drawn point; each next one is the best, by resulting potential
+// (sum of squared distances to the nearest centre), of 2+⌊ln k⌋ candidates
+// drawn with probability proportional to the current squared distance.
+func kmeansPlusPlus(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, k int, rng *rand.Rand, report func(Progress)) ([]float32, error) {
+	n, d := in.N, in.D
+	x := in.X
+	trials := 2 + int(math.Log(float64(k)))
+	centers := make([]float32, k*d)
+	first := rng.IntN(n)
+	copy(centers[:d], x[first*d:(first+1)*d])
+	closest := make([]float32, n)
+	if err := be.Distances(ctx, ds, centers[:d], 1, closest); err != nil {
+		return nil, err
+	}
+	pot := sum64(closest)
+	cum := make([]float64, n)
+	cand := make([]float32, trials*d)
+	ids := make([]int, trials)
+	dc := make([]float32, n*trials)
+	pots := make([]float64, trials)
+	for c := 1; c < k; c++ {
+		var acc float64
+		for i, v := range closest {
+			acc += float64(v)
+			cum[i] = acc
+		}
+		for t := range ids {
+			target := rng.Float64() * pot
+			id, _ := slices.BinarySearch(cum, target) // first i with cum[i] ≥ target
+			ids[t] = min(id, n-1)
+			copy(cand[t*d:(t+1)*d], x[ids[t]*d:(ids[t]+1)*d])
+		}
+		if err := be.Distances(ctx, ds, cand, trials, dc); err != nil {
+			return nil, err
+		}
+		clear(pots)
+		for i, cl := range closest {
+			row := dc[i*trials : (i+1)*trials]
+			for t, v := range row {
+				pots[t] += float64(min(cl, v))
+			}
+		}
+		best := 0
+		for t := 1; t < trials; t++ {
+			if pots[t] < pots[best] {
+				best = t
+			}
+		}
+		pot = pots[best]
+		for i := range closest {
+			closest[i] = min(closest[i], dc[i*trials+best])
+		}
+		copy(centers[c*d:(c+1)*d], cand[best*d:(best+1)*d])
+		if c%16 == 0 {
+			report(Progress{Phase: "init", Iteration: c, MaxIter: k, Inertia: pot})
+		}
+	}
+	return centers, nil
+}
+
+func sum64(v []float32) float64 {
+	var s float64
+	for _, e := range v {
+		s += float64(e)
+	}
+	return s
+}
+
+type lloydResult struct {
+	labels     []int32
+	centers    []float32
+	inertia    float64
+	iterations int
+}
+
+// lloyd runs scikit-learn's Lloyd loop: assign, recompute means (moving an
+// empty cluster's centre to the point farthest from its own centre), and
+// stop after max_iter iterations, when no label changed ("strict
+// convergence") or when the total squared centre shift is ≤ tolAbs. If it
+// stopped for another reason than strict convergence, the labels are
+// recomputed for the final centres, so labels and centres agree.
+func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAbs float64, runIdx, runs int) (*lloydResult, error) {
+	n, d := r.in.N, r.in.D
+	labels := make([]int32, n)
+	old := make([]int32, n)
+	for i := range old {
+		old[i] = -1
+	}
+	dist := make([]float32, n)
+	sums := make([]float64, k*d)
+	counts := make([]int64, k)
+	next := make([]float32, k*d)
+	strict := false
+	iters := 0
+	for it := 0; it < maxIter; it++ {
+		t0 := time.Now()
+		if err := r.be.Assign(ctx, r.ds, centers, k, labels, dist); err != nil {
+			return nil, err
+		}
+		if err := r.be.SumByLabel(ctx, r.ds, labels, k, sums, counts); err != nil {
+			return nil, err
+		}
+		relocateEmpty(r.in, labels, dist, sums, counts, k)
+		shift := updateCenters(centers, next, sums, counts, k, d)
+		centers, next = next, centers
+		iters = it + 1
+		el := time.Since(t0).Seconds()
+		r.report(Progress{Phase: "iterate", Run: runIdx + 1, Runs: runs, Iteration: iters, MaxIter: maxIter,
+			Inertia: sum64(dist), PointsPerSecond: float64(n) / math.Max(el, 1e-9),
+			Fraction: (float64(runIdx) + float64(iters)/float64(maxIter)) / float64(runs)})
+		if slices.Equal(labels, old) {
+			strict = true
+			break
+		}
+		if shift <= tolAbs {
+			break
+		}
+		copy(old, labels)
+	}
+	if !strict {
+		if err := r.be.Assign(ctx, r.ds, centers, k, labels, dist); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.be.LabelDistances(ctx, r.ds, centers, k, labels, dist); err != nil {
+		return nil, err
+	}
+	return &lloydResult{labels: labels, centers: centers, inertia: sum64(dist), iterations: iters}, nil
+}
+
+// relocateEmpty gives every empty cluster the point farthest from its own
+// centre (as scikit-learn does), moving that point's contribution from its
+// old cluster's sums to the empty one's. dist are the squared distances of
+// the rows to their assigned centres. Labels are not changed: the next
+// assignment step settles them.
+func relocateEmpty(in Input, labels []int32, dist []float32, sums []float64, counts []int64, k int) {
+	var empty []int
+	for j := 0; j < k; j++ {
+		if counts[j] == 0 {
+			empty = append(empty, j)
+		}
+	}
+	if len(empty) == 0 {
+		return
+	}
+	far := farthest(dist, len(empty))
+	d := in.D
+	for e, j := range empty {
+		i := far[e]
+		old := int(labels[i])
+		row := in.X[i*d : (i+1)*d]
+		for t, v := range row {
+			sums[old*d+t] -= float64(v)
+			sums[j*d+t] = float64(v)
+		}
+		counts[old]--
+		counts[j] = 1
+	}
+}
+
+// farthest returns the indices of the m largest values of dist, largest
+// first, ties by lower index.
+func farthest(dist []float32, m int) []int {
+	idx := make([]int, 0, m+1)
+	for i, v := range dist {
+		if len(idx) == m && v <= dist[idx[m-1]] {
+			continue
+		}
+		pos, _ := slices.BinarySearchFunc(idx, v, func(j int, v float32) int {
+			if dist[j] > v {
+				return -1
+			}
+			return 1 // equal values keep the earlier index first
+		})
+		idx = slices.Insert(idx, pos, i)
+		if len(idx) > m {
+			idx = idx[:m]
+		}
+	}
+	return idx
+}
+
+// updateCenters writes the means sums/counts into next (centres of clusters
+// with no members keep their old position) and returns the total squared
+// shift Σ_j ‖next_j − cur_j‖².
+func updateCenters(cur, next []float32, sums []float64, counts []int64, k, d int) float64 {
+	var shift float64
+	for j := 0; j < k; j++ {
+		for t := 0; t < d; t++ {
+			v := cur[j*d+t]
+			if counts[j] > 0 {
+				v = float32(sums[j*d+t] / float64(counts[j]))
+			}
+			next[j*d+t] = v
+			e := float64(v) - float64(cur[j*d+t])
+			shift += e * e
+		}
+	}
+	return shift
+}

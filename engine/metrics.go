@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"context"
+	"math"
+
+	"github.com/clusterd/clusterd/kernels"
+)
+
+// computeMetrics computes the silhouette coefficient, the Davies–Bouldin
+// index and the Calinski–Harabasz score with scikit-learn's definitions,
+// over the non-noise points. It returns nil when fewer than 2 clusters
+// exist or every point is its own cluster (scikit-learn rejects both).
+// means are the clusters' member means (k×d) and counts their sizes.
+// The silhouette uses at most sampleLimit points (a seeded uniform sample;
+// sampleLimit < 0 means all) and the second result is how many it used.
+func computeMetrics(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, labels []int32, k int, means []float32, counts []int64, sampleLimit int, seed int64) (*Metrics, int, error) {
+	var rows []int
+	for i, l := range labels {
+		if l >= 0 {
+			rows = append(rows, i)
+		}
+	}
+	if k < 2 || k >= len(rows) {
+		return nil, 0, nil
+	}
+	db, ch, err := daviesBouldinCalinski(ctx, be, ds, in, labels, k, means, counts)
+	if err != nil {
+		return nil, 0, err
+	}
+	if sampleLimit > 0 {
+		rows = sampleRows(rows, sampleLimit, seed)
+	}
+	sil, err := Silhouette(ctx, be, in, labels, rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &Metrics{Silhouette: sil, DaviesBouldin: db, CalinskiHarabasz: ch}, len(rows), nil
+}
+
+// daviesBouldinCalinski computes both scores from the member means and each
+// point's exact distance to its cluster's mean.
+func daviesBouldinCalinski(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, labels []int32, k int, means []float32, counts []int64) (db, ch float64, err error) {
+	d := in.D
+	dist := make([]float32, in.N)
+	if err := be.LabelDistances(ctx, ds, means, k, labels, dist); err != nil {
+		return 0, 0, err
+	}
+	intra := make([]float64, k) // mean distance to the centroid
+	var intraDisp float64       // Σ squared distances to the centroids
+	for i, l := range labels {
+		if l >= 0 {
+			intra[l] += math.Sqrt(float64(dist[i]))
+			intraDisp += float64(dist[i])
+		}
+	}
+	var total float64
+	mean := make([]float64, d)
+	for j := 0; j < k; j++ {
+		intra[j] /= float64(counts[j])
+		total += float64(counts[j])
+		for t := 0; t < d; t++ {
+			mean[t] += float64(means[j*d+t]) * float64(counts[j])
+		}
+	}
+	for t := range mean {
+		mean[t] /= total
+	}
+	var extraDisp float64
+	for j := 0; j < k; j++ {
+		var s float64
+		for t := 0; t < d; t++ {
+			e := float64(means[j*d+t]) - mean[t]
+			s += e * e
+		}
+		extraDisp += float64(counts[j]) * s
+	}
+	if intraDisp == 0 {
+		ch = 1
+	} else {
+		ch = extraDisp * (total - float64(k)) / (intraDisp * float64(k-1))
+	}
+
+	cdist := func(a, b int) float64 {
+		var s float64
+		for t := 0; t < d; t++ {
+			e := float64(means[a*d+t]) - float64(means[b*d+t])
+			s += e * e
+		}
+		return math.Sqrt(s)
+	}
+	allIntraZero, allCentroidZero := true, true
+	for j := 0; j < k; j++ {
+		if !closeToZero(intra[j]) {
+			allIntraZero = false
+		}
+		for l := j + 1; l < k && allCentroidZero; l++ {
+			if !closeToZero(cdist(j, l)) {
+				allCentroidZero = false
+			}
+		}
+	}
+	if allIntraZero || allCentroidZero {
+		return 0, ch, nil
+	}
+	for j := 0; j < k; j++ {
+		worst := 0.0
+		for l := 0; l < k; l++ {
+			if l == j {
+				continue
+			}
+			cd := cdist(j, l)
+			if cd == 0 {
+				continue // scikit-learn divides by +Inf here, giving 0
+			}
+			worst = math.Max(worst, (intra[j]+intra[l])/cd)
+		}
+		db += worst
+	}
+	return db / float64(k), ch, nil
+}
+
+// closeToZero mirrors numpy.allclose(v, 0): |v| ≤ 1e-8.
+func closeToZero(v float64) bool { return math.Abs(v) <= 1e-8 }
+
+// Silhouette is the mean silhouette coefficient of the given rows, computed
+// among those rows only (as scikit-learn's silhouette_score does with
+// sample_size): for each row, a is the mean distance to the other rows of its
+// cluster, b the smallest mean distance to the rows of another cluster, and
+// s = (b − a)/max(a, b), with s = 0 for a row alone in its cluster. Labels
+// must be ≥ 0 for every listed row. The rows are copied and centred, which
+// leaves distances unchanged and keeps the GEMM form accurate.
+func Silhouette(ctx context.Context, be kernels.Backend, in Input, labels []int32, rows []int) (float64, error) {
+	m, d := len(rows), in.D
+	sub := gatherRows(in, rows)
+	center(sub)
+	// Relabel densely among the sampled rows.
+	ids := map[int32]int32{}
+	lab := make([]int32, m)
+	for p, i := range rows {
+		l := labels[i]
+		id, ok := ids[l]
+		if !ok {
+			id = int32(len(ids))
+			ids[l] = id
+		}
+		lab[p] = id
+	}
+	k := len(ids)
+	if k < 2 || k >= m {
+		return math.NaN(), nil
+	}
+	ds, err := be.Upload(sub.X, m, d)
+	if err != nil {
+		return 0, err
+	}
+	defer ds.Close()
+	sums := make([]float64, m*k)
+	if err := be.ClusterDistanceSums(ctx, ds, lab, k, sums); err != nil {
+		return 0, err
+	}
+	count := make([]float64, k)
+	for _, l := range lab {
+		count[l]++
+	}
+	var total float64
+	for p, l := range lab {
+		if count[l] <= 1 {
+			continue // s = 0
+		}
+		row := sums[p*k : (p+1)*k]
+		a := row[l] / (count[l] - 1)
+		b := math.Inf(1)
+		for j, s := range row {
+			if int32(j) != l && count[j] > 0 {
+				b = math.Min(b, s/count[j])
+			}
+		}
+		if den := math.Max(a, b); den > 0 {
+			total += (b - a) / den
+		}
+	}
+	return total / float64(m), nil
+}
+
+// center subtracts the column means from in.X in place.
+func center(in Input) {
+	mean := make([]float64, in.D)
+	for i := 0; i < in.N; i++ {
+		for t, v := range in.X[i*in.D : (i+1)*in.D] {
+			mean[t] += float64(v)
+		}
+	}
+	for i := 0; i < in.N; i++ {
+		row := in.X[i*in.D : (i+1)*in.D]
+		for t := range row {
+			row[t] = float32(float64(row[t]) - mean[t]/float64(in.N))
+		}
+	}
+}

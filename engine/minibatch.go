@@ -1,0 +1,298 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+
+	"github.com/clusterd/clusterd/kernels"
+)
+
+// MiniBatchParams are mini-batch k-means' parameters, named as
+// scikit-learn's MiniBatchKMeans (1.2) with its defaults.
+type MiniBatchParams struct {
+	NClusters         int     // n_clusters, default 8
+	Init              string  // init: "k-means++" (default) or "random"
+	MaxIter           int     // max_iter: passes over the data, default 100
+	BatchSize         int     // batch_size, default 1024
+	Tol               float64 // tol, default 0 (off), relative to the mean feature variance
+	MaxNoImprovement  *int    // max_no_improvement, default 10; null disables
+	InitSize          *int    // init_size: points k-means++ runs on; default 3·batch_size (≥ 3·k)
+	NInit             int     // n_init: initialisations compared on a validation sample, default 3
+	ReassignmentRatio float64 // reassignment_ratio, default 0.01
+	Seed              int64   // random_state
+	nInitAuto         bool
+}
+
+type miniBatchModel struct{ p MiniBatchParams }
+
+func parseMiniBatch(p *paramReader, seed *int64) (model, error) {
+	mp := MiniBatchParams{
+		NClusters:         p.intIn("n_clusters", 8, 1, -1),
+		Init:              p.enum("init", "k-means++", "k-means++", "random"),
+		MaxIter:           p.intIn("max_iter", 100, 1, -1),
+		BatchSize:         p.intIn("batch_size", 1024, 1, -1),
+		Tol:               p.floatIn("tol", 0, 0, math.Inf(1), false),
+		InitSize:          p.optInt("init_size", 1),
+		ReassignmentRatio: p.floatIn("reassignment_ratio", 0.01, 0, 1, false),
+	}
+	if p.has("max_no_improvement") {
+		v := p.intIn("max_no_improvement", 10, 1, -1)
+		mp.MaxNoImprovement = &v
+	} else if _, present := p.raw["max_no_improvement"]; !present {
+		v := 10
+		mp.MaxNoImprovement = &v
+	}
+	p.used["max_no_improvement"] = true
+	mp.NInit, _, mp.nInitAuto = parseNInit(p, 3)
+	if mp.nInitAuto && mp.Init == "k-means++" {
+		mp.NInit = 1
+	}
+	mp.Seed = parseSeed(p, seed)
+	return &miniBatchModel{p: mp}, nil
+}
+
+func (m *miniBatchModel) params() map[string]any {
+	out := map[string]any{
+		"n_clusters": m.p.NClusters, "init": m.p.Init, "max_iter": m.p.MaxIter, "batch_size": m.p.BatchSize,
+		"tol": m.p.Tol, "n_init": m.p.NInit, "reassignment_ratio": m.p.ReassignmentRatio, "random_state": m.p.Seed,
+		"max_no_improvement": nil, "init_size": nil,
+	}
+	if m.p.MaxNoImprovement != nil {
+		out["max_no_improvement"] = *m.p.MaxNoImprovement
+	}
+	if m.p.InitSize != nil {
+		out["init_size"] = *m.p.InitSize
+	}
+	return out
+}
+
+func (m *miniBatchModel) check(in Input) error { return checkClusterCount(in, m.p.NClusters) }
+
+// gatherRows copies the listed rows of in into a new Input.
+func gatherRows(in Input, idx []int) Input {
+	out := Input{X: make([]float32, len(idx)*in.D), N: len(idx), D: in.D}
+	for p, i := range idx {
+		copy(out.X[p*in.D:(p+1)*in.D], in.X[i*in.D:(i+1)*in.D])
+	}
+	return out
+}
+
+func randInts(rng *rand.Rand, n, size int) []int {
+	out := make([]int, size)
+	for i := range out {
+		out[i] = rng.IntN(n)
+	}
+	return out
+}
+
+// subset is a small dataset made of chosen rows, uploaded for a step.
+type subset struct {
+	in Input
+	ds kernels.Dataset
+}
+
+func newSubset(be kernels.Backend, in Input, idx []int) (*subset, error) {
+	s := &subset{in: gatherRows(in, idx)}
+	var err error
+	s.ds, err = be.Upload(s.in.X, s.in.N, s.in.D)
+	return s, err
+}
+
+// fit follows scikit-learn's MiniBatchKMeans.fit: n_init k-means++ (or
+// random) initialisations on init_size random points, the best by inertia
+// on a validation sample; then ⌊max_iter·n / batch_size⌋ steps, each
+// assigning a random batch and moving every centre with members towards
+// their mean with a per-centre learning rate 1/count; centres with few
+// points are reassigned to random points now and then; it stops early when
+// the smoothed batch inertia has not improved for max_no_improvement steps,
+// or (tol > 0) when the centres moved less than tol. Finally every point is
+// assigned to the nearest final centre.
+func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
+	p := m.p
+	n, d, k := r.in.N, r.in.D, p.NClusters
+	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x6d62))
+	batch := min(p.BatchSize, n)
+	initSize := 3 * batch
+	if p.InitSize != nil {
+		initSize = *p.InitSize
+	}
+	if initSize < k {
+		initSize = 3 * k
+	}
+	initSize = min(initSize, n)
+	tolAbs := 0.0
+	if p.Tol > 0 {
+		tolAbs = p.Tol * meanVariance(r.in)
+	}
+
+	valid, err := newSubset(r.be, r.in, randInts(rng, n, initSize))
+	if err != nil {
+		return nil, err
+	}
+	defer valid.ds.Close()
+	var centers []float32
+	bestInertia := math.Inf(1)
+	vlabels := make([]int32, valid.in.N)
+	vdist := make([]float32, valid.in.N)
+	for run := 0; run < p.NInit; run++ {
+		r.report(Progress{Phase: "init", Run: run + 1, Runs: p.NInit})
+		sample, err := newSubset(r.be, r.in, randInts(rng, n, initSize))
+		if err != nil {
+			return nil, err
+		}
+		var c []float32
+		if p.Init == "random" || sampleDistinct(sample.in) < k {
+			c = randomInit(r.in, k, rng)
+		} else {
+			c, err = kmeansPlusPlus(ctx, r.be, sample.ds, sample.in, k, rng, r.report)
+		}
+		sample.ds.Close()
+		if err != nil {
+			return nil, err
+		}
+		if err := r.be.Assign(ctx, valid.ds, c, k, vlabels, vdist); err != nil {
+			return nil, err
+		}
+		if in := sum64(vdist); in < bestInertia {
+			bestInertia, centers = in, c
+		}
+	}
+
+	counts := make([]float64, k)
+	next := make([]float32, k*d)
+	labels := make([]int32, batch)
+	dist := make([]float32, batch)
+	sums := make([]float64, k*d)
+	bcounts := make([]int64, k)
+	steps := int(int64(p.MaxIter) * int64(n) / int64(batch))
+	var ewa, ewaMin float64
+	haveEwa, haveMin := false, false
+	noImprovement, sinceReassign := 0, 0
+	step := 0
+	for step = 0; step < steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		b, err := newSubset(r.be, r.in, randInts(rng, n, batch))
+		if err != nil {
+			return nil, err
+		}
+		err = r.be.Assign(ctx, b.ds, centers, k, labels, dist)
+		if err == nil {
+			err = r.be.SumByLabel(ctx, b.ds, labels, k, sums, bcounts)
+		}
+		b.ds.Close()
+		if err != nil {
+			return nil, err
+		}
+		var shift float64
+		for j := 0; j < k; j++ {
+			cj, nj := centers[j*d:(j+1)*d], next[j*d:(j+1)*d]
+			if bcounts[j] == 0 {
+				copy(nj, cj)
+				continue
+			}
+			total := counts[j] + float64(bcounts[j])
+			for t := range nj {
+				nj[t] = float32((float64(cj[t])*counts[j] + sums[j*d+t]) / total)
+				e := float64(nj[t]) - float64(cj[t])
+				shift += e * e
+			}
+			counts[j] = total
+		}
+		sinceReassign += batch
+		if p.ReassignmentRatio > 0 && (hasZero(counts) || sinceReassign >= 10*k) {
+			sinceReassign = 0
+			reassignSmall(r.in, next, counts, p.ReassignmentRatio, batch, rng)
+		}
+		centers, next = next, centers
+		bi := sum64(dist) / float64(batch)
+		if step%50 == 0 || step == steps-1 {
+			r.report(Progress{Phase: "iterate", Runs: 1, Run: 1, Iteration: step + 1, MaxIter: steps,
+				Inertia: bi * float64(n), Fraction: float64(step+1) / float64(steps)})
+		}
+		if step == 0 {
+			continue
+		}
+		if !haveEwa {
+			ewa, haveEwa = bi, true
+		} else {
+			alpha := math.Min(float64(batch)*2/float64(n+1), 1)
+			ewa = ewa*(1-alpha) + bi*alpha
+		}
+		if p.Tol > 0 && shift <= tolAbs {
+			step++
+			break
+		}
+		if !haveMin || ewa < ewaMin {
+			noImprovement, ewaMin, haveMin = 0, ewa, true
+		} else {
+			noImprovement++
+		}
+		if p.MaxNoImprovement != nil && noImprovement >= *p.MaxNoImprovement {
+			step++
+			break
+		}
+	}
+	full := make([]int32, n)
+	fdist := make([]float32, n)
+	if err := r.be.Assign(ctx, r.ds, centers, k, full, fdist); err != nil {
+		return nil, err
+	}
+	if err := r.be.LabelDistances(ctx, r.ds, centers, k, full, fdist); err != nil {
+		return nil, err
+	}
+	inertia := sum64(fdist)
+	epochs := int(math.Ceil(float64(min(step, steps)) * float64(batch) / float64(n)))
+	return &fitted{labels: full, k: k, centroids: centers, iterations: epochs, inertia: &inertia, nInitUsed: p.NInit}, nil
+}
+
+func hasZero(v []float64) bool {
+	for _, e := range v {
+		if e == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// reassignSmall moves centres whose accumulated count is below ratio times
+// the largest count to random distinct points, as scikit-learn does, never
+// more than half the batch, and gives them the smallest remaining count.
+func reassignSmall(in Input, centers []float32, counts []float64, ratio float64, batch int, rng *rand.Rand) {
+	maxC := 0.0
+	for _, c := range counts {
+		maxC = math.Max(maxC, c)
+	}
+	var small []int
+	for j, c := range counts {
+		if c < ratio*maxC {
+			small = append(small, j)
+		}
+	}
+	if len(small) > batch/2 {
+		small = small[:batch/2]
+	}
+	if len(small) == 0 {
+		return
+	}
+	minKept := math.Inf(1)
+	isSmall := make([]bool, len(counts))
+	for _, j := range small {
+		isSmall[j] = true
+	}
+	for j, c := range counts {
+		if !isSmall[j] {
+			minKept = math.Min(minKept, c)
+		}
+	}
+	picked := randomInit(in, len(small), rng)
+	for s, j := range small {
+		copy(centers[j*in.D:(j+1)*in.D], picked[s*in.D:(s+1)*in.D])
+		counts[j] = minKept
+	}
+}
+
+// sampleDistinct counts the distinct rows of a sample (up to its size).
+func sampleDistinct(in Input) int { return countDistinct(in, in.N) }

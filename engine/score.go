@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/clusterd/clusterd/kernels"
+)
+
+// Scores are the quality metrics of given labels with the time each took,
+// keyed like ../shared/tools/peers.py's metrics output for side-by-side use.
+type Scores struct {
+	Silhouette            float64 `json:"silhouette"`
+	SilhouetteSeconds     float64 `json:"silhouette_seconds"`
+	DaviesBouldin         float64 `json:"davies_bouldin"`
+	CalinskiHarabasz      float64 `json:"calinski_harabasz"`
+	DaviesCalinskiSeconds float64 `json:"davies_bouldin_calinski_harabasz_seconds"`
+	SilhouetteSampleSize  int     `json:"silhouette_sample_size"`
+	Clusters              int     `json:"clusters"`
+	Seconds               float64 `json:"seconds"`
+}
+
+// Score computes the metrics of arbitrary labels (any int32 values; negative
+// values are noise and excluded) on in. sampleLimit bounds the silhouette's
+// points as in Spec.SilhouetteSampleSize (< 0: exact). It returns nil when
+// the labels have fewer than 2 clusters or as many clusters as points.
+func Score(ctx context.Context, be kernels.Backend, in Input, labels []int32, sampleLimit int, seed int64) (*Scores, error) {
+	if len(labels) != in.N {
+		return nil, fmt.Errorf("engine: %d labels for %d rows", len(labels), in.N)
+	}
+	dense := make([]int32, in.N)
+	ids := map[int32]int32{}
+	for i, l := range labels {
+		if l < 0 {
+			dense[i] = -1
+			continue
+		}
+		id, ok := ids[l]
+		if !ok {
+			id = int32(len(ids))
+			ids[l] = id
+		}
+		dense[i] = id
+	}
+	k := len(ids)
+	ds, err := be.Upload(in.X, in.N, in.D)
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	t0 := time.Now()
+	sums := make([]float64, max(k, 1)*in.D)
+	counts := make([]int64, max(k, 1))
+	if k > 0 {
+		if err := be.SumByLabel(ctx, ds, dense, k, sums, counts); err != nil {
+			return nil, err
+		}
+	}
+	means := make([]float32, k*in.D)
+	for j := 0; j < k; j++ {
+		for t := 0; t < in.D; t++ {
+			means[j*in.D+t] = float32(sums[j*in.D+t] / float64(counts[j]))
+		}
+	}
+	var rows []int
+	for i, l := range dense {
+		if l >= 0 {
+			rows = append(rows, i)
+		}
+	}
+	if k < 2 || k >= len(rows) {
+		return nil, nil
+	}
+	db, ch, err := daviesBouldinCalinski(ctx, be, ds, in, dense, k, means, counts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scores{DaviesBouldin: db, CalinskiHarabasz: ch, DaviesCalinskiSeconds: time.Since(t0).Seconds(), Clusters: k}
+	if sampleLimit > 0 {
+		rows = sampleRows(rows, sampleLimit, seed)
+	}
+	t1 := time.Now()
+	if s.Silhouette, err = Silhouette(ctx, be, in, dense, rows); err != nil {
+		return nil, err
+	}
+	s.SilhouetteSeconds = time.Since(t1).Seconds()
+	s.SilhouetteSampleSize = len(rows)
+	return s, nil
+}
