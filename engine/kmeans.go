@@ -391,10 +391,10 @@ func farthest(dist []float32, m int) []int {
 			continue
 		}
 		pos, _ := slices.BinarySearchFunc(idx, v, func(j int, v float32) int {
-			if dist[j] > v {
-				return -1
+			if dist[j] >= v {
+				return -1 // equal values keep the earlier index first
 			}
-			return 1 // equal values keep the earlier index first
+			return 1
 		})
 		idx = slices.Insert(idx, pos, i)
 		if len(idx) > m {

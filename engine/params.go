@@ -54,14 +54,12 @@ func newParamReader(raw json.RawMessage) *paramReader {
 	if len(trimmed) == 0 || string(trimmed) == "null" {
 		return p
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.UseNumber()
-	if err := dec.Decode(&p.raw); err != nil {
-		msg := "must be a JSON object"
-		if _, ok := err.(*json.SyntaxError); ok {
-			msg = "is not valid JSON: " + err.Error()
-		}
-		p.errs = append(p.errs, &ParamError{Msg: msg, Kind: "syntax"})
+	if !json.Valid(trimmed) {
+		p.errs = append(p.errs, &ParamError{Msg: "is not valid JSON: " + short(trimmed), Kind: "syntax"})
+		return p
+	}
+	if err := json.Unmarshal(trimmed, &p.raw); err != nil {
+		p.errs = append(p.errs, &ParamError{Msg: "must be a JSON object, got " + short(trimmed), Kind: "type"})
 	}
 	return p
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
@@ -72,11 +73,8 @@ func runFit(args []string) error {
 	progress := newProgressPrinter(os.Stderr, *quiet)
 	progress.note("loading %s", *input)
 	t0 := time.Now()
-	m, err := dataset.LoadFile(*input, *feature)
+	m, err := loadInput(*input, *feature)
 	if err != nil {
-		if errors.Is(err, dataset.ErrInput) {
-			return usageError{err}
-		}
 		return err
 	}
 	loadSec := time.Since(t0).Seconds()
@@ -107,7 +105,8 @@ func runFit(args []string) error {
 	if fallback != "" {
 		out.BackendFallbackReason = &fallback
 	}
-	progress.note("%d clusters, inertia %s, %.2fs, %.3g points/s", res.NumClusters, fmtPtr(res.Stats.Inertia), res.Stats.DurationSeconds, res.Stats.PointsPerSecond)
+	progress.note("%d clusters after %d iterations, inertia %s, %.2fs, %s points/s on %s", res.NumClusters, res.Stats.Iterations,
+		fmtPtr(res.Stats.Inertia), res.Stats.DurationSeconds, si(res.Stats.PointsPerSecond), be.Name())
 
 	if *labelsOut != "" {
 		if err := npy.WriteFile(*labelsOut, func(w io.Writer) error { return npy.WriteInt32(w, res.Labels) }); err != nil {
@@ -131,4 +130,14 @@ func fmtPtr(v *float64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.6g", *v)
+}
+
+// loadInput reads the input file; a missing or unreadable file and bad
+// content are usage errors (exit 2).
+func loadInput(path, feature string) (*dataset.Matrix, error) {
+	m, err := dataset.LoadFile(path, feature)
+	if err != nil && (errors.Is(err, dataset.ErrInput) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)) {
+		return nil, usageError{err}
+	}
+	return m, err
 }

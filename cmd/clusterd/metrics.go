@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/clusterd/clusterd/dataset"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/internal/npy"
 )
@@ -39,11 +38,8 @@ func runMetrics(args []string) error {
 	if *input == "" || *labelsPath == "" {
 		return usagef("--input and --labels are required")
 	}
-	m, err := dataset.LoadFile(*input, *feature)
+	m, err := loadInput(*input, *feature)
 	if err != nil {
-		if errors.Is(err, dataset.ErrInput) {
-			return usageError{err}
-		}
 		return err
 	}
 	labels, err := npy.ReadInt32File(*labelsPath)

@@ -44,7 +44,7 @@ func (p *progressPrinter) update(ev engine.Progress) {
 	if p.quiet {
 		return
 	}
-	if !p.tty && time.Since(p.last) < time.Second && ev.Phase == "iterate" && ev.Iteration != ev.MaxIter {
+	if !p.tty && time.Since(p.last) < time.Second && ev.Phase == "iterate" && ev.Iteration > 1 && ev.Iteration != ev.MaxIter {
 		return
 	}
 	p.last = time.Now()
