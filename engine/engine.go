@@ -63,6 +63,11 @@ type Progress struct {
 	Inertia   float64 // current objective (sum of squared distances)
 	// PointsPerSecond is the assignment rate of the last iteration.
 	PointsPerSecond float64
+	// Points, FLOPs and Seconds describe the work of one "iterate" event:
+	// points assigned, distance FLOPs (2·points·k·d) and its duration.
+	Points  int
+	FLOPs   float64
+	Seconds float64
 	// Fraction is an estimate of the work done, in [0, 1].
 	Fraction float64
 }
@@ -80,8 +85,11 @@ type Result struct {
 	NumClusters int     // real clusters (noise is not one)
 	Centroids   []float32
 	Clusters    []Cluster // NumClusters entries, in label order
-	Metrics     *Metrics  // nil unless at least 2 clusters
-	Stats       Stats
+	// Distances are each point's squared Euclidean distance to its
+	// cluster's centroid, −1 for noise.
+	Distances []float32
+	Metrics   *Metrics // nil unless at least 2 clusters
+	Stats     Stats
 }
 
 // Cluster describes one cluster of a result.

@@ -48,6 +48,7 @@ func (r *run) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error)
 		return nil, err
 	}
 	res.Clusters = clusterStats(r.in, labels, k, centroids, counts, dist)
+	res.Distances = dist
 	r.report(Progress{Phase: "metrics", Fraction: 1})
 	sample := DefaultSilhouetteSampleSize
 	if spec.SilhouetteSampleSize != 0 {

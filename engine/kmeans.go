@@ -331,6 +331,7 @@ func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAb
 		el := time.Since(t0).Seconds()
 		r.report(Progress{Phase: "iterate", Run: runIdx + 1, Runs: runs, Iteration: iters, MaxIter: maxIter,
 			Inertia: sum64(dist), PointsPerSecond: float64(n) / math.Max(el, 1e-9),
+			Points: n, FLOPs: 2 * float64(n) * float64(k) * float64(d), Seconds: el,
 			Fraction: (float64(runIdx) + float64(iters)/float64(maxIter)) / float64(runs)})
 		if slices.Equal(labels, old) {
 			strict = true

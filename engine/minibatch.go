@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -171,6 +172,7 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	noImprovement, sinceReassign := 0, 0
 	step := 0
 	for step = 0; step < steps; step++ {
+		t0 := time.Now()
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -208,10 +210,10 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 		}
 		centers, next = next, centers
 		bi := sum64(dist) / float64(batch)
-		if step%50 == 0 || step == steps-1 {
-			r.report(Progress{Phase: "iterate", Runs: 1, Run: 1, Iteration: step + 1, MaxIter: steps,
-				Inertia: bi * float64(n), Fraction: float64(step+1) / float64(steps)})
-		}
+		el := time.Since(t0).Seconds()
+		r.report(Progress{Phase: "iterate", Runs: 1, Run: 1, Iteration: step + 1, MaxIter: steps,
+			Inertia: bi * float64(n), Fraction: float64(step+1) / float64(steps), PointsPerSecond: float64(batch) / math.Max(el, 1e-9),
+			Points: batch, FLOPs: 2 * float64(batch) * float64(k) * float64(d), Seconds: el})
 		if step == 0 {
 			continue
 		}

@@ -27,6 +27,7 @@ func (u usageError) Unwrap() error { return u.err }
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 var commands = map[string]func(args []string) error{
+	"serve":   runServe,
 	"fit":     runFit,
 	"metrics": runMetrics,
 }

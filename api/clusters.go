@@ -1,0 +1,314 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/internal/ids"
+	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/store"
+)
+
+// validateClusterRequest checks what the binding tags cannot: the
+// algorithm and its parameters (with the engine's own parser), the filters,
+// the metadata's type, and that the collections exist.
+func (s *Server) validateClusterRequest(ctx context.Context, ns string, req *model.CreateClusterRequest) error {
+	vc := req.VectorConfig
+	if vc == nil {
+		return invalid([]any{"body", "vector_config"}, "Field required", "missing")
+	}
+	if _, err := engine.ParseParams(vc.ClusteringMethod, vc.AlgorithmParams); err != nil {
+		if errors.Is(err, engine.ErrUnknownAlgorithm) {
+			return invalid([]any{"body", "vector_config", "clustering_method"},
+				fmt.Sprintf("clustering_method %q is not supported (supported: %s)", vc.ClusteringMethod, strings.Join(engine.Algorithms(), ", ")), "literal_error")
+		}
+		return paramValidation(err)
+	}
+	if err := engine.CheckPipeline(pipelineOf(vc)); err != nil {
+		return pipelineValidation(err)
+	}
+	if len(vc.FeatureWeights) > 0 && len(vc.FeatureWeights) != len(vc.Features()) {
+		return invalid([]any{"body", "vector_config", "feature_weights"},
+			fmt.Sprintf("%d weights for %d features", len(vc.FeatureWeights), len(vc.Features())), "value_error")
+	}
+	if err := store.ValidateDocumentFilters(req.Filters); err != nil {
+		return err
+	}
+	for _, m := range []struct {
+		raw json.RawMessage
+		loc string
+	}{{req.Metadata, "metadata"}, {req.SourceEnrichmentConfig, "source_enrichment_config"}} {
+		if !isObject(m.raw) && string(m.raw) != "null" {
+			return invalid([]any{"body", m.loc}, "Input should be a valid dictionary", "dict_type")
+		}
+	}
+	for i, cid := range req.CollectionIDs {
+		if _, err := s.cfg.Store.GetCollection(ctx, ns, cid); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return invalid([]any{"body", "collection_ids", i}, fmt.Sprintf("collection %s not found", cid), "value_error")
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// pipelineOf extracts the engine pipeline options of a vector_config.
+func pipelineOf(vc *model.VectorConfig) engine.Pipeline {
+	p := engine.Pipeline{Preprocessing: vc.PreprocessingSteps, Hierarchical: vc.Hierarchical, EffectiveFeatureMethod: vc.EffectiveFeatureMethod}
+	if vc.SampleSize != nil {
+		p.SampleSize = *vc.SampleSize
+	}
+	if vc.MaxHierarchyDepth != nil {
+		p.MaxHierarchyDepth = *vc.MaxHierarchyDepth
+	}
+	return p
+}
+
+// paramValidation turns engine parameter errors into 422 items located at
+// vector_config.algorithm_params.NAME.
+func paramValidation(err error) error {
+	var pes engine.ParamErrors
+	var pe *engine.ParamError
+	if errors.As(err, &pe) {
+		pes = engine.ParamErrors{pe}
+	} else if !errors.As(err, &pes) {
+		return err
+	}
+	out := &ValidationError{}
+	for _, e := range pes {
+		loc := []any{"body", "vector_config", "algorithm_params"}
+		if e.Param != "" {
+			loc = append(loc, e.Param)
+		}
+		typ := "value_error"
+		switch e.Kind {
+		case "unknown":
+			typ = "extra_forbidden"
+		case "type":
+			typ = "type_error"
+		case "enum":
+			typ = "literal_error"
+		}
+		out.Items = append(out.Items, ValidationItem{Loc: loc, Msg: e.Msg, Type: typ})
+	}
+	return out
+}
+
+// pipelineValidation locates pipeline errors in vector_config.
+func pipelineValidation(err error) error {
+	var pe *engine.PipelineError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	return invalid(append([]any{"body", "vector_config"}, pe.Path...), pe.Msg, "value_error")
+}
+
+func (s *Server) clusterResponse(ctx context.Context, c store.Cluster) (model.ClusterMetadata, error) {
+	var cfg model.CreateClusterRequest
+	if err := json.Unmarshal(c.Config, &cfg); err != nil {
+		return model.ClusterMetadata{}, fmt.Errorf("stored cluster %s config: %w", c.ID, err)
+	}
+	out := model.ClusterMetadata{ClusterID: c.ID, ClusterType: cfg.ClusterType, CollectionIDs: cfg.CollectionIDs, VectorConfig: cfg.VectorConfig,
+		Filters: orNull(cfg.Filters), LLMLabeling: cfg.LLMLabeling, EnrichSourceCollection: cfg.EnrichSourceCollection,
+		SourceEnrichmentConfig: orNull(cfg.SourceEnrichmentConfig), Metadata: orNull(c.Metadata), NamespaceID: c.NamespaceID,
+		CreatedAt: model.Time{Time: c.CreatedAt}, UpdatedAt: model.Time{Time: c.UpdatedAt}}
+	if c.Name != "" {
+		out.ClusterName = &c.Name
+	}
+	if c.Description != "" {
+		out.Description = &c.Description
+	}
+	last, err := s.cfg.Store.LatestRun(ctx, c.NamespaceID, c.ID)
+	if err != nil {
+		return out, err
+	}
+	if last != nil {
+		out.LastExecutionStatus, out.LastRunID = &last.Status, &last.RunID
+	}
+	return out, nil
+}
+
+func (s *Server) createCluster(c *gin.Context) error {
+	ctx := c.Request.Context()
+	var req model.CreateClusterRequest
+	if err := s.bindJSON(c, &req, false); err != nil {
+		return err
+	}
+	ns := nsOf(c)
+	if err := s.validateClusterRequest(ctx, ns.ID, &req); err != nil {
+		return err
+	}
+	if req.ClusterType == "" {
+		req.ClusterType = "vector"
+	}
+	meta := req.Metadata
+	config, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	cl, err := s.cfg.Store.CreateCluster(ctx, store.Cluster{ID: ids.New("clust_"), NamespaceID: ns.ID, Name: req.ClusterName,
+		Description: req.Description, Config: config, Metadata: meta})
+	if err != nil {
+		return err
+	}
+	out, err := s.clusterResponse(ctx, cl)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getCluster(c *gin.Context) error {
+	ctx := c.Request.Context()
+	cl, err := s.cfg.Store.GetCluster(ctx, nsOf(c).ID, c.Param("cluster_id"))
+	if err != nil {
+		return err
+	}
+	out, err := s.clusterResponse(ctx, cl)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// PatchClusterRequest is PATCH /v1/clusters/{id}.
+type PatchClusterRequest struct {
+	ClusterName *string         `json:"cluster_name,omitempty" binding:"omitempty,min=1,max=256"`
+	Description *string         `json:"description,omitempty" binding:"omitempty,max=4096"`
+	Metadata    json.RawMessage `json:"metadata,omitempty"`
+}
+
+func (s *Server) patchCluster(c *gin.Context) error {
+	ctx := c.Request.Context()
+	var req PatchClusterRequest
+	if err := s.bindJSON(c, &req, false); err != nil {
+		return err
+	}
+	if !isObject(req.Metadata) {
+		return invalid([]any{"body", "metadata"}, "Input should be a valid dictionary", "dict_type")
+	}
+	cl, err := s.cfg.Store.UpdateCluster(ctx, nsOf(c).ID, c.Param("cluster_id"), store.ClusterPatch{Name: req.ClusterName, Description: req.Description, Metadata: req.Metadata})
+	if err != nil {
+		return err
+	}
+	out, err := s.clusterResponse(ctx, cl)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// deleteCluster cancels the cluster's running run, then deletes the cluster
+// with its runs and artifacts.
+func (s *Server) deleteCluster(c *gin.Context) error {
+	ctx := c.Request.Context()
+	ns := nsOf(c)
+	cl, err := s.cfg.Store.GetCluster(ctx, ns.ID, c.Param("cluster_id"))
+	if err != nil {
+		return err
+	}
+	page, _, err := s.cfg.Store.ListRuns(ctx, ns.ID, cl.ID, store.Query{Filters: json.RawMessage(`{"status":"processing"}`), Limit: maxLimit})
+	if err != nil {
+		return err
+	}
+	for _, r := range page.Results {
+		if _, err := s.cfg.Store.CancelRun(ctx, ns.ID, cl.ID, r.RunID, failedResult); err == nil {
+			s.cfg.Runner.Cancel(r.RunID)
+			s.waitFinished(ctx, ns.ID, cl.ID, r.RunID, 5*time.Second)
+		}
+	}
+	if err := s.cfg.Store.DeleteCluster(ctx, ns.ID, cl.ID); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"success": true, "cluster_id": cl.ID})
+	return nil
+}
+
+func (s *Server) listClusters(c *gin.Context) error {
+	ctx := c.Request.Context()
+	q, err := s.listQuery(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.cfg.Store.ListClusters(ctx, nsOf(c).ID, q)
+	if err != nil {
+		return err
+	}
+	out := make([]model.ClusterMetadata, len(page.Results))
+	for i, cl := range page.Results {
+		if out[i], err = s.clusterResponse(ctx, cl); err != nil {
+			return err
+		}
+	}
+	writeList(c, q, out, len(out), page.Total, nil)
+	return nil
+}
+
+// execute enqueues a run and returns its task at once.
+func (s *Server) execute(c *gin.Context) error {
+	ctx := c.Request.Context()
+	ns := nsOf(c)
+	if _, err := s.readBody(c, true); err != nil { // no body expected; an oversized one is still a 413
+		return err
+	}
+	cl, err := s.cfg.Store.GetCluster(ctx, ns.ID, c.Param("cluster_id"))
+	if err != nil {
+		return err
+	}
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) > 256 {
+		return invalid([]any{"header", "Idempotency-Key"}, "at most 256 characters", "string_too_long")
+	}
+	run, created, err := s.cfg.Store.Enqueue(ctx, store.NewRun{NamespaceID: ns.ID, ClusterID: cl.ID, IdempotencyKey: key,
+		Initial: func(runID, taskID string, at time.Time) (json.RawMessage, error) {
+			return json.Marshal(model.ExecutionResult{RunID: runID, ClusterID: cl.ID, Status: model.StatusPending, CreatedAt: model.Time{Time: at}})
+		}})
+	if err != nil {
+		return err
+	}
+	if created {
+		s.cfg.Runner.Wake()
+	}
+	c.JSON(http.StatusOK, taskResponse(run))
+	return nil
+}
+
+// taskResponse renders a run as its task.
+func taskResponse(r store.Run) model.TaskResponse {
+	status := strings.ToUpper(r.Status)
+	if r.Status == store.StatusFailed && r.ErrorMessage == store.CanceledMessage {
+		status = "CANCELED"
+	}
+	t := model.TaskResponse{TaskID: r.TaskID, TaskType: model.TaskTypeClusterBuild, Status: status,
+		AdditionalData: map[string]any{"cluster_id": r.ClusterID, "run_id": r.RunID}, CreatedAt: model.Time{Time: r.CreatedAt}, Progress: r.Progress}
+	if r.CompletedAt != nil {
+		t.UpdatedAt = &model.Time{Time: *r.CompletedAt}
+	} else if r.StartedAt != nil {
+		t.UpdatedAt = &model.Time{Time: *r.StartedAt}
+	}
+	if r.ErrorMessage != "" {
+		t.ErrorMessage = &r.ErrorMessage
+	}
+	return t
+}
+
+func (s *Server) getTask(c *gin.Context) error {
+	r, err := s.cfg.Store.GetTask(c.Request.Context(), nsOf(c).ID, c.Param("task_id"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, taskResponse(r))
+	return nil
+}

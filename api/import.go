@@ -1,0 +1,433 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/clusterd/clusterd/internal/npy"
+	"github.com/clusterd/clusterd/store"
+)
+
+// Import formats of POST /v1/collections/{id}/documents/import.
+const (
+	formatNDJSON  = "ndjson"
+	formatNPY     = "npy"
+	formatParquet = "parquet"
+)
+
+// importFormat picks the format from ?format= or the Content-Type.
+func importFormat(c *gin.Context, ct string) (string, error) {
+	if f := c.Query("format"); f != "" {
+		switch f {
+		case formatNDJSON, formatNPY, formatParquet:
+			return f, nil
+		}
+		return "", invalid([]any{"query", "format"}, "Input should be one of: ndjson, npy, parquet", "literal_error")
+	}
+	switch ct {
+	case "application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/json-lines":
+		return formatNDJSON, nil
+	case "application/x-npy", "application/npy":
+		return formatNPY, nil
+	case "application/vnd.apache.parquet", "application/x-parquet", "application/parquet":
+		return formatParquet, nil
+	}
+	return "", &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		Message: fmt.Sprintf("cannot tell the import format from Content-Type %q: send application/x-ndjson, application/x-npy or application/vnd.apache.parquet, multipart/form-data with a \"file\" part, or ?format=ndjson|npy|parquet", ct)}
+}
+
+// importDocuments streams a bulk load: the body (or the "file" part of a
+// multipart form, with an optional "ids" part for .npy) is spooled to a
+// temporary file in the data directory with bounded memory, then read
+// document by document into one store transaction: all of the file is
+// imported, or nothing.
+func (s *Server) importDocuments(c *gin.Context) error {
+	ctx := c.Request.Context()
+	col, err := s.cfg.Store.GetCollection(ctx, nsOf(c).ID, c.Param("collection_id"))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxImportBytes)
+	ct, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	var ids []string
+	var spool *os.File
+	var format string
+	if ct == "multipart/form-data" {
+		spool, ids, format, err = s.spoolMultipart(c, body, params["boundary"])
+	} else {
+		if format, err = importFormat(c, ct); err == nil {
+			spool, err = s.spool(body)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { spool.Close(); os.Remove(spool.Name()) }()
+	size, _ := spool.Seek(0, io.SeekCurrent)
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	feature := c.Query("feature")
+	var src store.DocumentSource
+	var rowWord string
+	switch format {
+	case formatNDJSON:
+		src, rowWord = newNDJSONSource(spool), "line"
+	case formatNPY:
+		if feature == "" {
+			return invalid([]any{"query", "feature"}, "Field required: the feature name the .npy vectors are stored under", "missing")
+		}
+		src, err = newNPYSource(spool, feature, c.DefaultQuery("id_prefix", "row_"), ids)
+		rowWord = "row"
+	case formatParquet:
+		src, err = newParquetSource(spool, size, feature, c.DefaultQuery("id_column", "document_id"), c.Query("vector_column"))
+		rowWord = "row"
+	}
+	if err != nil {
+		return err
+	}
+	st, err := s.cfg.Store.Upsert(ctx, col.ID, src)
+	if err != nil {
+		var de *store.DocumentError
+		if errors.As(err, &de) {
+			pos := de.Index
+			if rowWord == "line" {
+				pos++
+			}
+			return invalid(append([]any{"body", rowWord, pos}, de.Field...), de.Error(), "value_error")
+		}
+		return err
+	}
+	sec := time.Since(start).Seconds()
+	s.cfg.Metrics.ImportedBytes.Add(float64(size))
+	s.log.Info("import finished", "collection_id", col.ID, "format", format, "documents", st.Inserted+st.Updated, "bytes", size,
+		"seconds", sec, "mb_per_second", float64(size)/1e6/max(sec, 1e-9))
+	c.JSON(http.StatusOK, gin.H{"collection_id": col.ID, "format": format, "processed": st.Inserted + st.Updated,
+		"inserted": st.Inserted, "updated": st.Updated, "bytes": size, "seconds": sec, "mb_per_second": float64(size) / 1e6 / max(sec, 1e-9)})
+	return nil
+}
+
+// spool copies r into a new temporary file in the data directory and
+// leaves the file positioned at its end.
+func (s *Server) spool(r io.Reader) (*os.File, error) {
+	dir := filepath.Join(s.cfg.Store.Dir(), "tmp")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "import-*")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.CopyBuffer(f, r, make([]byte, 4<<20)); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return nil, err
+		}
+		return nil, &Error{Status: http.StatusBadRequest, Code: "unreadable_body", Message: "could not read the upload: " + err.Error()}
+	}
+	return f, nil
+}
+
+// spoolMultipart reads a multipart upload: part "file" (spooled; its
+// format from ?format=, its Content-Type or its file name) and optional part
+// "ids" (one document id per line, for .npy).
+func (s *Server) spoolMultipart(c *gin.Context, body io.Reader, boundary string) (*os.File, []string, string, error) {
+	if boundary == "" {
+		return nil, nil, "", invalid([]any{"header", "Content-Type"}, "multipart/form-data without a boundary", "value_error")
+	}
+	mr := multipart.NewReader(body, boundary)
+	var file *os.File
+	var ids []string
+	format := ""
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if file != nil {
+				file.Close()
+				os.Remove(file.Name())
+			}
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				return nil, nil, "", err
+			}
+			return nil, nil, "", invalid([]any{"body"}, "malformed multipart body: "+err.Error(), "value_error")
+		}
+		switch part.FormName() {
+		case "file":
+			if file != nil {
+				return nil, nil, "", invalid([]any{"body", "file"}, "more than one file part", "value_error")
+			}
+			if file, err = s.spool(part); err != nil {
+				return nil, nil, "", err
+			}
+			pct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+			switch {
+			case strings.HasSuffix(part.FileName(), ".npy"):
+				format = formatNPY
+			case strings.HasSuffix(part.FileName(), ".parquet"):
+				format = formatParquet
+			case strings.HasSuffix(part.FileName(), ".ndjson"), strings.HasSuffix(part.FileName(), ".jsonl"):
+				format = formatNDJSON
+			default:
+				if f, err := importFormat(c, pct); err == nil {
+					format = f
+				}
+			}
+		case "ids":
+			sc := bufio.NewScanner(part)
+			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			for sc.Scan() {
+				if id := strings.TrimSpace(sc.Text()); id != "" {
+					ids = append(ids, id)
+				}
+			}
+		}
+	}
+	if file == nil {
+		return nil, nil, "", invalid([]any{"body", "file"}, "Field required: a multipart part named \"file\"", "missing")
+	}
+	if f := c.Query("format"); f != "" {
+		var err error
+		if format, err = importFormat(c, ""); err != nil {
+			file.Close()
+			os.Remove(file.Name())
+			return nil, nil, "", err
+		}
+	}
+	if format == "" {
+		file.Close()
+		os.Remove(file.Name())
+		return nil, nil, "", invalid([]any{"query", "format"}, "cannot tell the file's format: name it .npy/.parquet/.ndjson or pass ?format=", "missing")
+	}
+	return file, ids, format, nil
+}
+
+// ndjsonSource reads one document per line.
+type ndjsonSource struct {
+	sc   *bufio.Scanner
+	line int
+}
+
+func newNDJSONSource(r io.Reader) *ndjsonSource {
+	sc := bufio.NewScanner(bufio.NewReaderSize(r, 1<<20))
+	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	return &ndjsonSource{sc: sc}
+}
+
+func (n *ndjsonSource) Next() (store.DocumentInput, error) {
+	for n.sc.Scan() {
+		n.line++
+		b := bytes.TrimSpace(n.sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var d DocumentIn
+		if err := decodeStrict(b, &d); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) && len(ve.Items) > 0 {
+				it := ve.Items[0]
+				return store.DocumentInput{}, &ValidationError{Items: []ValidationItem{{Loc: append([]any{"body", "line", n.line}, it.Loc[1:]...), Msg: it.Msg, Type: it.Type}}}
+			}
+			return store.DocumentInput{}, err
+		}
+		return store.DocumentInput{ID: d.DocumentID, Features: d.Features, Payload: d.Payload}, nil
+	}
+	if err := n.sc.Err(); err != nil {
+		return store.DocumentInput{}, invalid([]any{"body", "line", n.line + 1}, err.Error(), "value_error")
+	}
+	return store.DocumentInput{}, io.EOF
+}
+
+// npySource streams the rows of a 2-D float32/float64 .npy as documents
+// with ids from the ids part or prefix+row.
+type npySource struct {
+	m       *npy.MatrixReader
+	feature string
+	prefix  string
+	ids     []string
+	buf     []float32
+	have    int // rows in buf
+	next    int // next row of buf to hand out
+	row     int
+}
+
+func newNPYSource(r io.Reader, feature, prefix string, ids []string) (*npySource, error) {
+	m, err := npy.NewMatrixReader(r)
+	if err != nil {
+		return nil, invalid([]any{"body"}, err.Error(), "value_error")
+	}
+	if m.Cols == 0 {
+		return nil, invalid([]any{"body"}, "the array has zero columns", "value_error")
+	}
+	if ids != nil && len(ids) != m.Rows {
+		return nil, invalid([]any{"body", "ids"}, fmt.Sprintf("%d ids for %d rows", len(ids), m.Rows), "value_error")
+	}
+	const chunk = 4096
+	return &npySource{m: m, feature: feature, prefix: prefix, ids: ids, buf: make([]float32, chunk*m.Cols)}, nil
+}
+
+func (n *npySource) Next() (store.DocumentInput, error) {
+	if n.next == n.have {
+		got, err := n.m.Next(n.buf)
+		if errors.Is(err, io.EOF) {
+			return store.DocumentInput{}, io.EOF
+		}
+		if err != nil {
+			return store.DocumentInput{}, invalid([]any{"body", "row", n.row}, err.Error(), "value_error")
+		}
+		n.have, n.next = got, 0
+	}
+	d := n.m.Cols
+	vec := n.buf[n.next*d : (n.next+1)*d : (n.next+1)*d]
+	id := n.prefix + strconv.Itoa(n.row)
+	if n.ids != nil {
+		id = n.ids[n.row]
+	}
+	n.next++
+	n.row++
+	return store.DocumentInput{ID: id, Features: map[string][]float32{n.feature: vec}}, nil
+}
+
+// parquetSource reads rows of a Parquet file: an id column, a list<float>
+// (or list<double>) vector column, and every other flat column into the
+// payload.
+type parquetSource struct {
+	r          *parquet.Reader
+	feature    string
+	idCol      int
+	vecCol     int
+	payloadCol map[int]string
+	rows       []parquet.Row
+	have, next int
+	row        int
+}
+
+func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn string) (*parquetSource, error) {
+	pf, err := parquet.OpenFile(f, size)
+	if err != nil {
+		return nil, invalid([]any{"body"}, "not a readable Parquet file: "+err.Error(), "value_error")
+	}
+	p := &parquetSource{feature: feature, idCol: -1, vecCol: -1, payloadCol: map[int]string{}, rows: make([]parquet.Row, 256)}
+	for i, path := range pf.Schema().Columns() {
+		top := path[0]
+		switch {
+		case top == idColumn && len(path) == 1:
+			p.idCol = i
+		case len(path) > 1 && (top == vectorColumn || (vectorColumn == "" && p.vecCol < 0 && (top == feature || feature == ""))):
+			p.vecCol = i
+			if vectorColumn == "" {
+				vectorColumn = top
+			}
+		case len(path) == 1:
+			p.payloadCol[i] = top
+		}
+	}
+	if p.vecCol < 0 {
+		return nil, invalid([]any{"query", "vector_column"}, "the Parquet file has no list<float> vector column (name it with ?vector_column=)", "missing")
+	}
+	if p.feature == "" {
+		p.feature = vectorColumn
+	}
+	p.r = parquet.NewReader(pf)
+	return p, nil
+}
+
+func (p *parquetSource) Next() (store.DocumentInput, error) {
+	if p.next == p.have {
+		n, err := p.r.ReadRows(p.rows)
+		if n == 0 {
+			if err == nil || errors.Is(err, io.EOF) {
+				return store.DocumentInput{}, io.EOF
+			}
+			return store.DocumentInput{}, invalid([]any{"body", "row", p.row}, "reading Parquet: "+err.Error(), "value_error")
+		}
+		p.have, p.next = n, 0
+	}
+	row := p.rows[p.next]
+	p.next++
+	doc := store.DocumentInput{Features: map[string][]float32{}}
+	var vec []float32
+	payload := map[string]any{}
+	for _, v := range row {
+		col := v.Column()
+		switch {
+		case col == p.vecCol:
+			if !v.IsNull() {
+				switch v.Kind() {
+				case parquet.Float:
+					vec = append(vec, v.Float())
+				case parquet.Double:
+					vec = append(vec, float32(v.Double()))
+				default:
+					return doc, invalid([]any{"body", "row", p.row, p.feature}, "vector values must be float or double", "value_error")
+				}
+			}
+		case col == p.idCol:
+			doc.ID = valueString(v)
+		default:
+			if name, ok := p.payloadCol[col]; ok && !v.IsNull() {
+				payload[name] = valueAny(v)
+			}
+		}
+	}
+	doc.Features[p.feature] = vec
+	if len(payload) > 0 {
+		doc.Payload, _ = json.Marshal(payload)
+	}
+	if doc.ID == "" {
+		doc.ID = "row_" + strconv.Itoa(p.row)
+	}
+	p.row++
+	return doc, nil
+}
+
+func valueString(v parquet.Value) string {
+	switch v.Kind() {
+	case parquet.ByteArray, parquet.FixedLenByteArray:
+		return string(v.ByteArray())
+	case parquet.Int32:
+		return strconv.Itoa(int(v.Int32()))
+	case parquet.Int64:
+		return strconv.FormatInt(v.Int64(), 10)
+	}
+	return v.String()
+}
+
+func valueAny(v parquet.Value) any {
+	switch v.Kind() {
+	case parquet.Boolean:
+		return v.Boolean()
+	case parquet.Int32:
+		return v.Int32()
+	case parquet.Int64:
+		return v.Int64()
+	case parquet.Float:
+		return v.Float()
+	case parquet.Double:
+		return v.Double()
+	case parquet.ByteArray, parquet.FixedLenByteArray:
+		return string(v.ByteArray())
+	}
+	return v.String()
+}

@@ -1,0 +1,249 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/internal/seedschema"
+	"github.com/clusterd/clusterd/model"
+)
+
+// operation documents one route. Request and Response are Go values whose
+// types are turned into JSON Schemas, or strings naming a seed schema.
+type operation struct {
+	Method, Path, Summary, Tag string
+	Request                    any
+	Response                   any
+	ListOf                     any // for list endpoints: the result item type
+	Query                      []string
+	Binary                     bool // the response is a file
+}
+
+// operations is the API's route table as documented; a test checks it
+// against the router so the two cannot drift apart.
+var operations = []operation{
+	{Method: "GET", Path: "/healthz", Summary: "Liveness", Tag: "Operations"},
+	{Method: "GET", Path: "/readyz", Summary: "Readiness: store open, queue running", Tag: "Operations"},
+	{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (text format)", Tag: "Operations"},
+	{Method: "GET", Path: "/openapi.json", Summary: "This document", Tag: "Operations"},
+	{Method: "GET", Path: "/v1/system/backends", Summary: "Backends this process can use and why a GPU is not used", Tag: "Operations", Response: backends.Status{}},
+
+	{Method: "POST", Path: "/v1/collections", Summary: "Create a collection", Tag: "Collections", Request: CreateCollectionRequest{}, Response: CollectionResponse{}},
+	{Method: "POST", Path: "/v1/collections/list", Summary: "List collections", Tag: "Collections", Request: ListRequest{}, ListOf: CollectionResponse{}, Query: listParams},
+	{Method: "GET", Path: "/v1/collections/{collection_id}", Summary: "Get a collection by id or name", Tag: "Collections", Response: CollectionResponse{}},
+	{Method: "DELETE", Path: "/v1/collections/{collection_id}", Summary: "Delete a collection with its documents", Tag: "Collections"},
+	{Method: "POST", Path: "/v1/collections/{collection_id}/documents", Summary: "Upsert documents (all or none)", Tag: "Collections", Request: UpsertDocumentsRequest{}},
+	{Method: "POST", Path: "/v1/collections/{collection_id}/documents/import", Summary: "Bulk import NDJSON, .npy or Parquet (streamed, all or none)", Tag: "Collections",
+		Query: []string{"format", "feature", "id_prefix", "id_column", "vector_column"}},
+	{Method: "POST", Path: "/v1/collections/{collection_id}/documents/list", Summary: "List documents", Tag: "Collections", Request: ListRequest{}, ListOf: DocumentResponse{}, Query: listParams},
+	{Method: "GET", Path: "/v1/collections/{collection_id}/documents/{document_id}", Summary: "Get a document with its vectors", Tag: "Collections", Response: DocumentResponse{}},
+
+	{Method: "POST", Path: "/v1/clusters", Summary: "Create a cluster", Tag: "Clusters", Request: model.CreateClusterRequest{}, Response: model.ClusterMetadata{}},
+	{Method: "POST", Path: "/v1/clusters/list", Summary: "List clusters", Tag: "Clusters", Request: ListRequest{}, ListOf: model.ClusterMetadata{}, Query: listParams},
+	{Method: "GET", Path: "/v1/clusters/{cluster_id}", Summary: "Get a cluster by id or name", Tag: "Clusters", Response: model.ClusterMetadata{}},
+	{Method: "PATCH", Path: "/v1/clusters/{cluster_id}", Summary: "Update a cluster's name, description or metadata", Tag: "Clusters", Request: PatchClusterRequest{}, Response: model.ClusterMetadata{}},
+	{Method: "DELETE", Path: "/v1/clusters/{cluster_id}", Summary: "Delete a cluster, its runs and artifacts (cancels a running run first)", Tag: "Clusters"},
+	{Method: "POST", Path: "/v1/clusters/{cluster_id}/execute", Summary: "Run the clustering in the background (Idempotency-Key supported)", Tag: "Clusters", Response: model.TaskResponse{}},
+	{Method: "GET", Path: "/v1/tasks/{task_id}", Summary: "Get a task", Tag: "Tasks", Response: model.TaskResponse{}},
+
+	{Method: "GET", Path: "/v1/clusters/{cluster_id}/executions", Summary: "Get Latest Cluster Execution (null when none)", Tag: "Cluster Executions", Response: "ClusterExecutionResult|null"},
+	{Method: "POST", Path: "/v1/clusters/{cluster_id}/executions/list", Summary: "List executions with stats", Tag: "Cluster Executions", Request: ListRequest{}, ListOf: "ClusterExecutionResult", Query: listParams},
+	{Method: "GET", Path: "/v1/clusters/{cluster_id}/executions/{run_id}", Summary: "Get an execution", Tag: "Cluster Executions", Response: "ClusterExecutionResult"},
+	{Method: "POST", Path: "/v1/clusters/{cluster_id}/executions/{run_id}/cancel", Summary: "Cancel a pending or processing execution", Tag: "Cluster Executions", Response: "ClusterExecutionResult"},
+	{Method: "GET", Path: "/v1/clusters/{cluster_id}/artifacts", Summary: "Artifacts of the latest completed run", Tag: "Cluster Executions", Response: ArtifactsResponse{}, Query: artifactParams},
+	{Method: "GET", Path: "/v1/clusters/{cluster_id}/executions/{run_id}/artifacts", Summary: "Centroids and members with scatter-plot coordinates", Tag: "Cluster Executions", Response: ArtifactsResponse{}, Query: artifactParams},
+	{Method: "GET", Path: "/v1/clusters/{cluster_id}/executions/{run_id}/artifacts/{file}", Summary: "Download centroids.parquet or members.parquet", Tag: "Cluster Executions", Binary: true},
+	{Method: "POST", Path: "/v1/clusters/{cluster_id}/executions/{run_id}/data", Summary: "Centroid vectors and members, paged", Tag: "Cluster Executions", Request: DataRequest{}, Response: DataResponse{}},
+}
+
+var (
+	listParams     = []string{"limit", "offset", "cursor", "include_total"}
+	artifactParams = []string{"include_centroids", "include_members", "limit", "offset", "projection_method"}
+)
+
+var (
+	openAPIOnce sync.Once
+	openAPIDoc  []byte
+	openAPIErr  error
+)
+
+func (s *Server) openAPI(c *gin.Context) {
+	openAPIOnce.Do(func() { openAPIDoc, openAPIErr = buildOpenAPI() })
+	if openAPIErr != nil {
+		s.writeError(c, openAPIErr)
+		return
+	}
+	c.Data(http.StatusOK, "application/json", openAPIDoc)
+}
+
+var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+// buildOpenAPI assembles the document: the seed's component schemas
+// verbatim, schemas generated from clusterd's Go types, and the route table.
+func buildOpenAPI() ([]byte, error) {
+	seed, err := seedschema.Doc()
+	if err != nil {
+		return nil, err
+	}
+	schemas := map[string]any{}
+	raw, err := json.Marshal(seed.Components.Schemas)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, &schemas); err != nil {
+		return nil, err
+	}
+	g := &schemaGen{schemas: schemas}
+	paths := map[string]map[string]any{}
+	errRef := map[string]any{"$ref": "#/components/schemas/ErrorResponse"}
+	valRef := map[string]any{"$ref": "#/components/schemas/HTTPValidationError"}
+	for _, op := range operations {
+		o := map[string]any{"summary": op.Summary, "tags": []string{op.Tag}, "operationId": operationID(op)}
+		var params []any
+		for _, m := range pathParam.FindAllStringSubmatch(op.Path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		for _, q := range op.Query {
+			params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
+		}
+		if strings.HasPrefix(op.Path, "/v1/") {
+			params = append(params, map[string]any{"name": "X-Namespace", "in": "header", "required": false,
+				"description": "Namespace name or ns_ id (default: \"default\")", "schema": map[string]any{"type": "string"}})
+			if op.Path == "/v1/clusters/{cluster_id}/execute" {
+				params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "required": false, "schema": map[string]any{"type": "string"}})
+			}
+		}
+		if params != nil {
+			o["parameters"] = params
+		}
+		if op.Request != nil {
+			o["requestBody"] = map[string]any{"required": op.ListOf == nil, "content": map[string]any{"application/json": map[string]any{"schema": g.ref(op.Request)}}}
+		}
+		ok := map[string]any{"description": "Successful Response"}
+		switch {
+		case op.Binary:
+			ok["content"] = map[string]any{"application/vnd.apache.parquet": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
+		case op.ListOf != nil:
+			ok["content"] = jsonContent(map[string]any{"type": "object", "properties": map[string]any{
+				"results": map[string]any{"type": "array", "items": g.ref(op.ListOf)}, "pagination": g.ref(Pagination{}),
+				"total_count": map[string]any{"type": []string{"integer", "null"}}, "stats": map[string]any{}}})
+		case op.Response != nil:
+			ok["content"] = jsonContent(g.ref(op.Response))
+		default:
+			ok["content"] = jsonContent(map[string]any{"type": "object"})
+		}
+		responses := map[string]any{"200": ok}
+		if strings.HasPrefix(op.Path, "/v1/") {
+			responses["401"] = map[string]any{"description": "Unauthorized", "content": jsonContent(errRef)}
+			responses["403"] = map[string]any{"description": "Forbidden", "content": jsonContent(errRef)}
+			responses["404"] = map[string]any{"description": "Not Found", "content": jsonContent(errRef)}
+			responses["422"] = map[string]any{"description": "Validation Error", "content": jsonContent(valRef)}
+			responses["500"] = map[string]any{"description": "Internal Server Error", "content": jsonContent(errRef)}
+		}
+		o["responses"] = responses
+		if paths[op.Path] == nil {
+			paths[op.Path] = map[string]any{}
+		}
+		paths[op.Path][strings.ToLower(op.Method)] = o
+	}
+	doc := map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "clusterd", "version": "0.82",
+			"description": "Mixpeek's clusters API (version 0.82) served by clusterd, plus clusterd's collections API. The ClusterExecutionResult, ErrorResponse and HTTPValidationError schemas are the seed's, verbatim."},
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
+		"security":   []any{map[string]any{"bearer": []string{}}},
+	}
+	return json.MarshalIndent(doc, "", " ")
+}
+
+func jsonContent(schema any) map[string]any {
+	return map[string]any{"application/json": map[string]any{"schema": schema}}
+}
+
+func operationID(op operation) string {
+	p := strings.NewReplacer("/", "_", "{", "", "}", "", ".", "_", "-", "_").Replace(op.Path)
+	return strings.ToLower(op.Method) + strings.TrimRight(p, "_")
+}
+
+// schemaGen turns Go types into JSON Schemas registered by type name.
+type schemaGen struct{ schemas map[string]any }
+
+func (g *schemaGen) ref(v any) any {
+	if name, ok := v.(string); ok {
+		if base, nullable := strings.CutSuffix(name, "|null"); nullable {
+			return map[string]any{"anyOf": []any{map[string]any{"$ref": "#/components/schemas/" + base}, map[string]any{"type": "null"}}}
+		}
+		return map[string]any{"$ref": "#/components/schemas/" + name}
+	}
+	return g.schema(reflect.TypeOf(v))
+}
+
+var (
+	rawType  = reflect.TypeOf(json.RawMessage(nil))
+	timeType = reflect.TypeOf(model.Time{})
+)
+
+func (g *schemaGen) schema(t reflect.Type) any {
+	switch {
+	case t == rawType:
+		return map[string]any{}
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return map[string]any{"anyOf": []any{g.schema(t.Elem()), map[string]any{"type": "null"}}}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int32, reflect.Int64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": g.schema(t.Elem())}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": g.schema(t.Elem())}
+	case reflect.Interface:
+		return map[string]any{}
+	case reflect.Struct:
+		name := t.Name()
+		if _, done := g.schemas[name]; !done {
+			g.schemas[name] = map[string]any{} // placeholder against recursion
+			props := map[string]any{}
+			var required []string
+			for i := 0; i < t.NumField(); i++ {
+				f := t.Field(i)
+				tag, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if !f.IsExported() || tag == "-" {
+					continue
+				}
+				if tag == "" {
+					tag = f.Name
+				}
+				props[tag] = g.schema(f.Type)
+				if strings.Contains(f.Tag.Get("binding"), "required") || (!strings.Contains(opts, "omitempty") && f.Type.Kind() != reflect.Pointer && f.Type != rawType) {
+					required = append(required, tag)
+				}
+			}
+			sort.Strings(required)
+			s := map[string]any{"type": "object", "title": name, "properties": props}
+			if required != nil {
+				s["required"] = required
+			}
+			g.schemas[name] = s
+		}
+		return map[string]any{"$ref": "#/components/schemas/" + name}
+	}
+	return map[string]any{}
+}

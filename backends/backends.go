@@ -1,0 +1,209 @@
+// Package backends decides where clustering kernels run. The service and
+// the CLI are pure Go and always have the CPU backend; a GPU is used through
+// the clusterd-gpu worker process (built with -tags cuda) when one is found
+// and reports a usable device. Every reason a GPU is not used is kept, so it
+// can be logged, counted and shown by `clusterd devices` and
+// GET /v1/system/backends.
+package backends
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/kernels"
+)
+
+// Modes a Manager is started in (--backend).
+const (
+	ModeAuto = "auto"
+	ModeCPU  = "cpu"
+	ModeGPU  = "gpu"
+)
+
+// WorkerBinary is the GPU worker's executable name.
+const WorkerBinary = "clusterd-gpu"
+
+// ErrNoGPU is wrapped when a GPU is required and none can be used.
+var ErrNoGPU = errors.New("no usable GPU")
+
+// Device is a GPU as the worker reports it.
+type Device struct {
+	Index             int    `json:"index"`
+	Name              string `json:"name"`
+	ComputeCapability string `json:"compute_capability"`
+	MemoryTotalBytes  int64  `json:"memory_total_bytes"`
+	MemoryFreeBytes   int64  `json:"memory_free_bytes"`
+	DriverVersion     string `json:"driver_version"`
+}
+
+// Status describes the backends of this process.
+type Status struct {
+	Mode      string   `json:"mode"`      // auto, cpu or gpu, as started
+	Chosen    string   `json:"chosen"`    // the backend runs go to by default
+	Available []string `json:"available"` // "cpu", and "gpu:N" per usable device
+	CPU       CPUInfo  `json:"cpu"`
+	Devices   []Device `json:"gpu_devices"`
+	// GPUUnavailableReason says why no GPU is used; empty when one is.
+	GPUUnavailableReason string `json:"gpu_unavailable_reason,omitempty"`
+	WorkerPath           string `json:"gpu_worker_path,omitempty"`
+}
+
+// CPUInfo describes the CPU backend.
+type CPUInfo struct {
+	Workers int    `json:"workers"`
+	Kernel  string `json:"kernel"`
+}
+
+// Manager owns the backends of a process.
+type Manager struct {
+	mode   string
+	cpu    *cpu.Backend
+	status Status
+}
+
+// Options configure a Manager.
+type Options struct {
+	Mode       string // auto, cpu or gpu
+	CPUWorkers int    // 0: GOMAXPROCS
+	// WorkerPath overrides where clusterd-gpu is looked for.
+	WorkerPath string
+	// ProbeTimeout bounds the device query (default 20 s: a first CUDA
+	// initialisation can take seconds).
+	ProbeTimeout time.Duration
+}
+
+// New starts a Manager. In gpu mode it fails with ErrNoGPU (wrapped, with
+// the reason) when no GPU can be used; in auto mode it falls back to the CPU
+// and records why.
+func New(opts Options) (*Manager, error) {
+	if opts.Mode == "" {
+		opts.Mode = ModeAuto
+	}
+	switch opts.Mode {
+	case ModeAuto, ModeCPU, ModeGPU:
+	default:
+		return nil, fmt.Errorf("backend must be auto, cpu or gpu, got %q", opts.Mode)
+	}
+	m := &Manager{mode: opts.Mode, cpu: cpu.New(cpu.Options{Workers: opts.CPUWorkers})}
+	m.status = Status{Mode: opts.Mode, Chosen: "cpu", Available: []string{"cpu"}, Devices: []Device{},
+		CPU: CPUInfo{Workers: m.cpu.Workers(), Kernel: cpuKernel(m.cpu)}}
+	if opts.Mode == ModeCPU {
+		m.status.GPUUnavailableReason = "not requested (--backend cpu)"
+		return m, nil
+	}
+	devices, path, err := Probe(opts.WorkerPath, opts.ProbeTimeout)
+	m.status.WorkerPath = path
+	if err == nil && len(devices) == 0 {
+		err = errors.New("the GPU worker reports no devices")
+	}
+	if err != nil {
+		m.status.GPUUnavailableReason = err.Error()
+		if opts.Mode == ModeGPU {
+			return nil, fmt.Errorf("%w: %v", ErrNoGPU, err)
+		}
+		return m, nil
+	}
+	// The GPU worker protocol is not wired in this build: devices are listed
+	// but runs stay on the CPU, with that reason.
+	m.status.Devices = devices
+	m.status.GPUUnavailableReason = "GPU devices found, but running kernels on them through the worker is not available in this build"
+	if opts.Mode == ModeGPU {
+		return nil, fmt.Errorf("%w: %s", ErrNoGPU, m.status.GPUUnavailableReason)
+	}
+	return m, nil
+}
+
+// cpuKernel names the CPU kernel path when the backend reports one.
+func cpuKernel(b *cpu.Backend) string {
+	if k, ok := any(b).(interface{ Kernel() string }); ok {
+		return k.Kernel()
+	}
+	return "go"
+}
+
+// Status reports the backends.
+func (m *Manager) Status() Status { return m.status }
+
+// CPU is the CPU backend.
+func (m *Manager) CPU() *cpu.Backend { return m.cpu }
+
+// Choose picks the backend for one run: want is the run's own choice
+// ("", auto, cpu, gpu). It returns the backend and, when the run wanted or
+// could have used a GPU but runs on the CPU, the reason.
+func (m *Manager) Choose(want string) (kernels.Backend, string, error) {
+	switch want {
+	case "", ModeAuto:
+		if m.mode == ModeCPU {
+			return m.cpu, "", nil
+		}
+		return m.cpu, m.status.GPUUnavailableReason, nil
+	case ModeCPU:
+		return m.cpu, "", nil
+	case ModeGPU:
+		return nil, "", fmt.Errorf("%w: %s", ErrNoGPU, m.status.GPUUnavailableReason)
+	}
+	return nil, "", fmt.Errorf("backend must be auto, cpu or gpu, got %q", want)
+}
+
+// FindWorker looks for clusterd-gpu next to the running binary, then on PATH.
+func FindWorker(override string) (string, error) {
+	if override != "" {
+		if _, err := os.Stat(override); err != nil {
+			return "", fmt.Errorf("GPU worker %s: %w", override, err)
+		}
+		return override, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), WorkerBinary)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(WorkerBinary)
+	if err != nil {
+		return "", fmt.Errorf("no %s worker binary next to clusterd or on PATH (build it with `go build -tags cuda ./cmd/clusterd-gpu`)", WorkerBinary)
+	}
+	return p, nil
+}
+
+// Probe runs `clusterd-gpu devices --json` and returns the devices it
+// reports; any failure (no binary, no driver, no device) is an error whose
+// text is the reason a GPU is not used.
+func Probe(override string, timeout time.Duration) ([]Device, string, error) {
+	path, err := FindWorker(override)
+	if err != nil {
+		return nil, "", err
+	}
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "devices", "--json")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if i := strings.LastIndex(msg, "\n"); i >= 0 {
+			msg = msg[i+1:]
+		}
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, path, fmt.Errorf("%s devices failed: %s", WorkerBinary, msg)
+	}
+	var devices []Device
+	if err := json.Unmarshal(out, &devices); err != nil {
+		return nil, path, fmt.Errorf("%s devices: unreadable output: %v", WorkerBinary, err)
+	}
+	return devices, path, nil
+}

@@ -1,0 +1,242 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/clusterd/clusterd/artifacts"
+	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/store"
+)
+
+// userError marks a failure caused by the run's data or configuration
+// (reported to the user as is, not logged as a server error).
+type userError struct{ msg string }
+
+func (e *userError) Error() string { return e.msg }
+
+func isUserError(err error) bool {
+	var ue *userError
+	var de *engine.DataError
+	var pe *engine.ParamError
+	var pes engine.ParamErrors
+	var fe *store.FeatureError
+	return errors.As(err, &ue) || errors.As(err, &de) || errors.As(err, &pe) || errors.As(err, &pes) ||
+		errors.As(err, &fe) || errors.Is(err, errCanceled) || errors.Is(err, store.ErrNotFound)
+}
+
+// failureMessage is the error_message of a failed run: the reason for user
+// errors, a generic line for internal ones (whose detail goes to the log;
+// paths and internals never reach the API).
+func failureMessage(err error, runID string) string {
+	if errors.Is(err, errCanceled) {
+		return store.CanceledMessage
+	}
+	var de *engine.DataError
+	if errors.As(err, &de) {
+		return de.Error()
+	}
+	var pe *engine.ParamError
+	var pes engine.ParamErrors
+	if errors.As(err, &pe) || errors.As(err, &pes) {
+		return "Invalid algorithm_params: " + err.Error()
+	}
+	if isUserError(err) {
+		return err.Error()
+	}
+	return fmt.Sprintf("Clustering failed with an internal error (see the server log for run %s)", runID)
+}
+
+// dataset is what a run clusters.
+type dataset struct {
+	X   []float32
+	N   int
+	D   int
+	IDs []string // document id per row
+}
+
+// load reads the vectors the cluster definition selects: the feature of
+// vector_config (or each collection's only feature) from every collection
+// of collection_ids, restricted by the cluster's filters, concatenated.
+func (r *Runner) load(ctx context.Context, ns string, cfg *model.CreateClusterRequest) (*dataset, error) {
+	feats := cfg.VectorConfig.Features()
+	if len(feats) > 1 {
+		return nil, &userError{"clustering on several features (multi_feature_strategy) is not supported yet; name one feature in feature_uris"}
+	}
+	want := ""
+	if len(feats) == 1 {
+		want = feats[0]
+	}
+	out := &dataset{}
+	for _, cid := range cfg.CollectionIDs {
+		col, err := r.cfg.Store.GetCollection(ctx, ns, cid)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, &userError{fmt.Sprintf("Collection %s not found", cid)}
+			}
+			return nil, err
+		}
+		f, err := r.cfg.Store.ResolveFeature(ctx, col.ID, want)
+		if err != nil {
+			return nil, err
+		}
+		v, err := r.cfg.Store.LoadVectors(ctx, col.ID, f, cfg.Filters)
+		if err != nil {
+			var qe *store.QueryError
+			if errors.As(err, &qe) {
+				return nil, &userError{"invalid filters: " + qe.Error()}
+			}
+			return nil, err
+		}
+		if out.D != 0 && v.D != out.D {
+			return nil, &userError{fmt.Sprintf("collections have vectors of different dimensions (%d and %d in %s)", out.D, v.D, col.ID)}
+		}
+		out.D = v.D
+		if out.X == nil {
+			out.X = v.X // the common single-collection case: no copy
+		} else {
+			out.X = append(out.X, v.X...)
+		}
+		out.N += v.N
+		out.IDs = append(out.IDs, v.IDs...)
+	}
+	return out, nil
+}
+
+// execute runs the clustering of one run and writes its artifacts; res is
+// updated in place (progress while running, the result at the end).
+func (r *Runner) execute(ctx context.Context, run store.Run, res *model.ExecutionResult, log *slog.Logger) (store.Outcome, error) {
+	st := r.cfg.Store
+	cl, err := st.GetCluster(ctx, run.NamespaceID, run.ClusterID)
+	if err != nil {
+		return store.Outcome{}, err
+	}
+	var cfg model.CreateClusterRequest
+	if err := json.Unmarshal(cl.Config, &cfg); err != nil {
+		return store.Outcome{}, fmt.Errorf("stored cluster config: %w", err)
+	}
+	if cfg.VectorConfig == nil {
+		return store.Outcome{}, &userError{"the cluster has no vector_config"}
+	}
+	res.Algorithm = cfg.VectorConfig.ClusteringMethod
+	t0 := time.Now()
+	data, err := r.load(ctx, run.NamespaceID, &cfg)
+	if err != nil {
+		return store.Outcome{}, err
+	}
+	log.Info("vectors loaded", "points", data.N, "dim", data.D, "seconds", time.Since(t0).Seconds(),
+		"mb_per_second", float64(len(data.X))*4/1e6/math.Max(time.Since(t0).Seconds(), 1e-9))
+	res.NumPoints = data.N
+	be, fallback, err := r.cfg.Backends.Choose(cfg.VectorConfig.Backend)
+	if err != nil {
+		return store.Outcome{}, &userError{err.Error()}
+	}
+	res.Backend = be.Name()
+	if fallback != "" {
+		res.BackendFallbackReason = &fallback
+		if cfg.VectorConfig.Backend == "" || cfg.VectorConfig.Backend == "auto" {
+			r.cfg.Metrics.BackendFallbacks.WithLabelValues(fallbackLabel(fallback)).Inc()
+		}
+	}
+	spec := engine.Spec{Algorithm: cfg.VectorConfig.ClusteringMethod, Params: cfg.VectorConfig.AlgorithmParams}
+	lastWrite := time.Now()
+	progress := func(p engine.Progress) {
+		if p.Phase == "iterate" {
+			r.cfg.Metrics.PointsAssigned.WithLabelValues(be.Name()).Add(float64(p.Points))
+			r.cfg.Metrics.DistanceFLOPs.WithLabelValues(be.Name()).Add(p.FLOPs)
+			r.cfg.Metrics.IterationDuration.WithLabelValues(res.Algorithm, be.Name()).Observe(p.Seconds)
+		}
+		if time.Since(lastWrite) < r.cfg.ProgressEvery {
+			return
+		}
+		lastWrite = time.Now()
+		f := math.Min(math.Max(p.Fraction, 0), 0.99)
+		res.Progress = &f
+		// Best effort: a busy store delays progress, never the run.
+		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		if err := st.SetProgress(wctx, run.RunID, f, mustJSON(res)); err != nil && ctx.Err() == nil {
+			log.Debug("progress not recorded", "err", err)
+		}
+		cancel()
+	}
+	result, err := engine.Run(ctx, engine.Input{X: data.X, N: data.N, D: data.D}, spec, engine.Options{Backend: be, Progress: progress})
+	if err != nil {
+		var de *engine.DataError
+		if errors.As(err, &de) && de.Row >= 0 && de.Row < len(data.IDs) {
+			return store.Outcome{}, &userError{fmt.Sprintf("Clustering algorithm failed: %s (document %s)", de.Msg, data.IDs[de.Row])}
+		}
+		return store.Outcome{}, err
+	}
+	if err := writeArtifacts(st.RunDir(run.RunID), data, result, run.RunID); err != nil {
+		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
+	}
+	res.Completed(result, be.Name(), model.Now())
+	o := store.Outcome{Status: store.StatusCompleted, Result: mustJSON(res), NumClusters: result.NumClusters, NumPoints: data.N}
+	if result.Metrics != nil && !math.IsNaN(result.Metrics.Silhouette) {
+		s := result.Metrics.Silhouette
+		o.Silhouette = &s
+	}
+	var search []string
+	for _, c := range res.Centroids {
+		if c.Label != nil {
+			search = append(search, *c.Label)
+		}
+		if c.Summary != nil {
+			search = append(search, *c.Summary)
+		}
+	}
+	o.SearchText = strings.Join(search, " ")
+	return o, nil
+}
+
+// fallbackLabel turns a fallback reason into a short, bounded metric label.
+func fallbackLabel(reason string) string {
+	switch {
+	case strings.Contains(reason, "binary"):
+		return "no_worker"
+	case strings.Contains(reason, "no devices"), strings.Contains(reason, "NoDevice"), strings.Contains(reason, "no CUDA"):
+		return "no_device"
+	case strings.Contains(reason, "failed"):
+		return "worker_failed"
+	case strings.Contains(reason, "not available in this build"):
+		return "not_built"
+	}
+	return "other"
+}
+
+// writeArtifacts stores centroids.parquet and members.parquet: positions on
+// the first three principal axes of the clustered vectors, distances to the
+// centroids, and each centroid's vector and statistics.
+func writeArtifacts(dir string, data *dataset, res *engine.Result, runID string) error {
+	proj, err := engine.FitProjection(data.X, data.N, data.D, 3, res.Stats.Seed)
+	if err != nil {
+		return err
+	}
+	pts := proj.Transform(data.X, data.N)
+	cents := make([]artifacts.Centroid, 0, len(res.Clusters))
+	if len(res.Clusters) > 0 {
+		cpos := proj.Transform(res.Centroids, res.NumClusters)
+		for j, c := range res.Clusters {
+			cents = append(cents, artifacts.Centroid{ClusterID: c.ID, NumMembers: int64(c.Members), Keywords: []string{},
+				Variance: c.Variance, X: cpos[j*3], Y: cpos[j*3+1], Z: cpos[j*3+2], CentroidVector: c.Centroid})
+		}
+	}
+	members := make([]artifacts.Member, data.N)
+	for i := range members {
+		m := artifacts.Member{PointID: data.IDs[i], ClusterID: model.NoiseClusterID, X: pts[i*3], Y: pts[i*3+1], Z: pts[i*3+2]}
+		if l := res.Labels[i]; l >= 0 {
+			m.ClusterID = res.Clusters[l].ID
+			d := float32(math.Sqrt(float64(res.Distances[i])))
+			m.DistanceToCentroid = &d
+		}
+		members[i] = m
+	}
+	return artifacts.Write(dir, cents, members)
+}

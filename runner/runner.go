@@ -1,0 +1,318 @@
+// Package runner executes clustering runs from the durable job queue: it
+// claims a job, loads the cluster's vectors from the store, runs the engine
+// on the chosen backend, writes the artifacts and records the outcome, with
+// a heartbeat that keeps the job's lease and notices cancellation.
+//
+// Nothing is lost: the run and its job were written in one transaction by
+// the execute; a worker that dies leaves a job whose lease expires (or that
+// the next start of the process reclaims at once), so the run is retried, up
+// to MaxAttempts, after which it ends failed with the reason. A run always
+// ends completed or failed.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/clusterd/clusterd/kernels"
+	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/store"
+	"github.com/clusterd/clusterd/telemetry"
+)
+
+// Backends choose where a run's kernels go (see package backends).
+type Backends interface {
+	Choose(want string) (kernels.Backend, string, error)
+}
+
+// Config configures a Runner. Store, Backends and Metrics are required.
+type Config struct {
+	Store    *store.Store
+	Backends Backends
+	Metrics  *telemetry.Metrics
+	Logger   *slog.Logger
+	// Workers is the number of runs executed at once (default 1: one run
+	// already uses every core).
+	Workers int
+	// Lease is how long a claimed job stays reserved without a heartbeat
+	// (default 15 s); heartbeats come every Lease/3.
+	Lease time.Duration
+	// Poll is how often an idle worker looks for jobs (default 250 ms);
+	// Wake makes it look at once.
+	Poll time.Duration
+	// MaxAttempts bounds how often a run is started (default 3): a run whose
+	// worker died that many times ends failed.
+	MaxAttempts int
+	// ProgressEvery throttles progress writes to the store (default 1 s).
+	ProgressEvery time.Duration
+}
+
+// Runner runs queued jobs on a pool of workers.
+type Runner struct {
+	cfg   Config
+	owner string
+	wake  chan struct{}
+
+	mu      sync.Mutex
+	running map[string]context.CancelCauseFunc
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// errShutdown is the cancellation cause of runs interrupted by Stop: they
+// are requeued, not failed.
+var errShutdown = errors.New("runner shutting down")
+
+// errCanceled is the cause of a run canceled by a user.
+var errCanceled = errors.New(store.CanceledMessage)
+
+// New makes a Runner; Start starts it.
+func New(cfg Config) *Runner {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 15 * time.Second
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 250 * time.Millisecond
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 3
+	}
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	host, _ := os.Hostname()
+	var b [4]byte
+	rand.Read(b[:])
+	return &Runner{cfg: cfg, owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
+		wake: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{}}
+}
+
+// Start reclaims the jobs a previous process left running and starts the
+// workers.
+func (r *Runner) Start(ctx context.Context) error {
+	n, err := r.cfg.Store.RecoverOrphans(ctx)
+	if err != nil {
+		return fmt.Errorf("runner: recovering orphaned jobs: %w", err)
+	}
+	if n > 0 {
+		r.cfg.Logger.Warn("requeued runs left processing by a previous process", "runs", n)
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	r.stop = cancel
+	for i := 0; i < r.cfg.Workers; i++ {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.work(wctx)
+		}()
+	}
+	return nil
+}
+
+// Stop stops taking jobs, interrupts running ones (they are requeued and
+// resume on the next start) and waits for the workers, or for ctx.
+func (r *Runner) Stop(ctx context.Context) error {
+	if r.stop == nil {
+		return nil
+	}
+	r.stop()
+	r.mu.Lock()
+	for _, cancel := range r.running {
+		cancel(errShutdown)
+	}
+	r.mu.Unlock()
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Wake tells an idle worker to look for a job now.
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Cancel stops a run this process is executing; it reports whether it was.
+func (r *Runner) Cancel(runID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.running[runID]; ok {
+		c(errCanceled)
+		return true
+	}
+	return false
+}
+
+func (r *Runner) work(ctx context.Context) {
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		job, err := r.cfg.Store.Claim(ctx, r.owner, r.cfg.Lease)
+		if err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Error("claiming a job", "err", err)
+		}
+		if job == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-r.wake:
+			case <-time.After(r.cfg.Poll):
+			}
+			continue
+		}
+		r.process(ctx, job)
+	}
+}
+
+// process runs one claimed job to its end (or requeues it on shutdown).
+func (r *Runner) process(workerCtx context.Context, job *store.Job) {
+	log := r.cfg.Logger.With("run_id", job.RunID, "attempt", job.Attempts)
+	st := r.cfg.Store
+	run, err := st.RunByID(context.Background(), job.RunID)
+	if err != nil {
+		log.Error("claimed job has no run", "err", err)
+		return
+	}
+	var res model.ExecutionResult
+	if err := json.Unmarshal(run.Result, &res); err != nil {
+		log.Error("stored run result is unreadable", "err", err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	r.mu.Lock()
+	r.running[run.RunID] = cancel
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.running, run.RunID)
+		r.mu.Unlock()
+	}()
+	if workerCtx.Err() != nil {
+		cancel(errShutdown)
+	}
+	hbDone := make(chan struct{})
+	defer close(hbDone)
+	go r.heartbeat(job, cancel, hbDone, log)
+
+	finish := func(o store.Outcome) {
+		if err := st.FinishRun(context.Background(), job, r.owner, o); err != nil {
+			log.Error("recording the run's outcome", "err", err)
+			return
+		}
+		r.cfg.Metrics.RunsFinished.WithLabelValues(o.Status).Inc()
+		log.Info("run finished", "status", o.Status, "error", o.ErrorMessage, "duration_ms", o.DurationMS)
+	}
+	if job.Attempts > r.cfg.MaxAttempts {
+		msg := fmt.Sprintf("run abandoned after %d attempts: the worker process stopped (crashed or was killed) during each of them", r.cfg.MaxAttempts)
+		res.Failed(msg, model.Now())
+		finish(failedOutcome(&res, msg))
+		return
+	}
+	if run.Status == store.StatusCompleted || run.Status == store.StatusFailed {
+		// Finished but the job was not retired (cannot happen: both are one
+		// transaction); retire it without touching the run.
+		finish(store.Outcome{Status: run.Status, Result: run.Result, ErrorMessage: run.ErrorMessage})
+		return
+	}
+	res.Status = model.StatusProcessing
+	zero := 0.0
+	res.Progress = &zero
+	if err := st.StartRun(context.Background(), job, r.owner, mustJSON(&res)); err != nil {
+		log.Error("marking the run processing", "err", err)
+		return
+	}
+	log.Info("run started")
+	start := time.Now()
+	outcome, err := r.execute(ctx, run, &res, log)
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errShutdown):
+		res.Status, res.Progress = model.StatusPending, nil
+		if err := st.Requeue(context.Background(), job, r.owner, mustJSON(&res)); err != nil {
+			log.Error("requeueing the run at shutdown", "err", err)
+		} else {
+			log.Info("run requeued for the next start")
+		}
+		return
+	case errors.Is(cause, store.ErrLeaseLost):
+		log.Warn("lost the job's lease; another worker owns the run now")
+		return
+	case errors.Is(cause, errCanceled):
+		err = errCanceled
+	}
+	if err != nil {
+		msg := failureMessage(err, run.RunID)
+		if !isUserError(err) {
+			log.Error("run failed", "err", err)
+		}
+		res.Failed(msg, model.Now())
+		o := failedOutcome(&res, msg)
+		o.DurationMS = float64(time.Since(start).Milliseconds())
+		finish(o)
+		r.cfg.Metrics.RunDuration.WithLabelValues(res.Algorithm, res.Backend, store.StatusFailed).Observe(time.Since(start).Seconds())
+		return
+	}
+	outcome.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	finish(outcome)
+	r.cfg.Metrics.RunDuration.WithLabelValues(res.Algorithm, res.Backend, store.StatusCompleted).Observe(time.Since(start).Seconds())
+}
+
+// heartbeat extends the job's lease until done, and cancels the run when a
+// user asked to stop it or the lease was lost.
+func (r *Runner) heartbeat(job *store.Job, cancel context.CancelCauseFunc, done <-chan struct{}, log *slog.Logger) {
+	t := time.NewTicker(r.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		ctx, c := context.WithTimeout(context.Background(), r.cfg.Lease/3)
+		stop, err := r.cfg.Store.Heartbeat(ctx, job, r.owner, r.cfg.Lease)
+		c()
+		switch {
+		case errors.Is(err, store.ErrLeaseLost):
+			cancel(store.ErrLeaseLost)
+			return
+		case err != nil:
+			log.Warn("heartbeat failed", "err", err)
+		case stop:
+			cancel(errCanceled)
+		}
+	}
+}
+
+func failedOutcome(res *model.ExecutionResult, msg string) store.Outcome {
+	return store.Outcome{Status: store.StatusFailed, Result: mustJSON(res), NumPoints: res.NumPoints, ErrorMessage: msg}
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("runner: marshalling %T: %v", v, err)) // our own types always marshal
+	}
+	return b
+}

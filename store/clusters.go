@@ -1,0 +1,201 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Cluster is a stored cluster definition. Config is the normalised create
+// request (collection_ids, vector_config, filters, llm_labeling, …) as JSON;
+// the store does not interpret it.
+type Cluster struct {
+	ID          string
+	NamespaceID string
+	Name        string
+	Description string
+	Config      json.RawMessage
+	Metadata    json.RawMessage
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// CreateCluster stores a new cluster; a non-empty name must be unique in the
+// namespace.
+func (s *Store) CreateCluster(ctx context.Context, c Cluster) (Cluster, error) {
+	now := s.now()
+	c.CreatedAt, c.UpdatedAt = now, now
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := nameFree(ctx, tx, c.NamespaceID, c.Name, ""); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO clusters (id, namespace_id, name, description, config, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.NamespaceID, nullString(c.Name), nullString(c.Description), string(c.Config), nullJSON(c.Metadata), micros(now), micros(now))
+		return err
+	})
+	return c, err
+}
+
+func nameFree(ctx context.Context, tx *sql.Tx, ns, name, except string) error {
+	if name == "" {
+		return nil
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM clusters WHERE namespace_id = ? AND name = ? AND id != ?`, ns, name, except).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return &ConflictError{Resource: "cluster", Msg: fmt.Sprintf("a cluster named %q already exists", name)}
+	}
+	return nil
+}
+
+const clusterCols = `id, namespace_id, name, description, config, metadata, created_at, updated_at`
+
+func scanCluster(row interface{ Scan(...any) error }) (Cluster, error) {
+	var c Cluster
+	var name, desc, meta sql.NullString
+	var config string
+	var created, updated int64
+	if err := row.Scan(&c.ID, &c.NamespaceID, &name, &desc, &config, &meta, &created, &updated); err != nil {
+		return c, err
+	}
+	c.Name, c.Description, c.Config, c.Metadata = name.String, desc.String, json.RawMessage(config), rawJSON(meta)
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return c, nil
+}
+
+// GetCluster finds a cluster by id or name within the namespace.
+func (s *Store) GetCluster(ctx context.Context, ns, idOrName string) (Cluster, error) {
+	c, err := scanCluster(s.r.QueryRowContext(ctx, `SELECT `+clusterCols+` FROM clusters WHERE namespace_id = ? AND (id = ? OR name = ?) ORDER BY id = ? DESC LIMIT 1`,
+		ns, idOrName, idOrName, idOrName))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, &NotFoundError{Resource: "cluster", ID: idOrName}
+	}
+	return c, err
+}
+
+// ClusterPatch holds the fields PATCH may change; nil fields are kept.
+type ClusterPatch struct {
+	Name        *string
+	Description *string
+	Metadata    json.RawMessage // nil: keep
+}
+
+// UpdateCluster applies a patch.
+func (s *Store) UpdateCluster(ctx context.Context, ns, idOrName string, p ClusterPatch) (Cluster, error) {
+	c, err := s.GetCluster(ctx, ns, idOrName)
+	if err != nil {
+		return c, err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if p.Name != nil {
+			if err := nameFree(ctx, tx, ns, *p.Name, c.ID); err != nil {
+				return err
+			}
+			c.Name = *p.Name
+		}
+		if p.Description != nil {
+			c.Description = *p.Description
+		}
+		if p.Metadata != nil {
+			c.Metadata = p.Metadata
+		}
+		c.UpdatedAt = s.now()
+		_, err := tx.ExecContext(ctx, `UPDATE clusters SET name = ?, description = ?, metadata = ?, updated_at = ? WHERE id = ?`,
+			nullString(c.Name), nullString(c.Description), nullJSON(c.Metadata), micros(c.UpdatedAt), c.ID)
+		return err
+	})
+	return c, err
+}
+
+// DeleteCluster removes a cluster with its runs, jobs and artifacts. The
+// caller cancels a processing run first; a run still processing when its row
+// disappears is finished by its worker into nothing.
+func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
+	c, err := s.GetCluster(ctx, ns, id)
+	if err != nil {
+		return err
+	}
+	var runIDs []string
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT run_id FROM runs WHERE cluster_id = ?`, c.ID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r string
+			rows.Scan(&r)
+			runIDs = append(runIDs, r)
+		}
+		rows.Close()
+		for _, q := range []string{
+			`DELETE FROM jobs WHERE run_id IN (SELECT run_id FROM runs WHERE cluster_id = ?)`,
+			`DELETE FROM runs WHERE cluster_id = ?`,
+			`DELETE FROM idempotency WHERE cluster_id = ?`,
+			`DELETE FROM clusters WHERE id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, c.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range runIDs {
+		os.RemoveAll(s.RunDir(r))
+	}
+	return nil
+}
+
+// RunDir is where a run's artifacts live.
+func (s *Store) RunDir(runID string) string { return filepath.Join(s.dir, "runs", runID) }
+
+var clusterFields = fieldMap{
+	"cluster_id": "id", "cluster_name": "name", "description": "description",
+	"created_at": "created_at", "updated_at": "updated_at", "metadata.*": "metadata",
+	"clustering_method": "json_extract(config, '$.vector_config.clustering_method')",
+	"cluster_type":      "json_extract(config, '$.cluster_type')",
+	"collection_ids":    "json_extract(config, '$.collection_ids')",
+}
+
+// ListClusters lists a namespace's clusters.
+func (s *Store) ListClusters(ctx context.Context, ns string, q Query) (Page[Cluster], error) {
+	where, args, err := whereClause(q.Filters, clusterFields)
+	if err != nil {
+		return Page[Cluster]{}, err
+	}
+	order, err := orderBy(q.Sort, clusterFields, Sort{Field: "created_at", Direction: "desc"}, "id")
+	if err != nil {
+		return Page[Cluster]{}, err
+	}
+	search, sargs := searchClause(q.Search, []string{"id", "name", "description"})
+	cond := fmt.Sprintf("namespace_id = ? AND (%s) AND %s", where, search)
+	all := append(append([]any{ns}, args...), sargs...)
+	page := Page[Cluster]{Total: -1, Results: []Cluster{}}
+	if q.IncludeTotal {
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM clusters WHERE `+cond, all...).Scan(&page.Total); err != nil {
+			return page, err
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+clusterCols+` FROM clusters WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanCluster(rows)
+		if err != nil {
+			return page, err
+		}
+		page.Results = append(page.Results, c)
+	}
+	return page, rows.Err()
+}

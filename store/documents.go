@@ -1,0 +1,501 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/clusterd/clusterd/internal/ids"
+)
+
+// DocumentInput is one document to upsert.
+type DocumentInput struct {
+	ID       string               // empty: a "doc_…" id is generated
+	Features map[string][]float32 // feature name (or URI) → vector
+	Payload  json.RawMessage      // a JSON object, or empty
+}
+
+// DocumentSource yields documents to upsert; Next returns io.EOF at the end.
+type DocumentSource interface {
+	Next() (DocumentInput, error)
+}
+
+// SliceSource is a DocumentSource over a slice.
+type SliceSource struct {
+	Docs []DocumentInput
+	i    int
+}
+
+// Next implements DocumentSource.
+func (s *SliceSource) Next() (DocumentInput, error) {
+	if s.i >= len(s.Docs) {
+		return DocumentInput{}, io.EOF
+	}
+	s.i++
+	return s.Docs[s.i-1], nil
+}
+
+// DocumentError is an invalid document: Index is its position in the
+// source (0-based), Field the path inside the document ("features", name).
+type DocumentError struct {
+	Index      int
+	DocumentID string
+	Field      []any
+	Msg        string
+}
+
+func (e *DocumentError) Error() string {
+	id := ""
+	if e.DocumentID != "" {
+		id = fmt.Sprintf(" (%q)", e.DocumentID)
+	}
+	return fmt.Sprintf("document %d%s: %s", e.Index, id, e.Msg)
+}
+
+// UpsertStats counts what an upsert did.
+type UpsertStats struct {
+	Inserted int `json:"inserted"`
+	Updated  int `json:"updated"`
+}
+
+// MaxDocumentIDLength bounds caller-supplied document ids.
+const MaxDocumentIDLength = 512
+
+// segment is an open vector file being appended to during an upsert.
+type segment struct {
+	f        *os.File
+	w        *bufio.Writer
+	dim      int
+	start    int64 // size before this upsert, restored on failure
+	nextRow  int64
+	newInDB  bool
+	fileName string
+}
+
+// Upsert writes every document of src into the collection in one
+// transaction: all of them or, on any error, none. A document that exists
+// (same id) gets the new payload and the new vectors of the features given;
+// vectors of features not given are kept. Every vector of one feature must
+// have the feature's dimension (fixed by its first vector) and finite values.
+// Vectors are appended to the feature's segment file and fsynced before the
+// transaction commits.
+func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSource) (UpsertStats, error) {
+	var st UpsertStats
+	s.segMu.Lock()
+	defer s.segMu.Unlock()
+	segs := map[string]*segment{}
+	committed := false
+	defer func() {
+		for _, sg := range segs {
+			if !committed {
+				sg.f.Truncate(sg.start) // the rows were never referenced
+			}
+			sg.f.Close()
+		}
+	}()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE id = ?`, collectionID).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			return &NotFoundError{Resource: "collection", ID: collectionID}
+		}
+		feats, err := s.features(ctx, tx, collectionID)
+		if err != nil {
+			return err
+		}
+		known := map[string]Feature{}
+		for _, f := range feats {
+			known[f.Name] = f
+		}
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM documents WHERE collection_id = ?`, collectionID).Scan(&seq); err != nil {
+			return err
+		}
+		docStmt, err := tx.PrepareContext(ctx, `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id, document_id) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at
+			RETURNING seq`)
+		if err != nil {
+			return err
+		}
+		defer docStmt.Close()
+		vecStmt, err := tx.PrepareContext(ctx, `INSERT INTO vectors (collection_id, feature, document_id, row) VALUES (?, ?, ?, ?)
+			ON CONFLICT (collection_id, feature, document_id) DO UPDATE SET row = excluded.row`)
+		if err != nil {
+			return err
+		}
+		defer vecStmt.Close()
+		now := micros(s.now())
+		for idx := 0; ; idx++ {
+			doc, err := src.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if idx%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := validateDocument(idx, &doc); err != nil {
+				return err
+			}
+			seq++
+			var gotSeq int64
+			if err := docStmt.QueryRowContext(ctx, collectionID, doc.ID, seq, nullJSON(doc.Payload), now, now).Scan(&gotSeq); err != nil {
+				return err
+			}
+			if gotSeq == seq {
+				st.Inserted++
+			} else {
+				st.Updated++
+				seq--
+			}
+			for name, vec := range doc.Features {
+				sg, err := s.segmentFor(ctx, tx, collectionID, name, len(vec), known, segs)
+				if err != nil {
+					return err
+				}
+				if len(vec) != sg.dim {
+					return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name},
+						Msg: fmt.Sprintf("feature %q has dimension %d, but the collection's %q vectors have dimension %d", name, len(vec), name, sg.dim)}
+				}
+				if _, err := sg.w.Write(f32Bytes(vec)); err != nil {
+					return fmt.Errorf("store: writing vectors: %w", err)
+				}
+				if _, err := vecStmt.ExecContext(ctx, collectionID, name, doc.ID, sg.nextRow); err != nil {
+					return err
+				}
+				sg.nextRow++
+			}
+		}
+		for _, sg := range segs {
+			if err := sg.w.Flush(); err != nil {
+				return fmt.Errorf("store: writing vectors: %w", err)
+			}
+			if err := sg.f.Sync(); err != nil {
+				return fmt.Errorf("store: syncing vectors: %w", err)
+			}
+		}
+		if st.Inserted+st.Updated > 0 {
+			_, err = tx.ExecContext(ctx, `UPDATE collections SET updated_at = ? WHERE id = ?`, now, collectionID)
+		}
+		return err
+	})
+	if err == nil {
+		committed = true
+	}
+	return st, err
+}
+
+// segmentFor opens (once per upsert) the segment of a feature, creating the
+// feature with dimension dim when it is new.
+func (s *Store) segmentFor(ctx context.Context, tx *sql.Tx, collectionID, name string, dim int, known map[string]Feature, segs map[string]*segment) (*segment, error) {
+	if sg, ok := segs[name]; ok {
+		return sg, nil
+	}
+	f, ok := known[name]
+	if !ok {
+		f = Feature{Name: name, Dim: dim, file: featureFile(name)}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO features (collection_id, name, dim, file) VALUES (?, ?, ?, ?)`, collectionID, name, dim, f.file); err != nil {
+			return nil, err
+		}
+		known[name] = f
+	}
+	dir := s.collectionDir(collectionID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	file, err := os.OpenFile(filepath.Join(dir, f.file), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	info, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	rowBytes := int64(f.Dim) * 4
+	// A crash during an earlier append may have left a partial row at the
+	// end; it was never referenced, so it is cut off.
+	size := info.Size() / rowBytes * rowBytes
+	if size != info.Size() {
+		if err := file.Truncate(size); err != nil {
+			file.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	if _, err := file.Seek(size, io.SeekStart); err != nil {
+		file.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	sg := &segment{f: file, w: bufio.NewWriterSize(file, 1<<20), dim: f.Dim, start: size, nextRow: size / rowBytes, fileName: f.file}
+	segs[name] = sg
+	return sg, nil
+}
+
+func validateDocument(idx int, doc *DocumentInput) error {
+	if doc.ID == "" {
+		doc.ID = ids.New("doc_")
+	}
+	if len(doc.ID) > MaxDocumentIDLength {
+		return &DocumentError{Index: idx, Field: []any{"document_id"}, Msg: fmt.Sprintf("document_id is longer than %d characters", MaxDocumentIDLength)}
+	}
+	if p := strings.TrimSpace(string(doc.Payload)); p != "" && p != "null" && !strings.HasPrefix(p, "{") {
+		return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"payload"}, Msg: "payload must be a JSON object"}
+	}
+	for name, vec := range doc.Features {
+		if name == "" {
+			return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features"}, Msg: "feature names must not be empty"}
+		}
+		if len(vec) == 0 {
+			return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name}, Msg: fmt.Sprintf("feature %q is an empty vector", name)}
+		}
+		for t, v := range vec {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name, t},
+					Msg: fmt.Sprintf("feature %q has a non-finite value (%v) at position %d", name, v, t)}
+			}
+		}
+	}
+	return nil
+}
+
+func f32Bytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*4)
+}
+
+// Document is a stored document.
+type Document struct {
+	ID        string
+	Features  map[string][]float32 // nil unless vectors were asked for
+	Names     []string             // the features the document has
+	Payload   json.RawMessage
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// GetDocument returns one document with its vectors.
+func (s *Store) GetDocument(ctx context.Context, collectionID, documentID string) (Document, error) {
+	var d Document
+	var payload sql.NullString
+	var created, updated int64
+	err := s.r.QueryRowContext(ctx, `SELECT document_id, payload, created_at, updated_at FROM documents WHERE collection_id = ? AND document_id = ?`,
+		collectionID, documentID).Scan(&d.ID, &payload, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, &NotFoundError{Resource: "document", ID: documentID}
+	}
+	if err != nil {
+		return d, err
+	}
+	d.Payload, d.CreatedAt, d.UpdatedAt = rawJSON(payload), fromMicros(created), fromMicros(updated)
+	rows, err := s.r.QueryContext(ctx, `SELECT v.feature, v.row, f.dim, f.file FROM vectors v JOIN features f ON f.collection_id = v.collection_id AND f.name = v.feature
+		WHERE v.collection_id = ? AND v.document_id = ? ORDER BY v.feature`, collectionID, documentID)
+	if err != nil {
+		return d, err
+	}
+	defer rows.Close()
+	d.Features = map[string][]float32{}
+	for rows.Next() {
+		var name, file string
+		var row int64
+		var dim int
+		if err := rows.Scan(&name, &row, &dim, &file); err != nil {
+			return d, err
+		}
+		vec := make([]float32, dim)
+		if err := s.readRows(collectionID, file, dim, row, vec); err != nil {
+			return d, err
+		}
+		d.Features[name] = vec
+		d.Names = append(d.Names, name)
+	}
+	return d, rows.Err()
+}
+
+// readRows reads consecutive rows starting at row into dst (a multiple of dim).
+func (s *Store) readRows(collectionID, file string, dim int, row int64, dst []float32) error {
+	f, err := os.Open(filepath.Join(s.collectionDir(collectionID), file))
+	if err != nil {
+		return fmt.Errorf("store: vectors of %s: %w", collectionID, err)
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(f32Bytes(dst), row*int64(dim)*4); err != nil {
+		return fmt.Errorf("store: vectors of %s row %d: %w", collectionID, row, err)
+	}
+	return nil
+}
+
+var documentFields = fieldMap{
+	"document_id": "d.document_id", "created_at": "d.created_at", "updated_at": "d.updated_at", "payload.*": "d.payload",
+}
+
+// ListDocuments lists a collection's documents (without vectors), in
+// insertion order unless sorted otherwise.
+func (s *Store) ListDocuments(ctx context.Context, collectionID string, q Query) (Page[Document], error) {
+	where, args, err := whereClause(q.Filters, documentFields)
+	if err != nil {
+		return Page[Document]{}, err
+	}
+	order, err := orderBy(q.Sort, documentFields, Sort{Field: "created_at", Direction: "asc"}, "d.seq")
+	if err != nil {
+		return Page[Document]{}, err
+	}
+	search, sargs := searchClause(q.Search, []string{"d.document_id", "d.payload"})
+	cond := fmt.Sprintf("d.collection_id = ? AND (%s) AND %s", where, search)
+	all := append(append([]any{collectionID}, args...), sargs...)
+	page := Page[Document]{Total: -1, Results: []Document{}}
+	if q.IncludeTotal {
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM documents d WHERE `+cond, all...).Scan(&page.Total); err != nil {
+			return page, err
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT d.document_id, d.payload, d.created_at, d.updated_at,
+		(SELECT group_concat(feature, char(10)) FROM vectors v WHERE v.collection_id = d.collection_id AND v.document_id = d.document_id)
+		FROM documents d WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d Document
+		var payload, names sql.NullString
+		var created, updated int64
+		if err := rows.Scan(&d.ID, &payload, &created, &updated, &names); err != nil {
+			return page, err
+		}
+		d.Payload, d.CreatedAt, d.UpdatedAt = rawJSON(payload), fromMicros(created), fromMicros(updated)
+		if names.Valid {
+			d.Names = strings.Split(names.String, "\n")
+		}
+		page.Results = append(page.Results, d)
+	}
+	return page, rows.Err()
+}
+
+// ResolveFeature finds the collection's feature a request names: an exact
+// name, else a name or URI whose last path segment matches (so
+// "mixpeek://text_extractor@v1/text_embedding" finds "text_embedding" and
+// vice versa). An empty request picks the only feature.
+func (s *Store) ResolveFeature(ctx context.Context, collectionID, requested string) (Feature, error) {
+	feats, err := s.features(ctx, s.r, collectionID)
+	if err != nil {
+		return Feature{}, err
+	}
+	names := make([]string, len(feats))
+	for i, f := range feats {
+		names[i] = f.Name
+	}
+	if requested == "" {
+		if len(feats) == 1 {
+			return feats[0], nil
+		}
+		if len(feats) == 0 {
+			return Feature{}, &FeatureError{Msg: fmt.Sprintf("collection %s has no vectors yet", collectionID)}
+		}
+		return Feature{}, &FeatureError{Msg: fmt.Sprintf("collection %s has several features (%s); name one in vector_config.feature_uris", collectionID, strings.Join(names, ", "))}
+	}
+	for _, f := range feats {
+		if f.Name == requested {
+			return f, nil
+		}
+	}
+	last := func(s string) string { return s[strings.LastIndex(s, "/")+1:] }
+	for _, f := range feats {
+		if last(f.Name) == last(requested) {
+			return f, nil
+		}
+	}
+	return Feature{}, &FeatureError{Msg: fmt.Sprintf("Feature extractor '%s' not found in collection %s (it has: %s)", requested, collectionID, strings.Join(names, ", "))}
+}
+
+// FeatureError reports a feature a run asked for that the collection lacks.
+type FeatureError struct{ Msg string }
+
+func (e *FeatureError) Error() string { return e.Msg }
+
+// Vectors are the rows of one feature loaded for clustering.
+type Vectors struct {
+	X   []float32 // N×D
+	N   int
+	D   int
+	IDs []string // document ids, one per row
+}
+
+// LoadVectors reads every vector of a feature (of the documents matching
+// filters, a filter tree over document fields as in Query.Filters) in the
+// order they were written. Runs of consecutive rows are read with one read
+// each straight into the result, so an unfiltered, never-updated collection
+// loads with one sequential read of its segment file.
+func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature, filters json.RawMessage) (Vectors, error) {
+	where, args, err := whereClause(filters, documentFields)
+	if err != nil {
+		return Vectors{}, err
+	}
+	q := `SELECT v.document_id, v.row FROM vectors v`
+	if where != "1" {
+		q += ` JOIN documents d ON d.collection_id = v.collection_id AND d.document_id = v.document_id`
+	}
+	q += ` WHERE v.collection_id = ? AND v.feature = ? AND (` + where + `) ORDER BY v.row`
+	rows, err := s.r.QueryContext(ctx, q, append([]any{collectionID, f.Name}, args...)...)
+	if err != nil {
+		return Vectors{}, err
+	}
+	var rowIdx []int64
+	out := Vectors{D: f.Dim}
+	for rows.Next() {
+		var id string
+		var r int64
+		if err := rows.Scan(&id, &r); err != nil {
+			rows.Close()
+			return Vectors{}, err
+		}
+		out.IDs = append(out.IDs, id)
+		rowIdx = append(rowIdx, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Vectors{}, err
+	}
+	out.N = len(rowIdx)
+	out.X = make([]float32, out.N*out.D)
+	if out.N == 0 {
+		return out, nil
+	}
+	file, err := os.Open(filepath.Join(s.collectionDir(collectionID), f.file))
+	if err != nil {
+		return Vectors{}, fmt.Errorf("store: vectors of %s: %w", collectionID, err)
+	}
+	defer file.Close()
+	rowBytes := int64(f.Dim) * 4
+	for i := 0; i < out.N; {
+		j := i + 1
+		for j < out.N && rowIdx[j] == rowIdx[j-1]+1 {
+			j++
+		}
+		if _, err := file.ReadAt(f32Bytes(out.X[i*out.D:j*out.D]), rowIdx[i]*rowBytes); err != nil {
+			return Vectors{}, fmt.Errorf("store: vectors of %s rows %d–%d: %w", collectionID, rowIdx[i], rowIdx[j-1], err)
+		}
+		i = j
+		if err := ctx.Err(); err != nil {
+			return Vectors{}, err
+		}
+	}
+	return out, nil
+}

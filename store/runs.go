@@ -1,0 +1,444 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clusterd/clusterd/internal/ids"
+)
+
+// Run statuses (the seed's ClusterExecutionResult.status values).
+const (
+	StatusPending    = "pending"
+	StatusProcessing = "processing"
+	StatusCompleted  = "completed"
+	StatusFailed     = "failed"
+)
+
+// CanceledMessage is the error_message of a canceled run (the seed's status
+// enum has no canceled value).
+const CanceledMessage = "canceled"
+
+// Run is a stored execution. Result is the full ExecutionResult JSON the API
+// returns; the other fields mirror parts of it for filtering and the queue.
+type Run struct {
+	RunID           string
+	TaskID          string
+	ClusterID       string
+	NamespaceID     string
+	Status          string
+	CreatedAt       time.Time
+	StartedAt       *time.Time
+	CompletedAt     *time.Time
+	ErrorMessage    string
+	Progress        *float64
+	CancelRequested bool
+	Result          json.RawMessage
+}
+
+const runCols = `run_id, task_id, cluster_id, namespace_id, status, created_at, started_at, completed_at, error_message, progress, cancel_requested, result`
+
+func scanRun(row interface{ Scan(...any) error }) (Run, error) {
+	var r Run
+	var started, completed sql.NullInt64
+	var created int64
+	var errMsg sql.NullString
+	var progress sql.NullFloat64
+	var cancel int
+	var result string
+	if err := row.Scan(&r.RunID, &r.TaskID, &r.ClusterID, &r.NamespaceID, &r.Status, &created, &started, &completed, &errMsg, &progress, &cancel, &result); err != nil {
+		return r, err
+	}
+	r.CreatedAt, r.StartedAt, r.CompletedAt = fromMicros(created), nullMicros(started), nullMicros(completed)
+	r.ErrorMessage, r.CancelRequested, r.Result = errMsg.String, cancel != 0, json.RawMessage(result)
+	if progress.Valid {
+		p := progress.Float64
+		r.Progress = &p
+	}
+	return r, nil
+}
+
+// NewRun describes a run to enqueue.
+type NewRun struct {
+	NamespaceID    string
+	ClusterID      string
+	IdempotencyKey string // optional: a retried execute with the same key returns the first run
+	// Initial builds the pending ExecutionResult JSON for the new ids.
+	Initial func(runID, taskID string, created time.Time) (json.RawMessage, error)
+}
+
+// Enqueue creates a pending run and its queue entry in one transaction, so
+// an accepted execute is never lost. With an idempotency key already used
+// for this cluster, it returns the earlier run and created = false.
+func (s *Store) Enqueue(ctx context.Context, nr NewRun) (run Run, created bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM clusters WHERE id = ? AND namespace_id = ?`, nr.ClusterID, nr.NamespaceID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return &NotFoundError{Resource: "cluster", ID: nr.ClusterID}
+		}
+		if nr.IdempotencyKey != "" {
+			var prev string
+			err := tx.QueryRowContext(ctx, `SELECT run_id FROM idempotency WHERE namespace_id = ? AND cluster_id = ? AND key = ?`,
+				nr.NamespaceID, nr.ClusterID, nr.IdempotencyKey).Scan(&prev)
+			if err == nil {
+				run, err = scanRun(tx.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE run_id = ?`, prev))
+				return err
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		now := s.now()
+		run = Run{RunID: ids.New("run_"), TaskID: ids.New("task_"), ClusterID: nr.ClusterID, NamespaceID: nr.NamespaceID, Status: StatusPending, CreatedAt: now}
+		res, err := nr.Initial(run.RunID, run.TaskID, now)
+		if err != nil {
+			return err
+		}
+		run.Result = res
+		if _, err := tx.ExecContext(ctx, `INSERT INTO runs (run_id, task_id, cluster_id, namespace_id, status, created_at, result, search_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			run.RunID, run.TaskID, run.ClusterID, run.NamespaceID, run.Status, micros(now), string(res), run.RunID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (run_id, state, enqueued_at) VALUES (?, 'queued', ?)`, run.RunID, micros(now)); err != nil {
+			return err
+		}
+		if nr.IdempotencyKey != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency (namespace_id, cluster_id, key, run_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+				nr.NamespaceID, nr.ClusterID, nr.IdempotencyKey, run.RunID, micros(now)); err != nil {
+				return err
+			}
+		}
+		created = true
+		return nil
+	})
+	return run, created, err
+}
+
+// GetRun returns a run of a cluster.
+func (s *Store) GetRun(ctx context.Context, ns, clusterID, runID string) (Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE namespace_id = ? AND cluster_id = ? AND run_id = ?`, ns, clusterID, runID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, &NotFoundError{Resource: "run", ID: runID}
+	}
+	return r, err
+}
+
+// RunByID returns a run by id alone (for the worker).
+func (s *Store) RunByID(ctx context.Context, runID string) (Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE run_id = ?`, runID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, &NotFoundError{Resource: "run", ID: runID}
+	}
+	return r, err
+}
+
+// LatestRun returns the cluster's newest run, or nil when it never ran.
+func (s *Store) LatestRun(ctx context.Context, ns, clusterID string) (*Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE namespace_id = ? AND cluster_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`, ns, clusterID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// LatestCompletedRun returns the cluster's newest completed run, or nil.
+func (s *Store) LatestCompletedRun(ctx context.Context, ns, clusterID string) (*Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE namespace_id = ? AND cluster_id = ? AND status = 'completed' ORDER BY created_at DESC, rowid DESC LIMIT 1`, ns, clusterID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// GetTask returns the run behind a task id.
+func (s *Store) GetTask(ctx context.Context, ns, taskID string) (Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE namespace_id = ? AND task_id = ?`, ns, taskID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, &NotFoundError{Resource: "task", ID: taskID}
+	}
+	return r, err
+}
+
+var runFields = fieldMap{
+	"run_id": "run_id", "status": "status", "created_at": "created_at", "completed_at": "completed_at",
+	"num_clusters": "num_clusters", "num_points": "num_points", "metrics.silhouette_score": "silhouette",
+	"error_message": "error_message",
+}
+
+// RunStats summarise a list of executions.
+type RunStats struct {
+	TotalExecutions         int            `json:"total_executions"`
+	ExecutionsByStatus      map[string]int `json:"executions_by_status"`
+	AvgExecutionTimeMS      *float64       `json:"avg_execution_time_ms"`
+	TotalDocumentsClustered int64          `json:"total_documents_clustered"`
+	AvgNumClusters          *float64       `json:"avg_num_clusters"`
+}
+
+// ListRuns lists a cluster's runs, newest first by default, with stats over
+// every match.
+func (s *Store) ListRuns(ctx context.Context, ns, clusterID string, q Query) (Page[Run], RunStats, error) {
+	var stats RunStats
+	where, args, err := whereClause(q.Filters, runFields)
+	if err != nil {
+		return Page[Run]{}, stats, err
+	}
+	order, err := orderBy(q.Sort, runFields, Sort{Field: "created_at", Direction: "desc"}, "rowid")
+	if err != nil {
+		return Page[Run]{}, stats, err
+	}
+	search, sargs := searchClause(q.Search, []string{"run_id", "error_message", "search_text"})
+	cond := fmt.Sprintf("namespace_id = ? AND cluster_id = ? AND (%s) AND %s", where, search)
+	all := append(append([]any{ns, clusterID}, args...), sargs...)
+	stats.ExecutionsByStatus = map[string]int{}
+	srows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM runs WHERE `+cond+` GROUP BY status`, all...)
+	if err != nil {
+		return Page[Run]{}, stats, err
+	}
+	for srows.Next() {
+		var st string
+		var n int
+		srows.Scan(&st, &n)
+		stats.ExecutionsByStatus[st] = n
+		stats.TotalExecutions += n
+	}
+	srows.Close()
+	var avgMS, avgK sql.NullFloat64
+	if err := s.r.QueryRowContext(ctx, `SELECT AVG(duration_ms), COALESCE(SUM(num_points), 0), AVG(num_clusters) FROM runs WHERE `+cond+` AND status = 'completed'`, all...).
+		Scan(&avgMS, &stats.TotalDocumentsClustered, &avgK); err != nil {
+		return Page[Run]{}, stats, err
+	}
+	if avgMS.Valid {
+		stats.AvgExecutionTimeMS = &avgMS.Float64
+	}
+	if avgK.Valid {
+		stats.AvgNumClusters = &avgK.Float64
+	}
+	page := Page[Run]{Total: stats.TotalExecutions, Results: []Run{}}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
+	if err != nil {
+		return page, stats, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return page, stats, err
+		}
+		page.Results = append(page.Results, r)
+	}
+	return page, stats, rows.Err()
+}
+
+// ErrFinished reports an operation on a run that already ended.
+var ErrFinished = errors.New("run already finished")
+
+// CancelRun stops a run: a pending run ends failed ("canceled") at once,
+// together with its queue entry; a processing run is flagged so its worker
+// stops it. A finished run is ErrFinished (wrapped in a *ConflictError).
+// finalResult builds the failed ExecutionResult JSON for a pending run.
+func (s *Store) CancelRun(ctx context.Context, ns, clusterID, runID string, finalResult func(Run) (json.RawMessage, error)) (Run, error) {
+	var out Run
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE namespace_id = ? AND cluster_id = ? AND run_id = ?`, ns, clusterID, runID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return &NotFoundError{Resource: "run", ID: runID}
+		}
+		if err != nil {
+			return err
+		}
+		switch r.Status {
+		case StatusCompleted, StatusFailed:
+			return &ConflictError{Resource: "run", Msg: fmt.Sprintf("run %s already %s", runID, r.Status)}
+		case StatusProcessing:
+			_, err := tx.ExecContext(ctx, `UPDATE runs SET cancel_requested = 1 WHERE run_id = ?`, runID)
+			r.CancelRequested = true
+			out = r
+			return err
+		}
+		now := s.now()
+		r.Status, r.ErrorMessage, r.CompletedAt = StatusFailed, CanceledMessage, &now
+		res, err := finalResult(r)
+		if err != nil {
+			return err
+		}
+		r.Result = res
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'failed', error_message = ?, completed_at = ?, result = ?, progress = NULL WHERE run_id = ?`,
+			CanceledMessage, micros(now), string(res), runID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'done' WHERE run_id = ?`, runID)
+		out = r
+		return err
+	})
+	return out, err
+}
+
+// Job is a claimed queue entry.
+type Job struct {
+	ID       int64
+	RunID    string
+	Attempts int // including this one
+}
+
+// ErrLeaseLost reports that a job's lease expired and another worker (or
+// the cleanup) took it over; the holder must stop without writing results.
+var ErrLeaseLost = errors.New("job lease lost")
+
+// Claim takes the oldest queued job, or one whose lease expired (its worker
+// died), for owner until now+lease. It returns nil when there is none.
+func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration) (*Job, error) {
+	var j Job
+	now := s.now()
+	err := s.w.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+		WHERE id = (SELECT id FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_until < ?) ORDER BY id LIMIT 1)
+		RETURNING id, run_id, attempts`, owner, micros(now.Add(lease)), micros(now)).Scan(&j.ID, &j.RunID, &j.Attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// Heartbeat extends a job's lease and reports whether its run was asked to
+// stop. ErrLeaseLost when the job is no longer this owner's.
+func (s *Store) Heartbeat(ctx context.Context, j *Job, owner string, lease time.Duration) (cancel bool, err error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`, micros(s.now().Add(lease)), j.ID, owner)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, ErrLeaseLost
+	}
+	var c int
+	err = s.r.QueryRowContext(ctx, `SELECT cancel_requested FROM runs WHERE run_id = ?`, j.RunID).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil // the cluster was deleted
+	}
+	return c != 0, err
+}
+
+// StartRun marks a run processing with its updated result JSON.
+func (s *Store) StartRun(ctx context.Context, j *Job, owner string, result json.RawMessage) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := ownsJob(ctx, tx, j, owner); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'processing', started_at = ?, progress = 0, result = ? WHERE run_id = ?`,
+			micros(s.now()), string(result), j.RunID)
+		return err
+	})
+}
+
+func ownsJob(ctx context.Context, tx *sql.Tx, j *Job, owner string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE id = ? AND lease_owner = ? AND state = 'running'`, j.ID, owner).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+// SetProgress records how far a processing run is (0..1) and its result JSON.
+func (s *Store) SetProgress(ctx context.Context, runID string, progress float64, result json.RawMessage) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE runs SET progress = ?, result = ? WHERE run_id = ? AND status = 'processing'`, progress, string(result), runID)
+	return err
+}
+
+// Outcome is how a run ended.
+type Outcome struct {
+	Status       string // StatusCompleted or StatusFailed
+	Result       json.RawMessage
+	NumClusters  int
+	NumPoints    int
+	Silhouette   *float64
+	DurationMS   float64
+	ErrorMessage string
+	SearchText   string // centroid labels and summaries, for execution search
+}
+
+// FinishRun records a run's outcome and retires its job in one transaction.
+// ErrLeaseLost when the job is no longer this owner's (nothing is written).
+func (s *Store) FinishRun(ctx context.Context, j *Job, owner string, o Outcome) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := ownsJob(ctx, tx, j, owner); err != nil {
+			return err
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, completed_at = ?, num_clusters = ?, num_points = ?, silhouette = ?, duration_ms = ?,
+			error_message = ?, search_text = ?, progress = NULL, result = ? WHERE run_id = ?`,
+			o.Status, micros(now), o.NumClusters, o.NumPoints, o.Silhouette, o.DurationMS, nullString(o.ErrorMessage), j.RunID+" "+o.SearchText, string(o.Result), j.RunID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'done', last_error = ? WHERE id = ?`, nullString(o.ErrorMessage), j.ID)
+		return err
+	})
+}
+
+// Requeue puts a job back in the queue (its worker is shutting down) and the
+// run back to pending; the attempt does not count.
+func (s *Store) Requeue(ctx context.Context, j *Job, owner string, result json.RawMessage) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := ownsJob(ctx, tx, j, owner); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = 0, attempts = attempts - 1 WHERE id = ?`, j.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'pending', started_at = NULL, progress = NULL, result = ? WHERE run_id = ?`, string(result), j.RunID)
+		return err
+	})
+}
+
+// RecoverOrphans makes every job left running by a dead process claimable
+// at once. Only call it while holding the data directory (Open does the
+// locking), when no worker of this process runs yet. It returns how many.
+func (s *Store) RecoverOrphans(ctx context.Context) (int, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET lease_until = 0 WHERE state = 'running'`)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// QueueDepth counts queued and running jobs.
+func (s *Store) QueueDepth(ctx context.Context) (queued, running int, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'running'), 0) FROM jobs`).Scan(&queued, &running)
+	return
+}
+
+// RunsByStatus counts runs per status (for the runs-by-status gauge).
+func (s *Store) RunsByStatus(ctx context.Context) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM runs GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
