@@ -32,7 +32,7 @@ func (s *Server) validateClusterRequest(ctx context.Context, ns string, req *mod
 		}
 		return paramValidation(err)
 	}
-	if err := engine.CheckPipeline(pipelineOf(vc)); err != nil {
+	if err := engine.CheckPipeline(vc.Pipeline()); err != nil {
 		return pipelineValidation(err)
 	}
 	if len(vc.FeatureWeights) > 0 && len(vc.FeatureWeights) != len(vc.Features()) {
@@ -50,27 +50,47 @@ func (s *Server) validateClusterRequest(ctx context.Context, ns string, req *mod
 			return invalid([]any{"body", m.loc}, "Input should be a valid dictionary", "dict_type")
 		}
 	}
+	var docs int64
+	dim := -1 // the clustered dimension, when the first collection's features are known
 	for i, cid := range req.CollectionIDs {
-		if _, err := s.cfg.Store.GetCollection(ctx, ns, cid); err != nil {
+		col, err := s.cfg.Store.GetCollection(ctx, ns, cid)
+		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return invalid([]any{"body", "collection_ids", i}, fmt.Sprintf("collection %s not found", cid), "value_error")
 			}
 			return err
 		}
+		docs += col.DocumentCount
+		if i == 0 {
+			dim = s.clusteredDim(ctx, col.ID, vc.Features())
+		}
+	}
+	// With data already loaded, shape problems (n_components above the
+	// dimension, a sample larger than the collections) are caught now.
+	if dim > 0 && docs > 0 {
+		if err := engine.CheckPipelineData(vc.Pipeline(), int(docs), dim); err != nil {
+			return pipelineValidation(err)
+		}
 	}
 	return nil
 }
 
-// pipelineOf extracts the engine pipeline options of a vector_config.
-func pipelineOf(vc *model.VectorConfig) engine.Pipeline {
-	p := engine.Pipeline{Preprocessing: vc.PreprocessingSteps, Hierarchical: vc.Hierarchical, EffectiveFeatureMethod: vc.EffectiveFeatureMethod}
-	if vc.SampleSize != nil {
-		p.SampleSize = *vc.SampleSize
+// clusteredDim is the dimension of the vectors a run would cluster from a
+// collection: the sum of the requested features' dimensions (concatenated),
+// or the only feature's; −1 when a feature is not there yet.
+func (s *Server) clusteredDim(ctx context.Context, collectionID string, features []string) int {
+	if len(features) == 0 {
+		features = []string{""}
 	}
-	if vc.MaxHierarchyDepth != nil {
-		p.MaxHierarchyDepth = *vc.MaxHierarchyDepth
+	dim := 0
+	for _, want := range features {
+		f, err := s.cfg.Store.ResolveFeature(ctx, collectionID, want)
+		if err != nil {
+			return -1
+		}
+		dim += f.Dim
 	}
-	return p
+	return dim
 }
 
 // paramValidation turns engine parameter errors into 422 items located at

@@ -45,6 +45,8 @@ type Spec struct {
 	// SilhouetteSampleSize overrides DefaultSilhouetteSampleSize; a negative
 	// value means always exact.
 	SilhouetteSampleSize int
+	// Pipeline are the steps around the algorithm (all off by default).
+	Pipeline Pipeline
 }
 
 // Input is the data to cluster: N rows of D features, row-major. Run only
@@ -88,8 +90,16 @@ type Result struct {
 	// Distances are each point's squared Euclidean distance to its
 	// cluster's centroid, −1 for noise.
 	Distances []float32
-	Metrics   *Metrics // nil unless at least 2 clusters
-	Stats     Stats
+	// Vectors are the vectors that were clustered: the input after
+	// preprocessing (the input itself when there was none).
+	Vectors Input
+	// SubClusters are the clusters found inside clusters when the pipeline
+	// is hierarchical, parents before children; Leaf then gives each
+	// point's deepest cluster as an index into AllClusters (−1 noise).
+	SubClusters []Cluster
+	Leaf        []int32
+	Metrics     *Metrics // nil unless at least 2 clusters
+	Stats       Stats
 }
 
 // Cluster describes one cluster of a result.
@@ -104,6 +114,15 @@ type Cluster struct {
 	// MeanCosine and MinCosine are the mean and minimum cosine similarity of
 	// the members to the centroid; nil when undefined (zero vectors).
 	MeanCosine, MinCosine *float64
+	// Parent is the enclosing cluster's ID ("" at the top level) and Level
+	// the depth (0 at the top level).
+	Parent string
+	Level  int
+}
+
+// AllClusters lists the top-level clusters followed by the sub-clusters.
+func (r *Result) AllClusters() []Cluster {
+	return append(append([]Cluster(nil), r.Clusters...), r.SubClusters...)
 }
 
 // Metrics are the quality scores, with scikit-learn's definitions.
@@ -123,10 +142,13 @@ type Stats struct {
 	PointsPerSecond float64  `json:"points_per_second"`
 	// MetricsSampleSize is the number of points the silhouette was computed
 	// on (the non-noise points, or a sample of them).
-	MetricsSampleSize int            `json:"metrics_sample_size"`
-	NoisePoints       int            `json:"noise_points"`
-	Parameters        map[string]any `json:"parameters"`
-	Seed              int64          `json:"seed"`
+	MetricsSampleSize int `json:"metrics_sample_size"`
+	// FitSampleSize is the number of points the algorithm was fitted on when
+	// the pipeline's sample_size applied (the others were assigned after).
+	FitSampleSize int            `json:"fit_sample_size,omitempty"`
+	NoisePoints   int            `json:"noise_points"`
+	Parameters    map[string]any `json:"parameters"`
+	Seed          int64          `json:"seed"`
 }
 
 // DataError reports input data that cannot be clustered.
@@ -222,7 +244,10 @@ func (r *run) report(p Progress) {
 	}
 }
 
-// Run clusters in according to spec.
+// Run clusters in according to spec: it validates the input, applies
+// spec.Pipeline (preprocessing, sampling, hierarchy, effective centroids)
+// around the algorithm, and computes the statistics and metrics on the
+// vectors that were clustered.
 func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error) {
 	start := time.Now()
 	if opts.Backend == nil {
@@ -232,21 +257,34 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckPipeline(spec.Pipeline); err != nil {
+		return nil, err
+	}
 	if err := CheckInput(in); err != nil {
 		return nil, err
 	}
-	if err := m.check(in); err != nil {
+	if err := CheckPipelineData(spec.Pipeline, in.N, in.D); err != nil {
 		return nil, err
 	}
 	params := m.params()
-	seed, _ := params["random_state"].(int64)
-	ds, err := opts.Backend.Upload(in.X, in.N, in.D)
+	seed := int64(DefaultRandomState)
+	if v, ok := params["random_state"].(int64); ok {
+		seed = v
+	}
+	if spec.Seed != nil {
+		seed = *spec.Seed
+	}
+	data, err := preprocess(in, spec.Pipeline, seed)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := opts.Backend.Upload(data.X, data.N, data.D)
 	if err != nil {
 		return nil, fmt.Errorf("upload to %s: %w", opts.Backend.Name(), err)
 	}
 	defer ds.Close()
-	r := &run{in: in, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress}
-	f, err := m.fit(ctx, r)
+	r := &run{in: data, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress}
+	f, err := fitPossiblySampled(ctx, r, m, spec.Pipeline.SampleSize)
 	if err != nil {
 		return nil, err
 	}
@@ -254,9 +292,18 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	if err != nil {
 		return nil, err
 	}
+	if spec.Pipeline.Hierarchical {
+		if err := r.subcluster(ctx, m, spec, res); err != nil {
+			return nil, err
+		}
+	}
 	res.Algorithm = spec.Algorithm
+	res.Vectors = data
 	res.Stats.Parameters = params
 	res.Stats.Seed = seed
+	if spec.Pipeline.SampleSize > 0 && spec.Pipeline.SampleSize < in.N {
+		res.Stats.FitSampleSize = spec.Pipeline.SampleSize
+	}
 	res.Stats.DurationSeconds = time.Since(start).Seconds()
 	if res.Stats.DurationSeconds > 0 {
 		res.Stats.PointsPerSecond = float64(in.N) / res.Stats.DurationSeconds

@@ -11,29 +11,12 @@ import (
 
 // finish turns an algorithm's labels into a Result: empty clusters are
 // dropped and the rest renumbered in order, centroids are the algorithm's
-// or the members' means, and the per-cluster statistics and the quality
-// metrics are computed.
+// (or the members' means) unless the pipeline asks for medians or medoids,
+// and the per-cluster statistics and the quality metrics are computed.
 func (r *run) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error) {
-	n, d := r.in.N, r.in.D
 	r.report(Progress{Phase: "finalize", Fraction: 1})
-	labels, k, centroids := compact(f.labels, f.k, f.centroids, d)
-	sums := make([]float64, max(k, 1)*d)
-	counts := make([]int64, max(k, 1))
-	if k > 0 {
-		if err := r.be.SumByLabel(ctx, r.ds, labels, k, sums, counts); err != nil {
-			return nil, err
-		}
-	}
-	means := make([]float32, k*d)
-	for j := 0; j < k; j++ {
-		for t := 0; t < d; t++ {
-			means[j*d+t] = float32(sums[j*d+t] / float64(counts[j]))
-		}
-	}
-	if centroids == nil {
-		centroids = means
-	}
-	res := &Result{Labels: labels, NumClusters: k, Centroids: centroids}
+	labels, k, centroids := compact(f.labels, f.k, f.centroids, r.in.D)
+	res := &Result{Labels: labels, NumClusters: k}
 	res.Stats = Stats{Iterations: f.iterations, Inertia: f.inertia, NInitUsed: f.nInitUsed, NInitNote: f.nInitNote}
 	for _, l := range labels {
 		if l < 0 {
@@ -41,25 +24,159 @@ func (r *run) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error)
 		}
 	}
 	if k == 0 {
+		res.Distances = make([]float32, len(labels))
+		for i := range res.Distances {
+			res.Distances[i] = -1
+		}
 		return res, nil
 	}
-	dist := make([]float32, n)
-	if err := r.be.LabelDistances(ctx, r.ds, centroids, k, labels, dist); err != nil {
+	sum, err := r.summarize(ctx, labels, k, centroids, spec.Pipeline.EffectiveFeatureMethod)
+	if err != nil {
 		return nil, err
 	}
-	res.Clusters = clusterStats(r.in, labels, k, centroids, counts, dist)
-	res.Distances = dist
+	res.Clusters, res.Distances, res.Centroids = sum.clusters, sum.dist, sum.centroids
 	r.report(Progress{Phase: "metrics", Fraction: 1})
 	sample := DefaultSilhouetteSampleSize
 	if spec.SilhouetteSampleSize != 0 {
 		sample = spec.SilhouetteSampleSize
 	}
-	m, used, err := computeMetrics(ctx, r.be, r.ds, r.in, labels, k, means, counts, sample, r.seed)
+	m, used, err := computeMetrics(ctx, r.be, r.ds, r.in, labels, k, sum.means, sum.counts, sample, r.seed)
 	if err != nil {
 		return nil, err
 	}
 	res.Metrics, res.Stats.MetricsSampleSize = m, used
 	return res, nil
+}
+
+// summary describes the clusters of one labelling.
+type summary struct {
+	clusters  []Cluster
+	centroids []float32 // k×d, the reported centroids
+	means     []float32 // k×d, the members' means
+	counts    []int64
+	dist      []float32 // per point, squared distance to its centroid (−1 noise)
+}
+
+// summarize computes the clusters' centroids (the given ones, the members'
+// means, or their medians or medoids as method says), sizes, variances and
+// cosine similarities, for labels in [0, k) (all non-empty) or −1.
+func (r *run) summarize(ctx context.Context, labels []int32, k int, centroids []float32, method string) (*summary, error) {
+	d := r.in.D
+	s := &summary{counts: make([]int64, k), means: make([]float32, k*d)}
+	sums := make([]float64, k*d)
+	if err := r.be.SumByLabel(ctx, r.ds, labels, k, sums, s.counts); err != nil {
+		return nil, err
+	}
+	for j := 0; j < k; j++ {
+		for t := 0; t < d; t++ {
+			s.means[j*d+t] = float32(sums[j*d+t] / float64(s.counts[j]))
+		}
+	}
+	switch method {
+	case "median":
+		centroids = medians(r.in, labels, k)
+	case "medoid":
+		var err error
+		if centroids, err = r.medoids(ctx, labels, k); err != nil {
+			return nil, err
+		}
+	}
+	if centroids == nil {
+		centroids = s.means
+	}
+	s.centroids = centroids
+	s.dist = make([]float32, r.in.N)
+	if err := r.be.LabelDistances(ctx, r.ds, centroids, k, labels, s.dist); err != nil {
+		return nil, err
+	}
+	s.clusters = clusterStats(r.in, labels, k, centroids, s.counts, s.dist)
+	return s, nil
+}
+
+// describe is summarize for callers that need only the clusters.
+func (r *run) describe(ctx context.Context, labels []int32, k int, centroids []float32, method string) ([]Cluster, []float32, error) {
+	s, err := r.summarize(ctx, labels, k, centroids, method)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.clusters, s.dist, nil
+}
+
+// medians returns each cluster's per-feature median (the mean of the two
+// middle values for an even count).
+func medians(in Input, labels []int32, k int) []float32 {
+	d := in.D
+	members := make([][]int, k)
+	for i, l := range labels {
+		if l >= 0 {
+			members[l] = append(members[l], i)
+		}
+	}
+	out := make([]float32, k*d)
+	for j, rows := range members {
+		vals := make([]float32, len(rows))
+		for t := 0; t < d; t++ {
+			for p, i := range rows {
+				vals[p] = in.X[i*d+t]
+			}
+			slices.Sort(vals)
+			m := len(vals)
+			if m%2 == 1 {
+				out[j*d+t] = vals[m/2]
+			} else {
+				out[j*d+t] = float32((float64(vals[m/2-1]) + float64(vals[m/2])) / 2)
+			}
+		}
+	}
+	return out
+}
+
+// MedoidReference bounds the members a medoid is measured against: above it,
+// a seeded uniform sample of that many members stands for the cluster.
+const MedoidReference = 2000
+
+// medoids returns, per cluster, the member with the least total Euclidean
+// distance to the cluster's members (to a seeded sample of MedoidReference
+// of them for larger clusters), ties to the lower row.
+func (r *run) medoids(ctx context.Context, labels []int32, k int) ([]float32, error) {
+	d := r.in.D
+	members := make([][]int, k)
+	for i, l := range labels {
+		if l >= 0 {
+			members[l] = append(members[l], i)
+		}
+	}
+	out := make([]float32, k*d)
+	const chunk = 4096
+	for j, rows := range members {
+		refs := sampleRows(rows, MedoidReference, r.seed+int64(j))
+		ref := gatherRows(r.in, refs)
+		best, bestSum := -1, math.Inf(1)
+		for lo := 0; lo < len(rows); lo += chunk {
+			part := gatherRows(r.in, rows[lo:min(len(rows), lo+chunk)])
+			ds, err := r.be.Upload(part.X, part.N, d)
+			if err != nil {
+				return nil, err
+			}
+			dist := make([]float32, part.N*ref.N)
+			err = r.be.Distances(ctx, ds, ref.X, ref.N, dist)
+			ds.Close()
+			if err != nil {
+				return nil, err
+			}
+			for p := 0; p < part.N; p++ {
+				var s float64
+				for _, e := range dist[p*ref.N : (p+1)*ref.N] {
+					s += math.Sqrt(float64(e))
+				}
+				if s < bestSum {
+					best, bestSum = rows[lo+p], s
+				}
+			}
+		}
+		copy(out[j*d:(j+1)*d], r.in.X[best*d:(best+1)*d])
+	}
+	return out, nil
 }
 
 // compact drops clusters without members and renumbers the rest 0..k'−1 in

@@ -28,31 +28,10 @@ func FitProjection(x []float32, n, d, comps int, seed int64) (*Projection, error
 	if n < 1 || d < 1 || len(x) != n*d || comps < 1 {
 		return nil, errors.New("engine: FitProjection: bad shape")
 	}
-	rows := make([]int, n)
-	for i := range rows {
-		rows[i] = i
-	}
-	sample := sampleRows(rows, ProjectionSample, seed)
-	p := &Projection{mean: make([]float64, d), comps: comps}
-	for _, i := range sample {
-		for t, v := range x[i*d : (i+1)*d] {
-			p.mean[t] += float64(v)
-		}
-	}
-	for t := range p.mean {
-		p.mean[t] /= float64(len(sample))
-	}
-	a := mat.NewDense(len(sample), d, nil)
-	for r, i := range sample {
-		row := a.RawRowView(r)
-		for t, v := range x[i*d : (i+1)*d] {
-			row[t] = float64(v) - p.mean[t]
-		}
-	}
-	var cov mat.SymDense
-	cov.SymOuterK(1/math.Max(1, float64(len(sample)-1)), a.T())
+	mean, cov := sampleCovariance(x, n, d, seed)
+	p := &Projection{mean: mean, comps: comps}
 	var eig mat.EigenSym
-	if ok := eig.Factorize(&cov, true); !ok {
+	if ok := eig.Factorize(cov, true); !ok {
 		return nil, errors.New("engine: FitProjection: eigendecomposition did not converge")
 	}
 	var vecs mat.Dense
@@ -82,16 +61,11 @@ func FitProjection(x []float32, n, d, comps int, seed int64) (*Projection, error
 // row-major, centred on the fitted data's mean.
 func (p *Projection) Transform(y []float32, m int) []float32 {
 	d := len(p.mean)
-	out := make([]float32, m*p.comps)
-	for i := 0; i < m; i++ {
-		row := y[i*d : (i+1)*d]
-		for c, w := range p.axes {
-			var s float64
-			for t, v := range row {
-				s += (float64(v) - p.mean[t]) * w[t]
-			}
-			out[i*p.comps+c] = float32(s)
+	w := make([]float32, p.comps*d)
+	for c, axis := range p.axes {
+		for t, v := range axis {
+			w[c*d+t] = float32(v)
 		}
 	}
-	return out
+	return affine(y, m, d, p.mean, w, p.comps)
 }

@@ -1,6 +1,10 @@
 package model
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/clusterd/clusterd/engine"
+)
 
 // CreateClusterRequest is Mixpeek's CreateClusterRequest (POST /v1/clusters).
 // Validation tags are go-playground/validator's, applied by the API; JSON
@@ -45,6 +49,18 @@ func (v *VectorConfig) Features() []string {
 		return []string{v.FeatureURI}
 	}
 	return nil
+}
+
+// Pipeline returns the engine pipeline options of the config.
+func (v *VectorConfig) Pipeline() engine.Pipeline {
+	p := engine.Pipeline{Preprocessing: v.PreprocessingSteps, Hierarchical: v.Hierarchical, EffectiveFeatureMethod: v.EffectiveFeatureMethod}
+	if v.SampleSize != nil {
+		p.SampleSize = *v.SampleSize
+	}
+	if v.MaxHierarchyDepth != nil {
+		p.MaxHierarchyDepth = *v.MaxHierarchyDepth
+	}
+	return p
 }
 
 // LLMLabeling configures cluster labels.

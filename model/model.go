@@ -110,14 +110,23 @@ func (e *ExecutionResult) Completed(res *engine.Result, backend string, at Time)
 			CalinskiHarabaszScore: finite(res.Metrics.CalinskiHarabasz),
 		}
 	}
-	e.Centroids = make([]ExecutionCentroid, 0, len(res.Clusters)+1)
-	for _, c := range res.Clusters {
-		v := c.Variance
-		e.Centroids = append(e.Centroids, ExecutionCentroid{
+	all := res.AllClusters()
+	e.Centroids = make([]ExecutionCentroid, 0, len(all)+1)
+	for _, c := range all {
+		ec := ExecutionCentroid{
 			ClusterID: c.ID, NumMembers: c.Members,
 			MeanCosineSimilarity: c.MeanCosine, MinCosineSimilarity: c.MinCosine,
-			Variance: finite(v),
-		})
+			Variance: finite(c.Variance),
+		}
+		if res.Leaf != nil { // hierarchical: say where each cluster sits
+			level := c.Level
+			ec.HierarchyLevel = &level
+			if c.Parent != "" {
+				parent := c.Parent
+				ec.ParentClusterID = &parent
+			}
+		}
+		e.Centroids = append(e.Centroids, ec)
 	}
 	if st.NoisePoints > 0 {
 		e.Centroids = append(e.Centroids, ExecutionCentroid{ClusterID: NoiseClusterID, NumMembers: st.NoisePoints})

@@ -62,17 +62,18 @@ type dataset struct {
 	IDs []string // document id per row
 }
 
-// load reads the vectors the cluster definition selects: the feature of
-// vector_config (or each collection's only feature) from every collection
-// of collection_ids, restricted by the cluster's filters, concatenated.
+// load reads the vectors the cluster definition selects from every
+// collection of collection_ids (restricted by the cluster's filters) and
+// concatenates them. With several features (multi_feature_strategy
+// "concatenate"), each document's vectors are joined in the order of
+// feature_uris, each L2-normalised first (normalize_features, default true)
+// and scaled by its feature_weights entry (default 1); documents lacking one
+// of the features are left out.
 func (r *Runner) load(ctx context.Context, ns string, cfg *model.CreateClusterRequest) (*dataset, error) {
-	feats := cfg.VectorConfig.Features()
-	if len(feats) > 1 {
-		return nil, &userError{"clustering on several features (multi_feature_strategy) is not supported yet; name one feature in feature_uris"}
-	}
-	want := ""
-	if len(feats) == 1 {
-		want = feats[0]
+	vc := cfg.VectorConfig
+	feats := vc.Features()
+	if len(feats) == 0 {
+		feats = []string{""}
 	}
 	out := &dataset{}
 	for _, cid := range cfg.CollectionIDs {
@@ -83,17 +84,23 @@ func (r *Runner) load(ctx context.Context, ns string, cfg *model.CreateClusterRe
 			}
 			return nil, err
 		}
-		f, err := r.cfg.Store.ResolveFeature(ctx, col.ID, want)
-		if err != nil {
-			return nil, err
-		}
-		v, err := r.cfg.Store.LoadVectors(ctx, col.ID, f, cfg.Filters)
-		if err != nil {
-			var qe *store.QueryError
-			if errors.As(err, &qe) {
-				return nil, &userError{"invalid filters: " + qe.Error()}
+		parts := make([]store.Vectors, len(feats))
+		for i, want := range feats {
+			f, err := r.cfg.Store.ResolveFeature(ctx, col.ID, want)
+			if err != nil {
+				return nil, err
 			}
-			return nil, err
+			if parts[i], err = r.cfg.Store.LoadVectors(ctx, col.ID, f, cfg.Filters); err != nil {
+				var qe *store.QueryError
+				if errors.As(err, &qe) {
+					return nil, &userError{"invalid filters: " + qe.Error()}
+				}
+				return nil, err
+			}
+		}
+		v := parts[0]
+		if len(parts) > 1 {
+			v = concatenate(parts, vc.NormalizeFeatures == nil || *vc.NormalizeFeatures, vc.FeatureWeights)
 		}
 		if out.D != 0 && v.D != out.D {
 			return nil, &userError{fmt.Sprintf("collections have vectors of different dimensions (%d and %d in %s)", out.D, v.D, col.ID)}
@@ -108,6 +115,56 @@ func (r *Runner) load(ctx context.Context, ns string, cfg *model.CreateClusterRe
 		out.IDs = append(out.IDs, v.IDs...)
 	}
 	return out, nil
+}
+
+// concatenate joins several features of the same documents, in the first
+// feature's order, normalising and weighting each part.
+func concatenate(parts []store.Vectors, normalize bool, weights []float64) store.Vectors {
+	rowOf := make([]map[string]int, len(parts))
+	for f, p := range parts {
+		rowOf[f] = make(map[string]int, p.N)
+		for i, id := range p.IDs {
+			rowOf[f][id] = i
+		}
+	}
+	out := store.Vectors{}
+	for _, p := range parts {
+		out.D += p.D
+	}
+	for _, id := range parts[0].IDs {
+		rows := make([]int, len(parts))
+		ok := true
+		for f := range parts {
+			if rows[f], ok = rowOf[f][id]; !ok {
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		for f, p := range parts {
+			vec := p.X[rows[f]*p.D : (rows[f]+1)*p.D]
+			scale := 1.0
+			if f < len(weights) {
+				scale = weights[f]
+			}
+			if normalize {
+				var s float64
+				for _, e := range vec {
+					s += float64(e) * float64(e)
+				}
+				if s > 0 {
+					scale /= math.Sqrt(s)
+				}
+			}
+			for _, e := range vec {
+				out.X = append(out.X, float32(float64(e)*scale))
+			}
+		}
+		out.IDs = append(out.IDs, id)
+		out.N++
+	}
+	return out
 }
 
 // execute runs the clustering of one run and writes its artifacts; res is
@@ -145,7 +202,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 			r.cfg.Metrics.BackendFallbacks.WithLabelValues(fallbackLabel(fallback)).Inc()
 		}
 	}
-	spec := engine.Spec{Algorithm: cfg.VectorConfig.ClusteringMethod, Params: cfg.VectorConfig.AlgorithmParams}
+	spec := engine.Spec{Algorithm: cfg.VectorConfig.ClusteringMethod, Params: cfg.VectorConfig.AlgorithmParams, Pipeline: cfg.VectorConfig.Pipeline()}
 	lastWrite := time.Now()
 	progress := func(p engine.Progress) {
 		if p.Phase == "iterate" {
@@ -174,7 +231,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		}
 		return store.Outcome{}, err
 	}
-	if err := writeArtifacts(st.RunDir(run.RunID), data, result, run.RunID); err != nil {
+	if err := writeArtifacts(st.RunDir(run.RunID), data.IDs, result); err != nil {
 		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
 	}
 	res.Completed(result, be.Name(), model.Now())
@@ -213,30 +270,58 @@ func fallbackLabel(reason string) string {
 
 // writeArtifacts stores centroids.parquet and members.parquet: positions on
 // the first three principal axes of the clustered vectors, distances to the
-// centroids, and each centroid's vector and statistics.
-func writeArtifacts(dir string, data *dataset, res *engine.Result, runID string) error {
-	proj, err := engine.FitProjection(data.X, data.N, data.D, 3, res.Stats.Seed)
+// centroids, each centroid's vector and statistics, and for hierarchical
+// runs the sub-clusters with their parents (members carry their deepest
+// cluster).
+func writeArtifacts(dir string, ids []string, res *engine.Result) error {
+	v := res.Vectors
+	proj, err := engine.FitProjection(v.X, v.N, v.D, 3, res.Stats.Seed)
 	if err != nil {
 		return err
 	}
-	pts := proj.Transform(data.X, data.N)
-	cents := make([]artifacts.Centroid, 0, len(res.Clusters))
-	if len(res.Clusters) > 0 {
-		cpos := proj.Transform(res.Centroids, res.NumClusters)
-		for j, c := range res.Clusters {
-			cents = append(cents, artifacts.Centroid{ClusterID: c.ID, NumMembers: int64(c.Members), Keywords: []string{},
-				Variance: c.Variance, X: cpos[j*3], Y: cpos[j*3+1], Z: cpos[j*3+2], CentroidVector: c.Centroid})
+	pts := proj.Transform(v.X, v.N)
+	all := res.AllClusters()
+	cents := make([]artifacts.Centroid, 0, len(all))
+	if len(all) > 0 {
+		vecs := make([]float32, 0, len(all)*v.D)
+		for _, c := range all {
+			vecs = append(vecs, c.Centroid...)
+		}
+		cpos := proj.Transform(vecs, len(all))
+		for j, c := range all {
+			a := artifacts.Centroid{ClusterID: c.ID, NumMembers: int64(c.Members), Keywords: []string{}, Variance: c.Variance,
+				X: cpos[j*3], Y: cpos[j*3+1], Z: cpos[j*3+2], HierarchyLevel: int32(c.Level), CentroidVector: c.Centroid}
+			if c.Parent != "" {
+				parent := c.Parent
+				a.ParentClusterID = &parent
+			}
+			cents = append(cents, a)
 		}
 	}
-	members := make([]artifacts.Member, data.N)
+	leaf := res.Labels
+	if res.Leaf != nil {
+		leaf = res.Leaf
+	}
+	members := make([]artifacts.Member, v.N)
 	for i := range members {
-		m := artifacts.Member{PointID: data.IDs[i], ClusterID: model.NoiseClusterID, X: pts[i*3], Y: pts[i*3+1], Z: pts[i*3+2]}
-		if l := res.Labels[i]; l >= 0 {
-			m.ClusterID = res.Clusters[l].ID
-			d := float32(math.Sqrt(float64(res.Distances[i])))
-			m.DistanceToCentroid = &d
+		m := artifacts.Member{PointID: ids[i], ClusterID: model.NoiseClusterID, X: pts[i*3], Y: pts[i*3+1], Z: pts[i*3+2]}
+		if l := leaf[i]; l >= 0 {
+			c := all[l]
+			m.ClusterID = c.ID
+			e := exactDistance(v, i, c.Centroid)
+			m.DistanceToCentroid = &e
 		}
 		members[i] = m
 	}
 	return artifacts.Write(dir, cents, members)
+}
+
+// exactDistance is the Euclidean distance of row i of v to c.
+func exactDistance(v engine.Input, i int, c []float32) float32 {
+	var s float64
+	for t, e := range v.X[i*v.D : (i+1)*v.D] {
+		d := float64(e) - float64(c[t])
+		s += d * d
+	}
+	return float32(math.Sqrt(s))
 }

@@ -32,6 +32,7 @@ func runFit(args []string) error {
 	workers := fs.Int("workers", 0, "CPU worker goroutines (0: one per core)")
 	labelsOut := fs.String("labels-out", "", "write the labels as an int32 .npy (one per input row, -1 for noise)")
 	output := fs.String("output", "-", "write the result JSON here (- for standard output)")
+	pipeline := fs.String("pipeline", "", `steps around the algorithm, named as the API's vector_config: {"preprocessing_steps":[{"method":"normalize"},{"method":"pca","n_components":50}],"sample_size":N,"hierarchical":true,"max_hierarchy_depth":3,"effective_feature_method":"mean|median|medoid"}`)
 	sample := fs.Int("silhouette-sample-size", 0, fmt.Sprintf("points above which the silhouette is computed on a seeded sample (0: %d, -1: always exact)", engine.DefaultSilhouetteSampleSize))
 	quiet := fs.Bool("quiet", false, "no progress on standard error")
 	fs.SetOutput(io.Discard)
@@ -59,6 +60,16 @@ func runFit(args []string) error {
 			return usagef("--seed must be a non-negative integer, got %q", *seedFlag)
 		}
 		spec.Seed = &s
+	}
+	if *pipeline != "" {
+		vc, err := parsePipeline(*pipeline)
+		if err != nil {
+			return err
+		}
+		spec.Pipeline = vc.Pipeline()
+		if err := engine.CheckPipeline(spec.Pipeline); err != nil {
+			return usageError{err}
+		}
 	}
 	// Reject bad parameters before reading a large file.
 	if _, err := engine.ParseParams(spec.Algorithm, spec.Params); err != nil {
@@ -88,6 +99,7 @@ func runFit(args []string) error {
 		var de *engine.DataError
 		var pe *engine.ParamError
 		var pes engine.ParamErrors
+		var ple *engine.PipelineError
 		switch {
 		case errors.As(err, &de):
 			msg := de.Msg
@@ -95,7 +107,7 @@ func runFit(args []string) error {
 				msg = m.RowName(de.Row) + ": " + de.Msg
 			}
 			return usagef("%s", msg)
-		case errors.As(err, &pe), errors.As(err, &pes), errors.Is(err, engine.ErrUnknownAlgorithm):
+		case errors.As(err, &pe), errors.As(err, &pes), errors.As(err, &ple), errors.Is(err, engine.ErrUnknownAlgorithm):
 			return usageError{err}
 		}
 		return err
@@ -140,4 +152,23 @@ func loadInput(path, feature string) (*dataset.Matrix, error) {
 		return nil, usageError{err}
 	}
 	return m, err
+}
+
+// parsePipeline reads --pipeline: a JSON object with the pipeline fields of
+// the API's vector_config; other fields are an error.
+func parsePipeline(s string) (*model.VectorConfig, error) {
+	var p struct {
+		PreprocessingSteps     []json.RawMessage `json:"preprocessing_steps"`
+		SampleSize             *int              `json:"sample_size"`
+		Hierarchical           bool              `json:"hierarchical"`
+		MaxHierarchyDepth      *int              `json:"max_hierarchy_depth"`
+		EffectiveFeatureMethod string            `json:"effective_feature_method"`
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, usagef("--pipeline: %v", err)
+	}
+	return &model.VectorConfig{PreprocessingSteps: p.PreprocessingSteps, SampleSize: p.SampleSize, Hierarchical: p.Hierarchical,
+		MaxHierarchyDepth: p.MaxHierarchyDepth, EffectiveFeatureMethod: p.EffectiveFeatureMethod}, nil
 }

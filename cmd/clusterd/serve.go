@@ -47,8 +47,8 @@ func envInt(name string, def int) int {
 // environment variable (the flag wins).
 type serveConfig struct {
 	addr, dataDir, apiKeys, backend, logLevel, gpuWorker string
-	workers, cpuThreads                                int
-	maxBody, maxImport                                 int64
+	workers, cpuThreads                                  int
+	maxBody, maxImport                                   int64
 }
 
 func parseServeFlags(args []string) (serveConfig, error) {

@@ -74,3 +74,8 @@ if __name__ == "__main__":
     write("blobs_overlap", x, y, 12, 20)
     d = load_digits()
     write("digits", d.data, d.target, 10, 20)
+    # PCA reference: scikit-learn's projection of digits on 5 components
+    # (full SVD; component signs are arbitrary and compared up to sign).
+    from sklearn.decomposition import PCA
+    x = np.load("digits.npy")
+    np.save("digits.pca5.npy", np.ascontiguousarray(PCA(n_components=5, svd_solver="full").fit_transform(x), dtype=np.float32))

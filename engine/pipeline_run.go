@@ -1,0 +1,363 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strconv"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/mat"
+)
+
+// preprocess applies the pipeline's preprocessing steps in order to a copy
+// of in; without steps it returns in itself.
+func preprocess(in Input, p Pipeline, seed int64) (Input, error) {
+	steps, err := parseSteps(p.Preprocessing)
+	if err != nil || len(steps) == 0 {
+		return in, err
+	}
+	cur := Input{X: slices.Clone(in.X), N: in.N, D: in.D}
+	for _, s := range steps {
+		switch s.Method {
+		case "normalize":
+			normalizeRows(cur)
+		case "pca":
+			proj, err := FitProjection(cur.X, cur.N, cur.D, *s.NComponents, seed)
+			if err != nil {
+				return in, err
+			}
+			cur = Input{X: proj.Transform(cur.X, cur.N), N: cur.N, D: *s.NComponents}
+		case "whitening":
+			shrink := DefaultWhiteningShrinkage
+			if s.Shrinkage != nil {
+				shrink = *s.Shrinkage
+			}
+			w, mean, err := zcaMatrix(cur, shrink, seed)
+			if err != nil {
+				return in, err
+			}
+			cur = Input{X: affine(cur.X, cur.N, cur.D, mean, w, cur.D), N: cur.N, D: cur.D}
+		}
+	}
+	return cur, nil
+}
+
+// normalizeRows scales every row to unit Euclidean norm (zero rows stay zero).
+func normalizeRows(in Input) {
+	for i := 0; i < in.N; i++ {
+		row := in.X[i*in.D : (i+1)*in.D]
+		n := math.Sqrt(sqNorm64(row))
+		if n == 0 {
+			continue
+		}
+		for t := range row {
+			row[t] = float32(float64(row[t]) / n)
+		}
+	}
+}
+
+// sampleCovariance returns the mean and the covariance (d×d) of a seeded
+// uniform sample of at most ProjectionSample rows.
+func sampleCovariance(x []float32, n, d int, seed int64) ([]float64, *mat.SymDense) {
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	sample := sampleRows(rows, ProjectionSample, seed)
+	mean := make([]float64, d)
+	for _, i := range sample {
+		for t, v := range x[i*d : (i+1)*d] {
+			mean[t] += float64(v)
+		}
+	}
+	for t := range mean {
+		mean[t] /= float64(len(sample))
+	}
+	a := mat.NewDense(len(sample), d, nil)
+	for r, i := range sample {
+		row := a.RawRowView(r)
+		for t, v := range x[i*d : (i+1)*d] {
+			row[t] = float64(v) - mean[t]
+		}
+	}
+	var cov mat.SymDense
+	cov.SymOuterK(1/math.Max(1, float64(len(sample)-1)), a.T())
+	return mean, &cov
+}
+
+// zcaMatrix returns the ZCA whitening matrix W = U·diag(1/√(λ+ε))·Uᵀ (d×d,
+// row-major float32; symmetric) and the mean, where UλUᵀ is the sample
+// covariance and ε = shrinkage·mean(λ) keeps near-zero-variance directions
+// from being amplified without bound.
+func zcaMatrix(in Input, shrinkage float64, seed int64) ([]float32, []float64, error) {
+	mean, cov := sampleCovariance(in.X, in.N, in.D, seed)
+	var eig mat.EigenSym
+	if !eig.Factorize(cov, true) {
+		return nil, nil, &DataError{Row: -1, Msg: "whitening: the covariance's eigendecomposition did not converge"}
+	}
+	vals := eig.Values(nil)
+	var u mat.Dense
+	eig.VectorsTo(&u)
+	var avg float64
+	for _, v := range vals {
+		avg += math.Max(v, 0)
+	}
+	avg /= float64(len(vals))
+	eps := shrinkage * avg
+	if eps == 0 {
+		eps = 1e-12
+	}
+	d := in.D
+	w := make([]float32, d*d)
+	for a := 0; a < d; a++ {
+		for b := a; b < d; b++ {
+			var s float64
+			for k := 0; k < d; k++ {
+				s += u.At(a, k) * u.At(b, k) / math.Sqrt(math.Max(vals[k], 0)+eps)
+			}
+			w[a*d+b], w[b*d+a] = float32(s), float32(s)
+		}
+	}
+	return w, mean, nil
+}
+
+// affine computes (x_i − mean)·Wᵀ for every row: x is n×d, w is k×d
+// (row-major), the result n×k. Rows go through gonum's Sgemm in chunks.
+func affine(x []float32, n, d int, mean []float64, w []float32, k int) []float32 {
+	const chunk = 1024
+	out := make([]float32, n*k)
+	buf := make([]float32, chunk*d)
+	W := blas32.General{Rows: k, Cols: d, Stride: d, Data: w}
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(n, lo+chunk)
+		for i := lo; i < hi; i++ {
+			src, dst := x[i*d:(i+1)*d], buf[(i-lo)*d:(i-lo+1)*d]
+			for t, v := range src {
+				dst[t] = float32(float64(v) - mean[t])
+			}
+		}
+		A := blas32.General{Rows: hi - lo, Cols: d, Stride: d, Data: buf}
+		C := blas32.General{Rows: hi - lo, Cols: k, Stride: k, Data: out[lo*k : hi*k]}
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1, A, W, 0, C)
+	}
+	return out
+}
+
+// extender is implemented by algorithms that know how to label points
+// outside the sample they were fitted on.
+type extender interface {
+	extend(ctx context.Context, full, sample *run, f *fitted) (*fitted, error)
+}
+
+// fitPossiblySampled fits m on all of r's points, or, with 0 < sampleSize <
+// n, on a seeded uniform sample, then labels every point (the algorithm's
+// extender, else each point takes the label of its nearest non-noise
+// sample point).
+func fitPossiblySampled(ctx context.Context, r *run, m model, sampleSize int) (*fitted, error) {
+	if sampleSize <= 0 || sampleSize >= r.in.N {
+		if err := m.check(r.in); err != nil {
+			return nil, err
+		}
+		return m.fit(ctx, r)
+	}
+	all := make([]int, r.in.N)
+	for i := range all {
+		all[i] = i
+	}
+	sub := gatherRows(r.in, sampleRows(all, sampleSize, r.seed))
+	if err := m.check(sub); err != nil {
+		return nil, err
+	}
+	sds, err := r.be.Upload(sub.X, sub.N, sub.D)
+	if err != nil {
+		return nil, err
+	}
+	defer sds.Close()
+	sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed, progress: r.progress}
+	f, err := m.fit(ctx, sr)
+	if err != nil {
+		return nil, err
+	}
+	if ext, ok := m.(extender); ok {
+		return ext.extend(ctx, r, sr, f)
+	}
+	return extendNearest(ctx, r, sr, f)
+}
+
+// extendNearest labels every point with the label of its nearest labelled
+// (non-noise) sample point.
+func extendNearest(ctx context.Context, full, sample *run, f *fitted) (*fitted, error) {
+	d := full.in.D
+	var pts []float32
+	var lab []int32
+	for i, l := range f.labels {
+		if l >= 0 {
+			pts = append(pts, sample.in.X[i*d:(i+1)*d]...)
+			lab = append(lab, l)
+		}
+	}
+	out := *f
+	out.labels = make([]int32, full.in.N)
+	if len(lab) == 0 {
+		for i := range out.labels {
+			out.labels[i] = -1
+		}
+		return &out, nil
+	}
+	nearest := make([]int32, full.in.N)
+	dist := make([]float32, full.in.N)
+	if err := full.be.Assign(ctx, full.ds, pts, len(lab), nearest, dist); err != nil {
+		return nil, err
+	}
+	for i, j := range nearest {
+		out.labels[i] = lab[j]
+	}
+	return &out, nil
+}
+
+// extend implements extender for k-means: every point goes to its nearest
+// fitted centre, and the inertia is measured on all points.
+func (m *kmeansModel) extend(ctx context.Context, full, sample *run, f *fitted) (*fitted, error) {
+	return extendCentroids(ctx, full, f)
+}
+
+func (m *miniBatchModel) extend(ctx context.Context, full, sample *run, f *fitted) (*fitted, error) {
+	return extendCentroids(ctx, full, f)
+}
+
+func extendCentroids(ctx context.Context, full *run, f *fitted) (*fitted, error) {
+	out := *f
+	out.labels = make([]int32, full.in.N)
+	dist := make([]float32, full.in.N)
+	if err := full.be.Assign(ctx, full.ds, f.centroids, f.k, out.labels, dist); err != nil {
+		return nil, err
+	}
+	if err := full.be.LabelDistances(ctx, full.ds, f.centroids, f.k, out.labels, dist); err != nil {
+		return nil, err
+	}
+	inertia := sum64(dist)
+	out.inertia = &inertia
+	return &out, nil
+}
+
+// HierarchyMinSplit is the smallest cluster that hierarchical clustering
+// splits again.
+const HierarchyMinSplit = 20
+
+// DefaultMaxHierarchyDepth is the depth when Pipeline.MaxHierarchyDepth is 0.
+const DefaultMaxHierarchyDepth = 3
+
+// childModeler is implemented by algorithms whose parameters change for a
+// sub-clustering; others re-run with the same parameters.
+type childModeler interface {
+	// child returns the model for a cluster of m points, or false when such
+	// a cluster should not be split.
+	child(m int) (model, bool)
+}
+
+// child gives k-means n_clusters = min(n_clusters, ⌊m/10⌋), so children
+// average at least 10 points; fewer than 2 means no split.
+func (m *kmeansModel) child(size int) (model, bool) {
+	k := min(m.p.NClusters, size/10)
+	if k < 2 {
+		return nil, false
+	}
+	c := *m
+	c.p.NClusters = k
+	return &c, true
+}
+
+func (m *miniBatchModel) child(size int) (model, bool) {
+	k := min(m.p.NClusters, size/10)
+	if k < 2 {
+		return nil, false
+	}
+	c := *m
+	c.p.NClusters = k
+	return &c, true
+}
+
+// subcluster splits clusters again, depth first, following these rules: a
+// cluster is split when it has at least HierarchyMinSplit members and the
+// depth limit (MaxHierarchyDepth, default 3, counting the top level as 1)
+// allows; the sub-clustering uses the same algorithm and parameters, except
+// that k-means' n_clusters becomes min(n_clusters, ⌊members/10⌋); a split
+// that finds fewer than 2 clusters is not kept. Children are named
+// PARENT_sub_I; points a density method leaves as noise inside a cluster
+// stay in that cluster.
+func (r *run) subcluster(ctx context.Context, m model, spec Spec, res *Result) error {
+	depth := spec.Pipeline.MaxHierarchyDepth
+	if depth == 0 {
+		depth = DefaultMaxHierarchyDepth
+	}
+	res.Leaf = slices.Clone(res.Labels)
+	members := make([][]int, res.NumClusters)
+	for i, l := range res.Labels {
+		if l >= 0 {
+			members[l] = append(members[l], i)
+		}
+	}
+	var split func(rows []int, parent Cluster, parentIdx int) error
+	split = func(rows []int, parent Cluster, parentIdx int) error {
+		if parent.Level+1 >= depth || len(rows) < HierarchyMinSplit {
+			return nil
+		}
+		cm := m
+		if c, ok := m.(childModeler); ok {
+			var okSplit bool
+			if cm, okSplit = c.child(len(rows)); !okSplit {
+				return nil
+			}
+		}
+		sub := gatherRows(r.in, rows)
+		if cm.check(sub) != nil {
+			return nil // e.g. fewer distinct points than children: leave it whole
+		}
+		sds, err := r.be.Upload(sub.X, sub.N, sub.D)
+		if err != nil {
+			return err
+		}
+		defer sds.Close()
+		sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed}
+		f, err := cm.fit(ctx, sr)
+		if err != nil {
+			return err
+		}
+		labels, k, cents := compact(f.labels, f.k, f.centroids, sub.D)
+		if k < 2 {
+			return nil
+		}
+		children, _, err := sr.describe(ctx, labels, k, cents, spec.Pipeline.EffectiveFeatureMethod)
+		if err != nil {
+			return err
+		}
+		childRows := make([][]int, k)
+		for p, l := range labels {
+			if l >= 0 {
+				childRows[l] = append(childRows[l], rows[p])
+			}
+		}
+		for j := range children {
+			c := children[j]
+			c.ID = parent.ID + "_sub_" + strconv.Itoa(j)
+			c.Parent, c.Level = parent.ID, parent.Level+1
+			c.Label = res.NumClusters + len(res.SubClusters)
+			res.SubClusters = append(res.SubClusters, c)
+			for _, i := range childRows[j] {
+				res.Leaf[i] = int32(c.Label)
+			}
+			if err := split(childRows[j], c, c.Label); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for j, c := range res.Clusters {
+		if err := split(members[j], c, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
