@@ -88,6 +88,9 @@ func decodeStrict(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(dst); err != nil {
 		var te *json.UnmarshalTypeError
+		if items := typeErrors(body, reflect.TypeOf(dst)); len(items) > 0 {
+			return &ValidationError{Items: items}
+		}
 		if errors.As(err, &te) {
 			loc := []any{"body"}
 			for _, p := range strings.Split(te.Field, ".") {
@@ -242,6 +245,107 @@ func walkUnknown(v any, t reflect.Type, path []any, out *[]ValidationItem) {
 		}
 		for i, item := range list {
 			walkUnknown(item, t.Elem(), append(append([]any{}, path...), i), out)
+		}
+	}
+}
+
+// typeErrors walks a JSON document alongside a Go type and reports every
+// value of the wrong JSON type (or out of range for its Go number type) with
+// its exact path, list indices and map keys included; encoding/json's own
+// error names only the struct fields.
+func typeErrors(body []byte, t reflect.Type) []ValidationItem {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil
+	}
+	var out []ValidationItem
+	walkTypes(v, t, []any{"body"}, &out)
+	return out
+}
+
+func walkTypes(v any, t reflect.Type, path []any, out *[]ValidationItem) {
+	if len(*out) >= 20 {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		if v == nil {
+			return
+		}
+		t = t.Elem()
+	}
+	if t == rawMessageType || t.Kind() == reflect.Interface || v == nil {
+		return
+	}
+	bad := func(msg, typ string) {
+		*out = append(*out, ValidationItem{Loc: append([]any{}, path...), Msg: msg, Type: typ})
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			bad("Input should be a valid dictionary or object", "model_type")
+			return
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			if fv, ok := obj[name]; ok && f.IsExported() && name != "-" {
+				walkTypes(fv, f.Type, append(append([]any{}, path...), name), out)
+			}
+		}
+	case reflect.Map:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			bad("Input should be a valid dictionary", "dict_type")
+			return
+		}
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			walkTypes(obj[k], t.Elem(), append(append([]any{}, path...), k), out)
+		}
+	case reflect.Slice, reflect.Array:
+		list, ok := v.([]any)
+		if !ok {
+			bad("Input should be a valid list", "list_type")
+			return
+		}
+		for i, item := range list {
+			walkTypes(item, t.Elem(), append(append([]any{}, path...), i), out)
+		}
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			bad("Input should be a valid string", "string_type")
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			bad("Input should be a valid boolean", "bool_type")
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := v.(json.Number)
+		if !ok {
+			bad("Input should be a valid integer", "int_type")
+			return
+		}
+		if _, err := strconv.ParseInt(string(n), 10, t.Bits()); err != nil {
+			bad("Input should be a valid integer within range", "int_type")
+		}
+	case reflect.Float32, reflect.Float64:
+		n, ok := v.(json.Number)
+		if !ok {
+			bad("Input should be a valid number", "float_type")
+			return
+		}
+		if _, err := strconv.ParseFloat(string(n), t.Bits()); err != nil {
+			bad(fmt.Sprintf("Input should be a finite number within the range of a %d-bit float", t.Bits()), "float_type")
 		}
 	}
 }

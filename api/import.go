@@ -329,23 +329,37 @@ func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn
 		return nil, invalid([]any{"body"}, "not a readable Parquet file: "+err.Error(), "value_error")
 	}
 	p := &parquetSource{feature: feature, idCol: -1, vecCol: -1, payloadCol: map[int]string{}, rows: make([]parquet.Row, 256)}
+	lists := map[string]int{} // repeated (list) leaf columns by top-level name
+	var listNames []string
 	for i, path := range pf.Schema().Columns() {
-		top := path[0]
 		switch {
-		case top == idColumn && len(path) == 1:
-			p.idCol = i
-		case len(path) > 1 && (top == vectorColumn || (vectorColumn == "" && p.vecCol < 0 && (top == feature || feature == ""))):
-			p.vecCol = i
-			if vectorColumn == "" {
-				vectorColumn = top
+		case len(path) > 1:
+			if _, seen := lists[path[0]]; !seen {
+				lists[path[0]] = i
+				listNames = append(listNames, path[0])
 			}
-		case len(path) == 1:
-			p.payloadCol[i] = top
+		case path[0] == idColumn:
+			p.idCol = i
+		default:
+			p.payloadCol[i] = path[0]
 		}
 	}
-	if p.vecCol < 0 {
-		return nil, invalid([]any{"query", "vector_column"}, "the Parquet file has no list<float> vector column (name it with ?vector_column=)", "missing")
+	// The vector column: as named, else the one named like the feature,
+	// else the only list column.
+	if vectorColumn == "" {
+		if _, ok := lists[feature]; ok {
+			vectorColumn = feature
+		} else if len(listNames) == 1 {
+			vectorColumn = listNames[0]
+		} else {
+			return nil, invalid([]any{"query", "vector_column"}, fmt.Sprintf("cannot tell which list column holds the vectors (%s); name it with ?vector_column=", strings.Join(listNames, ", ")), "missing")
+		}
 	}
+	col, ok := lists[vectorColumn]
+	if !ok {
+		return nil, invalid([]any{"query", "vector_column"}, fmt.Sprintf("no list column %q in the Parquet file (list columns: %s)", vectorColumn, strings.Join(listNames, ", ")), "value_error")
+	}
+	p.vecCol = col
 	if p.feature == "" {
 		p.feature = vectorColumn
 	}

@@ -84,8 +84,8 @@ type segment struct {
 
 // Upsert writes every document of src into the collection in one
 // transaction: all of them or, on any error, none. A document that exists
-// (same id) gets the new payload and the new vectors of the features given;
-// vectors of features not given are kept. Every vector of one feature must
+// (same id) gets the new payload when one is given (send {} to clear it) and
+// the new vectors of the features given; the rest is kept. Every vector of one feature must
 // have the feature's dimension (fixed by its first vector) and finite values.
 // Vectors are appended to the feature's segment file and fsynced before the
 // transaction commits.
@@ -124,7 +124,7 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 			return err
 		}
 		docStmt, err := tx.PrepareContext(ctx, `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id, document_id) DO UPDATE SET payload = excluded.payload, updated_at = excluded.updated_at
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id, document_id) DO UPDATE SET payload = COALESCE(excluded.payload, documents.payload), updated_at = excluded.updated_at
 			RETURNING seq`)
 		if err != nil {
 			return err
