@@ -47,7 +47,7 @@ func envInt(name string, def int) int {
 // environment variable (the flag wins).
 type serveConfig struct {
 	addr, dataDir, apiKeys, backend, logLevel, gpuWorker string
-	workers, cpuThreads                                  int
+	workers, cpuThreads, maxAttempts                     int
 	maxBody, maxImport                                   int64
 }
 
@@ -59,6 +59,7 @@ func parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&c.apiKeys, "api-keys", envOr("CLUSTERD_API_KEYS", ""), "comma-separated bearer keys, KEY or KEY=ns1|ns2 to scope one; none = auth off (CLUSTERD_API_KEYS)")
 	fs.StringVar(&c.backend, "backend", envOr("CLUSTERD_BACKEND", "auto"), "where kernels run: auto, cpu or gpu (CLUSTERD_BACKEND)")
 	fs.IntVar(&c.workers, "workers", envInt("CLUSTERD_WORKERS", 1), "runs executed at once (CLUSTERD_WORKERS)")
+	fs.IntVar(&c.maxAttempts, "max-attempts", envInt("CLUSTERD_MAX_ATTEMPTS", 3), "times a run is started before a run whose worker keeps dying ends failed (CLUSTERD_MAX_ATTEMPTS)")
 	fs.IntVar(&c.cpuThreads, "cpu-threads", envInt("CLUSTERD_CPU_THREADS", 0), "goroutines one CPU kernel uses, 0 = all cores (CLUSTERD_CPU_THREADS)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("CLUSTERD_LOG_LEVEL", "info"), "debug, info, warn or error (CLUSTERD_LOG_LEVEL)")
 	fs.StringVar(&c.gpuWorker, "gpu-worker", envOr("CLUSTERD_GPU_WORKER", ""), "path of clusterd-gpu (default: next to clusterd, then PATH) (CLUSTERD_GPU_WORKER)")
@@ -132,7 +133,7 @@ func runServe(args []string) error {
 		return reg.Gather()
 	})
 
-	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, Workers: cfg.workers})
+	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, Workers: cfg.workers, MaxAttempts: cfg.maxAttempts})
 	if err := run.Start(context.Background()); err != nil {
 		return err
 	}
