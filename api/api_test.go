@@ -184,7 +184,9 @@ func (e *env) setup(name string, docs []map[string]any, params string) string {
 	for lo := 0; lo < len(docs); lo += 5000 {
 		e.ok("POST", "/v1/collections/"+name+"/documents", map[string]any{"documents": docs[lo:min(len(docs), lo+5000)]}, nil)
 	}
-	var cl struct{ ClusterID string `json:"cluster_id"` }
+	var cl struct {
+		ClusterID string `json:"cluster_id"`
+	}
 	e.ok("POST", "/v1/clusters", map[string]any{"collection_ids": []string{name}, "cluster_name": name + "-clusters",
 		"vector_config": map[string]any{"clustering_method": "kmeans", "algorithm_params": json.RawMessage(params)}}, &cl)
 	return cl.ClusterID

@@ -24,19 +24,14 @@ func (s *Server) clusterOf(c *gin.Context) (store.Cluster, error) {
 // latestExecution is the seed's endpoint: the newest run's
 // ClusterExecutionResult, or null when the cluster never ran.
 func (s *Server) latestExecution(c *gin.Context) error {
-	cl, err := s.clusterOf(c)
+	res, err := s.cfg.Store.LatestResult(c.Request.Context(), nsOf(c).ID, c.Param("cluster_id"))
 	if err != nil {
 		return err
 	}
-	r, err := s.cfg.Store.LatestRun(c.Request.Context(), cl.NamespaceID, cl.ID)
-	if err != nil {
-		return err
+	if res == nil {
+		res = json.RawMessage("null")
 	}
-	if r == nil {
-		c.Data(http.StatusOK, "application/json", []byte("null"))
-		return nil
-	}
-	c.Data(http.StatusOK, "application/json", r.Result)
+	c.Data(http.StatusOK, "application/json", res)
 	return nil
 }
 

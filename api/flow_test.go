@@ -137,7 +137,9 @@ func TestEndToEnd(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	cid := e.setup("idem", blobDocs(200, 4, 3, 2), `{"n_clusters":3}`)
-	var a, b, c struct{ TaskID string `json:"task_id"` }
+	var a, b, c struct {
+		TaskID string `json:"task_id"`
+	}
 	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, &a, "Idempotency-Key", "k-1")
 	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, &b, "Idempotency-Key", "k-1")
 	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, &c, "Idempotency-Key", "k-2")
@@ -162,7 +164,9 @@ func TestDataProblemsFailTheRun(t *testing.T) {
 	if res["status"] != "failed" || res["error_message"] != "Insufficient documents for clustering: need at least 2 documents, found 1" || res["metrics"] != nil {
 		t.Fatalf("%v", res)
 	}
-	var cl struct{ ClusterID string `json:"cluster_id"` }
+	var cl struct {
+		ClusterID string `json:"cluster_id"`
+	}
 	e.ok("POST", "/v1/clusters", map[string]any{"collection_ids": []string{"tiny"},
 		"vector_config": map[string]any{"clustering_method": "kmeans", "feature_uris": []string{"mixpeek://image@v1/clip"}}}, &cl)
 	e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/execute", nil, nil)
@@ -175,7 +179,9 @@ func TestDataProblemsFailTheRun(t *testing.T) {
 // TestNamespaces: another namespace's resources are 404 and absent from lists.
 func TestNamespaces(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	var col struct{ CollectionID string `json:"collection_id"` }
+	var col struct {
+		CollectionID string `json:"collection_id"`
+	}
 	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "mine"}, &col, "X-Namespace", "team-a")
 	code, body := e.call("GET", "/v1/collections/"+col.CollectionID, nil, "X-Namespace", "team-b")
 	checkError(t, code, body, 404, "collection_not_found")

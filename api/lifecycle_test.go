@@ -98,7 +98,9 @@ func TestDeleteCluster(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(runDir, "members.parquet")); err != nil {
 		t.Fatal(err)
 	}
-	var slow struct{ ClusterID string `json:"cluster_id"` }
+	var slow struct {
+		ClusterID string `json:"cluster_id"`
+	}
 	e.ok("POST", "/v1/clusters", map[string]any{"collection_ids": []string{"del"}, "vector_config": map[string]any{"clustering_method": "kmeans", "algorithm_params": json.RawMessage(`{"n_clusters":60,"n_init":1000,"tol":0}`)}}, &slow)
 	e.ok("POST", "/v1/clusters/"+slow.ClusterID+"/execute", nil, &task)
 	e.waitStatus(slow.ClusterID, task.Data["run_id"], "processing")

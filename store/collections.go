@@ -35,6 +35,17 @@ func (s *Store) ResolveNamespace(ctx context.Context, ref string, create bool) (
 	if ref == "" {
 		ref = DefaultNamespace
 	}
+	if v, ok := s.namespaces.Load(ref); ok {
+		return v.(Namespace), nil
+	}
+	ns, err := s.resolveNamespace(ctx, ref, create)
+	if err == nil && ns.ID != "" {
+		s.namespaces.Store(ref, ns) // namespaces are never renamed or deleted
+	}
+	return ns, err
+}
+
+func (s *Store) resolveNamespace(ctx context.Context, ref string, create bool) (Namespace, error) {
 	var ns Namespace
 	var created int64
 	if strings.HasPrefix(ref, "ns_") {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/clusterd/clusterd/internal/ids"
@@ -149,6 +150,64 @@ func (s *Store) LatestRun(ctx context.Context, ns, clusterID string) (*Run, erro
 		return nil, err
 	}
 	return &r, nil
+}
+
+// latestCache remembers LatestResult answers. An entry is valid while no
+// write has committed since it was read (the store's generation counter), so
+// a dashboard polling an idle cluster costs no query at all. This is sound
+// because one process owns the data directory.
+type latestCache struct {
+	mu      sync.Mutex
+	entries map[string]latestEntry
+}
+
+type latestEntry struct {
+	gen    uint64
+	result json.RawMessage
+}
+
+// maxLatestEntries bounds the cache; it is emptied when full.
+const maxLatestEntries = 10000
+
+// LatestResult returns the result JSON of a cluster's newest run (nil when
+// it never ran); the cluster is named by id or name. It serves the API's
+// most frequent read (dashboards polling GET …/executions) from memory
+// until the next write.
+func (s *Store) LatestResult(ctx context.Context, ns, clusterIDOrName string) (json.RawMessage, error) {
+	key := ns + "\x00" + clusterIDOrName
+	gen := s.gen.Load()
+	s.latest.mu.Lock()
+	e, ok := s.latest.entries[key]
+	s.latest.mu.Unlock()
+	if ok && e.gen == gen {
+		return e.result, nil
+	}
+	res, err := s.latestResult(ctx, ns, clusterIDOrName)
+	if err != nil {
+		return nil, err
+	}
+	s.latest.mu.Lock()
+	if s.latest.entries == nil || len(s.latest.entries) >= maxLatestEntries {
+		s.latest.entries = map[string]latestEntry{}
+	}
+	s.latest.entries[key] = latestEntry{gen: gen, result: res}
+	s.latest.mu.Unlock()
+	return res, nil
+}
+
+func (s *Store) latestResult(ctx context.Context, ns, clusterIDOrName string) (json.RawMessage, error) {
+	var clusterID string
+	var result sql.NullString
+	err := s.r.QueryRowContext(ctx, `SELECT c.id, (SELECT r.result FROM runs r WHERE r.cluster_id = c.id ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1)
+		FROM clusters c WHERE c.namespace_id = ? AND (c.id = ? OR c.name = ?) ORDER BY c.id = ? DESC LIMIT 1`,
+		ns, clusterIDOrName, clusterIDOrName, clusterIDOrName).Scan(&clusterID, &result)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &NotFoundError{Resource: "cluster", ID: clusterIDOrName}
+	}
+	if err != nil || !result.Valid {
+		return nil, err
+	}
+	return json.RawMessage(result.String), nil
 }
 
 // LatestCompletedRun returns the cluster's newest completed run, or nil.
@@ -358,6 +417,7 @@ func ownsJob(ctx context.Context, tx *sql.Tx, j *Job, owner string) error {
 // SetProgress records how far a processing run is (0..1) and its result JSON.
 func (s *Store) SetProgress(ctx context.Context, runID string, progress float64, result json.RawMessage) error {
 	_, err := s.w.ExecContext(ctx, `UPDATE runs SET progress = ?, result = ? WHERE run_id = ? AND status = 'processing'`, progress, string(result), runID)
+	s.gen.Add(1)
 	return err
 }
 
@@ -414,6 +474,7 @@ func (s *Store) RecoverOrphans(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	s.gen.Add(1)
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -60,7 +61,13 @@ type Store struct {
 	lock *os.File
 	// segMu serialises appends to vector segment files.
 	segMu sync.Mutex
-	now   func() time.Time
+	// namespaces caches resolved namespaces by the reference used.
+	namespaces sync.Map
+	// gen counts committed writes; latest caches LatestResult answers
+	// tagged with the generation they were read at (see LatestResult).
+	gen    atomic.Uint64
+	latest latestCache
+	now    func() time.Time
 }
 
 // Open opens (creating if needed) the store in dir and migrates its schema.
@@ -134,6 +141,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	s.gen.Add(1)
 	return nil
 }
 
