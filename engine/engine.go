@@ -25,6 +25,9 @@ import (
 const (
 	KMeans          = "kmeans"
 	MiniBatchKMeans = "minibatch_kmeans"
+	HDBSCAN         = "hdbscan"
+	DBSCAN          = "dbscan"
+	Agglomerative   = "agglomerative"
 )
 
 // DefaultSilhouetteSampleSize is the number of points above which the
@@ -193,6 +196,9 @@ type parser func(p *paramReader, seed *int64) (model, error)
 var algorithms = map[string]parser{
 	KMeans:          parseKMeans,
 	MiniBatchKMeans: parseMiniBatch,
+	HDBSCAN:         parseHDBSCAN,
+	DBSCAN:          parseDBSCAN,
+	Agglomerative:   parseAgglomerative,
 }
 
 // Algorithms lists the algorithm names Run accepts.
@@ -238,10 +244,25 @@ type run struct {
 	progress func(Progress)
 }
 
+// fitShare is the part of a run's progress given to fitting; the statistics
+// and metrics take the rest.
+const fitShare = 0.85
+
+// report passes an event on, turning its Fraction into the whole run's:
+// algorithms report their fitting progress in [0, 1].
 func (r *run) report(p Progress) {
-	if r.progress != nil {
-		r.progress(p)
+	if r.progress == nil {
+		return
 	}
+	switch p.Phase {
+	case "init", "iterate":
+		p.Fraction *= fitShare
+	case "finalize":
+		p.Fraction = fitShare
+	case "metrics":
+		p.Fraction = (1 + fitShare) / 2
+	}
+	r.progress(p)
 }
 
 // Run clusters in according to spec: it validates the input, applies

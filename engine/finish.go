@@ -14,7 +14,7 @@ import (
 // (or the members' means) unless the pipeline asks for medians or medoids,
 // and the per-cluster statistics and the quality metrics are computed.
 func (r *run) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error) {
-	r.report(Progress{Phase: "finalize", Fraction: 1})
+	r.report(Progress{Phase: "finalize"})
 	labels, k, centroids := compact(f.labels, f.k, f.centroids, r.in.D)
 	res := &Result{Labels: labels, NumClusters: k}
 	res.Stats = Stats{Iterations: f.iterations, Inertia: f.inertia, NInitUsed: f.nInitUsed, NInitNote: f.nInitNote}
@@ -35,7 +35,7 @@ func (r *run) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error)
 		return nil, err
 	}
 	res.Clusters, res.Distances, res.Centroids = sum.clusters, sum.dist, sum.centroids
-	r.report(Progress{Phase: "metrics", Fraction: 1})
+	r.report(Progress{Phase: "metrics"})
 	sample := DefaultSilhouetteSampleSize
 	if spec.SilhouetteSampleSize != 0 {
 		sample = spec.SilhouetteSampleSize

@@ -16,6 +16,9 @@ import (
 // Spec.Seed is given (the API's documented default).
 const DefaultRandomState = 42
 
+// initShare is the part of a k-means restart's progress given to seeding.
+const initShare = 0.2
+
 // largeWork is n·d·k above which an omitted n_init defaults to 1 instead of
 // scikit-learn's 10: ten restarts of a run that size cost minutes for a
 // gain that is usually below 1% of the objective. The run's stats say so.
@@ -162,7 +165,12 @@ func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
 		if p.Init == "random" {
 			centers = randomInit(r.in, p.NClusters, rng)
 		} else {
-			centers, err = kmeansPlusPlus(ctx, r.be, r.ds, r.in, p.NClusters, rng, r.report)
+			// Seeding is counted as the first fifth of each restart.
+			seeding := func(ev Progress) {
+				ev.Fraction = (float64(run) + initShare*float64(ev.Iteration)/float64(max(ev.MaxIter, 1))) / float64(runs)
+				r.report(ev)
+			}
+			centers, err = kmeansPlusPlus(ctx, r.be, r.ds, r.in, p.NClusters, rng, seeding)
 			if err != nil {
 				return nil, err
 			}
@@ -332,7 +340,7 @@ func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAb
 		r.report(Progress{Phase: "iterate", Run: runIdx + 1, Runs: runs, Iteration: iters, MaxIter: maxIter,
 			Inertia: sum64(dist), PointsPerSecond: float64(n) / math.Max(el, 1e-9),
 			Points: n, FLOPs: 2 * float64(n) * float64(k) * float64(d), Seconds: el,
-			Fraction: (float64(runIdx) + float64(iters)/float64(maxIter)) / float64(runs)})
+			Fraction: (float64(runIdx) + initShare + (1-initShare)*float64(iters)/float64(maxIter)) / float64(runs)})
 		if slices.Equal(labels, old) {
 			strict = true
 			break

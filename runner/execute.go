@@ -203,17 +203,18 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		}
 	}
 	spec := engine.Spec{Algorithm: cfg.VectorConfig.ClusteringMethod, Params: cfg.VectorConfig.AlgorithmParams, Pipeline: cfg.VectorConfig.Pipeline()}
-	lastWrite := time.Now()
+	lastWrite, lastPhase := time.Now(), ""
 	progress := func(p engine.Progress) {
 		if p.Phase == "iterate" {
 			r.cfg.Metrics.PointsAssigned.WithLabelValues(be.Name()).Add(float64(p.Points))
 			r.cfg.Metrics.DistanceFLOPs.WithLabelValues(be.Name()).Add(p.FLOPs)
 			r.cfg.Metrics.IterationDuration.WithLabelValues(res.Algorithm, be.Name()).Observe(p.Seconds)
 		}
-		if time.Since(lastWrite) < r.cfg.ProgressEvery {
+		// Throttled, except that a new phase is always shown.
+		if time.Since(lastWrite) < r.cfg.ProgressEvery && p.Phase == lastPhase {
 			return
 		}
-		lastWrite = time.Now()
+		lastWrite, lastPhase = time.Now(), p.Phase
 		f := math.Min(math.Max(p.Fraction, 0), 0.99)
 		res.Progress = &f
 		// Best effort: a busy store delays progress, never the run.

@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"context"
+	"math"
+
+	"github.com/clusterd/clusterd/engine/dbscan"
+	"github.com/clusterd/clusterd/engine/hdbscan"
+)
+
+// hdbscanModel is HDBSCAN with the reference library's parameters
+// (scikit-learn-contrib hdbscan 0.8.33), Euclidean metric.
+type hdbscanModel struct{ p hdbscan.Params }
+
+func parseHDBSCAN(p *paramReader, _ *int64) (model, error) {
+	hp := hdbscan.DefaultParams()
+	hp.MinClusterSize = p.intIn("min_cluster_size", hp.MinClusterSize, 2, -1)
+	if ms := p.optInt("min_samples", 1); ms != nil {
+		hp.MinSamples = *ms
+	}
+	hp.ClusterSelectionEpsilon = p.floatIn("cluster_selection_epsilon", 0, 0, math.Inf(1), false)
+	hp.MaxClusterSize = p.intIn("max_cluster_size", 0, 0, -1)
+	hp.Method = p.enum("cluster_selection_method", hp.Method, hdbscan.ExcessOfMass, hdbscan.Leaf)
+	hp.AllowSingleCluster = p.boolean("allow_single_cluster", false)
+	hp.Alpha = p.floatIn("alpha", hp.Alpha, 0, math.Inf(1), true)
+	p.enum("metric", "euclidean", "euclidean")
+	return &hdbscanModel{p: hp}, nil
+}
+
+func (m *hdbscanModel) params() map[string]any {
+	ms := m.p.MinSamples
+	if ms == 0 {
+		ms = m.p.MinClusterSize
+	}
+	return map[string]any{
+		"min_cluster_size": m.p.MinClusterSize, "min_samples": ms,
+		"cluster_selection_epsilon": m.p.ClusterSelectionEpsilon, "max_cluster_size": m.p.MaxClusterSize,
+		"cluster_selection_method": m.p.Method, "allow_single_cluster": m.p.AllowSingleCluster,
+		"alpha": m.p.Alpha, "metric": "euclidean",
+	}
+}
+
+func (m *hdbscanModel) check(Input) error { return nil }
+
+func (m *hdbscanModel) fit(ctx context.Context, r *run) (*fitted, error) {
+	r.report(Progress{Phase: "iterate"})
+	res, err := hdbscan.Fit(ctx, r.be, r.ds, r.in.X, m.p)
+	if err != nil {
+		return nil, err
+	}
+	return &fitted{labels: res.Labels, k: res.NumClusters}, nil
+}
+
+// dbscanModel is DBSCAN with scikit-learn's parameters.
+type dbscanModel struct{ p dbscan.Params }
+
+func parseDBSCAN(p *paramReader, _ *int64) (model, error) {
+	dp := dbscan.DefaultParams()
+	dp.Eps = p.floatIn("eps", dp.Eps, 0, math.Inf(1), true)
+	dp.MinSamples = p.intIn("min_samples", dp.MinSamples, 1, -1)
+	dp.Metric = p.enum("metric", dp.Metric, dbscan.Euclidean, dbscan.Cosine)
+	return &dbscanModel{p: dp}, nil
+}
+
+func (m *dbscanModel) params() map[string]any {
+	return map[string]any{"eps": m.p.Eps, "min_samples": m.p.MinSamples, "metric": m.p.Metric}
+}
+
+func (m *dbscanModel) check(Input) error { return nil }
+
+func (m *dbscanModel) fit(ctx context.Context, r *run) (*fitted, error) {
+	r.report(Progress{Phase: "iterate"})
+	res, err := dbscan.Fit(ctx, r.be, r.ds, r.in.X, m.p)
+	if err != nil {
+		return nil, err
+	}
+	return &fitted{labels: res.Labels, k: res.NumClusters}, nil
+}

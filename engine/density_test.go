@@ -1,0 +1,166 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/engine/internal/reftest"
+)
+
+// TestDensityAndHierarchicalThroughRun runs one reference case of each of
+// hdbscan, dbscan and agglomerative through engine.Run (their packages test
+// the rest) and checks the labels and the result's bookkeeping.
+func TestDensityAndHierarchicalThroughRun(t *testing.T) {
+	for _, c := range []struct {
+		alg, data, labels, params string
+		clusters, noise           int
+	}{
+		{engine.HDBSCAN, "hdbscan/testdata/blobs2d.npy.gz", "hdbscan/testdata/blobs2d.labels.npy.gz", `{"min_cluster_size":10}`, 3, 43},
+		{engine.DBSCAN, "dbscan/testdata/blobs2d.npy.gz", "dbscan/testdata/blobs2d.labels.npy.gz", `{"eps":0.37,"min_samples":12}`, 6, 592},
+		{engine.Agglomerative, "agglomerative/testdata/blobs2d.npy.gz", "agglomerative/testdata/blobs2d_ward_threshold.labels.npy.gz", `{"distance_threshold":6.0}`, 26, 0},
+	} {
+		t.Run(c.alg, func(t *testing.T) {
+			x, n, d := reftest.Matrix(t, filepath.FromSlash(c.data))
+			want := reftest.Int32s(t, filepath.FromSlash(c.labels))
+			res, err := engine.Run(context.Background(), engine.Input{X: x, N: n, D: d},
+				engine.Spec{Algorithm: c.alg, Params: []byte(c.params)}, engine.Options{Backend: backend()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.Labels, want) {
+				t.Error("labels differ from the reference")
+			}
+			if res.NumClusters != c.clusters || res.Stats.NoisePoints != c.noise || len(res.Clusters) != c.clusters || res.Metrics == nil {
+				t.Errorf("%d clusters (%d described), %d noise, metrics %v; want %d clusters, %d noise",
+					res.NumClusters, len(res.Clusters), res.Stats.NoisePoints, res.Metrics, c.clusters, c.noise)
+			}
+			members := 0
+			for _, cl := range res.Clusters {
+				members += cl.Members
+			}
+			if members+res.Stats.NoisePoints != n {
+				t.Errorf("%d members + %d noise ≠ %d points", members, res.Stats.NoisePoints, n)
+			}
+		})
+	}
+}
+
+// TestAllNoise: a run where every point is noise is a valid result with no
+// clusters and no metrics.
+func TestAllNoise(t *testing.T) {
+	in, _ := load(t, "blobs")
+	for _, c := range []struct{ alg, params string }{
+		{engine.DBSCAN, `{"eps":0.001}`},
+		{engine.HDBSCAN, `{"min_cluster_size":5000}`},
+	} {
+		res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: c.alg, Params: []byte(c.params)}, engine.Options{Backend: backend()})
+		if err != nil {
+			t.Fatalf("%s: %v", c.alg, err)
+		}
+		if res.NumClusters != 0 || res.Metrics != nil || len(res.Clusters) != 0 || res.Stats.NoisePoints != in.N {
+			t.Errorf("%s: %d clusters, metrics %v, %d noise of %d", c.alg, res.NumClusters, res.Metrics, res.Stats.NoisePoints, in.N)
+		}
+		for _, l := range res.Labels {
+			if l != -1 {
+				t.Fatalf("%s: label %d, want all −1", c.alg, l)
+			}
+		}
+	}
+}
+
+// TestDensityAndHierarchicalBadParams: every invalid parameter is a
+// ParamError naming the parameter, with a stable kind.
+func TestDensityAndHierarchicalBadParams(t *testing.T) {
+	for _, c := range []struct {
+		alg, params, param, kind, msg string
+	}{
+		{engine.HDBSCAN, `{"min_cluster_size":1}`, "min_cluster_size", "range", "must be ≥ 2, got 1"},
+		{engine.HDBSCAN, `{"min_samples":0}`, "min_samples", "range", "must be ≥ 1, got 0"},
+		{engine.HDBSCAN, `{"cluster_selection_method":"top"}`, "cluster_selection_method", "enum", `must be one of "eom", "leaf"`},
+		{engine.HDBSCAN, `{"alpha":0}`, "alpha", "range", "must be > 0"},
+		{engine.HDBSCAN, `{"cluster_selection_epsilon":-0.5}`, "cluster_selection_epsilon", "range", "must be ≥ 0"},
+		{engine.HDBSCAN, `{"metric":"cosine"}`, "metric", "enum", `must be one of "euclidean"`},
+		{engine.HDBSCAN, `{"min_cluster_sise":5}`, "min_cluster_sise", "unknown", "unknown parameter for hdbscan"},
+		{engine.DBSCAN, `{"eps":0}`, "eps", "range", "must be > 0, got 0"},
+		{engine.DBSCAN, `{"eps":-1}`, "eps", "range", "must be > 0, got -1"},
+		{engine.DBSCAN, `{"metric":"manhattan"}`, "metric", "enum", `must be one of "euclidean", "cosine"`},
+		{engine.DBSCAN, `{"min_samples":"five"}`, "min_samples", "type", "must be an integer"},
+		{engine.Agglomerative, `{"linkage":"median"}`, "linkage", "enum", `must be one of "ward", "complete", "average", "single"`},
+		{engine.Agglomerative, `{"metric":"cosine"}`, "metric", "conflict", `"cosine" cannot be used with linkage "ward"`},
+		{engine.Agglomerative, `{"linkage":"ward","metric":"cosine"}`, "metric", "conflict", `which needs "euclidean"`},
+		{engine.Agglomerative, `{"n_clusters":3,"distance_threshold":2.5}`, "distance_threshold", "conflict", "cannot be set together with n_clusters"},
+		{engine.Agglomerative, `{"n_clusters":null}`, "n_clusters", "conflict", "is null and distance_threshold is not set"},
+		{engine.Agglomerative, `{"n_clusters":null,"distance_threshold":null}`, "n_clusters", "conflict", "set exactly one of them"},
+		{engine.Agglomerative, `{"n_clusters":0}`, "n_clusters", "range", "must be ≥ 1, got 0"},
+		{engine.Agglomerative, `{"distance_threshold":-1}`, "distance_threshold", "range", "must be ≥ 0"},
+	} {
+		_, err := engine.ParseParams(c.alg, []byte(c.params))
+		var pes engine.ParamErrors
+		if !errors.As(err, &pes) || len(pes) != 1 {
+			t.Errorf("%s %s: error %v, want one ParamError", c.alg, c.params, err)
+			continue
+		}
+		if pe := pes[0]; pe.Param != c.param || pe.Kind != c.kind || !strings.Contains(pe.Msg, c.msg) {
+			t.Errorf("%s %s: %+v, want param %q kind %q message containing %q", c.alg, c.params, *pe, c.param, c.kind, c.msg)
+		}
+	}
+}
+
+// TestDensityAndHierarchicalDefaults checks the effective parameters.
+func TestDensityAndHierarchicalDefaults(t *testing.T) {
+	for _, c := range []struct {
+		alg, params string
+		want        map[string]any
+	}{
+		{engine.HDBSCAN, `{}`, map[string]any{"min_cluster_size": 5, "min_samples": 5, "cluster_selection_epsilon": 0.0,
+			"max_cluster_size": 0, "cluster_selection_method": "eom", "allow_single_cluster": false, "alpha": 1.0, "metric": "euclidean"}},
+		{engine.HDBSCAN, `{"min_cluster_size":15,"min_samples":null}`, map[string]any{"min_cluster_size": 15, "min_samples": 15}},
+		{engine.DBSCAN, `{}`, map[string]any{"eps": 0.5, "min_samples": 5, "metric": "euclidean"}},
+		{engine.Agglomerative, `{}`, map[string]any{"n_clusters": 2, "distance_threshold": nil, "linkage": "ward", "metric": "euclidean"}},
+		{engine.Agglomerative, `{"distance_threshold":3,"linkage":"average","metric":"cosine"}`,
+			map[string]any{"n_clusters": nil, "distance_threshold": 3.0, "linkage": "average", "metric": "cosine"}},
+	} {
+		got, err := engine.ParseParams(c.alg, []byte(c.params))
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.alg, c.params, err)
+		}
+		for k, v := range c.want {
+			if got[k] != v {
+				t.Errorf("%s %s: %s = %v (%T), want %v (%T)", c.alg, c.params, k, got[k], got[k], v, v)
+			}
+		}
+	}
+}
+
+// TestAgglomerativeDataErrors: more clusters than points, too many points
+// for the distance matrix and zero vectors under the cosine metric are
+// rejected before any work, with precise errors.
+func TestAgglomerativeDataErrors(t *testing.T) {
+	small := engine.Input{X: []float32{0, 0, 1, 1, 0, 0, 5, 5}, N: 4, D: 2}
+	big := engine.Input{X: make([]float32, 20001), N: 20001, D: 1}
+	for i := range big.X {
+		big.X[i] = float32(i)
+	}
+	for _, c := range []struct {
+		in     engine.Input
+		params string
+		data   bool
+		msg    string
+	}{
+		{small, `{"n_clusters":5}`, false, "n_clusters = 5 is more than the 4 points"},
+		{small, `{"n_clusters":2,"linkage":"average","metric":"cosine"}`, true, "row 0: zero vector"},
+		{big, `{"n_clusters":2}`, true, "is limited to 20000 points"},
+	} {
+		_, err := engine.Run(context.Background(), c.in, engine.Spec{Algorithm: engine.Agglomerative, Params: []byte(c.params)}, engine.Options{Backend: backend()})
+		var de *engine.DataError
+		var pe *engine.ParamError
+		if err == nil || errors.As(err, &de) != c.data || (!c.data && !errors.As(err, &pe)) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: error %v (%T), want a %s error containing %q", c.params, err, err, map[bool]string{true: "data", false: "parameter"}[c.data], c.msg)
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package hdbscan
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/engine/internal/reftest"
+)
+
+// blobs returns n points in d dimensions around k Gaussian centres (spread
+// 4, unit noise), the shape of ../shared/tools/peers.py's gen.
+func blobs(n, d, k int, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	centres := make([]float64, k*d)
+	for i := range centres {
+		centres[i] = 4 * rng.NormFloat64()
+	}
+	x := make([]float32, n*d)
+	for i := 0; i < n; i++ {
+		c := rng.IntN(k)
+		for t := 0; t < d; t++ {
+			x[i*d+t] = float32(centres[c*d+t] + rng.NormFloat64())
+		}
+	}
+	return x
+}
+
+func benchFit(b *testing.B, x []float32, n, d int, p Params) {
+	be := cpu.New(cpu.Options{})
+	ds, err := be.Upload(x, n, d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ds.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := Fit(context.Background(), be, ds, x, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(res.NumClusters), "clusters")
+		b.ReportMetric(float64(res.NoisePoints), "noise")
+	}
+}
+
+// BenchmarkFit times whole fits on generated blobs, through the k-d tree
+// (d ≤ 60) and through Prim (d > 60).
+func BenchmarkFit(b *testing.B) {
+	for _, c := range []struct{ n, d, k, mcs int }{
+		{20000, 2, 10, 25}, {20000, 16, 20, 25}, {5000, 128, 20, 15},
+	} {
+		b.Run(fmt.Sprintf("blobs_%dx%d", c.n, c.d), func(b *testing.B) {
+			p := DefaultParams()
+			p.MinClusterSize = c.mcs
+			benchFit(b, blobs(c.n, c.d, c.k, 1), c.n, c.d, p)
+		})
+	}
+}
+
+// BenchmarkFitFile times a fit on the .npy file named by HDBSCAN_BENCH_FILE
+// with min_cluster_size HDBSCAN_BENCH_MCS (default 5); it is skipped when
+// the variable is unset.
+func BenchmarkFitFile(b *testing.B) {
+	path := os.Getenv("HDBSCAN_BENCH_FILE")
+	if path == "" {
+		b.Skip("HDBSCAN_BENCH_FILE not set")
+	}
+	p := DefaultParams()
+	if v := os.Getenv("HDBSCAN_BENCH_MCS"); v != "" {
+		mcs, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.MinClusterSize = mcs
+	}
+	x, n, d := reftest.Matrix(b, path)
+	benchFit(b, x, n, d, p)
+}

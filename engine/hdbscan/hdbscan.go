@@ -1,0 +1,170 @@
+// Package hdbscan is HDBSCAN* clustering (Campello, Moulavi and Sander,
+// 2013) with the parameters, defaults and results of the reference Python
+// implementation, scikit-learn-contrib hdbscan 0.8.33, Euclidean metric.
+//
+// The steps are the reference's: core distances (the distance to the
+// min_samples-th nearest other point), a spanning tree of the
+// mutual-reachability graph, the single-linkage tree along its edges, the
+// tree condensed to clusters of at least min_cluster_size points, and the
+// clusters chosen by excess of mass (or the leaves) with
+// cluster_selection_epsilon and max_cluster_size applied. Like the
+// reference, data of at most 60 dimensions goes through an approximate
+// dual-tree Borůvka over a k-d tree and data of more dimensions through an
+// exact Prim on the dense graph; both reproduce the reference's choices,
+// ties and floating-point operations, so the labels match it point for
+// point, including which points are noise.
+//
+// The k-nearest-neighbour search and Prim's distance rows of the
+// high-dimensional path go through the kernels.Backend; the low-dimensional
+// path works on its k-d tree in plain Go.
+package hdbscan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/clusterd/clusterd/engine/internal/dense"
+	"github.com/clusterd/clusterd/engine/internal/kdtree"
+	"github.com/clusterd/clusterd/kernels"
+)
+
+// Cluster selection methods.
+const (
+	ExcessOfMass = "eom"
+	Leaf         = "leaf"
+)
+
+// TreeDimLimit is the largest dimension clustered through the k-d tree
+// (Borůvka); above it the dense Prim is used, as in the reference.
+const TreeDimLimit = 60
+
+// Params are the reference's parameters of the same names.
+type Params struct {
+	// MinClusterSize (min_cluster_size, ≥ 2, default 5) is the smallest
+	// group that counts as a cluster.
+	MinClusterSize int
+	// MinSamples (min_samples) sets the core distance: the distance to the
+	// MinSamples-th nearest other point. 0 means MinClusterSize. It is capped
+	// at n−1.
+	MinSamples int
+	// ClusterSelectionEpsilon (cluster_selection_epsilon, ≥ 0, default 0)
+	// merges clusters that split below this distance.
+	ClusterSelectionEpsilon float64
+	// MaxClusterSize (max_cluster_size, ≥ 0, default 0 = no limit) keeps
+	// excess of mass from selecting larger clusters.
+	MaxClusterSize int
+	// Method (cluster_selection_method) is ExcessOfMass (default) or Leaf.
+	Method string
+	// AllowSingleCluster (allow_single_cluster, default false) lets the
+	// whole data set be the one cluster.
+	AllowSingleCluster bool
+	// Alpha (alpha, > 0, default 1) divides distances before they are
+	// compared with core distances. (The reference ignores it on data of at
+	// most 60 dimensions; here it always applies.)
+	Alpha float64
+}
+
+// DefaultParams returns the reference's defaults.
+func DefaultParams() Params {
+	return Params{MinClusterSize: 5, Method: ExcessOfMass, Alpha: 1}
+}
+
+// ErrParams is wrapped by the errors Fit returns for invalid Params.
+var ErrParams = errors.New("hdbscan: invalid parameters")
+
+// Validate reports the first invalid parameter.
+func (p Params) Validate() error {
+	switch {
+	case p.MinClusterSize < 2:
+		return fmt.Errorf("%w: min_cluster_size %d, need ≥ 2", ErrParams, p.MinClusterSize)
+	case p.MinSamples < 0:
+		return fmt.Errorf("%w: min_samples %d, need ≥ 1 (or 0 for min_cluster_size)", ErrParams, p.MinSamples)
+	case !(p.ClusterSelectionEpsilon >= 0) || math.IsInf(p.ClusterSelectionEpsilon, 0):
+		return fmt.Errorf("%w: cluster_selection_epsilon %g, need a finite value ≥ 0", ErrParams, p.ClusterSelectionEpsilon)
+	case p.MaxClusterSize < 0:
+		return fmt.Errorf("%w: max_cluster_size %d, need ≥ 0", ErrParams, p.MaxClusterSize)
+	case p.Method != ExcessOfMass && p.Method != Leaf:
+		return fmt.Errorf("%w: cluster_selection_method %q, need %q or %q", ErrParams, p.Method, ExcessOfMass, Leaf)
+	case !(p.Alpha > 0) || math.IsInf(p.Alpha, 0):
+		return fmt.Errorf("%w: alpha %g, need a finite value > 0", ErrParams, p.Alpha)
+	}
+	return nil
+}
+
+// Result is a clustering.
+type Result struct {
+	// Labels has one entry per point: a cluster number in [0, NumClusters)
+	// or −1 for noise. Clusters are numbered as the reference numbers them.
+	Labels      []int32
+	NumClusters int
+	NoisePoints int
+	// SpanningTree names the algorithm that built the spanning tree:
+	// "boruvka_kdtree" or "prims".
+	SpanningTree string
+}
+
+// Fit clusters the n×d points x, which must also be uploaded to be as ds.
+func Fit(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float32, p Params) (*Result, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	n, d := ds.Rows(), ds.Dim()
+	if err := kernels.CheckLen("x", len(x), n*d); err != nil {
+		return nil, err
+	}
+	ms := p.MinSamples
+	if ms == 0 {
+		ms = p.MinClusterSize
+	}
+	ms = max(1, min(ms, n-1))
+	if n < 2 {
+		return &Result{Labels: []int32{-1}, NoisePoints: 1, SpanningTree: "none"}, nil
+	}
+	var edges []edge
+	res := &Result{}
+	if d <= TreeDimLimit {
+		res.SpanningTree = "boruvka_kdtree"
+		x64 := make([]float64, len(x))
+		for i, v := range x {
+			x64[i] = float64(v)
+		}
+		t, err := kdtree.Build(x64, n, d, kdtree.DefaultLeafSize)
+		if err != nil {
+			return nil, err
+		}
+		k := ms + 1
+		knn, knnD2 := make([]int32, n*k), make([]float64, n*k)
+		if err := t.KNN(ctx, k, 0, knn, knnD2); err != nil {
+			return nil, err
+		}
+		if edges, err = boruvkaMST(ctx, t, knn, knnD2, k, p.Alpha); err != nil {
+			return nil, err
+		}
+	} else {
+		res.SpanningTree = "prims"
+		core, err := coreDistances(ctx, be, ds, x, ms+1)
+		if err != nil {
+			return nil, err
+		}
+		steps, err := dense.Prim(ctx, be, ds, x, core, p.Alpha)
+		if err != nil {
+			return nil, err
+		}
+		edges = make([]edge, len(steps))
+		for i, s := range steps {
+			edges[i] = edge{s.Source, s.Node, s.Dist}
+		}
+	}
+	tree := newClusterTree(condense(singleLinkage(edges, n), n, p.MinClusterSize), n)
+	chosen := tree.selectClusters(selection{leaf: p.Method == Leaf, allowSingle: p.AllowSingleCluster,
+		epsilon: p.ClusterSelectionEpsilon, maxSize: p.MaxClusterSize})
+	res.Labels, res.NumClusters = tree.label(chosen, p.ClusterSelectionEpsilon)
+	for _, l := range res.Labels {
+		if l < 0 {
+			res.NoisePoints++
+		}
+	}
+	return res, nil
+}
