@@ -56,10 +56,17 @@ func failureMessage(err error, runID string) string {
 
 // dataset is what a run clusters.
 type dataset struct {
-	X   []float32
-	N   int
-	D   int
-	IDs []string // document id per row
+	X       []float32
+	N       int
+	D       int
+	IDs     []string // document id per row
+	Sources []source // which collection each range of rows came from
+}
+
+// source is a range of a dataset's rows from one collection.
+type source struct {
+	CollectionID string
+	Start, End   int
 }
 
 // load reads the vectors the cluster definition selects from every
@@ -111,6 +118,7 @@ func (r *Runner) load(ctx context.Context, ns string, cfg *model.CreateClusterRe
 		} else {
 			out.X = append(out.X, v.X...)
 		}
+		out.Sources = append(out.Sources, source{CollectionID: col.ID, Start: out.N, End: out.N + v.N})
 		out.N += v.N
 		out.IDs = append(out.IDs, v.IDs...)
 	}
@@ -232,10 +240,15 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		}
 		return store.Outcome{}, err
 	}
-	if err := writeArtifacts(st.RunDir(run.RunID), data.IDs, result); err != nil {
+	labels, err := r.labelClusters(ctx, data, result, &cfg)
+	if err != nil {
+		return store.Outcome{}, fmt.Errorf("labeling: %w", err)
+	}
+	if err := writeArtifacts(st.RunDir(run.RunID), data.IDs, result, labels); err != nil {
 		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
 	}
 	res.Completed(result, be.Name(), model.Now())
+	applyLabels(res, labels)
 	o := store.Outcome{Status: store.StatusCompleted, Result: mustJSON(res), NumClusters: result.NumClusters, NumPoints: data.N}
 	if result.Metrics != nil && !math.IsNaN(result.Metrics.Silhouette) {
 		s := result.Metrics.Silhouette
@@ -274,7 +287,7 @@ func fallbackLabel(reason string) string {
 // centroids, each centroid's vector and statistics, and for hierarchical
 // runs the sub-clusters with their parents (members carry their deepest
 // cluster).
-func writeArtifacts(dir string, ids []string, res *engine.Result) error {
+func writeArtifacts(dir string, ids []string, res *engine.Result, labels map[string]clusterLabel) error {
 	v := res.Vectors
 	proj, err := engine.FitProjection(v.X, v.N, v.D, 3, res.Stats.Seed)
 	if err != nil {
@@ -295,6 +308,9 @@ func writeArtifacts(dir string, ids []string, res *engine.Result) error {
 			if c.Parent != "" {
 				parent := c.Parent
 				a.ParentClusterID = &parent
+			}
+			if l, ok := labels[c.ID]; ok {
+				a.Label, a.Summary, a.Keywords = l.Label, l.Summary, l.Keywords
 			}
 			cents = append(cents, a)
 		}

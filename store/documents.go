@@ -499,3 +499,50 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 	}
 	return out, nil
 }
+
+// PayloadTexts returns, for every document of the collection with text in
+// any of the payload fields (top-level field names; default "text"), that
+// text (several fields joined by newlines), keyed by document id.
+func (s *Store) PayloadTexts(ctx context.Context, collectionID string, fields []string) (map[string]string, error) {
+	if len(fields) == 0 {
+		fields = []string{"text"}
+	}
+	parts := make([]string, len(fields))
+	args := make([]any, 0, len(fields)+1)
+	for i, f := range fields {
+		parts[i] = "json_extract(payload, ?)"
+		args = append(args, `$."`+strings.ReplaceAll(f, `"`, ``)+`"`)
+	}
+	args = append(args, collectionID)
+	rows, err := s.r.QueryContext(ctx, `SELECT document_id, `+strings.Join(parts, ", ")+` FROM documents WHERE collection_id = ? AND payload IS NOT NULL`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	vals := make([]any, len(fields)+1)
+	var id string
+	texts := make([]sql.NullString, len(fields))
+	vals[0] = &id
+	for i := range texts {
+		vals[i+1] = &texts[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(vals...); err != nil {
+			return nil, err
+		}
+		var b strings.Builder
+		for _, t := range texts {
+			if t.Valid && t.String != "" {
+				if b.Len() > 0 {
+					b.WriteByte('\n')
+				}
+				b.WriteString(t.String)
+			}
+		}
+		if b.Len() > 0 {
+			out[id] = b.String()
+		}
+	}
+	return out, rows.Err()
+}

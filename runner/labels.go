@@ -1,0 +1,127 @@
+package runner
+
+import (
+	"context"
+	"sort"
+
+	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/labeling"
+	"github.com/clusterd/clusterd/model"
+)
+
+// clusterLabel is what labeling found for one cluster.
+type clusterLabel struct {
+	Label    *string
+	Summary  *string
+	Keywords []string
+}
+
+// labelClusters names every cluster of res (sub-clusters included) offline
+// with class-based TF-IDF over its members' text: the payload's "text"
+// field, or the fields llm_labeling.labeling_inputs names. Members are
+// ordered by distance to their centroid, so the first texts are the
+// representative ones.
+func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.Result, cfg *model.CreateClusterRequest) (map[string]clusterLabel, error) {
+	var fields []string
+	opts := labeling.Options{Bigrams: true}
+	if l := cfg.LLMLabeling; l != nil {
+		fields = l.LabelingInputs
+		if l.MaxSamplesPerCluster != nil {
+			opts.Representatives = *l.MaxSamplesPerCluster
+		}
+		if l.SampleTextMaxLength != nil {
+			opts.RepresentativeLength = *l.SampleTextMaxLength
+		}
+	}
+	texts := make([]string, data.N)
+	found := false
+	for _, src := range data.Sources {
+		byID, err := r.cfg.Store.PayloadTexts(ctx, src.CollectionID, fields)
+		if err != nil {
+			return nil, err
+		}
+		for i := src.Start; i < src.End; i++ {
+			texts[i] = byID[data.IDs[i]]
+			found = found || texts[i] != ""
+		}
+	}
+	if !found {
+		return nil, nil
+	}
+	all := res.AllClusters()
+	members := clusterMembers(res, all)
+	v := res.Vectors
+	input := make([]labeling.Cluster, len(all))
+	for j, c := range all {
+		rows := members[j]
+		dist := make([]float64, len(rows))
+		for p, i := range rows {
+			var s float64
+			for t, e := range v.X[i*v.D : (i+1)*v.D] {
+				d := float64(e) - float64(c.Centroid[t])
+				s += d * d
+			}
+			dist[p] = s
+		}
+		order := make([]int, len(rows))
+		for p := range order {
+			order[p] = p
+		}
+		sort.SliceStable(order, func(a, b int) bool { return dist[order[a]] < dist[order[b]] })
+		input[j] = labeling.Cluster{ID: c.ID}
+		for _, p := range order {
+			if t := texts[rows[p]]; t != "" {
+				input[j].Texts = append(input[j].Texts, t)
+			}
+		}
+	}
+	out := map[string]clusterLabel{}
+	for _, l := range labeling.Label(input, opts) {
+		if l.Label == "" {
+			continue
+		}
+		label, summary := l.Label, l.Summary
+		out[l.ID] = clusterLabel{Label: &label, Summary: &summary, Keywords: l.Keywords}
+	}
+	return out, nil
+}
+
+// clusterMembers lists, per cluster of all (top-level then sub-clusters),
+// the rows inside it at any depth.
+func clusterMembers(res *engine.Result, all []engine.Cluster) [][]int {
+	members := make([][]int, len(all))
+	if res.Leaf == nil {
+		for i, l := range res.Labels {
+			if l >= 0 {
+				members[l] = append(members[l], i)
+			}
+		}
+		return members
+	}
+	index := map[string]int{}
+	for j, c := range all {
+		index[c.ID] = j
+	}
+	parent := make([]int, len(all))
+	for j, c := range all {
+		parent[j] = -1
+		if p, ok := index[c.Parent]; ok && c.Parent != "" {
+			parent[j] = p
+		}
+	}
+	for i, l := range res.Leaf {
+		for j := int(l); j >= 0; j = parent[j] {
+			members[j] = append(members[j], i)
+		}
+	}
+	return members
+}
+
+// applyLabels copies labels into the execution's centroids.
+func applyLabels(res *model.ExecutionResult, labels map[string]clusterLabel) {
+	for i := range res.Centroids {
+		if l, ok := labels[res.Centroids[i].ClusterID]; ok {
+			res.Centroids[i].Label, res.Centroids[i].Summary, res.Centroids[i].Keywords = l.Label, l.Summary, l.Keywords
+		}
+	}
+}
