@@ -42,13 +42,8 @@ func (s *Server) validateClusterRequest(ctx context.Context, ns string, req *mod
 	if err := store.ValidateDocumentFilters(req.Filters); err != nil {
 		return err
 	}
-	for _, m := range []struct {
-		raw json.RawMessage
-		loc string
-	}{{req.Metadata, "metadata"}, {req.SourceEnrichmentConfig, "source_enrichment_config"}} {
-		if !isObject(m.raw) && string(m.raw) != "null" {
-			return invalid([]any{"body", m.loc}, "Input should be a valid dictionary", "dict_type")
-		}
+	if !isObject(req.Metadata) && string(req.Metadata) != "null" {
+		return invalid([]any{"body", "metadata"}, "Input should be a valid dictionary", "dict_type")
 	}
 	var docs int64
 	dim := -1 // the clustered dimension, when the first collection's features are known
@@ -139,7 +134,7 @@ func (s *Server) clusterResponse(ctx context.Context, c store.Cluster) (model.Cl
 	}
 	out := model.ClusterMetadata{ClusterID: c.ID, ClusterType: cfg.ClusterType, CollectionIDs: cfg.CollectionIDs, VectorConfig: cfg.VectorConfig,
 		Filters: orNull(cfg.Filters), LLMLabeling: cfg.LLMLabeling, EnrichSourceCollection: cfg.EnrichSourceCollection,
-		SourceEnrichmentConfig: orNull(cfg.SourceEnrichmentConfig), Metadata: orNull(c.Metadata), NamespaceID: c.NamespaceID,
+		SourceEnrichmentConfig: cfg.SourceEnrichmentConfig, Metadata: orNull(c.Metadata), NamespaceID: c.NamespaceID,
 		CreatedAt: model.Time{Time: c.CreatedAt}, UpdatedAt: model.Time{Time: c.UpdatedAt}}
 	if c.Name != "" {
 		out.ClusterName = &c.Name
@@ -330,5 +325,58 @@ func (s *Server) getTask(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, taskResponse(r))
+	return nil
+}
+
+// enrich writes cluster assignments into documents' payloads.
+func (s *Server) enrich(c *gin.Context) error {
+	ctx := c.Request.Context()
+	var req model.EnrichRequest
+	if err := s.bindJSON(c, &req, false); err != nil {
+		return err
+	}
+	ns := nsOf(c)
+	src, err := s.cfg.Store.GetCollection(ctx, ns.ID, req.SourceCollectionID)
+	if err != nil {
+		return err
+	}
+	target := src
+	if req.TargetCollectionID != "" {
+		if target, err = s.cfg.Store.GetCollection(ctx, ns.ID, req.TargetCollectionID); err != nil {
+			return err
+		}
+	}
+	var runs []store.Run
+	for i, id := range req.ClusteringIDs {
+		var r store.Run
+		if strings.HasPrefix(id, "run_") {
+			if r, err = s.cfg.Store.RunInNamespace(ctx, ns.ID, id); err != nil {
+				return err
+			}
+			if r.Status != store.StatusCompleted {
+				return &Error{Status: http.StatusConflict, Code: "run_not_completed", Message: "run " + id + " is " + r.Status,
+					Details: map[string]any{"run_id": id, "status": r.Status}}
+			}
+		} else {
+			cl, err := s.cfg.Store.GetCluster(ctx, ns.ID, id)
+			if err != nil {
+				return err
+			}
+			latest, err := s.cfg.Store.LatestCompletedRun(ctx, ns.ID, cl.ID)
+			if err != nil {
+				return err
+			}
+			if latest == nil {
+				return invalid([]any{"body", "clustering_ids", i}, "cluster "+cl.ID+" has no completed run", "value_error")
+			}
+			r = *latest
+		}
+		runs = append(runs, r)
+	}
+	out, err := s.cfg.Runner.Enrich(ctx, ns.ID, runs, target.ID, req.BatchSize)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, out)
 	return nil
 }

@@ -48,6 +48,7 @@ var operations = []operation{
 
 	{Method: "POST", Path: "/v1/clusters", Summary: "Create a cluster", Tag: "Clusters", Request: model.CreateClusterRequest{}, Response: model.ClusterMetadata{}},
 	{Method: "POST", Path: "/v1/clusters/list", Summary: "List clusters", Tag: "Clusters", Request: ListRequest{}, ListOf: model.ClusterMetadata{}, Query: listParams},
+	{Method: "POST", Path: "/v1/clusters/enrich", Summary: "Write cluster assignments into documents' payloads (idempotent)", Tag: "Clusters", Request: model.EnrichRequest{}, Response: model.EnrichResponse{}},
 	{Method: "GET", Path: "/v1/clusters/{cluster_id}", Summary: "Get a cluster by id or name", Tag: "Clusters", Response: model.ClusterMetadata{}},
 	{Method: "PATCH", Path: "/v1/clusters/{cluster_id}", Summary: "Update a cluster's name, description or metadata", Tag: "Clusters", Request: PatchClusterRequest{}, Response: model.ClusterMetadata{}},
 	{Method: "DELETE", Path: "/v1/clusters/{cluster_id}", Summary: "Delete a cluster, its runs and artifacts (cancels a running run first)", Tag: "Clusters"},

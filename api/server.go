@@ -87,6 +87,7 @@ func New(cfg Config) *Server {
 
 	v1.POST("/clusters", s.wrap(s.createCluster))
 	v1.POST("/clusters/list", s.wrap(s.listClusters))
+	v1.POST("/clusters/enrich", s.wrap(s.enrich))
 	v1.GET("/clusters/:cluster_id", s.wrap(s.getCluster))
 	v1.PATCH("/clusters/:cluster_id", s.wrap(s.patchCluster))
 	v1.DELETE("/clusters/:cluster_id", s.wrap(s.deleteCluster))

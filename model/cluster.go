@@ -10,16 +10,16 @@ import (
 // Validation tags are go-playground/validator's, applied by the API; JSON
 // names are the field paths reported in 422 responses.
 type CreateClusterRequest struct {
-	CollectionIDs          []string        `json:"collection_ids" binding:"required,min=1,max=64,dive,required"`
-	ClusterName            string          `json:"cluster_name,omitempty" binding:"max=256"`
-	Description            string          `json:"description,omitempty" binding:"max=4096"`
-	ClusterType            string          `json:"cluster_type,omitempty" binding:"omitempty,oneof=vector"`
-	VectorConfig           *VectorConfig   `json:"vector_config,omitempty"`
-	Filters                json.RawMessage `json:"filters,omitempty"`
-	LLMLabeling            *LLMLabeling    `json:"llm_labeling,omitempty"`
-	EnrichSourceCollection bool            `json:"enrich_source_collection,omitempty"`
-	SourceEnrichmentConfig json.RawMessage `json:"source_enrichment_config,omitempty"`
-	Metadata               json.RawMessage `json:"metadata,omitempty"`
+	CollectionIDs          []string          `json:"collection_ids" binding:"required,min=1,max=64,dive,required"`
+	ClusterName            string            `json:"cluster_name,omitempty" binding:"max=256"`
+	Description            string            `json:"description,omitempty" binding:"max=4096"`
+	ClusterType            string            `json:"cluster_type,omitempty" binding:"omitempty,oneof=vector"`
+	VectorConfig           *VectorConfig     `json:"vector_config,omitempty"`
+	Filters                json.RawMessage   `json:"filters,omitempty"`
+	LLMLabeling            *LLMLabeling      `json:"llm_labeling,omitempty"`
+	EnrichSourceCollection bool              `json:"enrich_source_collection,omitempty"`
+	SourceEnrichmentConfig *EnrichmentConfig `json:"source_enrichment_config,omitempty"`
+	Metadata               json.RawMessage   `json:"metadata,omitempty"`
 }
 
 // VectorConfig says what to cluster and how.
@@ -78,24 +78,69 @@ type LLMLabeling struct {
 	CacheTTLSeconds      *int            `json:"cache_ttl_seconds,omitempty" binding:"omitempty,min=0"`
 }
 
+// EnrichmentConfig is source_enrichment_config: the payload field names
+// enrichment writes (an empty name leaves that field out). Defaults:
+// cluster_id, cluster_label, distance_to_centroid; keywords, summary and
+// run_id are only written when named.
+type EnrichmentConfig struct {
+	ClusterIDField    *string `json:"cluster_id_field,omitempty" binding:"omitempty,max=128"`
+	ClusterLabelField *string `json:"cluster_label_field,omitempty" binding:"omitempty,max=128"`
+	DistanceField     *string `json:"distance_field,omitempty" binding:"omitempty,max=128"`
+	KeywordsField     *string `json:"keywords_field,omitempty" binding:"omitempty,max=128"`
+	SummaryField      *string `json:"summary_field,omitempty" binding:"omitempty,max=128"`
+	RunIDField        *string `json:"run_id_field,omitempty" binding:"omitempty,max=128"`
+}
+
+// Fields resolves the configured names, with the defaults.
+func (c *EnrichmentConfig) Fields() (clusterID, label, distance, keywords, summary, runID string) {
+	pick := func(p *string, def string) string {
+		if p != nil {
+			return *p
+		}
+		return def
+	}
+	if c == nil {
+		c = &EnrichmentConfig{}
+	}
+	return pick(c.ClusterIDField, "cluster_id"), pick(c.ClusterLabelField, "cluster_label"), pick(c.DistanceField, "distance_to_centroid"),
+		pick(c.KeywordsField, ""), pick(c.SummaryField, ""), pick(c.RunIDField, "")
+}
+
+// EnrichRequest is POST /v1/clusters/enrich.
+type EnrichRequest struct {
+	ClusteringIDs      []string `json:"clustering_ids" binding:"required,min=1,max=64,dive,required"`
+	SourceCollectionID string   `json:"source_collection_id" binding:"required"`
+	TargetCollectionID string   `json:"target_collection_id,omitempty"`
+	BatchSize          int      `json:"batch_size,omitempty" binding:"omitempty,min=1,max=100000"`
+	Parallelism        int      `json:"parallelism,omitempty" binding:"omitempty,min=1,max=64"`
+}
+
+// EnrichResponse reports an enrichment.
+type EnrichResponse struct {
+	Processed int `json:"processed"`
+	Enriched  int `json:"enriched"`
+	Failed    int `json:"failed"`
+	Batches   int `json:"batches"`
+}
+
 // ClusterMetadata is a cluster as the API returns it.
 type ClusterMetadata struct {
-	ClusterID              string          `json:"cluster_id"`
-	ClusterName            *string         `json:"cluster_name"`
-	Description            *string         `json:"description"`
-	ClusterType            string          `json:"cluster_type"`
-	CollectionIDs          []string        `json:"collection_ids"`
-	VectorConfig           *VectorConfig   `json:"vector_config"`
-	Filters                json.RawMessage `json:"filters"`
-	LLMLabeling            *LLMLabeling    `json:"llm_labeling"`
-	EnrichSourceCollection bool            `json:"enrich_source_collection"`
-	SourceEnrichmentConfig json.RawMessage `json:"source_enrichment_config"`
-	Metadata               json.RawMessage `json:"metadata"`
-	NamespaceID            string          `json:"namespace_id"`
-	CreatedAt              Time            `json:"created_at"`
-	UpdatedAt              Time            `json:"updated_at"`
-	LastExecutionStatus    *string         `json:"last_execution_status"`
-	LastRunID              *string         `json:"last_run_id"`
+	ClusterID              string            `json:"cluster_id"`
+	ClusterName            *string           `json:"cluster_name"`
+	Description            *string           `json:"description"`
+	ClusterType            string            `json:"cluster_type"`
+	CollectionIDs          []string          `json:"collection_ids"`
+	VectorConfig           *VectorConfig     `json:"vector_config"`
+	Filters                json.RawMessage   `json:"filters"`
+	LLMLabeling            *LLMLabeling      `json:"llm_labeling"`
+	EnrichSourceCollection bool              `json:"enrich_source_collection"`
+	SourceEnrichmentConfig *EnrichmentConfig `json:"source_enrichment_config"`
+	Metadata               json.RawMessage   `json:"metadata"`
+	NamespaceID            string            `json:"namespace_id"`
+	CreatedAt              Time              `json:"created_at"`
+	UpdatedAt              Time              `json:"updated_at"`
+	LastExecutionStatus    *string           `json:"last_execution_status"`
+	LastRunID              *string           `json:"last_run_id"`
 }
 
 // TaskResponse is what execute returns and GET /v1/tasks/{id} reads.

@@ -249,6 +249,17 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	res.Completed(result, be.Name(), model.Now())
 	applyLabels(res, labels)
+	if cfg.EnrichSourceCollection {
+		done := run
+		done.Result = mustJSON(res)
+		for _, src := range data.Sources {
+			st, err := r.Enrich(ctx, run.NamespaceID, []store.Run{done}, src.CollectionID, 0)
+			if err != nil {
+				return store.Outcome{}, fmt.Errorf("enriching %s: %w", src.CollectionID, err)
+			}
+			log.Info("source collection enriched", "collection_id", src.CollectionID, "enriched", st.Enriched, "batches", st.Batches)
+		}
+	}
 	o := store.Outcome{Status: store.StatusCompleted, Result: mustJSON(res), NumClusters: result.NumClusters, NumPoints: data.N}
 	if result.Metrics != nil && !math.IsNaN(result.Metrics.Silhouette) {
 		s := result.Metrics.Silhouette

@@ -131,7 +131,7 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 		}
 		defer docStmt.Close()
 		vecStmt, err := tx.PrepareContext(ctx, `INSERT INTO vectors (collection_id, feature, document_id, row) VALUES (?, ?, ?, ?)
-			ON CONFLICT (collection_id, feature, document_id) DO UPDATE SET row = excluded.row`)
+			ON CONFLICT (collection_id, document_id, feature) DO UPDATE SET row = excluded.row`)
 		if err != nil {
 			return err
 		}
@@ -353,9 +353,11 @@ func (s *Store) ListDocuments(ctx context.Context, collectionID string, q Query)
 	if err != nil {
 		return Page[Document]{}, err
 	}
-	order, err := orderBy(q.Sort, documentFields, Sort{Field: "created_at", Direction: "asc"}, "d.seq")
-	if err != nil {
-		return Page[Document]{}, err
+	order := "ORDER BY d.seq" // insertion order, indexed
+	if q.Sort != nil {
+		if order, err = orderBy(q.Sort, documentFields, Sort{}, "d.seq"); err != nil {
+			return Page[Document]{}, err
+		}
 	}
 	search, sargs := searchClause(q.Search, []string{"d.document_id", "d.payload"})
 	cond := fmt.Sprintf("d.collection_id = ? AND (%s) AND %s", where, search)
@@ -545,4 +547,38 @@ func (s *Store) PayloadTexts(ctx context.Context, collectionID string, fields []
 		}
 	}
 	return out, rows.Err()
+}
+
+// PayloadPatch merges fields into one document's payload (RFC 7396 JSON
+// merge patch: keys in Patch replace the payload's, null removes one).
+type PayloadPatch struct {
+	DocumentID string
+	Patch      json.RawMessage
+}
+
+// PatchPayloads applies patches to a collection's documents in one
+// transaction and reports how many documents were patched and how many
+// were not found. Applying the same patches again leaves the same payloads.
+func (s *Store) PatchPayloads(ctx context.Context, collectionID string, patches []PayloadPatch) (patched, missing int, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE documents SET payload = json_patch(COALESCE(payload, '{}'), ?), updated_at = ? WHERE collection_id = ? AND document_id = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		now := micros(s.now())
+		for _, p := range patches {
+			res, err := stmt.ExecContext(ctx, string(p.Patch), now, collectionID, p.DocumentID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				missing++
+			} else {
+				patched++
+			}
+		}
+		return nil
+	})
+	return patched, missing, err
 }

@@ -131,6 +131,15 @@ func (s *Store) GetRun(ctx context.Context, ns, clusterID, runID string) (Run, e
 	return r, err
 }
 
+// RunInNamespace returns a run by id within a namespace.
+func (s *Store) RunInNamespace(ctx context.Context, ns, runID string) (Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE namespace_id = ? AND run_id = ?`, ns, runID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, &NotFoundError{Resource: "run", ID: runID}
+	}
+	return r, err
+}
+
 // RunByID returns a run by id alone (for the worker).
 func (s *Store) RunByID(ctx context.Context, runID string) (Run, error) {
 	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE run_id = ?`, runID))

@@ -195,7 +195,7 @@ var migrations = []string{
 		feature TEXT NOT NULL,
 		document_id TEXT NOT NULL,
 		row INTEGER NOT NULL,
-		PRIMARY KEY (collection_id, feature, document_id)
+		PRIMARY KEY (collection_id, document_id, feature)
 	);
 	CREATE INDEX vectors_row ON vectors (collection_id, feature, row);
 	CREATE TABLE clusters (

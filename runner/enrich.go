@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/clusterd/clusterd/artifacts"
+	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/store"
+)
+
+// DefaultEnrichBatch is the number of documents patched per transaction.
+const DefaultEnrichBatch = 1000
+
+// Enrich writes each member's cluster into the payload of the document with
+// the same id in the target collection: by default cluster_id (the deepest
+// cluster), cluster_label and distance_to_centroid, under the names the
+// cluster's source_enrichment_config chooses. It reads the members of each
+// completed run in order (a later run overwrites an earlier one's fields),
+// patches batch documents per transaction, and is idempotent: enriching
+// twice leaves the same payloads.
+func (r *Runner) Enrich(ctx context.Context, ns string, runs []store.Run, targetCollectionID string, batch int) (model.EnrichResponse, error) {
+	var out model.EnrichResponse
+	if batch <= 0 {
+		batch = DefaultEnrichBatch
+	}
+	for _, run := range runs {
+		cl, err := r.cfg.Store.GetCluster(ctx, ns, run.ClusterID)
+		if err != nil {
+			return out, err
+		}
+		var cfg model.CreateClusterRequest
+		if err := json.Unmarshal(cl.Config, &cfg); err != nil {
+			return out, fmt.Errorf("stored cluster config: %w", err)
+		}
+		var res model.ExecutionResult
+		if err := json.Unmarshal(run.Result, &res); err != nil {
+			return out, fmt.Errorf("stored run result: %w", err)
+		}
+		centroids := map[string]model.ExecutionCentroid{}
+		for _, c := range res.Centroids {
+			centroids[c.ClusterID] = c
+		}
+		members, _, err := artifacts.ReadMembers(r.cfg.Store.RunDir(run.RunID), 0, -1)
+		if err != nil {
+			return out, fmt.Errorf("run %s members: %w", run.RunID, err)
+		}
+		idF, labelF, distF, kwF, sumF, runF := cfg.SourceEnrichmentConfig.Fields()
+		patches := make([]store.PayloadPatch, 0, batch)
+		flush := func() error {
+			if len(patches) == 0 {
+				return nil
+			}
+			ok, missing, err := r.cfg.Store.PatchPayloads(ctx, targetCollectionID, patches)
+			if err != nil {
+				return err
+			}
+			out.Enriched += ok
+			out.Failed += missing
+			out.Batches++
+			patches = patches[:0]
+			return nil
+		}
+		for _, m := range members {
+			c := centroids[m.ClusterID]
+			fields := map[string]any{}
+			set := func(name string, v any) {
+				if name != "" {
+					fields[name] = v
+				}
+			}
+			set(idF, m.ClusterID)
+			set(labelF, c.Label)
+			set(distF, m.DistanceToCentroid)
+			set(kwF, c.Keywords)
+			set(sumF, c.Summary)
+			set(runF, run.RunID)
+			patch, err := json.Marshal(fields)
+			if err != nil {
+				return out, err
+			}
+			patches = append(patches, store.PayloadPatch{DocumentID: m.PointID, Patch: patch})
+			out.Processed++
+			if len(patches) == batch {
+				if err := flush(); err != nil {
+					return out, err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
