@@ -60,10 +60,12 @@ func TestEnrichment(t *testing.T) {
 	}
 	// Re-cluster with 3 clusters and enrich again: the fields follow.
 	e.ok("PATCH", "/v1/clusters/"+cid, map[string]any{"description": "re-clustered"}, nil)
-	var cl2 struct{ ClusterID string `json:"cluster_id"` }
+	var cl2 struct {
+		ClusterID string `json:"cluster_id"`
+	}
 	e.ok("POST", "/v1/clusters", map[string]any{"collection_ids": []string{"enr"}, "enrich_source_collection": true,
 		"source_enrichment_config": map[string]any{"cluster_id_field": "cluster_id", "keywords_field": "topic_keywords"},
-		"vector_config": map[string]any{"clustering_method": "kmeans", "algorithm_params": map[string]any{"n_clusters": 3}}}, &cl2)
+		"vector_config":            map[string]any{"clustering_method": "kmeans", "algorithm_params": map[string]any{"n_clusters": 3}}}, &cl2)
 	e.ok("POST", "/v1/clusters/"+cl2.ClusterID+"/execute", nil, nil)
 	if res := e.wait(cl2.ClusterID); res["status"] != "completed" {
 		t.Fatalf("%v", res)
