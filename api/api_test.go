@@ -19,6 +19,7 @@ import (
 	"github.com/clusterd/clusterd/api"
 	"github.com/clusterd/clusterd/backends"
 	"github.com/clusterd/clusterd/internal/seedschema"
+	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
@@ -35,6 +36,7 @@ type env struct {
 
 type envOpts struct {
 	keys string
+	llm  *llm.Labeler
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -50,7 +52,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: m, Logger: log, Poll: 20 * time.Millisecond})
+	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: m, Logger: log, Poll: 20 * time.Millisecond, LLM: o.llm})
 	if err := run.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -240,7 +240,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		}
 		return store.Outcome{}, err
 	}
-	labels, err := r.labelClusters(ctx, data, result, &cfg)
+	labels, llmErrors, err := r.labelClusters(ctx, data, result, &cfg)
 	if err != nil {
 		return store.Outcome{}, fmt.Errorf("labeling: %w", err)
 	}
@@ -249,6 +249,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	res.Completed(result, be.Name(), model.Now())
 	applyLabels(res, labels)
+	res.LLMLabelingErrors = llmErrors
 	if cfg.EnrichSourceCollection {
 		done := run
 		done.Result = mustJSON(res)

@@ -2,10 +2,12 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/labeling"
+	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/model"
 )
 
@@ -21,7 +23,11 @@ type clusterLabel struct {
 // field, or the fields llm_labeling.labeling_inputs names. Members are
 // ordered by distance to their centroid, so the first texts are the
 // representative ones.
-func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.Result, cfg *model.CreateClusterRequest) (map[string]clusterLabel, error) {
+//
+// With llm_labeling.enabled, the configured LLM then names each cluster from
+// its representative texts and keywords; a cluster it fails for keeps its
+// TF-IDF label, and the failures come back as llm_labeling_errors.
+func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.Result, cfg *model.CreateClusterRequest) (map[string]clusterLabel, []string, error) {
 	var fields []string
 	opts := labeling.Options{Bigrams: true}
 	if l := cfg.LLMLabeling; l != nil {
@@ -38,7 +44,7 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 	for _, src := range data.Sources {
 		byID, err := r.cfg.Store.PayloadTexts(ctx, src.CollectionID, fields)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for i := src.Start; i < src.End; i++ {
 			texts[i] = byID[data.IDs[i]]
@@ -46,7 +52,15 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 		}
 	}
 	if !found {
-		return nil, nil
+		if cfg.LLMLabeling != nil && cfg.LLMLabeling.Enabled {
+			ids := []string{}
+			for _, c := range res.AllClusters() {
+				ids = append(ids, c.ID)
+			}
+			e, _ := json.Marshal(map[string]any{"error": "No representative documents: the clustered documents have no text", "clusters": ids})
+			return nil, []string{string(e)}, nil
+		}
+		return nil, nil, nil
 	}
 	all := res.AllClusters()
 	members := clusterMembers(res, all)
@@ -76,14 +90,56 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 		}
 	}
 	out := map[string]clusterLabel{}
-	for _, l := range labeling.Label(input, opts) {
+	offline := labeling.Label(input, opts)
+	for _, l := range offline {
 		if l.Label == "" {
 			continue
 		}
 		label, summary := l.Label, l.Summary
 		out[l.ID] = clusterLabel{Label: &label, Summary: &summary, Keywords: l.Keywords}
 	}
-	return out, nil
+	if cfg.LLMLabeling == nil || !cfg.LLMLabeling.Enabled || r.cfg.LLM == nil {
+		return out, nil, nil
+	}
+	return out, r.labelWithLLM(ctx, cfg.LLMLabeling, offline, out), nil
+}
+
+// labelWithLLM asks the configured LLM for each cluster's label (and, as
+// configured, summary and keywords), overwriting the offline ones it gets,
+// and returns llm_labeling_errors (nil when every cluster succeeded).
+func (r *Runner) labelWithLLM(ctx context.Context, c *model.LLMLabeling, offline []labeling.Labels, out map[string]clusterLabel) []string {
+	req := llm.Request{Options: llm.Options{Provider: c.Provider, Model: c.ModelName, IncludeSummary: c.IncludeSummary,
+		IncludeKeywords: c.IncludeKeywords, CustomPrompt: c.CustomPrompt, Parameters: c.Parameters}}
+	if c.MaxSamplesPerCluster != nil {
+		req.Options.MaxSamplesPerCluster = *c.MaxSamplesPerCluster
+	}
+	if c.SampleTextMaxLength != nil {
+		req.Options.SampleTextMaxLength = *c.SampleTextMaxLength
+	}
+	if c.CacheTTLSeconds != nil {
+		req.Options.CacheTTLSeconds = *c.CacheTTLSeconds
+	}
+	for _, l := range offline {
+		req.Clusters = append(req.Clusters, llm.Cluster{ID: l.ID, Texts: l.Representatives, Keywords: l.Keywords})
+	}
+	res := r.cfg.LLM.Label(ctx, req)
+	for id, l := range res.Labels {
+		cur := out[id]
+		label := l.Label
+		cur.Label = &label
+		if l.Summary != "" {
+			summary := l.Summary
+			cur.Summary = &summary
+		}
+		if len(l.Keywords) > 0 {
+			cur.Keywords = l.Keywords
+		}
+		out[id] = cur
+	}
+	if len(res.Errors) == 0 {
+		return nil
+	}
+	return res.Errors
 }
 
 // clusterMembers lists, per cluster of all (top-level then sub-clusters),

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/clusterd/clusterd/kernels"
+	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
@@ -53,6 +54,8 @@ type Config struct {
 	MaxAttempts int
 	// ProgressEvery throttles progress writes to the store (default 1 s).
 	ProgressEvery time.Duration
+	// LLM names clusters whose llm_labeling is enabled; nil disables it.
+	LLM *llm.Labeler
 }
 
 // Runner runs queued jobs on a pool of workers.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/clusterd/clusterd/api"
 	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
@@ -133,7 +134,11 @@ func runServe(args []string) error {
 		return reg.Gather()
 	})
 
-	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, Workers: cfg.workers, MaxAttempts: cfg.maxAttempts})
+	labeler, err := llm.New(llm.ConfigFromEnv())
+	if err != nil {
+		return usageError{err}
+	}
+	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, Workers: cfg.workers, MaxAttempts: cfg.maxAttempts, LLM: labeler})
 	if err := run.Start(context.Background()); err != nil {
 		return err
 	}
