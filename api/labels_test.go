@@ -61,7 +61,9 @@ func TestLLMLabeling(t *testing.T) {
 	}
 	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "c"}, nil)
 	e.ok("POST", "/v1/collections/c/documents", map[string]any{"documents": docs}, nil)
-	var cl struct{ ClusterID string `json:"cluster_id"` }
+	var cl struct {
+		ClusterID string `json:"cluster_id"`
+	}
 	e.ok("POST", "/v1/clusters", map[string]any{"collection_ids": []string{"c"}, "llm_labeling": map[string]any{"enabled": true, "model_name": "gpt-4o-mini"},
 		"vector_config": map[string]any{"clustering_method": "kmeans", "algorithm_params": map[string]any{"n_clusters": 2}}}, &cl)
 	e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/execute", nil, nil)

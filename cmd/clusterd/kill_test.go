@@ -164,7 +164,9 @@ func (s *server) load(name string, n int, params string) string {
 	if code, raw := s.do("POST", "/v1/collections/"+name+"/documents/import?feature=emb", "application/x-npy", buf.Bytes()); code != 200 {
 		s.t.Fatalf("import: %d %s", code, raw)
 	}
-	var cl struct{ ClusterID string `json:"cluster_id"` }
+	var cl struct {
+		ClusterID string `json:"cluster_id"`
+	}
 	s.json("POST", "/v1/clusters", map[string]any{"collection_ids": []string{name},
 		"vector_config": map[string]any{"clustering_method": "kmeans", "algorithm_params": json.RawMessage(params)}}, &cl)
 	return cl.ClusterID
