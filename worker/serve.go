@@ -1,0 +1,186 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/kernels"
+)
+
+// ServeOptions configure the worker's side.
+type ServeOptions struct {
+	Backend kernels.Backend
+	// Classify maps a backend error to a kind (KindOutOfMemory, KindDevice);
+	// nil or "" means KindInternal.
+	Classify func(error) string
+	// ProgressEvery throttles progress events (default 200 ms).
+	ProgressEvery time.Duration
+}
+
+// Serve answers requests from r on w until r ends: one run at a time, each
+// with the engine on the given backend.
+func Serve(r io.Reader, w io.Writer, opts ServeOptions) error {
+	if opts.ProgressEvery <= 0 {
+		opts.ProgressEvery = 200 * time.Millisecond
+	}
+	out := &eventWriter{enc: json.NewEncoder(w)}
+	if err := out.send(Event{Hello: opts.Backend.Name()}); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var req Request
+		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
+			if err := out.send(Event{Error: &Error{Kind: KindInternal, Message: "unreadable request: " + err.Error(), Row: -1}}); err != nil {
+				return err
+			}
+			continue
+		}
+		ev := serveOne(req, opts, out)
+		ev.ID = req.ID
+		if err := out.send(ev); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+type eventWriter struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func (e *eventWriter) send(ev Event) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.enc.Encode(ev)
+}
+
+// serveOne runs one request and returns its final event.
+func serveOne(req Request, opts ServeOptions, out *eventWriter) Event {
+	x, unmap, err := mapInput(req.Input)
+	if err != nil {
+		return Event{Error: &Error{Kind: KindInternal, Message: err.Error(), Row: -1}}
+	}
+	defer unmap()
+	last := time.Time{}
+	progress := func(p engine.Progress) {
+		if time.Since(last) < opts.ProgressEvery && p.Phase == "iterate" {
+			return
+		}
+		last = time.Now()
+		out.send(Event{ID: req.ID, Progress: &p})
+	}
+	res, err := engine.Run(context.Background(), engine.Input{X: x, N: req.Input.N, D: req.Input.D}, req.Spec,
+		engine.Options{Backend: opts.Backend, Progress: progress})
+	if err != nil {
+		return Event{Error: classify(err, opts.Classify)}
+	}
+	meta, err := writeResult(req.Input, x, res, opts.Backend.Name())
+	if err != nil {
+		return Event{Error: &Error{Kind: KindInternal, Message: "writing the result: " + err.Error(), Row: -1}}
+	}
+	return Event{Result: meta}
+}
+
+// classify turns an engine error into a protocol error.
+func classify(err error, backend func(error) string) *Error {
+	var de *engine.DataError
+	var pe *engine.ParamError
+	var pes engine.ParamErrors
+	var ple *engine.PipelineError
+	switch {
+	case errors.As(err, &de):
+		return &Error{Kind: KindInput, Message: de.Msg, Row: de.Row}
+	case errors.As(err, &pe):
+		return &Error{Kind: KindInput, Message: pe.Msg, Param: pe.Param, Row: -1}
+	case errors.As(err, &pes), errors.As(err, &ple), errors.Is(err, engine.ErrUnknownAlgorithm):
+		return &Error{Kind: KindInput, Message: err.Error(), Row: -1}
+	case errors.Is(err, kernels.ErrUnsupported):
+		return &Error{Kind: KindOutOfMemory, Message: err.Error(), Row: -1}
+	}
+	kind := KindInternal
+	if backend != nil {
+		if k := backend(err); k != "" {
+			kind = k
+		}
+	}
+	return &Error{Kind: kind, Message: err.Error(), Row: -1}
+}
+
+// mapInput maps dir/x.f32 read-only into memory as N×D float32 values.
+func mapInput(in InputRef) ([]float32, func(), error) {
+	f, err := os.Open(filepath.Join(in.Dir, InputFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	size := int64(in.N) * int64(in.D) * 4
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Size() != size || size == 0 {
+		return nil, nil, fmt.Errorf("input has %d bytes, want %d×%d×4 = %d", st.Size(), in.N, in.D, size)
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mapping the input: %w", err)
+	}
+	x := unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), in.N*in.D)
+	return x, func() { syscall.Munmap(b) }, nil
+}
+
+// writeResult stores the result's arrays next to the input and returns the
+// rest. The clustered vectors are written only when preprocessing made new
+// ones (they are not the mapped input x).
+func writeResult(in InputRef, x []float32, res *engine.Result, backend string) (*ResultMeta, error) {
+	preprocessed := len(res.Vectors.X) > 0 && &res.Vectors.X[0] != &x[0]
+	meta := &ResultMeta{Algorithm: res.Algorithm, NumClusters: res.NumClusters, Metrics: res.Metrics, Stats: res.Stats,
+		Preprocessed: preprocessed, VectorsD: res.Vectors.D, HasLeaf: res.Leaf != nil, Backend: backend}
+	for _, c := range res.Clusters {
+		meta.Clusters = append(meta.Clusters, clusterMeta(c))
+	}
+	var sub []float32
+	for _, c := range res.SubClusters {
+		meta.SubClusters = append(meta.SubClusters, clusterMeta(c))
+		sub = append(sub, c.Centroid...)
+	}
+	files := map[string][]byte{
+		LabelsFile:    i32Bytes(res.Labels),
+		DistancesFile: f32Bytes(res.Distances),
+		CentroidsFile: f32Bytes(res.Centroids),
+	}
+	if len(sub) > 0 {
+		files[SubCentroidsFile] = f32Bytes(sub)
+	}
+	if res.Leaf != nil {
+		files[LeafFile] = i32Bytes(res.Leaf)
+	}
+	if preprocessed {
+		files[VectorsFile] = f32Bytes(res.Vectors.X)
+	}
+	for name, b := range files {
+		if err := writeRaw(in.Dir, name, b); err != nil {
+			return nil, err
+		}
+	}
+	return meta, nil
+}
+
+func clusterMeta(c engine.Cluster) ClusterMeta {
+	return ClusterMeta{Label: c.Label, ID: c.ID, Members: c.Members, Variance: c.Variance, MeanCosine: c.MeanCosine,
+		MinCosine: c.MinCosine, Parent: c.Parent, Level: c.Level}
+}

@@ -1,0 +1,171 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clusterd/clusterd/bench"
+	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/kernels"
+)
+
+// TestMain doubles as the worker process: with CLUSTERD_TEST_WORKER set,
+// the test binary serves the protocol on the CPU (or with an injected fault)
+// instead of running tests.
+func TestMain(m *testing.M) {
+	switch mode := os.Getenv("CLUSTERD_TEST_WORKER"); mode {
+	case "":
+		os.Exit(m.Run())
+	default:
+		be := kernels.Backend(cpu.New(cpu.Options{}))
+		if mode != "cpu" {
+			be = faulty{Backend: be, mode: mode}
+		}
+		err := Serve(os.Stdin, os.Stdout, ServeOptions{Backend: be, Classify: func(err error) string {
+			if errors.Is(err, errFakeOOM) {
+				return KindOutOfMemory
+			}
+			return ""
+		}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+}
+
+var errFakeOOM = errors.New("cudaErrorMemoryAllocation: out of memory")
+
+// faulty is a backend whose SumByLabel fails the way a device might.
+type faulty struct {
+	kernels.Backend
+	mode string
+}
+
+func (f faulty) Name() string { return "gpu:fake" }
+
+func (f faulty) SumByLabel(ctx context.Context, x kernels.Dataset, labels []int32, k int, sums []float64, counts []int64) error {
+	switch f.mode {
+	case "crash":
+		fmt.Fprintln(os.Stderr, "CUDA error: an illegal memory access was encountered")
+		os.Exit(3)
+	case "oom":
+		return errFakeOOM
+	case "slow":
+		time.Sleep(time.Hour)
+	}
+	return f.Backend.SumByLabel(ctx, x, labels, k, sums, counts)
+}
+
+func process(t *testing.T, mode string) *Process {
+	p := NewProcess(t.TempDir(), "/usr/bin/env", "CLUSTERD_TEST_WORKER="+mode, os.Args[0], "-test.run=^$")
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func input() engine.Input {
+	return engine.Input{X: bench.Blobs(3000, 12, 5, 3), N: 3000, D: 12}
+}
+
+// TestRoundTrip: a run through the worker equals the same run in-process,
+// bit for bit, for a plain run and one with preprocessing and a hierarchy.
+func TestRoundTrip(t *testing.T) {
+	p := process(t, "cpu")
+	specs := []engine.Spec{
+		{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5,"n_init":2}`)},
+		{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":4}`), Pipeline: engine.Pipeline{
+			Preprocessing: []json.RawMessage{json.RawMessage(`{"method":"normalize"}`), json.RawMessage(`{"method":"pca","n_components":6}`)},
+			Hierarchical:  true, MaxHierarchyDepth: 2}},
+	}
+	for i, spec := range specs {
+		in := input()
+		want, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: cpu.New(cpu.Options{})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var events int
+		got, err := p.Run(context.Background(), in, spec, func(engine.Progress) { events++ })
+		if err != nil {
+			t.Fatalf("spec %d: %v", i, err)
+		}
+		if !slices.Equal(got.Labels, want.Labels) || !slices.Equal(got.Centroids, want.Centroids) || !slices.Equal(got.Distances, want.Distances) ||
+			*got.Metrics != *want.Metrics || !slices.Equal(got.Leaf, want.Leaf) || len(got.SubClusters) != len(want.SubClusters) {
+			t.Fatalf("spec %d: the worker's result differs from the in-process one", i)
+		}
+		if got.Vectors.D != want.Vectors.D || !slices.Equal(got.Vectors.X, want.Vectors.X) {
+			t.Fatalf("spec %d: clustered vectors differ (%d vs %d wide)", i, got.Vectors.D, want.Vectors.D)
+		}
+		for j := range want.AllClusters() {
+			a, b := got.AllClusters()[j], want.AllClusters()[j]
+			if a.ID != b.ID || a.Members != b.Members || a.Parent != b.Parent || !slices.Equal(a.Centroid, b.Centroid) {
+				t.Fatalf("spec %d: cluster %d differs: %+v vs %+v", i, j, a, b)
+			}
+		}
+		if events == 0 {
+			t.Errorf("spec %d: no progress events", i)
+		}
+	}
+	if p.Name() != "cpu" || p.Starts() != 1 {
+		t.Fatalf("name %q, %d starts", p.Name(), p.Starts())
+	}
+}
+
+func TestErrors(t *testing.T) {
+	in := input()
+	spec := engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5}`)}
+
+	var we *Error
+	_, err := process(t, "cpu").Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":3001}`)}, nil)
+	if !errors.As(err, &we) || we.Kind != KindInput || we.Param != "n_clusters" || we.Retryable() {
+		t.Fatalf("bad parameter: %v", err)
+	}
+	bad := input()
+	bad.X[7*12+3] = float32(nanValue())
+	_, err = process(t, "cpu").Run(context.Background(), bad, spec, nil)
+	if !errors.As(err, &we) || we.Kind != KindInput || we.Row != 7 {
+		t.Fatalf("NaN row: %v", err)
+	}
+
+	_, err = process(t, "oom").Run(context.Background(), in, spec, nil)
+	if !errors.As(err, &we) || we.Kind != KindOutOfMemory || !we.Retryable() {
+		t.Fatalf("out of memory: %v", err)
+	}
+
+	crash := process(t, "crash")
+	_, err = crash.Run(context.Background(), in, spec, nil)
+	if !errors.As(err, &we) || we.Kind != KindCrash || !we.Retryable() || !strings.Contains(we.Message, "illegal memory access") {
+		t.Fatalf("crash: %v", err)
+	}
+	_, err = crash.Run(context.Background(), in, spec, nil) // restarted, crashes again
+	if crash.Starts() != 2 || !errors.As(err, &we) || we.Kind != KindCrash {
+		t.Fatalf("restart: %d starts, %v", crash.Starts(), err)
+	}
+
+	missing := NewProcess(t.TempDir(), "/nonexistent/clusterd-gpu", "worker")
+	if _, err := missing.Run(context.Background(), in, spec, nil); !errors.As(err, &we) || we.Kind != KindCrash {
+		t.Fatalf("missing binary: %v", err)
+	}
+}
+
+func TestCancelKillsTheWorker(t *testing.T) {
+	p := process(t, "slow")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := p.Run(ctx, input(), engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5}`)}, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Fatalf("canceled run: %v after %v", err, time.Since(start))
+	}
+}
+
+func nanValue() float64 { return math.NaN() }
