@@ -35,8 +35,9 @@ type env struct {
 }
 
 type envOpts struct {
-	keys string
-	llm  *llm.Labeler
+	keys     string
+	llm      *llm.Labeler
+	backends *backends.Manager
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -47,9 +48,11 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	reg := prometheus.NewRegistry()
 	m := telemetry.New(reg)
-	bm, err := backends.New(backends.Options{Mode: backends.ModeCPU})
-	if err != nil {
-		t.Fatal(err)
+	bm := o.backends
+	if bm == nil {
+		if bm, err = backends.New(backends.Options{Mode: backends.ModeCPU}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: m, Logger: log, Poll: 20 * time.Millisecond, LLM: o.llm})

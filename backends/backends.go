@@ -14,11 +14,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/kernels"
+	"github.com/clusterd/clusterd/worker"
 )
 
 // Modes a Manager is started in (--backend).
@@ -62,10 +66,44 @@ type CPUInfo struct {
 	Kernel  string `json:"kernel"`
 }
 
+// Executor runs whole engine runs on one backend: in this process (the
+// CPU) or in a GPU worker process.
+type Executor interface {
+	// Name is the backend's name in results and metrics ("cpu", "gpu:0").
+	Name() string
+	// Run is engine.Run on this backend.
+	Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error)
+}
+
+// Local runs the engine in this process on a kernels.Backend.
+type Local struct{ Backend kernels.Backend }
+
+// Name implements Executor.
+func (l Local) Name() string { return l.Backend.Name() }
+
+// Run implements Executor.
+func (l Local) Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
+	return engine.Run(ctx, in, spec, engine.Options{Backend: l.Backend, Progress: progress})
+}
+
+// remote runs the engine in a GPU worker process on one device.
+type remote struct {
+	device int
+	p      *worker.Process
+}
+
+func (r *remote) Name() string { return fmt.Sprintf("gpu:%d", r.device) }
+
+func (r *remote) Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
+	return r.p.Run(ctx, in, spec, progress)
+}
+
 // Manager owns the backends of a process.
 type Manager struct {
 	mode   string
 	cpu    *cpu.Backend
+	gpus   []*remote
+	next   atomic.Uint64 // round robin over gpus
 	status Status
 }
 
@@ -78,6 +116,9 @@ type Options struct {
 	// ProbeTimeout bounds the device query (default 20 s: a first CUDA
 	// initialisation can take seconds).
 	ProbeTimeout time.Duration
+	// TmpDir holds the files runs exchange with GPU workers (default
+	// os.TempDir()).
+	TmpDir string
 }
 
 // New starts a Manager. In gpu mode it fails with ErrNoGPU (wrapped, with
@@ -111,14 +152,24 @@ func New(opts Options) (*Manager, error) {
 		}
 		return m, nil
 	}
-	// The GPU worker protocol is not wired in this build: devices are listed
-	// but runs stay on the CPU, with that reason.
 	m.status.Devices = devices
-	m.status.GPUUnavailableReason = "GPU devices found, but running kernels on them through the worker is not available in this build"
-	if opts.Mode == ModeGPU {
-		return nil, fmt.Errorf("%w: %s", ErrNoGPU, m.status.GPUUnavailableReason)
+	m.status.Available = nil
+	for _, d := range devices {
+		r := &remote{device: d.Index, p: worker.NewProcess(opts.TmpDir, path, "worker", "--device", strconv.Itoa(d.Index))}
+		m.gpus = append(m.gpus, r)
+		m.status.Available = append(m.status.Available, r.Name())
 	}
+	m.status.Available = append(m.status.Available, "cpu")
+	m.status.Chosen = m.gpus[0].Name()
 	return m, nil
+}
+
+// Close stops the GPU worker processes.
+func (m *Manager) Close() error {
+	for _, g := range m.gpus {
+		g.p.Close()
+	}
+	return nil
 }
 
 // cpuKernel names the CPU kernel path when the backend reports one.
@@ -132,22 +183,31 @@ func cpuKernel(b *cpu.Backend) string {
 // Status reports the backends.
 func (m *Manager) Status() Status { return m.status }
 
-// CPU is the CPU backend.
-func (m *Manager) CPU() *cpu.Backend { return m.cpu }
+// CPU is the CPU executor (also the fallback of a failed GPU run).
+func (m *Manager) CPU() Executor { return Local{Backend: m.cpu} }
 
-// Choose picks the backend for one run: want is the run's own choice
-// ("", auto, cpu, gpu). It returns the backend and, when the run wanted or
-// could have used a GPU but runs on the CPU, the reason.
-func (m *Manager) Choose(want string) (kernels.Backend, string, error) {
+// CPUBackend is the CPU kernels.Backend.
+func (m *Manager) CPUBackend() *cpu.Backend { return m.cpu }
+
+// Choose picks the executor for one run: want is the run's own choice
+// ("", auto, cpu, gpu). With GPUs, auto takes them in turn. It also returns,
+// when the run could have used a GPU but runs on the CPU, the reason.
+func (m *Manager) Choose(want string) (Executor, string, error) {
 	switch want {
 	case "", ModeAuto:
 		if m.mode == ModeCPU {
-			return m.cpu, "", nil
+			return m.CPU(), "", nil
 		}
-		return m.cpu, m.status.GPUUnavailableReason, nil
+		if len(m.gpus) > 0 {
+			return m.gpus[m.next.Add(1)%uint64(len(m.gpus))], "", nil
+		}
+		return m.CPU(), m.status.GPUUnavailableReason, nil
 	case ModeCPU:
-		return m.cpu, "", nil
+		return m.CPU(), "", nil
 	case ModeGPU:
+		if len(m.gpus) > 0 {
+			return m.gpus[m.next.Add(1)%uint64(len(m.gpus))], "", nil
+		}
 		return nil, "", fmt.Errorf("%w: %s", ErrNoGPU, m.status.GPUUnavailableReason)
 	}
 	return nil, "", fmt.Errorf("backend must be auto, cpu or gpu, got %q", want)

@@ -14,6 +14,7 @@ import (
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/store"
+	"github.com/clusterd/clusterd/worker"
 )
 
 // userError marks a failure caused by the run's data or configuration
@@ -199,11 +200,11 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	log.Info("vectors loaded", "points", data.N, "dim", data.D, "seconds", time.Since(t0).Seconds(),
 		"mb_per_second", float64(len(data.X))*4/1e6/math.Max(time.Since(t0).Seconds(), 1e-9))
 	res.NumPoints = data.N
-	be, fallback, err := r.cfg.Backends.Choose(cfg.VectorConfig.Backend)
+	exec, fallback, err := r.cfg.Backends.Choose(cfg.VectorConfig.Backend)
 	if err != nil {
 		return store.Outcome{}, &userError{err.Error()}
 	}
-	res.Backend = be.Name()
+	res.Backend = exec.Name()
 	if fallback != "" {
 		res.BackendFallbackReason = &fallback
 		if cfg.VectorConfig.Backend == "" || cfg.VectorConfig.Backend == "auto" {
@@ -214,9 +215,9 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	lastWrite, lastPhase := time.Now(), ""
 	progress := func(p engine.Progress) {
 		if p.Phase == "iterate" {
-			r.cfg.Metrics.PointsAssigned.WithLabelValues(be.Name()).Add(float64(p.Points))
-			r.cfg.Metrics.DistanceFLOPs.WithLabelValues(be.Name()).Add(p.FLOPs)
-			r.cfg.Metrics.IterationDuration.WithLabelValues(res.Algorithm, be.Name()).Observe(p.Seconds)
+			r.cfg.Metrics.PointsAssigned.WithLabelValues(res.Backend).Add(float64(p.Points))
+			r.cfg.Metrics.DistanceFLOPs.WithLabelValues(res.Backend).Add(p.FLOPs)
+			r.cfg.Metrics.IterationDuration.WithLabelValues(res.Algorithm, res.Backend).Observe(p.Seconds)
 		}
 		// Throttled, except that a new phase is always shown.
 		if time.Since(lastWrite) < r.cfg.ProgressEvery && p.Phase == lastPhase {
@@ -232,13 +233,21 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		}
 		cancel()
 	}
-	result, err := engine.Run(ctx, engine.Input{X: data.X, N: data.N, D: data.D}, spec, engine.Options{Backend: be, Progress: progress})
+	in := engine.Input{X: data.X, N: data.N, D: data.D}
+	result, err := exec.Run(ctx, in, spec, progress)
+	var we *worker.Error
+	if errors.As(err, &we) && we.Retryable() && ctx.Err() == nil {
+		// The GPU failed (out of memory, a fault, a dead worker): the CPU
+		// can still do the run.
+		reason := fmt.Sprintf("the run failed on %s (%s: %s) and was rerun on the CPU", exec.Name(), we.Kind, we.Message)
+		log.Warn("GPU run failed; rerunning on the CPU", "backend", exec.Name(), "kind", we.Kind, "err", we.Message)
+		r.cfg.Metrics.BackendFallbacks.WithLabelValues(we.Kind).Inc()
+		exec = r.cfg.Backends.CPU()
+		res.Backend, res.BackendFallbackReason = exec.Name(), &reason
+		result, err = exec.Run(ctx, in, spec, progress)
+	}
 	if err != nil {
-		var de *engine.DataError
-		if errors.As(err, &de) && de.Row >= 0 && de.Row < len(data.IDs) {
-			return store.Outcome{}, &userError{fmt.Sprintf("Clustering algorithm failed: %s (document %s)", de.Msg, data.IDs[de.Row])}
-		}
-		return store.Outcome{}, err
+		return store.Outcome{}, runError(err, data.IDs)
 	}
 	labels, llmErrors, err := r.labelClusters(ctx, data, result, &cfg)
 	if err != nil {
@@ -247,7 +256,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	if err := writeArtifacts(st.RunDir(run.RunID), data.IDs, result, labels); err != nil {
 		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
 	}
-	res.Completed(result, be.Name(), model.Now())
+	res.Completed(result, exec.Name(), model.Now())
 	applyLabels(res, labels)
 	res.LLMLabelingErrors = llmErrors
 	if cfg.EnrichSourceCollection {
@@ -277,6 +286,23 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	o.SearchText = strings.Join(search, " ")
 	return o, nil
+}
+
+// runError turns an engine or worker failure into the run's error, naming
+// the document behind a bad row.
+func runError(err error, ids []string) error {
+	var de *engine.DataError
+	if errors.As(err, &de) && de.Row >= 0 && de.Row < len(ids) {
+		return &userError{fmt.Sprintf("Clustering algorithm failed: %s (document %s)", de.Msg, ids[de.Row])}
+	}
+	var we *worker.Error
+	if errors.As(err, &we) && we.Kind == worker.KindInput {
+		if we.Row >= 0 && we.Row < len(ids) {
+			return &userError{fmt.Sprintf("Clustering algorithm failed: %s (document %s)", we.Message, ids[we.Row])}
+		}
+		return &userError{we.Message}
+	}
+	return err
 }
 
 // fallbackLabel turns a fallback reason into a short, bounded metric label.

@@ -22,16 +22,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/clusterd/clusterd/kernels"
+	"github.com/clusterd/clusterd/backends"
 	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
 )
 
-// Backends choose where a run's kernels go (see package backends).
+// Backends choose where a run goes (see package backends).
 type Backends interface {
-	Choose(want string) (kernels.Backend, string, error)
+	// Choose returns the executor for a run's backend choice and, when a
+	// GPU could not be used, why.
+	Choose(want string) (backends.Executor, string, error)
+	// CPU is where a run that failed on a GPU is rerun.
+	CPU() backends.Executor
 }
 
 // Config configures a Runner. Store, Backends and Metrics are required.

@@ -19,6 +19,7 @@ import (
 	"github.com/clusterd/clusterd/internal/ids"
 	"github.com/clusterd/clusterd/internal/npy"
 	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/worker"
 )
 
 func runFit(args []string) error {
@@ -75,10 +76,11 @@ func runFit(args []string) error {
 	if _, err := engine.ParseParams(spec.Algorithm, spec.Params); err != nil {
 		return usageError{err}
 	}
-	be, fallback, err := chooseBackend(*backendFlag, *workers)
+	bm, err := newManager(*backendFlag, *workers)
 	if err != nil {
 		return err
 	}
+	defer bm.Close()
 
 	created := model.Now()
 	progress := newProgressPrinter(os.Stderr, *quiet)
@@ -93,8 +95,15 @@ func runFit(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := engine.Run(ctx, engine.Input{X: m.X, N: m.N, D: m.D}, spec, engine.Options{Backend: be, Progress: progress.update})
+	res, backendName, fallback, err := runWithFallback(ctx, bm, engine.Input{X: m.X, N: m.N, D: m.D}, spec, progress.update)
 	progress.done()
+	var we *worker.Error
+	if errors.As(err, &we) && we.Kind == worker.KindInput {
+		if we.Row >= 0 {
+			return usagef("%s: %s", m.RowName(we.Row), we.Message)
+		}
+		return usagef("%s", we.Message)
+	}
 	if err != nil {
 		var de *engine.DataError
 		var pe *engine.ParamError
@@ -113,12 +122,12 @@ func runFit(args []string) error {
 		return err
 	}
 	out := model.ExecutionResult{RunID: ids.New("run_"), ClusterID: ids.New("clust_"), CreatedAt: created}
-	out.Completed(res, be.Name(), model.Now())
+	out.Completed(res, backendName, model.Now())
 	if fallback != "" {
 		out.BackendFallbackReason = &fallback
 	}
 	progress.note("%d clusters after %d iterations, inertia %s, %.2fs, %s points/s on %s", res.NumClusters, res.Stats.Iterations,
-		fmtPtr(res.Stats.Inertia), res.Stats.DurationSeconds, si(res.Stats.PointsPerSecond), be.Name())
+		fmtPtr(res.Stats.Inertia), res.Stats.DurationSeconds, si(res.Stats.PointsPerSecond), backendName)
 
 	if *labelsOut != "" {
 		if err := npy.WriteFile(*labelsOut, func(w io.Writer) error { return npy.WriteInt32(w, res.Labels) }); err != nil {

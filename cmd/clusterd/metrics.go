@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/clusterd/clusterd/cpu"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/internal/npy"
 )
@@ -25,7 +26,6 @@ func runMetrics(args []string) error {
 	sample := fs.Int("silhouette-sample-size", -1, "silhouette on a seeded sample of this many points (-1: exact)")
 	seed := fs.Int64("seed", engine.DefaultRandomState, "seed for the silhouette sample")
 	workers := fs.Int("workers", 0, "CPU worker goroutines (0: one per core)")
-	backendFlag := fs.String("backend", "cpu", "auto, cpu or gpu")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -49,10 +49,7 @@ func runMetrics(args []string) error {
 	if len(labels) != m.N {
 		return usagef("%d labels for %d rows", len(labels), m.N)
 	}
-	be, _, err := chooseBackend(*backendFlag, *workers)
-	if err != nil {
-		return err
-	}
+	be := cpu.New(cpu.Options{Workers: *workers})
 	in := engine.Input{X: m.X, N: m.N, D: m.D}
 	if err := engine.CheckInput(in); err != nil {
 		return usageError{err}

@@ -1,0 +1,57 @@
+package api_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clusterd/clusterd/backends"
+)
+
+// fakeGPUManager starts a backends.Manager on the fake clusterd-gpu of
+// backends/testdata (the CPU behind the worker protocol, named gpu:0).
+func fakeGPUManager(t *testing.T) *backends.Manager {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), backends.WorkerBinary)
+	if out, err := exec.Command("go", "build", "-o", path, "../backends/testdata/fakegpu").CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	m, err := backends.New(backends.Options{Mode: backends.ModeAuto, WorkerPath: path, TmpDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// TestGPUWorkerAndFallback: runs go to the GPU worker; when the worker
+// crashes mid-run, the run is rerun on the CPU, completes, and records why.
+func TestGPUWorkerAndFallback(t *testing.T) {
+	e := newEnv(t, envOpts{backends: fakeGPUManager(t)})
+	cid := e.setup("g", blobDocs(3000, 8, 4, 21), `{"n_clusters":4}`)
+	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
+	res := e.wait(cid)
+	if res["status"] != "completed" || res["backend"] != "gpu:0" || res["backend_fallback_reason"] != nil {
+		t.Fatalf("GPU run: %v %v %v", res["status"], res["backend"], res["backend_fallback_reason"])
+	}
+	var st map[string]any
+	e.ok("GET", "/v1/system/backends", nil, &st)
+	if st["chosen"] != "gpu:0" {
+		t.Fatalf("backends %v", st)
+	}
+
+	t.Setenv("FAKEGPU_FAULT", "crash")
+	e2 := newEnv(t, envOpts{backends: fakeGPUManager(t)})
+	cid = e2.setup("g", blobDocs(3000, 8, 4, 21), `{"n_clusters":4}`)
+	e2.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
+	res = e2.wait(cid)
+	reason, _ := res["backend_fallback_reason"].(string)
+	if res["status"] != "completed" || res["backend"] != "cpu" || !strings.Contains(reason, "illegal memory access") || !strings.Contains(reason, "rerun on the CPU") {
+		t.Fatalf("fallback run: %v %v %q", res["status"], res["backend"], reason)
+	}
+	metrics := string(e2.ok("GET", "/metrics", nil, nil))
+	if !strings.Contains(metrics, `clusterd_backend_fallbacks_total{reason="crash"} 1`) {
+		t.Error("the fallback was not counted")
+	}
+}
