@@ -30,6 +30,8 @@ var commands = map[string]func(args []string) error{
 	"serve":   runServe,
 	"fit":     runFit,
 	"metrics": runMetrics,
+	"devices": runDevices,
+	"bench":   runBench,
 }
 
 func main() {
