@@ -137,12 +137,16 @@ type Metrics struct {
 
 // Stats describe how the run went.
 type Stats struct {
-	Iterations      int      `json:"iterations"`
-	Inertia         *float64 `json:"inertia"`
-	NInitUsed       int      `json:"n_init_used"`
-	NInitNote       string   `json:"n_init_note,omitempty"`
-	DurationSeconds float64  `json:"duration_seconds"`
-	PointsPerSecond float64  `json:"points_per_second"`
+	Iterations int `json:"iterations"`
+	// IterationSeconds is the time spent in the algorithm's iterations
+	// (Lloyd iterations or mini-batch steps) of the kept restart, without
+	// initialisation, metrics and bookkeeping.
+	IterationSeconds float64  `json:"iteration_seconds,omitempty"`
+	Inertia          *float64 `json:"inertia"`
+	NInitUsed        int      `json:"n_init_used"`
+	NInitNote        string   `json:"n_init_note,omitempty"`
+	DurationSeconds  float64  `json:"duration_seconds"`
+	PointsPerSecond  float64  `json:"points_per_second"`
 	// MetricsSampleSize is the number of points the silhouette was computed
 	// on (the non-noise points, or a sample of them).
 	MetricsSampleSize int `json:"metrics_sample_size"`
@@ -186,6 +190,7 @@ type fitted struct {
 	k          int       // labels are in [0, k) or −1
 	centroids  []float32 // k×d, or nil to use the members' means
 	iterations int
+	iterSec    float64 // seconds in iterations
 	inertia    *float64
 	nInitUsed  int
 	nInitNote  string

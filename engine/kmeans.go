@@ -183,7 +183,7 @@ func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
 			best = res
 		}
 	}
-	return &fitted{labels: best.labels, k: p.NClusters, centroids: best.centers, iterations: best.iterations,
+	return &fitted{labels: best.labels, k: p.NClusters, centroids: best.centers, iterations: best.iterations, iterSec: best.iterSec,
 		inertia: &best.inertia, nInitUsed: runs, nInitNote: note}, nil
 }
 
@@ -303,6 +303,7 @@ type lloydResult struct {
 	centers    []float32
 	inertia    float64
 	iterations int
+	iterSec    float64
 }
 
 // lloyd runs scikit-learn's Lloyd loop: assign, recompute means (moving an
@@ -324,6 +325,7 @@ func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAb
 	next := make([]float32, k*d)
 	strict := false
 	iters := 0
+	iterSec := 0.0
 	for it := 0; it < maxIter; it++ {
 		t0 := time.Now()
 		if err := r.be.Assign(ctx, r.ds, centers, k, labels, dist); err != nil {
@@ -337,6 +339,7 @@ func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAb
 		centers, next = next, centers
 		iters = it + 1
 		el := time.Since(t0).Seconds()
+		iterSec += el
 		r.report(Progress{Phase: "iterate", Run: runIdx + 1, Runs: runs, Iteration: iters, MaxIter: maxIter,
 			Inertia: sum64(dist), PointsPerSecond: float64(n) / math.Max(el, 1e-9),
 			Points: n, FLOPs: 2 * float64(n) * float64(k) * float64(d), Seconds: el,
@@ -358,7 +361,7 @@ func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAb
 	if err := r.be.LabelDistances(ctx, r.ds, centers, k, labels, dist); err != nil {
 		return nil, err
 	}
-	return &lloydResult{labels: labels, centers: centers, inertia: sum64(dist), iterations: iters}, nil
+	return &lloydResult{labels: labels, centers: centers, inertia: sum64(dist), iterations: iters, iterSec: iterSec}, nil
 }
 
 // relocateEmpty gives every empty cluster the point farthest from its own

@@ -171,6 +171,7 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	haveEwa, haveMin := false, false
 	noImprovement, sinceReassign := 0, 0
 	step := 0
+	iterSec := 0.0
 	for step = 0; step < steps; step++ {
 		t0 := time.Now()
 		if err := ctx.Err(); err != nil {
@@ -211,6 +212,7 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 		centers, next = next, centers
 		bi := sum64(dist) / float64(batch)
 		el := time.Since(t0).Seconds()
+		iterSec += el
 		r.report(Progress{Phase: "iterate", Runs: 1, Run: 1, Iteration: step + 1, MaxIter: steps,
 			Inertia: bi * float64(n), Fraction: float64(step+1) / float64(steps), PointsPerSecond: float64(batch) / math.Max(el, 1e-9),
 			Points: batch, FLOPs: 2 * float64(batch) * float64(k) * float64(d), Seconds: el})
@@ -247,7 +249,7 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	}
 	inertia := sum64(fdist)
 	epochs := int(math.Ceil(float64(min(step, steps)) * float64(batch) / float64(n)))
-	return &fitted{labels: full, k: k, centroids: centers, iterations: epochs, inertia: &inertia, nInitUsed: p.NInit}, nil
+	return &fitted{labels: full, k: k, centroids: centers, iterations: epochs, iterSec: iterSec, inertia: &inertia, nInitUsed: p.NInit}, nil
 }
 
 func hasZero(v []float64) bool {
