@@ -43,12 +43,12 @@ func (m *hdbscanModel) params() map[string]any {
 func (m *hdbscanModel) check(Input) error { return nil }
 
 func (m *hdbscanModel) fit(ctx context.Context, r *run) (*fitted, error) {
-	r.report(Progress{Phase: "iterate"})
+	r.report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
 	res, err := hdbscan.Fit(ctx, r.be, r.ds, r.in.X, m.p)
 	if err != nil {
 		return nil, err
 	}
-	return &fitted{labels: res.Labels, k: res.NumClusters}, nil
+	return &fitted{labels: res.Labels, k: res.NumClusters, reach: res.CoreDistances}, nil
 }
 
 // dbscanModel is DBSCAN with scikit-learn's parameters.
@@ -69,10 +69,33 @@ func (m *dbscanModel) params() map[string]any {
 func (m *dbscanModel) check(Input) error { return nil }
 
 func (m *dbscanModel) fit(ctx context.Context, r *run) (*fitted, error) {
-	r.report(Progress{Phase: "iterate"})
+	r.report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
 	res, err := dbscan.Fit(ctx, r.be, r.ds, r.in.X, m.p)
 	if err != nil {
 		return nil, err
 	}
-	return &fitted{labels: res.Labels, k: res.NumClusters}, nil
+	// Only core points extend a cluster, each within eps.
+	reach := make([]float64, len(res.Core))
+	for i, c := range res.Core {
+		reach[i] = -1
+		if c {
+			reach[i] = m.p.Eps
+		}
+	}
+	return &fitted{labels: res.Labels, k: res.NumClusters, reach: reach}, nil
+}
+
+// extend implements extender for HDBSCAN: a point outside the sample takes
+// the label of its nearest clustered sample point when it lies within that
+// point's core distance, and is noise otherwise.
+func (m *hdbscanModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+	return extendWithinReach(ctx, full, sample, rows, f, false)
+}
+
+// extend implements extender for DBSCAN: a point outside the sample takes
+// the label of its nearest core sample point when it lies within eps of it
+// (in the run's metric), and is noise otherwise, as a DBSCAN border point
+// would be.
+func (m *dbscanModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+	return extendWithinReach(ctx, full, sample, rows, f, m.p.Metric == dbscan.Cosine)
 }

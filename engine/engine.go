@@ -156,6 +156,8 @@ type Stats struct {
 	NoisePoints   int            `json:"noise_points"`
 	Parameters    map[string]any `json:"parameters"`
 	Seed          int64          `json:"seed"`
+	// KSelection is the silhouette curve n_clusters "auto" chose k by.
+	KSelection *KSelection `json:"k_selection,omitempty"`
 }
 
 // DataError reports input data that cannot be clustered.
@@ -191,9 +193,15 @@ type fitted struct {
 	centroids  []float32 // k×d, or nil to use the members' means
 	iterations int
 	iterSec    float64 // seconds in iterations
-	inertia    *float64
-	nInitUsed  int
-	nInitNote  string
+	// reach, for density methods, is per fitted point the distance within
+	// which it extends its cluster to points outside a sample (negative:
+	// it does not extend it).
+	reach     []float64
+	inertia   *float64
+	nInitUsed int
+	nInitNote string
+	// kSelection records how n_clusters "auto" chose k.
+	kSelection *KSelection
 }
 
 type parser func(p *paramReader, seed *int64) (model, error)

@@ -60,7 +60,7 @@ func (m *agglomerativeModel) check(in Input) error {
 	if m.p.NeedsMatrix() && in.N > agglomerative.MaxPoints {
 		return &DataError{Row: -1, Msg: fmt.Sprintf("agglomerative clustering with %s linkage and the %s metric keeps all n(n−1)/2 pairwise distances "+
 			"and is limited to %d points (%.1f GiB); got %d. Sample the data (sample_size) or use single linkage with the euclidean metric, which needs no matrix",
-			m.p.Linkage, m.p.Metric, agglomerative.MaxPoints, float64(agglomerative.MaxPoints)*float64(agglomerative.MaxPoints-1)/2*8/(1<<30), in.N)}
+			m.p.Linkage, m.p.Metric, agglomerative.MaxPoints, agglomerative.MatrixGiB(agglomerative.MaxPoints), in.N)}
 	}
 	if m.p.Metric == agglomerative.Cosine {
 		for i := 0; i < in.N; i++ {
@@ -73,7 +73,7 @@ func (m *agglomerativeModel) check(in Input) error {
 }
 
 func (m *agglomerativeModel) fit(ctx context.Context, r *run) (*fitted, error) {
-	r.report(Progress{Phase: "iterate"})
+	r.report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
 	res, err := agglomerative.Fit(ctx, r.be, r.ds, r.in.X, m.p)
 	if err != nil {
 		return nil, err

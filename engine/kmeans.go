@@ -34,6 +34,11 @@ type KMeansParams struct {
 	Seed      int64   // random_state, default 42
 	Algorithm string  // algorithm: "lloyd" (default), "elkan" or "auto"; all run exact Lloyd iterations
 
+	// Auto chooses n_clusters ("auto") in [KMin, KMax] by silhouette (see
+	// chooseK); k_min defaults to 2, k_max to 10.
+	Auto       bool
+	KMin, KMax int
+
 	nInitGiven bool
 	nInitAuto  bool
 }
@@ -42,7 +47,6 @@ type kmeansModel struct{ p KMeansParams }
 
 func parseKMeans(p *paramReader, seed *int64) (model, error) {
 	kp := KMeansParams{
-		NClusters: p.intIn("n_clusters", 8, 1, -1),
 		Init:      p.enum("init", "k-means++", "k-means++", "random"),
 		MaxIter:   p.intIn("max_iter", 300, 1, -1),
 		Tol:       p.floatIn("tol", 1e-4, 0, math.Inf(1), false),
@@ -50,7 +54,32 @@ func parseKMeans(p *paramReader, seed *int64) (model, error) {
 	}
 	kp.NInit, kp.nInitGiven, kp.nInitAuto = parseNInit(p, 10)
 	kp.Seed = parseSeed(p, seed)
+	parseClusterCount(p, &kp.NClusters, &kp.Auto, &kp.KMin, &kp.KMax)
 	return &kmeansModel{p: kp}, nil
+}
+
+// parseClusterCount reads n_clusters: an integer ≥ 1 (default 8) or
+// "auto", which takes k_min (default 2) and k_max (default 10).
+func parseClusterCount(p *paramReader, k *int, auto *bool, kmin, kmax *int) {
+	if p.isString("n_clusters", "auto") {
+		p.used["n_clusters"] = true
+		*auto = true
+		*kmin = p.intIn("k_min", 2, 2, -1)
+		*kmax = p.intIn("k_max", 10, 2, -1)
+		if *kmax < *kmin {
+			p.fail("k_max", "conflict", "must be ≥ k_min (%d), got %d", *kmin, *kmax)
+		}
+		*k = *kmin
+		return
+	}
+	*k = p.intIn("n_clusters", 8, 1, -1)
+	for _, name := range []string{"k_min", "k_max"} {
+		if p.has(name) {
+			p.take(name)
+			p.fail(name, "conflict", "only applies with n_clusters \"auto\"")
+		}
+	}
+	p.used["k_min"], p.used["k_max"] = true, true
 }
 
 // parseNInit reads n_init: a positive integer or "auto" (scikit-learn ≥ 1.4:
@@ -73,10 +102,14 @@ func parseSeed(p *paramReader, seed *int64) int64 {
 }
 
 func (m *kmeansModel) params() map[string]any {
-	return map[string]any{
+	out := map[string]any{
 		"n_clusters": m.p.NClusters, "init": m.p.Init, "n_init": m.nInitParam(),
 		"max_iter": m.p.MaxIter, "tol": m.p.Tol, "random_state": m.p.Seed, "algorithm": m.p.Algorithm,
 	}
+	if m.p.Auto {
+		out["n_clusters"], out["k_min"], out["k_max"] = "auto", m.p.KMin, m.p.KMax
+	}
+	return out
 }
 
 func (m *kmeansModel) nInitParam() any {
@@ -87,6 +120,9 @@ func (m *kmeansModel) nInitParam() any {
 }
 
 func (m *kmeansModel) check(in Input) error {
+	if m.p.Auto {
+		return checkClusterCount(in, m.p.KMin)
+	}
 	return checkClusterCount(in, m.p.NClusters)
 }
 
@@ -142,6 +178,9 @@ func hashRow(row []float32) [2]uint64 {
 }
 
 func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
+	if m.p.Auto {
+		return m.fitAuto(ctx, r)
+	}
 	p := m.p
 	n, d := r.in.N, r.in.D
 	runs, note := p.NInit, ""

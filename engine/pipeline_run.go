@@ -146,9 +146,9 @@ func affine(x []float32, n, d int, mean []float64, w []float32, k int) []float32
 }
 
 // extender is implemented by algorithms that know how to label points
-// outside the sample they were fitted on.
+// outside the sample they were fitted on; rows are the sample's rows in full.
 type extender interface {
-	extend(ctx context.Context, full, sample *run, f *fitted) (*fitted, error)
+	extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error)
 }
 
 // fitPossiblySampled fits m on all of r's points, or, with 0 < sampleSize <
@@ -166,7 +166,8 @@ func fitPossiblySampled(ctx context.Context, r *run, m model, sampleSize int) (*
 	for i := range all {
 		all[i] = i
 	}
-	sub := gatherRows(r.in, sampleRows(all, sampleSize, r.seed))
+	rows := sampleRows(all, sampleSize, r.seed)
+	sub := gatherRows(r.in, rows)
 	if err := m.check(sub); err != nil {
 		return nil, err
 	}
@@ -181,49 +182,87 @@ func fitPossiblySampled(ctx context.Context, r *run, m model, sampleSize int) (*
 		return nil, err
 	}
 	if ext, ok := m.(extender); ok {
-		return ext.extend(ctx, r, sr, f)
+		return ext.extend(ctx, r, sr, rows, f)
 	}
-	return extendNearest(ctx, r, sr, f)
+	return extendNearest(ctx, r, sr, rows, f)
 }
 
-// extendNearest labels every point with the label of its nearest labelled
-// (non-noise) sample point.
-func extendNearest(ctx context.Context, full, sample *run, f *fitted) (*fitted, error) {
+// extendNearest labels every point outside the sample with the label of
+// its nearest labelled (non-noise) sample point; sample points keep theirs.
+func extendNearest(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+	reach := make([]float64, len(f.labels))
+	for i := range reach {
+		reach[i] = math.Inf(1)
+	}
+	g := *f
+	g.reach = reach
+	return extendWithinReach(ctx, full, sample, rows, &g, false)
+}
+
+// extendWithinReach labels every point outside the sample with the label
+// of its nearest sample point among those that are labelled and have a
+// non-negative reach, when it lies within that point's reach (Euclidean
+// distance, or cosine distance when cosine is set); otherwise it is noise.
+// Sample points keep their own labels.
+func extendWithinReach(ctx context.Context, full, sample *run, rows []int, f *fitted, cosine bool) (*fitted, error) {
 	d := full.in.D
 	var pts []float32
 	var lab []int32
+	var reach []float64
 	for i, l := range f.labels {
-		if l >= 0 {
+		if l >= 0 && f.reach[i] >= 0 {
 			pts = append(pts, sample.in.X[i*d:(i+1)*d]...)
 			lab = append(lab, l)
+			reach = append(reach, f.reach[i])
 		}
 	}
 	out := *f
+	out.reach = nil
 	out.labels = make([]int32, full.in.N)
-	if len(lab) == 0 {
-		for i := range out.labels {
-			out.labels[i] = -1
+	for i := range out.labels {
+		out.labels[i] = -1
+	}
+	if len(lab) > 0 {
+		ds, queries := full.ds, full.in
+		if cosine {
+			// Nearest by cosine is nearest by Euclidean between unit vectors.
+			queries = Input{X: slices.Clone(full.in.X), N: full.in.N, D: d}
+			normalizeRows(queries)
+			normalizeRows(Input{X: pts, N: len(lab), D: d})
+			var err error
+			if ds, err = full.be.Upload(queries.X, queries.N, d); err != nil {
+				return nil, err
+			}
+			defer ds.Close()
 		}
-		return &out, nil
+		nearest := make([]int32, full.in.N)
+		dist := make([]float32, full.in.N)
+		if err := full.be.Assign(ctx, ds, pts, len(lab), nearest, dist); err != nil {
+			return nil, err
+		}
+		for i, j := range nearest {
+			e := math.Sqrt(math.Max(float64(dist[i]), 0))
+			if cosine {
+				e = float64(dist[i]) / 2 // ‖a−b‖² = 2(1 − cos) for unit vectors
+			}
+			if e <= reach[j] {
+				out.labels[i] = lab[j]
+			}
+		}
 	}
-	nearest := make([]int32, full.in.N)
-	dist := make([]float32, full.in.N)
-	if err := full.be.Assign(ctx, full.ds, pts, len(lab), nearest, dist); err != nil {
-		return nil, err
-	}
-	for i, j := range nearest {
-		out.labels[i] = lab[j]
+	for p, i := range rows {
+		out.labels[i] = f.labels[p]
 	}
 	return &out, nil
 }
 
 // extend implements extender for k-means: every point goes to its nearest
 // fitted centre, and the inertia is measured on all points.
-func (m *kmeansModel) extend(ctx context.Context, full, sample *run, f *fitted) (*fitted, error) {
+func (m *kmeansModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
 	return extendCentroids(ctx, full, f)
 }
 
-func (m *miniBatchModel) extend(ctx context.Context, full, sample *run, f *fitted) (*fitted, error) {
+func (m *miniBatchModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
 	return extendCentroids(ctx, full, f)
 }
 

@@ -115,7 +115,7 @@ type Merge struct {
 	Size        int32
 }
 
-// Fit clusters the n×d points x, which must also be uploaded to be as ds.
+// Fit clusters x, the n×d row-major data uploaded to be as ds.
 func Fit(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float32, p Params) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -140,7 +140,7 @@ func Fit(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float3
 	} else {
 		if n > MaxPoints {
 			return nil, fmt.Errorf("%w: %d points; %s linkage keeps all n(n−1)/2 distances (%.1f GiB here) and is limited to %d points (%.1f GiB)",
-				ErrTooLarge, n, p.Linkage, matrixGiB(n), MaxPoints, matrixGiB(MaxPoints))
+				ErrTooLarge, n, p.Linkage, MatrixGiB(n), MaxPoints, MatrixGiB(MaxPoints))
 		}
 		dist, err := pdist(ctx, x, n, d, p.Metric)
 		if err != nil {
@@ -164,7 +164,8 @@ func Fit(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float3
 	return &Result{Labels: cut(merges, n, k), NumClusters: k, Merges: merges}, nil
 }
 
-func matrixGiB(n int) float64 { return float64(n) * float64(n-1) / 2 * 8 / (1 << 30) }
+// MatrixGiB is the size of the condensed distance matrix of n points, GiB.
+func MatrixGiB(n int) float64 { return float64(n) * float64(n-1) / 2 * 8 / (1 << 30) }
 
 // sortMerges orders rows by distance, stably (NumPy's mergesort).
 func sortMerges(m []Merge) {

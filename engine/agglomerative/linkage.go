@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -48,17 +49,31 @@ func pdist(ctx context.Context, x []float32, n, d int, metric string) ([]float64
 				}
 				xi := x[i*d : (i+1)*d]
 				row := out[condensed(n, i, i+1) : condensed(n, i, i+1)+n-i-1]
-				for j := i + 1; j < n; j++ {
-					xj := x[j*d : (j+1)*d]
-					if norms == nil {
-						row[j-i-1] = math.Sqrt(dense.SqDist(xi, xj))
-						continue
+				xj := func(j int) []float32 { return x[j*d : (j+1)*d] }
+				j := i + 1
+				if norms == nil {
+					for ; j+4 <= n; j += 4 {
+						s0, s1, s2, s3 := dense.SqDist4(xi, xj(j), xj(j+1), xj(j+2), xj(j+3))
+						row[j-i-1], row[j-i], row[j-i+1], row[j-i+2] = math.Sqrt(s0), math.Sqrt(s1), math.Sqrt(s2), math.Sqrt(s3)
 					}
-					c := dense.Dot(xi, xj) / (norms[i] * norms[j])
+					for ; j < n; j++ {
+						row[j-i-1] = math.Sqrt(dense.SqDist(xi, xj(j)))
+					}
+					continue
+				}
+				cosine := func(j int, dot float64) float64 {
+					c := dot / (norms[i] * norms[j])
 					if math.Abs(c) > 1 {
 						c = math.Copysign(1, c)
 					}
-					row[j-i-1] = 1 - c
+					return 1 - c
+				}
+				for ; j+4 <= n; j += 4 {
+					s0, s1, s2, s3 := dense.Dot4(xi, xj(j), xj(j+1), xj(j+2), xj(j+3))
+					row[j-i-1], row[j-i], row[j-i+1], row[j-i+2] = cosine(j, s0), cosine(j+1, s1), cosine(j+2, s2), cosine(j+3, s3)
+				}
+				for ; j < n; j++ {
+					row[j-i-1] = cosine(j, dense.Dot(xi, xj(j)))
 				}
 			}
 		}()
@@ -118,9 +133,22 @@ func nnChain(ctx context.Context, dist []float64, n int, linkage string) ([]Merg
 				float64(float64(float64(float64(si)*t)*dxy)*dxy))
 		},
 	}[linkage]
+	// base[i] + j is the condensed index of (i, j) for i < j.
+	base := make([]int, n)
+	for i := range base {
+		base[i] = n*i - i*(i+1)/2 - i - 1
+	}
+	at := func(i, j int) int {
+		if i < j {
+			return base[i] + j
+		}
+		return base[j] + i
+	}
 	size := make([]int, n)
+	active := make([]int32, n) // the live clusters, ascending as SciPy scans them
 	for i := range size {
 		size[i] = 1
+		active[i] = int32(i)
 	}
 	chain := make([]int, 0, n)
 	rows := make([]Merge, n-1)
@@ -129,12 +157,7 @@ func nnChain(ctx context.Context, dist []float64, n int, linkage string) ([]Merg
 			return nil, ctx.Err()
 		}
 		if len(chain) == 0 {
-			for i := range size {
-				if size[i] > 0 {
-					chain = append(chain, i)
-					break
-				}
-			}
+			chain = append(chain, int(active[0]))
 		}
 		var x, y int
 		var best float64
@@ -143,13 +166,14 @@ func nnChain(ctx context.Context, dist []float64, n int, linkage string) ([]Merg
 			best = math.Inf(1)
 			if len(chain) > 1 {
 				y = chain[len(chain)-2]
-				best = dist[condensed(n, x, y)]
+				best = dist[at(x, y)]
 			}
-			for i := 0; i < n; i++ {
-				if size[i] == 0 || i == x {
+			for _, i32 := range active {
+				i := int(i32)
+				if i == x {
 					continue
 				}
-				if v := dist[condensed(n, x, i)]; v < best {
+				if v := dist[at(x, i)]; v < best {
 					best, y = v, i
 				}
 			}
@@ -165,12 +189,15 @@ func nnChain(ctx context.Context, dist []float64, n int, linkage string) ([]Merg
 		nx, ny := size[x], size[y]
 		rows[k] = Merge{Left: int32(x), Right: int32(y), Dist: best}
 		size[x], size[y] = 0, nx+ny
-		for i := 0; i < n; i++ {
-			if size[i] == 0 || i == y {
+		pos, _ := slices.BinarySearch(active, int32(x))
+		active = slices.Delete(active, pos, pos+1)
+		for _, i32 := range active {
+			i := int(i32)
+			if i == y {
 				continue
 			}
-			dyi := condensed(n, i, y)
-			dist[dyi] = update(dist[condensed(n, i, x)], dist[dyi], best, nx, ny, size[i])
+			dyi := at(i, y)
+			dist[dyi] = update(dist[at(i, x)], dist[dyi], best, nx, ny, size[i])
 		}
 	}
 	sortMerges(rows)

@@ -3,32 +3,12 @@ package hdbscan
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"strconv"
 	"testing"
 
 	"github.com/clusterd/clusterd/cpu"
 	"github.com/clusterd/clusterd/engine/internal/reftest"
 )
-
-// blobs returns n points in d dimensions around k Gaussian centres (spread
-// 4, unit noise), the shape of ../shared/tools/peers.py's gen.
-func blobs(n, d, k int, seed uint64) []float32 {
-	rng := rand.New(rand.NewPCG(seed, 7))
-	centres := make([]float64, k*d)
-	for i := range centres {
-		centres[i] = 4 * rng.NormFloat64()
-	}
-	x := make([]float32, n*d)
-	for i := 0; i < n; i++ {
-		c := rng.IntN(k)
-		for t := 0; t < d; t++ {
-			x[i*d+t] = float32(centres[c*d+t] + rng.NormFloat64())
-		}
-	}
-	return x
-}
 
 func benchFit(b *testing.B, x []float32, n, d int, p Params) {
 	be := cpu.New(cpu.Options{})
@@ -45,6 +25,7 @@ func benchFit(b *testing.B, x []float32, n, d int, p Params) {
 		}
 		b.ReportMetric(float64(res.NumClusters), "clusters")
 		b.ReportMetric(float64(res.NoisePoints), "noise")
+		reftest.SaveLabels(b, "HDBSCAN_BENCH_OUT", res.Labels)
 	}
 }
 
@@ -57,27 +38,22 @@ func BenchmarkFit(b *testing.B) {
 		b.Run(fmt.Sprintf("blobs_%dx%d", c.n, c.d), func(b *testing.B) {
 			p := DefaultParams()
 			p.MinClusterSize = c.mcs
-			benchFit(b, blobs(c.n, c.d, c.k, 1), c.n, c.d, p)
+			benchFit(b, reftest.Blobs(c.n, c.d, c.k, 1), c.n, c.d, p)
 		})
 	}
 }
 
 // BenchmarkFitFile times a fit on the .npy file named by HDBSCAN_BENCH_FILE
 // with min_cluster_size HDBSCAN_BENCH_MCS (default 5); it is skipped when
-// the variable is unset.
+// the variable is unset. The labels go to the .npy file named by
+// HDBSCAN_BENCH_OUT, when set.
 func BenchmarkFitFile(b *testing.B) {
 	path := os.Getenv("HDBSCAN_BENCH_FILE")
 	if path == "" {
 		b.Skip("HDBSCAN_BENCH_FILE not set")
 	}
 	p := DefaultParams()
-	if v := os.Getenv("HDBSCAN_BENCH_MCS"); v != "" {
-		mcs, err := strconv.Atoi(v)
-		if err != nil {
-			b.Fatal(err)
-		}
-		p.MinClusterSize = mcs
-	}
+	p.MinClusterSize = int(reftest.EnvFloat(b, "HDBSCAN_BENCH_MCS", 5))
 	x, n, d := reftest.Matrix(b, path)
 	benchFit(b, x, n, d, p)
 }

@@ -1,8 +1,8 @@
 package hdbscan
 
 import (
+	"cmp"
 	"context"
-	"math"
 	"slices"
 
 	"github.com/clusterd/clusterd/engine/internal/dense"
@@ -10,47 +10,62 @@ import (
 )
 
 // knnSlack is how many neighbours beyond k are fetched from the backend, so
-// that the k-th exact distance can be certified despite float32 rounding.
+// that the k nearest can be certified despite float32 rounding.
 const knnSlack = 8
 
-// coreDistances returns every point's distance to its k-th nearest point
-// (itself included), exactly: the backend's k-NN search proposes k+slack
-// candidates in float32, their float64 distances are recomputed, and the
-// k-th smallest is certified when every point left out is provably farther
-// (the contract bounds the backend's error). A row that cannot be certified
-// (many near-equal distances) is recomputed against all points.
-func coreDistances(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float32, k int) ([]float64, error) {
+// exactKNN returns every point's k nearest points (itself included) and
+// their squared distances, sorted by (float64 squared distance, index),
+// exactly: row i of idx and d2 (n×k each) is what sorting all points by
+// their exact distance to point i gives. The backend's k-NN search proposes
+// k+slack candidates in float32; their float64 distances are recomputed,
+// and the k nearest of them are certified when every point left out is
+// provably farther (the kernels contract bounds the backend's error). A row
+// that cannot be certified (many near-equal distances) is recomputed
+// against all points.
+func exactKNN(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float32, k int) (idx []int32, d2 []float64, err error) {
 	n, d := ds.Rows(), ds.Dim()
 	kk := min(n, k+knnSlack)
-	idx := make([]int32, n*kk)
+	cand := make([]int32, n*kk)
 	approx := make([]float32, n*kk)
-	if err := be.KNN(ctx, ds, kk, idx, approx); err != nil {
-		return nil, err
+	if err := be.KNN(ctx, ds, kk, cand, approx); err != nil {
+		return nil, nil, err
 	}
 	norms := dense.RowNorms(x, n, d)
 	maxNorm := slices.Max(norms)
-	core := make([]float64, n)
-	exact := make([]float64, kk)
-	var all []float64
+	type nb struct {
+		d2 float64
+		j  int32
+	}
+	order := func(a, b nb) int {
+		if c := cmp.Compare(a.d2, b.d2); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.j, b.j)
+	}
+	idx, d2 = make([]int32, n*k), make([]float64, n*k)
+	row := make([]nb, kk)
+	var all []nb
 	for i := 0; i < n; i++ {
 		xi := x[i*d : (i+1)*d]
-		for q, j := range idx[i*kk : (i+1)*kk] {
-			exact[q] = dense.SqDist(xi, x[int(j)*d:(int(j)+1)*d])
+		for q, j := range cand[i*kk : (i+1)*kk] {
+			row[q] = nb{dense.SqDist(xi, x[int(j)*d:(int(j)+1)*d]), j}
 		}
-		slices.Sort(exact)
-		if kk == n || exact[k-1] < exact[kk-1]-2*dense.ScreenTol*(norms[i]+maxNorm) {
-			core[i] = math.Sqrt(exact[k-1])
-			continue
+		slices.SortFunc(row, order)
+		best := row
+		if kk < n && row[k-1].d2 >= row[kk-1].d2-2*dense.ScreenTol*(norms[i]+maxNorm) {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+			all = all[:0]
+			for j := 0; j < n; j++ {
+				all = append(all, nb{dense.SqDist(xi, x[j*d:(j+1)*d]), int32(j)})
+			}
+			slices.SortFunc(all, order)
+			best = all
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		for q := 0; q < k; q++ {
+			idx[i*k+q], d2[i*k+q] = best[q].j, best[q].d2
 		}
-		all = all[:0]
-		for j := 0; j < n; j++ {
-			all = append(all, dense.SqDist(xi, x[j*d:(j+1)*d]))
-		}
-		slices.Sort(all)
-		core[i] = math.Sqrt(all[k-1])
 	}
-	return core, nil
+	return idx, d2, nil
 }

@@ -39,6 +39,35 @@ func Dot(a, b []float32) float64 {
 	return s
 }
 
+// SqDist4 returns SqDist(a, b0), …, SqDist(a, b3), bit for bit. The four
+// sums are independent chains, which a CPU overlaps; one sum alone waits on
+// each addition's latency.
+func SqDist4(a, b0, b1, b2, b3 []float32) (s0, s1, s2, s3 float64) {
+	b0, b1, b2, b3 = b0[:len(a)], b1[:len(a)], b2[:len(a)], b3[:len(a)]
+	for t, v := range a {
+		w := float64(v)
+		e0, e1, e2, e3 := w-float64(b0[t]), w-float64(b1[t]), w-float64(b2[t]), w-float64(b3[t])
+		s0 += float64(e0 * e0)
+		s1 += float64(e1 * e1)
+		s2 += float64(e2 * e2)
+		s3 += float64(e3 * e3)
+	}
+	return
+}
+
+// Dot4 returns Dot(a, b0), …, Dot(a, b3), bit for bit, as SqDist4 does.
+func Dot4(a, b0, b1, b2, b3 []float32) (s0, s1, s2, s3 float64) {
+	b0, b1, b2, b3 = b0[:len(a)], b1[:len(a)], b2[:len(a)], b3[:len(a)]
+	for t, v := range a {
+		w := float64(v)
+		s0 += float64(w * float64(b0[t]))
+		s1 += float64(w * float64(b1[t]))
+		s2 += float64(w * float64(b2[t]))
+		s3 += float64(w * float64(b3[t]))
+	}
+	return
+}
+
 // RowNorms returns ‖x_i‖² (float64) of the n rows of x (n×d).
 func RowNorms(x []float32, n, d int) []float64 {
 	out := make([]float64, n)

@@ -41,32 +41,35 @@ func Prim(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float
 	}
 	subset, _ := be.(kernels.SubsetAssigner)
 	norms := RowNorms(x, n, d)
-	inTree := make([]bool, n)
 	cur := make([]float64, n)
 	src := make([]int32, n)
 	for j := range cur {
 		cur[j] = math.Inf(1)
 	}
+	// outside lists the points not in the tree, in no particular order;
+	// rows are those of them whose current distance can still drop.
+	outside := make([]int32, 0, n)
+	for j := 1; j < n; j++ {
+		outside = append(outside, int32(j))
+	}
 	var (
-		approx    = make([]float32, n) // by row, or by position in rows
-		rows      []int32              // the rows measured this step (subset path)
-		lab       []int32
-		second    []float32
-		steps     = make([]PrimStep, 0, max(n-1, 0))
-		node      = 0
-		candidate = func(j int, cc float64) bool { return !inTree[j] && cc < cur[j] && core[j] < cur[j] }
+		approx = make([]float32, n) // by row, or by position in rows
+		rows   []int32
+		lab    []int32
+		second []float32
+		steps  = make([]PrimStep, 0, max(n-1, 0))
+		node   = 0
 	)
 	for len(steps) < n-1 {
-		inTree[node] = true
 		xc := x[node*d : (node+1)*d]
 		cc := core[node]
-		if subset != nil {
-			rows = rows[:0]
-			for j := 0; j < n; j++ {
-				if candidate(j, cc) {
-					rows = append(rows, int32(j))
-				}
+		rows = rows[:0]
+		for _, j := range outside {
+			if cc < cur[j] && core[j] < cur[j] {
+				rows = append(rows, j)
 			}
+		}
+		if subset != nil {
 			if cap(lab) < len(rows) {
 				lab, second = make([]int32, len(rows)), make([]float32, len(rows))
 			}
@@ -83,20 +86,21 @@ func Prim(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float
 			if err := be.Distances(ctx, ds, xc, 1, approx); err != nil {
 				return nil, err
 			}
-			for j := 0; j < n; j++ {
-				if candidate(j, cc) {
-					relax(j, node, x, d, norms, core, alpha, cur, src, approx[j])
-				}
+			for _, j := range rows {
+				relax(int(j), node, x, d, norms, core, alpha, cur, src, approx[j])
 			}
 		}
-		best, next := math.MaxFloat64, 0
-		for j := 0; j < n; j++ {
-			if !inTree[j] && cur[j] < best {
-				best, next = cur[j], j
+		best, at := math.MaxFloat64, 0
+		for q, j := range outside {
+			if v := cur[j]; v < best || (v == best && j < outside[at]) {
+				best, at = v, q
 			}
 		}
-		steps = append(steps, PrimStep{Node: int32(next), Source: src[next], Dist: best})
-		node = next
+		next := outside[at]
+		outside[at] = outside[len(outside)-1]
+		outside = outside[:len(outside)-1]
+		steps = append(steps, PrimStep{Node: next, Source: src[next], Dist: best})
+		node = int(next)
 	}
 	return steps, nil
 }

@@ -180,6 +180,24 @@ func (t *Tree) NodeSqDist(a, b int) float64 {
 	return s
 }
 
+// pointBoxSqDist returns the smallest and the largest squared distance from
+// pt to node's box.
+func (t *Tree) pointBoxSqDist(node int, pt []float64) (near, far float64) {
+	d := t.D
+	lo, hi := t.Lo[node*d:(node+1)*d], t.Hi[node*d:(node+1)*d]
+	for j, v := range pt {
+		a, b := math.Abs(v-lo[j]), math.Abs(hi[j]-v)
+		far += float64(max(a, b) * max(a, b))
+		switch {
+		case v < lo[j]:
+			near += float64(a * a)
+		case v > hi[j]:
+			near += float64(b * b)
+		}
+	}
+	return near, far
+}
+
 // pointSqDist is the smallest squared distance from pt to node's box.
 func (t *Tree) pointSqDist(node int, pt []float64) float64 {
 	d := t.D

@@ -138,17 +138,31 @@ func (t *Tree) AppendRadius(dst []int32, pt []float64, r2 float64) []int32 {
 }
 
 func (t *Tree) radiusVisit(node int, dst []int32, pt []float64, r2 float64) []int32 {
-	if t.pointSqDist(node, pt) > r2 {
-		return dst
-	}
+	near, far := t.pointBoxSqDist(node, pt)
 	nd := t.Nodes[node]
-	if !nd.Leaf {
+	switch {
+	case near > r2:
+		return dst
+	case far <= r2:
+		// Every point's SqDist is at most far: each of its terms is at most
+		// the box's, and rounding preserves the order.
+		return append(dst, t.Idx[nd.Start:nd.End]...)
+	case !nd.Leaf:
 		dst = t.radiusVisit(2*node+1, dst, pt, r2)
 		return t.radiusVisit(2*node+2, dst, pt, r2)
 	}
-	d := t.D
-	for p := int(nd.Start); p < int(nd.End); p++ {
-		if SqDist(pt, t.Sorted[p*d:(p+1)*d]) <= r2 {
+	d, p, end := t.D, int(nd.Start), int(nd.End)
+	row := func(p int) []float64 { return t.Sorted[p*d : (p+1)*d] }
+	for ; p+4 <= end; p += 4 {
+		s0, s1, s2, s3 := SqDist4(pt, row(p), row(p+1), row(p+2), row(p+3))
+		for q, s := range [4]float64{s0, s1, s2, s3} {
+			if s <= r2 {
+				dst = append(dst, t.Idx[p+q])
+			}
+		}
+	}
+	for ; p < end; p++ {
+		if SqDist(pt, row(p)) <= r2 {
 			dst = append(dst, t.Idx[p])
 		}
 	}

@@ -1,13 +1,16 @@
-// Package reftest loads the reference files the engine's algorithm tests
-// compare against: .npy arrays, optionally gzip-compressed (.npy.gz) to keep
-// the committed test data small.
+// Package reftest helps the engine's algorithm tests and benchmarks: it
+// loads the reference files they compare against (.npy arrays, optionally
+// gzip-compressed as .npy.gz to keep the committed test data small) and
+// generates and configures benchmark data.
 package reftest
 
 import (
 	"compress/gzip"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -72,4 +75,52 @@ func plain(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// Blobs returns n points in d dimensions (row-major) drawn around k
+// Gaussian centres (coordinates ~ N(0, 4²), unit noise), the shape of
+// ../shared/tools/peers.py's gen, from a seeded generator.
+func Blobs(n, d, k int, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	centres := make([]float64, k*d)
+	for i := range centres {
+		centres[i] = 4 * rng.NormFloat64()
+	}
+	x := make([]float32, n*d)
+	for i := 0; i < n; i++ {
+		c := rng.IntN(k)
+		for t := 0; t < d; t++ {
+			x[i*d+t] = float32(centres[c*d+t] + rng.NormFloat64())
+		}
+	}
+	return x
+}
+
+// EnvFloat returns the environment variable name as a number, or def when
+// it is unset.
+func EnvFloat(t testing.TB, name string, def float64) float64 {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return f
+}
+
+// SaveLabels writes labels as a 1-D int32 .npy file at the path named by
+// the environment variable name, when it is set, so a benchmark's result
+// can be compared with another implementation's.
+func SaveLabels(t testing.TB, name string, labels []int32) {
+	t.Helper()
+	path := os.Getenv(name)
+	if path == "" {
+		return
+	}
+	if err := npy.WriteFile(path, func(w io.Writer) error { return npy.WriteInt32(w, labels) }); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"context"
+	"math"
+)
+
+// AutoKSample bounds the points n_clusters "auto" compares candidates on.
+const AutoKSample = 5000
+
+// KSelection is how n_clusters "auto" chose k: every candidate with its
+// silhouette coefficient on the comparison sample.
+type KSelection struct {
+	K           []int     `json:"k"`
+	Silhouette  []float64 `json:"silhouette"`
+	Chosen      int       `json:"chosen"`
+	SampleSize  int       `json:"sample_size"`
+	Description string    `json:"description"`
+}
+
+// fitAuto chooses k for n_clusters "auto": every k in [k_min, k_max] (up to
+// the number of distinct points) is fitted with the run's other parameters
+// on a seeded uniform sample of at most AutoKSample points and scored by the
+// exact silhouette on that sample; the best k (the smallest on ties) is then
+// fitted on all points. The curve goes to the result's stats.
+func (m *kmeansModel) fitAuto(ctx context.Context, r *run) (*fitted, error) {
+	all := make([]int, r.in.N)
+	for i := range all {
+		all[i] = i
+	}
+	rows := sampleRows(all, AutoKSample, r.seed)
+	sub := gatherRows(r.in, rows)
+	sds, err := r.be.Upload(sub.X, sub.N, sub.D)
+	if err != nil {
+		return nil, err
+	}
+	defer sds.Close()
+	sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed}
+	kmax := min(m.p.KMax, countDistinct(sub, m.p.KMax), sub.N-1)
+	sel := &KSelection{SampleSize: sub.N, Chosen: -1,
+		Description: "k-means for each k on a seeded sample, scored by the exact silhouette on that sample; the best k is then fitted on all points"}
+	best := math.Inf(-1)
+	for k := m.p.KMin; k <= kmax; k++ {
+		c := *m
+		c.p.Auto, c.p.NClusters = false, k
+		f, err := c.fit(ctx, sr)
+		if err != nil {
+			return nil, err
+		}
+		labels, kk, _ := compact(f.labels, f.k, nil, sub.D)
+		s := math.NaN()
+		if kk >= 2 {
+			if s, err = Silhouette(ctx, r.be, sub, labels, all[:sub.N]); err != nil {
+				return nil, err
+			}
+		}
+		sel.K, sel.Silhouette = append(sel.K, k), append(sel.Silhouette, s)
+		if s > best {
+			best, sel.Chosen = s, k
+		}
+		r.report(Progress{Phase: "init", Iteration: k - m.p.KMin + 1, MaxIter: kmax - m.p.KMin + 1,
+			Fraction: 0.5 * float64(k-m.p.KMin+1) / float64(kmax-m.p.KMin+1)})
+	}
+	if sel.Chosen < 0 {
+		sel.Chosen = m.p.KMin
+	}
+	c := *m
+	c.p.Auto, c.p.NClusters = false, sel.Chosen
+	f, err := c.fit(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	f.kSelection = sel
+	return f, nil
+}
