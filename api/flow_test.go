@@ -132,6 +132,35 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
+// TestAllNoise: a density run that finds no cluster is a completed run with
+// num_clusters 0, null metrics and every point in the noise entry.
+func TestAllNoise(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "sparse"}, nil)
+	e.ok("POST", "/v1/collections/sparse/documents", map[string]any{"documents": blobDocs(300, 8, 3, 8)}, nil)
+	var cl struct {
+		ClusterID string `json:"cluster_id"`
+	}
+	e.ok("POST", "/v1/clusters", map[string]any{"collection_ids": []string{"sparse"},
+		"vector_config": map[string]any{"clustering_method": "dbscan", "algorithm_params": map[string]any{"eps": 0.001}}}, &cl)
+	e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/execute", nil, nil)
+	res := e.wait(cl.ClusterID)
+	cents, _ := res["centroids"].([]any)
+	if res["status"] != "completed" || res["num_clusters"].(float64) != 0 || res["metrics"] != nil || len(cents) != 1 {
+		t.Fatalf("%v", res)
+	}
+	if c := cents[0].(map[string]any); c["cluster_id"] != "cl_-1" || c["num_members"].(float64) != 300 {
+		t.Fatalf("noise entry %v", c)
+	}
+	var arts struct {
+		Members []map[string]any
+	}
+	e.ok("GET", "/v1/clusters/"+cl.ClusterID+"/artifacts?include_members=true&limit=5", nil, &arts)
+	if len(arts.Members) != 5 || arts.Members[0]["cluster_id"] != "cl_-1" || arts.Members[0]["distance_to_centroid"] != nil {
+		t.Fatalf("members %v", arts.Members)
+	}
+}
+
 // TestIdempotencyKey: a retried execute with the same key returns the first
 // call's task and enqueues nothing.
 func TestIdempotencyKey(t *testing.T) {
@@ -252,6 +281,11 @@ func TestBadInput(t *testing.T) {
 		{"nested_unknown", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"kmeans","n_clusters":3}}`, nil, 422, `"loc":["body","vector_config","n_clusters"]`},
 		{"unknown_param", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"kmeans","algorithm_params":{"n_clusterz":3}}}`, nil, 422, `"loc":["body","vector_config","algorithm_params","n_clusterz"]`},
 		{"bad_param_value", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"kmeans","algorithm_params":{"n_clusters":0}}}`, nil, 422, `"loc":["body","vector_config","algorithm_params","n_clusters"]`},
+		{"hdbscan_min_cluster_size", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"hdbscan","algorithm_params":{"min_cluster_size":1}}}`, nil, 422, `"loc":["body","vector_config","algorithm_params","min_cluster_size"]`},
+		{"dbscan_eps", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"dbscan","algorithm_params":{"eps":0}}}`, nil, 422, `"loc":["body","vector_config","algorithm_params","eps"]`},
+		{"unknown_linkage", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"agglomerative","algorithm_params":{"linkage":"centroid"}}}`, nil, 422, `"loc":["body","vector_config","algorithm_params","linkage"]`},
+		{"ward_cosine", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"agglomerative","algorithm_params":{"linkage":"ward","metric":"cosine"}}}`, nil, 422, `"vector_config","algorithm_params"`},
+		{"both_cuts", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"agglomerative","algorithm_params":{"n_clusters":3,"distance_threshold":1.5}}}`, nil, 422, `"vector_config","algorithm_params"`},
 		{"unknown_method", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"kmedoids"}}`, nil, 422, `"loc":["body","vector_config","clustering_method"]`},
 		{"missing_method", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{}}`, nil, 422, `"loc":["body","vector_config","clustering_method"],"msg":"Field required"`},
 		{"no_collections", "POST", "/v1/clusters", `{"collection_ids":[],"vector_config":{"clustering_method":"kmeans"}}`, nil, 422, `"loc":["body","collection_ids"]`},

@@ -175,6 +175,14 @@ func TestFitBadInput(t *testing.T) {
 		{"one_point", []string{"fit", "--input", one}, "Insufficient documents for clustering: need at least 2 documents, found 1"},
 		{"ragged", []string{"fit", "--input", ragged}, "dimension 1, earlier documents have 2"},
 		{"unknown_command", []string{"fitt"}, "unknown command"},
+		{"min_cluster_size", []string{"fit", "--input", blobs, "--algorithm", "hdbscan", "--params", `{"min_cluster_size":1}`}, "min_cluster_size"},
+		{"eps", []string{"fit", "--input", blobs, "--algorithm", "dbscan", "--params", `{"eps":-1}`}, "eps"},
+		{"linkage", []string{"fit", "--input", blobs, "--algorithm", "agglomerative", "--params", `{"linkage":"centroid"}`}, "linkage"},
+		{"ward_cosine", []string{"fit", "--input", blobs, "--algorithm", "agglomerative", "--params", `{"linkage":"ward","metric":"cosine"}`}, "ward"},
+		{"both_cuts", []string{"fit", "--input", blobs, "--algorithm", "agglomerative", "--params", `{"n_clusters":3,"distance_threshold":2}`}, "distance_threshold"},
+		{"pca_too_wide", []string{"fit", "--input", blobs, "--pipeline", `{"preprocessing_steps":[{"method":"pca","n_components":17}]}`}, "n_components = 17 is more than the 16 dimensions"},
+		{"sample_too_big", []string{"fit", "--input", blobs, "--pipeline", `{"sample_size":3001}`}, "sample_size = 3001 is more than the 3000 points"},
+		{"pipeline_unknown", []string{"fit", "--input", blobs, "--pipeline", `{"sample":5}`}, "--pipeline"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
