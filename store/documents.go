@@ -13,9 +13,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/clusterd/clusterd/internal/ids"
+	"github.com/clusterd/clusterd/internal/rawbytes"
 )
 
 // DocumentInput is one document to upsert.
@@ -173,7 +173,7 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 					return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name},
 						Msg: fmt.Sprintf("feature %q has dimension %d, but the collection's %q vectors have dimension %d", name, len(vec), name, sg.dim)}
 				}
-				if _, err := sg.w.Write(f32Bytes(vec)); err != nil {
+				if _, err := sg.w.Write(rawbytes.Float32s(vec)); err != nil {
 					return fmt.Errorf("store: writing vectors: %w", err)
 				}
 				if _, err := vecStmt.ExecContext(ctx, collectionID, name, doc.ID, sg.nextRow); err != nil {
@@ -274,13 +274,6 @@ func validateDocument(idx int, doc *DocumentInput) error {
 	return nil
 }
 
-func f32Bytes(v []float32) []byte {
-	if len(v) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*4)
-}
-
 // Document is a stored document.
 type Document struct {
 	ID        string
@@ -336,7 +329,7 @@ func (s *Store) readRows(collectionID, file string, dim int, row int64, dst []fl
 		return fmt.Errorf("store: vectors of %s: %w", collectionID, err)
 	}
 	defer f.Close()
-	if _, err := f.ReadAt(f32Bytes(dst), row*int64(dim)*4); err != nil {
+	if _, err := f.ReadAt(rawbytes.Float32s(dst), row*int64(dim)*4); err != nil {
 		return fmt.Errorf("store: vectors of %s row %d: %w", collectionID, row, err)
 	}
 	return nil
@@ -491,7 +484,7 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 		for j < out.N && rowIdx[j] == rowIdx[j-1]+1 {
 			j++
 		}
-		if _, err := file.ReadAt(f32Bytes(out.X[i*out.D:j*out.D]), rowIdx[i]*rowBytes); err != nil {
+		if _, err := file.ReadAt(rawbytes.Float32s(out.X[i*out.D:j*out.D]), rowIdx[i]*rowBytes); err != nil {
 			return Vectors{}, fmt.Errorf("store: vectors of %s rows %d–%d: %w", collectionID, rowIdx[i], rowIdx[j-1], err)
 		}
 		i = j

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/internal/rawbytes"
 )
 
 // Process is a worker child process, started on first use and restarted
@@ -157,7 +158,7 @@ func (p *Process) Run(ctx context.Context, in engine.Input, spec engine.Spec, pr
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if err := writeRaw(dir, InputFile, f32Bytes(in.X)); err != nil {
+	if err := writeRaw(dir, InputFile, rawbytes.Float32s(in.X)); err != nil {
 		return nil, fmt.Errorf("writing the worker's input: %w", err)
 	}
 	req := Request{ID: "r" + strconv.FormatInt(p.seq.Add(1), 10), Spec: spec, Input: InputRef{Dir: dir, N: in.N, D: in.D}}

@@ -4,22 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"unsafe"
+
+	"github.com/clusterd/clusterd/internal/rawbytes"
 )
-
-func f32Bytes(v []float32) []byte {
-	if len(v) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*4)
-}
-
-func i32Bytes(v []int32) []byte {
-	if len(v) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*4)
-}
 
 // writeRaw writes b to dir/name.
 func writeRaw(dir, name string, b []byte) error {
@@ -29,13 +16,13 @@ func writeRaw(dir, name string, b []byte) error {
 // readF32 reads dir/name, which must hold exactly n float32 values.
 func readF32(dir, name string, n int) ([]float32, error) {
 	out := make([]float32, n)
-	return out, readInto(dir, name, f32Bytes(out))
+	return out, readInto(dir, name, rawbytes.Float32s(out))
 }
 
 // readI32 reads dir/name, which must hold exactly n int32 values.
 func readI32(dir, name string, n int) ([]int32, error) {
 	out := make([]int32, n)
-	return out, readInto(dir, name, i32Bytes(out))
+	return out, readInto(dir, name, rawbytes.Int32s(out))
 }
 
 func readInto(dir, name string, dst []byte) error {

@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/internal/rawbytes"
 	"github.com/clusterd/clusterd/kernels"
 )
 
@@ -159,18 +160,18 @@ func writeResult(in InputRef, x []float32, res *engine.Result, backend string) (
 		sub = append(sub, c.Centroid...)
 	}
 	files := map[string][]byte{
-		LabelsFile:    i32Bytes(res.Labels),
-		DistancesFile: f32Bytes(res.Distances),
-		CentroidsFile: f32Bytes(res.Centroids),
+		LabelsFile:    rawbytes.Int32s(res.Labels),
+		DistancesFile: rawbytes.Float32s(res.Distances),
+		CentroidsFile: rawbytes.Float32s(res.Centroids),
 	}
 	if len(sub) > 0 {
-		files[SubCentroidsFile] = f32Bytes(sub)
+		files[SubCentroidsFile] = rawbytes.Float32s(sub)
 	}
 	if res.Leaf != nil {
-		files[LeafFile] = i32Bytes(res.Leaf)
+		files[LeafFile] = rawbytes.Int32s(res.Leaf)
 	}
 	if preprocessed {
-		files[VectorsFile] = f32Bytes(res.Vectors.X)
+		files[VectorsFile] = rawbytes.Float32s(res.Vectors.X)
 	}
 	for name, b := range files {
 		if err := writeRaw(in.Dir, name, b); err != nil {

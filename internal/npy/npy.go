@@ -18,7 +18,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unsafe"
+
+	"github.com/clusterd/clusterd/internal/rawbytes"
 )
 
 // ErrFormat is wrapped by every error about a malformed or unsupported file.
@@ -167,7 +168,7 @@ func (m *MatrixReader) Next(dst []float32) (int, error) {
 	dst = dst[:want*m.Cols]
 	var err error
 	if m.Header.ItemSize() == 4 {
-		_, err = io.ReadFull(m.r, f32Bytes(dst))
+		_, err = io.ReadFull(m.r, rawbytes.Float32s(dst))
 	} else {
 		need := len(dst) * 8
 		if cap(m.scratch) < need {
@@ -218,20 +219,6 @@ func ReadMatrixFile(path string) (x []float32, rows, cols int, err error) {
 	return x, m.Rows, m.Cols, nil
 }
 
-func f32Bytes(v []float32) []byte {
-	if len(v) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*4)
-}
-
-func i32Bytes(v []int32) []byte {
-	if len(v) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*4)
-}
-
 // header builds a version 1.0 header padded to a multiple of 64 bytes.
 func header(descr string, shape []int) []byte {
 	dims := make([]string, len(shape))
@@ -257,7 +244,7 @@ func WriteInt32(w io.Writer, v []int32) error {
 	if _, err := w.Write(header("<i4", []int{len(v)})); err != nil {
 		return err
 	}
-	_, err := w.Write(i32Bytes(v))
+	_, err := w.Write(rawbytes.Int32s(v))
 	return err
 }
 
@@ -269,7 +256,7 @@ func WriteFloat32(w io.Writer, x []float32, rows, cols int) error {
 	if _, err := w.Write(header("<f4", []int{rows, cols})); err != nil {
 		return err
 	}
-	_, err := w.Write(f32Bytes(x))
+	_, err := w.Write(rawbytes.Float32s(x))
 	return err
 }
 
@@ -309,7 +296,7 @@ func ReadInt32File(path string) ([]int32, error) {
 	out := make([]int32, h.Shape[0])
 	switch h.Descr {
 	case "<i4":
-		if _, err := io.ReadFull(br, i32Bytes(out)); err != nil {
+		if _, err := io.ReadFull(br, rawbytes.Int32s(out)); err != nil {
 			return nil, fmt.Errorf("%s: %w: file truncated", path, ErrFormat)
 		}
 	case "<i8":
