@@ -1,3 +1,5 @@
+// The worker pool every kernel runs its fixed-size tasks on.
+
 package cpu
 
 import (
@@ -46,6 +48,7 @@ func parallelFor(ctx context.Context, workers, tasks int, body func(t int)) erro
 	return ctxErr(ctx)
 }
 
+// ctxErr is ctx.Err(), or nil for a nil ctx.
 func ctxErr(ctx context.Context) error {
 	if ctx == nil {
 		return nil

@@ -1,3 +1,5 @@
+// SumByLabel and LabelDistances: the row-wise, memory-bound kernels.
+
 package cpu
 
 import (
@@ -7,10 +9,16 @@ import (
 	"github.com/clusterd/clusterd/kernels"
 )
 
-// SumByLabel implements kernels.Backend as a segmented reduction: rows are
-// bucketed by label with a counting sort, then each cluster's rows are summed
-// in ascending row order by one goroutine. No atomics, no per-worker partial
-// sums, and the order of additions never depends on the core count.
+// sumChunk is the smallest row chunk of SumByLabel.
+const sumChunk = 16384
+
+// SumByLabel implements kernels.Backend. The rows are cut into fixed chunks
+// of at least sumChunk rows, each streamed in order by one task into its own
+// float64 partial sums (the first chunk's straight into sums); the partials
+// are then added to sums in chunk order. The chunking depends only on n and
+// k, so the additions are in the same order whatever the core count. The
+// number of chunks is capped at n/(16k), which keeps the partials within an
+// eighth of the dataset's size.
 func (b *Backend) SumByLabel(ctx context.Context, x kernels.Dataset, labels []int32, k int, sums []float64, counts []int64) error {
 	ds := b.own(x)
 	if k < 1 {
@@ -25,20 +33,38 @@ func (b *Backend) SumByLabel(ctx context.Context, x kernels.Dataset, labels []in
 	if err := kernels.CheckLen("counts", len(counts), k); err != nil {
 		return err
 	}
-	order, start, err := bucketByLabel(labels, k)
-	if err != nil {
+	clear(counts)
+	for i, l := range labels {
+		if int(l) >= k {
+			return fmt.Errorf("%w: labels[%d] = %d, need < k = %d", kernels.ErrShape, i, l, k)
+		}
+		if l >= 0 {
+			counts[l]++
+		}
+	}
+	n, d, kd := ds.n, ds.d, k*ds.d
+	parts := max(1, min(blocks(n, sumChunk), n/(16*k)))
+	per := blocks(n, parts)
+	partial := make([]float64, (parts-1)*kd)
+	err := parallelFor(ctx, b.workers, parts, func(c int) {
+		dst := sums
+		if c > 0 {
+			dst = partial[(c-1)*kd : c*kd]
+		}
+		clear(dst)
+		lo, hi := c*per, min(n, (c+1)*per)
+		b.simd.addRows(dst, ds.x[lo*d:hi*d], labels[lo:hi], d, 0, k)
+	})
+	if err != nil || parts == 1 {
 		return err
 	}
-	d := ds.d
-	return parallelFor(ctx, b.workers, k, func(l int) {
-		s := sums[l*d : (l+1)*d]
-		clear(s)
-		members := order[start[l]:start[l+1]]
-		counts[l] = int64(len(members))
-		for _, i := range members {
-			for t, v := range ds.row(int(i)) {
-				s[t] += float64(v)
+	return parallelFor(ctx, b.workers, blocks(kd, normBlock), func(t int) {
+		for e := t * normBlock; e < min(kd, (t+1)*normBlock); e++ {
+			sum := sums[e]
+			for c := 1; c < parts; c++ {
+				sum += partial[(c-1)*kd+e]
 			}
+			sums[e] = sum
 		}
 	})
 }
@@ -70,7 +96,8 @@ func bucketByLabel(labels []int32, k int) (order []int32, start []int, err error
 	return order, start, nil
 }
 
-// LabelDistances implements kernels.Backend with exact differences.
+// LabelDistances implements kernels.Backend with exact differences summed
+// in float64 (vectorised on the SIMD paths), row blocks in parallel.
 func (b *Backend) LabelDistances(ctx context.Context, x kernels.Dataset, c []float32, k int, labels []int32, out []float32) error {
 	ds := b.own(x)
 	if err := checkCentroids(ds, c, k); err != nil {
@@ -88,7 +115,7 @@ func (b *Backend) LabelDistances(ctx context.Context, x kernels.Dataset, c []flo
 	return parallelFor(ctx, b.workers, blocks(ds.n, normBlock), func(t int) {
 		for i := t * normBlock; i < min(ds.n, (t+1)*normBlock); i++ {
 			if l := labels[i]; l >= 0 {
-				out[i] = float32(exactSqDist(ds.row(i), c[int(l)*d:(int(l)+1)*d]))
+				out[i] = float32(b.simd.exactSqDist(ds.row(i), c[int(l)*d:(int(l)+1)*d]))
 			} else {
 				out[i] = -1
 			}

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -40,14 +38,8 @@ func runBench(args []string) error {
 	iters := fs.Int("iters", 0, "Lloyd iterations (default: the workload's, 20)")
 	workers := fs.Int("workers", 0, "CPU worker goroutines (0: one per core)")
 	asJSON := fs.Bool("json", false, "print one JSON object per run instead of a table")
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageError{err}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	m, err := backends.New(backends.Options{Mode: backends.ModeAuto, CPUWorkers: *workers})
 	if err != nil {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/clusterd/clusterd/backends"
@@ -17,14 +15,8 @@ func runDevices(args []string) error {
 	fs := flag.NewFlagSet("devices", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
 	workerPath := fs.String("gpu-worker", os.Getenv("CLUSTERD_GPU_WORKER"), "path of clusterd-gpu (default: next to clusterd, then PATH)")
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageError{err}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	m, err := backends.New(backends.Options{Mode: backends.ModeAuto, WorkerPath: *workerPath})
 	if err != nil {

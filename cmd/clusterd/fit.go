@@ -36,14 +36,8 @@ func runFit(args []string) error {
 	pipeline := fs.String("pipeline", "", `steps around the algorithm, named as the API's vector_config: {"preprocessing_steps":[{"method":"normalize"},{"method":"pca","n_components":50}],"sample_size":N,"hierarchical":true,"max_hierarchy_depth":3,"effective_feature_method":"mean|median|medoid"}`)
 	sample := fs.Int("silhouette-sample-size", 0, fmt.Sprintf("points above which the silhouette is computed on a seeded sample (0: %d, -1: always exact)", engine.DefaultSilhouetteSampleSize))
 	quiet := fs.Bool("quiet", false, "no progress on standard error")
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageError{err}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))

@@ -13,7 +13,9 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -25,6 +27,21 @@ func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// parseFlags parses a command's flags quietly; on -h it prints them and
+// reports help, and a bad flag is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stderr)
+			fs.PrintDefaults()
+			return true, nil
+		}
+		return false, usageError{err}
+	}
+	return false, nil
+}
 
 var commands = map[string]func(args []string) error{
 	"serve":   runServe,

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/clusterd/clusterd/cpu"
@@ -26,14 +23,8 @@ func runMetrics(args []string) error {
 	sample := fs.Int("silhouette-sample-size", -1, "silhouette on a seeded sample of this many points (-1: exact)")
 	seed := fs.Int64("seed", engine.DefaultRandomState, "seed for the silhouette sample")
 	workers := fs.Int("workers", 0, "CPU worker goroutines (0: one per core)")
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fs.PrintDefaults()
-			return nil
-		}
-		return usageError{err}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
 	}
 	if *input == "" || *labelsPath == "" {
 		return usagef("--input and --labels are required")

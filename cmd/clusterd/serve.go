@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -52,7 +50,7 @@ type serveConfig struct {
 	maxBody, maxImport                                   int64
 }
 
-func parseServeFlags(args []string) (serveConfig, error) {
+func parseServeFlags(args []string) (serveConfig, bool, error) {
 	var c serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", envOr("CLUSTERD_ADDR", "127.0.0.1:8080"), "listen address (CLUSTERD_ADDR)")
@@ -66,21 +64,16 @@ func parseServeFlags(args []string) (serveConfig, error) {
 	fs.StringVar(&c.gpuWorker, "gpu-worker", envOr("CLUSTERD_GPU_WORKER", ""), "path of clusterd-gpu (default: next to clusterd, then PATH) (CLUSTERD_GPU_WORKER)")
 	fs.Int64Var(&c.maxBody, "max-body-bytes", int64(envInt("CLUSTERD_MAX_BODY_BYTES", 64<<20)), "largest JSON request body (CLUSTERD_MAX_BODY_BYTES)")
 	fs.Int64Var(&c.maxImport, "max-import-bytes", int64(envInt("CLUSTERD_MAX_IMPORT_BYTES", 64<<30)), "largest bulk import (CLUSTERD_MAX_IMPORT_BYTES)")
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stderr)
-			fs.PrintDefaults()
-		}
-		return c, usageError{err}
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return c, help, err
 	}
 	if fs.NArg() > 0 {
-		return c, usagef("unexpected argument %q", fs.Arg(0))
+		return c, false, usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if c.workers < 1 {
-		return c, usagef("--workers must be ≥ 1, got %d", c.workers)
+		return c, false, usagef("--workers must be ≥ 1, got %d", c.workers)
 	}
-	return c, nil
+	return c, false, nil
 }
 
 func newLogger(level string) (*slog.Logger, error) {
@@ -95,8 +88,8 @@ func newLogger(level string) (*slog.Logger, error) {
 // gracefully: stop accepting requests, let in-flight ones finish, requeue
 // running clustering runs (they resume on the next start), close the store.
 func runServe(args []string) error {
-	cfg, err := parseServeFlags(args)
-	if err != nil {
+	cfg, help, err := parseServeFlags(args)
+	if help || err != nil {
 		return err
 	}
 	log, err := newLogger(cfg.logLevel)
