@@ -16,7 +16,7 @@ import (
 )
 
 // slowParams makes a run that takes seconds: many restarts, no early stop.
-const slowParams = `{"n_clusters":60,"n_init":50,"max_iter":300,"tol":0}`
+const slowParams = `{"n_clusters":60,"n_init":200,"max_iter":300,"tol":0}`
 
 // waitStatus polls a run until it has the status.
 func (e *env) waitStatus(clusterID, runID, status string) map[string]any {

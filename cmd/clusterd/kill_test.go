@@ -180,7 +180,7 @@ func (s *server) execute(cluster string) string {
 	return task.Data["run_id"]
 }
 
-const slowRun = `{"n_clusters":40,"n_init":60,"max_iter":300,"tol":0}`
+const slowRun = `{"n_clusters":40,"n_init":150,"max_iter":300,"tol":0}`
 
 // TestKillNothingIsLost kills the service with SIGKILL while one run is
 // processing and two are queued: after a restart every run completes, the
