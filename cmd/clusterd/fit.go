@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,7 @@ func runFit(args []string) error {
 	pipeline := fs.String("pipeline", "", `steps around the algorithm, named as the API's vector_config: {"preprocessing_steps":[{"method":"normalize"},{"method":"pca","n_components":50}],"sample_size":N,"hierarchical":true,"max_hierarchy_depth":3,"effective_feature_method":"mean|median|medoid"}`)
 	sample := fs.Int("silhouette-sample-size", 0, fmt.Sprintf("points above which the silhouette is computed on a seeded sample (0: %d, -1: always exact)", engine.DefaultSilhouetteSampleSize))
 	quiet := fs.Bool("quiet", false, "no progress on standard error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (go tool pprof format) to this file")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
@@ -87,6 +89,17 @@ func runFit(args []string) error {
 	loadSec := time.Since(t0).Seconds()
 	progress.note("loaded %d×%d in %.2fs (%.0f MB/s)", m.N, m.D, loadSec, float64(len(m.X))*4/1e6/max(loadSec, 1e-9))
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, backendName, fallback, err := runWithFallback(ctx, bm, engine.Input{X: m.X, N: m.N, D: m.D}, spec, progress.update)

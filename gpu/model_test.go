@@ -1,0 +1,243 @@
+package gpu
+
+// Go models of the less obvious kernel algorithms, run on the host: the
+// tf32 tie bound (kernels/assign_tc.cu), the radix select of knn_select and
+// the bitonic sort of knn_sort (kernels/knn.cu). They follow the kernels
+// step by step, so they test the algorithms and the bound on machines
+// without a GPU; the kernels themselves run in the cuda-tagged conformance
+// tests.
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// tf32 rounds v to tf32 as cvt.rna.tf32.f32 does: to nearest with 10
+// mantissa bits, ties away from zero.
+func tf32(v float32) float32 {
+	return math.Float32frombits((math.Float32bits(v) + 0x1000) &^ 0x1fff)
+}
+
+// fma32 is CUDA's fmaf: a·b + c rounded once to float32.
+func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
+
+// TestTF32TieBound checks the claim behind assign_tf32's flags: the exact
+// nearest centroid (or one whose exact distance ties with it below fp32
+// resolution) is the tf32 best for a row flagged tieNone, and one of the
+// two tf32 best for a row flagged tiePair. The model rounds the inputs to
+// tf32, accumulates the exact products in fp32 and folds the distances as
+// the kernel does, on data made to produce near ties: blobs, points far from
+// the origin, and centroids in nearly coincident pairs.
+func TestTF32TieBound(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	var count [3]int
+	for trial := range 60 {
+		d, k := 1+r.IntN(300), 1+r.IntN(80)
+		offset := []float64{0, 0, 30, 1000}[trial%4]
+		c := make([]float32, k*d)
+		for j := range k {
+			for q := range d {
+				v := r.NormFloat64()*3 + offset
+				if j%2 == 1 && trial%3 == 0 { // nearly a copy of the previous centroid
+					v = float64(c[(j-1)*d+q]) + r.NormFloat64()*1e-3
+				}
+				c[j*d+q] = float32(v)
+			}
+		}
+		cmax2 := maxSqNorm(c, k, d)
+		cn := make([]float32, k)
+		for j := range k {
+			for _, v := range c[j*d : (j+1)*d] {
+				cn[j] = fma32(v, v, cn[j])
+			}
+		}
+		for range 200 {
+			x := make([]float32, d)
+			base := r.IntN(k)
+			for q := range x {
+				x[q] = c[base*d+q] + float32(r.NormFloat64()*[]float64{2, 0.1, 1e-3}[r.IntN(3)])
+			}
+			var xn float32
+			for _, v := range x {
+				xn = fma32(v, v, xn)
+			}
+			// The kernel's scan: ascending columns, strict comparisons.
+			inf := float32(math.Inf(1))
+			d1, d2, d3, i1, i2 := inf, inf, inf, 0, 0
+			exact := make([]float64, k)
+			for j := range k {
+				var dot float32
+				for q := range d {
+					dot += tf32(x[q]) * tf32(c[j*d+q]) // exact product, fp32 sum
+					e := float64(x[q]) - float64(c[j*d+q])
+					exact[j] += e * e
+				}
+				switch e := fma32(-2, dot, xn+cn[j]); {
+				case e < d1:
+					d3, d2, i2, d1, i1 = d2, d1, i1, e, j
+				case e < d2:
+					d3, d2, i2 = d2, e, j
+				case e < d3:
+					d3 = e
+				}
+			}
+			bound := float32(TF32TieBound) * (xn + cmax2)
+			flag := tieFull
+			switch {
+			case d2-d1 > bound:
+				flag = tieNone
+			case d3-d1 > bound:
+				flag = tiePair
+			}
+			count[flag]++
+			want := 0
+			for j := range k {
+				if exact[j] < exact[want] {
+					want = j
+				}
+			}
+			got := i1
+			if flag == tiePair && exact[i2] < exact[i1] {
+				got = i2
+			}
+			if flag != tieFull && got != want && exact[got]-exact[want] > 1e-6*float64(xn+cmax2) {
+				t.Fatalf("trial %d: row flagged %d got centroid %d at %g, nearest is %d at %g (tf32 %g %g %g, bound %g)",
+					trial, flag, got, exact[got], want, exact[want], d1, d2, d3, bound)
+			}
+		}
+	}
+	t.Logf("rows settled by tf32 alone: %d, by an exact pair comparison: %d, by the fp32 kernel: %d", count[tieNone], count[tiePair], count[tieFull])
+}
+
+// selectK models knn_select: four histogram passes find the k-th smallest
+// key T and how many keys equal to it to take; the collection takes every
+// key below T and the lowest-index keys equal to T, each in index order.
+func selectK(row []float32, k int) []int32 {
+	prefix, mask, want := uint32(0), uint32(0), uint32(k)
+	for shift := 24; shift >= 0; shift -= 8 {
+		var hist [256]uint32
+		for _, v := range row {
+			if key := math.Float32bits(v); key&mask == prefix {
+				hist[(key>>shift)&255]++
+			}
+		}
+		below, b := uint32(0), 0
+		for ; b < 255; b++ {
+			if below+hist[b] >= want {
+				break
+			}
+			below += hist[b]
+		}
+		prefix |= uint32(b) << shift
+		want -= below
+		mask |= 255 << shift
+	}
+	nlt := uint32(k) - want
+	out := make([]int32, k)
+	lt, eq := uint32(0), uint32(0)
+	for j, v := range row {
+		switch key := math.Float32bits(v); {
+		case key < prefix:
+			out[lt] = int32(j)
+			lt++
+		case key == prefix && eq < want:
+			out[nlt+eq] = int32(j)
+			eq++
+		}
+	}
+	if lt != nlt || eq != want {
+		return nil // the kernel would leave holes: a bug in the passes
+	}
+	return out
+}
+
+func TestRadixSelect(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for trial := range 300 {
+		n := 1 + r.IntN(3000)
+		row := make([]float32, n)
+		for j := range row {
+			switch trial % 3 {
+			case 0:
+				row[j] = float32(r.ExpFloat64())
+			case 1:
+				row[j] = float32(r.IntN(7)) // heavy ties
+			default:
+				row[j] = float32(r.IntN(3)) * float32(math.Pow(2, float64(r.IntN(60)-30))) // zeros, wide exponents
+			}
+		}
+		k := 1 + r.IntN(n)
+		got := selectK(row, k)
+		if got == nil {
+			t.Fatalf("trial %d: selection has holes", trial)
+		}
+		order := make([]int32, n)
+		for j := range order {
+			order[j] = int32(j)
+		}
+		slices.SortFunc(order, func(a, b int32) int {
+			if c := cmp.Compare(row[a], row[b]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+		want := slices.Clone(order[:k])
+		slices.Sort(want)
+		sorted := slices.Clone(got)
+		slices.Sort(sorted)
+		if !slices.Equal(sorted, want) {
+			t.Fatalf("trial %d (n=%d k=%d): selected %v, want %v", trial, n, k, got[:min(k, 10)], want[:min(k, 10)])
+		}
+	}
+}
+
+// bitonic models knn_sort on one row of k ≤ KNNSortMax pairs.
+func bitonic(dist []float32, idx []int32) {
+	k := len(dist)
+	p := 1
+	for p < k {
+		p <<= 1
+	}
+	sd, si := make([]float32, p), make([]int32, p)
+	for i := range p {
+		sd[i], si[i] = float32(math.Inf(1)), math.MaxInt32
+		if i < k {
+			sd[i], si[i] = dist[i], idx[i]
+		}
+	}
+	for size := 2; size <= p; size <<= 1 {
+		for stride := size >> 1; stride > 0; stride >>= 1 {
+			for i := range p {
+				j := i ^ stride
+				if j <= i {
+					continue
+				}
+				after := sd[i] > sd[j] || (sd[i] == sd[j] && si[i] > si[j])
+				if after == (i&size == 0) {
+					sd[i], sd[j], si[i], si[j] = sd[j], sd[i], si[j], si[i]
+				}
+			}
+		}
+	}
+	copy(dist, sd[:k])
+	copy(idx, si[:k])
+}
+
+func TestBitonicSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, k := range []int{1, 2, 3, 7, 40, 300, 513, KNNSortMax} {
+		dist, idx := make([]float32, k), make([]int32, k)
+		for i := range dist {
+			dist[i], idx[i] = float32(r.IntN(k/3+1)), int32(r.Perm(5 * k)[i])
+		}
+		bitonic(dist, idx)
+		for i := 1; i < k; i++ {
+			if dist[i] < dist[i-1] || (dist[i] == dist[i-1] && idx[i] < idx[i-1]) {
+				t.Fatalf("k=%d: (%g,%d) after (%g,%d)", k, dist[i], idx[i], dist[i-1], idx[i-1])
+			}
+		}
+	}
+}
