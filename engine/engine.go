@@ -34,7 +34,7 @@ const (
 // silhouette coefficient, O(n²) to compute exactly, is computed on a seeded
 // uniform sample of that many points (Stats.MetricsSampleSize says so).
 // Davies–Bouldin and Calinski–Harabasz are O(n) and always use every point.
-const DefaultSilhouetteSampleSize = 20000
+const DefaultSilhouetteSampleSize = 10000
 
 // Spec says what to run.
 type Spec struct {
@@ -158,6 +158,11 @@ type Stats struct {
 	Seed          int64          `json:"seed"`
 	// KSelection is the silhouette curve n_clusters "auto" chose k by.
 	KSelection *KSelection `json:"k_selection,omitempty"`
+	// InitSampleSize is the number of points k-means++ seeded from.
+	InitSampleSize int `json:"init_sample_size,omitempty"`
+	// RowsMeasured is how many rows the kept run's iterations measured
+	// against every centre; with bounds it is below iterations × n.
+	RowsMeasured int `json:"rows_measured,omitempty"`
 }
 
 // DataError reports input data that cannot be clustered.
@@ -202,6 +207,11 @@ type fitted struct {
 	nInitNote string
 	// kSelection records how n_clusters "auto" chose k.
 	kSelection *KSelection
+	// initSample is the number of points k-means++ seeded from.
+	initSample int
+	// measured counts the rows measured against every centre in the kept
+	// run's iterations (bounded assignment skips the others).
+	measured int
 }
 
 type parser func(p *paramReader, seed *int64) (model, error)
@@ -358,7 +368,7 @@ func CheckInput(in Input) error {
 		return &DataError{Row: -1, Msg: fmt.Sprintf("data has %d values, want %d×%d = %d", len(in.X), in.N, in.D, in.N*in.D)}
 	}
 	for i, v := range in.X {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if v-v != 0 { // NaN − NaN and ±Inf − ±Inf are NaN; every finite v gives 0
 			what := "NaN"
 			if !math.IsNaN(float64(v)) {
 				what = fmt.Sprintf("%v", v)
