@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/internal/ari"
 	"github.com/clusterd/clusterd/internal/npy"
+	"github.com/clusterd/clusterd/kernels"
 )
 
 // reference is one scikit-learn reference file written by
@@ -346,5 +348,34 @@ func TestCanceled(t *testing.T) {
 	_, err := engine.Run(ctx, in, engine.Spec{Algorithm: engine.KMeans}, engine.Options{Backend: backend()})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
+	}
+}
+
+// plainOnly hides the CPU backend's SubsetAssigner, so k-means falls back
+// to plain Lloyd assignment.
+type plainOnly struct{ kernels.Backend }
+
+// TestBoundedEqualsPlain: Hamerly-bounded iterations give plain Lloyd's
+// labels and objective, while measuring fewer rows.
+func TestBoundedEqualsPlain(t *testing.T) {
+	for _, name := range datasets {
+		in, ref := load(t, name)
+		spec := engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":` + strconv.Itoa(ref.KMeans.NClusters) + `,"n_init":2,"max_iter":100}`)}
+		bounded, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: backend()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: plainOnly{backend()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(bounded.Labels, plain.Labels) || relErr(*bounded.Stats.Inertia, *plain.Stats.Inertia) > 1e-9 || bounded.Stats.Iterations != plain.Stats.Iterations {
+			t.Errorf("%s: bounded and plain iterations differ (inertia %.9g vs %.9g, %d vs %d iterations)", name,
+				*bounded.Stats.Inertia, *plain.Stats.Inertia, bounded.Stats.Iterations, plain.Stats.Iterations)
+		}
+		if full := bounded.Stats.Iterations * in.N; bounded.Stats.RowsMeasured >= full || plain.Stats.RowsMeasured != full {
+			t.Errorf("%s: rows measured %d bounded, %d plain, of %d", name, bounded.Stats.RowsMeasured, plain.Stats.RowsMeasured, full)
+		}
+		t.Logf("%s: %d iterations, bounded measured %.1f%% of the rows", name, bounded.Stats.Iterations, 100*float64(bounded.Stats.RowsMeasured)/float64(bounded.Stats.Iterations*in.N))
 	}
 }
