@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,6 +77,8 @@ type segment struct {
 	dim      int
 	start    int64 // size before this upsert, restored on failure
 	nextRow  int64
+	pending  int64 // bytes written since the last writeback request
+	flushed  int64 // file offset up to which writeback was requested
 	newInDB  bool
 	fileName string
 }
@@ -123,20 +124,8 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM documents WHERE collection_id = ?`, collectionID).Scan(&seq); err != nil {
 			return err
 		}
-		docStmt, err := tx.PrepareContext(ctx, `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id, document_id) DO UPDATE SET payload = COALESCE(excluded.payload, documents.payload), updated_at = excluded.updated_at
-			RETURNING seq`)
-		if err != nil {
-			return err
-		}
-		defer docStmt.Close()
-		vecStmt, err := tx.PrepareContext(ctx, `INSERT INTO vectors (collection_id, feature, document_id, row) VALUES (?, ?, ?, ?)
-			ON CONFLICT (collection_id, document_id, feature) DO UPDATE SET row = excluded.row`)
-		if err != nil {
-			return err
-		}
-		defer vecStmt.Close()
 		now := micros(s.now())
+		rb := &rowBatch{tx: tx, collectionID: collectionID, now: now, seq: seq, st: &st, seen: map[string]bool{}}
 		for idx := 0; ; idx++ {
 			doc, err := src.Next()
 			if errors.Is(err, io.EOF) {
@@ -153,16 +142,8 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 			if err := validateDocument(idx, &doc); err != nil {
 				return err
 			}
-			seq++
-			var gotSeq int64
-			if err := docStmt.QueryRowContext(ctx, collectionID, doc.ID, seq, nullJSON(doc.Payload), now, now).Scan(&gotSeq); err != nil {
+			if err := rb.addDocument(ctx, doc.ID, nullJSON(doc.Payload)); err != nil {
 				return err
-			}
-			if gotSeq == seq {
-				st.Inserted++
-			} else {
-				st.Updated++
-				seq--
 			}
 			for name, vec := range doc.Features {
 				sg, err := s.segmentFor(ctx, tx, collectionID, name, len(vec), known, segs)
@@ -173,14 +154,15 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 					return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name},
 						Msg: fmt.Sprintf("feature %q has dimension %d, but the collection's %q vectors have dimension %d", name, len(vec), name, sg.dim)}
 				}
-				if _, err := sg.w.Write(rawbytes.Float32s(vec)); err != nil {
+				if err := sg.write(rawbytes.Float32s(vec)); err != nil {
 					return fmt.Errorf("store: writing vectors: %w", err)
 				}
-				if _, err := vecStmt.ExecContext(ctx, collectionID, name, doc.ID, sg.nextRow); err != nil {
-					return err
-				}
+				rb.addVector(name, doc.ID, sg.nextRow)
 				sg.nextRow++
 			}
+		}
+		if err := rb.flush(ctx); err != nil {
+			return err
 		}
 		for _, sg := range segs {
 			if err := sg.w.Flush(); err != nil {
@@ -199,6 +181,104 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 		committed = true
 	}
 	return st, err
+}
+
+// batchDocuments is the number of documents written per INSERT statement.
+const batchDocuments = 256
+
+// rowBatch collects document and vector rows and writes them with
+// multi-row INSERTs, which cost far less per row than a statement each. A
+// document id that repeats inside a batch flushes the batch first, so the
+// inserted/updated counts stay right.
+type rowBatch struct {
+	tx           *sql.Tx
+	collectionID string
+	now          int64
+	seq          int64 // the last sequence number given
+	st           *UpsertStats
+	docArgs      []any // collection_id, document_id, seq, payload, created_at, updated_at per document
+	ids          []any
+	vecArgs      []any // collection_id, feature, document_id, row per vector
+	seen         map[string]bool
+}
+
+func (b *rowBatch) addDocument(ctx context.Context, id string, payload any) error {
+	if b.seen[id] || len(b.ids) == batchDocuments {
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+	}
+	b.seen[id] = true
+	b.seq++
+	b.ids = append(b.ids, id)
+	b.docArgs = append(b.docArgs, b.collectionID, id, b.seq, payload, b.now, b.now)
+	return nil
+}
+
+func (b *rowBatch) addVector(feature, id string, row int64) {
+	b.vecArgs = append(b.vecArgs, b.collectionID, feature, id, row)
+}
+
+// flush writes the collected rows. An existing document keeps its sequence
+// number and creation time and takes the new payload when one is given.
+func (b *rowBatch) flush(ctx context.Context) error {
+	if len(b.ids) == 0 {
+		return nil
+	}
+	var existing int
+	in := placeholders(len(b.ids), 1)
+	if err := b.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM documents WHERE collection_id = ? AND document_id IN `+in,
+		append([]any{b.collectionID}, b.ids...)...).Scan(&existing); err != nil {
+		return err
+	}
+	b.st.Updated += existing
+	b.st.Inserted += len(b.ids) - existing
+	if _, err := b.tx.ExecContext(ctx, `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at) VALUES `+
+		placeholders(len(b.ids), 6)+` ON CONFLICT (collection_id, document_id) DO UPDATE SET payload = COALESCE(excluded.payload, documents.payload), updated_at = excluded.updated_at`,
+		b.docArgs...); err != nil {
+		return err
+	}
+	if len(b.vecArgs) > 0 {
+		if _, err := b.tx.ExecContext(ctx, `INSERT INTO vectors (collection_id, feature, document_id, row) VALUES `+placeholders(len(b.vecArgs)/4, 4)+
+			` ON CONFLICT (collection_id, document_id, feature) DO UPDATE SET row = excluded.row`, b.vecArgs...); err != nil {
+			return err
+		}
+	}
+	b.docArgs, b.ids, b.vecArgs = b.docArgs[:0], b.ids[:0], b.vecArgs[:0]
+	clear(b.seen)
+	return nil
+}
+
+// placeholders returns "(?, ?), (?, ?)"-style groups: rows groups of cols.
+func placeholders(rows, cols int) string {
+	group := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	if cols == 1 && rows > 0 {
+		return "(" + strings.Repeat("?, ", rows-1) + "?)"
+	}
+	return strings.Repeat(group+", ", rows-1) + group
+}
+
+// writebackEvery is how many bytes an upsert appends to a segment before it
+// asks the kernel to start writing them to disk, so the fsync at commit
+// finds little left to do and disk writes overlap the database work.
+const writebackEvery = 32 << 20
+
+// write appends b to the segment, starting writeback of every
+// writebackEvery bytes written.
+func (sg *segment) write(b []byte) error {
+	if _, err := sg.w.Write(b); err != nil {
+		return err
+	}
+	sg.pending += int64(len(b))
+	if sg.pending >= writebackEvery {
+		if err := sg.w.Flush(); err != nil {
+			return err
+		}
+		end := sg.nextRow*int64(sg.dim)*4 + int64(len(b))
+		startWriteback(sg.f, sg.flushed, end-sg.flushed)
+		sg.flushed, sg.pending = end, 0
+	}
+	return nil
 }
 
 // segmentFor opens (once per upsert) the segment of a feature, creating the
@@ -242,7 +322,7 @@ func (s *Store) segmentFor(ctx context.Context, tx *sql.Tx, collectionID, name s
 		file.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	sg := &segment{f: file, w: bufio.NewWriterSize(file, 1<<20), dim: f.Dim, start: size, nextRow: size / rowBytes, fileName: f.file}
+	sg := &segment{f: file, w: bufio.NewWriterSize(file, 1<<20), dim: f.Dim, start: size, nextRow: size / rowBytes, fileName: f.file, flushed: size}
 	segs[name] = sg
 	return sg, nil
 }
@@ -265,7 +345,7 @@ func validateDocument(idx int, doc *DocumentInput) error {
 			return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name}, Msg: fmt.Sprintf("feature %q is an empty vector", name)}
 		}
 		for t, v := range vec {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			if v-v != 0 { // NaN or ±Inf: every finite v gives 0
 				return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name, t},
 					Msg: fmt.Sprintf("feature %q has a non-finite value (%v) at position %d", name, v, t)}
 			}
