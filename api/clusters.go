@@ -172,10 +172,15 @@ func (s *Server) createCluster(c *gin.Context) error {
 	}
 	cl, err := s.cfg.Store.CreateCluster(ctx, store.Cluster{ID: ids.New("clust_"), NamespaceID: ns.ID, Name: req.ClusterName,
 		Description: req.Description, Config: config, Metadata: meta})
+	return s.writeCluster(c, cl, err)
+}
+
+// writeCluster answers with a cluster, or returns the error that came with it.
+func (s *Server) writeCluster(c *gin.Context, cl store.Cluster, err error) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.clusterResponse(ctx, cl)
+	out, err := s.clusterResponse(c.Request.Context(), cl)
 	if err != nil {
 		return err
 	}
@@ -184,17 +189,8 @@ func (s *Server) createCluster(c *gin.Context) error {
 }
 
 func (s *Server) getCluster(c *gin.Context) error {
-	ctx := c.Request.Context()
-	cl, err := s.cfg.Store.GetCluster(ctx, nsOf(c).ID, c.Param("cluster_id"))
-	if err != nil {
-		return err
-	}
-	out, err := s.clusterResponse(ctx, cl)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, out)
-	return nil
+	cl, err := s.cfg.Store.GetCluster(c.Request.Context(), nsOf(c).ID, c.Param("cluster_id"))
+	return s.writeCluster(c, cl, err)
 }
 
 // PatchClusterRequest is PATCH /v1/clusters/{id}.
@@ -214,15 +210,7 @@ func (s *Server) patchCluster(c *gin.Context) error {
 		return invalid([]any{"body", "metadata"}, "Input should be a valid dictionary", "dict_type")
 	}
 	cl, err := s.cfg.Store.UpdateCluster(ctx, nsOf(c).ID, c.Param("cluster_id"), store.ClusterPatch{Name: req.ClusterName, Description: req.Description, Metadata: req.Metadata})
-	if err != nil {
-		return err
-	}
-	out, err := s.clusterResponse(ctx, cl)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, out)
-	return nil
+	return s.writeCluster(c, cl, err)
 }
 
 // deleteCluster cancels the cluster's running run, then deletes the cluster
