@@ -263,11 +263,11 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		done := run
 		done.Result = mustJSON(res)
 		for _, src := range data.Sources {
-			st, err := r.Enrich(ctx, run.NamespaceID, []store.Run{done}, src.CollectionID, 0)
+			er, err := r.Enrich(ctx, run.NamespaceID, []store.Run{done}, src.CollectionID, 0)
 			if err != nil {
 				return store.Outcome{}, fmt.Errorf("enriching %s: %w", src.CollectionID, err)
 			}
-			log.Info("source collection enriched", "collection_id", src.CollectionID, "enriched", st.Enriched, "batches", st.Batches)
+			log.Info("source collection enriched", "collection_id", src.CollectionID, "enriched", er.Enriched, "batches", er.Batches)
 		}
 	}
 	o := store.Outcome{Status: store.StatusCompleted, Result: mustJSON(res), NumClusters: result.NumClusters, NumPoints: data.N}
