@@ -2,7 +2,7 @@
 //
 // A backend's own test file calls it with one line:
 //
-//	func TestConformance(t *testing.T) { conformance.Run(t, func(testing.TB) kernels.Backend { return cpu.New() }) }
+//	func TestConformance(t *testing.T) { conformance.Run(t, func(testing.TB) kernels.Backend { return cpu.New(cpu.Options{}) }) }
 //
 // Every check compares the backend with a float64 reference of the plain loop
 // stated in the kernels.Backend documentation, within the tolerances stated
