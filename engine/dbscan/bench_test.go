@@ -6,27 +6,18 @@ import (
 	"os"
 	"testing"
 
-	"github.com/clusterd/clusterd/cpu"
 	"github.com/clusterd/clusterd/engine/internal/reftest"
+	"github.com/clusterd/clusterd/kernels"
 )
 
 func benchFit(b *testing.B, x []float32, n, d int, p Params) {
-	be := cpu.New(cpu.Options{})
-	ds, err := be.Upload(x, n, d)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ds.Close()
-	b.ResetTimer()
-	for b.Loop() {
-		res, err := Fit(context.Background(), be, ds, x, p)
+	reftest.BenchFit(b, x, n, d, "DBSCAN_BENCH_OUT", func(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float32) (reftest.Fitted, error) {
+		res, err := Fit(ctx, be, ds, x, p)
 		if err != nil {
-			b.Fatal(err)
+			return reftest.Fitted{}, err
 		}
-		b.ReportMetric(float64(res.NumClusters), "clusters")
-		b.ReportMetric(float64(res.NoisePoints), "noise")
-		reftest.SaveLabels(b, "DBSCAN_BENCH_OUT", res.Labels)
-	}
+		return reftest.Fitted{Labels: res.Labels, Clusters: res.NumClusters, Noise: res.NoisePoints}, nil
+	})
 }
 
 // BenchmarkFit times fits on generated blobs through the k-d tree (2 and

@@ -6,6 +6,7 @@ package reftest
 
 import (
 	"compress/gzip"
+	"context"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -14,7 +15,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clusterd/clusterd/cpu"
 	"github.com/clusterd/clusterd/internal/npy"
+	"github.com/clusterd/clusterd/kernels"
 )
 
 // Matrix loads a 2-D float32 or float64 array as float32 (n×d row-major).
@@ -122,5 +125,33 @@ func SaveLabels(t testing.TB, name string, labels []int32) {
 	}
 	if err := npy.WriteFile(path, func(w io.Writer) error { return npy.WriteInt32(w, labels) }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Fitted is what BenchFit needs from one fit.
+type Fitted struct {
+	Labels          []int32
+	Clusters, Noise int
+}
+
+// BenchFit times fit on x (n×d) uploaded once to the CPU backend, reports
+// the clusters and noise points found, and saves the labels to the .npy
+// file named by the environment variable outEnv, when set.
+func BenchFit(b *testing.B, x []float32, n, d int, outEnv string, fit func(context.Context, kernels.Backend, kernels.Dataset, []float32) (Fitted, error)) {
+	be := cpu.New(cpu.Options{})
+	ds, err := be.Upload(x, n, d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ds.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		f, err := fit(context.Background(), be, ds, x)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(f.Clusters), "clusters")
+		b.ReportMetric(float64(f.Noise), "noise")
+		SaveLabels(b, outEnv, f.Labels)
 	}
 }
