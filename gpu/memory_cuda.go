@@ -1,4 +1,4 @@
-//go:build cuda
+//go:build cuda || cudaemu
 
 package gpu
 
@@ -8,28 +8,26 @@ import (
 	"math"
 	"unsafe"
 
-	"gorgonia.org/cu"
-
 	"github.com/clusterd/clusterd/kernels"
 )
 
 // devBuf is a device allocation that grows on demand and is reused across
 // calls (its contents are not kept when it grows).
 type devBuf struct {
-	ptr  cu.DevicePtr
+	ptr  uintptr
 	size int64
 }
 
 // alloc is cuMemAlloc of size bytes for what.
-func alloc(size int64, what string) (cu.DevicePtr, error) {
-	p, err := cu.MemAlloc(max(size, 1))
+func alloc(size int64, what string) (uintptr, error) {
+	p, err := memAlloc(max(size, 1))
 	return p, drv(err, "cuMemAlloc %d B for %s", size, what)
 }
 
 // ensure makes buf hold at least size bytes and returns its address.
 func (buf *devBuf) ensure(size int64, what string) (uintptr, error) {
 	if buf.ptr != 0 && buf.size >= size {
-		return uintptr(buf.ptr), nil
+		return buf.ptr, nil
 	}
 	if err := buf.free(); err != nil {
 		return 0, err
@@ -39,7 +37,7 @@ func (buf *devBuf) ensure(size int64, what string) (uintptr, error) {
 		return 0, err
 	}
 	buf.ptr, buf.size = p, size
-	return uintptr(p), nil
+	return p, nil
 }
 
 // free releases buf.
@@ -47,7 +45,7 @@ func (buf *devBuf) free() error {
 	if buf.ptr == 0 {
 		return nil
 	}
-	err := drv(cu.MemFree(buf.ptr), "cuMemFree %d B", buf.size)
+	err := drv(memFree(buf.ptr), "cuMemFree %d B", buf.size)
 	buf.ptr, buf.size = 0, 0
 	return err
 }
@@ -58,7 +56,7 @@ func htod[T any](dst uintptr, src []T, what string) error {
 		return nil
 	}
 	size := int64(len(src)) * int64(unsafe.Sizeof(src[0]))
-	err := cu.MemcpyHtoD(cu.DevicePtr(dst), unsafe.Pointer(&src[0]), size)
+	err := memcpyHtoD(dst, unsafe.Pointer(&src[0]), size)
 	return drv(err, "cuMemcpyHtoD %d B (%s)", size, what)
 }
 
@@ -68,7 +66,7 @@ func dtoh[T any](dst []T, src uintptr, what string) error {
 		return nil
 	}
 	size := int64(len(dst)) * int64(unsafe.Sizeof(dst[0]))
-	err := cu.MemcpyDtoH(unsafe.Pointer(&dst[0]), cu.DevicePtr(src), size)
+	err := memcpyDtoH(unsafe.Pointer(&dst[0]), src, size)
 	return drv(err, "cuMemcpyDtoH %d B (%s)", size, what)
 }
 
