@@ -1,4 +1,4 @@
-//go:build cuda
+//go:build cuda || cudaemu
 
 // Command clusterd-gpu is clusterd's GPU worker process (see the design
 // notes, "GPU path and why it is a separate process"). clusterd starts it

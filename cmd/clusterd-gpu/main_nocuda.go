@@ -1,4 +1,4 @@
-//go:build !cuda
+//go:build !cuda && !cudaemu
 
 // Command clusterd-gpu is clusterd's GPU worker process. This build has no
 // CUDA support (it was built without the cuda tag), so every invocation

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/internal/ari"
+	"github.com/clusterd/clusterd/internal/npy"
 )
 
 // TestDevicesContract builds clusterd-gpu with and without the cuda tag
@@ -25,10 +28,13 @@ func TestDevicesContract(t *testing.T) {
 		t.Skip("builds the binary twice")
 	}
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	for _, tags := range []string{"", "cuda"} {
+	for _, tags := range []string{"", "cuda", "cudaemu"} {
 		t.Run("tags="+tags, func(t *testing.T) {
 			if tags == "cuda" && !haveCUDAHeaders() {
 				t.Skip("no cuda.h: the cuda build needs the CUDA toolkit's headers and libcuda")
+			}
+			if tags == "cudaemu" && !haveCXX() {
+				t.Skip("no g++: the CPU model of the kernels is C++")
 			}
 			bin := filepath.Join(t.TempDir(), "clusterd-gpu")
 			build := exec.Command(goBin, "build", "-tags", tags, "-o", bin, ".")
@@ -61,6 +67,86 @@ func TestDevicesContract(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFitOnModel runs whole `clusterd fit --backend gpu` runs through the
+// GPU worker process, with clusterd-gpu built on the CPU model of the
+// kernels (-tags cudaemu, package gpu/internal/emu): the worker protocol,
+// the gpu backend's host code and the CUDA kernels' own source, end to end,
+// on a machine without a GPU. Each run must stay on gpu:0 (no fallback)
+// and agree with the same run on the cpu backend: ARI ≥ 0.99 between the
+// label sets, and the quality metrics within 1e-6 relative.
+func TestFitOnModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two binaries")
+	}
+	if !haveCXX() {
+		t.Skip("no g++: the CPU model of the kernels is C++")
+	}
+	dir := t.TempDir()
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	for _, b := range [][]string{
+		{"build", "-tags", "cudaemu", "-o", filepath.Join(dir, "clusterd-gpu"), "."},
+		{"build", "-o", filepath.Join(dir, "clusterd"), "../clusterd"},
+	} {
+		if out, err := exec.Command(goBin, b...).CombinedOutput(); err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(b, " "), err, out)
+		}
+	}
+	cases := []struct{ data, algorithm, params string }{
+		{"blobs_overlap", "kmeans", `{"n_clusters":10}`},
+		{"blobs_overlap", "hdbscan", `{"min_cluster_size":15}`},
+		{"digits", "dbscan", `{"eps":20,"min_samples":5}`},
+		{"digits", "agglomerative", `{"n_clusters":10}`},
+	}
+	for _, c := range cases {
+		t.Run(c.data+"/"+c.algorithm, func(t *testing.T) {
+			type result struct {
+				Backend  string             `json:"backend"`
+				Fallback *string            `json:"backend_fallback_reason"`
+				Metrics  map[string]float64 `json:"metrics"`
+			}
+			var res [2]result
+			var labels [2][]int32
+			for i, backend := range []string{"gpu", "cpu"} {
+				out, lab := filepath.Join(dir, backend+".json"), filepath.Join(dir, backend+".npy")
+				cmd := exec.Command(filepath.Join(dir, "clusterd"), "fit", "--input", "../../engine/testdata/"+c.data+".npy",
+					"--algorithm", c.algorithm, "--params", c.params, "--backend", backend, "--quiet",
+					"--output", out, "--labels-out", lab)
+				if msg, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("clusterd fit --backend %s: %v\n%s", backend, err, msg)
+				}
+				b, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(b, &res[i]); err != nil {
+					t.Fatal(err)
+				}
+				if labels[i], err = npy.ReadInt32File(lab); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if res[0].Backend != "gpu:0" || res[0].Fallback != nil {
+				t.Fatalf("ran on %q (fallback %v), want gpu:0", res[0].Backend, res[0].Fallback)
+			}
+			score := ari.Index(labels[0], labels[1])
+			if score < 0.99 {
+				t.Errorf("ARI between the gpu and cpu labels %.4f, want ≥ 0.99", score)
+			}
+			for name, want := range res[1].Metrics {
+				if got := res[0].Metrics[name]; math.Abs(got-want) > 1e-6*math.Abs(want) {
+					t.Errorf("%s: gpu %g, cpu %g", name, got, want)
+				}
+			}
+			t.Logf("ARI %.6f, metrics %v", score, res[0].Metrics)
+		})
+	}
+}
+
+func haveCXX() bool {
+	_, err := exec.LookPath("g++")
+	return err == nil
 }
 
 func haveCUDAHeaders() bool {
