@@ -201,6 +201,35 @@ func TestAssign(t *testing.T, f Factory) {
 			}
 		})
 	}
+	t.Run("tied_centroids", func(t *testing.T) { testTiedCentroids(t, b) })
+}
+
+// testTiedCentroids checks the tie rule of Assign: every centroid comes
+// twice (2j and 2j+1 are equal), so every row's nearest distance is an
+// exact tie and its label must be the even one of the pair. k spans more
+// than one 128-wide tile, so the copies of a pair can meet in different
+// threads and tiles.
+func testTiedCentroids(t *testing.T, b kernels.Backend) {
+	c := Case{N: 3001, D: 37, K: 130}
+	x := Data(c, 5)
+	half := centroidsFor(Case{N: c.N, D: c.D, K: c.K / 2}, x, 6)
+	cent := make([]float32, 0, c.K*c.D)
+	for j := 0; j < c.K/2; j++ {
+		row := half[j*c.D : (j+1)*c.D]
+		cent = append(append(cent, row...), row...)
+	}
+	ds := upload(t, b, x, c.N, c.D)
+	labels := make([]int32, c.N)
+	dist := make([]float32, c.N)
+	if err := b.Assign(context.Background(), ds, cent, c.K, labels, dist); err != nil {
+		t.Fatalf("Assign: %v", err)
+	}
+	for i := 0; i < c.N; i++ {
+		if labels[i]%2 != 0 {
+			t.Fatalf("row %d: label %d, but centroid %d is identical and the lower index wins a tie", i, labels[i], labels[i]-1)
+		}
+		checkNearest(t, x[i*c.D:(i+1)*c.D], cent, c.K, c.D, labels[i], dist[i], "row "+itoa(i))
+	}
 }
 
 // TestAssignSubset checks the optional kernels.SubsetAssigner fast path; it

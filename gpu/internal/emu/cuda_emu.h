@@ -8,10 +8,13 @@
 // What the model checks beyond the results: every __syncthreads of a block
 // is reached from the same statement (divergent barriers are reported),
 // warp collectives name the lanes that reach them (a collective waiting for
-// an exited or absent lane is a deadlock, reported), and the scheduling
-// order alternates between ascending and descending thread index from block
-// to block, so that code that reads shared memory another thread writes
-// without a barrier in between sees the stale value one way or the other.
+// an exited or absent lane is a deadlock, reported), and the scheduling is
+// as unfair as CUDA allows: a warp runs until all its lanes wait at a block
+// barrier before the next warp starts, lanes take turns only at warp
+// collectives, and the order of warps and lanes alternates between
+// ascending and descending from block to block. Code that reads shared
+// memory another thread writes without the barrier that orders them sees
+// the stale or the overwritten value one way or the other.
 //
 // Included (through the kernel translation units) before each kernels/*.cu.
 #pragma once

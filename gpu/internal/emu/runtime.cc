@@ -229,25 +229,38 @@ void run_block(Block& b, const Stacks& stacks, bool descending) {
     }
     b.events = 0;
     current_block = &b;
+    // Warp-major order: one warp runs as far as it can (until all its lanes
+    // wait at a block barrier or have exited) before the next starts, so
+    // warps drift apart as far as a GPU may let them, and code that lets
+    // one warp overwrite what another still reads, with no barrier between,
+    // computes garbage here. Within a warp, lanes take turns between
+    // collectives, which exposes lanes reading what other lanes write
+    // without a __syncwarp.
+    const int nwarps = int(b.warps.size());
     for (;;) {
         const uint64_t before = b.events;
         bool any = false;
-        int waiting = 0;
-        for (int q = 0; q < n; ++q) {
-            Thread& t = b.threads[descending ? n - 1 - q : q];
-            if (t.done) continue;
-            any = true;
-            if (t.wait_gen != nullptr && *t.wait_gen == t.wait_val) {
-                waiting++;
-                continue;
+        for (int wq = 0; wq < nwarps; ++wq) {
+            const int w = descending ? nwarps - 1 - wq : wq;
+            const int lanes = std::min(32, n - w * 32);
+            for (bool ran = true; ran;) {
+                ran = false;
+                for (int lq = 0; lq < lanes; ++lq) {
+                    Thread& t = b.threads[w * 32 + (descending ? lanes - 1 - lq : lq)];
+                    if (t.done) continue;
+                    any = true;
+                    if (t.wait_gen != nullptr && *t.wait_gen == t.wait_val) continue;
+                    ran = true;
+                    current_thread = &t;
+                    clusterd_emu_switch(&b.sched_sp, t.sp);
+                    if (!b.error.empty()) return;
+                }
             }
-            current_thread = &t;
-            clusterd_emu_switch(&b.sched_sp, t.sp);
-            if (!b.error.empty()) return;
-            if (!t.done) waiting++;
         }
         if (!any) return;
         if (b.events == before) {
+            int waiting = 0;
+            for (int i = 0; i < n; ++i) waiting += !b.threads[i].done;
             char s[200];
             snprintf(s, sizeof s,
                      "%s, block (%u,%u,%u): deadlock: %d threads wait at a barrier or warp collective that "
