@@ -34,7 +34,8 @@ func budget(free int64) int64 { return max(0, free/5*4-reserveBytes) }
 func chunkRows(n int, bytesPerRow, workPerRow int64, free int64, maxRows, align int) (int, error) {
 	room := budget(free)
 	if bytesPerRow > room {
-		return 0, fmt.Errorf("%w: one row needs %d B of device memory, %d B free", kernels.ErrUnsupported, bytesPerRow, free)
+		return 0, fmt.Errorf("%w: one row needs %d B of device memory; %d B are free, of which a call may use %d B (80%% less a %d MiB reserve)",
+			kernels.ErrUnsupported, bytesPerRow, free, room, reserveBytes>>20)
 	}
 	rows := room / bytesPerRow
 	r := int(min(rows, max(1, workPerLaunch/max(1, workPerRow)), int64(n), int64(maxRows)))

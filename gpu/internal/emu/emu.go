@@ -49,6 +49,30 @@ type allocation struct {
 	size    int64
 }
 
+// launches counts the launches of each kernel, for tests that check how a
+// call was split.
+var launches struct {
+	sync.Mutex
+	count map[string]int
+}
+
+// Launches returns how many times kernel name has been launched.
+func Launches(name string) int {
+	launches.Lock()
+	defer launches.Unlock()
+	return launches.count[name]
+}
+
+// SetMemory sets the model's device memory to total bytes (tests of how
+// calls fit in little memory) and returns the previous total.
+func SetMemory(total int64) int64 {
+	memory.Lock()
+	defer memory.Unlock()
+	prev := memory.total
+	memory.total = total
+	return prev
+}
+
 var memory struct {
 	sync.Mutex
 	total, used int64
@@ -63,6 +87,7 @@ func init() {
 		}
 	}
 	memory.allocs = map[uintptr]allocation{}
+	launches.count = map[string]int{}
 }
 
 // MemInfo returns the free and total device memory of the model.
@@ -179,6 +204,9 @@ func Launch(name string, grid, block [3]int, args []uint64, types []string) erro
 		}
 		g[i], b[i] = C.uint(grid[i]), C.uint(block[i])
 	}
+	launches.Lock()
+	launches.count[name]++
+	launches.Unlock()
 	var errBuf [512]C.char
 	var argp *C.uint64_t
 	if len(args) > 0 {

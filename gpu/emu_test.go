@@ -1,0 +1,146 @@
+//go:build cudaemu
+
+package gpu
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/gpu/internal/emu"
+	"github.com/clusterd/clusterd/kernels"
+	"github.com/clusterd/clusterd/kernels/conformance"
+)
+
+// counting is the backend with a count of the calls that chunk their rows.
+type counting struct {
+	*Backend
+	calls int
+}
+
+func (c *counting) KNN(ctx context.Context, x kernels.Dataset, k int, idx []int32, dist2 []float32) error {
+	c.calls++
+	return c.Backend.KNN(ctx, x, k, idx, dist2)
+}
+
+func (c *counting) Distances(ctx context.Context, x kernels.Dataset, y []float32, m int, out []float32) error {
+	c.calls++
+	return c.Backend.Distances(ctx, x, y, m, out)
+}
+
+func (c *counting) ClusterDistanceSums(ctx context.Context, x kernels.Dataset, labels []int32, k int, out []float64) error {
+	c.calls++
+	return c.Backend.ClusterDistanceSums(ctx, x, labels, k, out)
+}
+
+// TestChunkedOnModel runs the calls that split their rows into chunks
+// sized from free device memory (KNN, Distances, ClusterDistanceSums) with
+// the model's memory cut to 324 MiB, which leaves a call 1–3 MiB for its
+// chunk buffers (80% of free memory less the 256 MiB reserve, after the
+// dataset's upload), so that they run in several chunks, and checks the
+// results: KNN by the conformance suite, the other two against the cpu
+// backend on shapes whose rows need kilobytes each. Each kind of call must
+// have launched its per-chunk kernel more often than it was called.
+func TestChunkedOnModel(t *testing.T) {
+	prev := emu.SetMemory(324 << 20)
+	defer emu.SetMemory(prev)
+	free, _ := freeMemory()
+	if rows, err := knnChunkRows(4099, 40, 3, free); err != nil || rows >= 4099 {
+		t.Fatalf("the small_d KNN case would run in one chunk (%d rows, %v): the test would not test chunking", rows, err)
+	}
+	const n, d, m, k = 5003, 24, 700, 300
+	x := conformance.Data(conformance.Case{N: n, D: d, K: 40}, 21)
+	y := x[:m*d] // m points of the data
+	labels := make([]int32, n)
+	for i := range labels {
+		labels[i] = int32((i*7919)%(k+1)) - 1 // every cluster, and unlabelled rows (−1)
+	}
+	ref := cpu.New(cpu.Options{})
+	for _, check := range []struct {
+		name    string
+		kernels []string // one launch of one of them per chunk
+		run     func(t *testing.T, b kernels.Backend)
+	}{
+		{"KNN", []string{kKNNSelect}, func(t *testing.T, b kernels.Backend) {
+			conformance.TestKNN(t, func(testing.TB) kernels.Backend { return b })
+		}},
+		{"Distances", []string{kDist, kDistNarrow}, func(t *testing.T, b kernels.Backend) {
+			var out [2][]float32
+			for i, be := range []kernels.Backend{b, ref} {
+				out[i] = make([]float32, n*m)
+				ds := uploadFor(t, be, x, n, d)
+				if err := be.Distances(context.Background(), ds, y, m, out[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// kernels.Backend's tolerance, 1e-5·(‖x‖² + ‖y‖²), with a bound
+			// on both norms from the data.
+			tol := 1e-5 * 2 * maxNorm2(x, n, d)
+			for q := range out[0] {
+				if math.Abs(float64(out[0][q]-out[1][q])) > tol {
+					t.Fatalf("distance %d (row %d, point %d): gpu %g, cpu %g", q, q/m, q%m, out[0][q], out[1][q])
+				}
+			}
+		}},
+		{"ClusterDistanceSums", []string{kClusterDists}, func(t *testing.T, b kernels.Backend) {
+			var out [2][]float64
+			for i, be := range []kernels.Backend{b, ref} {
+				out[i] = make([]float64, n*k)
+				ds := uploadFor(t, be, x, n, d)
+				if err := be.ClusterDistanceSums(context.Background(), ds, labels, k, out[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for q := range out[0] {
+				if math.Abs(out[0][q]-out[1][q]) > 1e-6*out[1][q]+1e-9 {
+					t.Fatalf("sum %d (row %d, cluster %d): gpu %.9g, cpu %.9g", q, q/k, q%k, out[0][q], out[1][q])
+				}
+			}
+		}},
+	} {
+		t.Run(check.name, func(t *testing.T) {
+			b, err := New(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			be := &counting{Backend: b}
+			count := func() (n int) {
+				for _, k := range check.kernels {
+					n += emu.Launches(k)
+				}
+				return n
+			}
+			before := count()
+			check.run(t, be)
+			launched := count() - before
+			if launched <= be.calls {
+				t.Errorf("%d calls launched %v %d times: nothing was split into chunks", be.calls, check.kernels, launched)
+			}
+			t.Logf("%d calls, %d launches of %v", be.calls, launched, check.kernels)
+		})
+	}
+}
+
+func uploadFor(t *testing.T, b kernels.Backend, x []float32, n, d int) kernels.Dataset {
+	t.Helper()
+	ds, err := b.Upload(x, n, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	return ds
+}
+
+func maxNorm2(x []float32, n, d int) float64 {
+	var m float64
+	for i := range n {
+		var s float64
+		for _, v := range x[i*d : (i+1)*d] {
+			s += float64(v) * float64(v)
+		}
+		m = max(m, s)
+	}
+	return m
+}
