@@ -5,6 +5,7 @@
 // switch only at __syncthreads and warp collectives. See cuda_emu.h for
 // what the model checks.
 
+#include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -361,6 +362,74 @@ void warp_reduce_by_last(unsigned mask, uint64_t v, Site site, void (*f)(const u
 
 namespace {
 
+// A kernel that reads or writes outside device memory (past an
+// allocation's end, into a guard page) or overflows its fiber stack gets
+// SIGSEGV or SIGBUS. The process cannot recover from it, but before the
+// signal goes on to the Go runtime's handler (which ends the process, or
+// turns a fault of Go code into a panic), on_fault says which kernel, block
+// and thread it was. The handler runs on an alternate stack that every
+// worker thread sets up, so a stack overflow can be reported too.
+struct sigaction go_segv, go_bus;
+
+void chain(int sig, siginfo_t* info, void* uctx) {
+    const struct sigaction& old = sig == SIGSEGV ? go_segv : go_bus;
+    if (old.sa_flags & SA_SIGINFO) {
+        old.sa_sigaction(sig, info, uctx);
+    } else if (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    } else {
+        old.sa_handler(sig);
+    }
+}
+
+void on_fault(int sig, siginfo_t* info, void* uctx) {
+    const emu::Block* b = emu::current_block;
+    const emu::Thread* t = emu::current_thread;
+    if (b != nullptr && t != nullptr) {
+        char s[300];
+        const int n = snprintf(s, sizeof s,
+                               "clusterd CUDA model: memory fault (%s at %p) in kernel %s, block (%u,%u,%u), thread "
+                               "(%u,%u,%u): an access outside device memory or a fiber stack overflow\n",
+                               sig == SIGSEGV ? "SIGSEGV" : "SIGBUS", info->si_addr, b->kernel->name, b->idx.x,
+                               b->idx.y, b->idx.z, t->idx.x, t->idx.y, t->idx.z);
+        if (n > 0) (void)!write(2, s, size_t(std::min(n, int(sizeof s) - 1)));
+    }
+    chain(sig, info, uctx);
+}
+
+std::once_flag install_once;
+
+void install_fault_handler() {
+    std::call_once(install_once, [] {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_fault;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+        sigfillset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, &go_segv);
+        sigaction(SIGBUS, &sa, &go_bus);
+    });
+}
+
+// AltStack is a worker thread's signal stack.
+struct AltStack {
+    std::vector<char> mem = std::vector<char>(64 << 10);
+    AltStack() {
+        stack_t st;
+        memset(&st, 0, sizeof st);
+        st.ss_sp = mem.data();
+        st.ss_size = mem.size();
+        sigaltstack(&st, nullptr);
+    }
+    ~AltStack() {
+        stack_t st;
+        memset(&st, 0, sizeof st);
+        st.ss_flags = SS_DISABLE;
+        sigaltstack(&st, nullptr);
+    }
+};
+
 void set_error(char* err, int errlen, const std::string& s) {
     if (errlen > 0) snprintf(err, errlen, "%s", s.c_str());
 }
@@ -400,7 +469,9 @@ extern "C" int clusterd_emu_launch(const char* name, const unsigned* grid, const
     std::mutex mu;
     std::string failure;
     std::atomic<bool> failed{false};
+    install_fault_handler();
     auto work = [&]() {
+        AltStack alt;
         Stacks stacks = take_stacks();
         if (!stacks.ensure(threads)) {
             std::lock_guard<std::mutex> g(mu);
