@@ -15,9 +15,6 @@
 // programming guide (256-bit aligned pointers, ldm a multiple of 4 floats).
 #pragma once
 
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "cuda_emu.h"
 
 namespace emu {
