@@ -75,7 +75,7 @@ func (b *Backend) assignFP32(ds *dataset, rows uintptr, m int, scatter bool, c, 
 	if assignNarrow(k) {
 		name = kAssignNarrow
 	}
-	args := assignArgs(uintptr(ds.x.ptr), uintptr(ds.xn.ptr), ds.d, rows, m, c, cn, k, scatter, labels, dist2, second2)
+	args := assignArgs(ds.x.ptr, ds.xn.ptr, ds.d, rows, m, c, cn, k, scatter, labels, dist2, second2)
 	return b.launch(name, assignLaunch(m), args)
 }
 
@@ -94,7 +94,7 @@ func (b *Backend) assignTF32(ctx context.Context, ds *dataset, c []float32, k in
 	if err != nil {
 		return err
 	}
-	args := assignTF32Args(uintptr(ds.x.ptr), uintptr(ds.xn.ptr), ds.d, n, pc, pcn, k, TF32TieBound, maxSqNorm(c, k, ds.d), pl, pd, pa, pf)
+	args := assignTF32Args(ds.x.ptr, ds.xn.ptr, ds.d, n, pc, pcn, k, TF32TieBound, maxSqNorm(c, k, ds.d), pl, pd, pa, pf)
 	if err := b.launch(kAssignTF32, tf32Launch(n), args); err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (b *Backend) assignTF32(ctx context.Context, ds *dataset, c []float32, k in
 // for a negative label; where alt (a device array, or 0) names a second
 // candidate, the nearer of the two becomes the label.
 func (b *Backend) labelDist(ds *dataset, c, labels, alt, out uintptr) error {
-	return b.launch(kLabelDist, warpPerRowLaunch(ds.n), labelDistArgs(uintptr(ds.x.ptr), ds.d, ds.n, c, labels, alt, out))
+	return b.launch(kLabelDist, warpPerRowLaunch(ds.n), labelDistArgs(ds.x.ptr, ds.d, ds.n, c, labels, alt, out))
 }
 
 // AssignSubset implements kernels.SubsetAssigner: assign_fp32 with the
@@ -236,7 +236,7 @@ func (b *Backend) distanceChunks(ctx context.Context, ds *dataset, rows int, y, 
 			return err
 		}
 		rn := min(rows, ds.n-r0)
-		args := distArgs(uintptr(ds.x.ptr), uintptr(ds.xn.ptr), ds.d, r0, rn, y, yn, m, out, m)
+		args := distArgs(ds.x.ptr, ds.xn.ptr, ds.d, r0, rn, y, yn, m, out, m)
 		if err := b.launch(name, distLaunch(rn, m, narrow), args); err != nil {
 			return err
 		}

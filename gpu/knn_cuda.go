@@ -54,7 +54,7 @@ func (b *Backend) KNN(ctx context.Context, x kernels.Dataset, k int, idx []int32
 		if err != nil {
 			return err
 		}
-		x, xn := uintptr(ds.x.ptr), uintptr(ds.xn.ptr)
+		x, xn := ds.x.ptr, ds.xn.ptr
 		err = b.distanceChunks(ctx, ds, rows, x, xn, n, pd, func(r0, rn int) error {
 			if err := b.launch(kKNNSelect, knnSelectLaunch(rn), knnSelectArgs(pd, n, n, k, pi)); err != nil {
 				return err

@@ -58,7 +58,7 @@ func (b *Backend) SumByLabel(ctx context.Context, x kernels.Dataset, labels []in
 			return err
 		}
 		if pieces > 0 {
-			args := sumPartialArgs(uintptr(ds.x.ptr), ds.d, porder, ppieces, ppartial)
+			args := sumPartialArgs(ds.x.ptr, ds.d, porder, ppieces, ppartial)
 			if err := b.launch(kSumPartial, sumPartialLaunch(pieces, ds.d), args); err != nil {
 				return err
 			}
@@ -122,7 +122,7 @@ func (b *Backend) ClusterDistanceSums(ctx context.Context, x kernels.Dataset, la
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				args := clusterDistsArgs(uintptr(ds.x.ptr), ds.d, r0+rn, r0, porder, pstart, k, l0, pout)
+				args := clusterDistsArgs(ds.x.ptr, ds.d, r0+rn, r0, porder, pstart, k, l0, pout)
 				if err := b.launch(kClusterDists, cdsLaunch(rn, min(maxGridYZ, k-l0)), args); err != nil {
 					return err
 				}
