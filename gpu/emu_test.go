@@ -76,7 +76,7 @@ func TestChunkedOnModel(t *testing.T) {
 			}
 			// kernels.Backend's tolerance, 1e-5·(‖x‖² + ‖y‖²), with a bound
 			// on both norms from the data.
-			tol := 1e-5 * 2 * maxNorm2(x, n, d)
+			tol := 1e-5 * 2 * float64(maxSqNorm(x, n, d))
 			for q := range out[0] {
 				if math.Abs(float64(out[0][q]-out[1][q])) > tol {
 					t.Fatalf("distance %d (row %d, point %d): gpu %g, cpu %g", q, q/m, q%m, out[0][q], out[1][q])
@@ -131,16 +131,4 @@ func uploadFor(t *testing.T, b kernels.Backend, x []float32, n, d int) kernels.D
 	}
 	t.Cleanup(func() { ds.Close() })
 	return ds
-}
-
-func maxNorm2(x []float32, n, d int) float64 {
-	var m float64
-	for i := range n {
-		var s float64
-		for _, v := range x[i*d : (i+1)*d] {
-			s += float64(v) * float64(v)
-		}
-		m = max(m, s)
-	}
-	return m
 }

@@ -182,15 +182,7 @@ func TestAssign(t *testing.T, f Factory) {
 		t.Run(c.Name, func(t *testing.T) {
 			x := Data(c, 1)
 			cent := centroidsFor(c, x, 2)
-			ds := upload(t, b, x, c.N, c.D)
-			labels := make([]int32, c.N)
-			dist := make([]float32, c.N)
-			if err := b.Assign(context.Background(), ds, cent, c.K, labels, dist); err != nil {
-				t.Fatalf("Assign: %v", err)
-			}
-			for i := 0; i < c.N; i++ {
-				checkNearest(t, x[i*c.D:(i+1)*c.D], cent, c.K, c.D, labels[i], dist[i], "row "+itoa(i))
-			}
+			_, dist := assignChecked(t, b, c, x, cent)
 			if c.K == c.N && c.Dup == 0 {
 				// Every row is a centroid: its own distance is exactly the minimum.
 				for i := 0; i < c.N; i++ {
@@ -218,6 +210,18 @@ func testTiedCentroids(t *testing.T, b kernels.Backend) {
 		row := half[j*c.D : (j+1)*c.D]
 		cent = append(append(cent, row...), row...)
 	}
+	labels, _ := assignChecked(t, b, c, x, cent)
+	for i, l := range labels {
+		if l%2 != 0 {
+			t.Fatalf("row %d: label %d, but centroid %d is identical and the lower index wins a tie", i, l, l-1)
+		}
+	}
+}
+
+// assignChecked runs Assign of the case's data x to cent and checks every
+// row against the float64 loop (checkNearest).
+func assignChecked(t *testing.T, b kernels.Backend, c Case, x, cent []float32) ([]int32, []float32) {
+	t.Helper()
 	ds := upload(t, b, x, c.N, c.D)
 	labels := make([]int32, c.N)
 	dist := make([]float32, c.N)
@@ -225,11 +229,9 @@ func testTiedCentroids(t *testing.T, b kernels.Backend) {
 		t.Fatalf("Assign: %v", err)
 	}
 	for i := 0; i < c.N; i++ {
-		if labels[i]%2 != 0 {
-			t.Fatalf("row %d: label %d, but centroid %d is identical and the lower index wins a tie", i, labels[i], labels[i]-1)
-		}
 		checkNearest(t, x[i*c.D:(i+1)*c.D], cent, c.K, c.D, labels[i], dist[i], "row "+itoa(i))
 	}
+	return labels, dist
 }
 
 // TestAssignSubset checks the optional kernels.SubsetAssigner fast path; it
