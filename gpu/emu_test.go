@@ -5,6 +5,7 @@ package gpu
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/clusterd/clusterd/cpu"
@@ -131,4 +132,76 @@ func uploadFor(t *testing.T, b kernels.Backend, x []float32, n, d int) kernels.D
 	}
 	t.Cleanup(func() { ds.Close() })
 	return ds
+}
+
+// TestSchedulingIndependent runs every call twice, with the model's
+// scheduling order flipped the second time (warps and lanes that ran
+// ascending run descending), and demands the same bits: the kernels claim
+// results that do not depend on how the device schedules them (no
+// floating-point atomics, fixed summation orders, integer histograms).
+func TestSchedulingIndependent(t *testing.T) {
+	defer emu.FlipOrder(false)
+	const n, d, k, nn = 3001, 37, 130, 12
+	x := conformance.Data(conformance.Case{N: n, D: d, K: 40}, 31)
+	cent := x[:k*d]
+	labels := make([]int32, n)
+	for i := range labels {
+		labels[i] = int32((i*7919)%(k+1)) - 1
+	}
+	type outputs struct {
+		assign       []int32
+		assignDist   []float32
+		sums         []float64
+		counts       []int64
+		labelDist    []float32
+		dists        []float32
+		knnIdx       []int32
+		knnDist      []float32
+		clusterDists []float64
+	}
+	run := func(flip bool) outputs {
+		emu.FlipOrder(flip)
+		b, err := New(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		ctx := context.Background()
+		ds := uploadFor(t, b, x, n, d)
+		o := outputs{
+			assign: make([]int32, n), assignDist: make([]float32, n),
+			sums: make([]float64, k*d), counts: make([]int64, k),
+			labelDist: make([]float32, n), dists: make([]float32, n*k),
+			knnIdx: make([]int32, n*nn), knnDist: make([]float32, n*nn),
+			clusterDists: make([]float64, n*k),
+		}
+		for _, err := range []error{
+			b.Assign(ctx, ds, cent, k, o.assign, o.assignDist),
+			b.SumByLabel(ctx, ds, labels, k, o.sums, o.counts),
+			b.LabelDistances(ctx, ds, cent, k, labels, o.labelDist),
+			b.Distances(ctx, ds, cent, k, o.dists),
+			b.KNN(ctx, ds, nn, o.knnIdx, o.knnDist),
+			b.ClusterDistanceSums(ctx, ds, labels, k, o.clusterDists),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return o
+	}
+	a, b := run(false), run(true)
+	same := func(name string, eq bool) {
+		if !eq {
+			t.Errorf("%s differs between the two scheduling orders", name)
+		}
+	}
+	same("Assign labels", slices.Equal(a.assign, b.assign))
+	same("Assign distances", slices.Equal(a.assignDist, b.assignDist))
+	same("SumByLabel sums", slices.Equal(a.sums, b.sums))
+	same("SumByLabel counts", slices.Equal(a.counts, b.counts))
+	same("LabelDistances", slices.Equal(a.labelDist, b.labelDist))
+	same("Distances", slices.Equal(a.dists, b.dists))
+	same("KNN indices", slices.Equal(a.knnIdx, b.knnIdx))
+	same("KNN distances", slices.Equal(a.knnDist, b.knnDist))
+	same("ClusterDistanceSums", slices.Equal(a.clusterDists, b.clusterDists))
 }

@@ -181,6 +181,17 @@ func CopyDtoH(dst unsafe.Pointer, src uintptr, size int64) error {
 	return nil
 }
 
+// FlipOrder flips (true) or restores (false) the scheduling order of every
+// block: tests run a call both ways and demand the same bits from kernels
+// that claim results independent of scheduling.
+func FlipOrder(flip bool) {
+	f := 0
+	if flip {
+		f = 1
+	}
+	C.clusterd_emu_set_order(C.int(f))
+}
+
 // HasKernel reports whether the model can run kernel name.
 func HasKernel(name string) bool {
 	cs := C.CString(name)

@@ -25,6 +25,11 @@ int clusterd_emu_launch(const char* name, const unsigned* grid, const unsigned* 
 // clusterd_emu_has_kernel reports whether the model knows kernel name.
 int clusterd_emu_has_kernel(const char* name);
 
+// clusterd_emu_set_order flips (flip ≠ 0) or restores the scheduling
+// order: blocks that ran their warps and lanes ascending run them
+// descending, and the other way round.
+void clusterd_emu_set_order(int flip);
+
 #ifdef __cplusplus
 }
 #endif

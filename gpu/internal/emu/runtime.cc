@@ -438,6 +438,12 @@ void set_error(char* err, int errlen, const std::string& s) {
 
 extern "C" int clusterd_emu_has_kernel(const char* name) { return emu::registry().count(name) != 0; }
 
+namespace {
+std::atomic<int> order_flip{0};
+}  // namespace
+
+extern "C" void clusterd_emu_set_order(int flip) { order_flip = flip != 0; }
+
 extern "C" int clusterd_emu_launch(const char* name, const unsigned* grid, const unsigned* block, const uint64_t* args,
                                    int nargs, const char* types, char* err, int errlen) {
     using namespace emu;
@@ -492,7 +498,7 @@ extern "C" int clusterd_emu_launch(const char* name, const unsigned* grid, const
             b.idx = uint3{unsigned(id % grid[0]), unsigned(id / grid[0] % grid[1]),
                           unsigned(id / (uint64_t(grid[0]) * grid[1]))};
             b.error.clear();
-            run_block(b, stacks, id & 1);
+            run_block(b, stacks, ((id & 1) != 0) != (order_flip != 0));
             if (!b.error.empty()) {
                 std::lock_guard<std::mutex> g(mu);
                 if (failure.empty()) failure = b.error;
