@@ -94,7 +94,12 @@ func (b *Backend) assignTF32(ctx context.Context, ds *dataset, c []float32, k in
 	if err != nil {
 		return err
 	}
-	args := assignTF32Args(ds.x.ptr, ds.xn.ptr, ds.d, n, pc, pcn, k, TF32TieBound, maxSqNorm(c, k, ds.d), pl, pd, pa, pf)
+	norms, cmax := tf32Norms(c, k, ds.d)
+	ptn, err := upload(ds, "centroid tf32 norms", norms)
+	if err != nil {
+		return err
+	}
+	args := assignTF32Args(ds.x.ptr, ds.xn.ptr, ds.d, n, pc, ptn, k, cmax, pl, pd, pa, pf)
 	if err := b.launch(kAssignTF32, tf32Launch(n), args); err != nil {
 		return err
 	}

@@ -37,12 +37,14 @@
 // # Precision
 //
 // Assign runs an exact fp32 fused kernel, or, on compute capability 8.0 and
-// newer with PrecisionAuto or PrecisionTF32, a tf32 tensor-core kernel whose
-// near ties (best and second-best within TF32TieBound of each other,
-// relative to the norms) are re-assigned by the fp32 kernel, with every
-// returned distance recomputed exactly from differences. Labels therefore
-// equal the fp32 path's, and all results meet the kernels.Backend
-// tolerances on either path.
+// newer with PrecisionAuto or PrecisionTF32, a tf32 tensor-core kernel. A
+// row whose best two tf32 distances are closer than tf32 rounding and fp32
+// accumulation could account for (a bound that scales with the distances,
+// tf32_gap in kernels/assign_tc.cu) has its two candidates compared
+// exactly, or, when a third is as close, is re-assigned by the fp32 kernel;
+// every returned distance is recomputed exactly from differences. Labels
+// therefore equal the fp32 path's, and all results meet the
+// kernels.Backend tolerances on either path.
 //
 // # KNN
 //

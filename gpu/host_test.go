@@ -33,7 +33,7 @@ func TestKernelSignatures(t *testing.T) {
 		kRowNorms:     rowNormsArgs(1, 2, 3, 4),
 		kAssign:       assignArgs(1, 2, 3, 4, 5, 6, 7, 8, true, 9, 10, 11),
 		kAssignNarrow: assignArgs(1, 2, 3, 0, 5, 6, 7, 8, false, 9, 10, 0),
-		kAssignTF32:   assignTF32Args(1, 2, 3, 4, 5, 6, 7, 0.5, 9, 10, 11, 12, 13),
+		kAssignTF32:   assignTF32Args(1, 2, 3, 4, 5, 6, 7, 0.5, 10, 11, 12, 13),
 		kLabelDist:    labelDistArgs(1, 2, 3, 4, 5, 0, 7),
 		kDist:         distArgs(1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
 		kDistNarrow:   distArgs(1, 2, 3, 4, 5, 6, 7, 8, 9, 10),

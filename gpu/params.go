@@ -47,8 +47,8 @@ func assignArgs(x, xn uintptr, d int, rows uintptr, m int, c, cn uintptr, k int,
 	return kernelArgs{}.ptr(x).ptr(xn).i32(d).ptr(rows).i32(m).ptr(c).ptr(cn).i32(k).i32(sc).ptr(labels).ptr(dist2).ptr(second2)
 }
 
-func assignTF32Args(x, xn uintptr, d, n int, c, cn uintptr, k int, tie, cmax2 float32, labels, dist2, alt, flags uintptr) kernelArgs {
-	return kernelArgs{}.ptr(x).ptr(xn).i32(d).i32(n).ptr(c).ptr(cn).i32(k).f32(tie).f32(cmax2).ptr(labels).ptr(dist2).ptr(alt).ptr(flags)
+func assignTF32Args(x, xn uintptr, d, n int, c, cn uintptr, k int, cmax float32, labels, dist2, alt, flags uintptr) kernelArgs {
+	return kernelArgs{}.ptr(x).ptr(xn).i32(d).i32(n).ptr(c).ptr(cn).i32(k).f32(cmax).ptr(labels).ptr(dist2).ptr(alt).ptr(flags)
 }
 
 func labelDistArgs(x uintptr, d, n int, c, labels, alt, out uintptr) kernelArgs {

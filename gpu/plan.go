@@ -166,22 +166,39 @@ func flaggedRows(flags []byte, v byte) []int32 {
 	return rows
 }
 
-// maxSqNorm returns max_j ‖c_j‖² over the k rows of c (k×d), in float64
-// rounded up to float32, for the tf32 tie bound.
-func maxSqNorm(c []float32, k, d int) float32 {
+// roundTF32 rounds v to tf32 as assign_tf32's __float_to_tf32
+// (cvt.rna.tf32.f32) does: to nearest with 10 mantissa bits, ties away
+// from zero; infinities and NaNs are kept.
+func roundTF32(v float32) float32 {
+	b := math.Float32bits(v)
+	if b&0x7f800000 == 0x7f800000 {
+		return v
+	}
+	return math.Float32frombits((b + 0x1000) &^ 0x1fff)
+}
+
+// tf32Norms returns what assign_tf32 needs of the k centroids c (k×d):
+// the squared norms of the centroids rounded to tf32, ‖c̃_j‖², summed in
+// float64 and rounded to float32, and max_j ‖c̃_j‖ rounded up (see
+// tf32_gap in kernels/assign_tc.cu).
+func tf32Norms(c []float32, k, d int) (norms []float32, cmax float32) {
+	norms = make([]float32, k)
 	var m float64
 	for j := range k {
 		var s float64
 		for _, v := range c[j*d : (j+1)*d] {
-			s += float64(v) * float64(v)
+			r := float64(roundTF32(v))
+			s += r * r
 		}
+		norms[j] = float32(s)
 		m = max(m, s)
 	}
-	f := float32(m)
-	if float64(f) < m {
-		f = math.Nextafter32(f, float32(math.Inf(1)))
+	m = math.Sqrt(m)
+	cmax = float32(m)
+	if float64(cmax) < m {
+		cmax = math.Nextafter32(cmax, float32(math.Inf(1)))
 	}
-	return f
+	return norms, cmax
 }
 
 // sortNeighbours orders each of the n rows of k neighbours (idx, dist) by

@@ -132,7 +132,7 @@ func TestFlaggedRows(t *testing.T) {
 
 // TestMaxSqNorm checks that the bound is the largest norm, never rounded
 // below it (a smaller cmax2 would make the tie test too strict).
-func TestMaxSqNorm(t *testing.T) {
+func TestTF32Norms(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 100 {
 		k, d := 1+r.IntN(20), 1+r.IntN(50)
@@ -140,17 +140,32 @@ func TestMaxSqNorm(t *testing.T) {
 		for i := range c {
 			c[i] = float32(r.NormFloat64() * 100)
 		}
+		norms, cmax := tf32Norms(c, k, d)
 		var want float64
 		for j := range k {
 			var s float64
 			for _, v := range c[j*d : (j+1)*d] {
-				s += float64(v) * float64(v)
+				// tf32 keeps the top 10 mantissa bits: the rounded value is
+				// within 2⁻¹¹ relative of v and has 13 zero low bits.
+				rv := roundTF32(v)
+				if math.Float32bits(rv)&0x1fff != 0 || math.Abs(float64(rv-v)) > math.Ldexp(math.Abs(float64(v)), -11) {
+					t.Fatalf("roundTF32(%g) = %g", v, rv)
+				}
+				s += float64(rv) * float64(rv)
 			}
-			want = math.Max(want, s)
+			if math.Abs(float64(norms[j])-s) > 1e-7*s {
+				t.Fatalf("norm %d = %g, want %g", j, norms[j], s)
+			}
+			want = math.Max(want, math.Sqrt(s))
 		}
-		got := maxSqNorm(c, k, d)
-		if float64(got) < want || float64(got) > want*(1+1e-6) {
-			t.Fatalf("maxSqNorm = %g, want ≥ %g", got, want)
+		if float64(cmax) < want || float64(cmax) > want*(1+1e-6) {
+			t.Fatalf("cmax = %g, want ≥ %g", cmax, want)
+		}
+	}
+	// Ties round away from zero, as cvt.rna does.
+	for _, c := range []struct{ in, want uint32 }{{0x3f801000, 0x3f802000}, {0xbf801000, 0xbf802000}, {0x3f800fff, 0x3f800000}} {
+		if got := math.Float32bits(roundTF32(math.Float32frombits(c.in))); got != c.want {
+			t.Errorf("roundTF32(%#x) = %#x, want %#x", c.in, got, c.want)
 		}
 	}
 }

@@ -98,28 +98,58 @@ struct Tf32Smem {
     float xr[CLUSTERD_TF32_M];
 };
 
+// tf32_gap bounds how far the tf32 estimates' difference D_a − D_b of two
+// candidates can be from the exact T_a − T_b (T_j = ‖x − c_j‖²), given
+// the estimates a = D_a and b = D_b of a row with norm xl = ‖x‖ (xr =
+// ‖x‖²), cmax = max_j ‖c̃_j‖ and d features. Computed in float64, once per
+// row. gpu's model tests mirror it (tf32Flag in gpu/model_test.go).
+//
+// With x̃ = x + δx and c̃_j = c_j + δc_j the tf32 roundings (|δ| ≤ u|·|
+// elementwise, u = 2⁻¹¹) and cn_j = ‖c̃_j‖² (the host computes the norms of
+// the rounded centroids), the kernel's D_j = ‖x‖² + ‖c̃_j‖² − 2x̃·c̃_j + ε is
+// T_j − 2(x − c_j)·δc_j − 2δx·c_j plus second-order terms and the fp32
+// accumulation error ε. In a difference the δx terms pair up as
+// 2δx·(c_b − c_a), and ‖c_a − c_b‖ ≤ √T_a + √T_b, so
+//
+//	|(D_a − D_b) − (T_a − T_b)| ≤ 2u(√T_a + √T_b)(‖x‖ + cmax) + 4g‖x‖cmax + s0,
+//
+// where g = (d + 16)·2⁻²³·(1 + 2⁻¹⁰) covers the accumulation of d products
+// with an error of 2⁻²³ each (tensor cores may truncate rather than round)
+// and s0 = 2⁻¹⁸(‖x‖² + cmax²) the second-order terms and the roundings of
+// the norms and of the epilogue's fmaf. The bound scales with the
+// distances, not with the norms: near a centroid it is far smaller than a
+// bound in ‖x‖² + cmax². √T_j is bounded from the estimate by
+// √(max(D_j, 0) + A), A = (4u + 2g)‖x‖cmax + 2u·cmax² + s0 ≥ |D_j − T_j|.
+// The factor 1 + 2⁻⁸ covers the fp32 rounding of ‖x‖² (row_norms, a
+// relative error below d·2⁻²⁴) and of cmax. The bound grows more slowly
+// than its second argument (A ≥ u²(‖x‖ + cmax)²), so a gap that clears the
+// third-smallest estimate clears every larger one.
+__device__ double tf32_gap(double a, double b, double xr, double xl, double cmax, int d) {
+    const double u = 0x1p-11, g = (d + 16) * 0x1p-23 * (1 + 0x1p-10);
+    const double s0 = 0x1p-18 * (xr + cmax * cmax);
+    const double A = (4 * u + 2 * g) * xl * cmax + 2 * u * cmax * cmax + s0;
+    return (1 + 0x1p-8) * (2 * u * (sqrt(fmax(a, 0.) + A) + sqrt(fmax(b, 0.) + A)) * (xl + cmax) + 4 * g * xl * cmax + s0);
+}
+
 // assign_tf32 assigns all n rows of x (n×d) to the nearest of the k
 // centroids c (k×d) by tf32 distances: labels[i], dist2[i] (the tf32
 // estimate, clamped at 0; the host overwrites it with the exact value),
-// flags[i] and alt[i].
+// flags[i] and alt[i]. cn holds the norms of the tf32-rounded centroids,
+// cmax the largest of their square roots (see tf32_gap).
 //
-// Error bound: tf32 rounds each input to nearest with a 10-bit mantissa
-// (unit roundoff u = 2⁻¹¹), which perturbs x·c_j by at most 2u‖x‖‖c_j‖, so a
-// distance by at most e = 2u(‖x‖² + max_j ‖c_j‖²); fp32 accumulation adds
-// far less. The true nearest centroid is therefore among those within 2e of
-// the tf32 best. With B = tie·(‖x_i‖² + cmax2) ≥ 2e (tie is
-// gpu.TF32TieBound, cmax2 = max_j ‖c_j‖²) and d1 ≤ d2 ≤ d3 the three
-// smallest tf32 distances:
+// With d1 ≤ d2 ≤ d3 the three smallest tf32 distances of a row:
 //
-//	d2 − d1 > B:  the tf32 best is the nearest; flags = 0, alt = −1;
-//	d3 − d1 > B:  the nearest is one of the best two; flags = 1 and
-//	              alt = the second, which label_dist compares exactly;
-//	otherwise:    flags = 2, alt = −1; the host re-assigns the row with
-//	              the exact fp32 kernel.
+//	d2 − d1 > tf32_gap(d1, d2):  the tf32 best is the nearest; flags = 0,
+//	                             alt = −1;
+//	d3 − d1 > tf32_gap(d1, d3):  the nearest is one of the best two;
+//	                             flags = 1 and alt = the second, which
+//	                             label_dist compares exactly;
+//	otherwise:                   flags = 2, alt = −1; the host re-assigns
+//	                             the row with the exact fp32 kernel.
 //
 extern "C" __global__ void __launch_bounds__(CLUSTERD_TF32_THREADS, 2)
 assign_tf32(const float* __restrict__ x, const float* __restrict__ xn, int d, int n, const float* __restrict__ c,
-            const float* __restrict__ cn, int k, float tie, float cmax2, int* __restrict__ labels,
+            const float* __restrict__ cn, int k, float cmax, int* __restrict__ labels,
             float* __restrict__ dist2, int* __restrict__ alt, unsigned char* __restrict__ flags) {
     namespace wm = nvcuda::wmma;
     __shared__ __align__(32) Tf32Smem s;
@@ -228,8 +258,10 @@ assign_tf32(const float* __restrict__ x, const float* __restrict__ xn, int d, in
         for (int w = 1; w < 4; ++w) o = near3_merge(o, red[w * CLUSTERD_TF32_M + tid]);
         const long long row = p0 + tid;
         if (row < n) {
-            const float bound = tie * (s.xr[tid] + cmax2);
-            const unsigned char flag = o.d2 - o.d1 > bound ? 0 : (o.d3 - o.d1 > bound ? 1 : 2);
+            const double xr = s.xr[tid], xl = sqrt(xr), d1 = o.d1;
+            const unsigned char flag = (double)o.d2 - d1 > tf32_gap(d1, o.d2, xr, xl, cmax, d)   ? 0
+                                       : (double)o.d3 - d1 > tf32_gap(d1, o.d3, xr, xl, cmax, d) ? 1
+                                                                                                 : 2;
             labels[row] = o.i1;
             dist2[row] = clamp0(o.d1);
             alt[row] = flag == 1 ? o.i2 : -1;

@@ -1,5 +1,5 @@
 // 9bd052a8d272f2ad7abf8ed13624187b5722a96571a25255f3a9cd7f2b5f89ce  assign.cu
-// bfb6c36a11802e4d65593d8a6def113c3b4da4164d7e2e40bbb096a6ad179395  assign_tc.cu
+// cdef07ea7d82de4bcf15a2979133d5fbe13de175da7442ae355f458f36711ee7  assign_tc.cu
 // 22fdc9b6988c8c5fba86996af3c60e8491e566ab401a186549ab97bbb1d3f4bd  distances.cu
 // be7b485b0aec02bffd4d0c1becd2544cedf21fed4b50a77fb4a3f9848c831f7c  knn.cu
 // b0b0b8b524c459efe0e0a5d9960e81353a10b2cfdfca70d2e6d3c8c3f49c27f0  peak.cu
