@@ -5,6 +5,7 @@ package gpu
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -205,4 +206,24 @@ func TestSchedulingIndependent(t *testing.T) {
 	same("KNN indices", slices.Equal(a.knnIdx, b.knnIdx))
 	same("KNN distances", slices.Equal(a.knnDist, b.knnDist))
 	same("ClusterDistanceSums", slices.Equal(a.clusterDists, b.clusterDists))
+}
+
+// TestTF32GapMatchesKernel compares the tests' mirror of the tie bound
+// (tf32Gap, which TestTF32GapAdversarial and TestTF32TieBound check) with
+// tf32_gap compiled from kernels/assign_tc.cu, so that the bound the
+// device applies is the one that was tested.
+func TestTF32GapMatchesKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for range 1000 {
+		xr := float32(math.Exp(r.NormFloat64() * 5))
+		cmax := float32(math.Exp(r.NormFloat64() * 3))
+		a := float32(r.NormFloat64()) * (xr + cmax*cmax)
+		b := a + float32(math.Abs(r.NormFloat64()))*(xr+cmax*cmax)
+		d := 1 + r.IntN(4096)
+		got := emu.TF32Gap(float64(a), float64(b), float64(xr), float64(cmax), d)
+		want := tf32Gap(a, b, xr, cmax, d)
+		if math.Abs(got-want) > 1e-12*want {
+			t.Fatalf("tf32_gap(%g, %g, xr %g, cmax %g, d %d) = %.17g in the kernel, %.17g in the mirror", a, b, xr, cmax, d, got, want)
+		}
+	}
 }

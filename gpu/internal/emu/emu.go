@@ -192,6 +192,13 @@ func FlipOrder(flip bool) {
 	C.clusterd_emu_set_order(C.int(f))
 }
 
+// TF32Gap is tf32_gap of kernels/assign_tc.cu, compiled from the kernel's
+// source: the tie bound of two tf32 distance estimates a and b of a row
+// with ‖x‖² = xr, largest rounded centroid norm cmax and d features.
+func TF32Gap(a, b, xr, cmax float64, d int) float64 {
+	return float64(C.clusterd_emu_tf32_gap(C.double(a), C.double(b), C.double(xr), C.double(cmax), C.int(d)))
+}
+
 // HasKernel reports whether the model can run kernel name.
 func HasKernel(name string) bool {
 	cs := C.CString(name)

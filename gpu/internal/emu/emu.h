@@ -25,6 +25,10 @@ int clusterd_emu_launch(const char* name, const unsigned* grid, const unsigned* 
 // clusterd_emu_has_kernel reports whether the model knows kernel name.
 int clusterd_emu_has_kernel(const char* name);
 
+// clusterd_emu_tf32_gap is kernels/assign_tc.cu's tf32_gap, compiled from
+// the kernel's source, for tests of its mirror.
+double clusterd_emu_tf32_gap(double a, double b, double xr, double cmax, int d);
+
 // clusterd_emu_set_order flips (flip ≠ 0) or restores the scheduling
 // order: blocks that ran their warps and lanes ascending run them
 // descending, and the other way round.
