@@ -153,15 +153,14 @@ func pushTF32(v float32, sign float64) float32 {
 	if v == 0 {
 		v = 1e-3
 	}
-	b := math.Float32bits(v) &^ 0x1fff // v truncated to tf32
-	lo, mid := math.Float32frombits(b), math.Float32frombits(b|0x1000)
-	// Rounding lo+½ulp−ε goes to lo (an error of −½ulp in magnitude),
-	// lo+½ulp goes away from zero (+½ulp); "up" means away from zero.
-	up := (sign > 0) == (v > 0)
-	if up {
+	// mid is halfway between v truncated to tf32 (lo) and the next tf32
+	// value away from zero: mid rounds away from zero (ties away), an error
+	// of +½ulp in magnitude, and the float just below it rounds to lo, an
+	// error of nearly −½ulp.
+	mid := math.Float32frombits(math.Float32bits(v)&^0x1fff | 0x1000)
+	if (sign > 0) == (v > 0) {
 		return mid
 	}
-	_ = lo
 	return math.Nextafter32(mid, 0)
 }
 

@@ -127,8 +127,9 @@ std::string where() {
     return s;
 }
 
+// abandon leaves the fiber for good: the scheduler resumes no fiber that
+// is done, and stops the block at a failure.
 [[noreturn]] void abandon() {
-    // The scheduler sees the error and never resumes this fiber.
     for (;;) yield();
 }
 
