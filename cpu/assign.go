@@ -4,7 +4,6 @@ package cpu
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -14,14 +13,6 @@ import (
 // float64 differences: rounding in ‖x‖² − 2x·c + ‖c‖² is far below it, so a
 // larger gap cannot be an ordering error.
 const tieTol = 1e-5
-
-// checkCentroids verifies k ≥ 1 and that c holds k rows of the dataset's d.
-func checkCentroids(ds *dataset, c []float32, k int) error {
-	if k < 1 {
-		return fmt.Errorf("%w: k = %d, need k ≥ 1", kernels.ErrShape, k)
-	}
-	return kernels.CheckLen("centroids", len(c), k*ds.d)
-}
 
 // centroidNorms returns ‖c_j‖² for the k rows of c.
 func centroidNorms(c []float32, k, d int) []float32 {
@@ -75,10 +66,7 @@ func (s *simd) exactNearest(x, c []float32, k, d int) nearest {
 // Assign implements kernels.Backend.
 func (b *Backend) Assign(ctx context.Context, x kernels.Dataset, c []float32, k int, labels []int32, dist2 []float32) error {
 	ds := b.own(x)
-	if err := checkCentroids(ds, c, k); err != nil {
-		return err
-	}
-	if err := checkOut(ds.n, len(labels), len(dist2)); err != nil {
+	if err := kernels.CheckAssign(ds.n, ds.d, c, k, labels, dist2); err != nil {
 		return err
 	}
 	return b.nearestRows(ctx, ds, nil, c, k, labels, dist2, nil)
@@ -88,16 +76,8 @@ func (b *Backend) Assign(ctx context.Context, x kernels.Dataset, c []float32, k 
 // scanned like Assign scans all of them.
 func (b *Backend) AssignSubset(ctx context.Context, x kernels.Dataset, rows []int32, c []float32, k int, labels []int32, dist2, second2 []float32) error {
 	ds := b.own(x)
-	if err := checkCentroids(ds, c, k); err != nil {
+	if err := kernels.CheckAssignSubset(ds.n, ds.d, rows, c, k, labels, dist2, second2); err != nil {
 		return err
-	}
-	if err := checkOut(len(rows), len(labels), len(dist2), len(second2)); err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if r < 0 || int(r) >= ds.n {
-			return fmt.Errorf("%w: row %d out of [0,%d)", kernels.ErrShape, r, ds.n)
-		}
 	}
 	return b.nearestRows(ctx, ds, rows, c, k, labels, dist2, second2)
 }
@@ -179,10 +159,7 @@ func scanBlock(xb []float32, xn []float32, nr int, c, cn []float32, k, d int, tb
 // Distances implements kernels.Backend.
 func (b *Backend) Distances(ctx context.Context, x kernels.Dataset, y []float32, m int, out []float32) error {
 	ds := b.own(x)
-	if err := checkCentroids(ds, y, m); err != nil {
-		return err
-	}
-	if err := kernels.CheckLen("out", len(out), ds.n*m); err != nil {
+	if err := kernels.CheckDistances(ds.n, ds.d, y, m, out); err != nil {
 		return err
 	}
 	yn := centroidNorms(y, m, ds.d)
@@ -209,14 +186,4 @@ func (b *Backend) Distances(ctx context.Context, x kernels.Dataset, y []float32,
 			}
 		}
 	})
-}
-
-// checkOut verifies that every output length equals n.
-func checkOut(n int, lens ...int) error {
-	for i, l := range lens {
-		if l != n {
-			return fmt.Errorf("%w: output %d has length %d, want %d", kernels.ErrShape, i, l, n)
-		}
-	}
-	return nil
 }

@@ -4,7 +4,6 @@ package cpu
 
 import (
 	"context"
-	"fmt"
 	"math/bits"
 
 	"github.com/clusterd/clusterd/kernels"
@@ -20,13 +19,7 @@ import (
 // screen's blocking, and the same on every core count.
 func (b *Backend) KNN(ctx context.Context, x kernels.Dataset, k int, idx []int32, dist2 []float32) error {
 	ds := b.own(x)
-	if k < 1 || k > ds.n {
-		return fmt.Errorf("%w: k = %d, need 1 ≤ k ≤ n = %d", kernels.ErrShape, k, ds.n)
-	}
-	if err := kernels.CheckLen("idx", len(idx), ds.n*k); err != nil {
-		return err
-	}
-	if err := kernels.CheckLen("dist2", len(dist2), ds.n*k); err != nil {
+	if err := kernels.CheckKNN(ds.n, k, idx, dist2); err != nil {
 		return err
 	}
 	if s := b.simd; s != nil {

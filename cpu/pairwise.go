@@ -4,7 +4,6 @@ package cpu
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/bits"
 	"unsafe"
@@ -42,24 +41,15 @@ const cdsBlock = 192
 // against every labelled block after the rounds.
 func (b *Backend) ClusterDistanceSums(ctx context.Context, x kernels.Dataset, labels []int32, k int, out []float64) error {
 	ds := b.own(x)
-	if k < 1 {
-		return fmt.Errorf("%w: k = %d, need k ≥ 1", kernels.ErrShape, k)
-	}
-	if err := checkOut(ds.n, len(labels)); err != nil {
+	if err := kernels.CheckClusterDistanceSums(ds.n, labels, k, out); err != nil {
 		return err
 	}
-	if err := kernels.CheckLen("out", len(out), ds.n*k); err != nil {
-		return err
-	}
-	order, start, err := bucketByLabel(labels, k)
-	if err != nil {
-		return err
-	}
+	order, start := kernels.GroupByLabel(labels, k)
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	clear(out)
-	nl := start[k]
+	nl := int(start[k])
 	for i, l := range labels {
 		if l < 0 {
 			order = append(order, int32(i))
@@ -72,7 +62,7 @@ func (b *Backend) ClusterDistanceSums(ctx context.Context, x kernels.Dataset, la
 	pl := &cdsPlan{b: b, ds: ds, order: order, lab: lab, k: k, out: out, zero: make([]float32, ds.d)}
 	nb := blocks(nl, cdsBlock)
 	span := func(blk, lo, hi int) (int, int) { return lo + blk*cdsBlock, min(hi, lo+(blk+1)*cdsBlock) }
-	err = parallelFor(ctx, b.workers, nb, func(t int) {
+	err := parallelFor(ctx, b.workers, nb, func(t int) {
 		lo, hi := span(t, 0, nl)
 		pl.tile(lo, hi, lo, hi, false)
 	})

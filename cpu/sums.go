@@ -4,7 +4,6 @@ package cpu
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -21,23 +20,11 @@ const sumChunk = 16384
 // eighth of the dataset's size.
 func (b *Backend) SumByLabel(ctx context.Context, x kernels.Dataset, labels []int32, k int, sums []float64, counts []int64) error {
 	ds := b.own(x)
-	if k < 1 {
-		return fmt.Errorf("%w: k = %d, need k ≥ 1", kernels.ErrShape, k)
-	}
-	if err := checkOut(ds.n, len(labels)); err != nil {
-		return err
-	}
-	if err := kernels.CheckLen("sums", len(sums), k*ds.d); err != nil {
-		return err
-	}
-	if err := kernels.CheckLen("counts", len(counts), k); err != nil {
+	if err := kernels.CheckSumByLabel(ds.n, ds.d, labels, k, sums, counts); err != nil {
 		return err
 	}
 	clear(counts)
-	for i, l := range labels {
-		if int(l) >= k {
-			return fmt.Errorf("%w: labels[%d] = %d, need < k = %d", kernels.ErrShape, i, l, k)
-		}
+	for _, l := range labels {
 		if l >= 0 {
 			counts[l]++
 		}
@@ -69,47 +56,12 @@ func (b *Backend) SumByLabel(ctx context.Context, x kernels.Dataset, labels []in
 	})
 }
 
-// bucketByLabel returns the row indices grouped by label (ascending within a
-// label) and the start offset of each label's group; start has length k+1.
-// Negative labels are left out.
-func bucketByLabel(labels []int32, k int) (order []int32, start []int, err error) {
-	start = make([]int, k+1)
-	for i, l := range labels {
-		if int(l) >= k {
-			return nil, nil, fmt.Errorf("%w: labels[%d] = %d, need < k = %d", kernels.ErrShape, i, l, k)
-		}
-		if l >= 0 {
-			start[l+1]++
-		}
-	}
-	for l := 0; l < k; l++ {
-		start[l+1] += start[l]
-	}
-	order = make([]int32, start[k])
-	next := append([]int(nil), start[:k]...)
-	for i, l := range labels {
-		if l >= 0 {
-			order[next[l]] = int32(i)
-			next[l]++
-		}
-	}
-	return order, start, nil
-}
-
 // LabelDistances implements kernels.Backend with exact differences summed
 // in float64 (vectorised on the SIMD paths), row blocks in parallel.
 func (b *Backend) LabelDistances(ctx context.Context, x kernels.Dataset, c []float32, k int, labels []int32, out []float32) error {
 	ds := b.own(x)
-	if err := checkCentroids(ds, c, k); err != nil {
+	if err := kernels.CheckLabelDistances(ds.n, ds.d, c, k, labels, out); err != nil {
 		return err
-	}
-	if err := checkOut(ds.n, len(labels), len(out)); err != nil {
-		return err
-	}
-	for i, l := range labels {
-		if int(l) >= k {
-			return fmt.Errorf("%w: labels[%d] = %d, need < k = %d", kernels.ErrShape, i, l, k)
-		}
 	}
 	d := ds.d
 	return parallelFor(ctx, b.workers, blocks(ds.n, normBlock), func(t int) {

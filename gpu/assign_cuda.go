@@ -4,18 +4,9 @@ package gpu
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/clusterd/clusterd/kernels"
 )
-
-// checkPoints verifies k ≥ 1 and that c holds k rows of d features.
-func checkPoints(what string, c []float32, k, d int) error {
-	if k < 1 {
-		return fmt.Errorf("%w: k = %d, need k ≥ 1", kernels.ErrShape, k)
-	}
-	return kernels.CheckLen(what, len(c), k*d)
-}
 
 // Assign implements kernels.Backend with the fused kernels of
 // kernels/assign.cu (fp32) or kernels/assign_tc.cu (tf32, for k > 32 on
@@ -26,13 +17,7 @@ func (b *Backend) Assign(ctx context.Context, x kernels.Dataset, c []float32, k 
 		if err != nil {
 			return err
 		}
-		if err := checkPoints("centroids", c, k, ds.d); err != nil {
-			return err
-		}
-		if err := kernels.CheckLen("labels", len(labels), ds.n); err != nil {
-			return err
-		}
-		if err := kernels.CheckLen("dist2", len(dist2), ds.n); err != nil {
+		if err := kernels.CheckAssign(ds.n, ds.d, c, k, labels, dist2); err != nil {
 			return err
 		}
 		pc, pcn, err := b.points(ds, "centroids", c, k)
@@ -142,23 +127,10 @@ func (b *Backend) AssignSubset(ctx context.Context, x kernels.Dataset, rows []in
 		if err != nil {
 			return err
 		}
-		if err := checkPoints("centroids", c, k, ds.d); err != nil {
+		if err := kernels.CheckAssignSubset(ds.n, ds.d, rows, c, k, labels, dist2, second2); err != nil {
 			return err
 		}
 		m := len(rows)
-		for _, what := range []struct {
-			name string
-			n    int
-		}{{"labels", len(labels)}, {"dist2", len(dist2)}, {"second2", len(second2)}} {
-			if err := kernels.CheckLen(what.name, what.n, m); err != nil {
-				return err
-			}
-		}
-		for _, r := range rows {
-			if r < 0 || int(r) >= ds.n {
-				return fmt.Errorf("%w: row %d out of [0,%d)", kernels.ErrShape, r, ds.n)
-			}
-		}
 		if m == 0 {
 			return nil
 		}
@@ -200,10 +172,7 @@ func (b *Backend) Distances(ctx context.Context, x kernels.Dataset, y []float32,
 		if err != nil {
 			return err
 		}
-		if err := checkPoints("points", y, m, ds.d); err != nil {
-			return err
-		}
-		if err := kernels.CheckLen("out", len(out), ds.n*m); err != nil {
+		if err := kernels.CheckDistances(ds.n, ds.d, y, m, out); err != nil {
 			return err
 		}
 		py, pyn, err := b.points(ds, "points", y, m)
@@ -263,16 +232,7 @@ func (b *Backend) LabelDistances(ctx context.Context, x kernels.Dataset, c []flo
 		if err != nil {
 			return err
 		}
-		if err := checkPoints("centroids", c, k, ds.d); err != nil {
-			return err
-		}
-		if err := kernels.CheckLen("labels", len(labels), ds.n); err != nil {
-			return err
-		}
-		if err := kernels.CheckLen("out", len(out), ds.n); err != nil {
-			return err
-		}
-		if err := checkLabels(labels, k); err != nil {
+		if err := kernels.CheckLabelDistances(ds.n, ds.d, c, k, labels, out); err != nil {
 			return err
 		}
 		pc, err := upload(ds, "centroids", c)

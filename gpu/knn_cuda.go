@@ -4,7 +4,6 @@ package gpu
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -25,13 +24,7 @@ func (b *Backend) KNN(ctx context.Context, x kernels.Dataset, k int, idx []int32
 			return err
 		}
 		n := ds.n
-		if k < 1 || k > n {
-			return fmt.Errorf("%w: k = %d, need 1 ≤ k ≤ n = %d", kernels.ErrShape, k, n)
-		}
-		if err := kernels.CheckLen("idx", len(idx), n*k); err != nil {
-			return err
-		}
-		if err := kernels.CheckLen("dist2", len(dist2), n*k); err != nil {
+		if err := kernels.CheckKNN(n, k, idx, dist2); err != nil {
 			return err
 		}
 		free, err := freeMemory()

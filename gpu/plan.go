@@ -62,44 +62,6 @@ func cdsChunkRows(n, nl, k, d int, free int64) (int, error) {
 	return chunkRows(n, 8*int64(k), int64(nl)*int64(d), free, maxGridX, cdsTile)
 }
 
-// checkLabels returns ErrShape when a label is ≥ k.
-func checkLabels(labels []int32, k int) error {
-	for i, l := range labels {
-		if int(l) >= k {
-			return fmt.Errorf("%w: labels[%d] = %d, need < k = %d", kernels.ErrShape, i, l, k)
-		}
-	}
-	return nil
-}
-
-// groupByLabel counting-sorts the labelled rows: order lists them by label,
-// ascending row index within a label, and cluster l's rows are
-// order[start[l]:start[l+1]]; start has k+1 entries. Negative labels
-// (noise) are left out; a label ≥ k is ErrShape.
-func groupByLabel(labels []int32, k int) (order, start []int32, err error) {
-	if err := checkLabels(labels, k); err != nil {
-		return nil, nil, err
-	}
-	start = make([]int32, k+1)
-	for _, l := range labels {
-		if l >= 0 {
-			start[l+1]++
-		}
-	}
-	for l := range k {
-		start[l+1] += start[l]
-	}
-	order = make([]int32, start[k])
-	next := slices.Clone(start[:k])
-	for i, l := range labels {
-		if l >= 0 {
-			order[next[l]] = int32(i)
-			next[l]++
-		}
-	}
-	return order, start, nil
-}
-
 // sumPlan is the host's half of SumByLabel's segmented reduction: the
 // labelled rows grouped by label and cut into pieces of at most sumChunk
 // rows of one label each. The device sums every piece (sum_partial), then
@@ -112,12 +74,10 @@ type sumPlan struct {
 	first  []int32 // cluster l's pieces are first[l] … first[l+1]−1
 }
 
-// planSums builds the sumPlan of labels for k clusters.
-func planSums(labels []int32, k int) (sumPlan, error) {
-	order, start, err := groupByLabel(labels, k)
-	if err != nil {
-		return sumPlan{}, err
-	}
+// planSums builds the sumPlan of labels for k clusters; every label is < k
+// (kernels.CheckSumByLabel).
+func planSums(labels []int32, k int) sumPlan {
+	order, start := kernels.GroupByLabel(labels, k)
 	p := sumPlan{counts: make([]int64, k), order: order, first: make([]int32, k+1)}
 	p.pieces = make([]int32, 0, len(order)/sumChunk+k+1)
 	for l := range k {
@@ -129,7 +89,7 @@ func planSums(labels []int32, k int) (sumPlan, error) {
 	}
 	p.first[k] = int32(len(p.pieces))
 	p.pieces = append(p.pieces, int32(len(order)))
-	return p, nil
+	return p
 }
 
 // numPieces is the number of pieces of the plan.

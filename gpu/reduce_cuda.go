@@ -4,7 +4,6 @@ package gpu
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -19,22 +18,10 @@ func (b *Backend) SumByLabel(ctx context.Context, x kernels.Dataset, labels []in
 		if err != nil {
 			return err
 		}
-		if k < 1 {
-			return fmt.Errorf("%w: k = %d, need k ≥ 1", kernels.ErrShape, k)
-		}
-		if err := kernels.CheckLen("labels", len(labels), ds.n); err != nil {
+		if err := kernels.CheckSumByLabel(ds.n, ds.d, labels, k, sums, counts); err != nil {
 			return err
 		}
-		if err := kernels.CheckLen("sums", len(sums), k*ds.d); err != nil {
-			return err
-		}
-		if err := kernels.CheckLen("counts", len(counts), k); err != nil {
-			return err
-		}
-		plan, err := planSums(labels, k)
-		if err != nil {
-			return err
-		}
+		plan := planSums(labels, k)
 		copy(counts, plan.counts)
 		pieces := plan.numPieces()
 		porder, err := upload(ds, "sum order", plan.order)
@@ -83,19 +70,10 @@ func (b *Backend) ClusterDistanceSums(ctx context.Context, x kernels.Dataset, la
 		if err != nil {
 			return err
 		}
-		if k < 1 {
-			return fmt.Errorf("%w: k = %d, need k ≥ 1", kernels.ErrShape, k)
-		}
-		if err := kernels.CheckLen("labels", len(labels), ds.n); err != nil {
+		if err := kernels.CheckClusterDistanceSums(ds.n, labels, k, out); err != nil {
 			return err
 		}
-		if err := kernels.CheckLen("out", len(out), ds.n*k); err != nil {
-			return err
-		}
-		order, start, err := groupByLabel(labels, k)
-		if err != nil {
-			return err
-		}
+		order, start := kernels.GroupByLabel(labels, k)
 		porder, err := upload(ds, "cluster order", order)
 		if err != nil {
 			return err
