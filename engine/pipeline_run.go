@@ -296,11 +296,18 @@ type childModeler interface {
 	child(m int) (model, bool)
 }
 
-// child gives k-means n_clusters = min(n_clusters, ⌊m/10⌋), so children
-// average at least 10 points; fewer than 2 means no split.
+// childClusters is a child's n_clusters for a cluster of size points:
+// min(n_clusters, ⌊size/10⌋), so children average at least 10 points;
+// fewer than 2 means no split.
+func childClusters(nClusters, size int) (int, bool) {
+	k := min(nClusters, size/10)
+	return k, k >= 2
+}
+
+// child gives k-means childClusters' n_clusters.
 func (m *kmeansModel) child(size int) (model, bool) {
-	k := min(m.p.NClusters, size/10)
-	if k < 2 {
+	k, ok := childClusters(m.p.NClusters, size)
+	if !ok {
 		return nil, false
 	}
 	c := *m
@@ -308,9 +315,10 @@ func (m *kmeansModel) child(size int) (model, bool) {
 	return &c, true
 }
 
+// child gives mini-batch k-means childClusters' n_clusters.
 func (m *miniBatchModel) child(size int) (model, bool) {
-	k := min(m.p.NClusters, size/10)
-	if k < 2 {
+	k, ok := childClusters(m.p.NClusters, size)
+	if !ok {
 		return nil, false
 	}
 	c := *m
