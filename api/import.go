@@ -313,7 +313,7 @@ func (n *npySource) Next() (store.DocumentInput, error) {
 // (or list<double>) vector column, and every other flat column into the
 // payload.
 type parquetSource struct {
-	r          *parquet.Reader
+	r          *parquet.GenericReader[any]
 	feature    string
 	idCol      int
 	vecCol     int
@@ -363,7 +363,7 @@ func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn
 	if p.feature == "" {
 		p.feature = vectorColumn
 	}
-	p.r = parquet.NewReader(pf)
+	p.r = parquet.NewGenericReader[any](pf)
 	return p, nil
 }
 

@@ -29,6 +29,7 @@
 package cpu
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -150,7 +151,7 @@ func (b *Backend) own(x kernels.Dataset) *dataset {
 // distance from a zero row, which the SIMD paths vectorise).
 func rowNorms(b *Backend, x []float32, n, d int, out []float32) {
 	zero := make([]float32, d)
-	_ = parallelFor(nil, b.workers, blocks(n, normBlock), func(t int) {
+	_ = parallelFor(context.Background(), b.workers, blocks(n, normBlock), func(t int) {
 		lo, hi := t*normBlock, min(n, (t+1)*normBlock)
 		for i := lo; i < hi; i++ {
 			out[i] = float32(b.simd.exactSqDist(x[i*d:(i+1)*d], zero))

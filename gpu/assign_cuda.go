@@ -8,6 +8,10 @@ import (
 	"github.com/clusterd/clusterd/kernels"
 )
 
+// tf32MinK is the smallest k that goes to the tensor cores: below it the
+// narrow fp32 kernel wastes less of its tile than the 128-wide tf32 kernel.
+const tf32MinK = tileNNarrow + 1
+
 // Assign implements kernels.Backend with the fused kernels of
 // kernels/assign.cu (fp32) or kernels/assign_tc.cu (tf32, for k > 32 on
 // compute capability ≥ 8.0 unless Options.Precision says fp32).

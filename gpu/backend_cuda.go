@@ -17,6 +17,7 @@ type Backend struct {
 
 	// Set up on the owner's thread by New, read-only afterwards.
 	info DeviceInfo
+	//lint:ignore U1000 empty and unread in the model (driver_emu.go), whose kernels are linked in
 	dev  devState // the driver's context and kernels (driver_cu.go, driver_emu.go)
 	tf32 bool
 	sms  int

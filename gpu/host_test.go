@@ -168,7 +168,7 @@ func TestOwner(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if err := o.do(func() error { var m map[int]int; m[0] = 1; return nil }); err == nil {
+	if err := o.do(func() error { panic("injected") }); err == nil {
 		t.Error("panic not reported")
 	}
 	if err := o.do(func() error { return nil }); err != nil {

@@ -15,10 +15,6 @@ const (
 	PrecisionTF32 = "tf32"
 )
 
-// tf32MinK is the smallest k that goes to the tensor cores: below it the
-// narrow fp32 kernel wastes less of its tile than the 128-wide tf32 kernel.
-const tf32MinK = tileNNarrow + 1
-
 // Options configure New. The zero value uses device 0 with PrecisionAuto.
 type Options struct {
 	// Device is the CUDA device ordinal.

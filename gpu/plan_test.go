@@ -64,8 +64,7 @@ func TestPlanSums(t *testing.T) {
 		}
 		p := planSums(labels, tc.k)
 		counts := make([]int64, tc.k)
-		var want [][]int32 // rows of each cluster in order
-		want = make([][]int32, tc.k)
+		want := make([][]int32, tc.k) // rows of each cluster in order
 		for i, l := range labels {
 			if l >= 0 {
 				counts[l]++

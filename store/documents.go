@@ -79,7 +79,6 @@ type segment struct {
 	nextRow  int64
 	pending  int64 // bytes written since the last writeback request
 	flushed  int64 // file offset up to which writeback was requested
-	newInDB  bool
 	fileName string
 }
 

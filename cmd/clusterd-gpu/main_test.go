@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -27,7 +26,7 @@ func TestDevicesContract(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary twice")
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := goCommand(t)
 	for _, tags := range []string{"", "cuda", "cudaemu"} {
 		t.Run("tags="+tags, func(t *testing.T) {
 			if tags == "cuda" && !haveCUDAHeaders() {
@@ -84,7 +83,7 @@ func TestFitOnModel(t *testing.T) {
 		t.Skip("no g++: the CPU model of the kernels is C++")
 	}
 	dir := t.TempDir()
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := goCommand(t)
 	for _, b := range [][]string{
 		{"build", "-tags", "cudaemu", "-o", filepath.Join(dir, "clusterd-gpu"), "."},
 		{"build", "-o", filepath.Join(dir, "clusterd"), "../clusterd"},
@@ -142,6 +141,17 @@ func TestFitOnModel(t *testing.T) {
 			t.Logf("ARI %.6f, metrics %v", score, res[0].Metrics)
 		})
 	}
+}
+
+// goCommand is the go command running this test: go test puts its
+// GOROOT/bin first on PATH.
+func goCommand(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command on PATH: %v", err)
+	}
+	return p
 }
 
 func haveCXX() bool {
