@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,9 +26,28 @@ type server struct {
 	dir     string
 	addr    string
 	cmd     *exec.Cmd
-	log     *bytes.Buffer
+	log     *lockedBuffer
 	env     []string
 	started int
+}
+
+// lockedBuffer is the child's standard error: exec's copying goroutine
+// writes it while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -46,7 +66,7 @@ func newServer(t *testing.T, env ...string) *server {
 // start launches the process and waits until it answers /readyz.
 func (s *server) start() {
 	s.t.Helper()
-	s.log = &bytes.Buffer{}
+	s.log = &lockedBuffer{}
 	s.cmd = exec.Command(binary, "serve", "--data-dir", s.dir, "--addr", s.addr, "--backend", "cpu")
 	s.cmd.Env = append(os.Environ(), s.env...)
 	s.cmd.Stderr = s.log
