@@ -54,4 +54,25 @@ func TestGPUWorkerAndFallback(t *testing.T) {
 	if !strings.Contains(metrics, `clusterd_backend_fallbacks_total{reason="crash"} 1`) {
 		t.Error("the fallback was not counted")
 	}
+
+	// A worker that finds no device: auto runs go to the CPU, and the
+	// fallback is counted under the cause the worker's exit status names.
+	t.Setenv("FAKEGPU_FAULT", "")
+	t.Setenv("FAKEGPU_NODEVICE", "1")
+	e3 := newEnv(t, envOpts{backends: fakeGPUManager(t)})
+	e3.ok("GET", "/v1/system/backends", nil, &st)
+	if st["chosen"] != "cpu" || st["gpu_unavailable_kind"] != backends.UnavailableNoDevice {
+		t.Fatalf("backends without a device: %v", st)
+	}
+	cid = e3.setup("g", blobDocs(3000, 8, 4, 21), `{"n_clusters":4}`)
+	e3.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
+	res = e3.wait(cid)
+	reason, _ = res["backend_fallback_reason"].(string)
+	if res["status"] != "completed" || res["backend"] != "cpu" || !strings.Contains(reason, "CUDA_ERROR_NO_DEVICE") {
+		t.Fatalf("run without a device: %v %v %q", res["status"], res["backend"], reason)
+	}
+	metrics = string(e3.ok("GET", "/metrics", nil, nil))
+	if !strings.Contains(metrics, `clusterd_backend_fallbacks_total{reason="no_device"} 1`) {
+		t.Errorf("the fallback was not counted as no_device:\n%s", metrics)
+	}
 }

@@ -38,6 +38,41 @@ const WorkerBinary = "clusterd-gpu"
 // ErrNoGPU is wrapped when a GPU is required and none can be used.
 var ErrNoGPU = errors.New("no usable GPU")
 
+// Exit statuses of `clusterd-gpu devices` (and of every clusterd-gpu
+// subcommand, for the first two) when no GPU can be used, one per cause, so
+// that Probe classifies without reading the message. 1 is any other
+// failure and 2 a usage error.
+const (
+	ExitNotBuilt = 3 // clusterd-gpu was built without the cuda tag
+	ExitNoDevice = 4 // cuInit failed (no usable driver or device), or no device is supported
+	// exitLoader is the dynamic loader's status when it cannot start the
+	// binary: for clusterd-gpu, libcuda.so.1 (the driver) is missing.
+	exitLoader = 127
+)
+
+// Why no GPU is used: the Kind of an Unavailable, shown as
+// gpu_unavailable_kind by GET /v1/system/backends, and the reason label of
+// clusterd_backend_fallbacks_total for runs that wanted a GPU (runs that
+// failed on a GPU count under their worker.Error kind instead).
+const (
+	UnavailableNotRequested = "not_requested" // started with --backend cpu
+	UnavailableNoWorker     = "no_worker"     // no clusterd-gpu next to clusterd or on PATH
+	UnavailableNotBuilt     = "not_built"     // clusterd-gpu without CUDA (ExitNotBuilt)
+	UnavailableNoDriver     = "no_driver"     // libcuda.so.1 missing (the loader's 127)
+	UnavailableNoDevice     = "no_device"     // no usable or supported device (ExitNoDevice, or an empty list)
+	UnavailableProbeFailed  = "probe_failed"  // the device query failed otherwise: timeout, crash, unreadable output
+)
+
+// Unavailable is why no GPU is used: a Kind from the table above (or, from
+// RetryOnCPU, the worker.Error kind of a run that failed on a GPU) and one
+// line for people. It is the error Probe returns.
+type Unavailable struct {
+	Kind   string
+	Reason string
+}
+
+func (u *Unavailable) Error() string { return u.Reason }
+
 // Device is a GPU as the worker reports it.
 type Device struct {
 	Index             int    `json:"index"`
@@ -55,8 +90,10 @@ type Status struct {
 	Available []string `json:"available"` // "cpu", and "gpu:N" per usable device
 	CPU       CPUInfo  `json:"cpu"`
 	Devices   []Device `json:"gpu_devices"`
-	// GPUUnavailableReason says why no GPU is used; empty when one is.
+	// GPUUnavailableReason says why no GPU is used, GPUUnavailableKind
+	// the cause (an Unavailable kind); both empty when one is used.
 	GPUUnavailableReason string `json:"gpu_unavailable_reason,omitempty"`
+	GPUUnavailableKind   string `json:"gpu_unavailable_kind,omitempty"`
 	WorkerPath           string `json:"gpu_worker_path,omitempty"`
 }
 
@@ -137,16 +174,20 @@ func New(opts Options) (*Manager, error) {
 	m.status = Status{Mode: opts.Mode, Chosen: "cpu", Available: []string{"cpu"}, Devices: []Device{},
 		CPU: CPUInfo{Workers: m.cpu.Workers(), Kernel: cpuKernel(m.cpu)}}
 	if opts.Mode == ModeCPU {
-		m.status.GPUUnavailableReason = "not requested (--backend cpu)"
+		m.status.GPUUnavailableReason, m.status.GPUUnavailableKind = "not requested (--backend cpu)", UnavailableNotRequested
 		return m, nil
 	}
 	devices, path, err := Probe(opts.WorkerPath, opts.ProbeTimeout)
 	m.status.WorkerPath = path
 	if err == nil && len(devices) == 0 {
-		err = errors.New("the GPU worker reports no devices")
+		err = &Unavailable{Kind: UnavailableNoDevice, Reason: "the GPU worker reports no devices"}
 	}
 	if err != nil {
-		m.status.GPUUnavailableReason = err.Error()
+		var u *Unavailable
+		if !errors.As(err, &u) {
+			u = &Unavailable{Kind: UnavailableProbeFailed, Reason: err.Error()}
+		}
+		m.status.GPUUnavailableReason, m.status.GPUUnavailableKind = u.Reason, u.Kind
 		if opts.Mode == ModeGPU {
 			return nil, fmt.Errorf("%w: %v", ErrNoGPU, err)
 		}
@@ -191,33 +232,47 @@ func (m *Manager) CPUBackend() *cpu.Backend { return m.cpu }
 
 // Choose picks the executor for one run: want is the run's own choice
 // ("", auto, cpu, gpu). With GPUs, auto takes them in turn. It also returns,
-// when the run could have used a GPU but runs on the CPU, the reason.
-func (m *Manager) Choose(want string) (Executor, string, error) {
+// when the run could have used a GPU but runs on the CPU, why (nil
+// otherwise).
+func (m *Manager) Choose(want string) (Executor, *Unavailable, error) {
 	switch want {
 	case "", ModeAuto:
 		if m.mode == ModeCPU {
-			return m.CPU(), "", nil
+			return m.CPU(), nil, nil
 		}
 		if len(m.gpus) > 0 {
-			return m.gpus[m.next.Add(1)%uint64(len(m.gpus))], "", nil
+			return m.gpus[m.next.Add(1)%uint64(len(m.gpus))], nil, nil
 		}
-		return m.CPU(), m.status.GPUUnavailableReason, nil
+		return m.CPU(), &Unavailable{Kind: m.status.GPUUnavailableKind, Reason: m.status.GPUUnavailableReason}, nil
 	case ModeCPU:
-		return m.CPU(), "", nil
+		return m.CPU(), nil, nil
 	case ModeGPU:
 		if len(m.gpus) > 0 {
-			return m.gpus[m.next.Add(1)%uint64(len(m.gpus))], "", nil
+			return m.gpus[m.next.Add(1)%uint64(len(m.gpus))], nil, nil
 		}
-		return nil, "", fmt.Errorf("%w: %s", ErrNoGPU, m.status.GPUUnavailableReason)
+		return nil, nil, fmt.Errorf("%w: %s", ErrNoGPU, m.status.GPUUnavailableReason)
 	}
-	return nil, "", fmt.Errorf("backend must be auto, cpu or gpu, got %q", want)
+	return nil, nil, fmt.Errorf("backend must be auto, cpu or gpu, got %q", want)
+}
+
+// RetryOnCPU says whether a run that failed on exec with err should be rerun
+// on the CPU: when err is a worker.Error (only GPU workers return those)
+// that the CPU does not share (out of memory, a device fault, a dead
+// worker), and ctx is not done. It then returns why, with the worker.Error's kind as Kind; nil
+// otherwise.
+func RetryOnCPU(ctx context.Context, exec Executor, err error) *Unavailable {
+	var we *worker.Error
+	if !errors.As(err, &we) || !we.Retryable() || ctx.Err() != nil {
+		return nil
+	}
+	return &Unavailable{Kind: we.Kind, Reason: fmt.Sprintf("the run failed on %s (%s: %s) and was rerun on the CPU", exec.Name(), we.Kind, we.Message)}
 }
 
 // FindWorker looks for clusterd-gpu next to the running binary, then on PATH.
 func FindWorker(override string) (string, error) {
 	if override != "" {
 		if _, err := os.Stat(override); err != nil {
-			return "", fmt.Errorf("GPU worker %s: %w", override, err)
+			return "", &Unavailable{Kind: UnavailableNoWorker, Reason: fmt.Sprintf("GPU worker %s: %v", override, err)}
 		}
 		return override, nil
 	}
@@ -229,14 +284,16 @@ func FindWorker(override string) (string, error) {
 	}
 	p, err := exec.LookPath(WorkerBinary)
 	if err != nil {
-		return "", fmt.Errorf("no %s worker binary next to clusterd or on PATH (build it with `go build -tags cuda ./cmd/clusterd-gpu`)", WorkerBinary)
+		return "", &Unavailable{Kind: UnavailableNoWorker,
+			Reason: fmt.Sprintf("no %s worker binary next to clusterd or on PATH (build it with `go build -tags cuda ./cmd/clusterd-gpu`)", WorkerBinary)}
 	}
 	return p, nil
 }
 
 // Probe runs `clusterd-gpu devices --json` and returns the devices it
-// reports; any failure (no binary, no driver, no device) is an error whose
-// text is the reason a GPU is not used.
+// reports. Any failure (no binary, no driver, no device) is an
+// *Unavailable, classified by the worker's exit status; its Reason is the
+// last line the worker wrote on standard error.
 func Probe(override string, timeout time.Duration) ([]Device, string, error) {
 	path, err := FindWorker(override)
 	if err != nil {
@@ -259,11 +316,23 @@ func Probe(override string, timeout time.Duration) ([]Device, string, error) {
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, path, fmt.Errorf("%s devices failed: %s", WorkerBinary, msg)
+		kind := UnavailableProbeFailed
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ctx.Err() == nil {
+			switch ee.ExitCode() {
+			case ExitNotBuilt:
+				kind = UnavailableNotBuilt
+			case ExitNoDevice:
+				kind = UnavailableNoDevice
+			case exitLoader:
+				kind = UnavailableNoDriver
+			}
+		}
+		return nil, path, &Unavailable{Kind: kind, Reason: fmt.Sprintf("%s devices failed: %s", WorkerBinary, msg)}
 	}
 	var devices []Device
 	if err := json.Unmarshal(out, &devices); err != nil {
-		return nil, path, fmt.Errorf("%s devices: unreadable output: %v", WorkerBinary, err)
+		return nil, path, &Unavailable{Kind: UnavailableProbeFailed, Reason: fmt.Sprintf("%s devices: unreadable output: %v", WorkerBinary, err)}
 	}
 	return devices, path, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clusterd/clusterd/artifacts"
+	"github.com/clusterd/clusterd/backends"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/store"
@@ -205,11 +206,9 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		return store.Outcome{}, &userError{err.Error()}
 	}
 	res.Backend = exec.Name()
-	if fallback != "" {
-		res.BackendFallbackReason = &fallback
-		if cfg.VectorConfig.Backend == "" || cfg.VectorConfig.Backend == "auto" {
-			r.cfg.Metrics.BackendFallbacks.WithLabelValues(fallbackLabel(fallback)).Inc()
-		}
+	if fallback != nil {
+		res.BackendFallbackReason = &fallback.Reason
+		r.cfg.Metrics.BackendFallbacks.WithLabelValues(fallback.Kind).Inc()
 	}
 	spec := engine.Spec{Algorithm: cfg.VectorConfig.ClusteringMethod, Params: cfg.VectorConfig.AlgorithmParams, Pipeline: cfg.VectorConfig.Pipeline()}
 	lastWrite, lastPhase := time.Now(), ""
@@ -235,15 +234,11 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	in := engine.Input{X: data.X, N: data.N, D: data.D}
 	result, err := exec.Run(ctx, in, spec, progress)
-	var we *worker.Error
-	if errors.As(err, &we) && we.Retryable() && ctx.Err() == nil {
-		// The GPU failed (out of memory, a fault, a dead worker): the CPU
-		// can still do the run.
-		reason := fmt.Sprintf("the run failed on %s (%s: %s) and was rerun on the CPU", exec.Name(), we.Kind, we.Message)
-		log.Warn("GPU run failed; rerunning on the CPU", "backend", exec.Name(), "kind", we.Kind, "err", we.Message)
-		r.cfg.Metrics.BackendFallbacks.WithLabelValues(we.Kind).Inc()
+	if f := backends.RetryOnCPU(ctx, exec, err); f != nil {
+		log.Warn("GPU run failed; rerunning on the CPU", "backend", exec.Name(), "kind", f.Kind, "err", err)
+		r.cfg.Metrics.BackendFallbacks.WithLabelValues(f.Kind).Inc()
 		exec = r.cfg.Backends.CPU()
-		res.Backend, res.BackendFallbackReason = exec.Name(), &reason
+		res.Backend, res.BackendFallbackReason = exec.Name(), &f.Reason
 		result, err = exec.Run(ctx, in, spec, progress)
 	}
 	if err != nil {
@@ -303,21 +298,6 @@ func runError(err error, ids []string) error {
 		return &userError{we.Message}
 	}
 	return err
-}
-
-// fallbackLabel turns a fallback reason into a short, bounded metric label.
-func fallbackLabel(reason string) string {
-	switch {
-	case strings.Contains(reason, "binary"):
-		return "no_worker"
-	case strings.Contains(reason, "no devices"), strings.Contains(reason, "NoDevice"), strings.Contains(reason, "no CUDA"):
-		return "no_device"
-	case strings.Contains(reason, "failed"):
-		return "worker_failed"
-	case strings.Contains(reason, "not available in this build"):
-		return "not_built"
-	}
-	return "other"
 }
 
 // writeArtifacts stores centroids.parquet and members.parquet: positions on

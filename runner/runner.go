@@ -32,8 +32,8 @@ import (
 // Backends choose where a run goes (see package backends).
 type Backends interface {
 	// Choose returns the executor for a run's backend choice and, when a
-	// GPU could not be used, why.
-	Choose(want string) (backends.Executor, string, error)
+	// GPU could not be used, why (nil otherwise).
+	Choose(want string) (backends.Executor, *backends.Unavailable, error)
 	// CPU is where a run that failed on a GPU is rerun.
 	CPU() backends.Executor
 }

@@ -11,14 +11,14 @@
 // devices prints the usable CUDA devices (name, compute capability, memory,
 // driver version); with --json, as the array package backends reads. When
 // none is usable it prints one line on standard error saying why and exits
-// with status 1.
+// with status 4 (backends.ExitNoDevice).
 //
 // worker serves the worker protocol (package worker) on standard input and
 // output with the gpu backend on device N.
 //
 // On a machine without an NVIDIA driver or device, every subcommand exits
-// with status 1 before main runs, printing one line on standard error
-// (package gpu/internal/cuinit), for example:
+// with status 4 (backends.ExitNoDevice) before main runs, printing one line
+// on standard error (package gpu/internal/cuinit), for example:
 //
 //	clusterd-gpu: no usable CUDA driver or device: cuInit: CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)
 //
@@ -57,14 +57,21 @@ func main() {
 	default:
 		fail(2, usage)
 	}
-	if err != nil {
+	var none errNoDevice
+	switch {
+	case errors.As(err, &none):
+		fail(backends.ExitNoDevice, "clusterd-gpu: "+err.Error())
+	case err != nil:
 		fail(1, "clusterd-gpu: "+err.Error())
 	}
 }
 
+// errNoDevice is devices' failure when no device is usable.
+type errNoDevice struct{ error }
+
 // fail prints msg on one line of standard error and exits.
 func fail(code int, msg string) {
-	if code == 1 {
+	if code != 2 {
 		msg = strings.ReplaceAll(msg, "\n", "; ") // callers read the last line as the reason
 	}
 	fmt.Fprintln(os.Stderr, msg)
@@ -79,7 +86,7 @@ func devices(args []string, w io.Writer) error {
 	}
 	infos, err := gpu.Devices()
 	if err != nil {
-		return err
+		return errNoDevice{err}
 	}
 	var usable []backends.Device
 	var reasons []string
@@ -95,9 +102,9 @@ func devices(args []string, w io.Writer) error {
 	}
 	if len(usable) == 0 {
 		if len(reasons) == 0 {
-			return errors.New("no CUDA devices")
+			return errNoDevice{errors.New("no CUDA devices")}
 		}
-		return errors.New("no supported CUDA device: " + strings.Join(reasons, "; "))
+		return errNoDevice{errors.New("no supported CUDA device: " + strings.Join(reasons, "; "))}
 	}
 	if *asJSON {
 		return json.NewEncoder(w).Encode(usable)

@@ -19,9 +19,10 @@ import (
 // TestDevicesContract builds clusterd-gpu with and without the cuda tag
 // and checks what `devices --json` promises package backends: a JSON array
 // of devices and status 0, or nothing on standard output, one line on
-// standard error and a non-zero status. On a machine without a GPU the cuda
-// build must fail that way before gorgonia.org/cu's init can print to
-// standard output (see gpu/internal/cuinit).
+// standard error and the status that names the cause: ExitNotBuilt without
+// the cuda tag, ExitNoDevice on a machine without a GPU, where the cuda
+// build must fail before gorgonia.org/cu's init can print to standard
+// output (see gpu/internal/cuinit).
 func TestDevicesContract(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary twice")
@@ -59,6 +60,13 @@ func TestDevicesContract(t *testing.T) {
 				}
 				if tags == "" && msg != "clusterd-gpu: built without CUDA; build with -tags cuda" {
 					t.Errorf("stderr %q", msg)
+				}
+				want := backends.ExitNoDevice
+				if tags == "" {
+					want = backends.ExitNotBuilt
+				}
+				if exit.ExitCode() != want {
+					t.Errorf("status %d, want %d", exit.ExitCode(), want)
 				}
 				t.Logf("status %d: %s", exit.ExitCode(), msg)
 			default:

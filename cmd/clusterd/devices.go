@@ -36,7 +36,7 @@ func runDevices(args []string) error {
 	}
 	fmt.Printf("chosen   %s\n", st.Chosen)
 	if st.GPUUnavailableReason != "" {
-		fmt.Printf("no GPU   %s\n", st.GPUUnavailableReason)
+		fmt.Printf("no GPU   %s: %s\n", st.GPUUnavailableKind, st.GPUUnavailableReason)
 	}
 	return nil
 }

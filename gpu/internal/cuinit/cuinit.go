@@ -2,7 +2,9 @@
 
 // Package cuinit initialises the CUDA driver before gorgonia.org/cu does,
 // so that a machine without a usable driver or device gets a one-line
-// reason on standard error and exit status 1.
+// reason on standard error and exit status 4, backends.ExitNoDevice (a
+// literal here: see below for why this package imports nothing of
+// clusterd's; cmd/clusterd-gpu's TestDevicesContract checks the value).
 //
 // gorgonia.org/cu calls cuInit in its package init and, when that fails,
 // prints a multi-part message to standard output and exits with status 1:
@@ -46,7 +48,7 @@ func init() {
 		os.Exit(0)
 	}
 	os.Stderr.WriteString(msg + "\n")
-	os.Exit(1)
+	os.Exit(4)
 }
 
 // program is the base name of the running binary.
