@@ -83,14 +83,17 @@ func TestKernelEntries(t *testing.T) {
 }
 
 // TestPTXSize keeps the embedded PTX, part of every clusterd-gpu binary
-// and JIT-compiled at every start, within a few hundred KB.
+// and JIT-compiled when a worker starts (the driver caches the result),
+// within a few hundred KB. The 128-bit-load copies of the wide fp32 tile
+// loops took it from 332 to 411 KiB; ptxas -arch=sm_90 on all of it went
+// from 0.7 to 1.0 s on the 2-core CI machine.
 func TestPTXSize(t *testing.T) {
 	total := 0
 	mods, _ := modulesFor(9, 0)
 	for _, m := range mods {
 		total += len(m.source)
 	}
-	if total > 400<<10 {
+	if total > 448<<10 {
 		t.Errorf("embedded PTX is %d KiB", total>>10)
 	}
 }

@@ -79,10 +79,11 @@ __device__ __forceinline__ void assign_fp32_tile(
     // tile_dot's first barrier orders these stores before any read.
 
     const int lb_r = tid / (CLUSTERD_TILE_K / LB);
+    const bool vec = rows_vec4(x, d) && rows_vec4(c, d);
     for (int n0 = 0; n0 < k; n0 += BN) {
         const float* brow = n0 + lb_r < k ? c + (long long)(n0 + lb_r) * d : nullptr;
         float acc[8][TN];
-        tile_dot<BN>(s, arow, brow, d, acc);
+        tile_dot_any<BN>(s, arow, brow, d, vec, acc);
         float cj[TN];  // ‖c_j‖², +Inf past the last centroid so that padding never wins
 #pragma unroll
         for (int j = 0; j < TN; ++j) {

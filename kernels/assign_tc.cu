@@ -98,6 +98,101 @@ struct Tf32Smem {
     float xr[CLUSTERD_TF32_M];
 };
 
+// load_a_shared and load_b_shared are wmma::load_matrix_sync for tf32
+// fragments in shared memory (a row-major, b column-major). nvcc 11.8's
+// wmma loads take a generic pointer and do not infer the state space
+// through the intrinsic, so each element became a generic LD with its own
+// 64-bit address arithmetic; the same wmma.load with .shared and a 32-bit
+// address is an LDS with an immediate offset. The "memory" clobber keeps
+// the loads between the barriers and stores that order them. Elsewhere (the
+// CPU model in gpu/internal/emu) they are the wmma calls themselves.
+template <int LD, class Frag>
+__device__ __forceinline__ void load_a_shared(Frag& f, const float* p) {
+#ifdef __CUDA_ARCH__
+    unsigned* r = reinterpret_cast<unsigned*>(f.x);
+    asm volatile("wmma.load.a.sync.aligned.row.m16n16k8.shared.tf32 {%0, %1, %2, %3}, [%4], %5;"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(static_cast<unsigned>(__cvta_generic_to_shared(p))), "n"(LD)
+                 : "memory");
+#else
+    nvcuda::wmma::load_matrix_sync(f, p, LD);
+#endif
+}
+
+template <int LD, class Frag>
+__device__ __forceinline__ void load_b_shared(Frag& f, const float* p) {
+#ifdef __CUDA_ARCH__
+    unsigned* r = reinterpret_cast<unsigned*>(f.x);
+    asm volatile("wmma.load.b.sync.aligned.col.m16n16k8.shared.tf32 {%0, %1, %2, %3}, [%4], %5;"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(static_cast<unsigned>(__cvta_generic_to_shared(p))), "n"(LD)
+                 : "memory");
+#else
+    nvcuda::wmma::load_matrix_sync(f, p, LD);
+#endif
+}
+
+// tf32_tile computes the block's 128×128 tile of tf32 products x̃·c̃ᵀ into
+// the warp's accumulators acc (the warp's 64×32 sub-tile as 4×2 fragments):
+// arow and brow are the rows this thread stages (row tid/2 of the row and
+// centroid tiles, nullptr past the end: zeros), 8 features at a time,
+// rounded to tf32 on the way into shared memory. The pipeline is tile_dot's:
+// the next stage is loaded into registers while the current one is
+// multiplied out, one barrier per stage. It starts with a barrier, so the
+// previous tile's epilogue may still be reading stage 0, and ends with one.
+// VEC selects load_span's 128-bit loads.
+template <bool VEC>
+__device__ __forceinline__ void tf32_tile(Tf32Smem& s, const float* __restrict__ arow, const float* __restrict__ brow,
+                                          int d,
+                                          nvcuda::wmma::fragment<nvcuda::wmma::accumulator, 16, 16, 8, float> (&acc)[4][2]) {
+    namespace wm = nvcuda::wmma;
+    const int tid = threadIdx.x, warp = tid >> 5;
+    const int wr = warp >> 2, wc = warp & 3;
+    const int l_r = tid >> 1, l_k = (tid & 1) * 8;
+    float ra[8], rb[8];
+    auto load = [&](int k0) {
+        load_span<VEC>(ra, arow, k0 + l_k, d);
+        load_span<VEC>(rb, brow, k0 + l_k, d);
+    };
+    auto store = [&](int buf) {
+#pragma unroll
+        for (int q = 0; q < 8; ++q) {
+            s.a[buf][l_r][l_k + q] = wm::__float_to_tf32(ra[q]);
+            s.b[buf][l_r][l_k + q] = wm::__float_to_tf32(rb[q]);
+        }
+    };
+
+#pragma unroll
+    for (int fi = 0; fi < 4; ++fi)
+#pragma unroll
+        for (int fj = 0; fj < 2; ++fj) wm::fill_fragment(acc[fi][fj], 0.f);
+
+    load(0);
+    __syncthreads();  // the previous tile's epilogue is done with stage 0
+    store(0);
+    __syncthreads();
+    int buf = 0;
+    for (int k0 = 0; k0 < d; k0 += CLUSTERD_TF32_K) {
+        load(k0 + CLUSTERD_TF32_K);  // zeros past the end, as in tile_dot
+#pragma unroll
+        for (int kk = 0; kk < CLUSTERD_TF32_K; kk += 8) {
+            wm::fragment<wm::matrix_a, 16, 16, 8, wm::precision::tf32, wm::row_major> fa[4];
+            wm::fragment<wm::matrix_b, 16, 16, 8, wm::precision::tf32, wm::col_major> fb[2];
+#pragma unroll
+            for (int fi = 0; fi < 4; ++fi) load_a_shared<CLUSTERD_TF32_LD>(fa[fi], &s.a[buf][wr * 64 + fi * 16][kk]);
+#pragma unroll
+            for (int fj = 0; fj < 2; ++fj) load_b_shared<CLUSTERD_TF32_LD>(fb[fj], &s.b[buf][wc * 32 + fj * 16][kk]);
+#pragma unroll
+            for (int fi = 0; fi < 4; ++fi)
+#pragma unroll
+                for (int fj = 0; fj < 2; ++fj) wm::mma_sync(acc[fi][fj], fa[fi], fb[fj], acc[fi][fj]);
+        }
+        store(buf ^ 1);
+        __syncthreads();
+        buf ^= 1;
+    }
+}
+
 // tf32_gap bounds how far the tf32 estimates' difference D_a − D_b of two
 // candidates can be from the exact T_a − T_b (T_j = ‖x − c_j‖²), given
 // the estimates a = D_a and b = D_b of a row with norm xl = ‖x‖ (xr =
@@ -156,9 +251,10 @@ assign_tf32(const float* __restrict__ x, const float* __restrict__ xn, int d, in
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int wr = warp >> 2, wc = warp & 3;  // the warp's row half and column quarter
     const long long p0 = (long long)blockIdx.x * CLUSTERD_TF32_M;
-    const int l_r = tid >> 1, l_k = (tid & 1) * 8;  // stage loads: 8 consecutive features of one row
+    const int l_r = tid >> 1;  // the row of the row and centroid tiles this thread stages (tf32_tile)
 
     const float* arow = p0 + l_r < n ? x + (p0 + l_r) * d : nullptr;
+    const bool vec = rows_vec4(x, d) && rows_vec4(c, d);
     if (tid < CLUSTERD_TF32_M) s.xr[tid] = p0 + tid < n ? xn[p0 + tid] : 0.f;
     // Lane (er, eh) = (lane/2, lane%2) reads row er, columns eh·8…eh·8+7 of
     // each 16×16 accumulator, and so owns rows wr·64 + fi·16 + er, fi < 4.
@@ -167,57 +263,13 @@ assign_tf32(const float* __restrict__ x, const float* __restrict__ xn, int d, in
 #pragma unroll
     for (int fi = 0; fi < 4; ++fi) near[fi] = near3_init();
 
-    float ra[8], rb[8];
     for (int n0 = 0; n0 < k; n0 += CLUSTERD_TF32_N) {
         const float* brow = n0 + l_r < k ? c + (long long)(n0 + l_r) * d : nullptr;
-        auto load = [&](int k0) {
-#pragma unroll
-            for (int q = 0; q < 8; ++q) {
-                const int t = k0 + l_k + q;
-                ra[q] = (arow != nullptr && t < d) ? __ldg(arow + t) : 0.f;
-                rb[q] = (brow != nullptr && t < d) ? __ldg(brow + t) : 0.f;
-            }
-        };
-        auto store = [&](int buf) {
-#pragma unroll
-            for (int q = 0; q < 8; ++q) {
-                s.a[buf][l_r][l_k + q] = wm::__float_to_tf32(ra[q]);
-                s.b[buf][l_r][l_k + q] = wm::__float_to_tf32(rb[q]);
-            }
-        };
-
         wm::fragment<wm::accumulator, 16, 16, 8, float> acc[4][2];
-#pragma unroll
-        for (int fi = 0; fi < 4; ++fi)
-#pragma unroll
-            for (int fj = 0; fj < 2; ++fj) wm::fill_fragment(acc[fi][fj], 0.f);
-
-        load(0);
-        __syncthreads();  // the previous tile's epilogue is done with stage 0
-        store(0);
-        __syncthreads();
-        int buf = 0;
-        for (int k0 = 0; k0 < d; k0 += CLUSTERD_TF32_K) {
-            load(k0 + CLUSTERD_TF32_K);  // zeros past the end, as in tile_dot
-#pragma unroll
-            for (int kk = 0; kk < CLUSTERD_TF32_K; kk += 8) {
-                wm::fragment<wm::matrix_a, 16, 16, 8, wm::precision::tf32, wm::row_major> fa[4];
-                wm::fragment<wm::matrix_b, 16, 16, 8, wm::precision::tf32, wm::col_major> fb[2];
-#pragma unroll
-                for (int fi = 0; fi < 4; ++fi)
-                    wm::load_matrix_sync(fa[fi], &s.a[buf][wr * 64 + fi * 16][kk], CLUSTERD_TF32_LD);
-#pragma unroll
-                for (int fj = 0; fj < 2; ++fj)
-                    wm::load_matrix_sync(fb[fj], &s.b[buf][wc * 32 + fj * 16][kk], CLUSTERD_TF32_LD);
-#pragma unroll
-                for (int fi = 0; fi < 4; ++fi)
-#pragma unroll
-                    for (int fj = 0; fj < 2; ++fj) wm::mma_sync(acc[fi][fj], fa[fi], fb[fj], acc[fi][fj]);
-            }
-            store(buf ^ 1);
-            __syncthreads();
-            buf ^= 1;
-        }
+        if (vec)
+            tf32_tile<true>(s, arow, brow, d, acc);
+        else
+            tf32_tile<false>(s, arow, brow, d, acc);
 
         // Epilogue: read each accumulator back through the warp's 1 KiB of
         // stage 0; for a fixed fi the lane meets its columns in ascending

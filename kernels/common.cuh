@@ -93,6 +93,39 @@ __device__ __forceinline__ Nearest nearest_shfl_merge(Nearest o, int mask) {
     return nearest_merge(o, p);
 }
 
+// rows_vec4 reports whether every row of a matrix of d-float rows starting
+// at m can be read four features at a time with 128-bit loads: d is a
+// multiple of 4 and m is 16-byte aligned (the driver's allocations are
+// 256-byte aligned, so this fails only for d % 4 ≠ 0). Kernels test it on
+// their matrix arguments, which makes the choice the same for every thread.
+__device__ __forceinline__ bool rows_vec4(const float* m, int d) {
+    return (d & 3) == 0 && (reinterpret_cast<unsigned long long>(m) & 15) == 0;
+}
+
+// load_span reads row[t], …, row[t+N−1] into r, with zeros past feature d
+// and for a null row. VEC (rows_vec4 of the row's matrix, t a multiple of
+// 4) reads each group of four features, which is then wholly inside the
+// row or wholly past it, with one 128-bit load instead of four predicated
+// ones: 2 load instructions per stage instead of 8, and none of the
+// per-element address and predicate arithmetic.
+template <bool VEC, int N>
+__device__ __forceinline__ void load_span(float (&r)[N], const float* __restrict__ row, int t, int d) {
+    if constexpr (VEC && N % 4 == 0) {
+#pragma unroll
+        for (int q = 0; q < N; q += 4) {
+            float4 v{0.f, 0.f, 0.f, 0.f};
+            if (row != nullptr && t + q < d) v = __ldg(reinterpret_cast<const float4*>(row + t + q));
+            r[q] = v.x;
+            r[q + 1] = v.y;
+            r[q + 2] = v.z;
+            r[q + 3] = v.w;
+        }
+    } else {
+#pragma unroll
+        for (int q = 0; q < N; ++q) r[q] = (row != nullptr && t + q < d) ? __ldg(row + t + q) : 0.f;
+    }
+}
+
 // TileSmem is the double-buffered shared memory of tile_dot: the A (row)
 // and B (centroid) stages stored feature-major, so that a thread reads its
 // 4 consecutive rows or columns with one 128-bit load. The +4 padding keeps
@@ -132,8 +165,9 @@ __device__ __forceinline__ int tile_col(int tx, int j) {
 // Pipeline: the next stage is loaded from global memory into registers
 // while the current one is multiplied out of shared memory, then stored into
 // the other buffer; one __syncthreads per stage. tile_dot ends with a
-// barrier, so consecutive calls may reuse s.
-template <int BN>
+// barrier, so consecutive calls may reuse s. VEC selects load_span's
+// 128-bit loads (rows_vec4 of both matrices; the same for the whole block).
+template <int BN, bool VEC>
 __device__ __forceinline__ void tile_dot(TileSmem<BN>& s, const float* __restrict__ arow,
                                          const float* __restrict__ brow, int d,
                                          float (&acc)[8][BN / 16]) {
@@ -147,16 +181,8 @@ __device__ __forceinline__ void tile_dot(TileSmem<BN>& s, const float* __restric
 
     float ra[4], rb[LB];
     auto load = [&](int k0) {
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-            const int t = k0 + la_k + q;
-            ra[q] = (arow != nullptr && t < d) ? __ldg(arow + t) : 0.f;
-        }
-#pragma unroll
-        for (int q = 0; q < LB; ++q) {
-            const int t = k0 + lb_k + q;
-            rb[q] = (brow != nullptr && t < d) ? __ldg(brow + t) : 0.f;
-        }
+        load_span<VEC>(ra, arow, k0 + la_k, d);
+        load_span<VEC>(rb, brow, k0 + lb_k, d);
     };
     auto store = [&](int buf) {
 #pragma unroll
@@ -206,4 +232,19 @@ __device__ __forceinline__ void tile_dot(TileSmem<BN>& s, const float* __restric
         __syncthreads();
         buf ^= 1;
     }
+}
+
+// tile_dot_any is tile_dot with load_span's 128-bit loads when vec
+// (rows_vec4 of both matrices, the same for the whole block). Only the wide
+// tiles get both variants: narrow tiles (at most 32 columns: k-means++
+// candidates, Prim steps) are a small share of any run, and a second copy
+// of their loop would add about 80 KB to the PTX the driver JIT-compiles.
+template <int BN>
+__device__ __forceinline__ void tile_dot_any(TileSmem<BN>& s, const float* __restrict__ arow,
+                                             const float* __restrict__ brow, int d, bool vec,
+                                             float (&acc)[8][BN / 16]) {
+    if (BN == CLUSTERD_TILE_N && vec)
+        tile_dot<BN, BN == CLUSTERD_TILE_N>(s, arow, brow, d, acc);
+    else
+        tile_dot<BN, false>(s, arow, brow, d, acc);
 }

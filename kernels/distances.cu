@@ -31,7 +31,7 @@ __device__ __forceinline__ void dist_tile(const float* __restrict__ x, const flo
     const float* arow = pr0 + la_r < rn ? x + (r0 + pr0 + la_r) * d : nullptr;
     const float* brow = n0 + lb_r < m ? y + (long long)(n0 + lb_r) * d : nullptr;
     float acc[8][TN];
-    tile_dot<BN>(s, arow, brow, d, acc);
+    tile_dot_any<BN>(s, arow, brow, d, rows_vec4(x, d) && rows_vec4(y, d), acc);
 
 #pragma unroll
     for (int i = 0; i < 8; ++i) {

@@ -52,6 +52,9 @@ var Grid = []Case{
 	{Name: "wide", N: 777, D: 768, K: 100},
 	{Name: "offset", N: 1500, D: 64, K: 20, Offset: 100},
 	{Name: "small_d", N: 4099, D: 3, K: 33},
+	// d a multiple of 4 but not of 8: the gpu kernels' 128-bit loads
+	// (load_span) end in the middle of a stage.
+	{Name: "quad_tail", N: 2000, D: 36, K: 130},
 }
 
 // Run runs every check of the suite on every case of Grid.

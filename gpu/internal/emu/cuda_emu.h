@@ -131,6 +131,17 @@ inline T __ldg(const T* p) {
     return *p;
 }
 
+namespace emu {
+[[noreturn]] void fail(const char* what);
+}
+
+// A 128-bit load from an address that is not 16-byte aligned faults on the
+// device (misaligned address); the model stops there too.
+inline float4 __ldg(const float4* p) {
+    if (reinterpret_cast<unsigned long long>(p) % 16 != 0) emu::fail("misaligned 128-bit load (__ldg of a float4)");
+    return *p;
+}
+
 inline int __popc(unsigned v) { return __builtin_popcount(v); }
 
 inline float __int_as_float(int v) {

@@ -48,6 +48,7 @@ func TestModelChecks(t *testing.T) {
 	}{
 		{"probe_divergent_barrier", 32, "divergent barrier: __syncthreads at"},
 		{"probe_exited_lane", 32, "deadlock: 31 threads wait"},
+		{"probe_misaligned_vec4", 32, "misaligned 128-bit load"},
 		{"probe_shuffle_sum", 64, ""},
 	}
 	for _, c := range cases {

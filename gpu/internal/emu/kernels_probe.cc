@@ -46,7 +46,15 @@ extern "C" __global__ void probe_shuffle_sum(int* out) {
     out[threadIdx.x] = v;
 }
 
+// probe_misaligned_vec4 reads a float4 4 bytes into an allocation, which
+// faults on the device.
+extern "C" __global__ void probe_misaligned_vec4(int* out) {
+    const float4 v = __ldg(reinterpret_cast<const float4*>(reinterpret_cast<const float*>(out) + 1));
+    out[threadIdx.x] = (int)v.x;
+}
+
 CLUSTERD_EMU_KERNEL(probe_fault);
+CLUSTERD_EMU_KERNEL(probe_misaligned_vec4);
 CLUSTERD_EMU_KERNEL(probe_divergent_barrier);
 CLUSTERD_EMU_KERNEL(probe_exited_lane);
 CLUSTERD_EMU_KERNEL(probe_missing_barrier);
