@@ -98,35 +98,31 @@ struct Tf32Smem {
     float xr[CLUSTERD_TF32_M];
 };
 
-// load_a_shared and load_b_shared are wmma::load_matrix_sync for tf32
-// fragments in shared memory (a row-major, b column-major). nvcc 11.8's
-// wmma loads take a generic pointer and do not infer the state space
-// through the intrinsic, so each element became a generic LD with its own
-// 64-bit address arithmetic; the same wmma.load with .shared and a 32-bit
-// address is an LDS with an immediate offset. The "memory" clobber keeps
-// the loads between the barriers and stores that order them. Elsewhere (the
-// CPU model in gpu/internal/emu) they are the wmma calls themselves.
-template <int LD, class Frag>
-__device__ __forceinline__ void load_a_shared(Frag& f, const float* p) {
+// load_shared is wmma::load_matrix_sync for a tf32 fragment in shared
+// memory: M = 'a' for a row-major matrix_a, 'b' for a column-major
+// matrix_b, LD the leading dimension in floats. nvcc 11.8's wmma loads take
+// a generic pointer and do not infer the state space through the
+// intrinsic, so each element became a generic LD with its own 64-bit
+// address arithmetic; the same wmma.load with .shared and a 32-bit address
+// is an LDS. The "memory" clobber keeps the loads between the barriers and
+// stores that order them. Elsewhere (the CPU model in gpu/internal/emu) it
+// is the wmma call itself.
+template <char M, int LD, class Frag>
+__device__ __forceinline__ void load_shared(Frag& f, const float* p) {
+    static_assert(M == 'a' || M == 'b', "matrix a or b");
 #ifdef __CUDA_ARCH__
     unsigned* r = reinterpret_cast<unsigned*>(f.x);
-    asm volatile("wmma.load.a.sync.aligned.row.m16n16k8.shared.tf32 {%0, %1, %2, %3}, [%4], %5;"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(static_cast<unsigned>(__cvta_generic_to_shared(p))), "n"(LD)
-                 : "memory");
-#else
-    nvcuda::wmma::load_matrix_sync(f, p, LD);
-#endif
-}
-
-template <int LD, class Frag>
-__device__ __forceinline__ void load_b_shared(Frag& f, const float* p) {
-#ifdef __CUDA_ARCH__
-    unsigned* r = reinterpret_cast<unsigned*>(f.x);
-    asm volatile("wmma.load.b.sync.aligned.col.m16n16k8.shared.tf32 {%0, %1, %2, %3}, [%4], %5;"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-                 : "r"(static_cast<unsigned>(__cvta_generic_to_shared(p))), "n"(LD)
-                 : "memory");
+    const unsigned addr = static_cast<unsigned>(__cvta_generic_to_shared(p));
+#define CLUSTERD_WMMA_LOAD(matrix_layout)                                                               \
+    asm volatile("wmma.load." matrix_layout ".m16n16k8.shared.tf32 {%0, %1, %2, %3}, [%4], %5;"        \
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])                                        \
+                 : "r"(addr), "n"(LD)                                                                     \
+                 : "memory")
+    if constexpr (M == 'a')
+        CLUSTERD_WMMA_LOAD("a.sync.aligned.row");
+    else
+        CLUSTERD_WMMA_LOAD("b.sync.aligned.col");
+#undef CLUSTERD_WMMA_LOAD
 #else
     nvcuda::wmma::load_matrix_sync(f, p, LD);
 #endif
@@ -179,9 +175,9 @@ __device__ __forceinline__ void tf32_tile(Tf32Smem& s, const float* __restrict__
             wm::fragment<wm::matrix_a, 16, 16, 8, wm::precision::tf32, wm::row_major> fa[4];
             wm::fragment<wm::matrix_b, 16, 16, 8, wm::precision::tf32, wm::col_major> fb[2];
 #pragma unroll
-            for (int fi = 0; fi < 4; ++fi) load_a_shared<CLUSTERD_TF32_LD>(fa[fi], &s.a[buf][wr * 64 + fi * 16][kk]);
+            for (int fi = 0; fi < 4; ++fi) load_shared<'a', CLUSTERD_TF32_LD>(fa[fi], &s.a[buf][wr * 64 + fi * 16][kk]);
 #pragma unroll
-            for (int fj = 0; fj < 2; ++fj) load_b_shared<CLUSTERD_TF32_LD>(fb[fj], &s.b[buf][wc * 32 + fj * 16][kk]);
+            for (int fj = 0; fj < 2; ++fj) load_shared<'b', CLUSTERD_TF32_LD>(fb[fj], &s.b[buf][wc * 32 + fj * 16][kk]);
 #pragma unroll
             for (int fi = 0; fi < 4; ++fi)
 #pragma unroll

@@ -1,5 +1,5 @@
 // 1dfd68ce4c537671e257da6ed173a27a0cdde78d75414f8d24eee1b6b2484bc8  assign.cu
-// 1bf2fb734de8ddafbb3bddcf232223aae25566e5eaf7420125dfafc9510ce39d  assign_tc.cu
+// 3b3a372f5d35a84dcb0590bea7fc73e97090b88b4c4479a6af2f756cac7205ad  assign_tc.cu
 // 7d94ab4da2cc74d57231c02f103e72565fbd86f12955bb44cdaa24a1b9e67030  distances.cu
 // be7b485b0aec02bffd4d0c1becd2544cedf21fed4b50a77fb4a3f9848c831f7c  knn.cu
 // b0b0b8b524c459efe0e0a5d9960e81353a10b2cfdfca70d2e6d3c8c3f49c27f0  peak.cu
