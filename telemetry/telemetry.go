@@ -28,7 +28,8 @@ type Metrics struct {
 	Runs *prometheus.GaugeVec
 	// QueueDepth is the number of jobs waiting (state="queued") and running.
 	QueueDepth *prometheus.GaugeVec
-	// GPUMemoryBytes is total and free memory per GPU device.
+	// GPUMemoryBytes is total and free memory per GPU device, as the device
+	// query at start-up found them (workers do not report it afterwards).
 	GPUMemoryBytes *prometheus.GaugeVec
 	// BackendFallbacks counts runs that wanted a GPU and ran on the CPU, by reason.
 	BackendFallbacks *prometheus.CounterVec
@@ -69,7 +70,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "clusterd_queue_depth", Help: "Jobs in the queue, by state (queued, running).",
 		}, []string{"state"}),
 		GPUMemoryBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "clusterd_gpu_memory_bytes", Help: "GPU memory by device and kind (total, free).",
+			Name: "clusterd_gpu_memory_bytes", Help: "GPU memory by device and kind (total, free), as found at start-up.",
 		}, []string{"device", "kind"}),
 		BackendFallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clusterd_backend_fallbacks_total", Help: "Runs that could not use the GPU and ran on the CPU, by reason.",

@@ -106,7 +106,7 @@ func runServe(args []string) error {
 	}
 	bs := bm.Status()
 	if bs.GPUUnavailableReason != "" {
-		log.Info("GPU not used", "reason", bs.GPUUnavailableReason)
+		log.Info("GPU not used", "kind", bs.GPUUnavailableKind, "reason", bs.GPUUnavailableReason)
 	}
 	st, err := store.Open(cfg.dataDir)
 	if err != nil {
