@@ -241,14 +241,14 @@ func (m *Manager) Choose(want string) (Executor, *Unavailable, error) {
 			return m.CPU(), nil, nil
 		}
 		if len(m.gpus) > 0 {
-			return m.gpus[m.next.Add(1)%uint64(len(m.gpus))], nil, nil
+			return m.gpus[(m.next.Add(1)-1)%uint64(len(m.gpus))], nil, nil
 		}
 		return m.CPU(), &Unavailable{Kind: m.status.GPUUnavailableKind, Reason: m.status.GPUUnavailableReason}, nil
 	case ModeCPU:
 		return m.CPU(), nil, nil
 	case ModeGPU:
 		if len(m.gpus) > 0 {
-			return m.gpus[m.next.Add(1)%uint64(len(m.gpus))], nil, nil
+			return m.gpus[(m.next.Add(1)-1)%uint64(len(m.gpus))], nil, nil
 		}
 		return nil, nil, fmt.Errorf("%w: %s", ErrNoGPU, m.status.GPUUnavailableReason)
 	}

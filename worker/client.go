@@ -18,15 +18,16 @@ import (
 )
 
 // Process is a worker child process, started on first use and restarted
-// after it dies. It runs one request at a time.
+// after it dies or reports a device error. It runs one request at a time.
 type Process struct {
 	command []string
 	tmpDir  string
 
-	mu     sync.Mutex // one run at a time
+	turn   chan struct{} // holds a token while a caller owns the process (one run at a time)
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	events chan Event
+	stop   chan struct{} // closed by kill: the reader stops delivering events
 	dead   chan struct{}
 	name   string
 	seq    atomic.Int64
@@ -37,21 +38,33 @@ type Process struct {
 // NewProcess describes a worker started with command (path and arguments);
 // run directories go under tmpDir (os.TempDir() when empty).
 func NewProcess(tmpDir string, command ...string) *Process {
-	return &Process{command: command, tmpDir: tmpDir}
+	return &Process{command: command, tmpDir: tmpDir, turn: make(chan struct{}, 1)}
 }
+
+// lock takes the process for the caller, giving up when ctx ends first.
+func (p *Process) lock(ctx context.Context) error {
+	select {
+	case p.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Process) unlock() { <-p.turn }
 
 // Name is the backend name the worker announced ("gpu:0"); empty before
 // the first start.
 func (p *Process) Name() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lock(context.Background())
+	defer p.unlock()
 	return p.name
 }
 
 // Starts counts how often the process was started (restarts included).
 func (p *Process) Starts() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lock(context.Background())
+	defer p.unlock()
 	return p.starts
 }
 
@@ -72,22 +85,29 @@ func (p *Process) start() error {
 		return fmt.Errorf("starting worker %s: %w", p.command[0], err)
 	}
 	events := make(chan Event, 64)
-	dead := make(chan struct{})
+	stop, dead := make(chan struct{}), make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 64<<20)
+	read:
 		for sc.Scan() {
 			var ev Event
 			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 				break // a worker that breaks the protocol is treated as dead
 			}
-			events <- ev
+			// Nobody reads events once the process is being killed (a
+			// canceled run); waiting here would keep dead open for ever.
+			select {
+			case events <- ev:
+			case <-stop:
+				break read
+			}
 		}
 		cmd.Process.Kill()
 		cmd.Wait()
 		close(dead)
 	}()
-	p.cmd, p.stdin, p.events, p.dead = cmd, stdin, events, dead
+	p.cmd, p.stdin, p.events, p.stop, p.dead = cmd, stdin, events, stop, dead
 	p.starts++
 	select {
 	case ev := <-events:
@@ -119,6 +139,7 @@ func (p *Process) alive() bool {
 
 func (p *Process) kill() {
 	if p.cmd != nil && p.cmd.Process != nil {
+		close(p.stop)
 		p.cmd.Process.Kill()
 		<-p.dead
 	}
@@ -127,8 +148,8 @@ func (p *Process) kill() {
 
 // Close stops the process.
 func (p *Process) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lock(context.Background())
+	defer p.unlock()
 	if p.alive() {
 		p.stdin.Close()
 		select {
@@ -141,13 +162,21 @@ func (p *Process) Close() error {
 	return nil
 }
 
-// Run sends one run to the worker and waits for its result. Canceling ctx
-// kills the worker (a GPU context is torn down cleanly with its process);
-// the next Run starts a new one. Errors are *Error; KindCrash when the
-// process died or broke the protocol.
+// Run sends one run to the worker and waits for its result. A run waits
+// its turn while another holds the process, and gives up when ctx ends
+// first. Canceling ctx during the run kills the worker (a GPU context is
+// torn down cleanly with its process); the next Run starts a new one, as it
+// does after a device error (a CUDA context may not survive one). Errors
+// other than ctx's are *Error: KindCrash when the process died or broke the
+// protocol, KindInternal when the run's files could not be prepared here.
 func (p *Process) Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if err := p.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer p.unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if !p.alive() {
 		if err := p.start(); err != nil {
 			return nil, &Error{Kind: KindCrash, Message: err.Error(), Row: -1}
@@ -155,16 +184,16 @@ func (p *Process) Run(ctx context.Context, in engine.Input, spec engine.Spec, pr
 	}
 	dir, err := os.MkdirTemp(p.tmpDir, "clusterd-run-*")
 	if err != nil {
-		return nil, err
+		return nil, &Error{Kind: KindInternal, Message: "creating the run directory: " + err.Error(), Row: -1}
 	}
 	defer os.RemoveAll(dir)
 	if err := writeRaw(dir, InputFile, rawbytes.Float32s(in.X)); err != nil {
-		return nil, fmt.Errorf("writing the worker's input: %w", err)
+		return nil, &Error{Kind: KindInternal, Message: "writing the worker's input: " + err.Error(), Row: -1}
 	}
 	req := Request{ID: "r" + strconv.FormatInt(p.seq.Add(1), 10), Spec: spec, Input: InputRef{Dir: dir, N: in.N, D: in.D}}
 	line, err := json.Marshal(req)
 	if err != nil {
-		return nil, err
+		return nil, &Error{Kind: KindInternal, Message: "encoding the request: " + err.Error(), Row: -1}
 	}
 	if _, err := p.stdin.Write(append(line, '\n')); err != nil {
 		p.kill()
@@ -183,7 +212,9 @@ func (p *Process) Run(ctx context.Context, in engine.Input, spec engine.Spec, pr
 			p.cmd = nil
 			return nil, &Error{Kind: KindCrash, Message: msg, Row: -1}
 		case ev := <-p.events:
-			if ev.ID != req.ID {
+			// An error without an id answers a request the worker could
+			// not read: this one, as there is one at a time.
+			if ev.ID != req.ID && !(ev.ID == "" && ev.Error != nil) {
 				continue
 			}
 			switch {
@@ -192,9 +223,17 @@ func (p *Process) Run(ctx context.Context, in engine.Input, spec engine.Spec, pr
 					progress(*ev.Progress)
 				}
 			case ev.Error != nil:
+				if ev.Error.Kind == KindDevice {
+					p.kill()
+				}
 				return nil, ev.Error
 			case ev.Result != nil:
-				return readResult(dir, in, ev.Result)
+				res, err := readResult(dir, in, ev.Result)
+				if err != nil {
+					p.kill()
+					return nil, &Error{Kind: KindCrash, Message: "the worker's result is unreadable: " + err.Error(), Row: -1}
+				}
+				return res, nil
 			}
 		}
 	}
@@ -202,7 +241,8 @@ func (p *Process) Run(ctx context.Context, in engine.Input, spec engine.Spec, pr
 
 // readResult rebuilds an engine.Result from the meta and the files.
 func readResult(dir string, in engine.Input, m *ResultMeta) (*engine.Result, error) {
-	res := &engine.Result{Algorithm: m.Algorithm, NumClusters: m.NumClusters, Metrics: m.Metrics, Stats: m.Stats, Vectors: in}
+	metrics, stats := m.engineResult()
+	res := &engine.Result{Algorithm: m.Algorithm, NumClusters: m.NumClusters, Metrics: metrics, Stats: stats, Vectors: in}
 	var err error
 	if res.Labels, err = readI32(dir, LabelsFile, in.N); err != nil {
 		return nil, err
@@ -242,7 +282,7 @@ func readResult(dir string, in engine.Input, m *ResultMeta) (*engine.Result, err
 }
 
 func toCluster(c ClusterMeta, centroid []float32) engine.Cluster {
-	return engine.Cluster{Label: c.Label, ID: c.ID, Members: c.Members, Centroid: centroid[:len(centroid):len(centroid)], Variance: c.Variance,
+	return engine.Cluster{Label: c.Label, ID: c.ID, Members: c.Members, Centroid: centroid[:len(centroid):len(centroid)], Variance: float64(c.Variance),
 		MeanCosine: c.MeanCosine, MinCosine: c.MinCosine, Parent: c.Parent, Level: c.Level}
 }
 

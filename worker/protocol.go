@@ -18,7 +18,14 @@
 // serves the same protocol on the CPU (used by tests).
 package worker
 
-import "github.com/clusterd/clusterd/engine"
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/clusterd/clusterd/engine"
+)
 
 // Request asks the worker for one run.
 type Request struct {
@@ -46,12 +53,15 @@ type Event struct {
 
 // ResultMeta is an engine.Result without its large arrays, which are in files.
 type ResultMeta struct {
-	Algorithm   string          `json:"algorithm"`
-	NumClusters int             `json:"num_clusters"`
-	Clusters    []ClusterMeta   `json:"clusters"`
-	SubClusters []ClusterMeta   `json:"sub_clusters,omitempty"`
-	Metrics     *engine.Metrics `json:"metrics,omitempty"`
-	Stats       engine.Stats    `json:"stats"`
+	Algorithm   string        `json:"algorithm"`
+	NumClusters int           `json:"num_clusters"`
+	Clusters    []ClusterMeta `json:"clusters"`
+	SubClusters []ClusterMeta `json:"sub_clusters,omitempty"`
+	Metrics     *Metrics      `json:"metrics,omitempty"`
+	// Stats are the result's, less KSelection.Silhouette, which is
+	// KSilhouette (its values may be NaN).
+	Stats       engine.Stats `json:"stats"`
+	KSilhouette []Float      `json:"k_silhouette,omitempty"`
 	// Preprocessed says the clustered vectors differ from the input; they
 	// are then in vectors.f32, VectorsD wide.
 	Preprocessed bool   `json:"preprocessed"`
@@ -66,7 +76,7 @@ type ClusterMeta struct {
 	Label      int      `json:"label"`
 	ID         string   `json:"id"`
 	Members    int      `json:"members"`
-	Variance   float64  `json:"variance"`
+	Variance   Float    `json:"variance"`
 	MeanCosine *float64 `json:"mean_cosine,omitempty"`
 	MinCosine  *float64 `json:"min_cosine,omitempty"`
 	Parent     string   `json:"parent,omitempty"`
@@ -74,8 +84,9 @@ type ClusterMeta struct {
 }
 
 // Error kinds. Kinds a caller may retry elsewhere (on the CPU) are
-// KindDevice, KindOutOfMemory and KindCrash; KindInput (bad data or
-// parameters) would fail the same anywhere.
+// KindDevice, KindOutOfMemory, KindCrash and KindInternal (a failure of
+// the worker or of the run's files, not of the data); KindInput (bad data
+// or parameters) would fail the same anywhere.
 const (
 	KindInput       = "input"
 	KindOutOfMemory = "out_of_memory"
@@ -112,3 +123,86 @@ const (
 	VectorsFile      = "vectors.f32"
 	LeafFile         = "leaf.i32"
 )
+
+// Metrics are engine.Metrics on the wire.
+type Metrics struct {
+	Silhouette       Float `json:"silhouette_score"`
+	DaviesBouldin    Float `json:"davies_bouldin_index"`
+	CalinskiHarabasz Float `json:"calinski_harabasz_score"`
+}
+
+// Float is a float64 on the wire: a JSON number when finite, else the
+// string "NaN", "+Inf" or "-Inf". encoding/json refuses those values, and
+// they occur: a silhouette is NaN when no sampled cluster has two members.
+type Float float64
+
+// MarshalJSON implements json.Marshaler.
+func (f Float) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	switch {
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(v, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *Float) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"NaN"`:
+		*f = Float(math.NaN())
+	case `"+Inf"`:
+		*f = Float(math.Inf(1))
+	case `"-Inf"`:
+		*f = Float(math.Inf(-1))
+	default:
+		var v float64
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Errorf("worker: float %s: %w", b, err)
+		}
+		*f = Float(v)
+	}
+	return nil
+}
+
+// wireResult splits what the worker sends of res into JSON-safe parts.
+func wireResult(res *engine.Result) (*Metrics, engine.Stats, []Float) {
+	var m *Metrics
+	if res.Metrics != nil {
+		m = &Metrics{Float(res.Metrics.Silhouette), Float(res.Metrics.DaviesBouldin), Float(res.Metrics.CalinskiHarabasz)}
+	}
+	stats := res.Stats
+	var ks []Float
+	if stats.KSelection != nil {
+		k := *stats.KSelection
+		for _, v := range k.Silhouette {
+			ks = append(ks, Float(v))
+		}
+		k.Silhouette = nil
+		stats.KSelection = &k
+	}
+	return m, stats, ks
+}
+
+// engineResult restores what wireResult split.
+func (m *ResultMeta) engineResult() (*engine.Metrics, engine.Stats) {
+	var em *engine.Metrics
+	if m.Metrics != nil {
+		em = &engine.Metrics{Silhouette: float64(m.Metrics.Silhouette), DaviesBouldin: float64(m.Metrics.DaviesBouldin),
+			CalinskiHarabasz: float64(m.Metrics.CalinskiHarabasz)}
+	}
+	stats := m.Stats
+	if stats.KSelection != nil {
+		k := *stats.KSelection
+		k.Silhouette = make([]float64, len(m.KSilhouette))
+		for i, v := range m.KSilhouette {
+			k.Silhouette[i] = float64(v)
+		}
+		stats.KSelection = &k
+	}
+	return em, stats
+}

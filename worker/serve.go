@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"github.com/clusterd/clusterd/engine"
@@ -25,16 +24,11 @@ type ServeOptions struct {
 	// Classify maps a backend error to a kind (KindOutOfMemory, KindDevice);
 	// nil or "" means KindInternal.
 	Classify func(error) string
-	// ProgressEvery throttles progress events (default 200 ms).
-	ProgressEvery time.Duration
 }
 
 // Serve answers requests from r on w until r ends: one run at a time, each
 // with the engine on the given backend.
 func Serve(r io.Reader, w io.Writer, opts ServeOptions) error {
-	if opts.ProgressEvery <= 0 {
-		opts.ProgressEvery = 200 * time.Millisecond
-	}
 	out := &eventWriter{enc: json.NewEncoder(w)}
 	if err := out.send(Event{Hello: opts.Backend.Name()}); err != nil {
 		return err
@@ -52,7 +46,15 @@ func Serve(r io.Reader, w io.Writer, opts ServeOptions) error {
 		ev := serveOne(req, opts, out)
 		ev.ID = req.ID
 		if err := out.send(ev); err != nil {
-			return err
+			// A value JSON cannot hold is this run's problem, not the
+			// pipe's: report it and stay up for the next run.
+			var ue *json.UnsupportedValueError
+			if !errors.As(err, &ue) {
+				return err
+			}
+			if err := out.send(Event{ID: req.ID, Error: &Error{Kind: KindInternal, Message: "the result cannot be sent: " + err.Error(), Row: -1}}); err != nil {
+				return err
+			}
 		}
 	}
 	return sc.Err()
@@ -76,12 +78,10 @@ func serveOne(req Request, opts ServeOptions, out *eventWriter) Event {
 		return Event{Error: &Error{Kind: KindInternal, Message: err.Error(), Row: -1}}
 	}
 	defer unmap()
-	last := time.Time{}
+	// Every event goes out, as in-process runs report them: "iterate"
+	// events carry the points, FLOPs and seconds the service's metrics
+	// add up. The client throttles what it stores.
 	progress := func(p engine.Progress) {
-		if time.Since(last) < opts.ProgressEvery && p.Phase == "iterate" {
-			return
-		}
-		last = time.Now()
 		out.send(Event{ID: req.ID, Progress: &p})
 	}
 	res, err := engine.Run(context.Background(), engine.Input{X: x, N: req.Input.N, D: req.Input.D}, req.Spec,
@@ -149,7 +149,8 @@ func mapInput(in InputRef) ([]float32, func(), error) {
 // ones (they are not the mapped input x).
 func writeResult(in InputRef, x []float32, res *engine.Result, backend string) (*ResultMeta, error) {
 	preprocessed := len(res.Vectors.X) > 0 && &res.Vectors.X[0] != &x[0]
-	meta := &ResultMeta{Algorithm: res.Algorithm, NumClusters: res.NumClusters, Metrics: res.Metrics, Stats: res.Stats,
+	metrics, stats, ks := wireResult(res)
+	meta := &ResultMeta{Algorithm: res.Algorithm, NumClusters: res.NumClusters, Metrics: metrics, Stats: stats, KSilhouette: ks,
 		Preprocessed: preprocessed, VectorsD: res.Vectors.D, HasLeaf: res.Leaf != nil, Backend: backend}
 	for _, c := range res.Clusters {
 		meta.Clusters = append(meta.Clusters, clusterMeta(c))
@@ -182,6 +183,6 @@ func writeResult(in InputRef, x []float32, res *engine.Result, backend string) (
 }
 
 func clusterMeta(c engine.Cluster) ClusterMeta {
-	return ClusterMeta{Label: c.Label, ID: c.ID, Members: c.Members, Variance: c.Variance, MeanCosine: c.MeanCosine,
+	return ClusterMeta{Label: c.Label, ID: c.ID, Members: c.Members, Variance: Float(c.Variance), MeanCosine: c.MeanCosine,
 		MinCosine: c.MinCosine, Parent: c.Parent, Level: c.Level}
 }

@@ -31,8 +31,11 @@ func TestMain(m *testing.M) {
 			be = faulty{Backend: be, mode: mode}
 		}
 		err := Serve(os.Stdin, os.Stdout, ServeOptions{Backend: be, Classify: func(err error) string {
-			if errors.Is(err, errFakeOOM) {
+			switch {
+			case errors.Is(err, errFakeOOM):
 				return KindOutOfMemory
+			case errors.Is(err, errFakeDevice):
+				return KindDevice
 			}
 			return ""
 		}})
@@ -44,7 +47,10 @@ func TestMain(m *testing.M) {
 	}
 }
 
-var errFakeOOM = errors.New("cudaErrorMemoryAllocation: out of memory")
+var (
+	errFakeOOM    = errors.New("cudaErrorMemoryAllocation: out of memory")
+	errFakeDevice = errors.New("CUDA_ERROR_ILLEGAL_ADDRESS: an illegal memory access was encountered")
+)
 
 // faulty is a backend whose SumByLabel fails the way a device might.
 type faulty struct {
@@ -61,6 +67,8 @@ func (f faulty) SumByLabel(ctx context.Context, x kernels.Dataset, labels []int3
 		os.Exit(3)
 	case "oom":
 		return errFakeOOM
+	case "device":
+		return errFakeDevice
 	case "slow":
 		time.Sleep(time.Hour)
 	}
@@ -169,3 +177,128 @@ func TestCancelKillsTheWorker(t *testing.T) {
 }
 
 func nanValue() float64 { return math.NaN() }
+
+// TestCancelWithEventsQueued: a run canceled while its progress callback is
+// slow and the worker's events fill the queue returns, and the next run gets
+// a fresh worker. (The reader used to block on the full queue, so killing
+// the worker waited for ever and the process stayed locked.)
+func TestCancelWithEventsQueued(t *testing.T) {
+	p := process(t, "cpu")
+	spec := engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5,"n_init":40}`)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Run(ctx, input(), spec, func(engine.Progress) {
+			cancel()
+			time.Sleep(time.Second) // hundreds of events pile up meanwhile
+		})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("canceled run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the canceled run did not return")
+	}
+	if _, err := p.Run(context.Background(), input(), spec, nil); err != nil || p.Starts() != 2 {
+		t.Fatalf("next run: %v after %d starts", err, p.Starts())
+	}
+}
+
+// TestWaitingRunHonoursItsContext: a run queued behind another gives up when
+// its context ends, without touching the busy worker; one whose context has
+// already ended does not restart an idle worker.
+func TestWaitingRunHonoursItsContext(t *testing.T) {
+	p := process(t, "slow")
+	spec := engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5}`)}
+	busy, stopBusy := context.WithCancel(context.Background())
+	defer stopBusy()
+	go p.Run(busy, input(), spec, nil)
+	time.Sleep(200 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := p.Run(ctx, input(), spec, nil); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 3*time.Second {
+		t.Fatalf("queued run: %v after %v", err, time.Since(start))
+	}
+
+	idle := process(t, "cpu")
+	if _, err := idle.Run(context.Background(), input(), spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	canceled, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	if _, err := idle.Run(canceled, input(), spec, nil); !errors.Is(err, context.Canceled) || idle.Starts() != 1 {
+		t.Fatalf("run with an ended context: %v, %d starts", err, idle.Starts())
+	}
+}
+
+// TestDeviceErrorRestartsTheWorker: after a device error the CUDA context
+// may be unusable, so the next run gets a new process.
+func TestDeviceErrorRestartsTheWorker(t *testing.T) {
+	p := process(t, "device")
+	spec := engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5}`)}
+	for run := 1; run <= 2; run++ {
+		var we *Error
+		if _, err := p.Run(context.Background(), input(), spec, nil); !errors.As(err, &we) || we.Kind != KindDevice || !we.Retryable() {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if p.Starts() != run {
+			t.Fatalf("after run %d: %d starts", run, p.Starts())
+		}
+	}
+}
+
+// TestNonFiniteResults: results JSON cannot hold (a NaN silhouette when the
+// sample puts every point in its own cluster, the NaNs of a k-selection
+// curve) come back exactly, and the worker stays up; every "iterate" event
+// reaches the client, as in-process, so the metrics they feed add up.
+func TestNonFiniteResults(t *testing.T) {
+	p := process(t, "cpu")
+	same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+	seed := int64(0)
+	for _, spec := range []engine.Spec{
+		{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5}`), Seed: &seed, SilhouetteSampleSize: 3},
+		{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":"auto"}`), Seed: &seed, SilhouetteSampleSize: 3},
+	} {
+		in := input()
+		var local, remote struct{ points, events int }
+		want, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: cpu.New(cpu.Options{}), Progress: func(e engine.Progress) {
+			if e.Phase == "iterate" {
+				local.events++
+				local.points += e.Points
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.Run(context.Background(), in, spec, func(e engine.Progress) {
+			if e.Phase == "iterate" {
+				remote.events++
+				remote.points += e.Points
+			}
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", spec.Params, err)
+		}
+		if !math.IsNaN(want.Metrics.Silhouette) {
+			t.Fatalf("%s: silhouette %v, want NaN for this case to test anything", spec.Params, want.Metrics.Silhouette)
+		}
+		if !same(got.Metrics.Silhouette, want.Metrics.Silhouette) || got.Metrics.DaviesBouldin != want.Metrics.DaviesBouldin ||
+			got.Metrics.CalinskiHarabasz != want.Metrics.CalinskiHarabasz {
+			t.Errorf("%s: metrics %+v, want %+v", spec.Params, *got.Metrics, *want.Metrics)
+		}
+		if (got.Stats.KSelection == nil) != (want.Stats.KSelection == nil) ||
+			want.Stats.KSelection != nil && !slices.EqualFunc(got.Stats.KSelection.Silhouette, want.Stats.KSelection.Silhouette, same) {
+			t.Errorf("%s: k selection %+v, want %+v", spec.Params, got.Stats.KSelection, want.Stats.KSelection)
+		}
+		if remote != local || local.events == 0 {
+			t.Errorf("%s: iterate events through the worker %+v, in-process %+v", spec.Params, remote, local)
+		}
+	}
+	if p.Starts() != 1 {
+		t.Errorf("%d starts: the worker died on a result", p.Starts())
+	}
+}

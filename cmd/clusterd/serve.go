@@ -104,6 +104,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	defer bm.Close() // after the runner has stopped: GPU workers exit with their stdin closed
 	bs := bm.Status()
 	if bs.GPUUnavailableReason != "" {
 		log.Info("GPU not used", "kind", bs.GPUUnavailableKind, "reason", bs.GPUUnavailableReason)
