@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Query is a list request: filters, sort, free-text search and paging, as
@@ -70,6 +71,10 @@ func (m fieldMap) names() string {
 
 var operators = map[string]string{"eq": "=", "ne": "!=", "gt": ">", "lt": "<", "gte": ">=", "lte": "<="}
 
+// timeFields are the filterable fields stored as integer microseconds
+// (micros) that the API shows, and clients compare, as RFC 3339 times.
+var timeFields = map[string]bool{"created_at": true, "updated_at": true, "completed_at": true}
+
 // whereClause compiles q.Filters into an SQL boolean expression with
 // placeholders (never interpolated values), or "1" when there are none.
 func whereClause(raw json.RawMessage, fields fieldMap) (string, []any, error) {
@@ -127,6 +132,12 @@ func compileNode(node any, path []any, fields fieldMap, args *[]any) (string, er
 			case "OR":
 				parts = append(parts, "("+strings.Join(sub, " OR ")+")")
 			case "NOT":
+				// A condition on a null field is NULL in SQL, and NOT NULL
+				// drops the row; "not canceled" must keep runs whose
+				// error_message is null, so an unknown counts as false.
+				for i, e := range sub {
+					sub[i] = "COALESCE(" + e + ", 0)"
+				}
 				parts = append(parts, "NOT ("+strings.Join(sub, " OR ")+")")
 			}
 		default: // shorthand {"status": "completed"}
@@ -165,6 +176,10 @@ func compileCondition(obj map[string]any, path []any, fields fieldMap, args *[]a
 	}
 	value := obj["value"]
 	vpath := append(path, "value")
+	arg := scalar
+	if timeFields[field] {
+		arg = timeArg
+	}
 	switch op {
 	case "eq", "ne", "gt", "lt", "gte", "lte":
 		if value == nil {
@@ -176,11 +191,14 @@ func compileCondition(obj map[string]any, path []any, fields fieldMap, args *[]a
 			}
 			return "", &QueryError{Path: vpath, Msg: "must not be null for " + op}
 		}
-		v, err := scalar(value, vpath)
+		v, err := arg(value, vpath)
 		if err != nil {
 			return "", err
 		}
 		*args = append(*args, v)
+		if op == "ne" { // a null field is not equal to a value either
+			return fmt.Sprintf("(%s IS NULL OR %s != ?)", col, col), nil
+		}
 		return fmt.Sprintf("%s %s ?", col, operators[op]), nil
 	case "in", "nin":
 		list, ok := value.([]any)
@@ -195,19 +213,21 @@ func compileCondition(obj map[string]any, path []any, fields fieldMap, args *[]a
 		}
 		ph := make([]string, len(list))
 		for i, item := range list {
-			v, err := scalar(item, append(vpath, i))
+			v, err := arg(item, append(vpath, i))
 			if err != nil {
 				return "", err
 			}
 			*args = append(*args, v)
 			ph[i] = "?"
 		}
-		not := ""
 		if op == "nin" {
-			not = "NOT "
+			return fmt.Sprintf("(%s IS NULL OR %s NOT IN (%s))", col, col, strings.Join(ph, ", ")), nil
 		}
-		return fmt.Sprintf("%s %sIN (%s)", col, not, strings.Join(ph, ", ")), nil
+		return fmt.Sprintf("%s IN (%s)", col, strings.Join(ph, ", ")), nil
 	case "contains", "starts_with", "ends_with":
+		if timeFields[field] {
+			return "", &QueryError{Path: append(path, "operator"), Msg: op + " does not apply to a time; use gt, lt, gte or lte"}
+		}
 		s, ok := value.(string)
 		if !ok {
 			return "", &QueryError{Path: vpath, Msg: "must be a string for " + op}
@@ -272,6 +292,19 @@ func scalar(v any, path []any) (any, error) {
 		return f, nil
 	}
 	return nil, &QueryError{Path: path, Msg: "must be a string, number or boolean"}
+}
+
+// timeArg converts an RFC 3339 time to the stored microseconds.
+func timeArg(v any, path []any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, &QueryError{Path: path, Msg: "must be an RFC 3339 time such as 2026-01-02T15:04:05Z"}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil, &QueryError{Path: path, Msg: fmt.Sprintf("%q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", s)}
+	}
+	return micros(t), nil
 }
 
 func escapeLike(s string) string {
