@@ -239,6 +239,9 @@ func TestAuth(t *testing.T) {
 	checkError(t, code, body, 401, "invalid_api_key")
 	e.ok("POST", "/v1/collections/list", nil, nil)
 	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "x"}, nil, "Authorization", "Bearer scoped-key-2", "X-Namespace", "team-a")
+	e.ok("POST", "/v1/collections/list", nil, nil, "Authorization", "bearer scoped-key-2", "X-Namespace", "team-a") // the scheme is case-insensitive
+	code, body = e.call("POST", "/v1/collections/list", nil, "Authorization", "Basic scoped-key-2")
+	checkError(t, code, body, 401, "missing_api_key")
 	code, body = e.call("POST", "/v1/collections/list", nil, "Authorization", "Bearer scoped-key-2", "X-Namespace", "team-b")
 	checkError(t, code, body, 403, "namespace_forbidden")
 	if code, _ := e.call("GET", "/healthz", nil, "Authorization", ""); code != 200 {

@@ -58,8 +58,9 @@ func (s *Server) authenticate(c *gin.Context) {
 		c.Next()
 		return
 	}
-	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	// The scheme is case-insensitive (RFC 7235 §2.1): "bearer" is a Bearer.
+	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		s.writeError(c, &Error{Status: http.StatusUnauthorized, Code: "missing_api_key", Message: "missing API key: send Authorization: Bearer <key>"})
 		return
 	}
