@@ -122,10 +122,14 @@ func (r *Runner) Start(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
 	for i := 0; i < r.cfg.Workers; i++ {
+		// Each worker holds leases under its own name: a worker whose lease
+		// expired (a long pause) must see another worker's claim of the
+		// same job as lost, which it cannot when both sign alike.
+		owner := fmt.Sprintf("%s/w%d", r.owner, i)
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			r.work(wctx)
+			r.work(wctx, owner)
 		}()
 	}
 	return nil
@@ -172,12 +176,12 @@ func (r *Runner) Cancel(runID string) bool {
 	return false
 }
 
-func (r *Runner) work(ctx context.Context) {
+func (r *Runner) work(ctx context.Context, owner string) {
 	for {
 		if ctx.Err() != nil {
 			return
 		}
-		job, err := r.cfg.Store.Claim(ctx, r.owner, r.cfg.Lease)
+		job, err := r.cfg.Store.Claim(ctx, owner, r.cfg.Lease)
 		if err != nil && ctx.Err() == nil {
 			r.cfg.Logger.Error("claiming a job", "err", err)
 		}
@@ -190,12 +194,13 @@ func (r *Runner) work(ctx context.Context) {
 			}
 			continue
 		}
-		r.process(ctx, job)
+		r.process(ctx, job, owner)
 	}
 }
 
-// process runs one claimed job to its end (or requeues it on shutdown).
-func (r *Runner) process(workerCtx context.Context, job *store.Job) {
+// process runs one claimed job to its end (or requeues it on shutdown);
+// owner is the claiming worker's lease name.
+func (r *Runner) process(workerCtx context.Context, job *store.Job, owner string) {
 	log := r.cfg.Logger.With("run_id", job.RunID, "attempt", job.Attempts)
 	st := r.cfg.Store
 	run, err := st.RunByID(context.Background(), job.RunID)
@@ -222,11 +227,12 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job) {
 	}
 	hbDone := make(chan struct{})
 	defer close(hbDone)
-	go r.heartbeat(job, cancel, hbDone, log)
+	go r.heartbeat(job, owner, cancel, hbDone, log)
 
 	finish := func(o store.Outcome) {
-		if err := st.FinishRun(context.Background(), job, r.owner, o); err != nil {
+		if err := st.FinishRun(context.Background(), job, owner, o); err != nil {
 			log.Error("recording the run's outcome", "err", err)
+			r.dropIfDeleted(run.RunID, log)
 			return
 		}
 		r.cfg.Metrics.RunsFinished.WithLabelValues(o.Status).Inc()
@@ -244,10 +250,17 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job) {
 		finish(store.Outcome{Status: run.Status, Result: run.Result, ErrorMessage: run.ErrorMessage})
 		return
 	}
+	if run.CancelRequested {
+		// Canceled while no process was running it (its last one died):
+		// nobody else will stop it, and the cancel was accepted.
+		res.Failed(store.CanceledMessage, model.Now())
+		finish(failedOutcome(&res, store.CanceledMessage))
+		return
+	}
 	res.Status = model.StatusProcessing
 	zero := 0.0
 	res.Progress = &zero
-	if err := st.StartRun(context.Background(), job, r.owner, mustJSON(&res)); err != nil {
+	if err := st.StartRun(context.Background(), job, owner, mustJSON(&res)); err != nil {
 		log.Error("marking the run processing", "err", err)
 		return
 	}
@@ -257,14 +270,15 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job) {
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errShutdown):
 		res.Status, res.Progress = model.StatusPending, nil
-		if err := st.Requeue(context.Background(), job, r.owner, mustJSON(&res)); err != nil {
+		if err := st.Requeue(context.Background(), job, owner, mustJSON(&res)); err != nil {
 			log.Error("requeueing the run at shutdown", "err", err)
 		} else {
 			log.Info("run requeued for the next start")
 		}
 		return
 	case errors.Is(cause, store.ErrLeaseLost):
-		log.Warn("lost the job's lease; another worker owns the run now")
+		log.Warn("lost the job's lease; another worker owns the run now, or it was deleted")
+		r.dropIfDeleted(run.RunID, log)
 		return
 	case errors.Is(cause, errCanceled):
 		err = errCanceled
@@ -286,9 +300,23 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job) {
 	r.cfg.Metrics.RunDuration.WithLabelValues(res.Algorithm, res.Backend, store.StatusCompleted).Observe(time.Since(start).Seconds())
 }
 
+// dropIfDeleted removes the run's directory when the run no longer exists:
+// its cluster was deleted while it ran, after the delete had removed the
+// directory and before this run wrote its artifacts there.
+func (r *Runner) dropIfDeleted(runID string, log *slog.Logger) {
+	if _, err := r.cfg.Store.RunByID(context.Background(), runID); !errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	if err := os.RemoveAll(r.cfg.Store.RunDir(runID)); err != nil {
+		log.Error("removing a deleted run's files", "err", err)
+		return
+	}
+	log.Info("the run was deleted while it ran; its files are removed")
+}
+
 // heartbeat extends the job's lease until done, and cancels the run when a
 // user asked to stop it or the lease was lost.
-func (r *Runner) heartbeat(job *store.Job, cancel context.CancelCauseFunc, done <-chan struct{}, log *slog.Logger) {
+func (r *Runner) heartbeat(job *store.Job, owner string, cancel context.CancelCauseFunc, done <-chan struct{}, log *slog.Logger) {
 	t := time.NewTicker(r.cfg.Lease / 3)
 	defer t.Stop()
 	for {
@@ -298,7 +326,7 @@ func (r *Runner) heartbeat(job *store.Job, cancel context.CancelCauseFunc, done 
 		case <-t.C:
 		}
 		ctx, c := context.WithTimeout(context.Background(), r.cfg.Lease/3)
-		stop, err := r.cfg.Store.Heartbeat(ctx, job, r.owner, r.cfg.Lease)
+		stop, err := r.cfg.Store.Heartbeat(ctx, job, owner, r.cfg.Lease)
 		c()
 		switch {
 		case errors.Is(err, store.ErrLeaseLost):
