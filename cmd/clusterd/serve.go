@@ -164,12 +164,22 @@ func runServe(args []string) error {
 		return err
 	}
 	ready = false
+	// The runner and the HTTP server stop side by side, each with its own
+	// 30 s: running runs are interrupted and requeued at once, and slow
+	// requests (a long import) cannot use up the runner's time. The store
+	// closes (deferred) only after both.
+	runnerStopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		runnerStopped <- run.Stop(ctx)
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(ctx); err != nil {
 		log.Warn("HTTP shutdown", "err", err)
 	}
-	if err := run.Stop(ctx); err != nil {
+	if err := <-runnerStopped; err != nil {
 		log.Warn("runner shutdown", "err", err)
 	}
 	log.Info("stopped")
