@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/clusterd/clusterd/internal/fsync"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -55,7 +56,8 @@ type Member struct {
 var ErrMissing = errors.New("artifacts: not found")
 
 // Write stores both files in dir atomically (each written to a temporary
-// name, synced, then renamed), creating dir.
+// name, synced, then renamed), creating dir, and syncs dir and its parent so
+// that the names survive a power loss as well as the contents.
 func Write(dir string, centroids []Centroid, members []Member) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -63,7 +65,13 @@ func Write(dir string, centroids []Centroid, members []Member) error {
 	if err := writeFile(filepath.Join(dir, CentroidsFile), centroids); err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(dir, MembersFile), members)
+	if err := writeFile(filepath.Join(dir, MembersFile), members); err != nil {
+		return err
+	}
+	if err := fsync.Dir(dir); err != nil {
+		return err
+	}
+	return fsync.Dir(filepath.Dir(dir))
 }
 
 func writeFile[T any](path string, rows []T) error {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterd/clusterd/internal/fsync"
 	"github.com/clusterd/clusterd/internal/ids"
 	"github.com/clusterd/clusterd/internal/rawbytes"
 )
@@ -306,6 +307,14 @@ func (s *Store) segmentFor(ctx context.Context, tx *sql.Tx, collectionID, name s
 	if err != nil {
 		file.Close()
 		return nil, fmt.Errorf("store: %w", err)
+	}
+	if info.Size() == 0 {
+		// Perhaps just created, with its directory: make the names durable
+		// before a committed row can point into the file.
+		if err := errors.Join(fsync.Dir(dir), fsync.Dir(filepath.Dir(dir))); err != nil {
+			file.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
 	}
 	rowBytes := int64(f.Dim) * 4
 	// A crash during an earlier append may have left a partial row at the
