@@ -258,8 +258,8 @@ func (m *Manager) Choose(want string) (Executor, *Unavailable, error) {
 // RetryOnCPU says whether a run that failed on exec with err should be rerun
 // on the CPU: when err is a worker.Error (only GPU workers return those)
 // that the CPU does not share (out of memory, a device fault, a dead
-// worker), and ctx is not done. It then returns why, with the worker.Error's kind as Kind; nil
-// otherwise.
+// worker), and ctx is not done. It then returns why, with the
+// worker.Error's kind as Kind; nil otherwise.
 func RetryOnCPU(ctx context.Context, exec Executor, err error) *Unavailable {
 	var we *worker.Error
 	if !errors.As(err, &we) || !we.Retryable() || ctx.Err() != nil {
