@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,165 +15,193 @@ import (
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/internal/ids"
 	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/params"
+	"github.com/clusterd/clusterd/runner"
+	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/store"
 )
 
-// validateClusterRequest checks what the binding tags cannot: the
-// algorithm and its parameters (with the engine's own parser), the filters,
-// the metadata's type, and that the collections exist.
-func (s *Server) validateClusterRequest(ctx context.Context, ns string, req *model.CreateClusterRequest) error {
-	vc := req.VectorConfig
-	if vc == nil {
-		return invalid([]any{"body", "vector_config"}, "Field required", "missing")
+// checkCluster finds what a cluster definition's schema cannot: filters the
+// store cannot run, collections that do not exist, features a collection
+// lacks, and (with the data already loaded) shapes the data cannot honour.
+// It reads the parsed body v, so it runs beside the schema's own problems
+// and one 422 lists them all.
+func (s *Server) checkCluster(ctx context.Context, ns string, v any, at schema.Path) (schema.Problems, error) {
+	o := schema.AsValues(v)
+	var ps schema.Problems
+	if f, ok := o["filters"].(map[string]any); ok {
+		ps = append(ps, store.CheckFilters(store.DocumentFilters, f, at.With("filters"))...)
 	}
-	if _, err := engine.ParseParams(vc.ClusteringMethod, vc.AlgorithmParams); err != nil {
-		if errors.Is(err, engine.ErrUnknownAlgorithm) {
-			return invalid([]any{"body", "vector_config", "clustering_method"},
-				fmt.Sprintf("clustering_method %q is not supported (supported: %s)", vc.ClusteringMethod, strings.Join(engine.Algorithms(), ", ")), "literal_error")
+	vc := o.Obj("vector_config")
+	var features []string
+	featureLoc := at.With("vector_config", "feature_uris")
+	for _, f := range vc.List("feature_uris") {
+		if name, ok := f.(string); ok {
+			features = append(features, name)
 		}
-		return paramValidation(err)
 	}
-	if err := engine.CheckPipeline(vc.Pipeline()); err != nil {
-		return pipelineValidation(err)
-	}
-	if len(vc.FeatureWeights) > 0 && len(vc.FeatureWeights) != len(vc.Features()) {
-		return invalid([]any{"body", "vector_config", "feature_weights"},
-			fmt.Sprintf("%d weights for %d features", len(vc.FeatureWeights), len(vc.Features())), "value_error")
-	}
-	if err := store.ValidateDocumentFilters(req.Filters); err != nil {
-		return err
-	}
-	if !isObject(req.Metadata) && string(req.Metadata) != "null" {
-		return invalid([]any{"body", "metadata"}, "Input should be a valid dictionary", "dict_type")
+	if len(features) == 0 && vc.Str("feature_uri") != "" {
+		features, featureLoc = []string{vc.Str("feature_uri")}, at.With("vector_config", "feature_uri")
 	}
 	var docs int64
 	dim := -1 // the clustered dimension, when the first collection's features are known
-	for i, cid := range req.CollectionIDs {
-		col, err := s.cfg.Store.GetCollection(ctx, ns, cid)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return invalid([]any{"body", "collection_ids", i}, fmt.Sprintf("collection %s not found", cid), "value_error")
-			}
-			return err
+	for i, ref := range o.List("collection_ids") {
+		name, ok := ref.(string)
+		if !ok || name == "" {
+			continue
+		}
+		col, err := s.cfg.Store.GetCollection(ctx, ns, name)
+		if errors.Is(err, store.ErrNotFound) {
+			ps = append(ps, schema.Problem{Loc: at.With("collection_ids", i), Msg: fmt.Sprintf("collection %s not found", name), Type: "value_error"})
+			continue
+		} else if err != nil {
+			return nil, err
 		}
 		docs += col.DocumentCount
+		d, fps := s.clusteredDim(ctx, col, features, featureLoc)
+		ps = append(ps, fps...)
 		if i == 0 {
-			dim = s.clusteredDim(ctx, col.ID, vc.Features())
+			dim = d
 		}
 	}
-	// With data already loaded, shape problems (n_components above the
-	// dimension, a sample larger than the collections) are caught now.
-	if dim > 0 && docs > 0 {
-		if err := engine.CheckPipelineData(vc.Pipeline(), int(docs), dim); err != nil {
-			return pipelineValidation(err)
+	// With data already loaded (and no filter narrowing it), shape problems
+	// are found now rather than when the run starts.
+	if vc != nil && dim > 0 && docs > 0 {
+		p := runner.PipelineOf(pipelineFields(vc))
+		if err := engine.CheckPipelineData(p, int(docs), dim); err != nil {
+			var pe *engine.PipelineError
+			if errors.As(err, &pe) {
+				ps = append(ps, schema.Problem{Loc: at.With("vector_config").With(pe.Path...), Msg: pe.Msg, Type: "value_error"})
+			}
+		}
+		if !o.Has("filters") {
+			ps = append(ps, checkClusterCount(vc, docs, at.With("vector_config"))...)
+		}
+	}
+	return ps, nil
+}
+
+// pipelineFields reads the pipeline fields of a parsed vector_config (only
+// the well-typed ones; the schema reports the others).
+func pipelineFields(vc schema.Values) *model.VectorConfig {
+	out := &model.VectorConfig{Hierarchical: vc.Bool("hierarchical"), MaxHierarchyDepth: vc.Int("max_hierarchy_depth"),
+		EffectiveFeatureMethod: vc.Str("effective_feature_method")}
+	if n, ok := vc.IntOK("sample_size"); ok {
+		out.SampleSize = &n
+	}
+	for _, step := range vc.List("preprocessing_steps") {
+		if b, err := json.Marshal(step); err == nil {
+			out.PreprocessingSteps = append(out.PreprocessingSteps, b)
+		}
+	}
+	return out
+}
+
+// checkClusterCount refuses an n_clusters above the documents loaded.
+func checkClusterCount(vc schema.Values, docs int64, at schema.Path) schema.Problems {
+	method := vc.Str("clustering_method")
+	if method != params.KMeans && method != params.MiniBatchKMeans && method != params.Agglomerative {
+		return nil
+	}
+	for _, field := range []string{"algorithm_params", method + "_parameters"} {
+		k, ok := vc.Obj(field).IntOK("n_clusters")
+		if ok && int64(k) > docs && !(method == params.Agglomerative && vc.Obj(field).Has("distance_threshold")) {
+			return schema.Problems{{Loc: at.With(field, "n_clusters"), Type: "value_error",
+				Msg: fmt.Sprintf("n_clusters = %d is more than the %d documents loaded in the collections", k, docs)}}
 		}
 	}
 	return nil
 }
 
 // clusteredDim is the dimension of the vectors a run would cluster from a
-// collection: the sum of the requested features' dimensions (concatenated),
-// or the only feature's; −1 when a feature is not there yet.
-func (s *Server) clusteredDim(ctx context.Context, collectionID string, features []string) int {
-	if len(features) == 0 {
-		features = []string{""}
+// collection: the sum of the requested features' dimensions, or the only
+// feature's; −1 when unknown yet (the collection has no vectors). A
+// feature the collection lacks while it has others is a problem.
+func (s *Server) clusteredDim(ctx context.Context, col store.Collection, features []string, at schema.Path) (int, schema.Problems) {
+	if len(col.Features) == 0 {
+		return -1, nil
+	}
+	want := features
+	if len(want) == 0 {
+		want = []string{""}
 	}
 	dim := 0
-	for _, want := range features {
-		f, err := s.cfg.Store.ResolveFeature(ctx, collectionID, want)
+	var ps schema.Problems
+	for j, name := range want {
+		f, err := s.cfg.Store.ResolveFeature(ctx, col.ID, name)
 		if err != nil {
-			return -1
+			loc := at
+			if len(features) > 1 || (len(features) == 1 && at[len(at)-1] == "feature_uris") {
+				loc = at.With(j)
+			}
+			ps = append(ps, schema.Problem{Loc: loc, Type: "value_error", Msg: fmt.Sprintf("collection %s: %v", col.Name, err)})
+			dim = -1
+			continue
 		}
-		dim += f.Dim
+		if dim >= 0 {
+			dim += f.Dim
+		}
 	}
-	return dim
+	return dim, ps
 }
 
-// paramValidation turns engine parameter errors into 422 items located at
-// vector_config.algorithm_params.NAME.
-func paramValidation(err error) error {
-	var pes engine.ParamErrors
-	var pe *engine.ParamError
-	if errors.As(err, &pe) {
-		pes = engine.ParamErrors{pe}
-	} else if !errors.As(err, &pes) {
-		return err
+// effectiveParams completes the algorithm parameters a cluster's runs use
+// (algorithm_params, or the deprecated field of its method) with their
+// defaults, so the stored definition says exactly what runs.
+func effectiveParams(vc *model.VectorConfig) (json.RawMessage, error) {
+	m := params.For(vc.ClusteringMethod)
+	if m == nil {
+		return nil, nil
 	}
-	out := &ValidationError{}
-	for _, e := range pes {
-		loc := []any{"body", "vector_config", "algorithm_params"}
-		if e.Param != "" {
-			loc = append(loc, e.Param)
-		}
-		typ := "value_error"
-		switch e.Kind {
-		case "unknown":
-			typ = "extra_forbidden"
-		case "type":
-			typ = "type_error"
-		case "enum":
-			typ = "literal_error"
-		}
-		out.Items = append(out.Items, ValidationItem{Loc: loc, Msg: e.Msg, Type: typ})
+	v, ps := m.Decode(vc.Params(), nil)
+	if len(ps) > 0 {
+		return nil, ps // validated already; kept as a guard
 	}
-	return out
-}
-
-// pipelineValidation locates pipeline errors in vector_config.
-func pipelineValidation(err error) error {
-	var pe *engine.PipelineError
-	if !errors.As(err, &pe) {
-		return err
-	}
-	return invalid(append([]any{"body", "vector_config"}, pe.Path...), pe.Msg, "value_error")
-}
-
-func (s *Server) clusterResponse(ctx context.Context, c store.Cluster) (model.ClusterMetadata, error) {
-	var cfg model.CreateClusterRequest
-	if err := json.Unmarshal(c.Config, &cfg); err != nil {
-		return model.ClusterMetadata{}, fmt.Errorf("stored cluster %s config: %w", c.ID, err)
-	}
-	out := model.ClusterMetadata{ClusterID: c.ID, ClusterType: cfg.ClusterType, CollectionIDs: cfg.CollectionIDs, VectorConfig: cfg.VectorConfig,
-		Filters: orNull(cfg.Filters), LLMLabeling: cfg.LLMLabeling, EnrichSourceCollection: cfg.EnrichSourceCollection,
-		SourceEnrichmentConfig: cfg.SourceEnrichmentConfig, Metadata: orNull(c.Metadata), NamespaceID: c.NamespaceID,
-		CreatedAt: model.Time{Time: c.CreatedAt}, UpdatedAt: model.Time{Time: c.UpdatedAt}}
-	if c.Name != "" {
-		out.ClusterName = &c.Name
-	}
-	if c.Description != "" {
-		out.Description = &c.Description
-	}
-	last, err := s.cfg.Store.LatestRun(ctx, c.NamespaceID, c.ID)
-	if err != nil {
-		return out, err
-	}
-	if last != nil {
-		out.LastExecutionStatus, out.LastRunID = &last.Status, &last.RunID
-	}
-	return out, nil
+	return json.Marshal(v)
 }
 
 func (s *Server) createCluster(c *gin.Context) error {
 	ctx := c.Request.Context()
-	var req model.CreateClusterRequest
-	if err := s.bindJSON(c, &req, false); err != nil {
-		return err
-	}
 	ns := nsOf(c)
-	if err := s.validateClusterRequest(ctx, ns.ID, &req); err != nil {
-		return err
-	}
-	if req.ClusterType == "" {
-		req.ClusterType = "vector"
-	}
-	meta := req.Metadata
-	config, err := json.Marshal(req)
+	v, ps, err := s.decode(c, model.CreateClusterRequestModel, false)
 	if err != nil {
 		return err
 	}
-	cl, err := s.cfg.Store.CreateCluster(ctx, store.Cluster{ID: ids.New("clust_"), NamespaceID: ns.ID, Name: req.ClusterName,
-		Description: req.Description, Config: config, Metadata: meta})
+	more, err := s.checkCluster(ctx, ns.ID, v, schema.Path{"body"})
+	if err != nil {
+		return err
+	}
+	var req model.CreateClusterRequest
+	if _, err := finish(model.CreateClusterRequestModel, v, append(ps, more...), &req); err != nil {
+		return err
+	}
+	cl, err := s.storeCluster(ctx, ns.ID, &req)
 	return s.writeCluster(c, cl, err)
+}
+
+// storeCluster stores a validated cluster definition with its effective
+// parameters.
+func (s *Server) storeCluster(ctx context.Context, ns string, req *model.CreateClusterRequest) (store.Cluster, error) {
+	if vc := req.VectorConfig; vc != nil {
+		p, err := effectiveParams(vc)
+		if err != nil {
+			return store.Cluster{}, err
+		}
+		vc.AlgorithmParams = p
+	}
+	config, err := json.Marshal(req)
+	if err != nil {
+		return store.Cluster{}, err
+	}
+	var name, desc string
+	if req.ClusterName != nil {
+		name = *req.ClusterName
+	}
+	if req.Description != nil {
+		desc = *req.Description
+	}
+	return s.cfg.Store.CreateCluster(ctx, store.Cluster{ID: ids.New("clust_"), NamespaceID: ns, Name: name,
+		Description: desc, Config: config, Metadata: req.Metadata})
 }
 
 // writeCluster answers with a cluster, or returns the error that came with it.
@@ -188,29 +217,132 @@ func (s *Server) writeCluster(c *gin.Context, cl store.Cluster, err error) error
 	return nil
 }
 
+// clusterConfig decodes a stored cluster definition.
+func clusterConfig(c store.Cluster) (model.CreateClusterRequest, error) {
+	cfg, err := model.DecodeClusterConfig(c.Config)
+	if err != nil {
+		return cfg, fmt.Errorf("stored cluster %s config: %w", c.ID, err)
+	}
+	return cfg, nil
+}
+
+// clusterResponse renders a cluster: its definition, the summary of it
+// Mixpeek's ClusterMetadata flattens, and the state of its latest runs.
+func (s *Server) clusterResponse(ctx context.Context, c store.Cluster) (model.ClusterMetadata, error) {
+	cfg, err := clusterConfig(c)
+	if err != nil {
+		return model.ClusterMetadata{}, err
+	}
+	out := model.ClusterMetadata{ClusterID: c.ID, ClusterName: c.Name, ClusterType: cfg.ClusterType, NamespaceID: c.NamespaceID,
+		CollectionIDs: cfg.CollectionIDs, InputCollections: []string{}, VectorConfig: cfg.VectorConfig, AttributeConfig: cfg.AttributeConfig,
+		Filters: orNull(cfg.Filters), LLMLabeling: cfg.LLMLabeling, EnrichSourceCollection: cfg.EnrichSourceCollection,
+		SourceEnrichmentConfig: cfg.SourceEnrichmentConfig, Metadata: c.Metadata, Status: "PENDING",
+		OutputCollectionIDs: []string{}, OutputCollectionNames: []string{},
+		CreatedAt: model.Time{Time: c.CreatedAt}, UpdatedAt: model.Time{Time: c.UpdatedAt}}
+	if out.ClusterName == "" {
+		out.ClusterName = c.ID
+	}
+	if c.Description != "" {
+		out.Description = &c.Description
+	}
+	if len(out.Metadata) == 0 || string(out.Metadata) == "null" {
+		out.Metadata = json.RawMessage("{}")
+	}
+	for _, ref := range cfg.CollectionIDs {
+		if col, err := s.cfg.Store.GetCollection(ctx, c.NamespaceID, ref); err == nil {
+			out.InputCollections = append(out.InputCollections, col.ID)
+		} else {
+			out.InputCollections = append(out.InputCollections, ref)
+		}
+	}
+	if vc := cfg.VectorConfig; vc != nil {
+		out.Algorithm, out.AlgorithmParams = &vc.ClusteringMethod, orNull(vc.AlgorithmParams)
+		out.FeatureURIs = vc.Features()
+		out.MultiFeatureStrategy, out.EffectiveFeatureMethod = &vc.MultiFeatureStrategy, &vc.EffectiveFeatureMethod
+		out.EnrichSource = vc.EnrichSource
+	} else {
+		out.AlgorithmParams = json.RawMessage("null")
+	}
+	if ac := cfg.AttributeConfig; ac != nil {
+		method := params.AttributeBased
+		out.Algorithm, out.ClusteredAttributes = &method, ac.Attributes
+		out.HierarchicalGrouping, out.AggregationMethod = &ac.HierarchicalGrouping, ac.AggregationMethod
+	}
+	if err := s.addRunState(ctx, c, &out); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// addRunState fills in the fields that come from the cluster's runs.
+func (s *Server) addRunState(ctx context.Context, c store.Cluster, out *model.ClusterMetadata) error {
+	last, err := s.cfg.Store.LatestRun(ctx, c.NamespaceID, c.ID)
+	if err != nil || last == nil {
+		return err
+	}
+	status := taskStatus(*last)
+	out.Status, out.TaskID, out.LastExecutionTaskID = status, &last.TaskID, &last.TaskID
+	out.LastExecutionStatus = &last.Status
+	executed := model.Time{Time: last.CreatedAt}
+	if last.StartedAt != nil {
+		executed = model.Time{Time: *last.StartedAt}
+	}
+	out.LastExecutedAt = &executed
+	done, err := s.cfg.Store.LatestCompletedRun(ctx, c.NamespaceID, c.ID)
+	if err != nil || done == nil {
+		return err
+	}
+	out.LastRunID = &done.RunID
+	var res model.ExecutionResult
+	if err := json.Unmarshal(done.Result, &res); err != nil {
+		return fmt.Errorf("stored run %s: %w", done.RunID, err)
+	}
+	out.CompletedAt = res.CompletedAt
+	if res.CompletedAt != nil {
+		secs := res.CompletedAt.Sub(res.CreatedAt.Time).Seconds()
+		out.ExecutionTimeSeconds = &secs
+	}
+	out.NumClusters, out.NumDocumentsClustered = &res.NumClusters, &res.NumPoints
+	stats := &model.ClusterStats{NumClusters: res.NumClusters, Extra: map[string]any{}}
+	if res.Metrics != nil {
+		stats.SilhouetteScore = res.Metrics.SilhouetteScore
+		stats.Extra["davies_bouldin_index"] = res.Metrics.DaviesBouldinIndex
+		stats.Extra["calinski_harabasz_score"] = res.Metrics.CalinskiHarabaszScore
+	}
+	if res.Stats != nil {
+		noise := res.Stats.NoisePoints
+		stats.NoisePoints = &noise
+	}
+	out.ClusterStats = stats
+	out.LLMLabelingErrors = res.LLMLabelingErrors
+	members := fmt.Sprintf("/v1/clusters/%s/executions/%s/artifacts/members.parquet", c.ID, done.RunID)
+	dir := fmt.Sprintf("/v1/clusters/%s/executions/%s/artifacts", c.ID, done.RunID)
+	out.MembersKey, out.ParquetPath = &members, &dir
+	return nil
+}
+
 func (s *Server) getCluster(c *gin.Context) error {
 	cl, err := s.cfg.Store.GetCluster(c.Request.Context(), nsOf(c).ID, c.Param("cluster_id"))
 	return s.writeCluster(c, cl, err)
 }
 
-// PatchClusterRequest is PATCH /v1/clusters/{id}.
-type PatchClusterRequest struct {
-	ClusterName *string         `json:"cluster_name,omitempty" binding:"omitempty,min=1,max=256"`
-	Description *string         `json:"description,omitempty" binding:"omitempty,max=4096"`
-	Metadata    json.RawMessage `json:"metadata,omitempty"`
-}
-
 func (s *Server) patchCluster(c *gin.Context) error {
 	ctx := c.Request.Context()
-	var req PatchClusterRequest
-	if err := s.bindJSON(c, &req, false); err != nil {
+	var req model.PatchClusterRequest
+	if _, err := s.bind(c, model.PatchClusterRequestModel, &req, false); err != nil {
 		return err
 	}
-	if !isObject(req.Metadata) {
-		return invalid([]any{"body", "metadata"}, "Input should be a valid dictionary", "dict_type")
+	patch := store.ClusterPatch{Name: req.ClusterName, Description: req.Description}
+	if !isNull(req.Metadata) {
+		patch.Metadata = req.Metadata
 	}
-	cl, err := s.cfg.Store.UpdateCluster(ctx, nsOf(c).ID, c.Param("cluster_id"), store.ClusterPatch{Name: req.ClusterName, Description: req.Description, Metadata: req.Metadata})
+	cl, err := s.cfg.Store.UpdateCluster(ctx, nsOf(c).ID, c.Param("cluster_id"), patch)
 	return s.writeCluster(c, cl, err)
+}
+
+func isNull(raw json.RawMessage) bool {
+	t := strings.TrimSpace(string(raw))
+	return t == "" || t == "null"
 }
 
 // deleteCluster cancels the cluster's running run, then deletes the cluster
@@ -235,13 +367,13 @@ func (s *Server) deleteCluster(c *gin.Context) error {
 	if err := s.cfg.Store.DeleteCluster(ctx, ns.ID, cl.ID); err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"success": true, "cluster_id": cl.ID})
+	c.JSON(http.StatusOK, gin.H{"success": true, "cluster_id": cl.ID, "message": "Successfully deleted"})
 	return nil
 }
 
 func (s *Server) listClusters(c *gin.Context) error {
 	ctx := c.Request.Context()
-	q, err := s.listQuery(c)
+	q, err := s.listQuery(c, model.ListClustersRequest, store.ClusterFilters)
 	if err != nil {
 		return err
 	}
@@ -250,12 +382,21 @@ func (s *Server) listClusters(c *gin.Context) error {
 		return err
 	}
 	out := make([]model.ClusterMetadata, len(page.Results))
+	stats := model.ClusterListStats{ClustersByStatus: map[string]int{}}
 	for i, cl := range page.Results {
 		if out[i], err = s.clusterResponse(ctx, cl); err != nil {
 			return err
 		}
+		stats.TotalClusters++
+		stats.ClustersByStatus[out[i].Status]++
+		if n := out[i].NumDocumentsClustered; n != nil {
+			stats.TotalDocuments += *n
+		}
 	}
-	writeList(c, q, out, len(out), page.Total, nil)
+	if stats.TotalClusters > 0 {
+		stats.AvgDocumentsPerCluster = float64(stats.TotalDocuments) / float64(stats.TotalClusters)
+	}
+	writeList(c, q, out, page.Total, stats)
 	return nil
 }
 
@@ -288,21 +429,40 @@ func (s *Server) execute(c *gin.Context) error {
 	return nil
 }
 
-// taskResponse renders a run as its task.
-func taskResponse(r store.Run) model.TaskResponse {
-	status := strings.ToUpper(r.Status)
+// taskStatus is a run's TaskStatusEnum value.
+func taskStatus(r store.Run) string {
 	if r.Status == store.StatusFailed && r.ErrorMessage == store.CanceledMessage {
-		status = "CANCELED"
+		return "CANCELED"
 	}
+	return strings.ToUpper(r.Status)
+}
+
+// taskResponse renders a run as its task: inputs name what it clusters,
+// outputs (when completed) what it produced, error (when failed) why.
+func taskResponse(r store.Run) model.TaskResponse {
+	status := taskStatus(r)
 	t := model.TaskResponse{TaskID: r.TaskID, TaskType: model.TaskTypeClusterBuild, Status: status,
-		AdditionalData: map[string]any{"cluster_id": r.ClusterID, "run_id": r.RunID}, CreatedAt: model.Time{Time: r.CreatedAt}, Progress: r.Progress}
+		AdditionalData: map[string]any{"cluster_id": r.ClusterID, "run_id": r.RunID}, CreatedAt: model.Time{Time: r.CreatedAt}, Progress: r.Progress,
+		Inputs: []any{r.ClusterID}}
 	if r.CompletedAt != nil {
 		t.UpdatedAt = &model.Time{Time: *r.CompletedAt}
 	} else if r.StartedAt != nil {
 		t.UpdatedAt = &model.Time{Time: *r.StartedAt}
 	}
 	if r.ErrorMessage != "" {
-		t.ErrorMessage = &r.ErrorMessage
+		msg := r.ErrorMessage
+		t.ErrorMessage, t.Error = &msg, &msg
+		t.AdditionalData["error"] = msg
+	}
+	if r.Status == store.StatusCompleted {
+		var res model.ExecutionResult
+		if json.Unmarshal(r.Result, &res) == nil {
+			out := map[string]any{"run_id": r.RunID, "cluster_id": r.ClusterID, "num_clusters": res.NumClusters, "num_points": res.NumPoints}
+			if res.Metrics != nil {
+				out["metrics"] = res.Metrics
+			}
+			t.Outputs = []any{out}
+		}
 	}
 	return t
 }
@@ -320,7 +480,7 @@ func (s *Server) getTask(c *gin.Context) error {
 func (s *Server) enrich(c *gin.Context) error {
 	ctx := c.Request.Context()
 	var req model.EnrichRequest
-	if err := s.bindJSON(c, &req, false); err != nil {
+	if _, err := s.bind(c, model.EnrichRequestModel, &req, false); err != nil {
 		return err
 	}
 	ns := nsOf(c)
@@ -329,13 +489,13 @@ func (s *Server) enrich(c *gin.Context) error {
 		return err
 	}
 	target := src
-	if req.TargetCollectionID != "" {
-		if target, err = s.cfg.Store.GetCollection(ctx, ns.ID, req.TargetCollectionID); err != nil {
+	if req.TargetCollectionID != nil {
+		if target, err = s.cfg.Store.GetCollection(ctx, ns.ID, *req.TargetCollectionID); err != nil {
 			return err
 		}
 	}
 	var runs []store.Run
-	for i, id := range req.ClusteringIDs {
+	for i, id := range req.IDs() {
 		var r store.Run
 		if strings.HasPrefix(id, "run_") {
 			if r, err = s.cfg.Store.RunInNamespace(ctx, ns.ID, id); err != nil {
@@ -367,4 +527,14 @@ func (s *Server) enrich(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

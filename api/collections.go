@@ -2,20 +2,36 @@ package api
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/store"
 )
 
 // CreateCollectionRequest is POST /v1/collections.
 type CreateCollectionRequest struct {
-	CollectionName string          `json:"collection_name" binding:"required,min=1,max=256"`
-	Description    string          `json:"description,omitempty" binding:"max=4096"`
-	Metadata       json.RawMessage `json:"metadata,omitempty"`
+	CollectionName string          `json:"collection_name"`
+	Description    *string         `json:"description"`
+	Metadata       json.RawMessage `json:"metadata"`
 }
+
+// nameSchema is a name or id a client chooses and later writes in a URL
+// path: no "/" (a path separator even when escaped, for many proxies and
+// clients) and no control characters.
+func nameSchema(maxLen int) *schema.Schema {
+	return schema.Str().MinLen(1).MaxLen(maxLen).Matching(`^[^/\x00-\x1f\x7f]+$`)
+}
+
+// CreateCollectionRequestModel declares CreateCollectionRequest.
+var CreateCollectionRequestModel = schema.Model("CreateCollectionRequest", "A collection of documents.",
+	schema.F("collection_name", nameSchema(model.MaxNameLength)).Req().Describe("Unique in the namespace; no '/' or control characters"),
+	schema.F("description", schema.Str().MaxLen(4096).OrNull()),
+	schema.F("metadata", schema.FreeObject().OrNull()),
+)
 
 // CollectionResponse is a collection as the API returns it.
 type CollectionResponse struct {
@@ -56,28 +72,20 @@ func orNull(b json.RawMessage) json.RawMessage {
 	return b
 }
 
-func isObject(b json.RawMessage) bool {
-	for _, ch := range b {
-		switch ch {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '{':
-			return true
-		}
-		return false
-	}
-	return true // empty: absent
-}
-
 func (s *Server) createCollection(c *gin.Context) error {
 	var req CreateCollectionRequest
-	if err := s.bindJSON(c, &req, false); err != nil {
+	if _, err := s.bind(c, CreateCollectionRequestModel, &req, false); err != nil {
 		return err
 	}
-	if !isObject(req.Metadata) && string(req.Metadata) != "null" {
-		return invalid([]any{"body", "metadata"}, "Input should be a valid dictionary", "dict_type")
+	var desc string
+	if req.Description != nil {
+		desc = *req.Description
 	}
-	col, err := s.cfg.Store.CreateCollection(c.Request.Context(), nsOf(c).ID, req.CollectionName, req.Description, req.Metadata)
+	meta := req.Metadata
+	if isNull(meta) {
+		meta = nil
+	}
+	col, err := s.cfg.Store.CreateCollection(c.Request.Context(), nsOf(c).ID, req.CollectionName, desc, meta)
 	if err != nil {
 		return err
 	}
@@ -104,7 +112,7 @@ func (s *Server) deleteCollection(c *gin.Context) error {
 }
 
 func (s *Server) listCollections(c *gin.Context) error {
-	q, err := s.listQuery(c)
+	q, err := s.listQuery(c, model.ListRequest, store.CollectionFilters)
 	if err != nil {
 		return err
 	}
@@ -116,21 +124,47 @@ func (s *Server) listCollections(c *gin.Context) error {
 	for i, col := range page.Results {
 		out[i] = collectionResponse(col)
 	}
-	writeList(c, q, out, len(out), page.Total, nil)
+	writeList(c, q, out, page.Total, nil)
 	return nil
 }
 
 // DocumentIn is one document of a batch upsert.
 type DocumentIn struct {
-	DocumentID string               `json:"document_id,omitempty" binding:"max=512"`
+	DocumentID string               `json:"document_id"`
 	Features   map[string][]float32 `json:"features"`
-	Payload    json.RawMessage      `json:"payload,omitempty"`
+	Payload    json.RawMessage      `json:"payload"`
 }
 
 // UpsertDocumentsRequest is POST /v1/collections/{id}/documents.
 type UpsertDocumentsRequest struct {
-	Documents []DocumentIn `json:"documents" binding:"required,min=1,max=100000,dive"`
+	Documents []DocumentIn `json:"documents"`
 }
+
+// MaxDocumentIDLength bounds document ids.
+const MaxDocumentIDLength = 512
+
+// float32Schema is a finite number within float32's range.
+func float32Schema() *schema.Schema {
+	return schema.Num().Min(-math.MaxFloat32).Max(math.MaxFloat32)
+}
+
+// DocumentModel declares DocumentIn.
+var DocumentModel = schema.Model("DocumentInput", "A document: its id, vectors by feature and payload.",
+	schema.F("document_id", nameSchema(MaxDocumentIDLength)).Describe("Generated when absent; no '/' or control characters"),
+	schema.F("features", schema.MapOf(schema.List(float32Schema()).MinLen(1)).OrNull()).Describe("Vectors by feature name"),
+	schema.F("payload", schema.FreeObject().OrNull()),
+).Checked(func(v any, at schema.Path) schema.Problems {
+	o := schema.AsValues(v)
+	if len(o.Obj("features")) == 0 && !o.Has("payload") {
+		return schema.Problems{{Loc: at, Msg: "a document needs features or a payload", Type: "value_error"}}
+	}
+	return nil
+})
+
+// UpsertDocumentsRequestModel declares UpsertDocumentsRequest.
+var UpsertDocumentsRequestModel = schema.Model("UpsertDocumentsRequest", "Documents inserted or updated together.",
+	schema.F("documents", schema.List(DocumentModel).MinLen(1).MaxLen(100000)).Req(),
+)
 
 // DocumentResponse is a document as the API returns it.
 type DocumentResponse struct {
@@ -159,18 +193,12 @@ func (s *Server) upsertDocuments(c *gin.Context) error {
 		return err
 	}
 	var req UpsertDocumentsRequest
-	if err := s.bindJSON(c, &req, false); err != nil {
+	if _, err := s.bind(c, UpsertDocumentsRequestModel, &req, false); err != nil {
 		return err
 	}
 	docs := make([]store.DocumentInput, len(req.Documents))
 	var bytes int
 	for i, d := range req.Documents {
-		if len(d.Features) == 0 && len(d.Payload) == 0 {
-			return invalid([]any{"body", "documents", i}, "a document needs features or a payload", "value_error")
-		}
-		if !isObject(d.Payload) && string(d.Payload) != "null" {
-			return invalid([]any{"body", "documents", i, "payload"}, "Input should be a valid dictionary", "dict_type")
-		}
 		docs[i] = store.DocumentInput{ID: d.DocumentID, Features: d.Features, Payload: d.Payload}
 		for _, v := range d.Features {
 			bytes += 4 * len(v)
@@ -205,7 +233,7 @@ func (s *Server) listDocuments(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.listQuery(c)
+	q, err := s.listQuery(c, model.ListRequest, store.DocumentFilters)
 	if err != nil {
 		return err
 	}
@@ -217,6 +245,6 @@ func (s *Server) listDocuments(c *gin.Context) error {
 	for i, d := range page.Results {
 		out[i] = documentResponse(col.ID, d)
 	}
-	writeList(c, q, out, len(out), page.Total, nil)
+	writeList(c, q, out, page.Total, nil)
 	return nil
 }

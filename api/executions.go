@@ -12,6 +12,7 @@ import (
 
 	"github.com/clusterd/clusterd/artifacts"
 	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/store"
 )
 
@@ -53,7 +54,7 @@ func (s *Server) listExecutions(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.listQuery(c)
+	q, err := s.listQuery(c, model.ListClusterExecutionsRequest, store.RunFilters)
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func (s *Server) listExecutions(c *gin.Context) error {
 	for i, r := range page.Results {
 		out[i] = r.Result
 	}
-	writeList(c, q, out, len(out), page.Total, stats)
+	writeList(c, q, out, page.Total, stats)
 	return nil
 }
 
@@ -319,11 +320,19 @@ func (s *Server) downloadArtifact(c *gin.Context) error {
 
 // DataRequest is POST …/executions/{run_id}/data.
 type DataRequest struct {
-	IncludeCentroids *bool `json:"include_centroids,omitempty"`
-	IncludeMembers   *bool `json:"include_members,omitempty"`
-	Offset           int   `json:"offset,omitempty" binding:"gte=0"`
-	Limit            *int  `json:"limit,omitempty" binding:"omitempty,min=1,max=100000"`
+	IncludeCentroids bool `json:"include_centroids"`
+	IncludeMembers   bool `json:"include_members"`
+	Offset           int  `json:"offset"`
+	Limit            int  `json:"limit"`
 }
+
+// DataRequestModel declares DataRequest.
+var DataRequestModel = schema.Model("DataRequest", "Which data of a completed run to page through.",
+	schema.F("include_centroids", schema.Bool()).Def(true),
+	schema.F("include_members", schema.Bool()).Def(true),
+	schema.F("offset", schema.Int().Min(0)).Def(0).Describe("First member of the page"),
+	schema.F("limit", schema.Int().Min(1).Max(100000)).Def(1000).Describe("Members on the page"),
+)
 
 // DataCentroid is a centroid with its vector.
 type DataCentroid struct {
@@ -358,17 +367,14 @@ type DataResponse struct {
 
 func (s *Server) executionData(c *gin.Context) error {
 	var req DataRequest
-	if err := s.bindJSON(c, &req, true); err != nil {
+	if _, err := s.bind(c, DataRequestModel, &req, true); err != nil {
 		return err
 	}
 	r, err := s.completedRun(c)
 	if err != nil {
 		return err
 	}
-	limit := 1000
-	if req.Limit != nil {
-		limit = *req.Limit
-	}
+	limit := req.Limit
 	dir := s.cfg.Store.RunDir(r.RunID)
 	cents, err := artifacts.ReadCentroids(dir)
 	if err != nil {
@@ -382,13 +388,13 @@ func (s *Server) executionData(c *gin.Context) error {
 		return id
 	}
 	out := DataResponse{ClusterID: r.ClusterID, RunID: r.RunID, Centroids: []DataCentroid{}, Members: []DataMember{}, TotalClusters: len(cents), Offset: req.Offset, Limit: limit}
-	if req.IncludeCentroids == nil || *req.IncludeCentroids {
+	if req.IncludeCentroids {
 		for _, ct := range cents {
 			out.Centroids = append(out.Centroids, DataCentroid{ClusterID: ct.ClusterID, ClusterLabel: name(ct.ClusterID), CentroidVector: ct.CentroidVector,
 				NumMembers: ct.NumMembers, Metadata: map[string]any{"variance": ct.Variance, "hierarchy_level": ct.HierarchyLevel, "parent_cluster_id": ct.ParentClusterID}})
 		}
 	}
-	withMembers := req.IncludeMembers == nil || *req.IncludeMembers
+	withMembers := req.IncludeMembers
 	members, total, err := artifacts.ReadMembers(dir, req.Offset, limit*boolInt(withMembers))
 	if err != nil {
 		return artifactError(err, r.RunID)

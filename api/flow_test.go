@@ -193,11 +193,20 @@ func TestDataProblemsFailTheRun(t *testing.T) {
 	if res["status"] != "failed" || res["error_message"] != "Insufficient documents for clustering: need at least 2 documents, found 1" || res["metrics"] != nil {
 		t.Fatalf("%v", res)
 	}
+	// A feature the collection lacks is a 422 at create once the collection
+	// has vectors; created before the vectors arrive, the run fails.
+	code, body := e.call("POST", "/v1/clusters", map[string]any{"collection_ids": []string{"tiny"},
+		"vector_config": map[string]any{"clustering_method": "kmeans", "feature_uris": []string{"mixpeek://image@v1/clip"}}})
+	if code != 422 || !strings.Contains(string(body), `"loc":["body","vector_config","feature_uris",0]`) || !strings.Contains(string(body), "(it has: emb)") {
+		t.Fatalf("missing feature at create: %d %s", code, body)
+	}
 	var cl struct {
 		ClusterID string `json:"cluster_id"`
 	}
-	e.ok("POST", "/v1/clusters", map[string]any{"collection_ids": []string{"tiny"},
+	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "later"}, nil)
+	e.ok("POST", "/v1/clusters", map[string]any{"collection_ids": []string{"later"},
 		"vector_config": map[string]any{"clustering_method": "kmeans", "feature_uris": []string{"mixpeek://image@v1/clip"}}}, &cl)
+	e.ok("POST", "/v1/collections/later/documents", map[string]any{"documents": blobDocs(1, 4, 3, 5)}, nil)
 	e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/execute", nil, nil)
 	res = e.wait(cl.ClusterID)
 	if res["status"] != "failed" || !strings.Contains(res["error_message"].(string), "Feature extractor 'mixpeek://image@v1/clip' not found") {
@@ -294,7 +303,7 @@ func TestBadInput(t *testing.T) {
 		{"no_collections", "POST", "/v1/clusters", `{"collection_ids":[],"vector_config":{"clustering_method":"kmeans"}}`, nil, 422, `"loc":["body","collection_ids"]`},
 		{"unknown_collection", "POST", "/v1/clusters", `{"collection_ids":["nope"],"vector_config":{"clustering_method":"kmeans"}}`, nil, 422, `"loc":["body","collection_ids",0]`},
 		{"pca_too_wide", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"kmeans","preprocessing_steps":[{"method":"pca","n_components":5}]}}`, nil, 422, `"loc":["body","vector_config","preprocessing_steps",0,"n_components"]`},
-		{"sample_too_big", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"kmeans","sample_size":51}}`, nil, 422, `"loc":["body","vector_config","sample_size"]`},
+		{"sample_too_small", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"kmeans","sample_size":1}}`, nil, 422, `"loc":["body","vector_config","sample_size"]`},
 		{"bad_filter", "POST", "/v1/clusters", `{"collection_ids":["base"],"filters":{"field":"colour","operator":"eq","value":1},"vector_config":{"clustering_method":"kmeans"}}`, nil, 422, `"loc":["body","filters","field"]`},
 		{"wrong_dimension", "POST", "/v1/collections/base/documents", `{"documents":[{"document_id":"n1","features":{"emb":[1,2,3,4]}},{"document_id":"n2","features":{"emb":[1,2,3]}}]}`, nil, 422, `"loc":["body","documents",1,"features","emb"]`},
 		{"nan_literal", "POST", "/v1/collections/base/documents", `{"documents":[{"features":{"emb":[1,NaN,3,4]}}]}`, nil, 422, "json_invalid"},

@@ -20,6 +20,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/clusterd/clusterd/internal/npy"
+	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/store"
 )
 
@@ -242,14 +243,18 @@ func (n *ndjsonSource) Next() (store.DocumentInput, error) {
 		if len(b) == 0 {
 			continue
 		}
+		// Validated against the model, then decoded from the line itself:
+		// a document has no defaults to fill in.
+		v, err := schema.Parse(b)
+		if err != nil {
+			return store.DocumentInput{}, invalid([]any{"body", "line", n.line}, "JSON decode error: "+errText(err), "json_invalid")
+		}
+		if ps := DocumentModel.Validate(v, schema.Path{"body", "line", n.line}); len(ps) > 0 {
+			return store.DocumentInput{}, problemsError(ps)
+		}
 		var d DocumentIn
-		if err := decodeStrict(b, &d); err != nil {
-			var ve *ValidationError
-			if errors.As(err, &ve) && len(ve.Items) > 0 {
-				it := ve.Items[0]
-				return store.DocumentInput{}, &ValidationError{Items: []ValidationItem{{Loc: append([]any{"body", "line", n.line}, it.Loc[1:]...), Msg: it.Msg, Type: it.Type}}}
-			}
-			return store.DocumentInput{}, err
+		if err := json.Unmarshal(b, &d); err != nil {
+			return store.DocumentInput{}, invalid([]any{"body", "line", n.line}, errText(err), "value_error")
 		}
 		return store.DocumentInput{ID: d.DocumentID, Features: d.Features, Payload: d.Payload}, nil
 	}

@@ -8,24 +8,20 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/store"
 )
 
-// ListRequest is the optional body of every POST …/list.
-type ListRequest struct {
-	Filters json.RawMessage `json:"filters,omitempty"`
-	Sort    *store.Sort     `json:"sort,omitempty"`
-	Search  string          `json:"search,omitempty" binding:"max=1000"`
-}
-
-// Pagination describes a page of a list.
+// Pagination is Mixpeek's PaginationResponse: total and total_pages are
+// always counted; next_page and previous_page are page numbers (as the
+// contract's strings), next_cursor an opaque token for the next page.
 type Pagination struct {
-	Total        *int    `json:"total"`
+	Total        int     `json:"total"`
 	Page         int     `json:"page"`
 	PageSize     int     `json:"page_size"`
-	TotalPages   *int    `json:"total_pages"`
-	NextPage     *int    `json:"next_page"`
-	PreviousPage *int    `json:"previous_page"`
+	TotalPages   int     `json:"total_pages"`
+	NextPage     *string `json:"next_page"`
+	PreviousPage *string `json:"previous_page"`
 	NextCursor   *string `json:"next_cursor"`
 }
 
@@ -33,7 +29,7 @@ type Pagination struct {
 type ListResponse struct {
 	Results    any        `json:"results"`
 	Pagination Pagination `json:"pagination"`
-	TotalCount *int       `json:"total_count"`
+	TotalCount int        `json:"total_count"`
 	Stats      any        `json:"stats"`
 }
 
@@ -43,38 +39,71 @@ const (
 	maxOffset    = 10000
 )
 
-// listQuery reads the body and the paging query parameters (limit 1..1000,
-// offset 0..10000, cursor — an opaque token from next_cursor that stands for
-// an offset —, include_total).
-func (s *Server) listQuery(c *gin.Context) (store.Query, error) {
-	var req ListRequest
-	if err := s.bindJSON(c, &req, true); err != nil {
-		return store.Query{}, err
+// listBody is the body every list shares (filters, sort, search); lists
+// with more fields read them from the completed value decode returns.
+type listBody struct {
+	Filters json.RawMessage `json:"filters"`
+	Sort    *store.Sort     `json:"sort"`
+	Search  *string         `json:"search"`
+}
+
+// listQuery reads a list's body against m, checks its filters and sort
+// against the fields of kind (every problem in one 422), and reads the
+// paging query parameters (limit 1..1000, offset 0..10000, cursor — an
+// opaque token from next_cursor that stands for an offset).
+func (s *Server) listQuery(c *gin.Context, m *schema.Schema, kind store.FilterKind) (store.Query, error) {
+	q, _, err := s.listQueryValue(c, m, kind)
+	return q, err
+}
+
+// listQueryValue is listQuery that also returns the completed body.
+func (s *Server) listQueryValue(c *gin.Context, m *schema.Schema, kind store.FilterKind) (store.Query, schema.Values, error) {
+	v, ps, err := s.decode(c, m, true)
+	if err != nil {
+		return store.Query{}, nil, err
 	}
-	q := store.Query{Filters: req.Filters, Sort: req.Sort, Search: req.Search, Limit: defaultLimit}
-	var err error
+	o := schema.AsValues(v)
+	if f, ok := o["filters"].(map[string]any); ok {
+		ps = append(ps, store.CheckFilters(kind, f, schema.Path{"body", "filters"})...)
+	}
+	if so := o.Obj("sort"); so != nil && so.Str("field") != "" {
+		ps = append(ps, store.CheckSort(kind, &store.Sort{Field: so.Str("field"), Direction: so.Str("direction")}, schema.Path{"body", "sort"})...)
+	}
+	var body listBody
+	completed, err := finish(m, v, ps, &body)
+	if err != nil {
+		return store.Query{}, nil, err
+	}
+	q := store.Query{Sort: body.Sort, Limit: defaultLimit}
+	if !isNull(body.Filters) {
+		q.Filters = body.Filters
+	}
+	if body.Search != nil {
+		q.Search = *body.Search
+	}
 	if q.Limit, err = queryInt(c, "limit", defaultLimit, 1, maxLimit); err != nil {
-		return q, err
+		return q, nil, err
 	}
 	if q.Offset, err = queryInt(c, "offset", 0, 0, maxOffset); err != nil {
-		return q, err
+		return q, nil, err
 	}
 	if cur := c.Query("cursor"); cur != "" {
 		raw, derr := base64.RawURLEncoding.DecodeString(cur)
 		off, perr := strconv.Atoi(string(raw))
 		if derr != nil || perr != nil || off < 0 || off > maxOffset+maxLimit {
-			return q, invalid([]any{"query", "cursor"}, "not a cursor returned by this API", "value_error")
+			return q, nil, invalid([]any{"query", "cursor"}, "not a cursor returned by this API", "value_error")
 		}
 		q.Offset = off
 	}
+	// include_total is accepted for older clients; the total is always
+	// counted (Mixpeek's pagination requires it).
 	if v := c.Query("include_total"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return q, invalid([]any{"query", "include_total"}, "Input should be a valid boolean", "bool_parsing")
+		if _, err := strconv.ParseBool(v); err != nil {
+			return q, nil, invalid([]any{"query", "include_total"}, "Input should be a valid boolean", "bool_parsing")
 		}
-		q.IncludeTotal = b
 	}
-	return q, nil
+	q.IncludeTotal = true
+	return q, schema.AsValues(completed), nil
 }
 
 // queryInt reads an integer query parameter within [lo, hi].
@@ -93,27 +122,18 @@ func queryInt(c *gin.Context, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// writeList writes a page. total < 0 means unknown (include_total not set);
-// got is the number of results on this page.
-func writeList(c *gin.Context, q store.Query, results any, got, total int, stats any) {
-	p := Pagination{Page: q.Offset/q.Limit + 1, PageSize: q.Limit}
+// writeList writes a page of total matches.
+func writeList(c *gin.Context, q store.Query, results any, total int, stats any) {
+	p := Pagination{Total: total, Page: q.Offset/q.Limit + 1, PageSize: q.Limit, TotalPages: (total + q.Limit - 1) / q.Limit}
 	if q.Offset > 0 {
-		prev := max(1, p.Page-1)
+		prev := strconv.Itoa(max(1, p.Page-1))
 		p.PreviousPage = &prev
 	}
-	more := got == q.Limit
-	if total >= 0 {
-		t := total
-		p.Total = &t
-		pages := (total + q.Limit - 1) / q.Limit
-		p.TotalPages = &pages
-		more = q.Offset+got < total
-	}
-	if more && q.Offset+q.Limit <= maxOffset {
-		next := p.Page + 1
+	if q.Offset+q.Limit < total && q.Offset+q.Limit <= maxOffset {
+		next := strconv.Itoa(p.Page + 1)
 		p.NextPage = &next
 		cur := base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(q.Offset + q.Limit)))
 		p.NextCursor = &cur
 	}
-	c.JSON(http.StatusOK, ListResponse{Results: results, Pagination: p, TotalCount: p.Total, Stats: stats})
+	c.JSON(http.StatusOK, ListResponse{Results: results, Pagination: p, TotalCount: total, Stats: stats})
 }

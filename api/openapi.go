@@ -14,6 +14,7 @@ import (
 	"github.com/clusterd/clusterd/backends"
 	"github.com/clusterd/clusterd/internal/seedschema"
 	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/schema"
 )
 
 // operation documents one route. Request and Response are Go values whose
@@ -36,33 +37,33 @@ var operations = []operation{
 	{Method: "GET", Path: "/openapi.json", Summary: "This document", Tag: "Operations"},
 	{Method: "GET", Path: "/v1/system/backends", Summary: "Backends this process can use and why a GPU is not used", Tag: "Operations", Response: backends.Status{}},
 
-	{Method: "POST", Path: "/v1/collections", Summary: "Create a collection", Tag: "Collections", Request: CreateCollectionRequest{}, Response: CollectionResponse{}},
-	{Method: "POST", Path: "/v1/collections/list", Summary: "List collections", Tag: "Collections", Request: ListRequest{}, ListOf: CollectionResponse{}, Query: listParams},
+	{Method: "POST", Path: "/v1/collections", Summary: "Create a collection", Tag: "Collections", Request: CreateCollectionRequestModel, Response: CollectionResponse{}},
+	{Method: "POST", Path: "/v1/collections/list", Summary: "List collections", Tag: "Collections", Request: model.ListRequest, ListOf: CollectionResponse{}, Query: listParams},
 	{Method: "GET", Path: "/v1/collections/{collection_id}", Summary: "Get a collection by id or name", Tag: "Collections", Response: CollectionResponse{}},
 	{Method: "DELETE", Path: "/v1/collections/{collection_id}", Summary: "Delete a collection with its documents", Tag: "Collections"},
-	{Method: "POST", Path: "/v1/collections/{collection_id}/documents", Summary: "Upsert documents (all or none)", Tag: "Collections", Request: UpsertDocumentsRequest{}},
+	{Method: "POST", Path: "/v1/collections/{collection_id}/documents", Summary: "Upsert documents (all or none)", Tag: "Collections", Request: UpsertDocumentsRequestModel},
 	{Method: "POST", Path: "/v1/collections/{collection_id}/documents/import", Summary: "Bulk import NDJSON, .npy or Parquet (streamed, all or none)", Tag: "Collections",
 		Query: []string{"format", "feature", "id_prefix", "id_column", "vector_column"}},
-	{Method: "POST", Path: "/v1/collections/{collection_id}/documents/list", Summary: "List documents", Tag: "Collections", Request: ListRequest{}, ListOf: DocumentResponse{}, Query: listParams},
+	{Method: "POST", Path: "/v1/collections/{collection_id}/documents/list", Summary: "List documents", Tag: "Collections", Request: model.ListRequest, ListOf: DocumentResponse{}, Query: listParams},
 	{Method: "GET", Path: "/v1/collections/{collection_id}/documents/{document_id}", Summary: "Get a document with its vectors", Tag: "Collections", Response: DocumentResponse{}},
 
-	{Method: "POST", Path: "/v1/clusters", Summary: "Create a cluster", Tag: "Clusters", Request: model.CreateClusterRequest{}, Response: model.ClusterMetadata{}},
-	{Method: "POST", Path: "/v1/clusters/list", Summary: "List clusters", Tag: "Clusters", Request: ListRequest{}, ListOf: model.ClusterMetadata{}, Query: listParams},
-	{Method: "POST", Path: "/v1/clusters/enrich", Summary: "Write cluster assignments into documents' payloads (idempotent)", Tag: "Clusters", Request: model.EnrichRequest{}, Response: model.EnrichResponse{}},
+	{Method: "POST", Path: "/v1/clusters", Summary: "Create a cluster", Tag: "Clusters", Request: model.CreateClusterRequestModel, Response: model.ClusterMetadata{}},
+	{Method: "POST", Path: "/v1/clusters/list", Summary: "List clusters", Tag: "Clusters", Request: model.ListClustersRequest, ListOf: model.ClusterMetadata{}, Query: listParams},
+	{Method: "POST", Path: "/v1/clusters/enrich", Summary: "Write cluster assignments into documents' payloads (idempotent)", Tag: "Clusters", Request: model.EnrichRequestModel, Response: model.EnrichResponse{}},
 	{Method: "GET", Path: "/v1/clusters/{cluster_id}", Summary: "Get a cluster by id or name", Tag: "Clusters", Response: model.ClusterMetadata{}},
-	{Method: "PATCH", Path: "/v1/clusters/{cluster_id}", Summary: "Update a cluster's name, description or metadata", Tag: "Clusters", Request: PatchClusterRequest{}, Response: model.ClusterMetadata{}},
+	{Method: "PATCH", Path: "/v1/clusters/{cluster_id}", Summary: "Update a cluster's name, description or metadata", Tag: "Clusters", Request: model.PatchClusterRequestModel, Response: model.ClusterMetadata{}},
 	{Method: "DELETE", Path: "/v1/clusters/{cluster_id}", Summary: "Delete a cluster, its runs and artifacts (cancels a running run first)", Tag: "Clusters"},
 	{Method: "POST", Path: "/v1/clusters/{cluster_id}/execute", Summary: "Run the clustering in the background (Idempotency-Key supported)", Tag: "Clusters", Response: model.TaskResponse{}},
 	{Method: "GET", Path: "/v1/tasks/{task_id}", Summary: "Get a task", Tag: "Tasks", Response: model.TaskResponse{}},
 
 	{Method: "GET", Path: "/v1/clusters/{cluster_id}/executions", Summary: "Get Latest Cluster Execution (null when none)", Tag: "Cluster Executions", Response: "ClusterExecutionResult|null"},
-	{Method: "POST", Path: "/v1/clusters/{cluster_id}/executions/list", Summary: "List executions with stats", Tag: "Cluster Executions", Request: ListRequest{}, ListOf: "ClusterExecutionResult", Query: listParams},
+	{Method: "POST", Path: "/v1/clusters/{cluster_id}/executions/list", Summary: "List executions with stats", Tag: "Cluster Executions", Request: model.ListClusterExecutionsRequest, ListOf: "ClusterExecutionResult", Query: listParams},
 	{Method: "GET", Path: "/v1/clusters/{cluster_id}/executions/{run_id}", Summary: "Get an execution", Tag: "Cluster Executions", Response: "ClusterExecutionResult"},
 	{Method: "POST", Path: "/v1/clusters/{cluster_id}/executions/{run_id}/cancel", Summary: "Cancel a pending or processing execution", Tag: "Cluster Executions", Response: "ClusterExecutionResult"},
 	{Method: "GET", Path: "/v1/clusters/{cluster_id}/artifacts", Summary: "Artifacts of the latest completed run", Tag: "Cluster Executions", Response: ArtifactsResponse{}, Query: artifactParams},
 	{Method: "GET", Path: "/v1/clusters/{cluster_id}/executions/{run_id}/artifacts", Summary: "Centroids and members with scatter-plot coordinates", Tag: "Cluster Executions", Response: ArtifactsResponse{}, Query: artifactParams},
 	{Method: "GET", Path: "/v1/clusters/{cluster_id}/executions/{run_id}/artifacts/{file}", Summary: "Download centroids.parquet or members.parquet", Tag: "Cluster Executions", Binary: true},
-	{Method: "POST", Path: "/v1/clusters/{cluster_id}/executions/{run_id}/data", Summary: "Centroid vectors and members, paged", Tag: "Cluster Executions", Request: DataRequest{}, Response: DataResponse{}},
+	{Method: "POST", Path: "/v1/clusters/{cluster_id}/executions/{run_id}/data", Summary: "Centroid vectors and members, paged", Tag: "Cluster Executions", Request: DataRequestModel, Response: DataResponse{}},
 }
 
 var (
@@ -179,6 +180,15 @@ func operationID(op operation) string {
 type schemaGen struct{ schemas map[string]any }
 
 func (g *schemaGen) ref(v any) any {
+	if m, ok := v.(*schema.Schema); ok {
+		for name, c := range schema.Components(m) {
+			g.schemas[name] = c
+		}
+		if m.Name != "" {
+			return map[string]any{"$ref": schema.RefPrefix + m.Name}
+		}
+		return m.JSONSchema()
+	}
 	if name, ok := v.(string); ok {
 		if base, nullable := strings.CutSuffix(name, "|null"); nullable {
 			return map[string]any{"anyOf": []any{map[string]any{"$ref": "#/components/schemas/" + base}, map[string]any{"type": "null"}}}

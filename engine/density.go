@@ -2,28 +2,29 @@ package engine
 
 import (
 	"context"
-	"math"
 
 	"github.com/clusterd/clusterd/engine/dbscan"
 	"github.com/clusterd/clusterd/engine/hdbscan"
+	"github.com/clusterd/clusterd/schema"
 )
 
 // hdbscanModel is HDBSCAN with the reference library's parameters
 // (scikit-learn-contrib hdbscan 0.8.33), Euclidean metric.
 type hdbscanModel struct{ p hdbscan.Params }
 
-func parseHDBSCAN(p *paramReader, _ *int64) (model, error) {
+func parseHDBSCAN(v, _ schema.Values, _ *int64) (model, error) {
 	hp := hdbscan.DefaultParams()
-	hp.MinClusterSize = p.intIn("min_cluster_size", hp.MinClusterSize, 2, -1)
-	if ms := p.optInt("min_samples", 1); ms != nil {
-		hp.MinSamples = *ms
+	hp.MinClusterSize = v.Int("min_cluster_size")
+	if v.Has("min_samples") {
+		hp.MinSamples = v.Int("min_samples")
 	}
-	hp.ClusterSelectionEpsilon = p.floatIn("cluster_selection_epsilon", 0, 0, math.Inf(1), false)
-	hp.MaxClusterSize = p.intIn("max_cluster_size", 0, 0, -1)
-	hp.Method = p.enum("cluster_selection_method", hp.Method, hdbscan.ExcessOfMass, hdbscan.Leaf)
-	hp.AllowSingleCluster = p.boolean("allow_single_cluster", false)
-	hp.Alpha = p.floatIn("alpha", hp.Alpha, 0, math.Inf(1), true)
-	p.enum("metric", "euclidean", "euclidean")
+	hp.ClusterSelectionEpsilon = v.Float("cluster_selection_epsilon")
+	if v.Has("max_cluster_size") {
+		hp.MaxClusterSize = v.Int("max_cluster_size")
+	}
+	hp.Method = v.Str("cluster_selection_method")
+	hp.AllowSingleCluster = v.Bool("allow_single_cluster")
+	hp.Alpha = v.Float("alpha")
 	return &hdbscanModel{p: hp}, nil
 }
 
@@ -54,11 +55,14 @@ func (m *hdbscanModel) fit(ctx context.Context, r *run) (*fitted, error) {
 // dbscanModel is DBSCAN with scikit-learn's parameters.
 type dbscanModel struct{ p dbscan.Params }
 
-func parseDBSCAN(p *paramReader, _ *int64) (model, error) {
+func parseDBSCAN(v, _ schema.Values, _ *int64) (model, error) {
 	dp := dbscan.DefaultParams()
-	dp.Eps = p.floatIn("eps", dp.Eps, 0, math.Inf(1), true)
-	dp.MinSamples = p.intIn("min_samples", dp.MinSamples, 1, -1)
-	dp.Metric = p.enum("metric", dp.Metric, dbscan.Euclidean, dbscan.Cosine)
+	dp.Eps = v.Float("eps")
+	dp.MinSamples = v.Int("min_samples")
+	dp.Metric = dbscan.Euclidean
+	if v.IsString("metric", "cosine") {
+		dp.Metric = dbscan.Cosine
+	}
 	return &dbscanModel{p: dp}, nil
 }
 

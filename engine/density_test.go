@@ -10,6 +10,7 @@ import (
 
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/engine/internal/reftest"
+	"github.com/clusterd/clusterd/schema"
 )
 
 // TestDensityAndHierarchicalThroughRun runs one reference case of each of
@@ -73,41 +74,49 @@ func TestAllNoise(t *testing.T) {
 	}
 }
 
-// TestDensityAndHierarchicalBadParams: every invalid parameter is a
-// ParamError naming the parameter, with a stable kind.
+// TestDensityAndHierarchicalBadParams: every invalid parameter is one
+// problem located at the parameter, with pydantic's error type.
 func TestDensityAndHierarchicalBadParams(t *testing.T) {
 	for _, c := range []struct {
-		alg, params, param, kind, msg string
+		alg, params, param, typ, msg string
 	}{
-		{engine.HDBSCAN, `{"min_cluster_size":1}`, "min_cluster_size", "range", "must be ≥ 2, got 1"},
-		{engine.HDBSCAN, `{"min_samples":0}`, "min_samples", "range", "must be ≥ 1, got 0"},
-		{engine.HDBSCAN, `{"cluster_selection_method":"top"}`, "cluster_selection_method", "enum", `must be one of "eom", "leaf"`},
-		{engine.HDBSCAN, `{"alpha":0}`, "alpha", "range", "must be > 0"},
-		{engine.HDBSCAN, `{"cluster_selection_epsilon":-0.5}`, "cluster_selection_epsilon", "range", "must be ≥ 0"},
-		{engine.HDBSCAN, `{"metric":"cosine"}`, "metric", "enum", `must be one of "euclidean"`},
-		{engine.HDBSCAN, `{"min_cluster_sise":5}`, "min_cluster_sise", "unknown", "unknown parameter for hdbscan"},
-		{engine.DBSCAN, `{"eps":0}`, "eps", "range", "must be > 0, got 0"},
-		{engine.DBSCAN, `{"eps":-1}`, "eps", "range", "must be > 0, got -1"},
-		{engine.DBSCAN, `{"metric":"manhattan"}`, "metric", "enum", `must be one of "euclidean", "cosine"`},
-		{engine.DBSCAN, `{"min_samples":"five"}`, "min_samples", "type", "must be an integer"},
-		{engine.Agglomerative, `{"linkage":"median"}`, "linkage", "enum", `must be one of "ward", "complete", "average", "single"`},
-		{engine.Agglomerative, `{"metric":"cosine"}`, "metric", "conflict", `"cosine" cannot be used with linkage "ward"`},
-		{engine.Agglomerative, `{"linkage":"ward","metric":"cosine"}`, "metric", "conflict", `which needs "euclidean"`},
-		{engine.Agglomerative, `{"n_clusters":3,"distance_threshold":2.5}`, "distance_threshold", "conflict", "cannot be set together with n_clusters"},
-		{engine.Agglomerative, `{"n_clusters":null}`, "n_clusters", "conflict", "is null and distance_threshold is not set"},
-		{engine.Agglomerative, `{"n_clusters":null,"distance_threshold":null}`, "n_clusters", "conflict", "set exactly one of them"},
-		{engine.Agglomerative, `{"n_clusters":0}`, "n_clusters", "range", "must be ≥ 1, got 0"},
-		{engine.Agglomerative, `{"distance_threshold":-1}`, "distance_threshold", "range", "must be ≥ 0"},
+		{engine.HDBSCAN, `{"min_cluster_size":1}`, "min_cluster_size", "greater_than_equal", "greater than or equal to 2"},
+		{engine.HDBSCAN, `{"min_samples":0}`, "min_samples", "greater_than_equal", "greater than or equal to 1"},
+		{engine.HDBSCAN, `{"cluster_selection_method":"top"}`, "cluster_selection_method", "enum", `Input should be 'eom' or 'leaf'`},
+		{engine.HDBSCAN, `{"alpha":0}`, "alpha", "greater_than", "greater than 0"},
+		{engine.HDBSCAN, `{"cluster_selection_epsilon":-0.5}`, "cluster_selection_epsilon", "greater_than_equal", "greater than or equal to 0"},
+		{engine.HDBSCAN, `{"metric":"cosine"}`, "metric", "enum", `'euclidean' or 'l2'`},
+		{engine.HDBSCAN, `{"min_cluster_sise":5}`, "min_cluster_sise", "extra_forbidden", "Extra inputs are not permitted"},
+		{engine.DBSCAN, `{"eps":0}`, "eps", "greater_than", "greater than 0"},
+		{engine.DBSCAN, `{"eps":-1}`, "eps", "greater_than", "greater than 0"},
+		{engine.DBSCAN, `{"metric":"manhattan"}`, "metric", "enum", `'euclidean', 'l2', 'cosine' or 'minkowski'`},
+		{engine.DBSCAN, `{"metric":"minkowski","p":1}`, "p", "value_error", "p = 2"},
+		{engine.DBSCAN, `{"min_samples":"five"}`, "min_samples", "int_type", "valid integer"},
+		{engine.Agglomerative, `{"linkage":"median"}`, "linkage", "enum", `'ward', 'complete', 'average' or 'single'`},
+		{engine.Agglomerative, `{"metric":"cosine"}`, "metric", "value_error", `"cosine" cannot be used with linkage "ward"`},
+		{engine.Agglomerative, `{"linkage":"ward","affinity":"cosine"}`, "affinity", "value_error", `which needs "euclidean"`},
+		{engine.Agglomerative, `{"n_clusters":3,"distance_threshold":2.5}`, "distance_threshold", "value_error", "cannot be set together with n_clusters"},
+		{engine.Agglomerative, `{"n_clusters":null}`, "n_clusters", "value_error", "is null and distance_threshold is not set"},
+		{engine.Agglomerative, `{"n_clusters":null,"distance_threshold":null}`, "n_clusters", "value_error", "set exactly one of them"},
+		{engine.Agglomerative, `{"n_clusters":0}`, "n_clusters", "greater_than_equal", "greater than or equal to 1"},
+		{engine.Agglomerative, `{"distance_threshold":-1}`, "distance_threshold", "greater_than_equal", "greater than or equal to 0"},
+		{engine.Agglomerative, `{"connectivity":[[0,1],[1,0]]}`, "connectivity", "value_error", "not supported"},
 	} {
 		_, err := engine.ParseParams(c.alg, []byte(c.params))
-		var pes engine.ParamErrors
-		if !errors.As(err, &pes) || len(pes) != 1 {
-			t.Errorf("%s %s: error %v, want one ParamError", c.alg, c.params, err)
+		var ps schema.Problems
+		if !errors.As(err, &ps) || len(ps) != 1 {
+			t.Errorf("%s %s: error %v, want one problem", c.alg, c.params, err)
 			continue
 		}
-		if pe := pes[0]; pe.Param != c.param || pe.Kind != c.kind || !strings.Contains(pe.Msg, c.msg) {
-			t.Errorf("%s %s: %+v, want param %q kind %q message containing %q", c.alg, c.params, *pe, c.param, c.kind, c.msg)
+		if p := ps[0]; len(p.Loc) != 1 || p.Loc[0] != c.param || p.Type != c.typ || !strings.Contains(p.Msg, c.msg) {
+			t.Errorf("%s %s: %+v, want loc [%s] type %q message containing %q", c.alg, c.params, p, c.param, c.typ, c.msg)
 		}
+	}
+	// Every problem of one set of parameters is reported at once.
+	_, err := engine.ParseParams(engine.HDBSCAN, []byte(`{"min_cluster_size":1,"alpha":0,"metric":"l1","bogus":true}`))
+	var ps schema.Problems
+	if !errors.As(err, &ps) || len(ps) != 4 {
+		t.Errorf("four problems: got %v", err)
 	}
 }
 

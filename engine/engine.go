@@ -19,15 +19,18 @@ import (
 	"time"
 
 	"github.com/clusterd/clusterd/kernels"
+	paramModels "github.com/clusterd/clusterd/params"
+	"github.com/clusterd/clusterd/schema"
 )
 
-// Algorithm names accepted in Spec.Algorithm (the API's clustering_method).
+// Algorithm names accepted in Spec.Algorithm (the API's clustering_method);
+// package params declares their parameters.
 const (
-	KMeans          = "kmeans"
-	MiniBatchKMeans = "minibatch_kmeans"
-	HDBSCAN         = "hdbscan"
-	DBSCAN          = "dbscan"
-	Agglomerative   = "agglomerative"
+	KMeans          = paramModels.KMeans
+	MiniBatchKMeans = paramModels.MiniBatchKMeans
+	HDBSCAN         = paramModels.HDBSCAN
+	DBSCAN          = paramModels.DBSCAN
+	Agglomerative   = paramModels.Agglomerative
 )
 
 // DefaultSilhouetteSampleSize is the number of points above which the
@@ -214,7 +217,10 @@ type fitted struct {
 	measured int
 }
 
-type parser func(p *paramReader, seed *int64) (model, error)
+// parser builds an algorithm from its validated parameters: v completed
+// with the defaults, given as the request sent them; seed overrides
+// random_state when set.
+type parser func(v, given schema.Values, seed *int64) (model, error)
 
 var algorithms = map[string]parser{
 	KMeans:          parseKMeans,
@@ -236,7 +242,8 @@ func Algorithms() []string {
 // ParseParams validates an algorithm name and its parameters without data,
 // so a caller can reject a bad request before storing or queueing it. It
 // returns the effective parameters (defaults filled in). Errors are
-// ErrUnknownAlgorithm (wrapped) or ParamErrors.
+// ErrUnknownAlgorithm (wrapped) or schema.Problems located relative to the
+// parameters object (every problem at once).
 func ParseParams(algorithm string, params json.RawMessage) (map[string]any, error) {
 	m, err := parseModel(algorithm, params, nil)
 	if err != nil {
@@ -245,17 +252,16 @@ func ParseParams(algorithm string, params json.RawMessage) (map[string]any, erro
 	return m.params(), nil
 }
 
-func parseModel(algorithm string, params json.RawMessage, seed *int64) (model, error) {
+func parseModel(algorithm string, raw json.RawMessage, seed *int64) (model, error) {
 	parse, ok := algorithms[algorithm]
 	if !ok {
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownAlgorithm, algorithm, quoteAll(Algorithms()))
 	}
-	p := newParamReader(params)
-	m, err := parse(p, seed)
-	if ferr := p.finish(algorithm); ferr != nil {
-		return nil, ferr
+	v, given, err := decodeParams(paramModels.For(algorithm), raw)
+	if err != nil {
+		return nil, err
 	}
-	return m, err
+	return parse(v, given, seed)
 }
 
 // run is the state shared by an algorithm and the finishing steps.

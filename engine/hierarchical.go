@@ -5,38 +5,26 @@ import (
 	"fmt"
 
 	"github.com/clusterd/clusterd/engine/agglomerative"
+	paramModels "github.com/clusterd/clusterd/params"
+	"github.com/clusterd/clusterd/schema"
 )
 
 // agglomerativeModel is scikit-learn's AgglomerativeClustering.
 type agglomerativeModel struct{ p agglomerative.Params }
 
 // parseAgglomerative reads n_clusters and distance_threshold as
-// scikit-learn does, where exactly one is set: n_clusters defaults to 2
-// unless distance_threshold is given; n_clusters: null with no
-// distance_threshold, or both given, is a conflict.
-func parseAgglomerative(p *paramReader, _ *int64) (model, error) {
+// scikit-learn does, where exactly one is set (params.AgglomerativeParams
+// has the rules): a distance_threshold makes n_clusters unused.
+func parseAgglomerative(v, _ schema.Values, _ *int64) (model, error) {
 	ap := agglomerative.DefaultParams()
-	_, nullClusters := p.raw["n_clusters"]
-	nullClusters = nullClusters && !p.has("n_clusters")
-	threshold := p.optFloat("distance_threshold", 0, false)
-	switch {
-	case p.has("n_clusters") && threshold != nil:
-		p.used["n_clusters"] = true
-		p.fail("distance_threshold", "conflict", "cannot be set together with n_clusters; set exactly one of them")
-	case threshold != nil:
-		p.used["n_clusters"] = true
-		ap.NClusters, ap.DistanceThreshold = 0, threshold
-	case nullClusters:
-		p.used["n_clusters"] = true
-		p.fail("n_clusters", "conflict", "is null and distance_threshold is not set; set exactly one of them")
-	default:
-		ap.NClusters = p.intIn("n_clusters", ap.NClusters, 1, -1)
+	if v.Has("distance_threshold") {
+		t := v.Float("distance_threshold")
+		ap.NClusters, ap.DistanceThreshold = 0, &t
+	} else {
+		ap.NClusters = v.Int("n_clusters")
 	}
-	ap.Linkage = p.enum("linkage", ap.Linkage, agglomerative.Ward, agglomerative.Complete, agglomerative.Average, agglomerative.Single)
-	ap.Metric = p.enum("metric", ap.Metric, agglomerative.Euclidean, agglomerative.Cosine)
-	if ap.Linkage == agglomerative.Ward && ap.Metric != agglomerative.Euclidean {
-		p.fail("metric", "conflict", "%q cannot be used with linkage %q, which needs %q", ap.Metric, ap.Linkage, agglomerative.Euclidean)
-	}
+	ap.Linkage = v.Str("linkage")
+	ap.Metric = paramModels.AgglomerativeMetric(v)
 	return &agglomerativeModel{p: ap}, nil
 }
 
@@ -54,7 +42,7 @@ func (m *agglomerativeModel) params() map[string]any {
 // distance matrix, and zero vectors under the cosine metric.
 func (m *agglomerativeModel) check(in Input) error {
 	if m.p.NClusters > in.N {
-		return &ParamError{Param: "n_clusters", Kind: "range",
+		return &ParamError{Param: "n_clusters",
 			Msg: fmt.Sprintf("n_clusters = %d is more than the %d points to cluster", m.p.NClusters, in.N)}
 	}
 	if m.p.NeedsMatrix() && in.N > agglomerative.MaxPoints {

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/clusterd/clusterd/kernels"
+	paramModels "github.com/clusterd/clusterd/params"
+	"github.com/clusterd/clusterd/schema"
 )
 
 // DefaultRandomState is the seed used when neither random_state nor
 // Spec.Seed is given (the API's documented default).
-const DefaultRandomState = 42
+const DefaultRandomState = paramModels.DefaultRandomState
 
 // initShare is the part of a k-means restart's progress given to seeding.
 const initShare = 0.2
@@ -64,61 +66,34 @@ type KMeansParams struct {
 
 type kmeansModel struct{ p KMeansParams }
 
-func parseKMeans(p *paramReader, seed *int64) (model, error) {
+func parseKMeans(v, given schema.Values, seed *int64) (model, error) {
 	kp := KMeansParams{
-		Init:      p.enum("init", "k-means++", "k-means++", "random"),
-		MaxIter:   p.intIn("max_iter", 300, 1, -1),
-		Tol:       p.floatIn("tol", 1e-4, 0, math.Inf(1), false),
-		Algorithm: p.enum("algorithm", "lloyd", "lloyd", "elkan", "auto", "full"),
-		InitSize:  p.intIn("init_size", 0, 1, -1),
+		Init:      v.Str("init"),
+		MaxIter:   v.Int("max_iter"),
+		Tol:       v.Float("tol"),
+		Algorithm: v.Str("algorithm"),
 	}
-	kp.NInit, kp.nInitGiven, kp.nInitAuto = parseNInit(p, 10)
-	kp.Seed = parseSeed(p, seed)
-	parseClusterCount(p, &kp.NClusters, &kp.Auto, &kp.KMin, &kp.KMax)
+	if v.Has("init_size") {
+		kp.InitSize = v.Int("init_size")
+	}
+	kp.NInit, kp.nInitGiven, kp.nInitAuto = readNInit(v, given)
+	if kp.nInitAuto {
+		kp.NInit = 10
+	}
+	kp.Seed = readSeed(v, seed)
+	if v.IsString("n_clusters", "auto") {
+		kp.Auto, kp.KMin, kp.KMax = true, 2, 10
+		if k, ok := v.IntOK("k_min"); ok {
+			kp.KMin = k
+		}
+		if k, ok := v.IntOK("k_max"); ok {
+			kp.KMax = k
+		}
+		kp.NClusters = kp.KMin
+	} else {
+		kp.NClusters = v.Int("n_clusters")
+	}
 	return &kmeansModel{p: kp}, nil
-}
-
-// parseClusterCount reads n_clusters: an integer ≥ 1 (default 8) or
-// "auto", which takes k_min (default 2) and k_max (default 10).
-func parseClusterCount(p *paramReader, k *int, auto *bool, kmin, kmax *int) {
-	if p.isString("n_clusters", "auto") {
-		p.used["n_clusters"] = true
-		*auto = true
-		*kmin = p.intIn("k_min", 2, 2, -1)
-		*kmax = p.intIn("k_max", 10, 2, -1)
-		if *kmax < *kmin {
-			p.fail("k_max", "conflict", "must be ≥ k_min (%d), got %d", *kmin, *kmax)
-		}
-		*k = *kmin
-		return
-	}
-	*k = p.intIn("n_clusters", 8, 1, -1)
-	for _, name := range []string{"k_min", "k_max"} {
-		if p.has(name) {
-			p.take(name)
-			p.fail(name, "conflict", "only applies with n_clusters \"auto\"")
-		}
-	}
-	p.used["k_min"], p.used["k_max"] = true, true
-}
-
-// parseNInit reads n_init: a positive integer or "auto" (scikit-learn ≥ 1.4:
-// 1 restart for k-means++, 10 for random).
-func parseNInit(p *paramReader, def int) (n int, given, auto bool) {
-	if p.isString("n_init", "auto") {
-		p.used["n_init"] = true
-		return def, true, true
-	}
-	given = p.has("n_init")
-	return p.intIn("n_init", def, 1, 1000), given, false
-}
-
-func parseSeed(p *paramReader, seed *int64) int64 {
-	s := int64(p.intIn("random_state", DefaultRandomState, 0, math.MaxUint32))
-	if seed != nil {
-		s = *seed
-	}
-	return s
 }
 
 func (m *kmeansModel) params() map[string]any {
@@ -154,11 +129,11 @@ func (m *kmeansModel) check(in Input) error {
 // distinct points: k-means would have to leave clusters empty or duplicate.
 func checkClusterCount(in Input, k int) error {
 	if k > in.N {
-		return &ParamError{Param: "n_clusters", Kind: "range",
+		return &ParamError{Param: "n_clusters",
 			Msg: fmt.Sprintf("n_clusters = %d is more than the %d points to cluster", k, in.N)}
 	}
 	if distinct := countDistinct(in, k); distinct < k {
-		return &ParamError{Param: "n_clusters", Kind: "range",
+		return &ParamError{Param: "n_clusters",
 			Msg: fmt.Sprintf("n_clusters = %d is more than the %d distinct points to cluster", k, distinct)}
 	}
 	return nil

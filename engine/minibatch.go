@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clusterd/clusterd/kernels"
+	"github.com/clusterd/clusterd/schema"
 )
 
 // MiniBatchParams are mini-batch k-means' parameters, named as
@@ -27,29 +28,25 @@ type MiniBatchParams struct {
 
 type miniBatchModel struct{ p MiniBatchParams }
 
-func parseMiniBatch(p *paramReader, seed *int64) (model, error) {
+func parseMiniBatch(v, given schema.Values, seed *int64) (model, error) {
 	mp := MiniBatchParams{
-		NClusters:         p.intIn("n_clusters", 8, 1, -1),
-		Init:              p.enum("init", "k-means++", "k-means++", "random"),
-		MaxIter:           p.intIn("max_iter", 100, 1, -1),
-		BatchSize:         p.intIn("batch_size", 1024, 1, -1),
-		Tol:               p.floatIn("tol", 0, 0, math.Inf(1), false),
-		InitSize:          p.optInt("init_size", 1),
-		ReassignmentRatio: p.floatIn("reassignment_ratio", 0.01, 0, 1, false),
+		NClusters:         v.Int("n_clusters"),
+		Init:              v.Str("init"),
+		MaxIter:           v.Int("max_iter"),
+		BatchSize:         v.Int("batch_size"),
+		Tol:               v.Float("tol"),
+		InitSize:          v.IntPtr("init_size"),
+		ReassignmentRatio: v.Float("reassignment_ratio"),
+		MaxNoImprovement:  v.IntPtr("max_no_improvement"),
 	}
-	if p.has("max_no_improvement") {
-		v := p.intIn("max_no_improvement", 10, 1, -1)
-		mp.MaxNoImprovement = &v
-	} else if _, present := p.raw["max_no_improvement"]; !present {
-		v := 10
-		mp.MaxNoImprovement = &v
+	mp.NInit, _, mp.nInitAuto = readNInit(v, given)
+	if mp.nInitAuto {
+		mp.NInit = 3
+		if mp.Init == "k-means++" {
+			mp.NInit = 1
+		}
 	}
-	p.used["max_no_improvement"] = true
-	mp.NInit, _, mp.nInitAuto = parseNInit(p, 3)
-	if mp.nInitAuto && mp.Init == "k-means++" {
-		mp.NInit = 1
-	}
-	mp.Seed = parseSeed(p, seed)
+	mp.Seed = readSeed(v, seed)
 	return &miniBatchModel{p: mp}, nil
 }
 

@@ -2,8 +2,11 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
+
+	"github.com/clusterd/clusterd/params"
+	"github.com/clusterd/clusterd/schema"
 )
 
 // Pipeline are the steps around an algorithm, applied by Run in this order:
@@ -29,8 +32,10 @@ type Pipeline struct {
 	EffectiveFeatureMethod string
 }
 
-// PipelineError locates a problem in a Pipeline by its JSON path within
-// the API's vector_config (e.g. ["preprocessing_steps", 0, "n_components"]).
+// PipelineError locates a problem of a Pipeline with the data (found when
+// the data is known) by its JSON path within the API's vector_config (e.g.
+// ["preprocessing_steps", 0, "n_components"]). Problems that need no data
+// are schema.Problems.
 type PipelineError struct {
 	Path []any
 	Msg  string
@@ -38,10 +43,9 @@ type PipelineError struct {
 
 func (e *PipelineError) Error() string { return fmt.Sprintf("%v: %s", e.Path, e.Msg) }
 
-// DefaultWhiteningShrinkage regularises ZCA whitening: the covariance's
-// eigenvalues λ are replaced by λ + shrinkage·mean(λ) before the inverse
-// square root, so directions with (almost) no variance are not blown up.
-const DefaultWhiteningShrinkage = 1e-3
+// DefaultWhiteningShrinkage regularises ZCA whitening (see
+// params.DefaultWhiteningShrinkage).
+const DefaultWhiteningShrinkage = params.DefaultWhiteningShrinkage
 
 // step is one parsed preprocessing step.
 type step struct {
@@ -50,64 +54,48 @@ type step struct {
 	Shrinkage   *float64 `json:"shrinkage,omitempty"`
 }
 
+// parseSteps validates every step against params.PreprocessingStep and
+// returns them with their defaults, or every problem found (located under
+// preprocessing_steps).
 func parseSteps(raw []json.RawMessage) ([]step, error) {
 	out := make([]step, len(raw))
+	var problems schema.Problems
 	for i, r := range raw {
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(r, &fields); err != nil {
-			return nil, &PipelineError{Path: []any{"preprocessing_steps", i}, Msg: "each step must be an object like {\"method\": \"normalize\"}"}
+		v, ps := params.PreprocessingStep.Decode(r, schema.Path{"preprocessing_steps", i})
+		if len(ps) > 0 {
+			problems = append(problems, ps...)
+			continue
 		}
-		if err := json.Unmarshal(r, &out[i]); err != nil {
-			return nil, &PipelineError{Path: []any{"preprocessing_steps", i}, Msg: "invalid step: " + err.Error()}
+		if err := schema.Into(v, &out[i]); err != nil {
+			return nil, err
 		}
-		allowed := map[string][]string{"normalize": {"method"}, "pca": {"method", "n_components"}, "whitening": {"method", "shrinkage"}}
-		keys, ok := allowed[out[i].Method]
-		if !ok {
-			return nil, &PipelineError{Path: []any{"preprocessing_steps", i, "method"}, Msg: fmt.Sprintf("unknown preprocessing method %q (normalize, pca, whitening)", out[i].Method)}
-		}
-		for k := range fields {
-			known := false
-			for _, a := range keys {
-				known = known || a == k
-			}
-			if !known {
-				return nil, &PipelineError{Path: []any{"preprocessing_steps", i, k}, Msg: fmt.Sprintf("unknown field for %s", out[i].Method)}
-			}
-		}
-		switch out[i].Method {
-		case "pca":
-			if out[i].NComponents == nil {
-				return nil, &PipelineError{Path: []any{"preprocessing_steps", i, "n_components"}, Msg: "Field required"}
-			}
-			if *out[i].NComponents < 1 {
-				return nil, &PipelineError{Path: []any{"preprocessing_steps", i, "n_components"}, Msg: fmt.Sprintf("must be ≥ 1, got %d", *out[i].NComponents)}
-			}
-		case "whitening":
-			if s := out[i].Shrinkage; s != nil && (*s < 0 || math.IsNaN(*s) || *s > 1) {
-				return nil, &PipelineError{Path: []any{"preprocessing_steps", i, "shrinkage"}, Msg: fmt.Sprintf("must be between 0 and 1, got %g", *s)}
-			}
-		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
 	}
 	return out, nil
 }
 
-// CheckPipeline validates a Pipeline without data.
+// CheckPipeline validates a Pipeline without data; problems are
+// schema.Problems located within vector_config.
 func CheckPipeline(p Pipeline) error {
-	if _, err := parseSteps(p.Preprocessing); err != nil {
+	_, err := parseSteps(p.Preprocessing)
+	var ps schema.Problems
+	if err != nil && !errors.As(err, &ps) {
 		return err
 	}
 	if p.SampleSize < 0 || p.SampleSize == 1 {
-		return &PipelineError{Path: []any{"sample_size"}, Msg: fmt.Sprintf("must be ≥ 2, got %d", p.SampleSize)}
+		ps = append(ps, schema.Problem{Loc: schema.Path{"sample_size"}, Type: "greater_than_equal", Msg: "Input should be greater than or equal to 2"})
 	}
 	if p.MaxHierarchyDepth < 0 || p.MaxHierarchyDepth > 10 {
-		return &PipelineError{Path: []any{"max_hierarchy_depth"}, Msg: fmt.Sprintf("must be between 1 and 10, got %d", p.MaxHierarchyDepth)}
+		ps = append(ps, schema.Problem{Loc: schema.Path{"max_hierarchy_depth"}, Type: "value_error", Msg: fmt.Sprintf("Input should be between 1 and 10, got %d", p.MaxHierarchyDepth)})
 	}
 	switch p.EffectiveFeatureMethod {
 	case "", "mean", "median", "medoid":
 	default:
-		return &PipelineError{Path: []any{"effective_feature_method"}, Msg: fmt.Sprintf("must be mean, median or medoid, got %q", p.EffectiveFeatureMethod)}
+		ps = append(ps, schema.Problem{Loc: schema.Path{"effective_feature_method"}, Type: "enum", Msg: "Input should be 'mean', 'median' or 'medoid'"})
 	}
-	return nil
+	return ps.Err()
 }
 
 // CheckPipelineData validates a Pipeline against the data's shape: PCA
@@ -127,8 +115,7 @@ func CheckPipelineData(p Pipeline, n, d int) error {
 			dim = *s.NComponents
 		}
 	}
-	if p.SampleSize > n {
-		return &PipelineError{Path: []any{"sample_size"}, Msg: fmt.Sprintf("sample_size = %d is more than the %d points to cluster", p.SampleSize, n)}
-	}
+	// A sample_size of n or more fits on every point (it is clamped, as a
+	// sample cannot be larger than the data).
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/internal/ari"
 	"github.com/clusterd/clusterd/internal/npy"
+	"github.com/clusterd/clusterd/schema"
 )
 
 func runPipeline(t *testing.T, in engine.Input, params string, p engine.Pipeline) *engine.Result {
@@ -221,17 +222,24 @@ func TestPipelineErrors(t *testing.T) {
 		msg  string
 	}{
 		{"components", engine.Pipeline{Preprocessing: steps(`{"method":"pca","n_components":17}`)}, "n_components = 17 is more than the 16 dimensions"},
-		{"sample", engine.Pipeline{SampleSize: 3001}, "sample_size = 3001 is more than the 3000 points"},
-		{"method", engine.Pipeline{Preprocessing: steps(`{"method":"umap"}`)}, `unknown preprocessing method "umap"`},
-		{"missing", engine.Pipeline{Preprocessing: steps(`{"method":"pca"}`)}, "Field required"},
-		{"field", engine.Pipeline{Preprocessing: steps(`{"method":"normalize","norm":"l1"}`)}, "unknown field for normalize"},
-		{"effective", engine.Pipeline{EffectiveFeatureMethod: "mode"}, "must be mean, median or medoid"},
+		{"method", engine.Pipeline{Preprocessing: steps(`{"method":"umap"}`)}, `preprocessing_steps.0.method: Input should be 'normalize', 'pca' or 'whitening'`},
+		{"missing", engine.Pipeline{Preprocessing: steps(`{"method":"pca"}`)}, "preprocessing_steps.0.n_components: Field required"},
+		{"field", engine.Pipeline{Preprocessing: steps(`{"method":"normalize","norm":"l1"}`)}, "preprocessing_steps.0.norm: Extra inputs are not permitted"},
+		{"shrinkage", engine.Pipeline{Preprocessing: steps(`{"method":"whitening","shrinkage":2}`)}, "preprocessing_steps.0.shrinkage: Input should be less than or equal to 1"},
+		{"effective", engine.Pipeline{EffectiveFeatureMethod: "mode"}, "effective_feature_method: Input should be 'mean', 'median' or 'medoid'"},
 	}
 	for _, c := range cases {
 		_, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Pipeline: c.p}, engine.Options{Backend: backend()})
 		var pe *engine.PipelineError
-		if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.msg) {
-			t.Errorf("%s: error %v, want a PipelineError containing %q", c.name, err, c.msg)
+		var ps schema.Problems
+		if !(errors.As(err, &pe) || errors.As(err, &ps)) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: error %v, want a pipeline problem containing %q", c.name, err, c.msg)
 		}
+	}
+	// A sample larger than the data fits on every point.
+	res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":3,"n_init":1}`),
+		Pipeline: engine.Pipeline{SampleSize: in.N + 1}}, engine.Options{Backend: backend()})
+	if err != nil || res.Stats.FitSampleSize != 0 || len(res.Labels) != in.N {
+		t.Errorf("sample_size above n: %v", err)
 	}
 }

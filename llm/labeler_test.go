@@ -254,7 +254,7 @@ func TestRunWideErrors(t *testing.T) {
 		{"uninferable model", Config{}, Options{Model: "llama3"},
 			[]string{`{"error":"invalid llm_labeling configuration: cannot infer the provider of model_name \"llama3\"; set provider to openai, anthropic or google","clusters":["cl_2","cl_3","cl_10"]}`}, ErrConfig},
 		{"bad parameters", Config{GoogleAPIKey: "AIza0123456789"}, Options{Model: "gemini-2.5-pro", Parameters: json.RawMessage(`{"temperature": "hot"}`)},
-			[]string{`{"error":"invalid llm_labeling configuration: parameters.temperature must be a number","clusters":["cl_2","cl_3","cl_10"]}`}, ErrConfig},
+			[]string{`{"error":"invalid llm_labeling configuration: parameters.temperature: Input should be a valid number","clusters":["cl_2","cl_3","cl_10"]}`}, ErrConfig},
 		{"no key for the official endpoint", Config{}, Options{Model: "claude-sonnet-4-5"},
 			[]string{`{"error":"anthropic: no API key configured (set CLUSTERD_ANTHROPIC_API_KEY)","clusters":["cl_2","cl_3","cl_10"]}`}, ErrNoAPIKey},
 		{"cluster without input", Config{OpenAIAPIKey: "sk-0123456789", MaxRetries: -1, OpenAIBaseURL: "http://127.0.0.1:1/v1"}, Options{},

@@ -1,10 +1,11 @@
 package llm
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
+
+	"github.com/clusterd/clusterd/schema"
 )
 
 // Params are the generation settings taken from llm_labeling.parameters;
@@ -22,86 +23,97 @@ type Params struct {
 	// JSONMode asks the provider for a JSON-only answer where it can
 	// (OpenAI response_format, Gemini responseMimeType). Default true.
 	JSONMode bool `json:"json_mode"`
+	// Extra are the other keys of parameters, forwarded into the
+	// provider's request as they are.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
 
+// ParametersModel declares llm_labeling.parameters: the generation
+// settings clusterd maps onto each provider (the package documentation has
+// the table), with the provider-specific names accepted as aliases. Other
+// keys are forwarded as they are into the provider's request (OpenAI's and
+// Anthropic's body, Gemini's generationConfig), as Mixpeek forwards them.
+var ParametersModel = schema.Model("LLMParameters", "Provider-specific parameters forwarded to the LLM service.",
+	schema.F("temperature", schema.Num().Min(0).Max(2).OrNull()),
+	schema.F("max_tokens", positive32()),
+	schema.F("max_output_tokens", positive32()).Describe("Gemini's name for max_tokens"),
+	schema.F("max_completion_tokens", positive32()).Describe("OpenAI's newer name for max_tokens"),
+	schema.F("top_p", schema.Num().Min(0).Max(1).OrNull()),
+	schema.F("top_k", positive32()),
+	schema.F("stop", schema.OneOf(schema.Str(), schema.List(schema.Str()).MaxLen(16)).OrNull()),
+	schema.F("seed", schema.Int().Min(math.MinInt32).Max(math.MaxInt32).OrNull()),
+	schema.F("presence_penalty", schema.Num().Min(-2).Max(2).OrNull()),
+	schema.F("frequency_penalty", schema.Num().Min(-2).Max(2).OrNull()),
+	schema.F("json_mode", schema.Bool().OrNull()).Describe("Ask for a JSON-only answer where the provider can (default true)"),
+	schema.F("json_output", schema.Bool().OrNull()).Describe("Mixpeek's name for json_mode"),
+)
+
+func init() { ParametersModel.Extra = schema.AnyValue() }
+
+func positive32() *schema.Schema { return schema.Int().Min(1).Max(math.MaxInt32).OrNull() }
+
+// known lists the keys ParseParams maps itself (the others are forwarded).
+var known = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range ParametersModel.Fields {
+		m[f.Name] = true
+	}
+	return m
+}()
+
 // ParseParams reads llm_labeling.parameters (a JSON object, or empty/null
-// for none). Unknown keys are ignored; a known key of the wrong type is an
-// error wrapping [ErrConfig]. max_output_tokens and max_completion_tokens are
-// aliases of max_tokens (the first present of max_tokens, max_output_tokens,
-// max_completion_tokens wins).
+// for none) against ParametersModel. A problem is an error wrapping
+// [ErrConfig]. max_output_tokens and max_completion_tokens are aliases of
+// max_tokens (the first present of max_tokens, max_output_tokens,
+// max_completion_tokens wins), json_output of json_mode.
 func ParseParams(raw json.RawMessage) (Params, error) {
 	p := Params{JSONMode: true}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return p, nil
+	v, problems := ParametersModel.Decode(raw, schema.Path{"parameters"})
+	if len(problems) > 0 {
+		return Params{}, fmt.Errorf("%w: %v", ErrConfig, problems)
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return p, fmt.Errorf("%w: parameters must be a JSON object", ErrConfig)
-	}
-	var err error
-	num := func(key string) *float64 {
-		v, ok := m[key]
-		if !ok || err != nil || isNull(v) {
-			return nil
-		}
-		var f float64
-		if json.Unmarshal(v, &f) != nil {
-			err = fmt.Errorf("%w: parameters.%s must be a number", ErrConfig, key)
-			return nil
-		}
-		return &f
-	}
-	// integer reads an integer within 32 bits, positive if asked.
-	integer := func(key string, positive bool) *int64 {
-		f := num(key)
-		if f == nil {
-			return nil
-		}
-		if *f != math.Trunc(*f) || math.Abs(*f) > math.MaxInt32 || (positive && *f < 1) {
-			kind := "a 32-bit integer"
-			if positive {
-				kind = "a positive 32-bit integer"
-			}
-			err = fmt.Errorf("%w: parameters.%s must be %s", ErrConfig, key, kind)
-			return nil
-		}
-		i := int64(*f)
-		return &i
-	}
-	p.Temperature = num("temperature")
-	p.TopP = num("top_p")
-	p.PresencePenalty = num("presence_penalty")
-	p.FrequencyPenalty = num("frequency_penalty")
+	o := schema.AsValues(v)
+	p.Temperature = o.FloatPtr("temperature")
+	p.TopP = o.FloatPtr("top_p")
+	p.PresencePenalty = o.FloatPtr("presence_penalty")
+	p.FrequencyPenalty = o.FloatPtr("frequency_penalty")
 	for _, key := range []string{"max_tokens", "max_output_tokens", "max_completion_tokens"} {
-		if i := integer(key, true); i != nil {
-			n := int(*i)
-			p.MaxTokens = &n
+		if n := o.IntPtr(key); n != nil {
+			p.MaxTokens = n
 			break
 		}
 	}
-	if i := integer("top_k", true); i != nil {
-		n := int(*i)
-		p.TopK = &n
+	p.TopK = o.IntPtr("top_k")
+	if s := o.IntPtr("seed"); s != nil {
+		seed := int64(*s)
+		p.Seed = &seed
 	}
-	p.Seed = integer("seed", false)
-	if v, ok := m["stop"]; ok && err == nil && !isNull(v) {
-		var one string
-		if json.Unmarshal(v, &one) == nil {
-			p.Stop = []string{one}
-		} else if json.Unmarshal(v, &p.Stop) != nil {
-			err = fmt.Errorf("%w: parameters.stop must be a string or a list of strings", ErrConfig)
+	switch stop := o["stop"].(type) {
+	case string:
+		p.Stop = []string{stop}
+	case []any:
+		for _, s := range stop {
+			p.Stop = append(p.Stop, s.(string))
 		}
 	}
-	if v, ok := m["json_mode"]; ok && err == nil && !isNull(v) {
-		if json.Unmarshal(v, &p.JSONMode) != nil {
-			err = fmt.Errorf("%w: parameters.json_mode must be a boolean", ErrConfig)
+	for _, key := range []string{"json_mode", "json_output"} {
+		if o.Has(key) {
+			p.JSONMode = o.Bool(key)
+			break
 		}
 	}
-	if err != nil {
-		return Params{}, err
+	for k, val := range o {
+		if known[k] {
+			continue
+		}
+		b, err := json.Marshal(val)
+		if err != nil {
+			return Params{}, fmt.Errorf("%w: parameters.%s: %v", ErrConfig, k, err)
+		}
+		if p.Extra == nil {
+			p.Extra = map[string]json.RawMessage{}
+		}
+		p.Extra[k] = b
 	}
 	return p, nil
 }
-
-func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }

@@ -30,8 +30,8 @@ func (r *Runner) Enrich(ctx context.Context, ns string, runs []store.Run, target
 		if err != nil {
 			return out, err
 		}
-		var cfg model.CreateClusterRequest
-		if err := json.Unmarshal(cl.Config, &cfg); err != nil {
+		cfg, err := model.DecodeClusterConfig(cl.Config)
+		if err != nil {
 			return out, fmt.Errorf("stored cluster config: %w", err)
 		}
 		var res model.ExecutionResult
@@ -46,7 +46,7 @@ func (r *Runner) Enrich(ctx context.Context, ns string, runs []store.Run, target
 		if err != nil {
 			return out, fmt.Errorf("run %s members: %w", run.RunID, err)
 		}
-		idF, labelF, distF, kwF, sumF, runF := cfg.SourceEnrichmentConfig.Fields()
+		mappings := cfg.SourceEnrichmentConfig.Mappings()
 		patches := make([]store.PayloadPatch, 0, batch)
 		flush := func() error {
 			if len(patches) == 0 {
@@ -70,12 +70,30 @@ func (r *Runner) Enrich(ctx context.Context, ns string, runs []store.Run, target
 					fields[name] = v
 				}
 			}
-			set(idF, m.ClusterID)
-			set(labelF, c.Label)
-			set(distF, m.DistanceToCentroid)
-			set(kwF, c.Keywords)
-			set(sumF, c.Summary)
-			set(runF, run.RunID)
+			for _, fm := range mappings {
+				switch fm.SourceField {
+				case model.EnrichClusterID:
+					set(fm.TargetField, m.ClusterID)
+				case model.EnrichClusterLabel:
+					set(fm.TargetField, c.Label)
+				case model.EnrichDistance:
+					set(fm.TargetField, m.DistanceToCentroid)
+				case model.EnrichClusterKeywords:
+					set(fm.TargetField, c.Keywords)
+				case model.EnrichClusterSummary:
+					set(fm.TargetField, c.Summary)
+				case model.EnrichRunID:
+					set(fm.TargetField, run.RunID)
+				case model.EnrichMemberCount:
+					set(fm.TargetField, c.NumMembers)
+				case model.EnrichX:
+					set(fm.TargetField, m.X)
+				case model.EnrichY:
+					set(fm.TargetField, m.Y)
+				case model.EnrichZ:
+					set(fm.TargetField, m.Z)
+				}
+			}
 			patch, err := json.Marshal(fields)
 			if err != nil {
 				return out, err

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"github.com/clusterd/clusterd/backends"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/worker"
 )
@@ -28,7 +28,7 @@ func isUserError(err error) bool {
 	var ue *userError
 	var de *engine.DataError
 	var pe *engine.ParamError
-	var pes engine.ParamErrors
+	var pes schema.Problems
 	var fe *store.FeatureError
 	return errors.As(err, &ue) || errors.As(err, &de) || errors.As(err, &pe) || errors.As(err, &pes) ||
 		errors.As(err, &fe) || errors.Is(err, errCanceled) || errors.Is(err, store.ErrNotFound)
@@ -46,7 +46,7 @@ func failureMessage(err error, runID string) string {
 		return de.Error()
 	}
 	var pe *engine.ParamError
-	var pes engine.ParamErrors
+	var pes schema.Problems
 	if errors.As(err, &pe) || errors.As(err, &pes) {
 		return "Invalid algorithm_params: " + err.Error()
 	}
@@ -109,7 +109,11 @@ func (r *Runner) load(ctx context.Context, ns string, cfg *model.CreateClusterRe
 		}
 		v := parts[0]
 		if len(parts) > 1 {
-			v = concatenate(parts, vc.NormalizeFeatures == nil || *vc.NormalizeFeatures, vc.FeatureWeights)
+			weights := make([]float64, len(feats))
+			for i, f := range feats {
+				weights[i] = vc.FeatureWeights.Weight(i, f)
+			}
+			v = concatenate(parts, vc.NormalizeFeatures, weights)
 		}
 		if out.D != 0 && v.D != out.D {
 			return nil, &userError{fmt.Sprintf("collections have vectors of different dimensions (%d and %d in %s)", out.D, v.D, col.ID)}
@@ -185,8 +189,8 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	if err != nil {
 		return store.Outcome{}, err
 	}
-	var cfg model.CreateClusterRequest
-	if err := json.Unmarshal(cl.Config, &cfg); err != nil {
+	cfg, err := model.DecodeClusterConfig(cl.Config)
+	if err != nil {
 		return store.Outcome{}, fmt.Errorf("stored cluster config: %w", err)
 	}
 	if cfg.VectorConfig == nil {
@@ -210,7 +214,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		res.BackendFallbackReason = &fallback.Reason
 		r.cfg.Metrics.BackendFallbacks.WithLabelValues(fallback.Kind).Inc()
 	}
-	spec := engine.Spec{Algorithm: cfg.VectorConfig.ClusteringMethod, Params: cfg.VectorConfig.AlgorithmParams, Pipeline: cfg.VectorConfig.Pipeline()}
+	spec := engine.Spec{Algorithm: cfg.VectorConfig.ClusteringMethod, Params: cfg.VectorConfig.Params(), Pipeline: PipelineOf(cfg.VectorConfig)}
 	lastWrite, lastPhase := time.Now(), ""
 	progress := func(p engine.Progress) {
 		if p.Phase == "iterate" {

@@ -31,13 +31,15 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 	var fields []string
 	opts := labeling.Options{Bigrams: true}
 	if l := cfg.LLMLabeling; l != nil {
-		fields = l.LabelingInputs
-		if l.MaxSamplesPerCluster != nil {
-			opts.Representatives = *l.MaxSamplesPerCluster
+		if l.LabelingInputs != nil {
+			for _, m := range l.LabelingInputs.InputMappings {
+				if m.Source() == model.SourcePayload && m.Path != nil {
+					fields = append(fields, *m.Path)
+				}
+			}
 		}
-		if l.SampleTextMaxLength != nil {
-			opts.RepresentativeLength = *l.SampleTextMaxLength
-		}
+		opts.Representatives = l.MaxSamplesPerCluster
+		opts.RepresentativeLength = l.SampleTextMaxLength
 	}
 	texts := make([]string, data.N)
 	found := false
@@ -108,17 +110,10 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 // configured, summary and keywords), overwriting the offline ones it gets,
 // and returns llm_labeling_errors (nil when every cluster succeeded).
 func (r *Runner) labelWithLLM(ctx context.Context, c *model.LLMLabeling, offline []labeling.Labels, out map[string]clusterLabel) []string {
-	req := llm.Request{Options: llm.Options{Provider: c.Provider, Model: c.ModelName, IncludeSummary: c.IncludeSummary,
-		IncludeKeywords: c.IncludeKeywords, CustomPrompt: c.CustomPrompt, Parameters: c.Parameters}}
-	if c.MaxSamplesPerCluster != nil {
-		req.Options.MaxSamplesPerCluster = *c.MaxSamplesPerCluster
-	}
-	if c.SampleTextMaxLength != nil {
-		req.Options.SampleTextMaxLength = *c.SampleTextMaxLength
-	}
-	if c.CacheTTLSeconds != nil {
-		req.Options.CacheTTLSeconds = *c.CacheTTLSeconds
-	}
+	summary, keywords := c.IncludeSummary, c.IncludeKeywords
+	req := llm.Request{Options: llm.Options{Provider: deref(c.Provider), Model: deref(c.ModelName), IncludeSummary: &summary,
+		IncludeKeywords: &keywords, CustomPrompt: deref(c.CustomPrompt), Parameters: c.Parameters,
+		MaxSamplesPerCluster: c.MaxSamplesPerCluster, SampleTextMaxLength: c.SampleTextMaxLength, CacheTTLSeconds: c.CacheTTLSeconds}}
 	for _, l := range offline {
 		req.Clusters = append(req.Clusters, llm.Cluster{ID: l.ID, Texts: l.Representatives, Keywords: l.Keywords})
 	}
@@ -180,4 +175,11 @@ func applyLabels(res *model.ExecutionResult, labels map[string]clusterLabel) {
 			res.Centroids[i].Label, res.Centroids[i].Summary, res.Centroids[i].Keywords = l.Label, l.Summary, l.Keywords
 		}
 	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

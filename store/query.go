@@ -2,10 +2,13 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/clusterd/clusterd/schema"
 )
 
 // Query is a list request: filters, sort, free-text search and paging, as
@@ -109,6 +112,9 @@ func compileNode(node any, path []any, fields fieldMap, args *[]any) (string, er
 	sort.Strings(keys)
 	for _, k := range keys {
 		v := obj[k]
+		if k == "case_sensitive" {
+			continue
+		}
 		switch strings.ToUpper(k) {
 		case "AND", "OR", "NOT":
 			list, ok := v.([]any)
@@ -360,4 +366,48 @@ type Page[T any] struct {
 func ValidateDocumentFilters(raw json.RawMessage) error {
 	_, _, err := whereClause(raw, documentFields)
 	return err
+}
+
+// FilterKind is what one list filters: the fields its filters and sort
+// may name.
+type FilterKind struct {
+	Name   string
+	fields fieldMap
+}
+
+// The lists' filter kinds.
+var (
+	DocumentFilters   = FilterKind{"documents", documentFields}
+	CollectionFilters = FilterKind{"collections", collectionFields}
+	ClusterFilters    = FilterKind{"clusters", clusterFields}
+	RunFilters        = FilterKind{"executions", runFields}
+)
+
+// CheckFilters compiles a parsed filter tree of a kind without running it
+// and returns its problems located under at.
+func CheckFilters(kind FilterKind, filters map[string]any, at schema.Path) schema.Problems {
+	raw, err := json.Marshal(filters)
+	if err != nil {
+		return schema.Problems{{Loc: at, Msg: err.Error(), Type: "value_error"}}
+	}
+	if _, _, err := whereClause(raw, kind.fields); err != nil {
+		var qe *QueryError
+		if errors.As(err, &qe) {
+			return schema.Problems{{Loc: at.With(qe.Path[1:]...), Msg: qe.Msg, Type: "value_error"}}
+		}
+		return schema.Problems{{Loc: at, Msg: err.Error(), Type: "value_error"}}
+	}
+	return nil
+}
+
+// CheckSort checks a sort field of a kind and returns its problem located
+// under at.
+func CheckSort(kind FilterKind, s *Sort, at schema.Path) schema.Problems {
+	if _, err := orderBy(s, kind.fields, Sort{Field: s.Field}, "rowid"); err != nil {
+		var qe *QueryError
+		if errors.As(err, &qe) {
+			return schema.Problems{{Loc: at.With(qe.Path[1:]...), Msg: qe.Msg, Type: "value_error"}}
+		}
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/internal/rawbytes"
 	"github.com/clusterd/clusterd/kernels"
+	"github.com/clusterd/clusterd/schema"
 )
 
 // ServeOptions configure the worker's side.
@@ -100,7 +101,7 @@ func serveOne(req Request, opts ServeOptions, out *eventWriter) Event {
 func classify(err error, backend func(error) string) *Error {
 	var de *engine.DataError
 	var pe *engine.ParamError
-	var pes engine.ParamErrors
+	var pes schema.Problems
 	var ple *engine.PipelineError
 	switch {
 	case errors.As(err, &de):

@@ -20,6 +20,8 @@ import (
 	"github.com/clusterd/clusterd/internal/ids"
 	"github.com/clusterd/clusterd/internal/npy"
 	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/runner"
+	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/worker"
 )
 
@@ -63,7 +65,7 @@ func runFit(args []string) error {
 		if err != nil {
 			return err
 		}
-		spec.Pipeline = vc.Pipeline()
+		spec.Pipeline = runner.PipelineOf(vc)
 		if err := engine.CheckPipeline(spec.Pipeline); err != nil {
 			return usageError{err}
 		}
@@ -114,7 +116,7 @@ func runFit(args []string) error {
 	if err != nil {
 		var de *engine.DataError
 		var pe *engine.ParamError
-		var pes engine.ParamErrors
+		var pes schema.Problems
 		var ple *engine.PipelineError
 		switch {
 		case errors.As(err, &de):
@@ -171,20 +173,15 @@ func loadInput(path, feature string) (*dataset.Matrix, error) {
 }
 
 // parsePipeline reads --pipeline: a JSON object with the pipeline fields of
-// the API's vector_config; other fields are an error.
+// the API's vector_config (model.PipelineModel); every problem is reported.
 func parsePipeline(s string) (*model.VectorConfig, error) {
-	var p struct {
-		PreprocessingSteps     []json.RawMessage `json:"preprocessing_steps"`
-		SampleSize             *int              `json:"sample_size"`
-		Hierarchical           bool              `json:"hierarchical"`
-		MaxHierarchyDepth      *int              `json:"max_hierarchy_depth"`
-		EffectiveFeatureMethod string            `json:"effective_feature_method"`
+	v, ps := model.PipelineModel.Decode([]byte(s), schema.Path{"--pipeline"})
+	if len(ps) > 0 {
+		return nil, usagef("%v", ps)
 	}
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	var vc model.VectorConfig
+	if err := schema.Into(v, &vc); err != nil {
 		return nil, usagef("--pipeline: %v", err)
 	}
-	return &model.VectorConfig{PreprocessingSteps: p.PreprocessingSteps, SampleSize: p.SampleSize, Hierarchical: p.Hierarchical,
-		MaxHierarchyDepth: p.MaxHierarchyDepth, EffectiveFeatureMethod: p.EffectiveFeatureMethod}, nil
+	return &vc, nil
 }

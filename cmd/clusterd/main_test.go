@@ -158,8 +158,8 @@ func TestFitBadInput(t *testing.T) {
 	}{
 		{"no_input", []string{"fit"}, "--input is required"},
 		{"params_not_json", []string{"fit", "--input", blobs, "--params", "{n_clusters:3}"}, "--params is not valid JSON"},
-		{"unknown_param", []string{"fit", "--input", blobs, "--params", `{"clusters":3}`}, "clusters: unknown parameter"},
-		{"k_zero", []string{"fit", "--input", blobs, "--params", `{"n_clusters":0}`}, "n_clusters: must be ≥ 1"},
+		{"unknown_param", []string{"fit", "--input", blobs, "--params", `{"clusters":3}`}, "clusters: Extra inputs are not permitted"},
+		{"k_zero", []string{"fit", "--input", blobs, "--params", `{"n_clusters":0}`}, "n_clusters: Input should be greater than or equal to 1"},
 		{"k_too_big", []string{"fit", "--input", blobs, "--params", `{"n_clusters":3001}`}, "more than the 3000 points"},
 		{"unknown_algorithm", []string{"fit", "--input", blobs, "--algorithm", "kmedians"}, "unknown clustering algorithm"},
 		{"bad_backend", []string{"fit", "--input", blobs, "--backend", "tpu"}, "--backend must be auto, cpu or gpu"},
@@ -181,7 +181,7 @@ func TestFitBadInput(t *testing.T) {
 		{"ward_cosine", []string{"fit", "--input", blobs, "--algorithm", "agglomerative", "--params", `{"linkage":"ward","metric":"cosine"}`}, "ward"},
 		{"both_cuts", []string{"fit", "--input", blobs, "--algorithm", "agglomerative", "--params", `{"n_clusters":3,"distance_threshold":2}`}, "distance_threshold"},
 		{"pca_too_wide", []string{"fit", "--input", blobs, "--pipeline", `{"preprocessing_steps":[{"method":"pca","n_components":17}]}`}, "n_components = 17 is more than the 16 dimensions"},
-		{"sample_too_big", []string{"fit", "--input", blobs, "--pipeline", `{"sample_size":3001}`}, "sample_size = 3001 is more than the 3000 points"},
+		{"sample_too_small", []string{"fit", "--input", blobs, "--pipeline", `{"sample_size":1}`}, "--pipeline.sample_size: Input should be greater than or equal to 2"},
 		{"pipeline_unknown", []string{"fit", "--input", blobs, "--pipeline", `{"sample":5}`}, "--pipeline"},
 	}
 	for _, c := range cases {
