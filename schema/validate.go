@@ -156,8 +156,11 @@ func (s *Schema) typeProblem(at Path) Problem {
 	case Number:
 		return Problem{Loc: at, Msg: "Input should be a valid number", Type: "float_type"}
 	case String:
-		if s.Const != nil || len(s.Enum) > 0 {
+		if s.Const != nil {
 			return Problem{Loc: at, Msg: "Input should be " + s.describe(), Type: "literal_error"}
+		}
+		if len(s.Enum) > 0 {
+			return Problem{Loc: at, Msg: "Input should be " + s.describe(), Type: "enum"}
 		}
 		return Problem{Loc: at, Msg: "Input should be a valid string", Type: "string_type"}
 	case Array:
