@@ -23,6 +23,7 @@ var differences = map[string]string{
 	"agglomerative.affinity":  "scikit-learn 1.2's \"deprecated\" means euclidean unless metric is set; Mixpeek's default is euclidean",
 	"optics.max_eps":          "scikit-learn's inf is written null here (no bound)",
 	"agglomerative.metric":    "scikit-learn's None means affinity's value; clusterd's metric has no default for the same reason",
+	"spectral.eigen_tol":      "Mixpeek's default is 0.0; scikit-learn 1.2's \"auto\" means 0 for arpack",
 }
 
 func TestDefaultsAreScikitLearns(t *testing.T) {
