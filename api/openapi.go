@@ -12,8 +12,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/internal/contract"
 	"github.com/clusterd/clusterd/internal/seedschema"
 	"github.com/clusterd/clusterd/model"
+	"github.com/clusterd/clusterd/params"
 	"github.com/clusterd/clusterd/schema"
 )
 
@@ -88,83 +90,179 @@ func (s *Server) openAPI(c *gin.Context) {
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
-// buildOpenAPI assembles the document: the seed's component schemas
-// verbatim, schemas generated from clusterd's Go types, and the route table.
+// buildOpenAPI assembles the document. Operations Mixpeek's contract has
+// are taken from it (operationId, summary, description, parameters,
+// responses), with the request body's schema replaced by clusterd's
+// declaration of the same model; the latest-execution operation is the
+// seed's. Components are the contract's schemas, overlaid with the seed's
+// (which win) and with clusterd's declared models (supersets of Mixpeek's,
+// same names). clusterd's own routes are generated from the route table.
+// Path parameters are named as the router names them ({cluster_id}
+// throughout), because Mixpeek's {cluster_identifier} beside {cluster_id}
+// at the same position is not valid OpenAPI.
 func buildOpenAPI() ([]byte, error) {
+	var mixpeek struct {
+		Paths      map[string]map[string]map[string]any `json:"paths"`
+		Components struct {
+			Schemas map[string]any `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(contract.JSON, &mixpeek); err != nil {
+		return nil, err
+	}
+	schemas := mixpeek.Components.Schemas
 	seed, err := seedschema.Doc()
 	if err != nil {
 		return nil, err
 	}
-	schemas := map[string]any{}
 	raw, err := json.Marshal(seed.Components.Schemas)
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(raw, &schemas); err != nil {
+	seedSchemas := map[string]any{}
+	if err := json.Unmarshal(raw, &seedSchemas); err != nil {
 		return nil, err
+	}
+	for name, sc := range seedSchemas {
+		schemas[name] = sc
+	}
+	for name, sc := range schema.Components(declaredModels()...) {
+		schemas[name] = sc
+	}
+	mixpeekOps := map[string]map[string]any{} // "METHOD normalised-path" → operation
+	for path, item := range mixpeek.Paths {
+		for method, op := range item {
+			mixpeekOps[strings.ToUpper(method)+" "+normalisePath(path)] = op
+		}
 	}
 	g := &schemaGen{schemas: schemas}
 	paths := map[string]map[string]any{}
-	errRef := map[string]any{"$ref": "#/components/schemas/ErrorResponse"}
-	valRef := map[string]any{"$ref": "#/components/schemas/HTTPValidationError"}
 	for _, op := range operations {
-		o := map[string]any{"summary": op.Summary, "tags": []string{op.Tag}, "operationId": operationID(op)}
-		var params []any
-		for _, m := range pathParam.FindAllStringSubmatch(op.Path, -1) {
-			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		var o map[string]any
+		if m, ok := mixpeekOps[op.Method+" "+normalisePath(op.Path)]; ok {
+			o = mixpeekOperation(m, op, g)
+		} else {
+			o = generatedOperation(op, g)
 		}
-		for _, q := range op.Query {
-			params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
-		}
-		if strings.HasPrefix(op.Path, "/v1/") {
-			params = append(params, map[string]any{"name": "X-Namespace", "in": "header", "required": false,
-				"description": "Namespace name or ns_ id (default: \"default\")", "schema": map[string]any{"type": "string"}})
-			if op.Path == "/v1/clusters/{cluster_id}/execute" {
-				params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "required": false, "schema": map[string]any{"type": "string"}})
-			}
-		}
-		if params != nil {
-			o["parameters"] = params
-		}
-		if op.Request != nil {
-			o["requestBody"] = map[string]any{"required": op.ListOf == nil, "content": map[string]any{"application/json": map[string]any{"schema": g.ref(op.Request)}}}
-		}
-		ok := map[string]any{"description": "Successful Response"}
-		switch {
-		case op.Binary:
-			ok["content"] = map[string]any{"application/vnd.apache.parquet": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
-		case op.ListOf != nil:
-			ok["content"] = jsonContent(map[string]any{"type": "object", "properties": map[string]any{
-				"results": map[string]any{"type": "array", "items": g.ref(op.ListOf)}, "pagination": g.ref(Pagination{}),
-				"total_count": map[string]any{"type": []string{"integer", "null"}}, "stats": map[string]any{}}})
-		case op.Response != nil:
-			ok["content"] = jsonContent(g.ref(op.Response))
-		default:
-			ok["content"] = jsonContent(map[string]any{"type": "object"})
-		}
-		responses := map[string]any{"200": ok}
-		if strings.HasPrefix(op.Path, "/v1/") {
-			responses["401"] = map[string]any{"description": "Unauthorized", "content": jsonContent(errRef)}
-			responses["403"] = map[string]any{"description": "Forbidden", "content": jsonContent(errRef)}
-			responses["404"] = map[string]any{"description": "Not Found", "content": jsonContent(errRef)}
-			responses["422"] = map[string]any{"description": "Validation Error", "content": jsonContent(valRef)}
-			responses["500"] = map[string]any{"description": "Internal Server Error", "content": jsonContent(errRef)}
-		}
-		o["responses"] = responses
 		if paths[op.Path] == nil {
 			paths[op.Path] = map[string]any{}
 		}
 		paths[op.Path][strings.ToLower(op.Method)] = o
 	}
+	// The seed's latest execution: null when the cluster never ran.
+	if latest := paths["/v1/clusters/{cluster_id}/executions"]["get"]; latest != nil {
+		ok := latest.(map[string]any)["responses"].(map[string]any)["200"].(map[string]any)
+		ok["content"] = jsonContent(g.ref("ClusterExecutionResult|null"))
+	}
 	doc := map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "clusterd", "version": "0.82",
-			"description": "Mixpeek's clusters API (version 0.82) served by clusterd, plus clusterd's collections API. The ClusterExecutionResult, ErrorResponse and HTTPValidationError schemas are the seed's, verbatim."},
+			"description": "Mixpeek's clusters API (contract 0.81, with the seed's 0.82 Get Latest Cluster Execution) served by clusterd, plus clusterd's collections API. " +
+				"Operations and schemas Mixpeek has keep Mixpeek's operationIds and names; request schemas are clusterd's declarations of them " +
+				"(every Mixpeek field, clusterd's additions marked x-clusterd-extension, fields accepted without effect marked x-clusterd-no-op)."},
 		"paths":      paths,
 		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
 		"security":   []any{map[string]any{"bearer": []string{}}},
 	}
 	return json.MarshalIndent(doc, "", " ")
+}
+
+// declaredModels are the request models the API validates with; their
+// components (and every model they reference) are published.
+func declaredModels() []*schema.Schema {
+	var out []*schema.Schema
+	for _, op := range operations {
+		if m, ok := op.Request.(*schema.Schema); ok {
+			out = append(out, m)
+		}
+	}
+	return append(out, params.Models()...)
+}
+
+var paramName = regexp.MustCompile(`\{[a-z_]+\}`)
+
+// normalisePath blanks path parameter names, so Mixpeek's
+// /v1/clusters/{cluster_identifier} matches the router's
+// /v1/clusters/{cluster_id}.
+func normalisePath(p string) string { return paramName.ReplaceAllString(p, "{}") }
+
+// mixpeekOperation is Mixpeek's operation m for the route op: its path
+// parameters renamed as the router names them and its request body
+// clusterd's declared model.
+func mixpeekOperation(m map[string]any, op operation, g *schemaGen) map[string]any {
+	var o map[string]any
+	b, _ := json.Marshal(m)
+	json.Unmarshal(b, &o)
+	names := pathParam.FindAllStringSubmatch(op.Path, -1)
+	pos := 0
+	if ps, ok := o["parameters"].([]any); ok {
+		for _, p := range ps {
+			pm, _ := p.(map[string]any)
+			if pm["in"] == "path" && pos < len(names) {
+				pm["name"] = names[pos][1]
+				pos++
+			}
+		}
+		if op.Path == "/v1/clusters/{cluster_id}/execute" {
+			o["parameters"] = append(ps, map[string]any{"name": "Idempotency-Key", "in": "header", "required": false,
+				"description": "A retried execute with the same key returns the first task", "schema": map[string]any{"type": "string", "maxLength": 256}})
+		}
+	}
+	if op.Request != nil {
+		required := true
+		if rb, ok := o["requestBody"].(map[string]any); ok {
+			required, _ = rb["required"].(bool)
+		}
+		o["requestBody"] = map[string]any{"required": required, "content": jsonContent(g.ref(op.Request))}
+	}
+	return o
+}
+
+// generatedOperation documents one of clusterd's own routes.
+func generatedOperation(op operation, g *schemaGen) map[string]any {
+	errRef := map[string]any{"$ref": "#/components/schemas/ErrorResponse"}
+	valRef := map[string]any{"$ref": "#/components/schemas/HTTPValidationError"}
+	o := map[string]any{"summary": op.Summary, "tags": []string{op.Tag}, "operationId": operationID(op)}
+	var params []any
+	for _, m := range pathParam.FindAllStringSubmatch(op.Path, -1) {
+		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	}
+	for _, q := range op.Query {
+		params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": map[string]any{"type": "string"}})
+	}
+	if strings.HasPrefix(op.Path, "/v1/") {
+		params = append(params, map[string]any{"name": "X-Namespace", "in": "header", "required": false,
+			"description": "Namespace name or ns_ id (default: \"default\")", "schema": map[string]any{"type": "string"}})
+	}
+	if params != nil {
+		o["parameters"] = params
+	}
+	if op.Request != nil {
+		o["requestBody"] = map[string]any{"required": op.ListOf == nil, "content": jsonContent(g.ref(op.Request))}
+	}
+	ok := map[string]any{"description": "Successful Response"}
+	switch {
+	case op.Binary:
+		ok["content"] = map[string]any{"application/vnd.apache.parquet": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
+	case op.ListOf != nil:
+		ok["content"] = jsonContent(map[string]any{"type": "object", "properties": map[string]any{
+			"results": map[string]any{"type": "array", "items": g.ref(op.ListOf)}, "pagination": map[string]any{"$ref": "#/components/schemas/PaginationResponse"},
+			"total_count": map[string]any{"type": "integer"}, "stats": map[string]any{}}})
+	case op.Response != nil:
+		ok["content"] = jsonContent(g.ref(op.Response))
+	default:
+		ok["content"] = jsonContent(map[string]any{"type": "object"})
+	}
+	responses := map[string]any{"200": ok}
+	if strings.HasPrefix(op.Path, "/v1/") {
+		responses["401"] = map[string]any{"description": "Unauthorized", "content": jsonContent(errRef)}
+		responses["403"] = map[string]any{"description": "Forbidden", "content": jsonContent(errRef)}
+		responses["404"] = map[string]any{"description": "Not Found", "content": jsonContent(errRef)}
+		responses["422"] = map[string]any{"description": "Validation Error", "content": jsonContent(valRef)}
+		responses["500"] = map[string]any{"description": "Internal Server Error", "content": jsonContent(errRef)}
+	}
+	o["responses"] = responses
+	return o
 }
 
 func jsonContent(schema any) map[string]any {
