@@ -143,6 +143,7 @@ func checkVectorConfig(v any, at schema.Path) schema.Problems {
 	if name, ok := legacy[method]; ok && o.Has("algorithm_params") && o.Has(name) && !schema.Equal(o["algorithm_params"], o[name]) {
 		ps = append(ps, schema.Problem{Loc: at.With(name), Type: "value_error", Msg: "differs from algorithm_params; give the parameters once, in algorithm_params"})
 	}
+	ps = append(ps, checkSampleSize(o, at)...)
 	features := map[string]bool{}
 	for _, f := range o.List("feature_uris") {
 		if s, ok := f.(string); ok {
@@ -156,12 +157,42 @@ func checkVectorConfig(v any, at schema.Path) schema.Problems {
 		features[uri] = true
 	}
 	for key := range o.Obj("feature_weights") {
-		if !features[key] {
+		// Weights scale the blocks of several named features; with none
+		// named, the collection's only feature is clustered as it is.
+		if len(features) > 0 && !features[key] {
 			ps = append(ps, schema.Problem{Loc: at.With("feature_weights", key), Type: "value_error",
 				Msg: "not one of the features in feature_uris"})
 		}
 	}
 	return ps
+}
+
+// checkSampleSize refuses a sample smaller than the number of clusters
+// asked for: it cannot hold a point per cluster.
+func checkSampleSize(vc schema.Values, at schema.Path) schema.Problems {
+	n, ok := vc.IntOK("sample_size")
+	if !ok {
+		return nil
+	}
+	method := vc.Str("clustering_method")
+	p := vc.Obj("algorithm_params")
+	if p == nil {
+		p = vc.Obj(method + "_parameters")
+	}
+	k, isInt := p.IntOK("n_clusters")
+	if !isInt && p["n_clusters"] == nil {
+		switch method {
+		case params.KMeans, params.MiniBatchKMeans:
+			k, isInt = 8, true
+		case params.Agglomerative:
+			k, isInt = 2, !p.Has("distance_threshold")
+		}
+	}
+	if isInt && n < k {
+		return schema.Problems{{Loc: at.With("sample_size"), Type: "value_error",
+			Msg: fmt.Sprintf("sample_size = %d is below n_clusters = %d: the sample must hold a point per cluster", n, k)}}
+	}
+	return nil
 }
 
 // AttributeBasedConfig is Mixpeek's AttributeBasedConfig.
@@ -181,22 +212,10 @@ var InputSourceType = schema.Enum(SourcePayload, SourceLiteral, SourceVector).Na
 var inputMapping = schema.Model("InputMapping", "One input of a representative document: a payload path, a literal, or a feature's vector.",
 	schema.F("input_key", schema.Str().MinLen(1).MaxLen(MaxNameLength)).Req(),
 	schema.F("source_type", nullable(InputSourceType)).Def(nil).Describe("null reads the payload"),
-	schema.F("path", schema.Str().MaxLen(1024).OrNull()).Def(nil).Describe("Dot path in the payload, or the feature name for vector"),
+	schema.F("path", schema.Str().MaxLen(1024).OrNull()).Def(nil).
+		Describe("Dot path in the payload (null: the whole payload), or the feature of a vector input (null: the clustered vector)"),
 	schema.F("override", schema.AnyValue()).Def(nil).Describe("The value of a literal input"),
-).Checked(func(v any, at schema.Path) schema.Problems {
-	o := schema.AsValues(v)
-	src := o.Str("source_type")
-	if src == "" {
-		src = SourcePayload
-	}
-	switch {
-	case src == SourceLiteral && !o.Has("override"):
-		return schema.Problems{{Loc: at.With("override"), Type: "missing", Msg: "a literal input needs its value in override"}}
-	case src != SourceLiteral && o.Str("path") == "":
-		return schema.Problems{{Loc: at.With("path"), Type: "missing", Msg: "a " + src + " input needs a path"}}
-	}
-	return nil
-})
+)
 
 // labelingInputs is Mixpeek's LLMLabelingInput.
 var labelingInputs = schema.Model("LLMLabelingInput-Input", "The inputs built for each representative document.",

@@ -185,11 +185,11 @@ func checkAgglomerative(v any, at schema.Path) schema.Problems {
 	if o.Has("connectivity") {
 		ps = append(ps, schema.Problem{Loc: at.With("connectivity"), Type: "value_error", Msg: "connectivity constraints are not supported; send null"})
 	}
-	metric, affinity := euclid(o.Str("metric")), euclid(o.Str("affinity"))
+	metric, affinity := knownMetric(o.Str("metric")), knownMetric(o.Str("affinity"))
 	if metric != "" && affinity != "" && metric != affinity && affinity != "euclidean" {
 		ps = append(ps, schema.Problem{Loc: at.With("affinity"), Type: "value_error", Msg: fmt.Sprintf("disagrees with metric %q; give one of them", o.Str("metric"))})
 	}
-	if m := AgglomerativeMetric(o); m != "euclidean" && (o.Str("linkage") == "" || o.Str("linkage") == "ward") {
+	if m := AgglomerativeMetric(o); m != "euclidean" && knownMetric(m) != "" && (o.Str("linkage") == "" || o.Str("linkage") == "ward") {
 		loc := "metric"
 		if o.Str("metric") == "" {
 			loc = "affinity"
@@ -197,6 +197,15 @@ func checkAgglomerative(v any, at schema.Path) schema.Problems {
 		ps = append(ps, schema.Problem{Loc: at.With(loc), Type: "value_error", Msg: fmt.Sprintf("%q cannot be used with linkage \"ward\", which needs \"euclidean\"", m)})
 	}
 	return ps
+}
+
+// knownMetric is euclid(m) for a metric agglomerative clustering has, ""
+// for any other (reported by the enum).
+func knownMetric(m string) string {
+	if m = euclid(m); m == "euclidean" || m == "cosine" {
+		return m
+	}
+	return ""
 }
 
 func euclid(m string) string {

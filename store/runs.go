@@ -250,9 +250,9 @@ var runFields = fieldMap{
 type RunStats struct {
 	TotalExecutions         int            `json:"total_executions"`
 	ExecutionsByStatus      map[string]int `json:"executions_by_status"`
-	AvgExecutionTimeMS      *float64       `json:"avg_execution_time_ms"`
+	AvgExecutionTimeMS      float64        `json:"avg_execution_time_ms"` // 0 when no run completed
 	TotalDocumentsClustered int64          `json:"total_documents_clustered"`
-	AvgNumClusters          *float64       `json:"avg_num_clusters"`
+	AvgNumClusters          float64        `json:"avg_num_clusters"` // 0 when no run completed
 }
 
 // ListRuns lists a cluster's runs, newest first by default, with stats over
@@ -289,10 +289,10 @@ func (s *Store) ListRuns(ctx context.Context, ns, clusterID string, q Query) (Pa
 		return Page[Run]{}, stats, err
 	}
 	if avgMS.Valid {
-		stats.AvgExecutionTimeMS = &avgMS.Float64
+		stats.AvgExecutionTimeMS = avgMS.Float64
 	}
 	if avgK.Valid {
-		stats.AvgNumClusters = &avgK.Float64
+		stats.AvgNumClusters = avgK.Float64
 	}
 	page := Page[Run]{Total: stats.TotalExecutions, Results: []Run{}}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
