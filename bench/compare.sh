@@ -13,13 +13,13 @@
 #
 # Usage: bench/compare.sh [WORKDIR]      (default bench/out; data are kept there)
 # Needs Debian's python3-sklearn, python3-faiss and time, and the peers script
-# (PEERS, default ../shared/tools/peers.py). Extra flags for clusterd fit go in
+# (PEERS, default bench/peers.py, a copy of the shared tools' peers script). Extra flags for clusterd fit go in
 # FIT_FLAGS (e.g. "--workers 2").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-bench/out}
 PY=${PY:-/usr/bin/python3}
-PEERS=${PEERS:-../shared/tools/peers.py}
+PEERS=${PEERS:-bench/peers.py}
 SEEDS=${SEEDS:-"1 2 3"}
 mkdir -p "$W"
 go build -o "$W/clusterd" ./cmd/clusterd

@@ -9,7 +9,7 @@ import (
 )
 
 // Scores are the quality metrics of given labels with the time each took,
-// keyed like ../shared/tools/peers.py's metrics output for side-by-side use.
+// keyed like bench/peers.py's metrics output for side-by-side use.
 type Scores struct {
 	Silhouette            float64 `json:"silhouette"`
 	SilhouetteSeconds     float64 `json:"silhouette_seconds"`

@@ -57,7 +57,7 @@ func fit(t testing.TB, x []float32, n, d int, p Params) *Result {
 }
 
 // TestMatchesReference runs the reference cases of hdbscan 0.8.33 (copied
-// from ../shared/reference/hdbscan by testdata/make_reference.py) and
+// into testdata by make_reference.py; see testdata/REFERENCE.md) and
 // requires the reference's labels exactly: the same noise points and the
 // same cluster numbers. The continuous cases go through the k-d tree
 // Borůvka, the digits cases (64 dimensions, integer pixels, many equal

@@ -2,15 +2,19 @@
 """Writes the hdbscan package's test data.
 
 Run from this directory with Debian's python3 (numpy 1.24):
-    /usr/bin/python3 make_reference.py [SHARED_REFERENCE_DIR]
+    /usr/bin/python3 make_reference.py [REFERENCE_DIR]
 
-1. Copies the reference HDBSCAN results (hdbscan 0.8.33; inputs, parameters
-   and labels from ../../../../shared/reference/hdbscan by default) as
-   gzip-compressed .npy files, so the tests run on a clone without that
-   directory. The two digits cases share one input, digits.npy.gz.
-2. Writes argsort.npy.gz: numpy's default (introsort) argsort of integer
+1. Writes argsort.npy.gz: numpy's default (introsort) argsort of integer
    arrays with many equal values, which the package's sort emulation must
    reproduce, as one int32 vector of (n, values..., argsort...) records.
+   This needs only numpy, so a clone regenerates it alone.
+2. With REFERENCE_DIR, imports reference HDBSCAN results (inputs, parameters
+   and labels, as REFERENCE.md describes them) from there as gzip-compressed
+   .npy files; the two digits cases share one input, digits.npy.gz. The
+   files here were imported once from the project's shared reference
+   directory (shared/reference/hdbscan), made with the hdbscan library
+   0.8.33, which Debian does not package, so they cannot be remade on this
+   machine; REFERENCE.md is that directory's description, copied with them.
 """
 import gzip
 import io
@@ -52,5 +56,6 @@ def argsort_cases():
 
 
 if __name__ == "__main__":
-    copy_reference(sys.argv[1] if len(sys.argv) > 1 else "../../../../shared/reference/hdbscan")
+    if len(sys.argv) > 1:
+        copy_reference(sys.argv[1])
     argsort_cases()

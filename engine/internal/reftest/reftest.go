@@ -82,7 +82,7 @@ func plain(t testing.TB, path string) string {
 
 // Blobs returns n points in d dimensions (row-major) drawn around k
 // Gaussian centres (coordinates ~ N(0, 4²), unit noise), the shape of
-// ../shared/tools/peers.py's gen, from a seeded generator.
+// bench/peers.py's gen, from a seeded generator.
 func Blobs(n, d, k int, seed uint64) []float32 {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	centres := make([]float64, k*d)
