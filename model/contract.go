@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -194,6 +195,9 @@ var inputMapping = schema.Model("InputMapping", "One input of a representative d
 		return schema.Problems{{Loc: at.With("override"), Type: "missing", Msg: "a literal input needs its value in override"}}
 	case src != SourceLiteral && o.Str("path") == "":
 		return schema.Problems{{Loc: at.With("path"), Type: "missing", Msg: "a " + src + " input needs a path"}}
+	case src == SourcePayload && !ValidPayloadPath(o.Str("path")):
+		return schema.Problems{{Loc: at.With("path"), Type: "value_error",
+			Msg: "a payload path is a dot path of non-empty field names (content.title)"}}
 	}
 	return nil
 })
@@ -231,9 +235,24 @@ var LLMLabelingModel = schema.Model("LLMLabeling-Input", "How clusters are named
 	schema.F("use_embedding_dedup", schema.Bool()).Def(false).
 		Describe("Drop representative documents whose embedding is within embedding_similarity_threshold (cosine) of one already chosen"),
 	schema.F("embedding_similarity_threshold", schema.Num().Min(0.5).Max(1)).Def(0.8),
-	schema.F("response_shape", schema.OneOf(schema.Str().MaxLen(MaxPromptLength), schema.FreeObject()).OrNull()).Def(nil).
+	schema.F("response_shape", schema.OneOf(schema.Str().MaxLen(MaxPromptLength), schema.FreeObject()).OrNull().Checked(checkResponseShape)).Def(nil).
 		Describe("A JSON Schema object, or a description in words, that each cluster's answer must follow; the answer is kept on the centroid (metadata)"),
 )
+
+// checkResponseShape refuses object shapes the labeler could not use (see
+// llm.CheckResponseShape) or that are too long to put in a prompt.
+func checkResponseShape(v any, at schema.Path) schema.Problems {
+	if _, ok := v.(map[string]any); !ok {
+		return nil
+	}
+	if err := llm.CheckResponseShape(v); err != nil {
+		return schema.Problems{{Loc: at, Type: "value_error", Msg: "not a usable JSON Schema: " + err.Error()}}
+	}
+	if b, _ := json.Marshal(v); len(b) > MaxPromptLength {
+		return schema.Problems{{Loc: at, Type: "value_error", Msg: fmt.Sprintf("the JSON Schema is longer than %d characters", MaxPromptLength)}}
+	}
+	return nil
+}
 
 // fieldMapping is Mixpeek's EnrichmentFieldMapping.
 var fieldMapping = schema.Model("EnrichmentFieldMapping", "A field of the cluster result written into member documents.",
