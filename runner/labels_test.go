@@ -210,7 +210,7 @@ func TestLLMLabelingInputs(t *testing.T) {
 			// cl_1's answer breaks the shape: it keeps its TF-IDF label.
 			wantLabel: map[string]string{"cl_0": "Coffee", "cl_1": "Marathon, Pace, Plan"},
 			wantMeta:  map[string]map[string]any{"cl_0": {"label": "Coffee", "category": "drinks", "confidence": json.Number("0.75")}},
-			wantErrs: []string{`{"error":"openai: invalid answer: the answer does not follow response_shape: jsonschema validation failed with 'mem:///response_shape.json#'; at '/confidence': maximum: got 2, want 1","clusters":["cl_1"]}`},
+			wantErrs:  []string{`{"error":"openai: invalid answer: the answer does not follow response_shape: jsonschema validation failed with 'mem:///response_shape.json#'; at '/confidence': maximum: got 2, want 1","clusters":["cl_1"]}`},
 		},
 		{
 			name: "a vector input the collection lacks",
