@@ -237,7 +237,18 @@ var LLMLabelingModel = schema.Model("LLMLabeling-Input", "How clusters are named
 	schema.F("embedding_similarity_threshold", schema.Num().Min(0.5).Max(1)).Def(0.8),
 	schema.F("response_shape", schema.OneOf(schema.Str().MaxLen(MaxPromptLength), schema.FreeObject()).OrNull().Checked(checkResponseShape)).Def(nil).
 		Describe("A JSON Schema object, or a description in words, that each cluster's answer must follow; the answer is kept on the centroid (metadata)"),
-)
+).Checked(func(v any, at schema.Path) schema.Problems {
+	// A model name outside Mixpeek's lists needs a provider: say so now
+	// rather than failing every cluster's labeling at run time.
+	o := schema.AsValues(v)
+	provider, _ := o["provider"].(string)
+	name, _ := o["model_name"].(string)
+	if _, _, err := llm.ResolveProvider(provider, name); provider == "" && name != "" && err != nil {
+		return schema.Problems{{Loc: at.With("model_name"), Type: "value_error",
+			Msg: fmt.Sprintf("cannot infer the provider of %q; set provider to openai, anthropic or google", name)}}
+	}
+	return nil
+})
 
 // checkResponseShape refuses object shapes the labeler could not use (see
 // llm.CheckResponseShape) or that are too long to put in a prompt.

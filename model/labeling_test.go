@@ -40,6 +40,8 @@ func TestLLMLabelingModel(t *testing.T) {
 		{"bad payload path and missing literal", `{"labeling_inputs": {"input_mappings": [{"input_key": "a", "path": "content..title"},
 			{"input_key": "b", "source_type": "literal"}, {"input_key": "c", "source_type": "vector"}]}}`,
 			[]string{"labeling_inputs.input_mappings.0.path", "labeling_inputs.input_mappings.1.override", "labeling_inputs.input_mappings.2.path"}},
+		{"unknown model without provider", `{"enabled": true, "model_name": "llama3.1:8b"}`, []string{"model_name"}},
+		{"unknown model with provider", `{"enabled": true, "provider": "openai", "model_name": "llama3.1:8b"}`, nil},
 		{"threshold below 0.5", `{"use_embedding_dedup": true, "embedding_similarity_threshold": 0.4}`, []string{"embedding_similarity_threshold"}},
 	}
 	for _, tc := range cases {
