@@ -401,3 +401,27 @@ func TestDefaultModel(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIKeyNeverLeaksFromShapes has the model echo the key into answers
+// under a response_shape, valid and invalid: neither the kept answer nor
+// the validation message holds it.
+func TestAPIKeyNeverLeaksFromShapes(t *testing.T) {
+	f := newFake(t, openAIWire, nil)
+	f.respond = func(c call) action {
+		if topic(c.user) == "Dogs" {
+			return answerRaw(f, fmt.Sprintf(`{"label": "Key %s", "note": "ok"}`, testKey))
+		}
+		return answerRaw(f, fmt.Sprintf(`{"label": "x", "note": %q}`, testKey))
+	}
+	l, _ := newTestLabeler(t, f.config())
+	req := twoClusters(openAIWire)
+	req.Options.ResponseShape = json.RawMessage(`{"type": "object", "properties": {"label": {"type": "string"}, "note": {"const": "ok"}}}`)
+	res := l.Label(context.Background(), req)
+	dump := fmt.Sprintf("%+v %s %q", res.Labels, res.Labels["cl_5"].Answer, res.Errors)
+	if strings.Contains(dump, testKey) || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "does not follow response_shape") {
+		t.Fatalf("Result: %s", dump)
+	}
+	if got := string(res.Labels["cl_5"].Answer); got != `{"label":"Key [REDACTED]","note":"ok"}` {
+		t.Errorf("Answer = %s", got)
+	}
+}

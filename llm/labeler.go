@@ -135,8 +135,7 @@ type run struct {
 	wantKeywords bool
 	custom       string
 	shape        *shape // nil: the default answer
-	rawShape     string // response_shape as given, for the cache key
-	maxLen       int
+	rawShape     string // response_shape, normalized, for the cache key
 	ttl          time.Duration
 	system       string
 }
@@ -233,14 +232,13 @@ func (l *Labeler) newRun(o Options) (*run, error) {
 		wantKeywords: o.IncludeKeywords == nil || *o.IncludeKeywords,
 		custom:       strings.TrimSpace(o.CustomPrompt),
 		shape:        sh,
-		maxLen:       o.SampleTextMaxLength,
 	}
 	if sh != nil {
 		r.wantSummary, r.wantKeywords = false, false
-		r.rawShape = string(bytes.TrimSpace(o.ResponseShape))
-	}
-	if r.maxLen <= 0 {
-		r.maxLen = DefaultSampleTextMaxLength
+		r.rawShape = "schema " + sh.text // compact: spacing does not matter
+		if sh.words != "" {
+			r.rawShape = "words " + sh.words
+		}
 	}
 	if o.CacheTTLSeconds > 0 && l.cfg.CacheSize > 0 {
 		r.ttl = time.Duration(min(int64(o.CacheTTLSeconds), int64(maxCacheTTL/time.Second))) * time.Second
