@@ -12,7 +12,7 @@ import (
 )
 
 // fakeOpenAI answers chat completions like OpenAI does, naming a cluster
-// after the first word of its first representative document; it fails with
+// after the first word of its first representative document's text; it fails with
 // HTTP 500 for prompts containing "marathon".
 func fakeOpenAI(t *testing.T, calls *atomic.Int32) *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,7 +33,13 @@ func fakeOpenAI(t *testing.T, calls *atomic.Int32) *httptest.Server {
 		}
 		word := "Topic"
 		if i := strings.Index(prompt, "1. "); i >= 0 {
-			word = strings.Fields(prompt[i+3:])[0]
+			// Without labeling_inputs each document is its payload's JSON.
+			line, _, _ := strings.Cut(prompt[i+3:], "\n")
+			var doc struct{ Text string }
+			if json.Unmarshal([]byte(line), &doc) == nil && doc.Text != "" {
+				line = doc.Text
+			}
+			word = strings.Fields(line)[0]
 		}
 		answer := `{"label": "All about ` + word + `", "summary": "Documents on ` + word + `.", "keywords": ["` + word + `"]}`
 		json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": req.Model,

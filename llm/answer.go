@@ -32,6 +32,10 @@ type ClusterLabel struct {
 	// Keywords are 1 to 10 distinct keywords (case-insensitively); nil when
 	// not asked for.
 	Keywords []string
+	// Answer is the model's JSON object, compacted, when the run has a
+	// response_shape (nil otherwise). Label, Summary and Keywords are then
+	// taken from it as the shape allows, and any of them may be empty.
+	Answer json.RawMessage
 }
 
 // parseAnswer finds the model's JSON object in text and validates it. The
@@ -81,37 +85,21 @@ func parseAnswer(text string, wantSummary, wantKeywords bool) (ClusterLabel, err
 }
 
 // findLabelObject returns the first balanced JSON object of text that has a
-// "label" key, wherever it is (inside code fences, after prose). Failing
-// that, the first object found is returned so that validation says what is
-// wrong with it.
+// "label" key, wherever it is (inside code fences, after prose).
 func findLabelObject(text string) (map[string]json.RawMessage, error) {
-	if len(text) > maxAnswerScan {
-		text = text[:maxAnswerScan]
-	}
-	var first map[string]json.RawMessage
-	tries := 0
-	for start := strings.IndexByte(text, '{'); start >= 0 && tries < maxJSONCandidates; tries++ {
-		if end := balancedEnd(text[start:]); end > 0 {
-			var obj map[string]json.RawMessage
-			if json.Unmarshal([]byte(text[start:start+end]), &obj) == nil {
-				if _, ok := obj["label"]; ok {
-					return obj, nil
-				}
-				if first == nil {
-					first = obj
-				}
-			}
+	var obj map[string]json.RawMessage
+	_, err := findObject(text, func(b []byte) error {
+		var o map[string]json.RawMessage
+		if json.Unmarshal(b, &o) != nil {
+			return errors.New("the answer is not a JSON object")
 		}
-		next := strings.IndexByte(text[start+1:], '{')
-		if next < 0 {
-			break
+		if _, ok := o["label"]; !ok {
+			return errors.New(`"label" is missing or not a string`)
 		}
-		start += 1 + next
-	}
-	if first != nil {
-		return first, nil
-	}
-	return nil, errors.New("no JSON object found")
+		obj = o
+		return nil
+	})
+	return obj, err
 }
 
 // balancedEnd returns the length of the brace-balanced prefix of s (which

@@ -35,6 +35,10 @@ type anthropicRequest struct {
 	StopSequences []string           `json:"stop_sequences,omitempty"`
 }
 
+// anthropicProtected are the request fields parameters may not set: the
+// conversation, and streaming (the answer is read as one JSON body).
+var anthropicProtected = keySet("model", "messages", "system", "stream")
+
 type anthropicMessage struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
@@ -62,12 +66,20 @@ func (p *anthropic) Complete(ctx context.Context, pr Prompt) (Completion, error)
 	if pr.Params.MaxTokens != nil {
 		req.MaxTokens = *pr.Params.MaxTokens
 	}
+	var body any = req
+	if len(pr.Params.Extra) > 0 {
+		m, err := mergeExtra(req, pr.Params.Extra, anthropicProtected, nil)
+		if err != nil {
+			return Completion{}, fmt.Errorf("%s: encoding the request: %w", Anthropic, err)
+		}
+		body = m
+	}
 	h := http.Header{}
 	if p.key != "" {
 		h.Set("x-api-key", p.key)
 	}
 	h.Set("anthropic-version", anthropicVersion)
-	data, err := p.t.postJSON(ctx, Anthropic, p.base+"/v1/messages", h, req)
+	data, err := p.t.postJSON(ctx, Anthropic, p.base+"/v1/messages", h, body)
 	if err != nil {
 		return Completion{}, err
 	}

@@ -70,27 +70,31 @@ func (c *cache) put(key string, answer ClusterLabel, expires time.Time) {
 	}
 }
 
-// copyLabel copies the keyword slice so callers cannot alias cache entries.
+// copyLabel copies the keyword and answer slices so callers cannot alias
+// cache entries.
 func copyLabel(l ClusterLabel) ClusterLabel {
 	l.Keywords = slices.Clone(l.Keywords)
+	l.Answer = slices.Clone(l.Answer)
 	return l
 }
 
-// cacheKey identifies a cluster's prompt inputs: provider, model, the
-// (truncated) representative documents, keyword hints and every option that
-// shapes the prompt or the generation. The labels already taken are left
-// out on purpose: they depend on the order calls finish in, which would make
-// the cache miss on identical reruns; uniqueness is enforced after the calls.
-func cacheKey(provider, model string, texts, hints []string, wantSummary, wantKeywords bool, custom string, params Params) string {
-	in := struct {
-		Provider, Model string
-		Texts, Hints    []string
-		Summary         bool
-		Keywords        bool
-		Custom          string
-		Params          Params
-	}{provider, model, texts, hints, wantSummary, wantKeywords, custom, params}
-	// Marshalling strings, bools and numbers cannot fail.
+// cacheInput is what identifies a cluster's prompt: provider, model, the
+// cluster's ID when the prompt shows it (custom prompts), the (truncated)
+// representative documents, keyword hints and every option that shapes the
+// prompt or the generation. The labels already taken are left out on
+// purpose: they depend on the order calls finish in, which would make the
+// cache miss on identical reruns; uniqueness is enforced after the calls.
+type cacheInput struct {
+	Provider, Model, ID string
+	Texts, Hints        []string
+	Summary, Keywords   bool
+	Custom, Shape       string
+	Params              Params
+}
+
+// cacheKey is the SHA-256 of in's JSON.
+func cacheKey(in cacheInput) string {
+	// Marshalling strings, bools, numbers and raw JSON cannot fail.
 	b, _ := json.Marshal(in)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

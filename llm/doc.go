@@ -29,9 +29,16 @@
 // # Parameters
 //
 // llm_labeling.parameters is a free JSON object; the keys below map onto each
-// provider's generation settings (see [ParseParams]). Other keys are ignored;
-// a known key with a value of the wrong type is a configuration error that
-// fails the labeling of every cluster of the run.
+// provider's generation settings (see [ParseParams]). A known key with a
+// value of the wrong type is a configuration error that fails the labeling
+// of every cluster of the run. Other keys are forwarded as they are: into
+// the request body's top level for OpenAI and Anthropic, into
+// generationConfig for Gemini. They never replace the fields that carry the
+// conversation or that reading the answer relies on (OpenAI: model,
+// messages, stream, stream_options; Anthropic: model, messages, system,
+// stream), nor a field a known key set; they do replace the defaults
+// clusterd sets on its own (OpenAI's response_format and Gemini's
+// responseMimeType, from json_mode).
 //
 //	parameters key          openai                      anthropic        google (generationConfig)
 //	temperature             temperature                 temperature      temperature
@@ -76,5 +83,7 @@
 //
 // # Labels
 //
-// See [Labeler.Label] for the prompt, the cache and the uniqueness rule.
+// See [Labeler.Label] for the prompt, custom_prompt, response_shape, the
+// cache and the uniqueness rule, and [Sample] for how a representative
+// document built from labeling_inputs (or a whole payload) is shown.
 package llm

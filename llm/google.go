@@ -43,7 +43,9 @@ type geminiConfig struct {
 type geminiRequest struct {
 	Contents          []geminiContent `json:"contents"`
 	SystemInstruction *geminiContent  `json:"systemInstruction,omitempty"`
-	GenerationConfig  geminiConfig    `json:"generationConfig"`
+	// GenerationConfig is a geminiConfig, or its JSON object with the
+	// extra parameters added.
+	GenerationConfig any `json:"generationConfig"`
 }
 
 type geminiResponse struct {
@@ -56,28 +58,37 @@ type geminiResponse struct {
 	} `json:"promptFeedback"`
 }
 
+// geminiOverridable are the generationConfig fields clusterd sets on its
+// own that parameters may replace.
+var geminiOverridable = keySet("responseMimeType")
+
 // geminiBlocked are the finish reasons that mean the answer was withheld.
 var geminiBlocked = map[string]bool{"SAFETY": true, "RECITATION": true, "PROHIBITED_CONTENT": true, "BLOCKLIST": true, "SPII": true}
 
 func (p *google) Complete(ctx context.Context, pr Prompt) (Completion, error) {
-	req := geminiRequest{
-		Contents: []geminiContent{{Role: "user", Parts: []geminiPart{{Text: pr.User}}}},
-		GenerationConfig: geminiConfig{
-			Temperature:      pr.Params.Temperature,
-			MaxOutputTokens:  pr.Params.MaxTokens,
-			TopP:             pr.Params.TopP,
-			TopK:             pr.Params.TopK,
-			StopSequences:    pr.Params.Stop,
-			Seed:             pr.Params.Seed,
-			PresencePenalty:  pr.Params.PresencePenalty,
-			FrequencyPenalty: pr.Params.FrequencyPenalty,
-		},
+	gc := geminiConfig{
+		Temperature:      pr.Params.Temperature,
+		MaxOutputTokens:  pr.Params.MaxTokens,
+		TopP:             pr.Params.TopP,
+		TopK:             pr.Params.TopK,
+		StopSequences:    pr.Params.Stop,
+		Seed:             pr.Params.Seed,
+		PresencePenalty:  pr.Params.PresencePenalty,
+		FrequencyPenalty: pr.Params.FrequencyPenalty,
+	}
+	if pr.Params.JSONMode {
+		gc.ResponseMimeType = "application/json"
+	}
+	req := geminiRequest{Contents: []geminiContent{{Role: "user", Parts: []geminiPart{{Text: pr.User}}}}, GenerationConfig: gc}
+	if len(pr.Params.Extra) > 0 {
+		m, err := mergeExtra(gc, pr.Params.Extra, nil, geminiOverridable)
+		if err != nil {
+			return Completion{}, fmt.Errorf("%s: encoding the request: %w", Google, err)
+		}
+		req.GenerationConfig = m // the conversation is outside generationConfig: nothing to protect
 	}
 	if pr.System != "" {
 		req.SystemInstruction = &geminiContent{Parts: []geminiPart{{Text: pr.System}}}
-	}
-	if pr.Params.JSONMode {
-		req.GenerationConfig.ResponseMimeType = "application/json"
 	}
 	h := http.Header{}
 	if p.key != "" {

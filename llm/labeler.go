@@ -53,10 +53,16 @@ type Cluster struct {
 	// ID names the cluster in the result, e.g. "cl_3". IDs should be unique;
 	// a repeated ID is labeled once (its first occurrence).
 	ID string
-	// Texts are the representative documents, closest to the centroid
-	// first. Whitespace is collapsed, empty texts are skipped, and the first
-	// max_samples_per_cluster are kept, each cut to sample_text_max_length
-	// characters (so the caller may pass them untruncated).
+	// Samples are the representative documents, closest to the centroid
+	// first, each shown as one line of JSON (see [Sample]). Samples without
+	// inputs are skipped and the first max_samples_per_cluster are kept, so
+	// the caller may pass more. When Samples is nil, Texts are used instead.
+	Samples []Sample
+	// Texts are representative documents as plain text, used when Samples
+	// is nil. Whitespace is collapsed, empty texts are skipped, and the
+	// first max_samples_per_cluster are kept, each cut to
+	// sample_text_max_length characters (so the caller may pass them
+	// untruncated).
 	Texts []string
 	// Keywords are the offline (class-based TF-IDF) keywords, given to the
 	// model as hints; at most 30 are used.
@@ -64,8 +70,8 @@ type Cluster struct {
 }
 
 // Options are a run's llm_labeling settings (the caller maps
-// model.LLMLabeling onto them; labeling_inputs is the caller's choice of
-// which document fields become Texts). Zero values mean the defaults.
+// model.LLMLabeling onto them; labeling_inputs and use_embedding_dedup are
+// the caller's choice of the Samples). Zero values mean the defaults.
 type Options struct {
 	// Provider is "openai", "anthropic" or "google"; empty means inferred
 	// from Model (see [ResolveProvider]).
@@ -73,17 +79,25 @@ type Options struct {
 	// Model is the model name; empty means the provider's default model.
 	Model string
 	// IncludeSummary and IncludeKeywords ask for a summary and keywords;
-	// nil means true.
+	// nil means true. They shape the default answer only: with a
+	// ResponseShape the shape alone says what to answer.
 	IncludeSummary, IncludeKeywords *bool
 	// MaxSamplesPerCluster is how many Texts per cluster go into the
 	// prompt; <= 0 means 10.
 	MaxSamplesPerCluster int
-	// SampleTextMaxLength is the most characters of each text in the
-	// prompt; <= 0 means 200.
+	// SampleTextMaxLength is the most characters of each text (of each
+	// string value of a Sample) in the prompt; <= 0 means 200.
 	SampleTextMaxLength int
-	// CustomPrompt is appended to the prompt as additional instructions; it
-	// cannot replace the JSON answer format, which the labeler relies on.
+	// CustomPrompt replaces clusterd's instructions (the system prompt's
+	// task description). The answer format clusterd parses follows it in
+	// the system prompt, and the cluster's information (its ID, documents,
+	// keyword hints and the labels already taken) is the user message, so
+	// answers are still read and validated.
 	CustomPrompt string
+	// ResponseShape is llm_labeling.response_shape: empty or null for the
+	// default answer, a JSON string describing the answer in words, or a
+	// JSON Schema object the answer must satisfy (see [CheckResponseShape]).
+	ResponseShape json.RawMessage
 	// Parameters are generation settings; see [ParseParams].
 	Parameters json.RawMessage
 	// CacheTTLSeconds is how long answers are cached; <= 0 disables the
@@ -120,6 +134,8 @@ type run struct {
 	wantSummary  bool
 	wantKeywords bool
 	custom       string
+	shape        *shape // nil: the default answer
+	rawShape     string // response_shape, normalized, for the cache key
 	ttl          time.Duration
 	system       string
 }
@@ -137,11 +153,24 @@ type job struct {
 // Result.Labels and listed in Result.Errors (a configuration error lists
 // every cluster).
 //
-// The prompt is a system instruction asking for only a JSON object
-// {"label": …, "summary": …, "keywords": […]} (the fields asked for), and a
-// user message with the representative documents numbered, the TF-IDF
-// keywords as hints, the labels already taken by clusters done so far in the
-// run, and the custom_prompt appended as "Additional instructions".
+// The prompt is a system instruction, clusterd's task description (or
+// custom_prompt, which replaces it) followed by the answer format, and a
+// user message with the cluster's ID (with a custom prompt only), its
+// representative documents numbered (one line each: plain text, or a
+// [Sample]'s JSON), the TF-IDF keywords as hints and the labels already
+// taken by clusters done so far in the run. The answer format is, by
+// default, only a JSON object {"label": …, "summary": …, "keywords": […]}
+// (the fields asked for); with a response_shape, a JSON object valid
+// against the shape's JSON Schema, or with the fields its description in
+// words asks for. An answer that does not follow the format is asked for
+// once more, with the reason, and then fails the cluster.
+//
+// With a response_shape, ClusterLabel.Answer is the answer object, and
+// Label, Summary and Keywords come from its "label", "summary" and
+// "keywords" fields when the shape has them (a schema declaring them as
+// properties, or a description in words whose answer has them) with the
+// right type; the label is then cut to 80 characters. An answer without a
+// label leaves Label empty; such clusters are outside the uniqueness rule.
 //
 // Labels are unique within the run, compared case-insensitively. After all
 // calls, every cluster whose label repeats the label of a cluster earlier
@@ -191,6 +220,10 @@ func (l *Labeler) newRun(o Options) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
+	sh, err := parseShape(o.ResponseShape)
+	if err != nil {
+		return nil, err
+	}
 	r := &run{
 		provider:     l.providers[name],
 		model:        model,
@@ -198,11 +231,19 @@ func (l *Labeler) newRun(o Options) (*run, error) {
 		wantSummary:  o.IncludeSummary == nil || *o.IncludeSummary,
 		wantKeywords: o.IncludeKeywords == nil || *o.IncludeKeywords,
 		custom:       strings.TrimSpace(o.CustomPrompt),
+		shape:        sh,
+	}
+	if sh != nil {
+		r.wantSummary, r.wantKeywords = false, false
+		r.rawShape = "schema " + sh.text // compact: spacing does not matter
+		if sh.words != "" {
+			r.rawShape = "words " + sh.words
+		}
 	}
 	if o.CacheTTLSeconds > 0 && l.cfg.CacheSize > 0 {
 		r.ttl = time.Duration(min(int64(o.CacheTTLSeconds), int64(maxCacheTTL/time.Second))) * time.Second
 	}
-	r.system = systemPrompt(r.wantSummary, r.wantKeywords)
+	r.system = systemPrompt(r)
 	return r, nil
 }
 
@@ -225,12 +266,23 @@ func prepareJobs(req Request, r *run) []job {
 		}
 		seen[c.ID] = true
 		j := job{id: c.ID}
-		for _, t := range c.Texts {
-			if len(j.texts) == maxSamples {
-				break
+		if c.Samples != nil {
+			for _, s := range c.Samples {
+				if len(j.texts) == maxSamples {
+					break
+				}
+				if t := renderSample(s, maxLen); t != "" {
+					j.texts = append(j.texts, t)
+				}
 			}
-			if t = clip(t, maxLen); t != "" {
-				j.texts = append(j.texts, t)
+		} else {
+			for _, t := range c.Texts {
+				if len(j.texts) == maxSamples {
+					break
+				}
+				if t = clip(t, maxLen); t != "" {
+					j.texts = append(j.texts, t)
+				}
 			}
 		}
 		for _, k := range c.Keywords {
@@ -242,7 +294,14 @@ func prepareJobs(req Request, r *run) []job {
 			}
 		}
 		if r != nil {
-			j.key = cacheKey(r.provider.Name(), r.model, j.texts, j.hints, r.wantSummary, r.wantKeywords, r.custom, r.params)
+			// With a custom prompt the cluster's ID is part of the prompt
+			// (custom prompts may refer to it), so of the key too.
+			id := ""
+			if r.custom != "" {
+				id = j.id
+			}
+			j.key = cacheKey(cacheInput{Provider: r.provider.Name(), Model: r.model, ID: id, Texts: j.texts, Hints: j.hints,
+				Summary: r.wantSummary, Keywords: r.wantKeywords, Custom: r.custom, Shape: r.rawShape, Params: r.params})
 		}
 		jobs = append(jobs, j)
 	}
@@ -269,7 +328,9 @@ func (l *Labeler) firstPass(ctx context.Context, r *run, jobs []job, answers []*
 			return
 		}
 		answers[i] = &a
-		taken = append(taken, a.Label)
+		if a.Label != "" {
+			taken = append(taken, a.Label)
+		}
 	})
 }
 
@@ -279,7 +340,7 @@ func (l *Labeler) reaskDuplicates(ctx context.Context, r *run, jobs []job, answe
 	var dups []int
 	seen := map[string]bool{}
 	for i, a := range answers {
-		if a == nil {
+		if a == nil || a.Label == "" {
 			continue
 		}
 		if k := labelKey(a.Label); seen[k] {
@@ -294,7 +355,7 @@ func (l *Labeler) reaskDuplicates(ctx context.Context, r *run, jobs []job, answe
 		mu.Lock()
 		var others []string
 		for o, a := range answers {
-			if a != nil && o != i {
+			if a != nil && a.Label != "" && o != i {
 				others = append(others, a.Label)
 			}
 		}
@@ -315,13 +376,13 @@ func (l *Labeler) reaskDuplicates(ctx context.Context, r *run, jobs []job, answe
 func suffixDuplicates(answers []*ClusterLabel) {
 	all := map[string]bool{}
 	for _, a := range answers {
-		if a != nil {
+		if a != nil && a.Label != "" {
 			all[labelKey(a.Label)] = true
 		}
 	}
 	seen := map[string]bool{}
 	for _, a := range answers {
-		if a == nil {
+		if a == nil || a.Label == "" {
 			continue
 		}
 		if k := labelKey(a.Label); !seen[k] {
@@ -388,7 +449,14 @@ func (l *Labeler) labelOne(ctx context.Context, r *run, j job, taken []string, r
 			return a, nil
 		}
 	}
-	user := userPrompt(j.texts, j.hints, taken, r.custom)
+	if !r.shape.mayLabel() {
+		taken = nil // answers carry no label: nothing to keep unique
+	}
+	id := ""
+	if r.custom != "" {
+		id = j.id
+	}
+	user := userPrompt(id, j.texts, j.hints, taken)
 	p := Prompt{Model: r.model, System: r.system, User: user, Params: r.params}
 	var err error
 	for range 2 {
@@ -401,7 +469,13 @@ func (l *Labeler) labelOne(ctx context.Context, r *run, j job, taken []string, r
 			continue // an empty or unreadable answer: ask again as is
 		}
 		// The key is redacted before parsing, so it can reach no label.
-		a, reason := parseAnswer(l.t.secrets.redact(c.Text), r.wantSummary, r.wantKeywords)
+		var a ClusterLabel
+		var reason error
+		if text := l.t.secrets.redact(c.Text); r.shape != nil {
+			a, reason = r.shape.parse(text)
+		} else {
+			a, reason = parseAnswer(text, r.wantSummary, r.wantKeywords)
+		}
 		if reason == nil {
 			if r.ttl > 0 {
 				l.cache.put(j.key, a, l.t.now().Add(r.ttl))

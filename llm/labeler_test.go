@@ -162,7 +162,14 @@ func TestCache(t *testing.T) {
 	}{
 		{"first request", nil, 0, 2},
 		{"identical request", nil, 30 * time.Second, 0},
+		{"same documents under other IDs", func(r *Request) { r.Clusters[0].ID, r.Clusters[1].ID = "cl_8", "cl_9" }, 0, 0},
 		{"other custom prompt", func(r *Request) { r.Options.CustomPrompt = "Use French." }, 0, 2},
+		{"custom prompt shows the IDs", func(r *Request) {
+			r.Options.CustomPrompt = "Use French."
+			r.Clusters[0].ID, r.Clusters[1].ID = "cl_8", "cl_9"
+		}, 0, 2},
+		{"response shape", func(r *Request) { r.Options.ResponseShape = json.RawMessage(`"a label and a mood"`) }, 0, 2},
+		{"other response shape", func(r *Request) { r.Options.ResponseShape = json.RawMessage(`{"type": "object"}`) }, 0, 2},
 		{"other document", func(r *Request) { r.Clusters[0].Texts = []string{"[[Dogs]] howling"} }, 0, 1},
 		{"after the TTL", nil, 31 * time.Second, 2},
 		{"TTL 0 does not read", func(r *Request) { r.Options.CacheTTLSeconds = 0 }, 0, 2},
@@ -321,10 +328,15 @@ func TestPromptInputs(t *testing.T) {
 		t.Fatalf("Labels = %+v, errors %q", res.Labels, res.Errors)
 	}
 	c := f.allCalls()[0]
-	wantUser := "Representative documents:\n1. first document abou…\n2. second yyyyyyyyyyyy…\n\n" +
-		"Keywords of the cluster (TF-IDF, as hints): pet\n\nAdditional instructions:\nAnswer in French.\n"
+	// The custom prompt replaces clusterd's task description; the cluster's
+	// ID and information follow it, and so does the answer format.
+	wantUser := "Cluster ID: cl_1\n\nRepresentative documents:\n1. first document abou…\n2. second yyyyyyyyyyyy…\n\n" +
+		"Keywords of the cluster (TF-IDF, as hints): pet\n"
 	if c.user != wantUser {
 		t.Errorf("user prompt =\n%q\nwant\n%q", c.user, wantUser)
+	}
+	if !strings.HasPrefix(c.system, "Answer in French.\n") || strings.Contains(c.system, defaultInstructions) {
+		t.Errorf("the custom prompt does not replace the instructions:\n%s", c.system)
 	}
 	if strings.Contains(c.system, `"summary"`) || strings.Contains(c.system, `"keywords"`) || !strings.Contains(c.system, `{"label": "..."}`) {
 		t.Errorf("system prompt asks for fields that were turned off:\n%s", c.system)

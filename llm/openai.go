@@ -37,6 +37,14 @@ type openAIRequest struct {
 	ResponseFormat      *openAIFormat   `json:"response_format,omitempty"`
 }
 
+// openAIProtected are the request fields parameters may not set: the
+// conversation, and streaming (the answer is read as one JSON body).
+var openAIProtected = keySet("model", "messages", "stream", "stream_options")
+
+// openAIOverridable are the fields clusterd sets on its own that parameters
+// may replace.
+var openAIOverridable = keySet("response_format")
+
 type openAIFormat struct {
 	Type string `json:"type"`
 }
@@ -85,11 +93,19 @@ func (p *openAI) Complete(ctx context.Context, pr Prompt) (Completion, error) {
 	if pr.Params.JSONMode {
 		req.ResponseFormat = &openAIFormat{Type: "json_object"}
 	}
+	var body any = req
+	if len(pr.Params.Extra) > 0 {
+		m, err := mergeExtra(req, pr.Params.Extra, openAIProtected, openAIOverridable)
+		if err != nil {
+			return Completion{}, fmt.Errorf("%s: encoding the request: %w", OpenAI, err)
+		}
+		body = m
+	}
 	h := http.Header{}
 	if p.key != "" {
 		h.Set("Authorization", "Bearer "+p.key)
 	}
-	data, err := p.t.postJSON(ctx, OpenAI, p.base+"/chat/completions", h, req)
+	data, err := p.t.postJSON(ctx, OpenAI, p.base+"/chat/completions", h, body)
 	if err != nil {
 		return Completion{}, err
 	}

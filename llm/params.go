@@ -117,3 +117,48 @@ func ParseParams(raw json.RawMessage) (Params, error) {
 	}
 	return p, nil
 }
+
+// Precedence of llm_labeling.parameters' other keys (Params.Extra) in a
+// provider request, highest first:
+//
+//  1. The fields that carry the conversation, or whose change would break
+//     reading the answer, are clusterd's alone: an extra key naming one is
+//     dropped (see each provider's protected set).
+//  2. A field set from a known key (temperature, max_tokens, stop, …) keeps
+//     that value: an extra key with the same wire name is dropped.
+//  3. Every other extra key is added as it is, replacing the defaults
+//     clusterd sets on its own (OpenAI's response_format, Gemini's
+//     responseMimeType, which json_mode governs).
+
+// mergeExtra returns the JSON object of base (a request struct) with the
+// extra keys added by the precedence above: protected keys are never added,
+// keys base already has are kept unless listed in overridable.
+func mergeExtra(base any, extra map[string]json.RawMessage, protected, overridable map[string]bool) (map[string]json.RawMessage, error) {
+	b, err := json.Marshal(base)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	for k, v := range extra {
+		if protected[k] {
+			continue
+		}
+		if _, set := out[k]; set && !overridable[k] {
+			continue
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// keySet makes a set of keys.
+func keySet(keys ...string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}

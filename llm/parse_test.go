@@ -110,6 +110,12 @@ func TestResolveProvider(t *testing.T) {
 		{"", "gemini-2.5-pro", Google, "gemini-2.5-pro", false},
 		{"", "models/gemini-2.0-flash", Google, "models/gemini-2.0-flash", false},
 		{"", "", OpenAI, DefaultOpenAIModel, false},
+		// Mixpeek's OpenAIModel, AnthropicModel and GoogleModel names.
+		{"", "gpt-4o-mini-2024-07-18", OpenAI, "gpt-4o-mini-2024-07-18", false},
+		{"", "gpt-4.1-2025-04-14", OpenAI, "gpt-4.1-2025-04-14", false},
+		{"", "o3-mini-2025-01-31", OpenAI, "o3-mini-2025-01-31", false},
+		{"", "claude-3-5-haiku-20241022", Anthropic, "claude-3-5-haiku-20241022", false},
+		{"", "gemini-2.0-flash-exp", Google, "gemini-2.0-flash-exp", false},
 		{"Anthropic", "", Anthropic, DefaultAnthropicModel, false},
 		{"google", "", Google, DefaultGoogleModel, false},
 		{"openai", "llama3.1:8b", OpenAI, "llama3.1:8b", false},

@@ -5,13 +5,29 @@ import (
 	"strings"
 )
 
-// systemPrompt is the instruction for every call of a run: what to answer
-// and in which JSON shape, with only the fields asked for.
-func systemPrompt(wantSummary, wantKeywords bool) string {
+// defaultInstructions is clusterd's task description; custom_prompt
+// replaces it.
+const defaultInstructions = "You name clusters of documents. You are given representative documents of one cluster " +
+	"(the most typical first) and keywords extracted from the whole cluster."
+
+// systemPrompt is the instruction for every call of a run: the task
+// (custom_prompt, else clusterd's), then the answer format clusterd parses.
+func systemPrompt(r *run) string {
+	task := defaultInstructions
+	if r.custom != "" {
+		task = r.custom + "\n\nAnswer format (required, whatever the instructions above say about it):"
+	}
+	if r.shape != nil {
+		return task + "\n" + r.shape.format()
+	}
+	return task + "\n" + defaultFormat(r.wantSummary, r.wantKeywords)
+}
+
+// defaultFormat asks for {"label", "summary", "keywords"} with only the
+// fields asked for.
+func defaultFormat(wantSummary, wantKeywords bool) string {
 	var b strings.Builder
-	b.WriteString("You name clusters of documents. You are given representative documents of one cluster " +
-		"(the most typical first) and keywords extracted from the whole cluster.\n" +
-		`Reply with only a JSON object, without code fences or any other text, of the form {"label": "..."`)
+	b.WriteString(`Reply with only a JSON object, without code fences or any other text, of the form {"label": "..."`)
 	if wantSummary {
 		b.WriteString(`, "summary": "..."`)
 	}
@@ -30,11 +46,14 @@ func systemPrompt(wantSummary, wantKeywords bool) string {
 	return b.String()
 }
 
-// userPrompt is the message about one cluster: its numbered documents, the
-// TF-IDF keywords as hints, the labels already taken, and the request's
-// custom_prompt as additional instructions.
-func userPrompt(texts, hints, taken []string, custom string) string {
+// userPrompt is the message about one cluster: its ID (when not empty: with
+// a custom prompt), its numbered documents, the TF-IDF keywords as hints and
+// the labels already taken.
+func userPrompt(id string, texts, hints, taken []string) string {
 	var b strings.Builder
+	if id != "" {
+		fmt.Fprintf(&b, "Cluster ID: %s\n\n", id)
+	}
 	if len(texts) > 0 {
 		b.WriteString("Representative documents:\n")
 		for i, t := range texts {
@@ -42,7 +61,7 @@ func userPrompt(texts, hints, taken []string, custom string) string {
 		}
 	}
 	if len(hints) > 0 {
-		if b.Len() > 0 {
+		if len(texts) > 0 {
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "Keywords of the cluster (TF-IDF, as hints): %s\n", strings.Join(hints, ", "))
@@ -52,9 +71,6 @@ func userPrompt(texts, hints, taken []string, custom string) string {
 		for _, t := range taken {
 			fmt.Fprintf(&b, "- %s\n", t)
 		}
-	}
-	if custom = strings.TrimSpace(custom); custom != "" {
-		fmt.Fprintf(&b, "\nAdditional instructions:\n%s\n", custom)
 	}
 	return b.String()
 }

@@ -228,7 +228,8 @@ func TestProviders(t *testing.T) {
 }
 
 // TestParametersMapping checks that parameters reach each provider's own
-// generation fields.
+// generation fields, and that unknown keys are forwarded (top level for
+// OpenAI and Anthropic, generationConfig for Gemini).
 func TestParametersMapping(t *testing.T) {
 	params := json.RawMessage(`{"temperature": 0.2, "max_tokens": 300, "top_p": 0.9, "top_k": 40, "stop": "END", "seed": 7, "presence_penalty": 0.1, "unknown": {"x": 1}}`)
 	cases := []struct {
@@ -237,13 +238,14 @@ func TestParametersMapping(t *testing.T) {
 		want   map[string]any // dotted path → value
 		absent []string
 	}{
-		{openAIWire, "gpt-4o-mini", map[string]any{"temperature": 0.2, "max_tokens": 300.0, "top_p": 0.9, "stop": []any{"END"}, "seed": 7.0, "presence_penalty": 0.1},
-			[]string{"top_k", "max_completion_tokens", "unknown"}},
-		{anthropicWire, "claude-haiku-4-5", map[string]any{"temperature": 0.2, "max_tokens": 300.0, "top_p": 0.9, "top_k": 40.0, "stop_sequences": []any{"END"}},
-			[]string{"seed", "presence_penalty", "unknown"}},
+		{openAIWire, "gpt-4o-mini", map[string]any{"temperature": 0.2, "max_tokens": 300.0, "top_p": 0.9, "stop": []any{"END"}, "seed": 7.0, "presence_penalty": 0.1,
+			"unknown": map[string]any{"x": 1.0}}, []string{"top_k", "max_completion_tokens"}},
+		{anthropicWire, "claude-haiku-4-5", map[string]any{"temperature": 0.2, "max_tokens": 300.0, "top_p": 0.9, "top_k": 40.0, "stop_sequences": []any{"END"},
+			"unknown": map[string]any{"x": 1.0}}, []string{"seed", "presence_penalty"}},
 		{googleWire, "gemini-2.5-flash", map[string]any{"generationConfig.temperature": 0.2, "generationConfig.maxOutputTokens": 300.0,
 			"generationConfig.topP": 0.9, "generationConfig.topK": 40.0, "generationConfig.stopSequences": []any{"END"},
-			"generationConfig.seed": 7.0, "generationConfig.presencePenalty": 0.1}, []string{"temperature", "unknown"}},
+			"generationConfig.seed": 7.0, "generationConfig.presencePenalty": 0.1, "generationConfig.unknown": map[string]any{"x": 1.0}},
+			[]string{"temperature", "unknown"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.w.provider, func(t *testing.T) {

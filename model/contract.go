@@ -1,6 +1,7 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode"
@@ -213,9 +214,17 @@ var inputMapping = schema.Model("InputMapping", "One input of a representative d
 	schema.F("input_key", schema.Str().MinLen(1).MaxLen(MaxNameLength)).Req(),
 	schema.F("source_type", nullable(InputSourceType)).Def(nil).Describe("null reads the payload"),
 	schema.F("path", schema.Str().MaxLen(1024).OrNull()).Def(nil).
-		Describe("Dot path in the payload (null: the whole payload), or the feature of a vector input (null: the clustered vector)"),
+		Describe("Dot path in the payload (null: the whole payload), or the feature of a vector input (null: the collection's only feature)"),
 	schema.F("override", schema.AnyValue()).Def(nil).Describe("The value of a literal input"),
-)
+).Checked(func(v any, at schema.Path) schema.Problems {
+	o := schema.AsValues(v)
+	src := o.Str("source_type")
+	if (src == "" || src == SourcePayload) && o.Str("path") != "" && !ValidPayloadPath(o.Str("path")) {
+		return schema.Problems{{Loc: at.With("path"), Type: "value_error",
+			Msg: "a payload path is a dot path of non-empty field names (content.title)"}}
+	}
+	return nil
+})
 
 // labelingInputs is Mixpeek's LLMLabelingInput.
 var labelingInputs = schema.Model("LLMLabelingInput-Input", "The inputs built for each representative document.",
@@ -250,9 +259,35 @@ var LLMLabelingModel = schema.Model("LLMLabeling-Input", "How clusters are named
 	schema.F("use_embedding_dedup", schema.Bool()).Def(false).
 		Describe("Drop representative documents whose embedding is within embedding_similarity_threshold (cosine) of one already chosen"),
 	schema.F("embedding_similarity_threshold", schema.Num().Min(0.5).Max(1)).Def(0.8),
-	schema.F("response_shape", schema.OneOf(schema.Str().MaxLen(MaxPromptLength), schema.FreeObject()).OrNull()).Def(nil).
+	schema.F("response_shape", schema.OneOf(schema.Str().MaxLen(MaxPromptLength), schema.FreeObject()).OrNull().Checked(checkResponseShape)).Def(nil).
 		Describe("A JSON Schema object, or a description in words, that each cluster's answer must follow; the answer is kept on the centroid (metadata)"),
-)
+).Checked(func(v any, at schema.Path) schema.Problems {
+	// A model name outside Mixpeek's lists needs a provider: say so now
+	// rather than failing every cluster's labeling at run time.
+	o := schema.AsValues(v)
+	provider, _ := o["provider"].(string)
+	name, _ := o["model_name"].(string)
+	if _, _, err := llm.ResolveProvider(provider, name); provider == "" && name != "" && err != nil {
+		return schema.Problems{{Loc: at.With("model_name"), Type: "value_error",
+			Msg: fmt.Sprintf("cannot infer the provider of %q; set provider to openai, anthropic or google", name)}}
+	}
+	return nil
+})
+
+// checkResponseShape refuses object shapes the labeler could not use (see
+// llm.CheckResponseShape) or that are too long to put in a prompt.
+func checkResponseShape(v any, at schema.Path) schema.Problems {
+	if _, ok := v.(map[string]any); !ok {
+		return nil
+	}
+	if err := llm.CheckResponseShape(v); err != nil {
+		return schema.Problems{{Loc: at, Type: "value_error", Msg: "not a usable JSON Schema: " + err.Error()}}
+	}
+	if b, _ := json.Marshal(v); len(b) > MaxPromptLength {
+		return schema.Problems{{Loc: at, Type: "value_error", Msg: fmt.Sprintf("the JSON Schema is longer than %d characters", MaxPromptLength)}}
+	}
+	return nil
+}
 
 // fieldMapping is Mixpeek's EnrichmentFieldMapping.
 var fieldMapping = schema.Model("EnrichmentFieldMapping", "A field of the cluster result written into member documents.",

@@ -66,6 +66,12 @@ type ExecutionCentroid struct {
 	Variance        *float64 `json:"variance,omitempty"`
 	ParentClusterID *string  `json:"parent_cluster_id,omitempty"`
 	HierarchyLevel  *int     `json:"hierarchy_level,omitempty"`
+	// Metadata is the LLM's answer for the cluster when
+	// llm_labeling.response_shape is set: the JSON object as the model gave
+	// it (label, summary and keywords also fill the fields above when the
+	// shape has them). Absent otherwise, and for clusters whose answer
+	// failed. The seed's ClusterExecutionCentroid allows extra properties.
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 // ExecutionResult is the seed's ClusterExecutionResult plus clusterd's

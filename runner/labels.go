@@ -16,25 +16,31 @@ type clusterLabel struct {
 	Label    *string
 	Summary  *string
 	Keywords []string
+	// Metadata is the LLM's answer to llm_labeling.response_shape.
+	Metadata map[string]any
 }
 
 // labelClusters names every cluster of res (sub-clusters included) offline
 // with class-based TF-IDF over its members' text: the payload's "text"
-// field, or the fields llm_labeling.labeling_inputs names. Members are
-// ordered by distance to their centroid, so the first texts are the
-// representative ones.
+// field, or with llm_labeling.labeling_inputs the string values at the
+// payload paths of its payload mappings, joined (payload.text when it has
+// none). Members are ordered by distance to their centroid, so the first
+// texts are the representative ones.
 //
 // With llm_labeling.enabled, the configured LLM then names each cluster from
-// its representative texts and keywords; a cluster it fails for keeps its
-// TF-IDF label, and the failures come back as llm_labeling_errors.
+// its representative documents (see sampler.samples: each one the whole
+// payload, or the labeling inputs) and keywords; a cluster it fails for
+// keeps its TF-IDF label, and the failures come back as
+// llm_labeling_errors.
 func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.Result, cfg *model.CreateClusterRequest) (map[string]clusterLabel, []string, error) {
-	var fields []string
+	var paths []string
 	opts := labeling.Options{Bigrams: true}
-	if l := cfg.LLMLabeling; l != nil {
+	l := cfg.LLMLabeling
+	if l != nil {
 		if l.LabelingInputs != nil {
 			for _, m := range l.LabelingInputs.InputMappings {
 				if m.Source() == model.SourcePayload && m.Path != nil {
-					fields = append(fields, *m.Path)
+					paths = append(paths, *m.Path)
 				}
 			}
 		}
@@ -42,32 +48,20 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 		opts.RepresentativeLength = l.SampleTextMaxLength
 	}
 	texts := make([]string, data.N)
-	found := false
 	for _, src := range data.Sources {
-		byID, err := r.cfg.Store.PayloadTexts(ctx, src.CollectionID, fields)
+		byID, err := r.cfg.Store.PayloadTexts(ctx, src.CollectionID, paths)
 		if err != nil {
 			return nil, nil, err
 		}
 		for i := src.Start; i < src.End; i++ {
 			texts[i] = byID[data.IDs[i]]
-			found = found || texts[i] != ""
 		}
-	}
-	if !found {
-		if cfg.LLMLabeling != nil && cfg.LLMLabeling.Enabled {
-			ids := []string{}
-			for _, c := range res.AllClusters() {
-				ids = append(ids, c.ID)
-			}
-			e, _ := json.Marshal(map[string]any{"error": "No representative documents: the clustered documents have no text", "clusters": ids})
-			return nil, []string{string(e)}, nil
-		}
-		return nil, nil, nil
 	}
 	all := res.AllClusters()
 	members := clusterMembers(res, all)
 	v := res.Vectors
 	input := make([]labeling.Cluster, len(all))
+	orders := make([][]int, len(all)) // member rows, closest to the centroid first
 	for j, c := range all {
 		rows := members[j]
 		dist := make([]float64, len(rows))
@@ -86,6 +80,7 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 		sort.SliceStable(order, func(a, b int) bool { return dist[order[a]] < dist[order[b]] })
 		input[j] = labeling.Cluster{ID: c.ID}
 		for _, p := range order {
+			orders[j] = append(orders[j], rows[p])
 			if t := texts[rows[p]]; t != "" {
 				input[j].Texts = append(input[j].Texts, t)
 			}
@@ -100,28 +95,47 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 		label, summary := l.Label, l.Summary
 		out[l.ID] = clusterLabel{Label: &label, Summary: &summary, Keywords: l.Keywords}
 	}
-	if cfg.LLMLabeling == nil || !cfg.LLMLabeling.Enabled || r.cfg.LLM == nil {
+	if l == nil || !l.Enabled || r.cfg.LLM == nil {
 		return out, nil, nil
 	}
-	return out, r.labelWithLLM(ctx, cfg.LLMLabeling, offline, out), nil
+	errs, err := r.labelWithLLM(ctx, l, data, res, orders, offline, out)
+	return out, errs, err
 }
 
 // labelWithLLM asks the configured LLM for each cluster's label (and, as
-// configured, summary and keywords), overwriting the offline ones it gets,
-// and returns llm_labeling_errors (nil when every cluster succeeded).
-func (r *Runner) labelWithLLM(ctx context.Context, c *model.LLMLabeling, offline []labeling.Labels, out map[string]clusterLabel) []string {
+// configured, summary and keywords, or the response_shape's answer),
+// overwriting the offline ones it gets, and returns llm_labeling_errors
+// (nil when every cluster succeeded). offline and orders are in the order
+// of res.AllClusters().
+func (r *Runner) labelWithLLM(ctx context.Context, c *model.LLMLabeling, data *dataset, res *engine.Result, orders [][]int,
+	offline []labeling.Labels, out map[string]clusterLabel) ([]string, error) {
+	smp, err := newSampler(r.cfg.Store, data, res.Vectors, c)
+	if err != nil {
+		return nil, err
+	}
 	summary, keywords := c.IncludeSummary, c.IncludeKeywords
 	req := llm.Request{Options: llm.Options{Provider: deref(c.Provider), Model: deref(c.ModelName), IncludeSummary: &summary,
-		IncludeKeywords: &keywords, CustomPrompt: deref(c.CustomPrompt), Parameters: c.Parameters,
+		IncludeKeywords: &keywords, CustomPrompt: deref(c.CustomPrompt), Parameters: c.Parameters, ResponseShape: c.ResponseShape,
 		MaxSamplesPerCluster: c.MaxSamplesPerCluster, SampleTextMaxLength: c.SampleTextMaxLength, CacheTTLSeconds: c.CacheTTLSeconds}}
-	for _, l := range offline {
-		req.Clusters = append(req.Clusters, llm.Cluster{ID: l.ID, Texts: l.Representatives, Keywords: l.Keywords})
+	ids := make([]string, len(offline))
+	for j, l := range offline {
+		samples, err := smp.samples(ctx, orders[j])
+		if err != nil {
+			return nil, err
+		}
+		if samples == nil {
+			samples = []llm.Sample{} // not nil: Texts are not the documents
+		}
+		req.Clusters = append(req.Clusters, llm.Cluster{ID: l.ID, Samples: samples, Keywords: l.Keywords})
+		ids[j] = l.ID
 	}
-	res := r.cfg.LLM.Label(ctx, req)
-	for id, l := range res.Labels {
+	lr := r.cfg.LLM.Label(ctx, req)
+	for id, l := range lr.Labels {
 		cur := out[id]
-		label := l.Label
-		cur.Label = &label
+		if l.Label != "" {
+			label := l.Label
+			cur.Label = &label
+		}
 		if l.Summary != "" {
 			summary := l.Summary
 			cur.Summary = &summary
@@ -129,12 +143,29 @@ func (r *Runner) labelWithLLM(ctx context.Context, c *model.LLMLabeling, offline
 		if len(l.Keywords) > 0 {
 			cur.Keywords = l.Keywords
 		}
+		if l.Answer != nil {
+			if m, ok := decodeAnswer(l.Answer); ok {
+				cur.Metadata = m
+			}
+		}
 		out[id] = cur
 	}
-	if len(res.Errors) == 0 {
-		return nil
+	errs := lr.Errors
+	for _, msg := range smp.missing {
+		e, _ := json.Marshal(map[string]any{"error": msg, "clusters": ids})
+		errs = append(errs, string(e))
 	}
-	return res.Errors
+	if len(errs) == 0 {
+		return nil, nil
+	}
+	return errs, nil
+}
+
+// decodeAnswer decodes the LLM's answer object, numbers kept exact.
+func decodeAnswer(raw json.RawMessage) (map[string]any, bool) {
+	v, err := decodeJSON(raw)
+	m, ok := v.(map[string]any)
+	return m, err == nil && ok
 }
 
 // clusterMembers lists, per cluster of all (top-level then sub-clusters),
@@ -173,6 +204,7 @@ func applyLabels(res *model.ExecutionResult, labels map[string]clusterLabel) {
 	for i := range res.Centroids {
 		if l, ok := labels[res.Centroids[i].ClusterID]; ok {
 			res.Centroids[i].Label, res.Centroids[i].Summary, res.Centroids[i].Keywords = l.Label, l.Summary, l.Keywords
+			res.Centroids[i].Metadata = l.Metadata
 		}
 	}
 }

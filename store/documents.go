@@ -583,18 +583,25 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 	return out, nil
 }
 
-// PayloadTexts returns, for every document of the collection with text in
-// any of the payload fields (top-level field names; default "text"), that
-// text (several fields joined by newlines), keyed by document id.
-func (s *Store) PayloadTexts(ctx context.Context, collectionID string, fields []string) (map[string]string, error) {
-	if len(fields) == 0 {
-		fields = []string{"text"}
+// PayloadTexts returns, for every document of the collection with a
+// string at any of the payload paths (dot paths into the payload,
+// "content.title"; default "text"), those strings joined by newlines, keyed
+// by document id. Values of other types (numbers, lists, objects) are not
+// text and are skipped; so are paths with a '"' in a field name.
+func (s *Store) PayloadTexts(ctx context.Context, collectionID string, paths []string) (map[string]string, error) {
+	if len(paths) == 0 {
+		paths = []string{"text"}
 	}
-	parts := make([]string, len(fields))
-	args := make([]any, 0, len(fields)+1)
-	for i, f := range fields {
-		parts[i] = "json_extract(payload, ?)"
-		args = append(args, `$."`+strings.ReplaceAll(f, `"`, ``)+`"`)
+	parts := make([]string, len(paths))
+	args := make([]any, 0, 2*len(paths)+1)
+	for i, p := range paths {
+		jp, ok := sqlJSONPath(p)
+		if !ok {
+			parts[i] = "NULL"
+			continue
+		}
+		parts[i] = "CASE json_type(payload, ?) WHEN 'text' THEN json_extract(payload, ?) END"
+		args = append(args, jp, jp)
 	}
 	args = append(args, collectionID)
 	rows, err := s.r.QueryContext(ctx, `SELECT document_id, `+strings.Join(parts, ", ")+` FROM documents WHERE collection_id = ? AND payload IS NOT NULL`, args...)
@@ -603,9 +610,9 @@ func (s *Store) PayloadTexts(ctx context.Context, collectionID string, fields []
 	}
 	defer rows.Close()
 	out := map[string]string{}
-	vals := make([]any, len(fields)+1)
+	vals := make([]any, len(paths)+1)
 	var id string
-	texts := make([]sql.NullString, len(fields))
+	texts := make([]sql.NullString, len(paths))
 	vals[0] = &id
 	for i := range texts {
 		vals[i+1] = &texts[i]
@@ -628,6 +635,21 @@ func (s *Store) PayloadTexts(ctx context.Context, collectionID string, fields []
 		}
 	}
 	return out, rows.Err()
+}
+
+// sqlJSONPath is the SQLite JSON path of a payload dot path: every field
+// name quoted, so names with spaces or brackets work ("a.b c" → $."a"."b c").
+// A name with a '"' cannot be quoted: ok is false.
+func sqlJSONPath(p string) (string, bool) {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, seg := range strings.Split(p, ".") {
+		if strings.Contains(seg, `"`) {
+			return "", false
+		}
+		b.WriteString(`."` + seg + `"`)
+	}
+	return b.String(), true
 }
 
 // PayloadPatch merges fields into one document's payload (RFC 7396 JSON
