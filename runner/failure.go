@@ -19,7 +19,8 @@ import (
 const (
 	// FailureCanceled: a user canceled the run (error_message "canceled").
 	FailureCanceled = store.CanceledMessage
-	// FailureInsufficientData: too few documents to cluster.
+	// FailureInsufficientData: too few documents to cluster (an empty
+	// collection included).
 	FailureInsufficientData = "insufficient_data"
 	// FailureInvalidData: vectors that cannot be clustered (non-finite
 	// values, zero vectors under the cosine metric, mixed dimensions, data
@@ -38,7 +39,7 @@ const (
 	// FailureInvalidFilters: the cluster's filters cannot be run.
 	FailureInvalidFilters = "invalid_filters"
 	// FailureInvalidConfiguration: the cluster's definition cannot run
-	// (no vector_config).
+	// (no vector_config; no feature named for a collection of several).
 	FailureInvalidConfiguration = "invalid_configuration"
 	// FailureBackendUnavailable: backend "gpu" was asked for and no GPU is
 	// usable.
@@ -85,6 +86,9 @@ func failureKind(err error) string {
 	case errors.Is(err, errCanceled):
 		return FailureCanceled
 	case errors.As(err, &fe):
+		if k := userFailureKind(fe.Msg); k != "" {
+			return k
+		}
 		return FailureMissingFeature
 	case errors.As(err, &pe), errors.As(err, &ple), errors.As(err, &pes):
 		return FailureInvalidParameters
@@ -143,8 +147,10 @@ func userFailureKind(msg string) string {
 		return FailureMissingCollection
 	case strings.HasPrefix(msg, "invalid filters"):
 		return FailureInvalidFilters
-	case strings.HasPrefix(msg, "the cluster has no vector_config"):
+	case strings.HasPrefix(msg, "the cluster has no vector_config"), strings.Contains(msg, "has several features"):
 		return FailureInvalidConfiguration
+	case strings.HasSuffix(msg, "has no vectors yet"):
+		return FailureInsufficientData // an empty collection (store.ResolveFeature)
 	case strings.HasPrefix(msg, backends.ErrNoGPU.Error()), strings.HasPrefix(msg, "backend must be"):
 		return FailureBackendUnavailable
 	case strings.HasPrefix(msg, insufficientPrefix):

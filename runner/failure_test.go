@@ -34,6 +34,8 @@ func TestFailureKind(t *testing.T) {
 		{"problems", schema.Problems{{Loc: schema.Path{"n_clusters"}, Msg: "x", Type: "y"}}, FailureInvalidParameters, FailureInvalidParameters},
 		{"pipeline", &engine.PipelineError{Path: []any{"preprocessing_steps", 0, "n_components"}, Msg: "too many"}, FailureInvalidParameters, ""},
 		{"feature", &store.FeatureError{Msg: "Feature extractor 'x' not found in collection col_1 (it has: y)"}, FailureMissingFeature, FailureMissingFeature},
+		{"empty collection", &store.FeatureError{Msg: "collection col_1 has no vectors yet"}, FailureInsufficientData, FailureInsufficientData},
+		{"several features", &store.FeatureError{Msg: "collection col_1 has several features (a, b); name one in vector_config.feature_uris"}, FailureInvalidConfiguration, FailureInvalidConfiguration},
 		{"collection", &userError{"Collection col_x not found"}, FailureMissingCollection, FailureMissingCollection},
 		{"filters", &userError{"invalid filters: [filters AND 0 field]: unknown field"}, FailureInvalidFilters, FailureInvalidFilters},
 		{"dimensions", &userError{"collections have vectors of different dimensions (3 and 4 in col_b)"}, FailureInvalidData, FailureInvalidData},

@@ -225,8 +225,12 @@ func (s *Store) ListTemplates(ctx context.Context, ns string, builtin []Template
 }
 
 // CheckTemplateFilters is CheckFilters for the template list, with its
-// rules for tags.
+// rules for tags (checked when the rest compiles: like CheckFilters, it
+// reports the first problem of the tree).
 func CheckTemplateFilters(filters map[string]any, at schema.Path) schema.Problems {
+	if ps := CheckFilters(TemplateFilters, filters, at); len(ps) > 0 {
+		return ps
+	}
 	raw, err := json.Marshal(filters)
 	if err != nil {
 		return schema.Problems{{Loc: at, Msg: err.Error(), Type: "value_error"}}
@@ -238,7 +242,7 @@ func CheckTemplateFilters(filters map[string]any, at schema.Path) schema.Problem
 		}
 		return schema.Problems{{Loc: at, Msg: err.Error(), Type: "value_error"}}
 	}
-	return CheckFilters(TemplateFilters, filters, at)
+	return nil
 }
 
 // rewriteTagFilters turns each condition on tags (a JSON array of strings
