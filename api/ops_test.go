@@ -594,3 +594,87 @@ func TestTemplates(t *testing.T) {
 	checkError(t, code, out, http.StatusNotFound, "cluster_not_found")
 	e.expect(http.StatusCreated, "POST", "/v1/templates/clusters/tmpl_hierarchical_kmeans/instantiate", map[string]any{"cluster_name": "h", "collection_ids": []string{"src"}})
 }
+
+// defaultsBody is a request as Mixpeek's generated clients send it: every
+// property of the contract's schema, at its default (null where nullable
+// without one, [] for a list with a default factory), the required ones
+// taken from example.
+func defaultsBody(t *testing.T, schemaName string, example map[string]any) map[string]any {
+	t.Helper()
+	s, err := contract.Schema(schemaName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	for name, p := range s.Properties {
+		switch {
+		case p.Value.Default != nil:
+			out[name] = p.Value.Default
+		case slices.Contains(s.Required, name):
+			out[name] = example[name]
+		case p.Value.Type.Is("array"): // a default_factory=list field
+			out[name] = []any{}
+		default:
+			nullable := false
+			for _, alt := range p.Value.AnyOf {
+				nullable = nullable || alt.Value.Type.Is("null")
+			}
+			if !nullable {
+				t.Fatalf("%s.%s has no default and is not nullable", schemaName, name)
+			}
+			out[name] = nil
+		}
+	}
+	if err := contract.Validate(schemaName, mustJSON(out)); err != nil {
+		t.Fatalf("defaults body of %s: %v", schemaName, err)
+	}
+	return out
+}
+
+// contractExamples are the contract's examples of a request schema.
+func contractExamples(t *testing.T, schemaName string) []map[string]any {
+	t.Helper()
+	s, err := contract.Schema(schemaName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, ex := range s.Examples {
+		out = append(out, ex.(map[string]any))
+	}
+	return out
+}
+
+// TestContractRequests: the contract's own request examples, and requests
+// with every field at its default (as generated clients send them), work.
+func TestContractRequests(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	cid := e.setup("col_products", blobDocs(100, 8, 4, 41), `{"n_clusters":4}`)
+	var task taskRef
+	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, &task)
+	e.wait(cid)
+
+	e.tasks("", defaultsBody(t, "ListTasksRequest", nil))
+	for _, ex := range contractExamples(t, "ListTemplatesRequest") {
+		e.templateList(ex)
+	}
+	if l := e.templateList(defaultsBody(t, "ListTemplatesRequest", nil)); l.TotalCount != 4 {
+		t.Fatalf("defaults: %d templates", l.TotalCount)
+	}
+	create := contractExamples(t, "CreateTemplateFromResourceRequest")
+	if len(create) == 0 {
+		t.Fatal("no CreateTemplateFromResourceRequest example")
+	}
+	var made model.CreateTemplateFromResourceResponse
+	for _, body := range append(create, defaultsBody(t, "CreateTemplateFromResourceRequest", create[0])) {
+		conform(t, "CreateTemplateFromResourceResponse", e.expect(http.StatusCreated, "POST", "/v1/templates/clusters/from-cluster/"+cid, body), &made)
+	}
+	inst := contractExamples(t, "InstantiateClusterTemplateRequest")
+	if len(inst) == 0 {
+		t.Fatal("no InstantiateClusterTemplateRequest example")
+	}
+	conform(t, "InstantiatedClusterTemplateResponse", e.expect(http.StatusCreated, "POST", "/v1/templates/clusters/"+made.TemplateID+"/instantiate", inst[0]), nil)
+	body := defaultsBody(t, "InstantiateClusterTemplateRequest", inst[0])
+	body["cluster_name"] = "second"
+	conform(t, "InstantiatedClusterTemplateResponse", e.expect(http.StatusCreated, "POST", "/v1/templates/clusters/"+made.TemplateID+"/instantiate", body), nil)
+}
