@@ -47,7 +47,7 @@ func TestConformance(t *testing.T) {
 			Schemas map[string]map[string]any `json:"schemas"`
 		} `json:"components"`
 	}
-	if err := json.Unmarshal(contract.JSON, &raw); err != nil {
+	if err := json.Unmarshal(contract.JSON(), &raw); err != nil {
 		t.Fatal(err)
 	}
 	e := newEnv(t, envOpts{})

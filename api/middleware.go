@@ -90,7 +90,9 @@ func (s *Server) namespace(c *gin.Context) {
 		s.writeError(c, invalid([]any{"header", "X-Namespace"}, "namespace names are at most 128 characters", "string_too_long"))
 		return
 	}
-	write := c.Request.Method != http.MethodGet && !strings.HasSuffix(c.FullPath(), "/list")
+	// Lists are reads, whatever their method (the template list is POST
+	// /v1/templates/clusters).
+	write := c.Request.Method != http.MethodGet && !strings.HasSuffix(c.FullPath(), "/list") && c.FullPath() != "/v1/templates/clusters"
 	ns, err := s.cfg.Store.ResolveNamespace(c.Request.Context(), ref, write)
 	if err != nil {
 		s.writeError(c, err)

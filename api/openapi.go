@@ -28,6 +28,7 @@ type operation struct {
 	ListOf                     any // for list endpoints: the result item type
 	Query                      []string
 	Binary                     bool // the response is a file
+	Created                    bool // success is a 201
 }
 
 // operations is the API's route table as documented; a test checks it
@@ -57,6 +58,22 @@ var operations = []operation{
 	{Method: "DELETE", Path: "/v1/clusters/{cluster_id}", Summary: "Delete a cluster, its runs and artifacts (cancels a running run first)", Tag: "Clusters"},
 	{Method: "POST", Path: "/v1/clusters/{cluster_id}/execute", Summary: "Run the clustering in the background (Idempotency-Key supported)", Tag: "Clusters", Response: model.TaskResponse{}},
 	{Method: "GET", Path: "/v1/tasks/{task_id}", Summary: "Get a task", Tag: "Tasks", Response: model.TaskResponse{}},
+	{Method: "POST", Path: "/v1/tasks/list", Summary: "List tasks (every cluster's runs) with filters, status and task_type", Tag: "Tasks",
+		Request: model.ListTasksRequest, ListOf: model.TaskResponse{}, Query: listParams},
+	{Method: "DELETE", Path: "/v1/tasks/{task_id}", Summary: "Kill a task: cancel its run", Tag: "Tasks", Response: model.GenericDeleteResponse{}},
+
+	{Method: "POST", Path: "/v1/templates/clusters", Summary: "List cluster templates (system, the namespace's and public ones)", Tag: "Cluster Templates",
+		Request: model.ListTemplatesRequest, Response: model.ListTemplatesResponse{}},
+	{Method: "GET", Path: "/v1/templates/clusters/{template_id}", Summary: "Get a cluster template", Tag: "Cluster Templates", Response: model.TemplateResponse{}},
+	{Method: "POST", Path: "/v1/templates/clusters/from-cluster/{cluster_id}", Summary: "Make a template of a cluster's configuration (201)", Tag: "Cluster Templates",
+		Request: model.CreateTemplateFromResourceRequest, Response: model.CreateTemplateFromResourceResponse{}, Created: true},
+	{Method: "POST", Path: "/v1/templates/clusters/{template_id}/instantiate", Summary: "Create a cluster from a template (201)", Tag: "Cluster Templates",
+		Request: model.InstantiateClusterTemplateRequest, Response: model.InstantiatedClusterTemplateResponse{}, Created: true},
+
+	{Method: "GET", Path: "/v1/analytics/clusters/{cluster_id}/execution-history", Summary: "A cluster's runs of the last hours with a summary", Tag: "Analytics",
+		Response: model.ExecutionHistoryResponse{}, Query: []string{"hours", "limit"}},
+	{Method: "GET", Path: "/v1/analytics/clusters/{cluster_id}/failures", Summary: "A cluster's failed runs of the last hours, classified", Tag: "Analytics",
+		Response: model.FailureAnalysisResponse{}, Query: []string{"hours"}},
 
 	{Method: "GET", Path: "/v1/clusters/{cluster_id}/executions", Summary: "Get Latest Cluster Execution (null when none)", Tag: "Cluster Executions", Response: "ClusterExecutionResult|null"},
 	{Method: "POST", Path: "/v1/clusters/{cluster_id}/executions/list", Summary: "List executions with stats", Tag: "Cluster Executions", Request: model.ListClusterExecutionsRequest, ListOf: "ClusterExecutionResult", Query: listParams},
@@ -107,7 +124,7 @@ func buildOpenAPI() ([]byte, error) {
 			Schemas map[string]any `json:"schemas"`
 		} `json:"components"`
 	}
-	if err := json.Unmarshal(contract.JSON, &mixpeek); err != nil {
+	if err := json.Unmarshal(contract.JSON(), &mixpeek); err != nil {
 		return nil, err
 	}
 	schemas := mixpeek.Components.Schemas
@@ -253,7 +270,11 @@ func generatedOperation(op operation, g *schemaGen) map[string]any {
 	default:
 		ok["content"] = jsonContent(map[string]any{"type": "object"})
 	}
-	responses := map[string]any{"200": ok}
+	success := "200"
+	if op.Created {
+		success = "201"
+	}
+	responses := map[string]any{success: ok}
 	if strings.HasPrefix(op.Path, "/v1/") {
 		responses["401"] = map[string]any{"description": "Unauthorized", "content": jsonContent(errRef)}
 		responses["403"] = map[string]any{"description": "Forbidden", "content": jsonContent(errRef)}

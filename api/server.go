@@ -93,6 +93,19 @@ func New(cfg Config) *Server {
 	v1.DELETE("/clusters/:cluster_id", s.wrap(s.deleteCluster))
 	v1.POST("/clusters/:cluster_id/execute", s.wrap(s.execute))
 	v1.GET("/tasks/:task_id", s.wrap(s.getTask))
+	v1.POST("/tasks/list", s.wrap(s.listTasks))
+	v1.DELETE("/tasks/:task_id", s.wrap(s.killTask))
+
+	// Gin (1.12) routes a static segment before a parameter at the same
+	// position, so from-cluster never reads as a template id (template ids
+	// cannot contain "-" anyway).
+	v1.POST("/templates/clusters", s.wrap(s.listTemplates))
+	v1.GET("/templates/clusters/:template_id", s.wrap(s.getTemplate))
+	v1.POST("/templates/clusters/from-cluster/:cluster_id", s.wrap(s.createTemplate))
+	v1.POST("/templates/clusters/:template_id/instantiate", s.wrap(s.instantiateTemplate))
+
+	v1.GET("/analytics/clusters/:cluster_id/execution-history", s.wrap(s.executionHistory))
+	v1.GET("/analytics/clusters/:cluster_id/failures", s.wrap(s.failureAnalysis))
 
 	v1.GET("/clusters/:cluster_id/executions", s.wrap(s.latestExecution))
 	v1.POST("/clusters/:cluster_id/executions/list", s.wrap(s.listExecutions))

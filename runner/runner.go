@@ -241,7 +241,9 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job, owner string
 	if job.Attempts > r.cfg.MaxAttempts {
 		msg := fmt.Sprintf("run abandoned after %d attempts: the worker process stopped (crashed or was killed) during each of them", r.cfg.MaxAttempts)
 		res.Failed(msg, model.Now())
-		finish(failedOutcome(&res, msg))
+		o := failedOutcome(&res, msg)
+		o.FailureKind = FailureAttemptsExhausted
+		finish(o)
 		return
 	}
 	if run.Status == store.StatusCompleted || run.Status == store.StatusFailed {
@@ -254,7 +256,9 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job, owner string
 		// Canceled while no process was running it (its last one died):
 		// nobody else will stop it, and the cancel was accepted.
 		res.Failed(store.CanceledMessage, model.Now())
-		finish(failedOutcome(&res, store.CanceledMessage))
+		o := failedOutcome(&res, store.CanceledMessage)
+		o.FailureKind = FailureCanceled
+		finish(o)
 		return
 	}
 	res.Status = model.StatusProcessing
@@ -290,6 +294,7 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job, owner string
 		}
 		res.Failed(msg, model.Now())
 		o := failedOutcome(&res, msg)
+		o.FailureKind = failureKind(err)
 		o.DurationMS = float64(time.Since(start).Milliseconds())
 		finish(o)
 		r.cfg.Metrics.RunDuration.WithLabelValues(res.Algorithm, res.Backend, store.StatusFailed).Observe(time.Since(start).Seconds())

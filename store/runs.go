@@ -343,8 +343,8 @@ func (s *Store) CancelRun(ctx context.Context, ns, clusterID, runID string, fina
 			return err
 		}
 		r.Result = res
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'failed', error_message = ?, completed_at = ?, result = ?, progress = NULL WHERE run_id = ?`,
-			CanceledMessage, micros(now), string(res), runID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'failed', error_message = ?, failure_kind = ?, completed_at = ?, result = ?, progress = NULL WHERE run_id = ?`,
+			CanceledMessage, CanceledMessage, micros(now), string(res), runID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'done' WHERE run_id = ?`, runID)
@@ -439,7 +439,10 @@ type Outcome struct {
 	Silhouette   *float64
 	DurationMS   float64
 	ErrorMessage string
-	SearchText   string // centroid labels and summaries, for execution search
+	// FailureKind classifies a failed run (runner.FailureKinds); stored in
+	// runs.failure_kind for the failure analytics.
+	FailureKind string
+	SearchText  string // centroid labels and summaries, for execution search
 }
 
 // FinishRun records a run's outcome and retires its job in one transaction.
@@ -451,8 +454,9 @@ func (s *Store) FinishRun(ctx context.Context, j *Job, owner string, o Outcome) 
 		}
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, completed_at = ?, num_clusters = ?, num_points = ?, silhouette = ?, duration_ms = ?,
-			error_message = ?, search_text = ?, progress = NULL, result = ? WHERE run_id = ?`,
-			o.Status, micros(now), o.NumClusters, o.NumPoints, o.Silhouette, o.DurationMS, nullString(o.ErrorMessage), j.RunID+" "+o.SearchText, string(o.Result), j.RunID); err != nil {
+			error_message = ?, failure_kind = ?, search_text = ?, progress = NULL, result = ? WHERE run_id = ?`,
+			o.Status, micros(now), o.NumClusters, o.NumPoints, o.Silhouette, o.DurationMS, nullString(o.ErrorMessage), nullString(o.FailureKind),
+			j.RunID+" "+o.SearchText, string(o.Result), j.RunID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'done', last_error = ? WHERE id = ?`, nullString(o.ErrorMessage), j.ID)

@@ -248,6 +248,34 @@ var migrations = []string{
 		created_at INTEGER NOT NULL,
 		PRIMARY KEY (namespace_id, cluster_id, key)
 	);`,
+	// Why a run failed (runner.FailureKinds), for the failure analytics
+	// (null for runs that did not fail or failed before this column
+	// existed), and the index of the namespace-wide task list.
+	`ALTER TABLE runs ADD COLUMN failure_kind TEXT;
+	CREATE INDEX runs_namespace ON runs (namespace_id, created_at);`,
+	// Cluster templates made from clusters (the built-in system templates
+	// are not stored). tags is a JSON array of strings; configuration the
+	// cluster definition without its collections, name, description and
+	// metadata.
+	`CREATE TABLE cluster_templates (
+		template_id TEXT PRIMARY KEY,
+		namespace_id TEXT NOT NULL,
+		name TEXT NOT NULL,
+		description TEXT NOT NULL,
+		category TEXT,
+		tags TEXT NOT NULL DEFAULT '[]',
+		scope TEXT NOT NULL,
+		is_public INTEGER NOT NULL DEFAULT 0,
+		is_active INTEGER NOT NULL DEFAULT 1,
+		configuration TEXT NOT NULL,
+		requirements TEXT NOT NULL DEFAULT '[]',
+		use_cases TEXT NOT NULL DEFAULT '[]',
+		source_resource_id TEXT,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE INDEX cluster_templates_namespace ON cluster_templates (namespace_id, created_at);
+	CREATE INDEX cluster_templates_public ON cluster_templates (is_public) WHERE is_public = 1;`,
 }
 
 // migrate applies the migrations not yet applied, each in a transaction.

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// Tasks are runs seen through Mixpeek's task API: a run's task_id, its
+// status as a TaskStatusEnum value, task_type engine_cluster_build.
+
+// TaskTypeClusterBuild is the task_type of every task (model.TaskTypeClusterBuild).
+const TaskTypeClusterBuild = "engine_cluster_build"
+
+// taskStatusSQL is the TaskStatusEnum value a run shows: its status in
+// capitals, CANCELED for a run that failed as canceled.
+const taskStatusSQL = `(CASE WHEN status = 'failed' AND error_message = '` + CanceledMessage + `' THEN 'CANCELED' ELSE UPPER(status) END)`
+
+// taskFields are the fields a task list filters and sorts on. status
+// compares with the TaskStatusEnum value a task shows (PENDING, PROCESSING,
+// COMPLETED, FAILED, CANCELED); updated_at is when the run ended, or
+// started while it runs (null while pending, as the task shows it).
+var taskFields = fieldMap{
+	"task_id":    "task_id",
+	"status":     taskStatusSQL,
+	"task_type":  "'" + TaskTypeClusterBuild + "'",
+	"created_at": "created_at",
+	"updated_at": "COALESCE(completed_at, started_at)",
+	"cluster_id": "cluster_id",
+}
+
+// TaskFilters is the filter kind of the task list.
+var TaskFilters = FilterKind{"tasks", taskFields}
+
+// taskStatusCondition is the SQL condition of ListTasksRequest.status (a
+// TaskStatusEnum value): PENDING, PROCESSING or IN_PROGRESS, COMPLETED,
+// FAILED (failed and not canceled), CANCELED (failed as canceled). The
+// other values (COMPLETED_WITH_ERRORS, UNKNOWN, SKIPPED, DRAFT, ACTIVE,
+// ARCHIVED, SUSPENDED) are never a run's state and match nothing.
+func taskStatusCondition(status string) (string, []any) {
+	switch status {
+	case "PENDING":
+		return "status = ?", []any{StatusPending}
+	case "PROCESSING", "IN_PROGRESS":
+		return "status = ?", []any{StatusProcessing}
+	case "COMPLETED":
+		return "status = ?", []any{StatusCompleted}
+	case "FAILED":
+		return "status = ? AND COALESCE(error_message, '') != ?", []any{StatusFailed, CanceledMessage}
+	case "CANCELED":
+		return "status = ? AND error_message = ?", []any{StatusFailed, CanceledMessage}
+	}
+	return "0", nil
+}
+
+// ListTasks lists a namespace's tasks (its runs, of every cluster), newest
+// first by default. status (a TaskStatusEnum value) and taskType narrow the
+// list when not nil; a task type other than engine_cluster_build matches
+// nothing. Search matches task_id, run_id, cluster_id and error_message.
+func (s *Store) ListTasks(ctx context.Context, ns string, q Query, status, taskType *string) (Page[Run], error) {
+	where, args, err := whereClause(q.Filters, taskFields)
+	if err != nil {
+		return Page[Run]{}, err
+	}
+	order, err := orderBy(q.Sort, taskFields, Sort{Field: "created_at", Direction: "desc"}, "rowid")
+	if err != nil {
+		return Page[Run]{}, err
+	}
+	search, sargs := searchClause(q.Search, []string{"task_id", "run_id", "cluster_id", "error_message"})
+	cond := fmt.Sprintf("namespace_id = ? AND (%s) AND %s", where, search)
+	all := append(append([]any{ns}, args...), sargs...)
+	if status != nil {
+		c, a := taskStatusCondition(*status)
+		cond += " AND (" + c + ")"
+		all = append(all, a...)
+	}
+	if taskType != nil && *taskType != TaskTypeClusterBuild {
+		cond += " AND 0"
+	}
+	page := Page[Run]{Total: -1, Results: []Run{}}
+	if q.IncludeTotal {
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE `+cond, all...).Scan(&page.Total); err != nil {
+			return page, err
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return page, err
+		}
+		page.Results = append(page.Results, r)
+	}
+	return page, rows.Err()
+}

@@ -1,0 +1,397 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/clusterd/clusterd/schema"
+)
+
+// Template is a cluster template: a cluster definition without its
+// collections, name, description and metadata, to create clusters from.
+// NamespaceID is the owner's namespace ("system" for the built-in ones).
+type Template struct {
+	TemplateID       string
+	NamespaceID      string
+	Name             string
+	Description      string
+	Category         *string
+	Tags             []string
+	Scope            string // system, organization, user, public
+	IsPublic         bool   // visible to every namespace
+	IsActive         bool
+	Configuration    json.RawMessage
+	Requirements     []string
+	UseCases         []string
+	SourceResourceID *string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// SystemNamespace is the NamespaceID of the built-in templates.
+const SystemNamespace = "system"
+
+const templateCols = `template_id, namespace_id, name, description, category, tags, scope, is_public, is_active, configuration,
+	requirements, use_cases, source_resource_id, created_at, updated_at`
+
+func scanTemplate(row interface{ Scan(...any) error }) (Template, error) {
+	var t Template
+	var category, source sql.NullString
+	var tags, reqs, uses, config string
+	var public, active int
+	var created, updated int64
+	if err := row.Scan(&t.TemplateID, &t.NamespaceID, &t.Name, &t.Description, &category, &tags, &t.Scope, &public, &active, &config,
+		&reqs, &uses, &source, &created, &updated); err != nil {
+		return t, err
+	}
+	if category.Valid {
+		t.Category = &category.String
+	}
+	if source.Valid {
+		t.SourceResourceID = &source.String
+	}
+	for _, f := range []struct {
+		raw string
+		dst *[]string
+	}{{tags, &t.Tags}, {reqs, &t.Requirements}, {uses, &t.UseCases}} {
+		if err := json.Unmarshal([]byte(f.raw), f.dst); err != nil {
+			return t, fmt.Errorf("store: template %s: %w", t.TemplateID, err)
+		}
+	}
+	t.IsPublic, t.IsActive, t.Configuration = public != 0, active != 0, json.RawMessage(config)
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return t, nil
+}
+
+// templateRow is t as the columns of templateCols, in order.
+func templateRow(t Template) ([]any, error) {
+	enc := func(v []string) (string, error) {
+		if v == nil {
+			v = []string{}
+		}
+		b, err := json.Marshal(v)
+		return string(b), err
+	}
+	tags, err := enc(t.Tags)
+	if err != nil {
+		return nil, err
+	}
+	reqs, err := enc(t.Requirements)
+	if err != nil {
+		return nil, err
+	}
+	uses, err := enc(t.UseCases)
+	if err != nil {
+		return nil, err
+	}
+	var category, source any
+	if t.Category != nil {
+		category = *t.Category
+	}
+	if t.SourceResourceID != nil {
+		source = *t.SourceResourceID
+	}
+	return []any{t.TemplateID, t.NamespaceID, t.Name, t.Description, category, tags, t.Scope, boolInt(t.IsPublic), boolInt(t.IsActive),
+		string(t.Configuration), reqs, uses, source, micros(t.CreatedAt), micros(t.UpdatedAt)}, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// CreateTemplate stores a template (its CreatedAt and UpdatedAt are set
+// to now).
+func (s *Store) CreateTemplate(ctx context.Context, t Template) (Template, error) {
+	now := s.now()
+	t.CreatedAt, t.UpdatedAt = now, now
+	row, err := templateRow(t)
+	if err != nil {
+		return t, err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO cluster_templates (`+templateCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, row...)
+		return err
+	})
+	return t, err
+}
+
+// GetTemplate returns a stored template the namespace sees: its own, or a
+// public one of any namespace.
+func (s *Store) GetTemplate(ctx context.Context, ns, id string) (Template, error) {
+	t, err := scanTemplate(s.r.QueryRowContext(ctx, `SELECT `+templateCols+` FROM cluster_templates WHERE template_id = ? AND (namespace_id = ? OR is_public = 1)`, id, ns))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, &NotFoundError{Resource: "template", ID: id}
+	}
+	return t, err
+}
+
+// templateFields are the fields template filters and sorts name.
+// internal_id is the owner's namespace id ("system" for the built-in
+// templates); tags see the note on TemplateQuery.
+var templateFields = fieldMap{
+	"template_id": "template_id", "name": "name", "description": "description", "category": "category", "scope": "scope",
+	"tags": "tags", "is_public": "is_public", "is_active": "is_active", "internal_id": "namespace_id",
+	"source_resource_id": "source_resource_id", "created_at": "created_at", "updated_at": "updated_at",
+	"template_type": "'cluster'", "mode": "'config'",
+}
+
+// TemplateFilters is the filter kind of the template list.
+var TemplateFilters = FilterKind{"templates", templateFields}
+
+// TemplateQuery is a template list: Query's filters, sort and search (in
+// template_id, name, description and tags) and ListTemplatesRequest's
+// fields. A filter on tags holds for a template's list of tags as a whole:
+// eq "x" means "has the tag x", ne "x" "lacks it", in [a, b] "has one of
+// them", nin "has none of them"; contains, starts_with and ends_with match
+// within one tag. Like every contains (SQL LIKE), tag filters ignore ASCII
+// case; Tags (every one required) compares exactly.
+type TemplateQuery struct {
+	Query
+	Category *string
+	Scope    *string
+	IsActive bool
+	Tags     []string
+}
+
+// ListTemplates lists the templates a namespace sees: builtin (the system
+// templates, not stored), its own and every public one; by name unless
+// sorted.
+func (s *Store) ListTemplates(ctx context.Context, ns string, builtin []Template, q TemplateQuery) (Page[Template], error) {
+	filters, err := rewriteTagFilters(q.Filters)
+	if err != nil {
+		return Page[Template]{}, err
+	}
+	where, args, err := whereClause(filters, templateFields)
+	if err != nil {
+		return Page[Template]{}, err
+	}
+	order, err := orderBy(q.Sort, templateFields, Sort{Field: "name", Direction: "asc"}, "template_id")
+	if err != nil {
+		return Page[Template]{}, err
+	}
+	// The built-in templates join the stored ones as rows of a VALUES list,
+	// so one query filters, sorts and pages them all.
+	with := `SELECT ` + templateCols + ` FROM cluster_templates WHERE namespace_id = ? OR is_public = 1`
+	all := []any{ns}
+	for _, t := range builtin {
+		row, err := templateRow(t)
+		if err != nil {
+			return Page[Template]{}, err
+		}
+		with += ` UNION ALL SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+		all = append(all, row...)
+	}
+	search, sargs := searchClause(q.Search, []string{"template_id", "name", "description", "tags"})
+	cond := fmt.Sprintf("(%s) AND %s AND is_active = ?", where, search)
+	all = append(append(append(all, args...), sargs...), boolInt(q.IsActive))
+	if q.Category != nil {
+		cond += " AND category = ?"
+		all = append(all, *q.Category)
+	}
+	if q.Scope != nil {
+		cond += " AND scope = ?"
+		all = append(all, *q.Scope)
+	}
+	for _, tag := range q.Tags {
+		cond += " AND EXISTS (SELECT 1 FROM json_each(t.tags) WHERE value = ?)"
+		all = append(all, tag)
+	}
+	from := `WITH t (` + templateCols + `) AS (` + with + `) SELECT `
+	page := Page[Template]{Results: []Template{}}
+	if err := s.r.QueryRowContext(ctx, from+`COUNT(*) FROM t WHERE `+cond, all...).Scan(&page.Total); err != nil {
+		return page, err
+	}
+	rows, err := s.r.QueryContext(ctx, from+templateCols+` FROM t WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
+	if err != nil {
+		return page, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanTemplate(rows)
+		if err != nil {
+			return page, err
+		}
+		page.Results = append(page.Results, t)
+	}
+	return page, rows.Err()
+}
+
+// CheckTemplateFilters is CheckFilters for the template list, with its
+// rules for tags (checked when the rest compiles: like CheckFilters, it
+// reports the first problem of the tree).
+func CheckTemplateFilters(filters map[string]any, at schema.Path) schema.Problems {
+	if ps := CheckFilters(TemplateFilters, filters, at); len(ps) > 0 {
+		return ps
+	}
+	raw, err := json.Marshal(filters)
+	if err != nil {
+		return schema.Problems{{Loc: at, Msg: err.Error(), Type: "value_error"}}
+	}
+	if _, err := rewriteTagFilters(raw); err != nil {
+		var qe *QueryError
+		if errors.As(err, &qe) {
+			return schema.Problems{{Loc: at.With(qe.Path[1:]...), Msg: qe.Msg, Type: "value_error"}}
+		}
+		return schema.Problems{{Loc: at, Msg: err.Error(), Type: "value_error"}}
+	}
+	return nil
+}
+
+// rewriteTagFilters turns each condition on tags (a JSON array of strings
+// in its column) into conditions on the array's text: a tag t is there
+// when the text contains t as a JSON string ("t" with its quotes). A
+// rewritten condition keeps its position, so problems elsewhere keep
+// their paths.
+func rewriteTagFilters(raw json.RawMessage) (json.RawMessage, error) {
+	t := strings.TrimSpace(string(raw))
+	if t == "" || t == "null" || !strings.Contains(t, `"tags"`) {
+		return raw, nil
+	}
+	var node any
+	dec := json.NewDecoder(strings.NewReader(t))
+	dec.UseNumber()
+	if err := dec.Decode(&node); err != nil {
+		return raw, nil // whereClause reports it
+	}
+	out, err := rewriteTags(node, []any{"filters"})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+func rewriteTags(node any, path []any) (any, error) {
+	obj, ok := node.(map[string]any)
+	if !ok {
+		return node, nil
+	}
+	if _, isCond := obj["field"]; isCond {
+		if obj["field"] != "tags" {
+			return obj, nil
+		}
+		return tagCondition(obj, path)
+	}
+	out := make(map[string]any, len(obj))
+	var shorthand []any
+	for k, v := range obj {
+		list, isList := v.([]any)
+		switch strings.ToUpper(k) {
+		case "AND", "OR", "NOT":
+			if !isList {
+				out[k] = v
+				continue
+			}
+			items := make([]any, len(list))
+			for i, item := range list {
+				r, err := rewriteTags(item, append(append([]any{}, path...), k, i))
+				if err != nil {
+					return nil, err
+				}
+				items[i] = r
+			}
+			out[k] = items
+		default:
+			if k == "tags" { // shorthand {"tags": "x"}
+				r, err := tagCondition(map[string]any{"field": "tags", "value": v}, append(append([]any{}, path...), k))
+				if err != nil {
+					return nil, err
+				}
+				shorthand = append(shorthand, r)
+				continue
+			}
+			out[k] = v
+		}
+	}
+	if shorthand != nil {
+		// Every key of an operator is ANDed: the rewritten shorthand joins
+		// the operator's AND list.
+		key := "AND"
+		for k := range out {
+			if strings.ToUpper(k) == "AND" {
+				key = k
+			}
+		}
+		and, isList := out[key].([]any)
+		if out[key] != nil && !isList {
+			return obj, nil // whereClause reports the AND that is not a list
+		}
+		out[key] = append(and, shorthand...)
+	}
+	return out, nil
+}
+
+// tagCondition rewrites one condition on tags.
+func tagCondition(obj map[string]any, path []any) (any, error) {
+	op, _ := obj["operator"].(string)
+	if op == "" {
+		op = "eq"
+	}
+	value := obj["value"]
+	vpath := append(append([]any{}, path...), "value")
+	quoted := func(v any, at []any) (string, error) {
+		s, ok := v.(string)
+		if !ok {
+			return "", &QueryError{Path: at, Msg: "a tag is a string"}
+		}
+		b, err := json.Marshal(s)
+		return string(b), err
+	}
+	has := func(pattern string) map[string]any {
+		return map[string]any{"field": "tags", "operator": "contains", "value": pattern}
+	}
+	switch op {
+	case "eq", "ne":
+		q, err := quoted(value, vpath)
+		if err != nil {
+			return nil, err
+		}
+		if op == "ne" {
+			return map[string]any{"NOT": []any{has(q)}}, nil
+		}
+		return has(q), nil
+	case "in", "nin":
+		list, ok := value.([]any)
+		if !ok {
+			return nil, &QueryError{Path: vpath, Msg: "must be a list for " + op}
+		}
+		items := make([]any, len(list))
+		for i, v := range list {
+			q, err := quoted(v, append(append([]any{}, vpath...), i))
+			if err != nil {
+				return nil, err
+			}
+			items[i] = has(q)
+		}
+		if op == "nin" {
+			return map[string]any{"NOT": items}, nil
+		}
+		if len(items) == 0 {
+			return map[string]any{"field": "tags", "operator": "in", "value": []any{}}, nil // matches nothing
+		}
+		return map[string]any{"OR": items}, nil
+	case "contains", "starts_with", "ends_with":
+		q, err := quoted(value, vpath)
+		if err != nil {
+			return nil, err
+		}
+		inner := q[1 : len(q)-1]
+		switch op {
+		case "starts_with":
+			inner = `"` + inner
+		case "ends_with":
+			inner += `"`
+		}
+		return has(inner), nil
+	case "exists", "is_null":
+		return obj, nil // tags are never null: a list, perhaps empty
+	}
+	return nil, &QueryError{Path: append(append([]any{}, path...), "operator"), Msg: fmt.Sprintf("tags take eq, ne, in, nin, contains, starts_with, ends_with or exists, not %q", op)}
+}
