@@ -101,8 +101,8 @@ func TestConformance(t *testing.T) {
 			code, resp := e.call(k.method, path+query, body)
 			r.Sent++
 			report.Sent++
-			if want, refused := refusal(id, body); refused {
-				if code != http.StatusUnprocessableEntity || !strings.Contains(string(resp), want) {
+			if want, status, refused := refusal(id, body); refused {
+				if code != status || !strings.Contains(string(resp), want) {
 					t.Errorf("%s %s (%s): want the documented refusal %q, got %d %s", id, b.name, marshal(body), want, code, resp)
 				}
 				r.Refused++
@@ -158,32 +158,39 @@ func notYet(path string) (string, bool) {
 }
 
 // refusal says whether a body is one of the documented refusals (a value
-// the contract allows that clusterd cannot honour), and the words its 422
-// must contain.
-func refusal(opID string, body any) (string, bool) {
+// the contract allows that clusterd cannot honour): the words its answer
+// must contain and its status (a 422 unless said otherwise).
+func refusal(opID string, body any) (string, int, bool) {
 	b := marshal(body)
 	for _, r := range refusals {
 		if r.op.MatchString(opID) && r.body.MatchString(b) {
-			return r.says, true
+			if r.status == 0 {
+				r.status = http.StatusUnprocessableEntity
+			}
+			return r.says, r.status, true
 		}
 	}
-	return "", false
+	return "", 0, false
 }
 
 var refusals = []struct {
 	op, body *regexp.Regexp
 	says     string
+	status   int
 }{
+	// System templates are built into clusterd ("requires Mixpeek admin
+	// email" in the contract): creating one is forbidden.
+	{regexp.MustCompile(`^create_cluster_template`), regexp.MustCompile(`"scope":"system"`), "system_scope_forbidden", http.StatusForbidden},
 	// Algorithms with their own issue.
-	{regexp.MustCompile(`^(create_cluster|instantiate)`), regexp.MustCompile(`"clustering_method":"(spectral|gaussian_mixture|mean_shift|optics)"`), "is not implemented in clusterd yet"},
+	{regexp.MustCompile(`^(create_cluster|instantiate)`), regexp.MustCompile(`"clustering_method":"(spectral|gaussian_mixture|mean_shift|optics)"`), "is not implemented in clusterd yet", 0},
 	// Metrics clusterd's agglomerative clustering does not have; ward
 	// needs euclidean (as in scikit-learn).
-	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"affinity":"(l1|manhattan|precomputed)"`), "Input should be 'euclidean', 'l2' or 'cosine'"},
-	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"affinity":"cosine".*"linkage":"ward"`), `cannot be used with linkage \"ward\"`},
+	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"affinity":"(l1|manhattan|precomputed)"`), "Input should be 'euclidean', 'l2' or 'cosine'", 0},
+	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"affinity":"cosine".*"linkage":"ward"`), `cannot be used with linkage \"ward\"`, 0},
 	// Connectivity constraints (a matrix over the points) are not supported.
-	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"connectivity":[^n]`), "connectivity constraints are not supported"},
+	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"connectivity":[^n]`), "connectivity constraints are not supported", 0},
 	// A value resolved from a runtime query request: clusterd has none.
-	{regexp.MustCompile(`.`), regexp.MustCompile(`"type":"dynamic"`), "dynamic"},
+	{regexp.MustCompile(`.`), regexp.MustCompile(`"type":"dynamic"`), "dynamic", 0},
 }
 
 // validateResponse checks a response against the operation's response

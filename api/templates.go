@@ -222,8 +222,11 @@ func (s *Server) listTemplates(c *gin.Context) error {
 				ps = append(ps, schema.Problem{Loc: at.With(k), Msg: "Extra inputs are not permitted (sort takes field and direction)", Type: "extra_forbidden"})
 			}
 		}
+		// An empty sort ({}) keeps the default order; a direction needs a field.
 		if field, _ := so["field"].(string); field == "" {
-			ps = append(ps, schema.Problem{Loc: at.With("field"), Msg: "Field required", Type: "missing"})
+			if _, dir := so["direction"]; dir {
+				ps = append(ps, schema.Problem{Loc: at.With("field"), Msg: "Field required", Type: "missing"})
+			}
 		} else {
 			dir, _ := so["direction"].(string)
 			ps = append(ps, store.CheckSort(store.TemplateFilters, &store.Sort{Field: field, Direction: dir}, at)...)
@@ -240,7 +243,7 @@ func (s *Server) listTemplates(c *gin.Context) error {
 	if body.Search != nil {
 		q.Search = *body.Search
 	}
-	if body.Sort != nil {
+	if body.Sort["field"] != "" {
 		q.Sort = &store.Sort{Field: body.Sort["field"], Direction: body.Sort["direction"]}
 	}
 	system, err := systemTemplates()
