@@ -161,7 +161,45 @@ func checkVectorConfig(v any, at schema.Path) schema.Problems {
 				Msg: "not one of the features in feature_uris"})
 		}
 	}
-	return ps
+	return append(ps, checkGridBudget(o, len(features), at)...)
+}
+
+// checkGridBudget refuses a grid_search weight learning of more than
+// MaxGridEvaluations clusterings (max_iterations values per feature, every
+// combination).
+func checkGridBudget(o schema.Values, features int, at schema.Path) schema.Problems {
+	if o.Str("multi_feature_strategy") != StrategyWeighted || o.Has("feature_weights") || features < 2 {
+		return nil
+	}
+	wl := o.Obj("weight_learning_config")
+	if wl.Str("method") != LearnGridSearch {
+		return nil
+	}
+	m, ok := wl.IntOK("max_iterations")
+	if !ok {
+		if wl.Has("max_iterations") {
+			return nil // the field's own problem is reported
+		}
+		m = 20
+	}
+	if n := GridEvaluations(m, features); n > MaxGridEvaluations {
+		return schema.Problems{{Loc: at.With("weight_learning_config", "max_iterations"), Type: "value_error",
+			Msg: fmt.Sprintf("grid_search evaluates max_iterations^features = %d^%d weight combinations, more than the %d clusterings allowed; lower max_iterations or use method bayesian",
+				m, features, MaxGridEvaluations)}}
+	}
+	return nil
+}
+
+// GridEvaluations is m^features, saturating at MaxGridEvaluations+1.
+func GridEvaluations(m, features int) int {
+	n := 1
+	for i := 0; i < features; i++ {
+		n *= m
+		if n > MaxGridEvaluations {
+			return MaxGridEvaluations + 1
+		}
+	}
+	return n
 }
 
 // AttributeBasedConfig is Mixpeek's AttributeBasedConfig.

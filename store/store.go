@@ -248,6 +248,16 @@ var migrations = []string{
 		created_at INTEGER NOT NULL,
 		PRIMARY KEY (namespace_id, cluster_id, key)
 	);`,
+	// The output collections a cluster owns (see outputs.go): output_key is
+	// "" for a single output collection, else the feature URI.
+	`CREATE TABLE cluster_outputs (
+		collection_id TEXT PRIMARY KEY,
+		cluster_id TEXT NOT NULL,
+		output_key TEXT NOT NULL,
+		position INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		UNIQUE (cluster_id, output_key)
+	);`,
 }
 
 // migrate applies the migrations not yet applied, each in a transaction.
