@@ -268,10 +268,28 @@ func (s *Server) clusterResponse(ctx context.Context, c store.Cluster) (model.Cl
 		out.Algorithm, out.ClusteredAttributes = &method, ac.Attributes
 		out.HierarchicalGrouping, out.AggregationMethod = &ac.HierarchicalGrouping, ac.AggregationMethod
 	}
+	outputs, err := s.cfg.Store.ClusterOutputs(ctx, c.ID)
+	if err != nil {
+		return out, err
+	}
+	for _, o := range outputs {
+		out.OutputCollectionIDs = append(out.OutputCollectionIDs, o.CollectionID)
+		out.OutputCollectionNames = append(out.OutputCollectionNames, o.Name)
+	}
 	if err := s.addRunState(ctx, c, &out); err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// mustMarshal marshals values of clusterd's own types, which always
+// marshal.
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("api: marshalling %T: %v", v, err))
+	}
+	return b
 }
 
 // addRunState fills in the fields that come from the cluster's runs.
@@ -309,9 +327,20 @@ func (s *Server) addRunState(ctx context.Context, c store.Cluster, out *model.Cl
 		stats.Extra["davies_bouldin_index"] = res.Metrics.DaviesBouldinIndex
 		stats.Extra["calinski_harabasz_score"] = res.Metrics.CalinskiHarabaszScore
 	}
-	if res.Stats != nil {
-		noise := res.Stats.NoisePoints
+	if st := res.Stats; st != nil {
+		noise := st.NoisePoints
 		stats.NoisePoints = &noise
+		if len(st.Features) > 0 {
+			stats.Extra["features"] = st.Features
+		}
+		out.LearnedWeights, out.LearningQualityScore = st.LearnedWeights, st.LearningQualityScore
+		out.HierarchyDetected = st.HierarchyDetected
+		for _, h := range st.HierarchyRelationships {
+			var m map[string]any
+			if err := json.Unmarshal(mustMarshal(h), &m); err == nil {
+				out.HierarchyRelationships = append(out.HierarchyRelationships, m)
+			}
+		}
 	}
 	out.ClusterStats = stats
 	out.LLMLabelingErrors = res.LLMLabelingErrors
