@@ -27,15 +27,17 @@ import (
 // world is a store with a (not started) runner on the CPU; runs are
 // executed synchronously by runOnce.
 type world struct {
-	t  *testing.T
-	st *store.Store
+	t   *testing.T
+	dir string
+	st  *store.Store
 	ns string
 	r  *Runner
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	st, err := store.Open(t.TempDir())
+	dir := t.TempDir()
+	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func newWorld(t *testing.T) *world {
 	r := New(Config{Store: st, Backends: bm, Metrics: telemetry.New(prometheus.NewRegistry()),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(func() { st.Close() })
-	return &world{t: t, st: st, ns: ns.ID, r: r}
+	return &world{t: t, dir: dir, st: st, ns: ns.ID, r: r}
 }
 
 // collection creates a collection holding docs.
@@ -199,16 +201,23 @@ func blobs(rng *rand.Rand, n, d, k int, sd float64) ([][]float32, []int) {
 
 // bruteMetrics computes scikit-learn's silhouette_score,
 // davies_bouldin_score and calinski_harabasz_score by their definitions,
-// in float64, over the rows with a label ≥ 0 (all pairs: no sampling).
-func bruteMetrics(x [][]float64, labels []int) (sil, db, ch float64) {
+// in float64, over the rows with a label ≥ 0 (any values; all pairs: no
+// sampling).
+func bruteMetrics(x [][]float64, sparse []int) (sil, db, ch float64) {
 	var rows []int
-	k := 0
-	for i, l := range labels {
+	dense := map[int]int{}
+	labels := make([]int, len(sparse))
+	for i, l := range sparse {
+		labels[i] = -1
 		if l >= 0 {
+			if _, ok := dense[l]; !ok {
+				dense[l] = len(dense)
+			}
+			labels[i] = dense[l]
 			rows = append(rows, i)
-			k = max(k, l+1)
 		}
 	}
+	k := len(dense)
 	dist := func(a, b []float64) float64 {
 		var s float64
 		for t := range a {
