@@ -30,8 +30,8 @@ type world struct {
 	t   *testing.T
 	dir string
 	st  *store.Store
-	ns string
-	r  *Runner
+	ns  string
+	r   *Runner
 }
 
 func newWorld(t *testing.T) *world {
@@ -354,4 +354,3 @@ func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
-
