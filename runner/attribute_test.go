@@ -27,7 +27,6 @@ var seedClusterID = regexp.MustCompile(`^cl_(-?[0-9]+(_sub_[0-9]+)*|cluster_nois
 func TestAttributeFlat(t *testing.T) {
 	w := newWorld(t)
 	rng := rand.New(rand.NewPCG(3, 4))
-	type row struct{ payload string }
 	payloads := []string{
 		`{"category":"Electronics","brand":"Apple","text":"phone apple"}`,
 		`{"category":"Electronics","brand":"Samsung","text":"phone samsung"}`,
