@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -329,5 +330,39 @@ func TestAttributeWithVectorConfig(t *testing.T) {
 	// g = p for even i: mean of 0, 2, …, 10 is 5; cl_0_sub_0 is h = 0: i = 0, 6.
 	if !slices.Equal(cents["cl_0"], []float32{5, 0}) || !slices.Equal(cents["cl_1"], []float32{6, 0}) || !slices.Equal(cents["cl_0_sub_0"], []float32{3, 0}) {
 		t.Errorf("centroids %v", cents)
+	}
+}
+
+// TestOutputsFollowRuns: each completed run replaces the output
+// collection's documents: a cluster that no longer exists loses its
+// document, the collection stays the same one.
+func TestOutputsFollowRuns(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	var docs []store.DocumentInput
+	for i := 0; i < 9; i++ {
+		docs = append(docs, store.DocumentInput{ID: fmt.Sprint(i), Payload: json.RawMessage(fmt.Sprintf(`{"s":"%c"}`, 'a'+rune(i%3)))})
+	}
+	col := w.collection("st", docs)
+	w.cluster("clust_o", "o", fmt.Sprintf(`{"collection_ids":[%q],"cluster_type":"attribute","attribute_config":{"attributes":["s"]}}`, col.ID))
+	w.completed("clust_o")
+	first, _ := w.st.ClusterOutputs(ctx, "clust_o")
+	if got := w.documents("o_clusters"); len(got) != 3 {
+		t.Fatalf("first run: %d output documents", len(got))
+	}
+	for i := range docs {
+		docs[i].Payload = json.RawMessage(fmt.Sprintf(`{"s":"%c"}`, 'a'+rune(i%2)))
+	}
+	if _, err := w.st.Upsert(ctx, col.ID, &store.SliceSource{Docs: docs}); err != nil {
+		t.Fatal(err)
+	}
+	run, _ := w.completed("clust_o")
+	second, _ := w.st.ClusterOutputs(ctx, "clust_o")
+	got := w.documents("o_clusters")
+	if len(got) != 2 || got["cl_2"].ID != "" || len(first) != 1 || len(second) != 1 || first[0].CollectionID != second[0].CollectionID {
+		t.Fatalf("second run: documents %v, outputs %+v then %+v", got, first, second)
+	}
+	if p := payloadOf(t, got["cl_1"]); p["label"] != "b" || p["run_id"] != run.RunID || p["num_members"] != 4.0 {
+		t.Errorf("cl_1 after the second run: %s", got["cl_1"].Payload)
 	}
 }
