@@ -40,7 +40,8 @@ var ClusteringAlgorithm = schema.Enum(params.KMeans, params.DBSCAN, params.HDBSC
 var weightLearning = schema.Model("WeightLearningConfig", "How feature weights are learned for multi_feature_strategy 'weighted'.",
 	schema.F("method", schema.Enum("grid_search", "bayesian")).Def("bayesian").
 		Describe("bayesian: a Gaussian-process search over weight combinations; grid_search: every combination of max_iterations values per feature"),
-	schema.F("max_iterations", schema.Int().Min(5).Max(100)).Def(20),
+	schema.F("max_iterations", schema.Int().Min(5).Max(100)).Def(20).
+		Describe("bayesian: weight combinations evaluated; grid_search: values per feature (1/m … 1), at most 1000 combinations in all"),
 	schema.F("metric", schema.Enum("silhouette", "davies_bouldin", "calinski_harabasz")).Def("silhouette"),
 	schema.F("random_state", schema.Int().Min(0).Max(4294967295)).Def(42),
 	schema.F("sample_size", schema.Int().Min(100).OrNull()).Def(nil).Describe("Learn the weights on a seeded sample of this many documents"),
@@ -86,7 +87,8 @@ var VectorBasedConfig = schema.Model("VectorBasedConfig-Input",
 	schema.F("weight_learning_config", nullable(weightLearning)).Def(nil),
 	schema.F("output_strategy", schema.Enum(OutputSingle, OutputPerFeature)).Def(OutputSingle).
 		Describe("single: one output collection with a document per cluster holding every feature's centroid; per_feature: one output collection per feature"),
-	schema.F("enrich_source", schema.Bool()).Def(false).Describe("Write each member's cluster into its source document (as enrich_source_collection)"),
+	schema.F("enrich_source", schema.Bool()).Def(false).
+		Describe("Write each member's cluster into its source document after every completed run (as enrich_source_collection, but the output collections are written too)"),
 	schema.F("effective_feature_method", schema.Enum("mean", "median", "medoid")).Def("mean").
 		Describe("How a cluster's reported centroid is made from its members"),
 	schema.F("feature_extractor_name", schema.Str().OrNull()).Def(nil).NoEffect("Mixpeek fills it from feature_uri; clusterd reads the URI itself"),
@@ -343,7 +345,7 @@ var CreateClusterRequestModel = schema.Model("CreateClusterRequest", "Create a c
 	schema.F("filters", nullable(LogicalOperator)).Def(nil).Describe("Only documents matching these filters are clustered"),
 	schema.F("llm_labeling", nullable(LLMLabelingModel)).Def(nil),
 	schema.F("enrich_source_collection", schema.Bool()).Def(false).
-		Describe("Write each member's cluster into its source document after every completed run"),
+		Describe("Write each member's cluster into its source document after every completed run, instead of writing the output collections"),
 	schema.F("source_enrichment_config", nullable(SourceEnrichmentConfig)).Def(nil),
 	schema.F("description", schema.Str().MaxLen(4096).OrNull()).Ext(),
 	schema.F("metadata", schema.FreeObject().OrNull()).Ext(),
