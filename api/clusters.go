@@ -264,9 +264,9 @@ func (s *Server) clusterResponse(ctx context.Context, c store.Cluster) (model.Cl
 		out.AlgorithmParams = json.RawMessage("null")
 	}
 	if ac := cfg.AttributeConfig; ac != nil {
-		method := params.AttributeBased
+		method, agg := params.AttributeBased, ac.Aggregation() // the method in effect: most_frequent when null
 		out.Algorithm, out.ClusteredAttributes = &method, ac.Attributes
-		out.HierarchicalGrouping, out.AggregationMethod = &ac.HierarchicalGrouping, ac.AggregationMethod
+		out.HierarchicalGrouping, out.AggregationMethod = &ac.HierarchicalGrouping, &agg
 	}
 	outputs, err := s.cfg.Store.ClusterOutputs(ctx, c.ID)
 	if err != nil {

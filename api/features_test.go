@@ -50,6 +50,7 @@ func TestAttributeCluster(t *testing.T) {
 	}
 	var meta struct {
 		ClusteredAttributes   []string `json:"clustered_attributes"`
+		AggregationMethod     string   `json:"aggregation_method"`
 		HierarchicalGrouping  bool     `json:"hierarchical_grouping"`
 		Algorithm             string   `json:"algorithm"`
 		OutputCollectionIDs   []string `json:"output_collection_ids"`
@@ -57,7 +58,7 @@ func TestAttributeCluster(t *testing.T) {
 		NumClusters           int      `json:"num_clusters"`
 	}
 	e.ok("GET", "/v1/clusters/"+cl.ClusterID, nil, &meta)
-	if meta.Algorithm != "attribute_based" || !meta.HierarchicalGrouping || meta.NumClusters != 3 || len(meta.OutputCollectionIDs) != 1 ||
+	if meta.Algorithm != "attribute_based" || !meta.HierarchicalGrouping || meta.AggregationMethod != "most_frequent" || meta.NumClusters != 3 || len(meta.OutputCollectionIDs) != 1 ||
 		meta.OutputCollectionNames[0] != "orders_group_by_status_clusters" {
 		t.Fatalf("cluster %+v", meta)
 	}
