@@ -76,7 +76,8 @@ type clustering struct {
 	// run's features.
 	relations []model.HierarchyRelationship
 	// weights are the feature weights a concatenation used (several
-	// features), learning how weight learning went (nil unless it ran).
+	// features); learning says how they were learned (nil unless they
+	// were).
 	weights  map[string]float64
 	learning *learned
 }
@@ -141,6 +142,9 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	if !cfg.EnrichSourceCollection {
 		if err := r.writeOutputs(ctx, run, cl, &cfg, c, res, log); err != nil {
+			if errors.Is(err, store.ErrConflict) { // no free name: the user's collections hold them all
+				return store.Outcome{}, &userError{"writing the output collection: " + err.Error()}
+			}
 			return store.Outcome{}, fmt.Errorf("writing output collections: %w", err)
 		}
 	}
