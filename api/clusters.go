@@ -58,7 +58,7 @@ func (s *Server) checkCluster(ctx context.Context, ns string, v any, at schema.P
 			return nil, err
 		}
 		docs += col.DocumentCount
-		d, fps := s.clusteredDim(ctx, col, features, featureLoc)
+		d, fps := s.clusteredDim(ctx, col, features, featureLoc, vc.Str("multi_feature_strategy") == model.StrategyIndependent)
 		ps = append(ps, fps...)
 		if i == 0 {
 			dim = d
@@ -114,10 +114,11 @@ func checkClusterCount(vc schema.Values, docs int64, at schema.Path) schema.Prob
 }
 
 // clusteredDim is the dimension of the vectors a run would cluster from a
-// collection: the sum of the requested features' dimensions, or the only
-// feature's; −1 when unknown yet (the collection has no vectors). A
-// feature the collection lacks while it has others is a problem.
-func (s *Server) clusteredDim(ctx context.Context, col store.Collection, features []string, at schema.Path) (int, schema.Problems) {
+// collection: the sum of the requested features' dimensions (the smallest
+// of them when each is clustered on its own), or the only feature's; −1
+// when unknown yet (the collection has no vectors). A feature the
+// collection lacks while it has others is a problem.
+func (s *Server) clusteredDim(ctx context.Context, col store.Collection, features []string, at schema.Path, independent bool) (int, schema.Problems) {
 	if len(col.Features) == 0 {
 		return -1, nil
 	}
@@ -138,7 +139,11 @@ func (s *Server) clusteredDim(ctx context.Context, col store.Collection, feature
 			dim = -1
 			continue
 		}
-		if dim >= 0 {
+		switch {
+		case dim < 0:
+		case independent && j > 0:
+			dim = min(dim, f.Dim)
+		default:
 			dim += f.Dim
 		}
 	}

@@ -160,6 +160,12 @@ func TestStrategiesInClusterMetadata(t *testing.T) {
 		"weight_learning_config": map[string]any{"method": "grid_search", "max_iterations": 5}}}, &weighted)
 	e.ok("POST", "/v1/clusters", map[string]any{"collection_ids": []string{"mm"}, "vector_config": map[string]any{
 		"clustering_method": "hdbscan", "algorithm_params": map[string]any{"min_cluster_size": 10}, "feature_uris": uris, "multi_feature_strategy": "independent"}}, &independent)
+	// Each feature is clustered on its own: PCA to 3 dimensions fits the
+	// joined 5 but not the 2-dimensional text feature.
+	code, body := e.call("POST", "/v1/clusters", map[string]any{"collection_ids": []string{"mm"}, "vector_config": map[string]any{
+		"clustering_method": "kmeans", "feature_uris": uris, "multi_feature_strategy": "independent",
+		"preprocessing_steps": []any{map[string]any{"method": "pca", "n_components": 3}}}})
+	checkError(t, code, body, http.StatusUnprocessableEntity, `"loc":["body","vector_config","preprocessing_steps",0,"n_components"]`)
 	for _, id := range []string{weighted.ClusterID, independent.ClusterID} {
 		e.ok("POST", "/v1/clusters/"+id+"/execute", nil, nil)
 		if res := e.wait(id); res["status"] != "completed" {
