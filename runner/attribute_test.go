@@ -366,3 +366,36 @@ func TestOutputsFollowRuns(t *testing.T) {
 		t.Errorf("cl_1 after the second run: %s", got["cl_1"].Payload)
 	}
 }
+
+// TestAttributeEnrichment: enrich_source_collection writes the mapped
+// fields into the source documents, metadata.PATH reading the cluster's
+// attributes, and no output collection is written.
+func TestAttributeEnrichment(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	var docs []store.DocumentInput
+	for i := 0; i < 6; i++ {
+		docs = append(docs, store.DocumentInput{ID: fmt.Sprint(i), Payload: json.RawMessage(fmt.Sprintf(`{"category":"%c","n":%d}`, 'x'+rune(i%2), i))})
+	}
+	col := w.collection("src", docs)
+	w.cluster("clust_e", "e", fmt.Sprintf(`{"collection_ids":[%q],"cluster_type":"attribute","attribute_config":{"attributes":["metadata.category"]},
+		"enrich_source_collection":true,"source_enrichment_config":{"field_mappings":[{"source_field":"cluster_id","target_field":"seg"},
+		{"source_field":"cluster_label","target_field":"name"},{"source_field":"metadata.category","target_field":"cat"},
+		{"source_field":"member_count","target_field":"size"},{"source_field":"distance_to_centroid","target_field":"d"}]}}`, col.ID))
+	w.completed("clust_e")
+	for id, d := range w.documents("src") {
+		p := payloadOf(t, d)
+		var i int
+		fmt.Sscanf(id, "%d", &i)
+		want := string('x' + rune(i%2))
+		if p["seg"] != fmt.Sprintf("cl_%d", i%2) || p["name"] != want || p["cat"] != want || p["size"] != 3.0 || p["n"] != float64(i) {
+			t.Errorf("%s: %s", id, d.Payload)
+		}
+		if _, ok := p["d"]; ok {
+			t.Errorf("%s: a distance without vectors: %s", id, d.Payload)
+		}
+	}
+	if outs, _ := w.st.ClusterOutputs(ctx, "clust_e"); len(outs) != 0 {
+		t.Errorf("output collections %+v", outs)
+	}
+}
