@@ -58,7 +58,7 @@ func (s *Server) checkCluster(ctx context.Context, ns string, v any, at schema.P
 			return nil, err
 		}
 		docs += col.DocumentCount
-		d, fps := s.clusteredDim(ctx, col, features, featureLoc)
+		d, fps := s.clusteredDim(ctx, col, features, featureLoc, vc.Str("multi_feature_strategy") == model.StrategyIndependent)
 		ps = append(ps, fps...)
 		if i == 0 {
 			dim = d
@@ -114,10 +114,11 @@ func checkClusterCount(vc schema.Values, docs int64, at schema.Path) schema.Prob
 }
 
 // clusteredDim is the dimension of the vectors a run would cluster from a
-// collection: the sum of the requested features' dimensions, or the only
-// feature's; −1 when unknown yet (the collection has no vectors). A
-// feature the collection lacks while it has others is a problem.
-func (s *Server) clusteredDim(ctx context.Context, col store.Collection, features []string, at schema.Path) (int, schema.Problems) {
+// collection: the sum of the requested features' dimensions (the smallest
+// of them when each is clustered on its own), or the only feature's; −1
+// when unknown yet (the collection has no vectors). A feature the
+// collection lacks while it has others is a problem.
+func (s *Server) clusteredDim(ctx context.Context, col store.Collection, features []string, at schema.Path, independent bool) (int, schema.Problems) {
 	if len(col.Features) == 0 {
 		return -1, nil
 	}
@@ -138,7 +139,11 @@ func (s *Server) clusteredDim(ctx context.Context, col store.Collection, feature
 			dim = -1
 			continue
 		}
-		if dim >= 0 {
+		switch {
+		case dim < 0:
+		case independent && j > 0:
+			dim = min(dim, f.Dim)
+		default:
 			dim += f.Dim
 		}
 	}
@@ -264,14 +269,32 @@ func (s *Server) clusterResponse(ctx context.Context, c store.Cluster) (model.Cl
 		out.AlgorithmParams = json.RawMessage("null")
 	}
 	if ac := cfg.AttributeConfig; ac != nil {
-		method := params.AttributeBased
+		method, agg := params.AttributeBased, ac.Aggregation() // the method in effect: most_frequent when null
 		out.Algorithm, out.ClusteredAttributes = &method, ac.Attributes
-		out.HierarchicalGrouping, out.AggregationMethod = &ac.HierarchicalGrouping, ac.AggregationMethod
+		out.HierarchicalGrouping, out.AggregationMethod = &ac.HierarchicalGrouping, &agg
+	}
+	outputs, err := s.cfg.Store.ClusterOutputs(ctx, c.ID)
+	if err != nil {
+		return out, err
+	}
+	for _, o := range outputs {
+		out.OutputCollectionIDs = append(out.OutputCollectionIDs, o.CollectionID)
+		out.OutputCollectionNames = append(out.OutputCollectionNames, o.Name)
 	}
 	if err := s.addRunState(ctx, c, &out); err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// mustMarshal marshals values of clusterd's own types, which always
+// marshal.
+func mustMarshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("api: marshalling %T: %v", v, err))
+	}
+	return b
 }
 
 // addRunState fills in the fields that come from the cluster's runs.
@@ -309,9 +332,20 @@ func (s *Server) addRunState(ctx context.Context, c store.Cluster, out *model.Cl
 		stats.Extra["davies_bouldin_index"] = res.Metrics.DaviesBouldinIndex
 		stats.Extra["calinski_harabasz_score"] = res.Metrics.CalinskiHarabaszScore
 	}
-	if res.Stats != nil {
-		noise := res.Stats.NoisePoints
+	if st := res.Stats; st != nil {
+		noise := st.NoisePoints
 		stats.NoisePoints = &noise
+		if len(st.Features) > 0 {
+			stats.Extra["features"] = st.Features
+		}
+		out.LearnedWeights, out.LearningQualityScore = st.LearnedWeights, st.LearningQualityScore
+		out.HierarchyDetected = st.HierarchyDetected
+		for _, h := range st.HierarchyRelationships {
+			var m map[string]any
+			if err := json.Unmarshal(mustMarshal(h), &m); err == nil {
+				out.HierarchyRelationships = append(out.HierarchyRelationships, m)
+			}
+		}
 	}
 	out.ClusterStats = stats
 	out.LLMLabelingErrors = res.LLMLabelingErrors

@@ -121,29 +121,37 @@ func (s *Server) waitFinished(ctx context.Context, ns, clusterID, runID string, 
 	}
 }
 
-// ArtifactCentroid is a centroid with its scatter-plot position.
+// ArtifactCentroid is a centroid with its scatter-plot position (x, y and
+// variance null when the run had no vectors); feature_uri names the
+// feature of an "independent" run's cluster, attributes an attribute
+// cluster's values.
 type ArtifactCentroid struct {
-	ClusterID       string   `json:"cluster_id"`
-	NumMembers      int64    `json:"num_members"`
-	Label           *string  `json:"label"`
-	Summary         *string  `json:"summary"`
-	Keywords        []string `json:"keywords"`
-	Variance        float64  `json:"variance"`
-	X               float32  `json:"x"`
-	Y               float32  `json:"y"`
-	Z               *float32 `json:"z,omitempty"`
-	ParentClusterID *string  `json:"parent_cluster_id"`
-	HierarchyLevel  int32    `json:"hierarchy_level"`
+	ClusterID       string         `json:"cluster_id"`
+	NumMembers      int64          `json:"num_members"`
+	Label           *string        `json:"label"`
+	Summary         *string        `json:"summary"`
+	Keywords        []string       `json:"keywords"`
+	Variance        *float64       `json:"variance"`
+	X               *float32       `json:"x"`
+	Y               *float32       `json:"y"`
+	Z               *float32       `json:"z,omitempty"`
+	ParentClusterID *string        `json:"parent_cluster_id"`
+	HierarchyLevel  int32          `json:"hierarchy_level"`
+	FeatureURI      *string        `json:"feature_uri,omitempty"`
+	Attributes      map[string]any `json:"attributes,omitempty"`
 }
 
-// ArtifactMember is a point with its scatter-plot position.
+// ArtifactMember is a point with its scatter-plot position (null when the
+// run had no vectors); an "independent" run lists each document once per
+// feature, feature_uri saying which.
 type ArtifactMember struct {
 	PointID            string   `json:"point_id"`
 	ClusterID          string   `json:"cluster_id"`
-	X                  float32  `json:"x"`
-	Y                  float32  `json:"y"`
+	X                  *float32 `json:"x"`
+	Y                  *float32 `json:"y"`
 	Z                  *float32 `json:"z,omitempty"`
 	DistanceToCentroid *float32 `json:"distance_to_centroid"`
+	FeatureURI         *string  `json:"feature_uri,omitempty"`
 }
 
 // ArtifactsResponse is the artifacts endpoints' body.
@@ -242,13 +250,13 @@ func (s *Server) artifacts(c *gin.Context, r store.Run) error {
 		}
 		for _, ct := range cents {
 			a := ArtifactCentroid{ClusterID: ct.ClusterID, NumMembers: ct.NumMembers, Label: ct.Label, Summary: ct.Summary, Keywords: ct.Keywords,
-				Variance: ct.Variance, X: ct.X, Y: ct.Y, ParentClusterID: ct.ParentClusterID, HierarchyLevel: ct.HierarchyLevel}
+				Variance: ct.Variance, X: ct.X, Y: ct.Y, ParentClusterID: ct.ParentClusterID, HierarchyLevel: ct.HierarchyLevel,
+				FeatureURI: ct.FeatureURI, Attributes: attributesOf(ct)}
 			if l, ok := labels[ct.ClusterID]; ok {
 				a.Label, a.Summary, a.Keywords = l.Label, l.Summary, l.Keywords
 			}
 			if proj == "3d" {
-				z := ct.Z
-				a.Z = &z
+				a.Z = ct.Z
 			}
 			out.Centroids = append(out.Centroids, a)
 		}
@@ -259,15 +267,26 @@ func (s *Server) artifacts(c *gin.Context, r store.Run) error {
 	}
 	out.TotalMembers = total
 	for _, m := range members {
-		a := ArtifactMember{PointID: m.PointID, ClusterID: m.ClusterID, X: m.X, Y: m.Y, DistanceToCentroid: m.DistanceToCentroid}
+		a := ArtifactMember{PointID: m.PointID, ClusterID: m.ClusterID, X: m.X, Y: m.Y, DistanceToCentroid: m.DistanceToCentroid, FeatureURI: m.FeatureURI}
 		if proj == "3d" {
-			z := m.Z
-			a.Z = &z
+			a.Z = m.Z
 		}
 		out.Members = append(out.Members, a)
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// attributesOf reads an attribute cluster's values from its centroid row.
+func attributesOf(ct artifacts.Centroid) map[string]any {
+	if ct.Attributes == nil {
+		return nil
+	}
+	var out map[string]any
+	if json.Unmarshal([]byte(*ct.Attributes), &out) != nil {
+		return nil
+	}
+	return out
 }
 
 func boolInt(b bool) int {
@@ -343,7 +362,9 @@ type DataCentroid struct {
 	Metadata       map[string]any `json:"metadata"`
 }
 
-// DataMember is one clustered document.
+// DataMember is one clustered document (coordinates null when the run had
+// no vectors; an "independent" run lists each document once per feature,
+// metadata.feature_uri saying which).
 type DataMember struct {
 	DocumentID         string         `json:"document_id"`
 	ClusterID          string         `json:"cluster_id"`
@@ -390,8 +411,15 @@ func (s *Server) executionData(c *gin.Context) error {
 	out := DataResponse{ClusterID: r.ClusterID, RunID: r.RunID, Centroids: []DataCentroid{}, Members: []DataMember{}, TotalClusters: len(cents), Offset: req.Offset, Limit: limit}
 	if req.IncludeCentroids {
 		for _, ct := range cents {
+			meta := map[string]any{"variance": ct.Variance, "hierarchy_level": ct.HierarchyLevel, "parent_cluster_id": ct.ParentClusterID}
+			if ct.FeatureURI != nil {
+				meta["feature_uri"] = *ct.FeatureURI
+			}
+			if a := attributesOf(ct); a != nil {
+				meta["attributes"] = a
+			}
 			out.Centroids = append(out.Centroids, DataCentroid{ClusterID: ct.ClusterID, ClusterLabel: name(ct.ClusterID), CentroidVector: ct.CentroidVector,
-				NumMembers: ct.NumMembers, Metadata: map[string]any{"variance": ct.Variance, "hierarchy_level": ct.HierarchyLevel, "parent_cluster_id": ct.ParentClusterID}})
+				NumMembers: ct.NumMembers, Metadata: meta})
 		}
 	}
 	withMembers := req.IncludeMembers
@@ -401,8 +429,15 @@ func (s *Server) executionData(c *gin.Context) error {
 	}
 	out.TotalMembers = total
 	for _, m := range members {
-		out.Members = append(out.Members, DataMember{DocumentID: m.PointID, ClusterID: m.ClusterID, ClusterLabel: name(m.ClusterID),
-			DistanceToCentroid: m.DistanceToCentroid, Coordinates: []float32{m.X, m.Y, m.Z}, Metadata: map[string]any{}})
+		dm := DataMember{DocumentID: m.PointID, ClusterID: m.ClusterID, ClusterLabel: name(m.ClusterID),
+			DistanceToCentroid: m.DistanceToCentroid, Metadata: map[string]any{}}
+		if m.X != nil && m.Y != nil && m.Z != nil {
+			dm.Coordinates = []float32{*m.X, *m.Y, *m.Z}
+		}
+		if m.FeatureURI != nil {
+			dm.Metadata["feature_uri"] = *m.FeatureURI
+		}
+		out.Members = append(out.Members, dm)
 	}
 	c.JSON(http.StatusOK, out)
 	return nil

@@ -25,31 +25,40 @@ const (
 
 // Centroid is one row of centroids.parquet. X, Y, Z are the centroid's
 // position on the run's first three principal components (the 2-D plot uses
-// X and Y).
+// X and Y); they, CentroidVector and Variance are empty for clusters without
+// vectors (attribute clusters of documents without features). FeatureURI is
+// the feature of a multi_feature_strategy "independent" run's cluster;
+// Attributes the JSON object of an attribute cluster's values.
 type Centroid struct {
 	ClusterID       string    `parquet:"cluster_id" json:"cluster_id"`
 	NumMembers      int64     `parquet:"num_members" json:"num_members"`
 	Label           *string   `parquet:"label,optional" json:"label"`
 	Summary         *string   `parquet:"summary,optional" json:"summary"`
 	Keywords        []string  `parquet:"keywords,list" json:"keywords"`
-	Variance        float64   `parquet:"variance" json:"variance"`
-	X               float32   `parquet:"x" json:"x"`
-	Y               float32   `parquet:"y" json:"y"`
-	Z               float32   `parquet:"z" json:"z"`
+	Variance        *float64  `parquet:"variance,optional" json:"variance"`
+	X               *float32  `parquet:"x,optional" json:"x"`
+	Y               *float32  `parquet:"y,optional" json:"y"`
+	Z               *float32  `parquet:"z,optional" json:"z"`
 	ParentClusterID *string   `parquet:"parent_cluster_id,optional" json:"parent_cluster_id"`
 	HierarchyLevel  int32     `parquet:"hierarchy_level" json:"hierarchy_level"`
 	CentroidVector  []float32 `parquet:"centroid_vector,list" json:"centroid_vector"`
+	FeatureURI      *string   `parquet:"feature_uri,optional" json:"feature_uri,omitempty"`
+	Attributes      *string   `parquet:"attributes,optional" json:"attributes,omitempty"`
 }
 
 // Member is one row of members.parquet. DistanceToCentroid is the Euclidean
-// (not squared) distance to the cluster's centroid, null for noise.
+// (not squared) distance to the cluster's centroid, null for noise and
+// when the run had no vectors (then X, Y, Z are null too). An
+// "independent" run has one row per document and feature, FeatureURI
+// saying which (the first feature's rows first).
 type Member struct {
 	PointID            string   `parquet:"point_id" json:"point_id"`
 	ClusterID          string   `parquet:"cluster_id" json:"cluster_id"`
-	X                  float32  `parquet:"x" json:"x"`
-	Y                  float32  `parquet:"y" json:"y"`
-	Z                  float32  `parquet:"z" json:"z"`
+	X                  *float32 `parquet:"x,optional" json:"x"`
+	Y                  *float32 `parquet:"y,optional" json:"y"`
+	Z                  *float32 `parquet:"z,optional" json:"z"`
 	DistanceToCentroid *float32 `parquet:"distance_to_centroid,optional" json:"distance_to_centroid"`
+	FeatureURI         *string  `parquet:"feature_uri,optional" json:"feature_uri,omitempty"`
 }
 
 // ErrMissing reports a run without artifacts (not completed, or deleted).

@@ -88,3 +88,45 @@ func Score(ctx context.Context, be kernels.Backend, in Input, labels []int32, sa
 	s.SilhouetteSampleSize = len(rows)
 	return s, nil
 }
+
+// Describe reports clusters found elsewhere (attribute values, say) as Run
+// reports its own: for labels in [0, k) or −1 (left out), with every
+// cluster non-empty, each cluster's centroid (the members' mean, or their
+// per-feature median or medoid as method says, as in
+// Pipeline.EffectiveFeatureMethod), size, variance and cosine
+// similarities, with IDs cl_0…cl_{k−1}, and each row's squared Euclidean
+// distance to its cluster's centroid (−1 for rows left out). seed drives
+// the medoid's sampling of large clusters.
+func Describe(ctx context.Context, be kernels.Backend, in Input, labels []int32, k int, method string, seed int64) ([]Cluster, []float32, error) {
+	if len(labels) != in.N || len(in.X) != in.N*in.D || in.D < 1 {
+		return nil, nil, fmt.Errorf("engine: Describe: %d labels for %d×%d values (%d given)", len(labels), in.N, in.D, len(in.X))
+	}
+	counts := make([]int, k)
+	for _, l := range labels {
+		if l >= int32(k) {
+			return nil, nil, fmt.Errorf("engine: Describe: label %d for %d clusters", l, k)
+		}
+		if l >= 0 {
+			counts[l]++
+		}
+	}
+	for j, c := range counts {
+		if c == 0 {
+			return nil, nil, fmt.Errorf("engine: Describe: cluster %d has no members", j)
+		}
+	}
+	if k == 0 {
+		dist := make([]float32, in.N)
+		for i := range dist {
+			dist[i] = -1
+		}
+		return nil, dist, nil
+	}
+	ds, err := be.Upload(in.X, in.N, in.D)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ds.Close()
+	r := &run{in: in, ds: ds, be: be, seed: seed}
+	return r.describe(ctx, labels, k, nil, method)
+}

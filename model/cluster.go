@@ -183,12 +183,57 @@ type WeightLearning struct {
 	SampleSize    *int   `json:"sample_size"`
 }
 
+// Weight learning methods and metrics (WeightLearningConfig).
+const (
+	LearnBayesian         = "bayesian"
+	LearnGridSearch       = "grid_search"
+	MetricSilhouette      = "silhouette"
+	MetricDaviesBouldin   = "davies_bouldin"
+	MetricCalinskiHarabas = "calinski_harabasz"
+)
+
+// MaxGridEvaluations bounds a grid_search weight learning: max_iterations
+// to the power of the number of features may not exceed it (each
+// evaluation is a whole clustering).
+const MaxGridEvaluations = 1000
+
+// Learning returns weight_learning_config, or its defaults when null (as
+// Mixpeek does when weights must be learned and none is given).
+func (v *VectorConfig) Learning() WeightLearning {
+	if v.WeightLearningConfig != nil {
+		return *v.WeightLearningConfig
+	}
+	return WeightLearning{Method: LearnBayesian, MaxIterations: 20, Metric: MetricSilhouette, RandomState: 42}
+}
+
+// LearnsWeights reports whether a run learns the feature weights:
+// multi_feature_strategy "weighted" with several features and no
+// feature_weights.
+func (v *VectorConfig) LearnsWeights() bool {
+	return v.MultiFeatureStrategy == StrategyWeighted && len(v.Features()) > 1 && v.FeatureWeights == nil
+}
+
 // AttributeConfig is Mixpeek's AttributeBasedConfig: clusters are the
 // documents' distinct combinations of payload attributes.
 type AttributeConfig struct {
 	Attributes           []string `json:"attributes"`
 	HierarchicalGrouping bool     `json:"hierarchical_grouping"`
 	AggregationMethod    *string  `json:"aggregation_method"`
+}
+
+// Aggregation methods (AttributeBasedConfig.aggregation_method).
+const (
+	AggregateMostFrequent = "most_frequent"
+	AggregateFirst        = "first"
+	AggregateLast         = "last"
+)
+
+// Aggregation returns aggregation_method, most_frequent when null.
+func (a *AttributeConfig) Aggregation() string {
+	if a.AggregationMethod == nil || *a.AggregationMethod == "" {
+		return AggregateMostFrequent
+	}
+	return *a.AggregationMethod
 }
 
 // LLMLabeling is Mixpeek's LLMLabeling: how clusters are named.

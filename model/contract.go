@@ -41,7 +41,8 @@ var ClusteringAlgorithm = schema.Enum(params.KMeans, params.DBSCAN, params.HDBSC
 var weightLearning = schema.Model("WeightLearningConfig", "How feature weights are learned for multi_feature_strategy 'weighted'.",
 	schema.F("method", schema.Enum("grid_search", "bayesian")).Def("bayesian").
 		Describe("bayesian: a Gaussian-process search over weight combinations; grid_search: every combination of max_iterations values per feature"),
-	schema.F("max_iterations", schema.Int().Min(5).Max(100)).Def(20),
+	schema.F("max_iterations", schema.Int().Min(5).Max(100)).Def(20).
+		Describe("bayesian: weight combinations evaluated; grid_search: values per feature (1/m … 1), at most 1000 combinations in all"),
 	schema.F("metric", schema.Enum("silhouette", "davies_bouldin", "calinski_harabasz")).Def("silhouette"),
 	schema.F("random_state", schema.Int().Min(0).Max(4294967295)).Def(42),
 	schema.F("sample_size", schema.Int().Min(100).OrNull()).Def(nil).Describe("Learn the weights on a seeded sample of this many documents"),
@@ -87,7 +88,8 @@ var VectorBasedConfig = schema.Model("VectorBasedConfig-Input",
 	schema.F("weight_learning_config", nullable(weightLearning)).Def(nil),
 	schema.F("output_strategy", schema.Enum(OutputSingle, OutputPerFeature)).Def(OutputSingle).
 		Describe("single: one output collection with a document per cluster holding every feature's centroid; per_feature: one output collection per feature"),
-	schema.F("enrich_source", schema.Bool()).Def(false).Describe("Write each member's cluster into its source document (as enrich_source_collection)"),
+	schema.F("enrich_source", schema.Bool()).Def(false).
+		Describe("Write each member's cluster into its source document after every completed run (as enrich_source_collection, but the output collections are written too)"),
 	schema.F("effective_feature_method", schema.Enum("mean", "median", "medoid")).Def("mean").
 		Describe("How a cluster's reported centroid is made from its members"),
 	schema.F("feature_extractor_name", schema.Str().OrNull()).Def(nil).NoEffect("Mixpeek fills it from feature_uri; clusterd reads the URI itself"),
@@ -165,7 +167,45 @@ func checkVectorConfig(v any, at schema.Path) schema.Problems {
 				Msg: "not one of the features in feature_uris"})
 		}
 	}
-	return ps
+	return append(ps, checkGridBudget(o, len(features), at)...)
+}
+
+// checkGridBudget refuses a grid_search weight learning of more than
+// MaxGridEvaluations clusterings (max_iterations values per feature, every
+// combination).
+func checkGridBudget(o schema.Values, features int, at schema.Path) schema.Problems {
+	if o.Str("multi_feature_strategy") != StrategyWeighted || o.Has("feature_weights") || features < 2 {
+		return nil
+	}
+	wl := o.Obj("weight_learning_config")
+	if wl.Str("method") != LearnGridSearch {
+		return nil
+	}
+	m, ok := wl.IntOK("max_iterations")
+	if !ok {
+		if wl.Has("max_iterations") {
+			return nil // the field's own problem is reported
+		}
+		m = 20
+	}
+	if n := GridEvaluations(m, features); n > MaxGridEvaluations {
+		return schema.Problems{{Loc: at.With("weight_learning_config", "max_iterations"), Type: "value_error",
+			Msg: fmt.Sprintf("grid_search evaluates max_iterations^features = %d^%d weight combinations, more than the %d clusterings allowed; lower max_iterations or use method bayesian",
+				m, features, MaxGridEvaluations)}}
+	}
+	return nil
+}
+
+// GridEvaluations is m^features, saturating at MaxGridEvaluations+1.
+func GridEvaluations(m, features int) int {
+	n := 1
+	for i := 0; i < features; i++ {
+		n *= m
+		if n > MaxGridEvaluations {
+			return MaxGridEvaluations + 1
+		}
+	}
+	return n
 }
 
 // checkSampleSize refuses a sample smaller than the number of clusters
@@ -359,7 +399,7 @@ var CreateClusterRequestModel = schema.Model("CreateClusterRequest", "Create a c
 	schema.F("filters", nullable(LogicalOperator)).Def(nil).Describe("Only documents matching these filters are clustered"),
 	schema.F("llm_labeling", nullable(LLMLabelingModel)).Def(nil),
 	schema.F("enrich_source_collection", schema.Bool()).Def(false).
-		Describe("Write each member's cluster into its source document after every completed run"),
+		Describe("Write each member's cluster into its source document after every completed run, instead of writing the output collections"),
 	schema.F("source_enrichment_config", nullable(SourceEnrichmentConfig)).Def(nil),
 	schema.F("description", schema.Str().MaxLen(4096).OrNull()).Ext(),
 	schema.F("metadata", schema.FreeObject().OrNull()).Ext(),

@@ -37,9 +37,13 @@ func TestLLMLabelingModel(t *testing.T) {
 		{"response_shape invalid schema", `{"response_shape": {"type": "object", "properties": {"a": {"minimum": "x"}}}}`, []string{"response_shape"}},
 		{"response_shape remote ref", `{"response_shape": {"$ref": "http://example.com/s.json"}}`, []string{"response_shape"}},
 		{"response_shape number", `{"response_shape": 5}`, []string{"response_shape"}},
-		{"bad payload path and missing literal", `{"labeling_inputs": {"input_mappings": [{"input_key": "a", "path": "content..title"},
-			{"input_key": "b", "source_type": "literal"}, {"input_key": "c", "source_type": "vector"}]}}`,
-			[]string{"labeling_inputs.input_mappings.0.path", "labeling_inputs.input_mappings.1.override", "labeling_inputs.input_mappings.2.path"}},
+		{"bad payload path", `{"labeling_inputs": {"input_mappings": [{"input_key": "a", "path": "content..title"}]}}`,
+			[]string{"labeling_inputs.input_mappings.0.path"}},
+		// Every field of a mapping at its default (as generated clients send
+		// it): a payload input without a path is the whole payload, a vector
+		// input the collection's only feature, a literal without override null.
+		{"mappings at their defaults", `{"labeling_inputs": {"input_mappings": [{"input_key": "a", "path": null, "source_type": null, "override": null},
+			{"input_key": "b", "source_type": "literal"}, {"input_key": "c", "source_type": "vector"}]}}`, nil},
 		{"unknown model without provider", `{"enabled": true, "model_name": "llama3.1:8b"}`, []string{"model_name"}},
 		{"unknown model with provider", `{"enabled": true, "provider": "openai", "model_name": "llama3.1:8b"}`, nil},
 		{"threshold below 0.5", `{"use_embedding_dedup": true, "embedding_similarity_threshold": 0.4}`, []string{"embedding_similarity_threshold"}},

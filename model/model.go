@@ -72,6 +72,14 @@ type ExecutionCentroid struct {
 	// shape has them). Absent otherwise, and for clusters whose answer
 	// failed. The seed's ClusterExecutionCentroid allows extra properties.
 	Metadata map[string]any `json:"metadata,omitempty"`
+	// FeatureURI is the feature a cluster of a multi_feature_strategy
+	// "independent" run belongs to (as given in feature_uris).
+	FeatureURI *string `json:"feature_uri,omitempty"`
+	// Attributes are an attribute cluster's values, keyed by the attribute
+	// as given in attribute_config.attributes: the values that define it,
+	// and for a parent of a hierarchy the deeper attributes' values chosen
+	// by aggregation_method (null when no member has one).
+	Attributes map[string]any `json:"attributes,omitempty"`
 }
 
 // ExecutionResult is the seed's ClusterExecutionResult plus clusterd's
@@ -89,10 +97,10 @@ type ExecutionResult struct {
 	ErrorMessage      *string             `json:"error_message"`
 	LLMLabelingErrors []string            `json:"llm_labeling_errors"`
 	// clusterd additions
-	Algorithm             string        `json:"algorithm,omitempty"`
-	Backend               string        `json:"backend,omitempty"`
-	BackendFallbackReason *string       `json:"backend_fallback_reason,omitempty"`
-	Stats                 *engine.Stats `json:"stats,omitempty"`
+	Algorithm             string    `json:"algorithm,omitempty"`
+	Backend               string    `json:"backend,omitempty"`
+	BackendFallbackReason *string   `json:"backend_fallback_reason,omitempty"`
+	Stats                 *RunStats `json:"stats,omitempty"`
 	// Progress is the fraction of the work done, in [0, 1], while processing.
 	Progress *float64 `json:"progress,omitempty"`
 }
@@ -104,18 +112,11 @@ func (e *ExecutionResult) Completed(res *engine.Result, backend string, at Time)
 	e.NumPoints = len(res.Labels)
 	e.Algorithm = res.Algorithm
 	e.Backend = backend
-	st := res.Stats
-	e.Stats = &st
+	e.Stats = &RunStats{Stats: res.Stats}
 	e.CompletedAt = &at
 	e.ErrorMessage = nil
 	e.Progress = nil
-	if res.Metrics != nil {
-		e.Metrics = &ExecutionMetrics{
-			SilhouetteScore:       finite(res.Metrics.Silhouette),
-			DaviesBouldinIndex:    finite(res.Metrics.DaviesBouldin),
-			CalinskiHarabaszScore: finite(res.Metrics.CalinskiHarabasz),
-		}
-	}
+	e.Metrics = MetricsOf(res.Metrics)
 	all := res.AllClusters()
 	e.Centroids = make([]ExecutionCentroid, 0, len(all)+1)
 	for _, c := range all {
@@ -130,13 +131,104 @@ func (e *ExecutionResult) Completed(res *engine.Result, backend string, at Time)
 			if c.Parent != "" {
 				parent := c.Parent
 				ec.ParentClusterID = &parent
+				e.Stats.HierarchyRelationships = append(e.Stats.HierarchyRelationships, HierarchyRelationship{ParentClusterID: c.Parent,
+					ChildClusterID: c.ID, SharedMembers: c.Members, ChildMembers: c.Members, Overlap: 1, Source: RelationHierarchy})
 			}
 		}
 		e.Centroids = append(e.Centroids, ec)
 	}
-	if st.NoisePoints > 0 {
-		e.Centroids = append(e.Centroids, ExecutionCentroid{ClusterID: NoiseClusterID, NumMembers: st.NoisePoints})
+	e.Stats.HierarchyDetected = len(e.Stats.HierarchyRelationships) > 0
+	if n := res.Stats.NoisePoints; n > 0 {
+		e.Centroids = append(e.Centroids, ExecutionCentroid{ClusterID: NoiseClusterID, NumMembers: n})
 	}
+}
+
+// RunStats are an execution's statistics: the engine's (for a
+// multi_feature_strategy "independent" run, the first feature's) and what
+// the run added around the clustering.
+type RunStats struct {
+	engine.Stats
+	// LearnedWeights (keyed by feature URI) and LearningQualityScore (the
+	// best value of weight_learning_config.metric, in the metric's own
+	// units) are set when multi_feature_strategy "weighted" learned the
+	// weights; WeightLearning says how.
+	LearnedWeights       map[string]float64   `json:"learned_weights,omitempty"`
+	LearningQualityScore *float64             `json:"learning_quality_score,omitempty"`
+	WeightLearning       *WeightLearningStats `json:"weight_learning,omitempty"`
+	// FeatureWeights are the weights a concatenation used, keyed by feature
+	// URI (several features only).
+	FeatureWeights map[string]float64 `json:"feature_weights,omitempty"`
+	// Features describe each feature's clustering of an "independent" run.
+	Features []FeatureRun `json:"features,omitempty"`
+	// HierarchyDetected and HierarchyRelationships are Mixpeek's: the
+	// parent-child pairs of clusters, detected from membership overlap
+	// ("independent") or made by the clustering (hierarchical_grouping,
+	// hierarchical).
+	HierarchyDetected      bool                    `json:"hierarchy_detected"`
+	HierarchyRelationships []HierarchyRelationship `json:"hierarchy_relationships,omitempty"`
+}
+
+// WeightLearningStats describe a weight learning: its configuration, the
+// rows it learned on and every weight combination it evaluated.
+type WeightLearningStats struct {
+	Method        string        `json:"method"`
+	Metric        string        `json:"metric"`
+	MaxIterations int           `json:"max_iterations"`
+	RandomState   int64         `json:"random_state"`
+	SampleSize    int           `json:"sample_size"` // rows the weights were learned on
+	Trials        []WeightTrial `json:"trials"`
+}
+
+// WeightTrial is one evaluated weight combination: the weights by feature
+// URI and the metric's value (null when the clustering had fewer than 2
+// clusters, which makes every metric undefined).
+type WeightTrial struct {
+	Weights map[string]float64 `json:"weights"`
+	Score   *float64           `json:"score"`
+}
+
+// FeatureRun is one feature's clustering in an "independent" run: its
+// clusters are centroids[first_cluster…] of the execution.
+type FeatureRun struct {
+	FeatureURI  string            `json:"feature_uri"`
+	NumClusters int               `json:"num_clusters"`
+	NoisePoints int               `json:"noise_points"`
+	ClusterIDs  []string          `json:"cluster_ids"` // its top-level clusters
+	Metrics     *ExecutionMetrics `json:"metrics"`
+	Stats       engine.Stats      `json:"stats"`
+}
+
+// HierarchyRelationship says that ParentClusterID contains
+// ChildClusterID: SharedMembers of the child's ChildMembers documents are
+// in the parent (Overlap = SharedMembers / ChildMembers). Source is
+// "membership_overlap" (clusters of different features of an
+// "independent" run, with their feature URIs) or "hierarchy" (a
+// sub-cluster and its parent).
+type HierarchyRelationship struct {
+	ParentClusterID  string  `json:"parent_cluster_id"`
+	ChildClusterID   string  `json:"child_cluster_id"`
+	ParentFeatureURI *string `json:"parent_feature_uri,omitempty"`
+	ChildFeatureURI  *string `json:"child_feature_uri,omitempty"`
+	SharedMembers    int     `json:"shared_members"`
+	ChildMembers     int     `json:"child_members"`
+	Overlap          float64 `json:"overlap"`
+	Source           string  `json:"source"`
+}
+
+// Sources of a HierarchyRelationship.
+const (
+	RelationOverlap   = "membership_overlap"
+	RelationHierarchy = "hierarchy"
+)
+
+// MetricsOf converts engine metrics (nil stays nil; NaN and ±Inf become
+// null).
+func MetricsOf(m *engine.Metrics) *ExecutionMetrics {
+	if m == nil {
+		return nil
+	}
+	return &ExecutionMetrics{SilhouetteScore: finite(m.Silhouette), DaviesBouldinIndex: finite(m.DaviesBouldin),
+		CalinskiHarabaszScore: finite(m.CalinskiHarabasz)}
 }
 
 // Failed marks e failed with msg.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/clusterd/clusterd/artifacts"
 	"github.com/clusterd/clusterd/model"
@@ -16,10 +17,14 @@ const DefaultEnrichBatch = 1000
 // Enrich writes each member's cluster into the payload of the document with
 // the same id in the target collection: by default cluster_id (the deepest
 // cluster), cluster_label and distance_to_centroid, under the names the
-// cluster's source_enrichment_config chooses. It reads the members of each
-// completed run in order (a later run overwrites an earlier one's fields),
-// patches batch documents per transaction, and is idempotent: enriching
-// twice leaves the same payloads.
+// cluster's source_enrichment_config chooses (model.EnrichmentConfig
+// Mappings; metadata.PATH reads PATH in the centroid's metadata object,
+// then among an attribute cluster's attributes, null when neither has it).
+// A multi_feature_strategy "independent" run writes its first feature's
+// assignment. It reads the members of each completed run in order (a later
+// run overwrites an earlier one's fields), patches batch documents per
+// transaction, and is idempotent: enriching twice leaves the same
+// payloads.
 func (r *Runner) Enrich(ctx context.Context, ns string, runs []store.Run, targetCollectionID string, batch int) (model.EnrichResponse, error) {
 	var out model.EnrichResponse
 	if batch <= 0 {
@@ -39,8 +44,9 @@ func (r *Runner) Enrich(ctx context.Context, ns string, runs []store.Run, target
 			return out, fmt.Errorf("stored run result: %w", err)
 		}
 		centroids := map[string]model.ExecutionCentroid{}
+		objects := map[string]map[string]any{} // centroids as JSON objects, for metadata.PATH
 		for _, c := range res.Centroids {
-			centroids[c.ClusterID] = c
+			centroids[centroidKey(c.FeatureURI, c.ClusterID)] = c
 		}
 		members, _, err := artifacts.ReadMembers(r.cfg.Store.RunDir(run.RunID), 0, -1)
 		if err != nil {
@@ -62,8 +68,18 @@ func (r *Runner) Enrich(ctx context.Context, ns string, runs []store.Run, target
 			patches = patches[:0]
 			return nil
 		}
+		primary := ""
 		for _, m := range members {
-			c := centroids[m.ClusterID]
+			if m.FeatureURI != nil { // "independent": rows of the first feature come first
+				if primary == "" {
+					primary = *m.FeatureURI
+				}
+				if *m.FeatureURI != primary {
+					continue
+				}
+			}
+			key := centroidKey(m.FeatureURI, m.ClusterID)
+			c := centroids[key]
 			fields := map[string]any{}
 			set := func(name string, v any) {
 				if name != "" {
@@ -92,6 +108,15 @@ func (r *Runner) Enrich(ctx context.Context, ns string, runs []store.Run, target
 					set(fm.TargetField, m.Y)
 				case model.EnrichZ:
 					set(fm.TargetField, m.Z)
+				default:
+					if path, ok := strings.CutPrefix(fm.SourceField, "metadata."); ok {
+						obj, seen := objects[key]
+						if !seen {
+							obj = centroidObject(c)
+							objects[key] = obj
+						}
+						set(fm.TargetField, centroidMetadata(obj, path))
+					}
 				}
 			}
 			patch, err := json.Marshal(fields)
@@ -111,4 +136,24 @@ func (r *Runner) Enrich(ctx context.Context, ns string, runs []store.Run, target
 		}
 	}
 	return out, nil
+}
+
+// centroidMetadata reads a metadata.PATH enrichment source from a centroid
+// (as a JSON object): PATH in its metadata object (an LLM's custom
+// response), else the attribute of an attribute cluster named PATH (or
+// metadata.PATH, payload.PATH); nil when neither has it.
+func centroidMetadata(c map[string]any, path string) any {
+	if meta, ok := c["metadata"].(map[string]any); ok {
+		if v, ok := lookupPath(meta, path); ok {
+			return v
+		}
+	}
+	if attrs, ok := c["attributes"].(map[string]any); ok {
+		for _, name := range []string{path, "metadata." + path, "payload." + path} {
+			if v, ok := attrs[name]; ok {
+				return v
+			}
+		}
+	}
+	return nil
 }

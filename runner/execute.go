@@ -56,133 +56,36 @@ func failureMessage(err error, runID string) string {
 	return fmt.Sprintf("Clustering failed with an internal error (see the server log for run %s)", runID)
 }
 
-// dataset is what a run clusters.
-type dataset struct {
-	X       []float32
-	N       int
-	D       int
-	IDs     []string // document id per row
-	Sources []source // which collection each range of rows came from
+// part is one clustering of a run: the whole run, or one feature's of a
+// multi_feature_strategy "independent" run.
+type part struct {
+	feature string // "independent": the feature URI; "" otherwise
+	data    *dataset
+	res     *engine.Result // cluster IDs final (numbered across parts)
+	labels  map[string]clusterLabel
+	// attrs are an attribute cluster's values and names its label by
+	// cluster id (nil for vector clusters).
+	attrs map[string]map[string]any
+	names map[string]string
 }
 
-// source is a range of a dataset's rows from one collection.
-type source struct {
-	CollectionID string
-	Start, End   int
+// clustering is what a run found, before it is labelled and recorded.
+type clustering struct {
+	parts []*part
+	// relations are the parent-child pairs found across an "independent"
+	// run's features.
+	relations []model.HierarchyRelationship
+	// weights are the feature weights a concatenation used (several
+	// features); learning says how they were learned (nil unless they
+	// were).
+	weights  map[string]float64
+	learning *learned
 }
 
-// load reads the vectors the cluster definition selects from every
-// collection of collection_ids (restricted by the cluster's filters) and
-// concatenates them. With several features (multi_feature_strategy
-// "concatenate"), each document's vectors are joined in the order of
-// feature_uris, each L2-normalised first (normalize_features, default true)
-// and scaled by its feature_weights entry (default 1); documents lacking one
-// of the features are left out.
-func (r *Runner) load(ctx context.Context, ns string, cfg *model.CreateClusterRequest) (*dataset, error) {
-	vc := cfg.VectorConfig
-	feats := vc.Features()
-	if len(feats) == 0 {
-		feats = []string{""}
-	}
-	out := &dataset{}
-	for _, cid := range cfg.CollectionIDs {
-		col, err := r.cfg.Store.GetCollection(ctx, ns, cid)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, &userError{fmt.Sprintf("Collection %s not found", cid)}
-			}
-			return nil, err
-		}
-		parts := make([]store.Vectors, len(feats))
-		for i, want := range feats {
-			f, err := r.cfg.Store.ResolveFeature(ctx, col.ID, want)
-			if err != nil {
-				return nil, err
-			}
-			if parts[i], err = r.cfg.Store.LoadVectors(ctx, col.ID, f, cfg.Filters); err != nil {
-				var qe *store.QueryError
-				if errors.As(err, &qe) {
-					return nil, &userError{"invalid filters: " + qe.Error()}
-				}
-				return nil, err
-			}
-		}
-		v := parts[0]
-		if len(parts) > 1 {
-			weights := make([]float64, len(feats))
-			for i, f := range feats {
-				weights[i] = vc.FeatureWeights.Weight(i, f)
-			}
-			v = concatenate(parts, vc.NormalizeFeatures, weights)
-		}
-		if out.D != 0 && v.D != out.D {
-			return nil, &userError{fmt.Sprintf("collections have vectors of different dimensions (%d and %d in %s)", out.D, v.D, col.ID)}
-		}
-		out.D = v.D
-		if out.X == nil {
-			out.X = v.X // the common single-collection case: no copy
-		} else {
-			out.X = append(out.X, v.X...)
-		}
-		out.Sources = append(out.Sources, source{CollectionID: col.ID, Start: out.N, End: out.N + v.N})
-		out.N += v.N
-		out.IDs = append(out.IDs, v.IDs...)
-	}
-	return out, nil
-}
-
-// concatenate joins several features of the same documents, in the first
-// feature's order, normalising and weighting each part.
-func concatenate(parts []store.Vectors, normalize bool, weights []float64) store.Vectors {
-	rowOf := make([]map[string]int, len(parts))
-	for f, p := range parts {
-		rowOf[f] = make(map[string]int, p.N)
-		for i, id := range p.IDs {
-			rowOf[f][id] = i
-		}
-	}
-	out := store.Vectors{}
-	for _, p := range parts {
-		out.D += p.D
-	}
-	for _, id := range parts[0].IDs {
-		rows := make([]int, len(parts))
-		ok := true
-		for f := range parts {
-			if rows[f], ok = rowOf[f][id]; !ok {
-				break
-			}
-		}
-		if !ok {
-			continue
-		}
-		for f, p := range parts {
-			vec := p.X[rows[f]*p.D : (rows[f]+1)*p.D]
-			scale := 1.0
-			if f < len(weights) {
-				scale = weights[f]
-			}
-			if normalize {
-				var s float64
-				for _, e := range vec {
-					s += float64(e) * float64(e)
-				}
-				if s > 0 {
-					scale /= math.Sqrt(s)
-				}
-			}
-			for _, e := range vec {
-				out.X = append(out.X, float32(float64(e)*scale))
-			}
-		}
-		out.IDs = append(out.IDs, id)
-		out.N++
-	}
-	return out
-}
-
-// execute runs the clustering of one run and writes its artifacts; res is
-// updated in place (progress while running, the result at the end).
+// execute runs the clustering of one run, labels it, writes its artifacts,
+// enriches the source documents and writes the output collections as the
+// cluster asks; res is updated in place (progress while running, the
+// result at the end).
 func (r *Runner) execute(ctx context.Context, run store.Run, res *model.ExecutionResult, log *slog.Logger) (store.Outcome, error) {
 	st := r.cfg.Store
 	cl, err := st.GetCluster(ctx, run.NamespaceID, run.ClusterID)
@@ -193,75 +96,43 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	if err != nil {
 		return store.Outcome{}, fmt.Errorf("stored cluster config: %w", err)
 	}
-	if cfg.VectorConfig == nil {
+	progress := r.progress(ctx, run, res, log)
+	var c *clustering
+	switch {
+	case cfg.ClusterType == model.ClusterTypeAttribute:
+		if cfg.AttributeConfig == nil {
+			return store.Outcome{}, &userError{"the cluster has no attribute_config"}
+		}
+		c, err = r.clusterAttributes(ctx, run.NamespaceID, &cfg, res, log)
+	case cfg.VectorConfig == nil:
 		return store.Outcome{}, &userError{"the cluster has no vector_config"}
+	default:
+		c, err = r.clusterVectors(ctx, run.NamespaceID, &cfg, res, progress, log)
 	}
-	res.Algorithm = cfg.VectorConfig.ClusteringMethod
-	t0 := time.Now()
-	data, err := r.load(ctx, run.NamespaceID, &cfg)
 	if err != nil {
 		return store.Outcome{}, err
 	}
-	log.Info("vectors loaded", "points", data.N, "dim", data.D, "seconds", time.Since(t0).Seconds(),
-		"mb_per_second", float64(len(data.X))*4/1e6/math.Max(time.Since(t0).Seconds(), 1e-9))
-	res.NumPoints = data.N
-	exec, fallback, err := r.cfg.Backends.Choose(cfg.VectorConfig.Backend)
-	if err != nil {
-		return store.Outcome{}, &userError{err.Error()}
-	}
-	res.Backend = exec.Name()
-	if fallback != nil {
-		res.BackendFallbackReason = &fallback.Reason
-		r.cfg.Metrics.BackendFallbacks.WithLabelValues(fallback.Kind).Inc()
-	}
-	spec := engine.Spec{Algorithm: cfg.VectorConfig.ClusteringMethod, Params: cfg.VectorConfig.Params(), Pipeline: PipelineOf(cfg.VectorConfig)}
-	lastWrite, lastPhase := time.Now(), ""
-	progress := func(p engine.Progress) {
-		if p.Phase == "iterate" {
-			r.cfg.Metrics.PointsAssigned.WithLabelValues(res.Backend).Add(float64(p.Points))
-			r.cfg.Metrics.DistanceFLOPs.WithLabelValues(res.Backend).Add(p.FLOPs)
-			r.cfg.Metrics.IterationDuration.WithLabelValues(res.Algorithm, res.Backend).Observe(p.Seconds)
+	var llmErrors []string
+	for _, p := range c.parts {
+		labels, errs, err := r.labelClusters(ctx, p.data, p.res, &cfg)
+		if err != nil {
+			return store.Outcome{}, fmt.Errorf("labeling: %w", err)
 		}
-		// Throttled, except that a new phase is always shown.
-		if time.Since(lastWrite) < r.cfg.ProgressEvery && p.Phase == lastPhase {
-			return
+		p.labels = labels
+		if p.attrs != nil {
+			p.labels = attributeLabels(p.names, labels)
 		}
-		lastWrite, lastPhase = time.Now(), p.Phase
-		f := math.Min(math.Max(p.Fraction, 0), 0.99)
-		res.Progress = &f
-		// Best effort: a busy store delays progress, never the run.
-		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		if err := st.SetProgress(wctx, run.RunID, f, mustJSON(res)); err != nil && ctx.Err() == nil {
-			log.Debug("progress not recorded", "err", err)
-		}
-		cancel()
+		llmErrors = append(llmErrors, errs...)
 	}
-	in := engine.Input{X: data.X, N: data.N, D: data.D}
-	result, err := exec.Run(ctx, in, spec, progress)
-	if f := backends.RetryOnCPU(ctx, exec, err); f != nil {
-		log.Warn("GPU run failed; rerunning on the CPU", "backend", exec.Name(), "kind", f.Kind, "err", err)
-		r.cfg.Metrics.BackendFallbacks.WithLabelValues(f.Kind).Inc()
-		exec = r.cfg.Backends.CPU()
-		res.Backend, res.BackendFallbackReason = exec.Name(), &f.Reason
-		result, err = exec.Run(ctx, in, spec, progress)
-	}
-	if err != nil {
-		return store.Outcome{}, runError(err, data.IDs)
-	}
-	labels, llmErrors, err := r.labelClusters(ctx, data, result, &cfg)
-	if err != nil {
-		return store.Outcome{}, fmt.Errorf("labeling: %w", err)
-	}
-	if err := writeArtifacts(st.RunDir(run.RunID), data.IDs, result, labels); err != nil {
+	if err := writeArtifacts(st.RunDir(run.RunID), c.parts); err != nil {
 		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
 	}
-	res.Completed(result, exec.Name(), model.Now())
-	applyLabels(res, labels)
+	c.record(res, res.Backend, model.Now())
 	res.LLMLabelingErrors = llmErrors
-	if cfg.EnrichSourceCollection {
+	if cfg.EnrichSourceCollection || (cfg.VectorConfig != nil && cfg.VectorConfig.EnrichSource) {
 		done := run
 		done.Result = mustJSON(res)
-		for _, src := range data.Sources {
+		for _, src := range c.parts[0].data.Sources {
 			er, err := r.Enrich(ctx, run.NamespaceID, []store.Run{done}, src.CollectionID, 0)
 			if err != nil {
 				return store.Outcome{}, fmt.Errorf("enriching %s: %w", src.CollectionID, err)
@@ -269,9 +140,17 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 			log.Info("source collection enriched", "collection_id", src.CollectionID, "enriched", er.Enriched, "batches", er.Batches)
 		}
 	}
-	o := store.Outcome{Status: store.StatusCompleted, Result: mustJSON(res), NumClusters: result.NumClusters, NumPoints: data.N}
-	if result.Metrics != nil && !math.IsNaN(result.Metrics.Silhouette) {
-		s := result.Metrics.Silhouette
+	if !cfg.EnrichSourceCollection {
+		if err := r.writeOutputs(ctx, run, cl, &cfg, c, res, log); err != nil {
+			if errors.Is(err, store.ErrConflict) { // no free name: the user's collections hold them all
+				return store.Outcome{}, &userError{"writing the output collection: " + err.Error()}
+			}
+			return store.Outcome{}, fmt.Errorf("writing output collections: %w", err)
+		}
+	}
+	o := store.Outcome{Status: store.StatusCompleted, Result: mustJSON(res), NumClusters: res.NumClusters, NumPoints: res.NumPoints}
+	if res.Metrics != nil && res.Metrics.SilhouetteScore != nil {
+		s := *res.Metrics.SilhouetteScore
 		o.Silhouette = &s
 	}
 	var search []string
@@ -285,6 +164,189 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	o.SearchText = strings.Join(search, " ")
 	return o, nil
+}
+
+// progress returns the function that records a run's progress: engine
+// events are counted in the metrics and written into the stored result,
+// throttled to one write per ProgressEvery (a new phase is always shown).
+func (r *Runner) progress(ctx context.Context, run store.Run, res *model.ExecutionResult, log *slog.Logger) func(engine.Progress) {
+	lastWrite, lastPhase := time.Now(), ""
+	return func(p engine.Progress) {
+		if p.Phase == "iterate" {
+			r.cfg.Metrics.PointsAssigned.WithLabelValues(res.Backend).Add(float64(p.Points))
+			r.cfg.Metrics.DistanceFLOPs.WithLabelValues(res.Backend).Add(p.FLOPs)
+			r.cfg.Metrics.IterationDuration.WithLabelValues(res.Algorithm, res.Backend).Observe(p.Seconds)
+		}
+		if time.Since(lastWrite) < r.cfg.ProgressEvery && p.Phase == lastPhase {
+			return
+		}
+		lastWrite, lastPhase = time.Now(), p.Phase
+		f := math.Min(math.Max(p.Fraction, 0), 0.99)
+		res.Progress = &f
+		// Best effort: a busy store delays progress, never the run.
+		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		if err := r.cfg.Store.SetProgress(wctx, run.RunID, f, mustJSON(res)); err != nil && ctx.Err() == nil {
+			log.Debug("progress not recorded", "err", err)
+		}
+		cancel()
+	}
+}
+
+// scaled maps a progress function's fractions into [lo, hi], for one of
+// several clusterings of a run.
+func scaled(progress func(engine.Progress), lo, hi float64) func(engine.Progress) {
+	return func(p engine.Progress) {
+		p.Fraction = lo + (hi-lo)*math.Min(math.Max(p.Fraction, 0), 1)
+		progress(p)
+	}
+}
+
+// executor is where a run's clusterings go; after a GPU failure it is the
+// CPU for the rest of the run.
+type executor struct {
+	backends.Executor
+}
+
+// choose picks the executor of a run's backend choice and records it (and
+// why no GPU is used, when one could have been) in res.
+func (r *Runner) choose(want string, res *model.ExecutionResult) (*executor, error) {
+	exec, fallback, err := r.cfg.Backends.Choose(want)
+	if err != nil {
+		return nil, &userError{err.Error()}
+	}
+	res.Backend = exec.Name()
+	if fallback != nil {
+		res.BackendFallbackReason = &fallback.Reason
+		r.cfg.Metrics.BackendFallbacks.WithLabelValues(fallback.Kind).Inc()
+	}
+	return &executor{exec}, nil
+}
+
+// cluster runs the engine on data: on exec, and again on the CPU when a
+// GPU failed in a way the CPU does not share (exec then stays the CPU).
+func (r *Runner) cluster(ctx context.Context, exec *executor, data *dataset, spec engine.Spec, res *model.ExecutionResult, progress func(engine.Progress), log *slog.Logger) (*engine.Result, error) {
+	in := engine.Input{X: data.X, N: data.N, D: data.D}
+	result, err := exec.Run(ctx, in, spec, progress)
+	if f := backends.RetryOnCPU(ctx, exec.Executor, err); f != nil {
+		log.Warn("GPU run failed; rerunning on the CPU", "backend", exec.Name(), "kind", f.Kind, "err", err)
+		r.cfg.Metrics.BackendFallbacks.WithLabelValues(f.Kind).Inc()
+		exec.Executor = r.cfg.Backends.CPU()
+		res.Backend, res.BackendFallbackReason = exec.Name(), &f.Reason
+		result, err = exec.Run(ctx, in, spec, progress)
+	}
+	if err != nil {
+		return nil, runError(err, data.IDs)
+	}
+	return result, nil
+}
+
+// clusterVectors clusters the features of a vector cluster as its
+// multi_feature_strategy says: one clustering of the joined features
+// (concatenate; weighted, with learned weights unless feature_weights are
+// given) or one per feature (independent). With one feature every strategy
+// is that feature's clustering.
+func (r *Runner) clusterVectors(ctx context.Context, ns string, cfg *model.CreateClusterRequest, res *model.ExecutionResult, progress func(engine.Progress), log *slog.Logger) (*clustering, error) {
+	vc := cfg.VectorConfig
+	res.Algorithm = vc.ClusteringMethod
+	feats := vc.Features()
+	if len(feats) == 0 {
+		feats = []string{""}
+	}
+	t0 := time.Now()
+	data, err := r.loadBlocks(ctx, ns, cfg, feats)
+	if err != nil {
+		return nil, err
+	}
+	var bytes int
+	for _, b := range data.Blocks {
+		bytes += len(b.X) * 4
+	}
+	log.Info("vectors loaded", "points", data.N, "features", len(feats), "seconds", time.Since(t0).Seconds(),
+		"mb_per_second", float64(bytes)/1e6/math.Max(time.Since(t0).Seconds(), 1e-9))
+	res.NumPoints = data.N
+	exec, err := r.choose(vc.Backend, res)
+	if err != nil {
+		return nil, err
+	}
+	spec := engine.Spec{Algorithm: vc.ClusteringMethod, Params: vc.Params(), Pipeline: PipelineOf(vc)}
+	if vc.MultiFeatureStrategy == model.StrategyIndependent && len(feats) > 1 {
+		return r.clusterIndependent(ctx, exec, data, spec, res, progress, log)
+	}
+	c := &clustering{}
+	weights := make([]float64, len(feats))
+	for i, f := range feats {
+		weights[i] = vc.FeatureWeights.Weight(i, f)
+	}
+	runProgress := progress
+	if vc.LearnsWeights() {
+		l, err := r.learnWeights(ctx, exec, data, vc, spec, res, scaled(progress, 0, 0.5), log)
+		if err != nil {
+			return nil, err
+		}
+		weights, c.learning = l.best, l
+		runProgress = scaled(progress, 0.5, 1)
+	}
+	data.join(vc.NormalizeFeatures && len(feats) > 1, weights)
+	if len(feats) > 1 {
+		c.weights = map[string]float64{}
+		for i, f := range feats {
+			c.weights[f] = weights[i]
+		}
+	}
+	result, err := r.cluster(ctx, exec, data, spec, res, runProgress, log)
+	if err != nil {
+		return nil, err
+	}
+	c.parts = []*part{{data: data, res: result}}
+	return c, nil
+}
+
+// record fills the result fields of res from the clustering.
+func (c *clustering) record(res *model.ExecutionResult, backend string, at model.Time) {
+	first := c.parts[0]
+	res.Completed(first.res, backend, at)
+	if first.feature != "" { // "independent": every feature's clusters
+		res.Centroids, res.NumClusters = nil, 0
+		res.Stats.HierarchyRelationships = nil
+		for _, p := range c.parts {
+			var one model.ExecutionResult
+			one.Completed(p.res, backend, at)
+			uri := p.feature
+			for i := range one.Centroids {
+				one.Centroids[i].FeatureURI = &uri
+			}
+			for _, h := range one.Stats.HierarchyRelationships {
+				h.ParentFeatureURI, h.ChildFeatureURI = &uri, &uri
+				res.Stats.HierarchyRelationships = append(res.Stats.HierarchyRelationships, h)
+			}
+			res.Centroids = append(res.Centroids, one.Centroids...)
+			res.NumClusters += p.res.NumClusters
+			fr := model.FeatureRun{FeatureURI: uri, NumClusters: p.res.NumClusters, NoisePoints: p.res.Stats.NoisePoints,
+				ClusterIDs: []string{}, Metrics: model.MetricsOf(p.res.Metrics), Stats: p.res.Stats}
+			for _, cl := range p.res.Clusters {
+				fr.ClusterIDs = append(fr.ClusterIDs, cl.ID)
+			}
+			res.Stats.Features = append(res.Stats.Features, fr)
+		}
+		res.Stats.HierarchyRelationships = append(res.Stats.HierarchyRelationships, c.relations...)
+		res.Stats.HierarchyDetected = len(res.Stats.HierarchyRelationships) > 0
+	}
+	for _, p := range c.parts {
+		applyLabels(res, p.labels)
+		if p.attrs != nil {
+			for i := range res.Centroids {
+				if a, ok := p.attrs[res.Centroids[i].ClusterID]; ok {
+					res.Centroids[i].Attributes = a
+				}
+			}
+		}
+	}
+	res.Stats.FeatureWeights = c.weights
+	if l := c.learning; l != nil {
+		res.Stats.LearnedWeights = c.weights
+		res.Stats.LearningQualityScore = l.score
+		res.Stats.WeightLearning = l.stats
+	}
 }
 
 // runError turns an engine or worker failure into the run's error, naming
@@ -308,51 +370,100 @@ func runError(err error, ids []string) error {
 // the first three principal axes of the clustered vectors, distances to the
 // centroids, each centroid's vector and statistics, and for hierarchical
 // runs the sub-clusters with their parents (members carry their deepest
-// cluster).
-func writeArtifacts(dir string, ids []string, res *engine.Result, labels map[string]clusterLabel) error {
-	v := res.Vectors
-	proj, err := engine.FitProjection(v.X, v.N, v.D, 3, res.Stats.Seed)
-	if err != nil {
-		return err
+// cluster). Each part (feature of an "independent" run) has its own axes;
+// its rows carry its feature URI. A run without vectors has no positions,
+// vectors or distances.
+func writeArtifacts(dir string, parts []*part) error {
+	var cents []artifacts.Centroid
+	var members []artifacts.Member
+	for _, p := range parts {
+		c, m, err := partArtifacts(p)
+		if err != nil {
+			return err
+		}
+		cents, members = append(cents, c...), append(members, m...)
 	}
-	pts := proj.Transform(v.X, v.N)
+	return artifacts.Write(dir, cents, members)
+}
+
+func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, error) {
+	res := p.res
+	v := res.Vectors
+	var proj *engine.Projection
+	if v.D > 0 && v.N > 0 {
+		var err error
+		if proj, err = engine.FitProjection(v.X, v.N, v.D, 3, res.Stats.Seed); err != nil {
+			return nil, nil, err
+		}
+	}
+	var feature *string
+	if p.feature != "" {
+		feature = &p.feature
+	}
+	xyz := func(pos []float32, i int) (x, y, z *float32) {
+		if pos == nil {
+			return nil, nil, nil
+		}
+		a, b, c := pos[i*3], pos[i*3+1], pos[i*3+2]
+		return &a, &b, &c
+	}
 	all := res.AllClusters()
 	cents := make([]artifacts.Centroid, 0, len(all))
-	if len(all) > 0 {
+	var cpos []float32
+	if proj != nil && len(all) > 0 {
 		vecs := make([]float32, 0, len(all)*v.D)
 		for _, c := range all {
 			vecs = append(vecs, c.Centroid...)
 		}
-		cpos := proj.Transform(vecs, len(all))
-		for j, c := range all {
-			a := artifacts.Centroid{ClusterID: c.ID, NumMembers: int64(c.Members), Keywords: []string{}, Variance: c.Variance,
-				X: cpos[j*3], Y: cpos[j*3+1], Z: cpos[j*3+2], HierarchyLevel: int32(c.Level), CentroidVector: c.Centroid}
-			if c.Parent != "" {
-				parent := c.Parent
-				a.ParentClusterID = &parent
-			}
-			if l, ok := labels[c.ID]; ok {
-				a.Label, a.Summary, a.Keywords = l.Label, l.Summary, l.Keywords
-			}
-			cents = append(cents, a)
+		cpos = proj.Transform(vecs, len(all))
+	}
+	for j, c := range all {
+		a := artifacts.Centroid{ClusterID: c.ID, NumMembers: int64(c.Members), Keywords: []string{}, HierarchyLevel: int32(c.Level),
+			CentroidVector: c.Centroid, FeatureURI: feature}
+		if a.CentroidVector == nil {
+			a.CentroidVector = []float32{}
 		}
+		if !math.IsNaN(c.Variance) && !math.IsInf(c.Variance, 0) && v.D > 0 {
+			variance := c.Variance
+			a.Variance = &variance
+		}
+		a.X, a.Y, a.Z = xyz(cpos, j)
+		if c.Parent != "" {
+			parent := c.Parent
+			a.ParentClusterID = &parent
+		}
+		if l, ok := p.labels[c.ID]; ok {
+			a.Label, a.Summary, a.Keywords = l.Label, l.Summary, l.Keywords
+		}
+		if attrs, ok := p.attrs[c.ID]; ok {
+			s := string(mustJSON(attrs))
+			a.Attributes = &s
+		}
+		cents = append(cents, a)
+	}
+	var pts []float32
+	if proj != nil {
+		pts = proj.Transform(v.X, v.N)
 	}
 	leaf := res.Labels
 	if res.Leaf != nil {
 		leaf = res.Leaf
 	}
-	members := make([]artifacts.Member, v.N)
+	members := make([]artifacts.Member, len(leaf))
 	for i := range members {
-		m := artifacts.Member{PointID: ids[i], ClusterID: model.NoiseClusterID, X: pts[i*3], Y: pts[i*3+1], Z: pts[i*3+2]}
+		m := artifacts.Member{PointID: p.data.IDs[i], ClusterID: model.NoiseClusterID, FeatureURI: feature}
+		m.X, m.Y, m.Z = xyz(pts, i)
 		if l := leaf[i]; l >= 0 {
 			c := all[l]
 			m.ClusterID = c.ID
-			e := exactDistance(v, i, c.Centroid)
-			m.DistanceToCentroid = &e
+			if v.D > 0 {
+				e := exactDistance(v, i, c.Centroid)
+				m.DistanceToCentroid = &e
+			}
 		}
 		members[i] = m
 	}
-	return artifacts.Write(dir, cents, members)
+	return cents, members, nil
 }
 
 // exactDistance is the Euclidean distance of row i of v to c.

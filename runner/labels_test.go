@@ -240,7 +240,7 @@ func TestLLMLabelingInputs(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.name == "a vector input the collection lacks" {
-				want := `{"clusters":["cl_0","cl_1"],"error":"labeling_inputs.input_mappings[1] (v): collection ` + data.Sources[0].CollectionID + ` has no feature \"nope\""}`
+				want := `{"clusters":["cl_0","cl_1"],"error":"labeling_inputs.input_mappings[1] (v): collection ` + data.Sources[0].CollectionID + `: Feature extractor 'nope' not found in collection ` + data.Sources[0].CollectionID + ` (it has: clip, emb)"}`
 				tc.wantErrs = []string{want}
 			}
 			if !reflect.DeepEqual(errs, tc.wantErrs) {

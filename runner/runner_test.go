@@ -230,7 +230,7 @@ func TestCancelAcceptedWhileNoProcessRanIt(t *testing.T) {
 
 // TestRunOfDeletedClusterLeavesNoFiles: a cluster deleted while its run
 // executes (the delete removes the run's directory first) leaves no
-// artifacts behind once the run finishes writing them.
+// artifacts and no output collection behind once the run finishes.
 func TestRunOfDeletedClusterLeavesNoFiles(t *testing.T) {
 	f := newFixture(t, Config{Workers: 1})
 	run := f.enqueue(t)
@@ -246,5 +246,11 @@ func TestRunOfDeletedClusterLeavesNoFiles(t *testing.T) {
 	if _, err := os.Stat(f.st.RunDir(run.RunID)); !os.IsNotExist(err) {
 		entries, _ := os.ReadDir(f.st.RunDir(run.RunID))
 		t.Errorf("run directory still there (%v): %v", err, entries)
+	}
+	// Nor an output collection: the run cannot create one for a cluster
+	// that no longer exists.
+	page, err := f.st.ListCollections(context.Background(), f.ns, store.Query{Limit: 10})
+	if err != nil || len(page.Results) != 1 || page.Results[0].Name != "points" {
+		t.Errorf("collections after the deleted cluster's run: %+v %v", page.Results, err)
 	}
 }

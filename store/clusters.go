@@ -114,7 +114,8 @@ func (s *Store) UpdateCluster(ctx context.Context, ns, idOrName string, p Cluste
 	return c, err
 }
 
-// DeleteCluster removes a cluster with its runs, jobs and artifacts. The
+// DeleteCluster removes a cluster with its runs, jobs, artifacts and output
+// collections. The
 // caller cancels a processing run first; a run still processing when its row
 // disappears is finished by its worker into nothing.
 func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
@@ -122,18 +123,22 @@ func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
 	if err != nil {
 		return err
 	}
-	var runIDs []string
+	var runIDs, outputs []string
+	s.segMu.Lock() // output collections' files go with the rows
+	defer s.segMu.Unlock()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT run_id FROM runs WHERE cluster_id = ?`, c.ID)
-		if err != nil {
+		var err error
+		if runIDs, err = column(ctx, tx, `SELECT run_id FROM runs WHERE cluster_id = ?`, c.ID); err != nil {
 			return err
 		}
-		for rows.Next() {
-			var r string
-			rows.Scan(&r)
-			runIDs = append(runIDs, r)
+		if outputs, err = column(ctx, tx, `SELECT collection_id FROM cluster_outputs WHERE cluster_id = ?`, c.ID); err != nil {
+			return err
 		}
-		rows.Close()
+		for _, col := range outputs {
+			if err := deleteCollectionRows(ctx, tx, col); err != nil {
+				return err
+			}
+		}
 		for _, q := range []string{
 			`DELETE FROM jobs WHERE run_id IN (SELECT run_id FROM runs WHERE cluster_id = ?)`,
 			`DELETE FROM runs WHERE cluster_id = ?`,
@@ -152,7 +157,28 @@ func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
 	for _, r := range runIDs {
 		os.RemoveAll(s.RunDir(r))
 	}
+	for _, col := range outputs {
+		os.RemoveAll(s.collectionDir(col))
+	}
 	return nil
+}
+
+// column reads the first column of a query's rows as strings.
+func column(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // RunDir is where a run's artifacts live.

@@ -161,20 +161,14 @@ func (s *Store) features(ctx context.Context, q queryer, collectionID string) ([
 }
 
 // DeleteCollection removes a collection, its documents and vector files.
+// A cluster's output collection may be deleted too: the cluster's next run
+// creates it again.
 func (s *Store) DeleteCollection(ctx context.Context, ns, id string) error {
 	c, err := s.GetCollection(ctx, ns, id)
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM vectors WHERE collection_id = ?`, `DELETE FROM documents WHERE collection_id = ?`,
-			`DELETE FROM features WHERE collection_id = ?`, `DELETE FROM collections WHERE id = ?`} {
-			if _, err := tx.ExecContext(ctx, q, c.ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = s.tx(ctx, func(tx *sql.Tx) error { return deleteCollectionRows(ctx, tx, c.ID) })
 	if err != nil {
 		return err
 	}

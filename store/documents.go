@@ -95,92 +95,99 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 	s.segMu.Lock()
 	defer s.segMu.Unlock()
 	segs := map[string]*segment{}
-	committed := false
-	defer func() {
-		for _, sg := range segs {
-			if !committed {
-				sg.f.Truncate(sg.start) // the rows were never referenced
-			}
-			sg.f.Close()
-		}
-	}()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var exists int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE id = ?`, collectionID).Scan(&exists); err != nil {
-			return err
+		return s.upsertTx(ctx, tx, collectionID, src, featureFile, segs, &st)
+	})
+	closeSegments(segs, err == nil)
+	return st, err
+}
+
+// closeSegments closes an upsert's segment files; when its transaction did
+// not commit, each is cut back to its size before (the rows were never
+// referenced).
+func closeSegments(segs map[string]*segment, committed bool) {
+	for _, sg := range segs {
+		if !committed {
+			sg.f.Truncate(sg.start)
 		}
-		if exists == 0 {
-			return &NotFoundError{Resource: "collection", ID: collectionID}
+		sg.f.Close()
+	}
+}
+
+// upsertTx is Upsert's work inside tx; a feature new to the collection gets
+// the segment file fileOf(name). The caller holds segMu and closes segs.
+func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, collectionID string, src DocumentSource, fileOf func(string) string, segs map[string]*segment, st *UpsertStats) error {
+	var exists int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE id = ?`, collectionID).Scan(&exists); err != nil {
+		return err
+	}
+	if exists == 0 {
+		return &NotFoundError{Resource: "collection", ID: collectionID}
+	}
+	feats, err := s.features(ctx, tx, collectionID)
+	if err != nil {
+		return err
+	}
+	known := map[string]Feature{}
+	for _, f := range feats {
+		known[f.Name] = f
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM documents WHERE collection_id = ?`, collectionID).Scan(&seq); err != nil {
+		return err
+	}
+	now := micros(s.now())
+	rb := &rowBatch{tx: tx, collectionID: collectionID, now: now, seq: seq, st: st, seen: map[string]bool{}}
+	for idx := 0; ; idx++ {
+		doc, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		feats, err := s.features(ctx, tx, collectionID)
 		if err != nil {
 			return err
 		}
-		known := map[string]Feature{}
-		for _, f := range feats {
-			known[f.Name] = f
+		if idx%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
-		var seq int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM documents WHERE collection_id = ?`, collectionID).Scan(&seq); err != nil {
+		if err := validateDocument(idx, &doc); err != nil {
 			return err
 		}
-		now := micros(s.now())
-		rb := &rowBatch{tx: tx, collectionID: collectionID, now: now, seq: seq, st: &st, seen: map[string]bool{}}
-		for idx := 0; ; idx++ {
-			doc, err := src.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		if err := rb.addDocument(ctx, doc.ID, nullJSON(doc.Payload)); err != nil {
+			return err
+		}
+		for name, vec := range doc.Features {
+			sg, err := s.segmentFor(ctx, tx, collectionID, name, len(vec), known, segs, fileOf)
 			if err != nil {
 				return err
 			}
-			if idx%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
+			if len(vec) != sg.dim {
+				return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name},
+					Msg: fmt.Sprintf("feature %q has dimension %d, but the collection's %q vectors have dimension %d", name, len(vec), name, sg.dim)}
 			}
-			if err := validateDocument(idx, &doc); err != nil {
-				return err
-			}
-			if err := rb.addDocument(ctx, doc.ID, nullJSON(doc.Payload)); err != nil {
-				return err
-			}
-			for name, vec := range doc.Features {
-				sg, err := s.segmentFor(ctx, tx, collectionID, name, len(vec), known, segs)
-				if err != nil {
-					return err
-				}
-				if len(vec) != sg.dim {
-					return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name},
-						Msg: fmt.Sprintf("feature %q has dimension %d, but the collection's %q vectors have dimension %d", name, len(vec), name, sg.dim)}
-				}
-				if err := sg.write(rawbytes.Float32s(vec)); err != nil {
-					return fmt.Errorf("store: writing vectors: %w", err)
-				}
-				rb.addVector(name, doc.ID, sg.nextRow)
-				sg.nextRow++
-			}
-		}
-		if err := rb.flush(ctx); err != nil {
-			return err
-		}
-		for _, sg := range segs {
-			if err := sg.w.Flush(); err != nil {
+			if err := sg.write(rawbytes.Float32s(vec)); err != nil {
 				return fmt.Errorf("store: writing vectors: %w", err)
 			}
-			if err := sg.f.Sync(); err != nil {
-				return fmt.Errorf("store: syncing vectors: %w", err)
-			}
+			rb.addVector(name, doc.ID, sg.nextRow)
+			sg.nextRow++
 		}
-		if st.Inserted+st.Updated > 0 {
-			_, err = tx.ExecContext(ctx, `UPDATE collections SET updated_at = ? WHERE id = ?`, now, collectionID)
-		}
-		return err
-	})
-	if err == nil {
-		committed = true
 	}
-	return st, err
+	if err := rb.flush(ctx); err != nil {
+		return err
+	}
+	for _, sg := range segs {
+		if err := sg.w.Flush(); err != nil {
+			return fmt.Errorf("store: writing vectors: %w", err)
+		}
+		if err := sg.f.Sync(); err != nil {
+			return fmt.Errorf("store: syncing vectors: %w", err)
+		}
+	}
+	if st.Inserted+st.Updated > 0 {
+		_, err = tx.ExecContext(ctx, `UPDATE collections SET updated_at = ? WHERE id = ?`, now, collectionID)
+	}
+	return err
 }
 
 // batchDocuments is the number of documents written per INSERT statement.
@@ -282,14 +289,14 @@ func (sg *segment) write(b []byte) error {
 }
 
 // segmentFor opens (once per upsert) the segment of a feature, creating the
-// feature with dimension dim when it is new.
-func (s *Store) segmentFor(ctx context.Context, tx *sql.Tx, collectionID, name string, dim int, known map[string]Feature, segs map[string]*segment) (*segment, error) {
+// feature with dimension dim and segment file fileOf(name) when it is new.
+func (s *Store) segmentFor(ctx context.Context, tx *sql.Tx, collectionID, name string, dim int, known map[string]Feature, segs map[string]*segment, fileOf func(string) string) (*segment, error) {
 	if sg, ok := segs[name]; ok {
 		return sg, nil
 	}
 	f, ok := known[name]
 	if !ok {
-		f = Feature{Name: name, Dim: dim, file: featureFile(name)}
+		f = Feature{Name: name, Dim: dim, file: fileOf(name)}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO features (collection_id, name, dim, file) VALUES (?, ?, ?, ?)`, collectionID, name, dim, f.file); err != nil {
 			return nil, err
 		}
@@ -684,4 +691,37 @@ func (s *Store) PatchPayloads(ctx context.Context, collectionID string, patches 
 		return nil
 	})
 	return patched, missing, err
+}
+
+// LoadPayloads returns the ids and payloads (nil when a document has none)
+// of the collection's documents matching filters (as in LoadVectors), in
+// insertion order.
+func (s *Store) LoadPayloads(ctx context.Context, collectionID string, filters json.RawMessage) ([]string, []json.RawMessage, error) {
+	where, args, err := whereClause(filters, documentFields)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT d.document_id, d.payload FROM documents d WHERE d.collection_id = ? AND (`+where+`) ORDER BY d.seq`,
+		append([]any{collectionID}, args...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	var payloads []json.RawMessage
+	for rows.Next() {
+		var id string
+		var p sql.NullString
+		if err := rows.Scan(&id, &p); err != nil {
+			return nil, nil, err
+		}
+		ids = append(ids, id)
+		payloads = append(payloads, rawJSON(p))
+		if len(ids)%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return ids, payloads, rows.Err()
 }

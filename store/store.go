@@ -276,6 +276,16 @@ var migrations = []string{
 	);
 	CREATE INDEX cluster_templates_namespace ON cluster_templates (namespace_id, created_at);
 	CREATE INDEX cluster_templates_public ON cluster_templates (is_public) WHERE is_public = 1;`,
+	// The output collections a cluster owns (see outputs.go): output_key is
+	// "" for a single output collection, else the feature URI.
+	`CREATE TABLE cluster_outputs (
+		collection_id TEXT PRIMARY KEY,
+		cluster_id TEXT NOT NULL,
+		output_key TEXT NOT NULL,
+		position INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		UNIQUE (cluster_id, output_key)
+	);`,
 }
 
 // migrate applies the migrations not yet applied, each in a transaction.
