@@ -245,14 +245,14 @@ func (s *Schema) matchesKind(v any) bool {
 		}
 		return false
 	}
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil:
 		return s.acceptsNull()
 	case bool:
 		return s.Kind == Boolean || s.Kind == Any
 	case json.Number:
 		if s.Kind == Integer {
-			_, ok := integral(v.(json.Number))
+			_, ok := integral(x)
 			return ok
 		}
 		return s.Kind == Number || s.Kind == Any
