@@ -172,6 +172,9 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 				return fmt.Errorf("store: syncing vectors: %w", err)
 			}
 		}
+		if err := countDocumentWrites(ctx, tx, collectionID, st); err != nil {
+			return err
+		}
 		if st.Inserted+st.Updated > 0 {
 			_, err = tx.ExecContext(ctx, `UPDATE collections SET updated_at = ? WHERE id = ?`, now, collectionID)
 		}

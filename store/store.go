@@ -248,6 +248,7 @@ var migrations = []string{
 		created_at INTEGER NOT NULL,
 		PRIMARY KEY (namespace_id, cluster_id, key)
 	);`,
+	triggerMigration, // store/triggers.go: triggers and their history
 }
 
 // migrate applies the migrations not yet applied, each in a transaction.
