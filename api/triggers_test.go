@@ -20,7 +20,9 @@ import (
 
 	"github.com/clusterd/clusterd/api"
 	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/runner"
+	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
 	"github.com/clusterd/clusterd/triggers"
@@ -577,4 +579,84 @@ func TestTriggerRoutesBesideClusters(t *testing.T) {
 	e.ok("DELETE", "/v1/clusters/triggers", nil, nil) // the cluster, with its trigger
 	code, body = e.call("GET", "/v1/clusters/triggers/"+tr.TriggerID, nil)
 	checkError(t, code, body, http.StatusNotFound, "trigger_not_found")
+}
+
+// TestTriggerModelsMatchContract: the request models declare every field
+// of the contract's, with its default and whether it is required, and no
+// field the contract lacks; the responses carry every property of the
+// contract's models; the enums are the contract's.
+func TestTriggerModelsMatchContract(t *testing.T) {
+	_, raw := contract(t)
+	schemas := raw["components"].(map[string]any)["schemas"].(map[string]any)
+	for _, tc := range []struct {
+		ours   *schema.Schema
+		theirs string
+	}{
+		{model.CreateTriggerRequest, "shared__clusters__triggers__models__CreateTriggerRequest"},
+		{model.UpdateTriggerRequest, "shared__clusters__triggers__models__UpdateTriggerRequest"},
+		{model.ListTriggersRequest, "shared__clusters__triggers__models__ListTriggersRequest"},
+		{model.TriggerHistoryRequest, "TriggerHistoryRequest"},
+		{model.TriggerExecutionConfig, "TriggerExecutionConfig"},
+	} {
+		c := schemas[tc.theirs].(map[string]any)
+		props := c["properties"].(map[string]any)
+		if tc.ours.Name != tc.theirs {
+			t.Errorf("%s is called %s", tc.theirs, tc.ours.Name)
+		}
+		for name, p := range props {
+			f := tc.ours.Field(name)
+			if f == nil {
+				t.Errorf("%s.%s is not declared", tc.theirs, name)
+				continue
+			}
+			if def, ok := p.(map[string]any)["default"]; ok {
+				b, _ := json.Marshal(def)
+				want, _ := schema.Parse(b)
+				if !f.HasDefault || !schema.Equal(want, f.Default) {
+					t.Errorf("%s.%s: default %v, the contract's %v", tc.theirs, name, f.Default, def)
+				}
+			}
+		}
+		req := map[string]bool{}
+		if list, ok := c["required"].([]any); ok {
+			for _, r := range list {
+				req[r.(string)] = true
+			}
+		}
+		for _, f := range tc.ours.Fields {
+			if _, ok := props[f.Name]; !ok && !f.Extension {
+				t.Errorf("%s.%s is not the contract's and not marked an extension", tc.theirs, f.Name)
+			}
+			if f.Required != req[f.Name] {
+				t.Errorf("%s.%s: required %v, the contract's %v", tc.theirs, f.Name, f.Required, req[f.Name])
+			}
+		}
+	}
+	for _, tc := range []struct {
+		ours   any
+		theirs string
+	}{
+		{model.TriggerResponse{}, triggerModel},
+		{model.TriggerHistoryItem{}, "TriggerExecutionHistoryItem"},
+		{model.ListTriggersResponse{}, triggerList},
+		{model.TriggerHistoryResponse{}, triggerHistory},
+	} {
+		b, _ := json.Marshal(tc.ours)
+		var keys map[string]any
+		json.Unmarshal(b, &keys)
+		for name := range schemas[tc.theirs].(map[string]any)["properties"].(map[string]any) {
+			if _, ok := keys[name]; !ok {
+				t.Errorf("%T lacks the contract's %s.%s", tc.ours, tc.theirs, name)
+			}
+		}
+	}
+	for name, ours := range map[string][]string{"shared__clusters__triggers__models__TriggerType": model.TriggerTypes, "shared__clusters__triggers__models__TriggerStatus": model.TriggerStatuses} {
+		var theirs []string
+		for _, v := range schemas[name].(map[string]any)["enum"].([]any) {
+			theirs = append(theirs, v.(string))
+		}
+		if strings.Join(theirs, ",") != strings.Join(ours, ",") {
+			t.Errorf("%s: %v, the contract's %v", name, ours, theirs)
+		}
+	}
 }
