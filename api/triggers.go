@@ -49,10 +49,11 @@ func (s *Server) checkSchedule(ctx context.Context, ns, triggerType string, v an
 		}
 		col, err := s.cfg.Store.GetCollection(ctx, ns, ref)
 		if errors.Is(err, store.ErrNotFound) {
-			if given {
-				ps = append(ps, schema.Problem{Loc: schedulePath.With("collection_id"), Type: "value_error", Msg: fmt.Sprintf("collection %s not found", ref)})
+			msg := fmt.Sprintf("collection %s not found", ref)
+			if !given {
+				msg = fmt.Sprintf("the trigger's collection %s is not found; name the collection whose writes are counted", ref)
 			}
-			return ps, "", nil // a missing collection of the definition is reported there
+			return append(ps, schema.Problem{Loc: schedulePath.With("collection_id"), Type: "value_error", Msg: msg}), "", nil
 		} else if err != nil {
 			return nil, "", err
 		}

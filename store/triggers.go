@@ -542,10 +542,12 @@ func (s *Store) AdvanceTrigger(ctx context.Context, id string, version int64, ne
 	return ok, err
 }
 
-// UnsettledTriggers lists the triggers whose last run's outcome is not
-// recorded yet.
+// UnsettledTriggers lists the triggers whose last run has news to record:
+// it ended (or vanished), or its status is not the one the trigger shows.
+// A run going on unchanged costs a read, not a write.
 func (s *Store) UnsettledTriggers(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id FROM triggers WHERE last_run_final = 0`)
+	rows, err := s.r.QueryContext(ctx, `SELECT t.id FROM triggers t LEFT JOIN runs r ON r.run_id = t.last_run_id
+		WHERE t.last_run_final = 0 AND (r.status IS NULL OR r.status IN ('completed', 'failed') OR r.status IS NOT t.last_execution_status)`)
 	if err != nil {
 		return nil, err
 	}
