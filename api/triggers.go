@@ -295,8 +295,10 @@ func setStatus(t *store.Trigger, status string, now time.Time) error {
 	t.Status = status
 	if status == model.TriggerActive {
 		t.PausedReason, t.ConsecutiveFailures = "", 0
+	} else if status == model.TriggerPaused {
+		t.PausedReason = "paused by request"
 	} else {
-		t.PausedReason = status + " by request"
+		t.PausedReason = "status set to " + status + " by request"
 	}
 	return triggers.Arm(t, now, false)
 }
