@@ -186,6 +186,16 @@ func (s *Server) createCluster(c *gin.Context) error {
 // storeCluster stores a validated cluster definition with its effective
 // parameters.
 func (s *Server) storeCluster(ctx context.Context, ns string, req *model.CreateClusterRequest) (store.Cluster, error) {
+	cl, err := buildCluster(ns, req)
+	if err != nil {
+		return cl, err
+	}
+	return s.cfg.Store.CreateCluster(ctx, cl)
+}
+
+// buildCluster makes the stored form of a validated cluster definition,
+// with its effective parameters and a new id.
+func buildCluster(ns string, req *model.CreateClusterRequest) (store.Cluster, error) {
 	if vc := req.VectorConfig; vc != nil {
 		p, err := effectiveParams(vc)
 		if err != nil {
@@ -204,8 +214,7 @@ func (s *Server) storeCluster(ctx context.Context, ns string, req *model.CreateC
 	if req.Description != nil {
 		desc = *req.Description
 	}
-	return s.cfg.Store.CreateCluster(ctx, store.Cluster{ID: ids.New("clust_"), NamespaceID: ns, Name: name,
-		Description: desc, Config: config, Metadata: req.Metadata})
+	return store.Cluster{ID: ids.New("clust_"), NamespaceID: ns, Name: name, Description: desc, Config: config, Metadata: req.Metadata}, nil
 }
 
 // writeCluster answers with a cluster, or returns the error that came with it.

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -28,7 +29,7 @@ type operation struct {
 	ListOf                     any // for list endpoints: the result item type
 	Query                      []string
 	Binary                     bool // the response is a file
-	Created                    bool // success is a 201
+	Status                     int  // the success status (default 200); 204 has no body
 }
 
 // operations is the API's route table as documented; a test checks it
@@ -50,6 +51,18 @@ var operations = []operation{
 	{Method: "POST", Path: "/v1/collections/{collection_id}/documents/list", Summary: "List documents", Tag: "Collections", Request: model.ListRequest, ListOf: DocumentResponse{}, Query: listParams},
 	{Method: "GET", Path: "/v1/collections/{collection_id}/documents/{document_id}", Summary: "Get a document with its vectors", Tag: "Collections", Response: DocumentResponse{}},
 
+	{Method: "POST", Path: "/v1/clusters/triggers", Summary: "Create Cluster Trigger (cron, interval, event or conditional)", Tag: "Cluster Triggers",
+		Request: model.CreateTriggerRequest, Response: model.TriggerResponse{}, Status: http.StatusCreated},
+	{Method: "POST", Path: "/v1/clusters/triggers/list", Summary: "List Cluster Triggers", Tag: "Cluster Triggers", Request: model.ListTriggersRequest, Response: model.ListTriggersResponse{}},
+	{Method: "GET", Path: "/v1/clusters/triggers/{trigger_id}", Summary: "Get Cluster Trigger", Tag: "Cluster Triggers", Response: model.TriggerResponse{}},
+	{Method: "PATCH", Path: "/v1/clusters/triggers/{trigger_id}", Summary: "Update Cluster Trigger (schedule, description, status)", Tag: "Cluster Triggers",
+		Request: model.UpdateTriggerRequest, Response: model.TriggerResponse{}},
+	{Method: "DELETE", Path: "/v1/clusters/triggers/{trigger_id}", Summary: "Delete Cluster Trigger and its history", Tag: "Cluster Triggers", Status: http.StatusNoContent},
+	{Method: "POST", Path: "/v1/clusters/triggers/{trigger_id}/pause", Summary: "Pause Cluster Trigger", Tag: "Cluster Triggers", Response: model.TriggerResponse{}},
+	{Method: "POST", Path: "/v1/clusters/triggers/{trigger_id}/resume", Summary: "Resume Cluster Trigger (next firing counted from now)", Tag: "Cluster Triggers", Response: model.TriggerResponse{}},
+	{Method: "POST", Path: "/v1/clusters/triggers/{trigger_id}/history", Summary: "Get Trigger Execution History", Tag: "Cluster Triggers",
+		Request: model.TriggerHistoryRequest, Response: model.TriggerHistoryResponse{}},
+
 	{Method: "POST", Path: "/v1/clusters", Summary: "Create a cluster", Tag: "Clusters", Request: model.CreateClusterRequestModel, Response: model.ClusterMetadata{}},
 	{Method: "POST", Path: "/v1/clusters/list", Summary: "List clusters", Tag: "Clusters", Request: model.ListClustersRequest, ListOf: model.ClusterMetadata{}, Query: listParams},
 	{Method: "POST", Path: "/v1/clusters/enrich", Summary: "Write cluster assignments into documents' payloads (idempotent)", Tag: "Clusters", Request: model.EnrichRequestModel, Response: model.EnrichResponse{}},
@@ -66,9 +79,9 @@ var operations = []operation{
 		Request: model.ListTemplatesRequest, Response: model.ListTemplatesResponse{}},
 	{Method: "GET", Path: "/v1/templates/clusters/{template_id}", Summary: "Get a cluster template", Tag: "Cluster Templates", Response: model.TemplateResponse{}},
 	{Method: "POST", Path: "/v1/templates/clusters/from-cluster/{cluster_id}", Summary: "Make a template of a cluster's configuration (201)", Tag: "Cluster Templates",
-		Request: model.CreateTemplateFromResourceRequest, Response: model.CreateTemplateFromResourceResponse{}, Created: true},
+		Request: model.CreateTemplateFromResourceRequest, Response: model.CreateTemplateFromResourceResponse{}, Status: http.StatusCreated},
 	{Method: "POST", Path: "/v1/templates/clusters/{template_id}/instantiate", Summary: "Create a cluster from a template (201)", Tag: "Cluster Templates",
-		Request: model.InstantiateClusterTemplateRequest, Response: model.InstantiatedClusterTemplateResponse{}, Created: true},
+		Request: model.InstantiateClusterTemplateRequest, Response: model.InstantiatedClusterTemplateResponse{}, Status: http.StatusCreated},
 
 	{Method: "GET", Path: "/v1/analytics/clusters/{cluster_id}/execution-history", Summary: "A cluster's runs of the last hours with a summary", Tag: "Analytics",
 		Response: model.ExecutionHistoryResponse{}, Query: []string{"hours", "limit"}},
@@ -270,11 +283,14 @@ func generatedOperation(op operation, g *schemaGen) map[string]any {
 	default:
 		ok["content"] = jsonContent(map[string]any{"type": "object"})
 	}
-	success := "200"
-	if op.Created {
-		success = "201"
+	status := op.Status
+	if status == 0 {
+		status = http.StatusOK
 	}
-	responses := map[string]any{success: ok}
+	if status == http.StatusNoContent {
+		delete(ok, "content")
+	}
+	responses := map[string]any{strconv.Itoa(status): ok}
 	if strings.HasPrefix(op.Path, "/v1/") {
 		responses["401"] = map[string]any{"description": "Unauthorized", "content": jsonContent(errRef)}
 		responses["403"] = map[string]any{"description": "Forbidden", "content": jsonContent(errRef)}

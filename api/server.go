@@ -17,6 +17,7 @@ import (
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
+	"github.com/clusterd/clusterd/triggers"
 )
 
 // Config is what the server needs.
@@ -35,13 +36,18 @@ type Config struct {
 	MaxImportBytes int64
 	// Ready reports whether the queue is running (for /readyz).
 	Ready func() bool
+	// Triggers is the trigger scheduler, whose clock and settings the
+	// trigger routes use (default: an unstarted one on Store with the
+	// system clock).
+	Triggers *triggers.Scheduler
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	engine *gin.Engine
+	cfg      Config
+	log      *slog.Logger
+	engine   *gin.Engine
+	triggers *triggers.Scheduler
 }
 
 // New builds the router: every route of the API is declared here.
@@ -55,8 +61,11 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Triggers == nil {
+		cfg.Triggers = triggers.New(triggers.Config{Store: cfg.Store, Logger: cfg.Logger})
+	}
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, triggers: cfg.Triggers}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.Use(s.recoverPanics, s.instrument)
@@ -84,6 +93,18 @@ func New(cfg Config) *Server {
 	v1.POST("/collections/:collection_id/documents/import", s.wrap(s.importDocuments))
 	v1.POST("/collections/:collection_id/documents/list", s.wrap(s.listDocuments))
 	v1.GET("/collections/:collection_id/documents/:document_id", s.wrap(s.getDocument))
+
+	// The trigger routes' static "triggers" segment takes precedence over
+	// :cluster_id; a cluster named "triggers" is still reached by GET, PATCH
+	// and DELETE /v1/clusters/triggers (no trigger route has those).
+	v1.POST("/clusters/triggers", s.wrap(s.createTrigger))
+	v1.POST("/clusters/triggers/list", s.wrap(s.listTriggers))
+	v1.GET("/clusters/triggers/:trigger_id", s.wrap(s.getTrigger))
+	v1.PATCH("/clusters/triggers/:trigger_id", s.wrap(s.patchTrigger))
+	v1.DELETE("/clusters/triggers/:trigger_id", s.wrap(s.deleteTrigger))
+	v1.POST("/clusters/triggers/:trigger_id/pause", s.wrap(s.pauseTrigger))
+	v1.POST("/clusters/triggers/:trigger_id/resume", s.wrap(s.resumeTrigger))
+	v1.POST("/clusters/triggers/:trigger_id/history", s.wrap(s.triggerHistory))
 
 	v1.POST("/clusters", s.wrap(s.createCluster))
 	v1.POST("/clusters/list", s.wrap(s.listClusters))

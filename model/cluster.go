@@ -187,9 +187,9 @@ type WeightLearning struct {
 const (
 	LearnBayesian         = "bayesian"
 	LearnGridSearch       = "grid_search"
-	MetricSilhouette      = "silhouette"
-	MetricDaviesBouldin   = "davies_bouldin"
-	MetricCalinskiHarabas = "calinski_harabasz"
+	LearnSilhouette       = "silhouette"
+	LearnDaviesBouldin    = "davies_bouldin"
+	LearnCalinskiHarabasz = "calinski_harabasz"
 )
 
 // MaxGridEvaluations bounds a grid_search weight learning: max_iterations

@@ -146,9 +146,9 @@ func metricScore(m *engine.Metrics, metric string) (raw, oriented float64) {
 		return math.NaN(), math.NaN()
 	}
 	switch metric {
-	case model.MetricDaviesBouldin:
+	case model.LearnDaviesBouldin:
 		raw, oriented = m.DaviesBouldin, -m.DaviesBouldin
-	case model.MetricCalinskiHarabas:
+	case model.LearnCalinskiHarabasz:
 		raw, oriented = m.CalinskiHarabasz, m.CalinskiHarabasz
 	default:
 		raw, oriented = m.Silhouette, m.Silhouette

@@ -31,14 +31,20 @@ func (s *Store) CreateCluster(ctx context.Context, c Cluster) (Cluster, error) {
 	now := s.now()
 	c.CreatedAt, c.UpdatedAt = now, now
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := nameFree(ctx, tx, c.NamespaceID, c.Name, ""); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO clusters (id, namespace_id, name, description, config, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.NamespaceID, nullString(c.Name), nullString(c.Description), string(c.Config), nullJSON(c.Metadata), micros(now), micros(now))
-		return err
+		return insertCluster(ctx, tx, c)
 	})
 	return c, err
+}
+
+// insertCluster stores a new cluster inside a transaction; a non-empty
+// name must be unique in the namespace.
+func insertCluster(ctx context.Context, tx *sql.Tx, c Cluster) error {
+	if err := nameFree(ctx, tx, c.NamespaceID, c.Name, ""); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO clusters (id, namespace_id, name, description, config, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.NamespaceID, nullString(c.Name), nullString(c.Description), string(c.Config), nullJSON(c.Metadata), micros(c.CreatedAt), micros(c.UpdatedAt))
+	return err
 }
 
 func nameFree(ctx context.Context, tx *sql.Tx, ns, name, except string) error {

@@ -184,6 +184,11 @@ func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, collectionID string, s
 			return fmt.Errorf("store: syncing vectors: %w", err)
 		}
 	}
+	// Event triggers count the writes in the same transaction, so a count
+	// never includes documents that did not commit.
+	if err := countDocumentWrites(ctx, tx, collectionID, *st); err != nil {
+		return err
+	}
 	if st.Inserted+st.Updated > 0 {
 		_, err = tx.ExecContext(ctx, `UPDATE collections SET updated_at = ? WHERE id = ?`, now, collectionID)
 	}

@@ -77,6 +77,16 @@ type NewRun struct {
 // for this cluster, it returns the earlier run and created = false.
 func (s *Store) Enqueue(ctx context.Context, nr NewRun) (run Run, created bool, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		run, created, err = s.enqueue(ctx, tx, nr)
+		return err
+	})
+	return run, created, err
+}
+
+// enqueue is Enqueue inside the caller's transaction (a trigger's firing
+// enqueues and records itself in one).
+func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, nr NewRun) (run Run, created bool, err error) {
+	err = func() error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM clusters WHERE id = ? AND namespace_id = ?`, nr.ClusterID, nr.NamespaceID).Scan(&n); err != nil {
 			return err
@@ -118,7 +128,7 @@ func (s *Store) Enqueue(ctx context.Context, nr NewRun) (run Run, created bool, 
 		}
 		created = true
 		return nil
-	})
+	}()
 	return run, created, err
 }
 

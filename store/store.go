@@ -286,6 +286,7 @@ var migrations = []string{
 		created_at INTEGER NOT NULL,
 		UNIQUE (cluster_id, output_key)
 	);`,
+	triggerMigration, // store/triggers.go: triggers and their history
 }
 
 // migrate applies the migrations not yet applied, each in a transaction.

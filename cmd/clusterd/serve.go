@@ -23,6 +23,7 @@ import (
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
+	"github.com/clusterd/clusterd/triggers"
 )
 
 // envOr returns the CLUSTERD_* environment variable name, or def.
@@ -46,7 +47,7 @@ func envInt(name string, def int) int {
 // environment variable (the flag wins).
 type serveConfig struct {
 	addr, dataDir, apiKeys, backend, logLevel, gpuWorker string
-	workers, cpuThreads, maxAttempts                     int
+	workers, cpuThreads, maxAttempts, triggerMaxFailures int
 	maxBody, maxImport                                   int64
 }
 
@@ -59,6 +60,8 @@ func parseServeFlags(args []string) (serveConfig, bool, error) {
 	fs.StringVar(&c.backend, "backend", envOr("CLUSTERD_BACKEND", "auto"), "where kernels run: auto, cpu or gpu (CLUSTERD_BACKEND)")
 	fs.IntVar(&c.workers, "workers", envInt("CLUSTERD_WORKERS", 1), "runs executed at once (CLUSTERD_WORKERS)")
 	fs.IntVar(&c.maxAttempts, "max-attempts", envInt("CLUSTERD_MAX_ATTEMPTS", 3), "times a run is started before a run whose worker keeps dying ends failed (CLUSTERD_MAX_ATTEMPTS)")
+	fs.IntVar(&c.triggerMaxFailures, "trigger-max-failures", envInt("CLUSTERD_TRIGGER_MAX_FAILURES", triggers.DefaultMaxFailures),
+		"consecutive failed runs after which a trigger is paused (CLUSTERD_TRIGGER_MAX_FAILURES)")
 	fs.IntVar(&c.cpuThreads, "cpu-threads", envInt("CLUSTERD_CPU_THREADS", 0), "goroutines one CPU kernel uses, 0 = all cores (CLUSTERD_CPU_THREADS)")
 	fs.StringVar(&c.logLevel, "log-level", envOr("CLUSTERD_LOG_LEVEL", "info"), "debug, info, warn or error (CLUSTERD_LOG_LEVEL)")
 	fs.StringVar(&c.gpuWorker, "gpu-worker", envOr("CLUSTERD_GPU_WORKER", ""), "path of clusterd-gpu (default: next to clusterd, then PATH) (CLUSTERD_GPU_WORKER)")
@@ -72,6 +75,9 @@ func parseServeFlags(args []string) (serveConfig, bool, error) {
 	}
 	if c.workers < 1 {
 		return c, false, usagef("--workers must be ≥ 1, got %d", c.workers)
+	}
+	if c.triggerMaxFailures < 1 {
+		return c, false, usagef("--trigger-max-failures must be ≥ 1, got %d", c.triggerMaxFailures)
 	}
 	return c, false, nil
 }
@@ -136,11 +142,18 @@ func runServe(args []string) error {
 	if err := run.Start(context.Background()); err != nil {
 		return err
 	}
+	// Triggers fire through the runner's queue; the scheduler starts after
+	// the runner (which requeues what a previous process left running) and
+	// stops before the store closes.
+	sched := triggers.New(triggers.Config{Store: st, MaxFailures: cfg.triggerMaxFailures, Wake: run.Wake,
+		Metrics: telemetry.NewTriggerMetrics(reg), Logger: log})
+	sched.Start()
 	ready := true
 	srv := api.New(api.Config{Store: st, Runner: run, Backends: bm, Metrics: metrics, Gatherer: gatherer, Logger: log, APIKeys: keys,
-		MaxBodyBytes: cfg.maxBody, MaxImportBytes: cfg.maxImport, Ready: func() bool { return ready }})
+		MaxBodyBytes: cfg.maxBody, MaxImportBytes: cfg.maxImport, Ready: func() bool { return ready }, Triggers: sched})
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
+		sched.Stop(context.Background())
 		run.Stop(context.Background())
 		return err
 	}
@@ -160,10 +173,18 @@ func runServe(args []string) error {
 	case s := <-sig:
 		log.Info("shutting down", "signal", s.String())
 	case err := <-errc:
+		sched.Stop(context.Background())
 		run.Stop(context.Background())
 		return err
 	}
 	ready = false
+	// No new firing from here on; one in progress commits or rolls back
+	// whole, so its slot fires once, now or after the next start.
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if err := sched.Stop(stopCtx); err != nil {
+		log.Warn("trigger scheduler shutdown", "err", err)
+	}
+	stopCancel()
 	// The runner and the HTTP server stop side by side, each with its own
 	// 30 s: running runs are interrupted and requeued at once, and slow
 	// requests (a long import) cannot use up the runner's time. The store
