@@ -172,7 +172,7 @@ func (s *Server) createCluster(c *gin.Context) error {
 		return err
 	}
 	var req model.CreateClusterRequest
-	if _, err := finish(model.CreateClusterRequestModel, v, append(ps, more...), &req); err != nil {
+	if _, err := finish(model.CreateClusterRequestModel, v, withStoreProblems(ps, more, schema.Path{"body", "filters"}), &req); err != nil {
 		return err
 	}
 	cl, err := s.storeCluster(ctx, ns.ID, &req)

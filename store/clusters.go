@@ -158,12 +158,32 @@ func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
 // RunDir is where a run's artifacts live.
 func (s *Store) RunDir(runID string) string { return filepath.Join(s.dir, "runs", runID) }
 
+// clusterAlgorithm is the response's algorithm: the vector clustering
+// method, or attribute_based.
+const clusterAlgorithm = `COALESCE(json_extract(config, '$.vector_config.clustering_method'),
+	CASE json_type(config, '$.attribute_config') WHEN 'object' THEN 'attribute_based' END)`
+
+// clusterFields are what ClusterMetadata shows that the store holds: the
+// cluster's own fields, its definition's cluster_type, algorithm and
+// collection_ids (a list: eq and in match an element), the task status of
+// its latest run (PENDING when it never ran), and metadata.NAME. Other bare
+// names are refused rather than read as metadata keys, so a misspelt field
+// is a 422 rather than an empty list.
 var clusterFields = fieldMap{
-	"cluster_id": "id", "cluster_name": "name", "description": "description",
-	"created_at": "created_at", "updated_at": "updated_at", "metadata.*": "metadata",
-	"clustering_method": "json_extract(config, '$.vector_config.clustering_method')",
-	"cluster_type":      "json_extract(config, '$.cluster_type')",
-	"collection_ids":    "json_extract(config, '$.collection_ids')",
+	fixed: map[string]field{
+		"cluster_id":        column(textField, "id"),
+		"cluster_name":      column(textField, "COALESCE(name, id)"),
+		"description":       column(textField, "description"),
+		"created_at":        column(timeField, "created_at"),
+		"updated_at":        column(timeField, "updated_at"),
+		"cluster_type":      column(textField, "json_extract(config, '$.cluster_type')"),
+		"algorithm":         column(textField, clusterAlgorithm),
+		"clustering_method": column(textField, clusterAlgorithm),
+		"collection_ids":    jsonAt("config", []string{"collection_ids"}),
+		"status": column(textField, `COALESCE((SELECT `+taskStatusSQL+` FROM runs WHERE runs.cluster_id = clusters.id
+			ORDER BY runs.created_at DESC, runs.rowid DESC LIMIT 1), 'PENDING')`),
+	},
+	prefixes: []jsonPrefix{{"metadata.", "metadata"}},
 }
 
 // ListClusters lists a namespace's clusters.
