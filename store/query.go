@@ -71,6 +71,12 @@ const (
 	MaxRegexLength = 1000
 )
 
+// filterLimits are the limits a compiler enforces (the constants above;
+// tests lift them to measure SQLite's own).
+type filterLimits struct{ depth, items, values int }
+
+var defaultLimits = filterLimits{MaxFilterDepth, MaxFilterItems, MaxFilterValues}
+
 // fieldKind is the type of a field's values, which decides the operators
 // and values it takes.
 type fieldKind uint8
@@ -209,6 +215,7 @@ type problem struct {
 // are never interpolated) and collects every problem on the way.
 type compiler struct {
 	fields    fieldMap
+	limits    filterLimits
 	args      []any
 	problems  []problem
 	truncated bool // more than schema.MaxProblems problems
@@ -238,8 +245,8 @@ func (c *compiler) arg(v any) string {
 // countItem counts one condition or nested operator.
 func (c *compiler) countItem(path []any) {
 	c.items++
-	if c.items == MaxFilterItems+1 {
-		c.fail(path, "value_error", fmt.Sprintf("a filter has at most %d conditions and nested operators in all; this one is past the limit", MaxFilterItems))
+	if c.items == c.limits.items+1 {
+		c.fail(path, "value_error", fmt.Sprintf("a filter has at most %d conditions and nested operators in all; this one is past the limit", c.limits.items))
 	}
 }
 
@@ -247,8 +254,8 @@ func (c *compiler) countItem(path []any) {
 func (c *compiler) countValues(path []any, n int) {
 	before := c.values
 	c.values += n
-	if before <= MaxFilterValues && c.values > MaxFilterValues {
-		c.fail(path, "value_error", fmt.Sprintf("a filter compares against at most %d values in all (every item of an in or nin list counts); this one is past the limit", MaxFilterValues))
+	if before <= c.limits.values && c.values > c.limits.values {
+		c.fail(path, "value_error", fmt.Sprintf("a filter compares against at most %d values in all (every item of an in or nin list counts); this one is past the limit", c.limits.values))
 	}
 }
 
@@ -273,8 +280,8 @@ func (c *compiler) compile(node any) string {
 // shorthand conditions, all of which must hold. cs is the enclosing
 // operator's case_sensitive, which a null or absent one inherits.
 func (c *compiler) operator(obj map[string]any, path []any, cs bool, depth int) string {
-	if depth > MaxFilterDepth {
-		c.fail(path, "value_error", fmt.Sprintf("logical operators nest at most %d levels deep", MaxFilterDepth))
+	if depth > c.limits.depth {
+		c.fail(path, "value_error", fmt.Sprintf("logical operators nest at most %d levels deep", c.limits.depth))
 		return "0"
 	}
 	if v, ok := obj["case_sensitive"]; ok {
@@ -849,7 +856,7 @@ func whereClause(raw json.RawMessage, fields fieldMap) (string, []any, error) {
 	if err != nil {
 		return "", nil, &QueryError{Path: []any{"filters"}, Msg: "must be a JSON object", Type: "json_invalid"}
 	}
-	c := &compiler{fields: fields}
+	c := &compiler{fields: fields, limits: defaultLimits}
 	expr := c.compile(node)
 	if len(c.problems) > 0 {
 		p := c.problems[0]
@@ -957,7 +964,7 @@ var (
 // (MaxFilterDepth, MaxFilterItems, MaxFilterValues). A tree it accepts
 // compiles to SQL that SQLite runs.
 func CheckFilters(kind FilterKind, filters map[string]any, at schema.Path) schema.Problems {
-	c := &compiler{fields: kind.fields}
+	c := &compiler{fields: kind.fields, limits: defaultLimits}
 	c.compile(filters)
 	out := make(schema.Problems, 0, len(c.problems))
 	for _, p := range c.problems {
