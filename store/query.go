@@ -271,28 +271,52 @@ func (c *compiler) compile(node any) string {
 		return "0"
 	}
 	if _, isCond := obj["field"]; isCond {
-		return c.condition(obj, nil, false)
+		// The root is a LogicalOperator by the contract, so a condition
+		// there may carry its case_sensitive (completing a request with
+		// defaults adds it).
+		cs := c.caseSensitive(obj, nil, false)
+		rest := make(map[string]any, len(obj))
+		for k, v := range obj {
+			if k != "case_sensitive" {
+				rest[k] = v
+			}
+		}
+		return c.condition(rest, nil, cs)
 	}
 	return c.operator(obj, nil, false, 1)
 }
 
+// caseSensitive reads an operator's case_sensitive: true makes string
+// comparisons in the operator and everything nested in it case-sensitive;
+// false, null or absent keep the enclosing operator's setting (false at the
+// root). So true is never undone further in: Mixpeek's generated clients
+// send every field with its default, false, on every nested operator, and
+// completing a request or a stored cluster definition with defaults does
+// the same, which must not switch off a case_sensitive the client set above.
+func (c *compiler) caseSensitive(obj map[string]any, path []any, cs bool) bool {
+	v, ok := obj["case_sensitive"]
+	if !ok {
+		return cs
+	}
+	switch x := v.(type) {
+	case bool:
+		return cs || x
+	case nil:
+	default:
+		c.fail(at(path, "case_sensitive"), "bool_type", "Input should be a valid boolean")
+	}
+	return cs
+}
+
 // operator compiles a LogicalOperator: its AND, OR and NOT lists and its
 // shorthand conditions, all of which must hold. cs is the enclosing
-// operator's case_sensitive, which a null or absent one inherits.
+// operator's case sensitivity (see caseSensitive).
 func (c *compiler) operator(obj map[string]any, path []any, cs bool, depth int) string {
 	if depth > c.limits.depth {
 		c.fail(path, "value_error", fmt.Sprintf("logical operators nest at most %d levels deep", c.limits.depth))
 		return "0"
 	}
-	if v, ok := obj["case_sensitive"]; ok {
-		switch x := v.(type) {
-		case bool:
-			cs = x
-		case nil:
-		default:
-			c.fail(at(path, "case_sensitive"), "bool_type", "Input should be a valid boolean")
-		}
-	}
+	cs = c.caseSensitive(obj, path, cs)
 	if list, ok := obj["conditions"].([]any); ok {
 		if op, ok := obj["operator"].(string); ok {
 			return c.legacy(obj, op, list, path, cs, depth)

@@ -231,11 +231,11 @@ func refNode(obj map[string]any, d refDoc, cs bool) bool {
 	if obj == nil {
 		return true
 	}
+	if v, ok := obj["case_sensitive"].(bool); ok {
+		cs = cs || v
+	}
 	if _, ok := obj["field"]; ok {
 		return refCondition(obj, d, cs)
-	}
-	if v, ok := obj["case_sensitive"].(bool); ok {
-		cs = v
 	}
 	if list, ok := obj["conditions"].([]any); ok {
 		if op, ok := obj["operator"].(string); ok {
