@@ -47,13 +47,13 @@ func TestFilters(t *testing.T) {
 		}
 	}
 
-	deep := strings.Repeat(`{"NOT":[`, 599) + `{"NOT":[{"category":"tea"}]}` + strings.Repeat("]}", 599)
+	deep := strings.Repeat(`{"NOT":[`, 599) + `{"NOT":[{"payload.category":"tea"}]}` + strings.Repeat("]}", 599)
 	deepLoc := `"loc":["body","filters"` + strings.Repeat(`,"NOT",0`, 32) + `]`
 	values := make([]string, 40000)
 	conds := make([]string, 40000)
 	for i := range values {
 		values[i] = fmt.Sprintf(`"v%d"`, i)
-		conds[i] = fmt.Sprintf(`{"field":"category","operator":"eq","value":"v%d"}`, i)
+		conds[i] = fmt.Sprintf(`{"field":"payload.category","operator":"eq","value":"v%d"}`, i)
 	}
 	cluster := func(filters string) string {
 		return `{"collection_ids":["docs"],"vector_config":{"clustering_method":"kmeans","algorithm_params":{"n_clusters":2}},"filters":` + filters + `}`
@@ -64,11 +64,11 @@ func TestFilters(t *testing.T) {
 		{"NOT 600 deep", "/v1/collections/docs/documents/list", `{"filters":` + deep + `}`, deepLoc},
 		{"AND 3,000 deep in a cluster", "/v1/clusters", cluster(strings.Repeat(`{"AND":[`, 2999) + `{"AND":[]}` + strings.Repeat("]}", 2999)),
 			`"loc":["body","filters"` + strings.Repeat(`,"AND",0`, 32) + `]`},
-		{"in with 40,000 values", "/v1/clusters/list", `{"filters":{"field":"cluster_name","operator":"in","value":[` + strings.Join(values, ",") + `]}}`,
-			`"loc":["body","filters","value"]`},
+		{"in with 40,000 values", "/v1/clusters/list", `{"filters":{"AND":[{"field":"cluster_name","operator":"in","value":[` + strings.Join(values, ",") + `]}]}}`,
+			`"loc":["body","filters","AND",0,"value"]`},
 		{"OR of 40,000 conditions in a cluster", "/v1/clusters", cluster(`{"OR":[` + strings.Join(conds, ",") + `]}`), `"loc":["body","filters","OR",1000]`},
-		{"NUL in a payload path", "/v1/collections/docs/documents/list", `{"filters":{"field":"payload.a\u0000b","operator":"eq","value":1}}`,
-			`"loc":["body","filters","field"]`},
+		{"NUL in a payload path", "/v1/collections/docs/documents/list", `{"filters":{"OR":[{"field":"payload.a\u0000b","operator":"eq","value":1}]}}`,
+			`"loc":["body","filters","OR",0,"field"]`},
 		{"dynamic value in a cluster", "/v1/clusters", cluster(`{"AND":[{"field":"category","operator":"eq","value":{"type":"dynamic","field":"inputs.q"}}]}`),
 			`"loc":["body","filters","AND",0,"value"]`},
 		{"unknown cluster field", "/v1/clusters/list", `{"filters":{"team":"ml"}}`, `"loc":["body","filters","team"]`},

@@ -30,7 +30,7 @@ var fixtureDocs = []struct {
 	id      string
 	payload string
 }{
-	{"d1", `{"category":"Café","n":5,"tags":["Red","blue"],"flag":true,"text":"The quick brown fox","nested":{"k":"V"},"we\"ird[$]\\":"q"}`},
+	{"d1", `{"category":"Café","n":5,"tags":["Red","blue"],"flag":true,"text":"The quick brown fox","nested":{"k":"V"},"we\"ird[$]\\":"q","it's":"yes"}`},
 	{"d2", `{"category":"CAFÉ","n":7.5,"tags":["green"],"flag":false,"text":"Lazy dogs sleep","nested":{"k":"w"}}`},
 	{"d3", `{"category":"straße","n":"5","tags":[],"text":"quick-witted FOX","nul":null}`},
 	{"d4", `{"text":"50%_off a\\b now"}`},

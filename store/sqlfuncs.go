@@ -80,7 +80,7 @@ func boolInt(b bool) int64 {
 
 // foldPool holds case folders: a cases.Caser keeps state and must not be
 // shared between goroutines.
-var foldPool = sync.Pool{New: func() any { return cases.Fold() }}
+var foldPool = sync.Pool{New: func() any { c := cases.Fold(); return &c }}
 
 // fold returns s with Unicode full case folding (CaseFolding.txt C and F
 // mappings: "É" → "é", "ß" → "ss", the Kelvin sign → "k"), which is what two
@@ -104,7 +104,7 @@ func fold(s string) string {
 		}
 		return strings.ToLower(s)
 	}
-	c := foldPool.Get().(cases.Caser)
+	c := foldPool.Get().(*cases.Caser)
 	defer foldPool.Put(c)
 	return c.String(s)
 }
