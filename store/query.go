@@ -244,6 +244,11 @@ func (c *compiler) arg(v any) string {
 	return "?"
 }
 
+// stopped reports that the rest of a tree need not be looked at: the
+// answer already holds schema.MaxProblems problems, or the tree is past
+// MaxFilterItems (so a huge tree costs no more than a refused one).
+func (c *compiler) stopped() bool { return c.truncated || c.items > c.limits.items }
+
 // countItem counts one condition or nested operator.
 func (c *compiler) countItem(path []any) {
 	c.items++
@@ -347,6 +352,9 @@ func (c *compiler) operator(obj map[string]any, path []any, cs bool, depth int) 
 				parts = append(parts, e)
 			}
 		default: // the shorthand {"field": value}
+			if c.stopped() {
+				continue
+			}
 			kpath := at(path, k)
 			c.countItem(kpath)
 			hint := ""
@@ -383,7 +391,7 @@ func (c *compiler) legacy(obj map[string]any, op string, list []any, path []any,
 func (c *compiler) combine(op string, list []any, path []any, cs bool, depth int) string {
 	sub := make([]string, 0, len(list))
 	for i, item := range list {
-		if c.truncated { // the answer is already full: stop working
+		if c.stopped() {
 			break
 		}
 		ipath := at(path, i)
