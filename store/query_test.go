@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -430,4 +431,43 @@ func compareLocs(a, b string) int {
 		}
 	}
 	return len(as) - len(bs)
+}
+
+// TestLoadVectorsFilters: a cluster's filters select the vectors a run
+// loads, with the lists' semantics (bare payload keys, case folding, list
+// elements).
+func TestLoadVectorsFilters(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	_, c := setupCollection(t, s)
+	in := docs(4, 2, 0)
+	for i, p := range []string{`{"tag":"Ä"}`, `{"tag":["x","ä"]}`, `{"tag":"b"}`, `{}`} {
+		in[i].Payload = json.RawMessage(p)
+	}
+	if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: in}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.ResolveFeature(ctx, c.ID, "e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for filters, want := range map[string][]string{
+		`{"tag":"ä"}`: {"da", "db"},
+		`{"NOT":[{"field":"payload.tag","operator":"in","value":["Ä"]}]}`: {"dc", "dd"},
+		`{"case_sensitive":true,"tag":"ä"}`:                                {"db"},
+	} {
+		v, err := s.LoadVectors(ctx, c.ID, f, json.RawMessage(filters))
+		if err != nil {
+			t.Fatalf("%s: %v", filters, err)
+		}
+		if !slices.Equal(v.IDs, want) {
+			t.Errorf("%s: loaded %v, want %v", filters, v.IDs, want)
+		}
+		for i, id := range v.IDs { // each row is its document's vector
+			j := int(id[1] - 'a')
+			if v.X[i*2] != in[j].Features["e"][0] {
+				t.Errorf("%s: row %d is not %s's vector", filters, i, id)
+			}
+		}
+	}
 }
