@@ -200,6 +200,10 @@ func (m fieldMap) names() string {
 // operatorNames lists the operators for messages.
 const operatorNames = "'eq', 'ne', 'gt', 'lt', 'gte', 'lte', 'in', 'nin', 'contains', 'starts_with', 'ends_with', 'regex', 'exists', 'is_null' or 'text'"
 
+// knownOperators are Mixpeek's FilterOperator values.
+var knownOperators = map[string]bool{"eq": true, "ne": true, "gt": true, "lt": true, "gte": true, "lte": true, "in": true, "nin": true,
+	"contains": true, "starts_with": true, "ends_with": true, "regex": true, "exists": true, "is_null": true, "text": true}
+
 // operatorAliases are the symbols the executions list's description uses
 // in its {"operator": "AND", "conditions": […]} examples.
 var operatorAliases = map[string]string{"==": "eq", "!=": "ne", ">": "gt", "<": "lt", ">=": "gte", "<=": "lte"}
@@ -516,6 +520,12 @@ func (c *compiler) comparison(name, op string, value any, present bool, fieldPat
 	needValue := op != "exists" && op != "is_null"
 	if !present && needValue {
 		c.fail(valuePath, "missing", "Field required")
+	}
+	if !knownOperators[op] {
+		c.fail(opPath, "enum", "Input should be "+operatorNames)
+		return "0"
+	}
+	if !present && needValue {
 		return "0"
 	}
 	if obj, ok := value.(map[string]any); ok && isDynamic(obj) {
@@ -641,9 +651,6 @@ func (c *compiler) comparison(name, op string, value any, present bool, fieldPat
 		} else {
 			e = c.isNull(f, want)
 		}
-	default:
-		c.fail(opPath, "enum", "Input should be "+operatorNames)
-		return "0"
 	}
 	if !known {
 		return "0"

@@ -332,7 +332,7 @@ func TestFilterProblems(t *testing.T) {
 				{"body.filters.AND.1.b", "value_error", "dynamic values"},
 				{"body.filters.AND.2.value.1", "value_error", "dynamic values"},
 			}},
-		{DocumentFilters, `{"AND":[{"field":"a","operator":"regex","value":"(unclosed"},{"field":"a","operator":"text","value":"--"},{"field":"a","operator":"gt","value":true},{"field":"a","operator":"gt","value":null},{"field":"a","operator":"eq","value":[1]},{"field":"a","operator":"exists","value":"yes"},{"field":"a","operator":"eq","value":1e999},{"field":"a"},{"field":"a","value":1,"extra":2},{"field":3,"value":1},{"field":"a","operator":3,"value":1}]}`,
+		{DocumentFilters, `{"AND":[{"field":"a","operator":"regex","value":"(unclosed"},{"field":"a","operator":"text","value":"--"},{"field":"a","operator":"gt","value":true},{"field":"a","operator":"gt","value":null},{"field":"a","operator":"eq","value":[1]},{"field":"a","operator":"exists","value":"yes"},{"field":"a","operator":"eq","value":1e999},{"field":"a"},{"field":"a","value":1,"extra":2},{"field":3,"value":1},{"field":"a","operator":3,"value":1},{"field":"a","operator":"like"}]}`,
 			[]want{
 				{"body.filters.AND.0.value", "value_error", "not a valid regular expression"},
 				{"body.filters.AND.1.value", "value_error", "at least one word"},
@@ -345,6 +345,8 @@ func TestFilterProblems(t *testing.T) {
 				{"body.filters.AND.8.extra", "extra_forbidden", "Extra inputs"},
 				{"body.filters.AND.9.field", "string_type", "valid string"},
 				{"body.filters.AND.10.operator", "enum", "Input should be"},
+				{"body.filters.AND.11.operator", "enum", "Input should be"},
+				{"body.filters.AND.11.value", "missing", "Field required"},
 			}},
 		{ClusterFilters, `{"team":"ml","and":[{"cluster_name":"x"}],"case_sensitive":"yes","AND":{"x":1},"OR":[1]}`,
 			[]want{
@@ -454,7 +456,7 @@ func TestLoadVectorsFilters(t *testing.T) {
 	for filters, want := range map[string][]string{
 		`{"tag":"ä"}`: {"da", "db"},
 		`{"NOT":[{"field":"payload.tag","operator":"in","value":["Ä"]}]}`: {"dc", "dd"},
-		`{"case_sensitive":true,"tag":"ä"}`:                                {"db"},
+		`{"case_sensitive":true,"tag":"ä"}`:                               {"db"},
 	} {
 		v, err := s.LoadVectors(ctx, c.ID, f, json.RawMessage(filters))
 		if err != nil {
