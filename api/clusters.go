@@ -176,7 +176,7 @@ func (s *Server) createCluster(c *gin.Context) error {
 		return err
 	}
 	var req model.CreateClusterRequest
-	if _, err := finish(model.CreateClusterRequestModel, v, append(ps, more...), &req); err != nil {
+	if _, err := finish(model.CreateClusterRequestModel, v, withStoreProblems(ps, more, schema.Path{"body", "filters"}), &req); err != nil {
 		return err
 	}
 	cl, err := s.storeCluster(ctx, ns.ID, &req)
@@ -486,11 +486,15 @@ func taskResponse(r store.Run) model.TaskResponse {
 	t := model.TaskResponse{TaskID: r.TaskID, TaskType: model.TaskTypeClusterBuild, Status: status,
 		AdditionalData: map[string]any{"cluster_id": r.ClusterID, "run_id": r.RunID}, CreatedAt: model.Time{Time: r.CreatedAt}, Progress: r.Progress,
 		Inputs: []any{r.ClusterID}}
+	// updated_at is the last change: the end, else the start, else the
+	// creation (the task list's filters and sort read it the same way).
+	updated := r.CreatedAt
 	if r.CompletedAt != nil {
-		t.UpdatedAt = &model.Time{Time: *r.CompletedAt}
+		updated = *r.CompletedAt
 	} else if r.StartedAt != nil {
-		t.UpdatedAt = &model.Time{Time: *r.StartedAt}
+		updated = *r.StartedAt
 	}
+	t.UpdatedAt = &model.Time{Time: updated}
 	if r.ErrorMessage != "" {
 		msg := r.ErrorMessage
 		t.ErrorMessage, t.Error = &msg, &msg

@@ -794,15 +794,15 @@ func (fx *fixtures) fixUp(t *testing.T, opID string, body any) any {
 		if _, ok := m["template_name"]; ok {
 			m["template_name"] = fmt.Sprintf("conformance template %d", fx.n)
 		}
-		// A filter condition names a payload field the documents have.
+		// A filter condition names a field of the list it filters, with a
+		// value of its type (the contract's generic examples name "name"
+		// and "age"; a cluster's filters select documents by any payload
+		// key).
 		if _, cond := m["field"]; cond {
 			if _, isSort := m["direction"]; isSort {
 				m["field"] = "created_at"
 			} else if _, isDynamic := m["type"]; !isDynamic {
-				m["field"] = "category"
-				if _, ok := m["value"]; ok && m["value"] == nil {
-					m["value"] = "electronics"
-				}
+				fixCondition(opID, m)
 			}
 		}
 		if _, ok := m["source_field"]; ok {
@@ -873,6 +873,56 @@ func (fx *fixtures) fixUp(t *testing.T, opID string, body any) any {
 	return b
 }
 
+// listFields are, per list operation, the fields its filters know, by the
+// JSON type of a condition's value: the field a condition naming something
+// else is pointed at.
+var listFields = map[string]map[string]string{
+	"list_clusters":           {"string": "cluster_name", "number": "cluster_name", "bool": "cluster_name"},
+	"list_cluster_executions": {"string": "status", "number": "num_clusters", "bool": "status"},
+	"list_tasks":              {"string": "status", "number": "status", "bool": "status"},
+}
+
+// fixCondition points a condition at a field of its list: documents (a
+// cluster's filters) take any payload key, the other lists their own
+// fields, with a value of the field's type.
+func fixCondition(opID string, m map[string]any) {
+	for prefix, fields := range listFields {
+		if !strings.HasPrefix(opID, prefix) {
+			continue
+		}
+		known := map[string]bool{}
+		for _, f := range fields {
+			known[f] = true
+		}
+		for _, f := range []string{"created_at", "completed_at", "run_id", "task_id", "cluster_id", "num_points", "metrics.silhouette_score"} {
+			known[f] = true
+		}
+		if f, _ := m["field"].(string); known[f] {
+			return
+		}
+		kind := "string"
+		switch v := m["value"].(type) {
+		case float64:
+			kind = "number"
+		case bool:
+			kind = "bool"
+			m["value"] = fmt.Sprint(v)
+		case nil:
+			m["value"] = "x"
+		case []any, map[string]any:
+			m["value"] = "x"
+		}
+		m["field"] = fields[kind]
+		return
+	}
+	if f, _ := m["field"].(string); f == "" || f == "xxx" {
+		m["field"] = "category"
+		if m["value"] == nil {
+			m["value"] = "electronics"
+		}
+	}
+}
+
 // paramsMethod names the algorithm a parameter object belongs to, by a
 // parameter only that algorithm has (checked in an order that separates
 // the models sharing names: OPTICS has eps and min_cluster_size too,
@@ -925,6 +975,12 @@ func (fx *fixtures) executeAll(t *testing.T, r *conformanceReport) {
 	for _, id := range fx.created {
 		res := fx.e.wait(id)
 		r.Executed++
+		// A run whose filters select fewer than 2 documents fails with
+		// that data reason (the contract's example filters select by
+		// fields the fixture documents lack).
+		if msg, _ := res["error_message"].(string); strings.HasPrefix(msg, "Insufficient documents for clustering") {
+			continue
+		}
 		if res["status"] != "completed" {
 			var cl map[string]any
 			fx.e.ok("GET", "/v1/clusters/"+id, nil, &cl)

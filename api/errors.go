@@ -110,7 +110,11 @@ func classify(err error) (int, any) {
 	case errors.As(err, &ce):
 		ae = &Error{Status: http.StatusConflict, Code: conflictCode(ce), Message: ce.Msg, Details: map[string]any{"resource": ce.Resource}}
 	case errors.As(err, &qe):
-		return http.StatusUnprocessableEntity, ValidationBody{Detail: []ValidationItem{{Loc: append([]any{"body"}, qe.Path...), Msg: qe.Msg, Type: "value_error"}}}
+		typ := qe.Type
+		if typ == "" {
+			typ = "value_error"
+		}
+		return http.StatusUnprocessableEntity, ValidationBody{Detail: []ValidationItem{{Loc: append([]any{"body"}, qe.Path...), Msg: qe.Msg, Type: typ}}}
 	case errors.As(err, &de):
 		loc := append([]any{"body", "documents", de.Index}, de.Field...)
 		return http.StatusUnprocessableEntity, ValidationBody{Detail: []ValidationItem{{Loc: loc, Msg: de.Error(), Type: "value_error"}}}

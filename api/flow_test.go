@@ -304,7 +304,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown_collection", "POST", "/v1/clusters", `{"collection_ids":["nope"],"vector_config":{"clustering_method":"kmeans"}}`, nil, 422, `"loc":["body","collection_ids",0]`},
 		{"pca_too_wide", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"kmeans","preprocessing_steps":[{"method":"pca","n_components":5}]}}`, nil, 422, `"loc":["body","vector_config","preprocessing_steps",0,"n_components"]`},
 		{"sample_too_small", "POST", "/v1/clusters", `{"collection_ids":["base"],"vector_config":{"clustering_method":"kmeans","sample_size":1}}`, nil, 422, `"loc":["body","vector_config","sample_size"]`},
-		{"bad_filter", "POST", "/v1/clusters", `{"collection_ids":["base"],"filters":{"field":"colour","operator":"eq","value":1},"vector_config":{"clustering_method":"kmeans"}}`, nil, 422, `"loc":["body","filters","field"]`},
+		{"bad_filter", "POST", "/v1/clusters", `{"collection_ids":["base"],"filters":{"field":"payload.a\u0000b","operator":"eq","value":1},"vector_config":{"clustering_method":"kmeans"}}`, nil, 422, `"loc":["body","filters","field"]`},
 		{"wrong_dimension", "POST", "/v1/collections/base/documents", `{"documents":[{"document_id":"n1","features":{"emb":[1,2,3,4]}},{"document_id":"n2","features":{"emb":[1,2,3]}}]}`, nil, 422, `"loc":["body","documents",1,"features","emb"]`},
 		{"nan_literal", "POST", "/v1/collections/base/documents", `{"documents":[{"features":{"emb":[1,NaN,3,4]}}]}`, nil, 422, "json_invalid"},
 		{"too_large_number", "POST", "/v1/collections/base/documents", `{"documents":[{"features":{"emb":[1,1e39,3,4]}}]}`, nil, 422, `"loc":["body","documents",0,"features","emb",1]`},

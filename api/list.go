@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -64,10 +65,10 @@ func (s *Server) listQueryValue(c *gin.Context, m *schema.Schema, kind store.Fil
 	}
 	o := schema.AsValues(v)
 	if f, ok := o["filters"].(map[string]any); ok {
-		ps = append(ps, store.CheckFilters(kind, f, schema.Path{"body", "filters"})...)
+		ps = withStoreProblems(ps, store.CheckFilters(kind, f, schema.Path{"body", "filters"}), schema.Path{"body", "filters"})
 	}
 	if so := o.Obj("sort"); so != nil && so.Str("field") != "" {
-		ps = append(ps, store.CheckSort(kind, &store.Sort{Field: so.Str("field"), Direction: so.Str("direction")}, schema.Path{"body", "sort"})...)
+		ps = withStoreProblems(ps, store.CheckSort(kind, &store.Sort{Field: so.Str("field"), Direction: so.Str("direction")}, schema.Path{"body", "sort"}), schema.Path{"body", "sort"})
 	}
 	var body listBody
 	completed, err := finish(m, v, ps, &body)
@@ -104,6 +105,33 @@ func (s *Server) listQueryValue(c *gin.Context, m *schema.Schema, kind store.Fil
 	}
 	q.IncludeTotal = true
 	return q, schema.AsValues(completed), nil
+}
+
+// withStoreProblems adds the store's problems with the value at root
+// (filters, a sort) to the schema's ps, leaving out those at or under a
+// place within root that ps already reported: the store checks the whole
+// tree again and would say the same mistake twice (an operator outside the
+// enum, a missing value). Problems outside root are all kept.
+func withStoreProblems(ps, more schema.Problems, root schema.Path) schema.Problems {
+	under := func(loc, prefix schema.Path) bool {
+		return len(prefix) <= len(loc) && slices.Equal(prefix, loc[:len(prefix)])
+	}
+	out := ps
+	for _, p := range more {
+		shadowed := false
+		if under(p.Loc, root) {
+			for _, q := range ps {
+				if under(q.Loc, root) && under(p.Loc, q.Loc) {
+					shadowed = true
+					break
+				}
+			}
+		}
+		if !shadowed {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // queryInt reads an integer query parameter within [lo, hi].

@@ -542,8 +542,8 @@ func TestTemplates(t *testing.T) {
 		map[string]any{"field": "tags", "operator": "gt", "value": "x"}}}, "sort": map[string]any{"field": "size", "order": "asc"}, "scope": "team"})
 	checkLocs(t, code, out, "body.filters.AND.0.field", "body.sort.field", "body.sort.order", "body.scope")
 	code, out = e.call("POST", "/v1/templates/clusters", map[string]any{"filters": map[string]any{"AND": []any{map[string]any{"field": "name", "value": "x"},
-		map[string]any{"field": "tags", "operator": "gt", "value": "x"}}}})
-	checkLocs(t, code, out, "body.filters.AND.1.operator")
+		map[string]any{"field": "tags", "operator": "in", "value": "x"}}}})
+	checkLocs(t, code, out, "body.filters.AND.1.value")
 
 	// Another namespace sees the system and public templates only, and can
 	// instantiate the public one on its own collection.

@@ -6,7 +6,7 @@ import "github.com/clusterd/clusterd/schema"
 // LogicalOperator (AND, OR, NOT, nested, with case_sensitive and the
 // shorthand {"field": value}) over FilterCondition. Which fields a list
 // filters and sorts on, and what each operator does, is the store's
-// (store.CompileFilters); this is the shape.
+// (store.CheckFilters and the lists; see docs/API.md); this is the shape.
 
 // FilterOperators are Mixpeek's FilterOperator values.
 var FilterOperators = []string{"eq", "ne", "gt", "lt", "gte", "lte", "in", "nin", "contains", "starts_with", "ends_with",

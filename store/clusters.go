@@ -134,10 +134,10 @@ func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
 	defer s.segMu.Unlock()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if runIDs, err = column(ctx, tx, `SELECT run_id FROM runs WHERE cluster_id = ?`, c.ID); err != nil {
+		if runIDs, err = queryStrings(ctx, tx, `SELECT run_id FROM runs WHERE cluster_id = ?`, c.ID); err != nil {
 			return err
 		}
-		if outputs, err = column(ctx, tx, `SELECT collection_id FROM cluster_outputs WHERE cluster_id = ?`, c.ID); err != nil {
+		if outputs, err = queryStrings(ctx, tx, `SELECT collection_id FROM cluster_outputs WHERE cluster_id = ?`, c.ID); err != nil {
 			return err
 		}
 		for _, col := range outputs {
@@ -169,8 +169,8 @@ func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
 	return nil
 }
 
-// column reads the first column of a query's rows as strings.
-func column(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+// queryStrings reads the first column of a query's rows as strings.
+func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -190,12 +190,32 @@ func column(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, e
 // RunDir is where a run's artifacts live.
 func (s *Store) RunDir(runID string) string { return filepath.Join(s.dir, "runs", runID) }
 
+// clusterAlgorithm is the response's algorithm: the vector clustering
+// method, or attribute_based.
+const clusterAlgorithm = `COALESCE(json_extract(config, '$.vector_config.clustering_method'),
+	CASE json_type(config, '$.attribute_config') WHEN 'object' THEN 'attribute_based' END)`
+
+// clusterFields are what ClusterMetadata shows that the store holds: the
+// cluster's own fields, its definition's cluster_type, algorithm and
+// collection_ids (a list: eq and in match an element), the task status of
+// its latest run (PENDING when it never ran), and metadata.NAME. Other bare
+// names are refused rather than read as metadata keys, so a misspelt field
+// is a 422 rather than an empty list.
 var clusterFields = fieldMap{
-	"cluster_id": "id", "cluster_name": "name", "description": "description",
-	"created_at": "created_at", "updated_at": "updated_at", "metadata.*": "metadata",
-	"clustering_method": "json_extract(config, '$.vector_config.clustering_method')",
-	"cluster_type":      "json_extract(config, '$.cluster_type')",
-	"collection_ids":    "json_extract(config, '$.collection_ids')",
+	fixed: map[string]field{
+		"cluster_id":        column(textField, "id"),
+		"cluster_name":      column(textField, "COALESCE(name, id)"),
+		"description":       column(textField, "description"),
+		"created_at":        column(timeField, "created_at"),
+		"updated_at":        column(timeField, "updated_at"),
+		"cluster_type":      column(textField, "json_extract(config, '$.cluster_type')"),
+		"algorithm":         column(textField, clusterAlgorithm),
+		"clustering_method": column(textField, clusterAlgorithm),
+		"collection_ids":    jsonAt("config", []string{"collection_ids"}),
+		"status": column(textField, `COALESCE((SELECT `+taskStatusSQL+` FROM runs WHERE runs.cluster_id = clusters.id
+			ORDER BY runs.created_at DESC, runs.rowid DESC LIMIT 1), 'PENDING')`),
+	},
+	prefixes: []jsonPrefix{{"metadata.", "metadata"}},
 }
 
 // ListClusters lists a namespace's clusters.

@@ -177,9 +177,17 @@ func (s *Store) DeleteCollection(ctx context.Context, ns, id string) error {
 	return os.RemoveAll(s.collectionDir(c.ID))
 }
 
+// collectionFields are a collection's fields and metadata.NAME.
 var collectionFields = fieldMap{
-	"collection_id": "id", "collection_name": "name", "description": "description",
-	"created_at": "created_at", "updated_at": "updated_at", "metadata.*": "metadata",
+	fixed: map[string]field{
+		"collection_id":   column(textField, "id"),
+		"collection_name": column(textField, "name"),
+		"description":     column(textField, "description"),
+		"created_at":      column(timeField, "created_at"),
+		"updated_at":      column(timeField, "updated_at"),
+		"document_count":  column(numberField, "(SELECT COUNT(*) FROM documents dc WHERE dc.collection_id = collections.id)"),
+	},
+	prefixes: []jsonPrefix{{"metadata.", "metadata"}},
 }
 
 // ListCollections lists a namespace's collections.

@@ -435,8 +435,18 @@ func (s *Store) readRows(collectionID, file string, dim int, row int64, dst []fl
 	return nil
 }
 
+// documentFields: document_id, created_at and updated_at, and the payload's
+// keys as payload.NAME, metadata.NAME (Mixpeek's name for the same) or a
+// bare NAME; dots address nested keys.
 var documentFields = fieldMap{
-	"document_id": "d.document_id", "created_at": "d.created_at", "updated_at": "d.updated_at", "payload.*": "d.payload",
+	fixed: map[string]field{
+		"document_id": column(textField, "d.document_id"),
+		"created_at":  column(timeField, "d.created_at"),
+		"updated_at":  column(timeField, "d.updated_at"),
+	},
+	prefixes: []jsonPrefix{{"payload.", "d.payload"}, {"metadata.", "d.payload"}},
+	bare:     "d.payload",
+	bareDoc:  "or any other NAME (a payload key)",
 }
 
 // ListDocuments lists a collection's documents (without vectors), in

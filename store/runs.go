@@ -250,10 +250,52 @@ func (s *Store) GetTask(ctx context.Context, ns, taskID string) (Run, error) {
 	return r, err
 }
 
+// runFields are the fields of a ClusterExecutionResult that filter and
+// sort: the columns the store keeps, and the metrics, algorithm and
+// backend read from the stored result.
 var runFields = fieldMap{
-	"run_id": "run_id", "status": "status", "created_at": "created_at", "completed_at": "completed_at",
-	"num_clusters": "num_clusters", "num_points": "num_points", "metrics.silhouette_score": "silhouette",
-	"error_message": "error_message",
+	fixed: map[string]field{
+		"run_id":                          column(textField, "run_id"),
+		"task_id":                         column(textField, "task_id"),
+		"cluster_id":                      column(textField, "cluster_id"),
+		"status":                          column(textField, "status"),
+		"created_at":                      column(timeField, "created_at"),
+		"completed_at":                    column(timeField, "completed_at"),
+		"num_clusters":                    column(numberField, "num_clusters"),
+		"num_points":                      column(numberField, "num_points"),
+		"error_message":                   column(textField, "error_message"),
+		"metrics.silhouette_score":        column(numberField, "json_extract(result, '$.metrics.silhouette_score')"),
+		"metrics.davies_bouldin_index":    column(numberField, "json_extract(result, '$.metrics.davies_bouldin_index')"),
+		"metrics.calinski_harabasz_score": column(numberField, "json_extract(result, '$.metrics.calinski_harabasz_score')"),
+		"algorithm":                       column(textField, "json_extract(result, '$.algorithm')"),
+		"backend":                         column(textField, "json_extract(result, '$.backend')"),
+		"backend_fallback_reason":         column(textField, "json_extract(result, '$.backend_fallback_reason')"),
+	},
+}
+
+// taskStatusSQL is a run's TaskStatusEnum value (as the API's taskStatus
+// shows it) over the runs table's columns.
+const taskStatusSQL = `CASE runs.status WHEN 'pending' THEN 'PENDING' WHEN 'processing' THEN 'PROCESSING' WHEN 'completed' THEN 'COMPLETED'
+	ELSE CASE WHEN runs.error_message = '` + CanceledMessage + `' THEN 'CANCELED' ELSE 'FAILED' END END`
+
+// TaskTypeClusterBuild is the task_type of every run's task (model's
+// constant of the same name).
+const TaskTypeClusterBuild = "engine_cluster_build"
+
+// taskFields are a task's fields over the runs table (see TaskFilters).
+var taskFields = fieldMap{
+	fixed: map[string]field{
+		"task_id":                    column(textField, "runs.task_id"),
+		"status":                     column(textField, taskStatusSQL),
+		"task_type":                  column(textField, "'"+TaskTypeClusterBuild+"'"),
+		"created_at":                 column(timeField, "runs.created_at"),
+		"updated_at":                 column(timeField, "COALESCE(runs.completed_at, runs.started_at, runs.created_at)"),
+		"cluster_id":                 column(textField, "runs.cluster_id"),
+		"run_id":                     column(textField, "runs.run_id"),
+		"error_message":              column(textField, "runs.error_message"),
+		"additional_data.cluster_id": column(textField, "runs.cluster_id"),
+		"additional_data.run_id":     column(textField, "runs.run_id"),
+	},
 }
 
 // RunStats summarise a list of executions.

@@ -8,29 +8,6 @@ import (
 // Tasks are runs seen through Mixpeek's task API: a run's task_id, its
 // status as a TaskStatusEnum value, task_type engine_cluster_build.
 
-// TaskTypeClusterBuild is the task_type of every task (model.TaskTypeClusterBuild).
-const TaskTypeClusterBuild = "engine_cluster_build"
-
-// taskStatusSQL is the TaskStatusEnum value a run shows: its status in
-// capitals, CANCELED for a run that failed as canceled.
-const taskStatusSQL = `(CASE WHEN status = 'failed' AND error_message = '` + CanceledMessage + `' THEN 'CANCELED' ELSE UPPER(status) END)`
-
-// taskFields are the fields a task list filters and sorts on. status
-// compares with the TaskStatusEnum value a task shows (PENDING, PROCESSING,
-// COMPLETED, FAILED, CANCELED); updated_at is when the run ended, or
-// started while it runs (null while pending, as the task shows it).
-var taskFields = fieldMap{
-	"task_id":    "task_id",
-	"status":     taskStatusSQL,
-	"task_type":  "'" + TaskTypeClusterBuild + "'",
-	"created_at": "created_at",
-	"updated_at": "COALESCE(completed_at, started_at)",
-	"cluster_id": "cluster_id",
-}
-
-// TaskFilters is the filter kind of the task list.
-var TaskFilters = FilterKind{"tasks", taskFields}
-
 // taskStatusCondition is the SQL condition of ListTasksRequest.status (a
 // TaskStatusEnum value): PENDING, PROCESSING or IN_PROGRESS, COMPLETED,
 // FAILED (failed and not canceled), CANCELED (failed as canceled). The

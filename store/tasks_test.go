@@ -105,7 +105,7 @@ func TestListTasks(t *testing.T) {
 		{"filter status ne", f(`{"AND":[{"field":"status","operator":"ne","value":"FAILED"}]}`), "", "", []string{"PENDING", "CANCELED", "PROCESSING", "COMPLETED"}},
 		{"filter task_id", f(`{"task_id":"` + ids["FAILED"] + `"}`), "", "", []string{"FAILED"}},
 		{"filter task_type", f(`{"AND":[{"field":"task_type","value":"engine_cluster_build"}]}`), "", "", []string{"PENDING", "CANCELED", "PROCESSING", "FAILED", "COMPLETED"}},
-		{"filter updated_at null", f(`{"AND":[{"field":"updated_at","operator":"is_null","value":true}]}`), "", "", []string{"PENDING"}},
+		{"filter updated_at", f(`{"AND":[{"field":"updated_at","operator":"is_null","value":true}]}`), "", "", []string{}},
 		{"filter cluster", f(`{"cluster_id":"clust_other"}`), "", "", []string{}},
 		{"filter created_at", f(`{"AND":[{"field":"created_at","operator":"gt","value":"2000-01-01T00:00:00Z"}]}`), "", "",
 			[]string{"PENDING", "CANCELED", "PROCESSING", "FAILED", "COMPLETED"}},

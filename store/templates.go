@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/clusterd/clusterd/schema"
@@ -100,13 +99,6 @@ func templateRow(t Template) ([]any, error) {
 		string(t.Configuration), reqs, uses, source, micros(t.CreatedAt), micros(t.UpdatedAt)}, nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // CreateTemplate stores a template (its CreatedAt and UpdatedAt are set
 // to now).
 func (s *Store) CreateTemplate(ctx context.Context, t Template) (Template, error) {
@@ -135,12 +127,27 @@ func (s *Store) GetTemplate(ctx context.Context, ns, id string) (Template, error
 
 // templateFields are the fields template filters and sorts name.
 // internal_id is the owner's namespace id ("system" for the built-in
-// templates); tags see the note on TemplateQuery.
+// templates). tags is the template's JSON list of tags, so a condition on it
+// holds when one of the tags matches (eq "has the tag", ne "lacks it", in,
+// nin, contains within one tag), as for any list inside a JSON column;
+// is_public and is_active are JSON booleans.
 var templateFields = fieldMap{
-	"template_id": "template_id", "name": "name", "description": "description", "category": "category", "scope": "scope",
-	"tags": "tags", "is_public": "is_public", "is_active": "is_active", "internal_id": "namespace_id",
-	"source_resource_id": "source_resource_id", "created_at": "created_at", "updated_at": "updated_at",
-	"template_type": "'cluster'", "mode": "'config'",
+	fixed: map[string]field{
+		"template_id":        column(textField, "template_id"),
+		"name":               column(textField, "name"),
+		"description":        column(textField, "description"),
+		"category":           column(textField, "category"),
+		"scope":              column(textField, "scope"),
+		"tags":               jsonAt("tags", nil),
+		"is_public":          jsonAt("(CASE WHEN is_public THEN 'true' ELSE 'false' END)", nil),
+		"is_active":          jsonAt("(CASE WHEN is_active THEN 'true' ELSE 'false' END)", nil),
+		"internal_id":        column(textField, "namespace_id"),
+		"source_resource_id": column(textField, "source_resource_id"),
+		"created_at":         column(timeField, "created_at"),
+		"updated_at":         column(timeField, "updated_at"),
+		"template_type":      column(textField, "'cluster'"),
+		"mode":               column(textField, "'config'"),
+	},
 }
 
 // TemplateFilters is the filter kind of the template list.
@@ -165,11 +172,7 @@ type TemplateQuery struct {
 // templates, not stored), its own and every public one; by name unless
 // sorted.
 func (s *Store) ListTemplates(ctx context.Context, ns string, builtin []Template, q TemplateQuery) (Page[Template], error) {
-	filters, err := rewriteTagFilters(q.Filters)
-	if err != nil {
-		return Page[Template]{}, err
-	}
-	where, args, err := whereClause(filters, templateFields)
+	where, args, err := whereClause(q.Filters, templateFields)
 	if err != nil {
 		return Page[Template]{}, err
 	}
@@ -224,174 +227,7 @@ func (s *Store) ListTemplates(ctx context.Context, ns string, builtin []Template
 	return page, rows.Err()
 }
 
-// CheckTemplateFilters is CheckFilters for the template list, with its
-// rules for tags (checked when the rest compiles: like CheckFilters, it
-// reports the first problem of the tree).
+// CheckTemplateFilters is CheckFilters for the template list.
 func CheckTemplateFilters(filters map[string]any, at schema.Path) schema.Problems {
-	if ps := CheckFilters(TemplateFilters, filters, at); len(ps) > 0 {
-		return ps
-	}
-	raw, err := json.Marshal(filters)
-	if err != nil {
-		return schema.Problems{{Loc: at, Msg: err.Error(), Type: "value_error"}}
-	}
-	if _, err := rewriteTagFilters(raw); err != nil {
-		var qe *QueryError
-		if errors.As(err, &qe) {
-			return schema.Problems{{Loc: at.With(qe.Path[1:]...), Msg: qe.Msg, Type: "value_error"}}
-		}
-		return schema.Problems{{Loc: at, Msg: err.Error(), Type: "value_error"}}
-	}
-	return nil
-}
-
-// rewriteTagFilters turns each condition on tags (a JSON array of strings
-// in its column) into conditions on the array's text: a tag t is there
-// when the text contains t as a JSON string ("t" with its quotes). A
-// rewritten condition keeps its position, so problems elsewhere keep
-// their paths.
-func rewriteTagFilters(raw json.RawMessage) (json.RawMessage, error) {
-	t := strings.TrimSpace(string(raw))
-	if t == "" || t == "null" || !strings.Contains(t, `"tags"`) {
-		return raw, nil
-	}
-	var node any
-	dec := json.NewDecoder(strings.NewReader(t))
-	dec.UseNumber()
-	if err := dec.Decode(&node); err != nil {
-		return raw, nil // whereClause reports it
-	}
-	out, err := rewriteTags(node, []any{"filters"})
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(out)
-}
-
-func rewriteTags(node any, path []any) (any, error) {
-	obj, ok := node.(map[string]any)
-	if !ok {
-		return node, nil
-	}
-	if _, isCond := obj["field"]; isCond {
-		if obj["field"] != "tags" {
-			return obj, nil
-		}
-		return tagCondition(obj, path)
-	}
-	out := make(map[string]any, len(obj))
-	var shorthand []any
-	for k, v := range obj {
-		list, isList := v.([]any)
-		switch strings.ToUpper(k) {
-		case "AND", "OR", "NOT":
-			if !isList {
-				out[k] = v
-				continue
-			}
-			items := make([]any, len(list))
-			for i, item := range list {
-				r, err := rewriteTags(item, append(append([]any{}, path...), k, i))
-				if err != nil {
-					return nil, err
-				}
-				items[i] = r
-			}
-			out[k] = items
-		default:
-			if k == "tags" { // shorthand {"tags": "x"}
-				r, err := tagCondition(map[string]any{"field": "tags", "value": v}, append(append([]any{}, path...), k))
-				if err != nil {
-					return nil, err
-				}
-				shorthand = append(shorthand, r)
-				continue
-			}
-			out[k] = v
-		}
-	}
-	if shorthand != nil {
-		// Every key of an operator is ANDed: the rewritten shorthand joins
-		// the operator's AND list.
-		key := "AND"
-		for k := range out {
-			if strings.ToUpper(k) == "AND" {
-				key = k
-			}
-		}
-		and, isList := out[key].([]any)
-		if out[key] != nil && !isList {
-			return obj, nil // whereClause reports the AND that is not a list
-		}
-		out[key] = append(and, shorthand...)
-	}
-	return out, nil
-}
-
-// tagCondition rewrites one condition on tags.
-func tagCondition(obj map[string]any, path []any) (any, error) {
-	op, _ := obj["operator"].(string)
-	if op == "" {
-		op = "eq"
-	}
-	value := obj["value"]
-	vpath := append(append([]any{}, path...), "value")
-	quoted := func(v any, at []any) (string, error) {
-		s, ok := v.(string)
-		if !ok {
-			return "", &QueryError{Path: at, Msg: "a tag is a string"}
-		}
-		b, err := json.Marshal(s)
-		return string(b), err
-	}
-	has := func(pattern string) map[string]any {
-		return map[string]any{"field": "tags", "operator": "contains", "value": pattern}
-	}
-	switch op {
-	case "eq", "ne":
-		q, err := quoted(value, vpath)
-		if err != nil {
-			return nil, err
-		}
-		if op == "ne" {
-			return map[string]any{"NOT": []any{has(q)}}, nil
-		}
-		return has(q), nil
-	case "in", "nin":
-		list, ok := value.([]any)
-		if !ok {
-			return nil, &QueryError{Path: vpath, Msg: "must be a list for " + op}
-		}
-		items := make([]any, len(list))
-		for i, v := range list {
-			q, err := quoted(v, append(append([]any{}, vpath...), i))
-			if err != nil {
-				return nil, err
-			}
-			items[i] = has(q)
-		}
-		if op == "nin" {
-			return map[string]any{"NOT": items}, nil
-		}
-		if len(items) == 0 {
-			return map[string]any{"field": "tags", "operator": "in", "value": []any{}}, nil // matches nothing
-		}
-		return map[string]any{"OR": items}, nil
-	case "contains", "starts_with", "ends_with":
-		q, err := quoted(value, vpath)
-		if err != nil {
-			return nil, err
-		}
-		inner := q[1 : len(q)-1]
-		switch op {
-		case "starts_with":
-			inner = `"` + inner
-		case "ends_with":
-			inner += `"`
-		}
-		return has(inner), nil
-	case "exists", "is_null":
-		return obj, nil // tags are never null: a list, perhaps empty
-	}
-	return nil, &QueryError{Path: append(append([]any{}, path...), "operator"), Msg: fmt.Sprintf("tags take eq, ne, in, nin, contains, starts_with, ends_with or exists, not %q", op)}
+	return CheckFilters(TemplateFilters, filters, at)
 }

@@ -135,12 +135,11 @@ func TestCheckTemplateFilters(t *testing.T) {
 		filters string
 		loc     string
 	}{
-		{`{"AND":[{"field":"tags","operator":"gt","value":"a"}]}`, `body.filters.AND.0.operator`},
-		{`{"AND":[{"field":"name"},{"field":"tags","operator":"in","value":"a"}]}`, `body.filters.AND.1.value`},
+		{`{"AND":[{"field":"tags","operator":"in","value":"a"}]}`, `body.filters.AND.0.value`},
 		{`{"AND":[{"field":"tags","operator":"in","value":["a",3]}]}`, `body.filters.AND.0.value.1`},
 		{`{"AND":[{"field":"nope","value":"a"}]}`, `body.filters.AND.0.field`},
 		{`{"AND":[{"field":"created_at","operator":"gt","value":"yesterday"}]}`, `body.filters.AND.0.value`},
-		{`{"tags":5}`, `body.filters.tags.value`},
+		{`{"tags":[5]}`, `body.filters.tags`},
 	}
 	for _, c := range cases {
 		var f map[string]any
