@@ -132,7 +132,7 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 // staged transaction writes at most this much, which bounds how long it
 // holds the writer (about 10–30 ms).
 const (
-	stageDocuments   = 2048
+	stageDocuments   = 512
 	stageVectorBytes = 8 << 20
 )
 
@@ -280,7 +280,7 @@ func (u *upsert) staged(src DocumentSource) (err error) {
 		}
 	}()
 	for {
-		if err := u.s.tx(u.ctx, u.writeBatch); err != nil {
+		if err := u.s.txMode(u.ctx, false, u.writeBatch); err != nil {
 			return err
 		}
 		if eof, err := u.fill(src); err != nil {
@@ -288,7 +288,7 @@ func (u *upsert) staged(src DocumentSource) (err error) {
 		} else if eof && len(u.batch) == 0 {
 			break
 		} else if eof {
-			if err := u.s.tx(u.ctx, u.writeBatch); err != nil {
+			if err := u.s.txMode(u.ctx, false, u.writeBatch); err != nil {
 				return err
 			}
 			break
@@ -359,7 +359,7 @@ func (u *upsert) writeBatch(tx *sql.Tx) error {
 		}
 	}
 	u.fresh = u.fresh[:0]
-	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, seen: map[string]bool{}}
+	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, seen: map[string]bool{}, prepared: &u.s.batch}
 	for _, d := range u.batch {
 		u.seq++
 		if err := rb.addDocument(u.ctx, d.id, u.seq, d.payload); err != nil {
@@ -389,6 +389,7 @@ type rowBatch struct {
 	ids          []any
 	vecArgs      []any // collection_id, feature, document_id, row, gen per vector
 	seen         map[string]bool
+	prepared     *batchStmts
 }
 
 func (b *rowBatch) addDocument(ctx context.Context, id string, seq int64, payload any) error {
@@ -428,6 +429,93 @@ const (
 		next_gen = CASE WHEN vectors.gen = excluded.gen THEN NULL ELSE excluded.gen END`
 )
 
+func countExistingSQL(n int) string {
+	return `SELECT COUNT(*) FROM documents WHERE collection_id = ? AND document_id IN ` + placeholders(n, 1)
+}
+
+func insertDocumentsSQL(n int, staged bool) string {
+	conflict := documentsInPlace
+	if staged {
+		conflict = documentsStaged
+	}
+	return `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen) VALUES ` + placeholders(n, 7) + conflict
+}
+
+func insertVectorsSQL(n int, staged bool) string {
+	conflict := vectorsInPlace
+	if staged {
+		conflict = vectorsStaged
+	}
+	return `INSERT INTO vectors (collection_id, feature, document_id, row, gen) VALUES ` + placeholders(n, 5) + conflict
+}
+
+// batchStmts are the statements of a full batch, prepared once (by
+// prepareBatchStatements) so that the parser does not run on every batch:
+// [staged][count, documents, vectors].
+type batchStmts [2][3]*sql.Stmt
+
+// prepareBatchStatements prepares the full-batch statements on the writer.
+func (s *Store) prepareBatchStatements(ctx context.Context) error {
+	for i, staged := range []bool{false, true} {
+		for j, q := range []string{countExistingSQL(batchDocuments), insertDocumentsSQL(batchDocuments, staged), insertVectorsSQL(batchDocuments, staged)} {
+			st, err := s.w.PrepareContext(ctx, q)
+			if err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			s.batch[i][j] = st
+		}
+	}
+	return nil
+}
+
+// preparedRunner is what a statement runs through in a transaction.
+type preparedRunner interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+}
+
+// adhoc runs a statement prepared for one use.
+type adhoc struct {
+	tx *sql.Tx
+	q  string
+}
+
+func (a adhoc) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return a.tx.ExecContext(ctx, a.q, args...)
+}
+
+func (a adhoc) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return a.tx.QueryRowContext(ctx, a.q, args...)
+}
+
+// stmt returns the prepared full-batch statement for q when full, else q to
+// prepare once.
+func (b *rowBatch) stmt(ctx context.Context, q string, full, staged bool) preparedRunner {
+	if full && b.prepared != nil {
+		i := 0
+		if staged {
+			i = 1
+		}
+		for j, cand := range b.prepared[i] {
+			if cand != nil && j == stmtIndex(q) {
+				return b.tx.StmtContext(ctx, cand)
+			}
+		}
+	}
+	return adhoc{b.tx, q}
+}
+
+// stmtIndex tells which of a batchStmts row q is.
+func stmtIndex(q string) int {
+	switch {
+	case strings.HasPrefix(q, "SELECT"):
+		return 0
+	case strings.HasPrefix(q, "INSERT INTO documents"):
+		return 1
+	}
+	return 2
+}
+
 // flush writes the collected rows. An existing document keeps its sequence
 // number and creation time and takes the new payload when one is given.
 func (b *rowBatch) flush(ctx context.Context) error {
@@ -435,24 +523,18 @@ func (b *rowBatch) flush(ctx context.Context) error {
 		return nil
 	}
 	var existing int
-	in := placeholders(len(b.ids), 1)
-	if err := b.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM documents WHERE collection_id = ? AND document_id IN `+in,
+	staged := b.gen != 0
+	if err := b.stmt(ctx, countExistingSQL(len(b.ids)), len(b.ids) == batchDocuments, staged).QueryRowContext(ctx,
 		append([]any{b.collectionID}, b.ids...)...).Scan(&existing); err != nil {
 		return err
 	}
 	b.st.Updated += existing
 	b.st.Inserted += len(b.ids) - existing
-	docConflict, vecConflict := documentsInPlace, vectorsInPlace
-	if b.gen != 0 {
-		docConflict, vecConflict = documentsStaged, vectorsStaged
-	}
-	if _, err := b.tx.ExecContext(ctx, `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen) VALUES `+
-		placeholders(len(b.ids), 7)+docConflict, b.docArgs...); err != nil {
+	if _, err := b.stmt(ctx, insertDocumentsSQL(len(b.ids), staged), len(b.ids) == batchDocuments, staged).ExecContext(ctx, b.docArgs...); err != nil {
 		return err
 	}
-	if len(b.vecArgs) > 0 {
-		if _, err := b.tx.ExecContext(ctx, `INSERT INTO vectors (collection_id, feature, document_id, row, gen) VALUES `+placeholders(len(b.vecArgs)/5, 5)+
-			vecConflict, b.vecArgs...); err != nil {
+	if n := len(b.vecArgs) / 5; n > 0 {
+		if _, err := b.stmt(ctx, insertVectorsSQL(n, staged), n == batchDocuments, staged).ExecContext(ctx, b.vecArgs...); err != nil {
 			return err
 		}
 	}

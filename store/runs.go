@@ -476,12 +476,10 @@ func (s *Store) Heartbeat(ctx context.Context, j *Job, owner string, lease time.
 			return false, ErrLeaseLost
 		}
 	}
-	rctx := ctx
-	if ctx.Err() != nil {
-		var c context.CancelFunc
-		rctx, c = context.WithTimeout(context.Background(), time.Second)
-		defer c()
-	}
+	// Reads do not wait for the writer: this one gets its own second even
+	// when the write used up ctx.
+	rctx, stopRead := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer stopRead()
 	var c int
 	err = s.r.QueryRowContext(rctx, `SELECT cancel_requested FROM runs WHERE run_id = ?`, j.RunID).Scan(&c)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -83,6 +83,8 @@ type Store struct {
 	cols collectionLocks
 	// leases are the job leases this process holds (see Claim).
 	leases leaseBook
+	// batch holds the prepared statements of a full upsert batch.
+	batch batchStmts
 	// namespaces caches resolved namespaces by the reference used.
 	namespaces sync.Map
 	// gen counts committed writes; latest caches LatestResult answers
@@ -120,6 +122,10 @@ func Open(dir string) (*Store, error) {
 	}
 	s.w.SetMaxOpenConns(1)
 	if err := s.migrate(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.prepareBatchStatements(context.Background()); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -233,11 +239,27 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 // returns nil. Waiting for the writer is bounded (writer); the transaction
 // itself runs under ctx.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.txMode(ctx, true, fn)
+}
+
+// txMode is tx; durable false commits without syncing the WAL
+// (synchronous=NORMAL for this transaction only): a process kill keeps the
+// transaction (the WAL is in the OS's cache), a power loss may roll it back
+// with the database intact. Only for writes that a later durable commit
+// covers (the next sync writes every earlier WAL frame) and that are
+// harmless to lose until then: staged import batches.
+func (s *Store) txMode(ctx context.Context, durable bool, fn func(*sql.Tx) error) error {
 	c, err := s.writer(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	if !durable {
+		if _, err := c.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		defer c.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`)
+	}
 	t, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)

@@ -62,7 +62,11 @@ func run(rows, dim int, pause time.Duration, bin, work string) error {
 	if err := writeMatrix(file, rows, dim); err != nil {
 		return err
 	}
-	srv, err := child.New(bin, filepath.Join(work, "data"))
+	data := filepath.Join(work, "data")
+	if err := os.RemoveAll(data); err != nil { // a fresh store on every run
+		return err
+	}
+	srv, err := child.New(bin, data)
 	if err != nil {
 		return err
 	}
@@ -144,7 +148,9 @@ func run(rows, dim int, pause time.Duration, bin, work string) error {
 			fmt.Printf("%s: no write completed during the import\n", kind)
 			continue
 		}
-		q := func(p float64) float64 { return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()) / 1000 }
+		q := func(p float64) float64 {
+			return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()) / 1000
+		}
 		fmt.Printf("%s during the import: n=%d p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", kind, len(d), q(0.5), q(0.99), float64(d[len(d)-1].Microseconds())/1000)
 	}
 	fmt.Printf("failed small writes: %d\n", failures)
