@@ -353,6 +353,7 @@ func (n *npySource) Next() (store.DocumentInput, error) {
 	n.row++
 	return store.DocumentInput{ID: id, Features: map[string][]float32{n.feature: vec}}, nil
 }
+
 // parquetSource reads rows of a Parquet file: an id column, a list<float>
 // (or list<double>) vector column, and every other flat column into the
 // payload.
