@@ -368,12 +368,17 @@ type parquetSource struct {
 	row        int
 }
 
-func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn string) (*parquetSource, error) {
-	pf, err := parquet.OpenFile(f, size)
+func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn string) (p *parquetSource, err error) {
+	defer recoverParquet(&err, []any{"body"})
+	// Checked first: parquet-go allocates what a file claims (see checkParquet).
+	if err := checkParquet(f, size); err != nil {
+		return nil, invalid([]any{"body"}, "not a readable Parquet file: "+err.Error(), "value_error")
+	}
+	pf, err := parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, invalid([]any{"body"}, "not a readable Parquet file: "+err.Error(), "value_error")
 	}
-	p := &parquetSource{feature: feature, idCol: -1, vecCol: -1, payloadCol: map[int]string{}, rows: make([]parquet.Row, 256)}
+	p = &parquetSource{feature: feature, idCol: -1, vecCol: -1, payloadCol: map[int]string{}, rows: make([]parquet.Row, 256)}
 	lists := map[string]int{} // repeated (list) leaf columns by top-level name
 	var listNames []string
 	for i, path := range pf.Schema().Columns() {
@@ -412,7 +417,16 @@ func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn
 	return p, nil
 }
 
-func (p *parquetSource) Next() (store.DocumentInput, error) {
+// recoverParquet turns a panic of the Parquet library on a malformed file
+// into a 422 at loc: bad input is never a 500.
+func recoverParquet(err *error, loc []any) {
+	if r := recover(); r != nil {
+		*err = invalid(loc, fmt.Sprintf("not a readable Parquet file: %v", r), "value_error")
+	}
+}
+
+func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
+	defer recoverParquet(&err, []any{"body", "row", p.row})
 	if p.next == p.have {
 		n, err := p.r.ReadRows(p.rows)
 		if n == 0 {
@@ -425,7 +439,7 @@ func (p *parquetSource) Next() (store.DocumentInput, error) {
 	}
 	row := p.rows[p.next]
 	p.next++
-	doc := store.DocumentInput{Features: map[string][]float32{}}
+	doc = store.DocumentInput{Features: map[string][]float32{}}
 	var vec []float32
 	payload := map[string]any{}
 	for _, v := range row {
