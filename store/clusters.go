@@ -72,7 +72,7 @@ func scanCluster(row interface{ Scan(...any) error }) (Cluster, error) {
 
 // GetCluster finds a cluster by id or name within the namespace.
 func (s *Store) GetCluster(ctx context.Context, ns, idOrName string) (Cluster, error) {
-	c, err := scanCluster(s.r.QueryRowContext(ctx, `SELECT `+clusterCols+` FROM clusters WHERE namespace_id = ? AND (id = ? OR name = ?) ORDER BY id = ? DESC LIMIT 1`,
+	c, err := scanCluster(s.cachedQueryRow(ctx, `SELECT `+clusterCols+` FROM clusters WHERE namespace_id = ? AND (id = ? OR name = ?) ORDER BY id = ? DESC LIMIT 1`,
 		ns, idOrName, idOrName, idOrName))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, &NotFoundError{Resource: "cluster", ID: idOrName}

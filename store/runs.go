@@ -50,7 +50,7 @@ func scanRun(row interface{ Scan(...any) error }) (Run, error) {
 	var errMsg sql.NullString
 	var progress sql.NullFloat64
 	var cancel int
-	var result string
+	var result []byte // scanned straight into bytes: results are tens of KB
 	if err := row.Scan(&r.RunID, &r.TaskID, &r.ClusterID, &r.NamespaceID, &r.Status, &created, &started, &completed, &errMsg, &progress, &cancel, &result); err != nil {
 		return r, err
 	}
@@ -271,31 +271,39 @@ func (s *Store) ListRuns(ctx context.Context, ns, clusterID string, q Query) (Pa
 	cond := fmt.Sprintf("namespace_id = ? AND cluster_id = ? AND (%s) AND %s", where, search)
 	all := append(append([]any{ns, clusterID}, args...), sargs...)
 	stats.ExecutionsByStatus = map[string]int{}
-	srows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM runs WHERE `+cond+` GROUP BY status`, all...)
+	// One pass for every statistic: counts by status, and the completed
+	// runs' time, documents and clusters.
+	rows0, err := s.cachedQuery(ctx, `SELECT status, COUNT(*), AVG(duration_ms), COALESCE(SUM(num_points), 0), AVG(num_clusters) FROM runs WHERE `+cond+` GROUP BY status`, all...)
 	if err != nil {
 		return Page[Run]{}, stats, err
 	}
-	for srows.Next() {
+	for rows0.Next() {
 		var st string
 		var n int
-		srows.Scan(&st, &n)
+		var avgMS, avgK sql.NullFloat64
+		var points int64
+		if err := rows0.Scan(&st, &n, &avgMS, &points, &avgK); err != nil {
+			rows0.Close()
+			return Page[Run]{}, stats, err
+		}
 		stats.ExecutionsByStatus[st] = n
 		stats.TotalExecutions += n
+		if st == StatusCompleted {
+			stats.TotalDocumentsClustered = points
+			if avgMS.Valid {
+				stats.AvgExecutionTimeMS = &avgMS.Float64
+			}
+			if avgK.Valid {
+				stats.AvgNumClusters = &avgK.Float64
+			}
+		}
 	}
-	srows.Close()
-	var avgMS, avgK sql.NullFloat64
-	if err := s.r.QueryRowContext(ctx, `SELECT AVG(duration_ms), COALESCE(SUM(num_points), 0), AVG(num_clusters) FROM runs WHERE `+cond+` AND status = 'completed'`, all...).
-		Scan(&avgMS, &stats.TotalDocumentsClustered, &avgK); err != nil {
+	rows0.Close()
+	if err := rows0.Err(); err != nil {
 		return Page[Run]{}, stats, err
 	}
-	if avgMS.Valid {
-		stats.AvgExecutionTimeMS = &avgMS.Float64
-	}
-	if avgK.Valid {
-		stats.AvgNumClusters = &avgK.Float64
-	}
 	page := Page[Run]{Total: stats.TotalExecutions, Results: []Run{}}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
+	rows, err := s.cachedQuery(ctx, `SELECT `+runCols+` FROM runs WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
 	if err != nil {
 		return page, stats, err
 	}

@@ -267,10 +267,11 @@ func TestWritesWaitBoundedly(t *testing.T) {
 	}
 }
 
-// TestLeaseSurvivesASlowWriter: while the writer is held longer than the
-// lease, the worker's heartbeat still renews the lease (in memory), and
-// another worker cannot take the job although lease_until has passed in
-// the database.
+// TestLeaseSurvivesASlowWriter: while the writer is held past the lease,
+// the worker's heartbeat still renews the lease (in memory), and another
+// worker cannot take the job although lease_until has passed in the
+// database; once heartbeats stop, the job is taken. The store's clock is
+// the test's.
 func TestLeaseSurvivesASlowWriter(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
@@ -280,6 +281,8 @@ func TestLeaseSurvivesASlowWriter(t *testing.T) {
 	if _, _, err := s.Enqueue(ctx, NewRun{NamespaceID: ns.ID, ClusterID: "clust_a", Initial: initial}); err != nil {
 		t.Fatal(err)
 	}
+	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return clock }
 	const lease = 100 * time.Millisecond
 	j, err := s.Claim(ctx, "a", lease)
 	if err != nil || j == nil {
@@ -287,20 +290,16 @@ func TestLeaseSurvivesASlowWriter(t *testing.T) {
 	}
 	s.writeWait = 20 * time.Millisecond
 	release := holdWriter(t, s)
-	for i := 0; i < 4; i++ { // 4 × 50 ms: twice the lease
-		time.Sleep(lease / 2)
-		hctx, cancel := context.WithTimeout(ctx, lease/3)
-		if _, err := s.Heartbeat(hctx, j, "a", lease); err != nil {
-			t.Fatalf("heartbeat %d with the writer busy: %v", i, err)
-		}
-		cancel()
+	clock = clock.Add(60 * time.Millisecond)
+	if _, err := s.Heartbeat(ctx, j, "a", lease); err != nil {
+		t.Fatalf("heartbeat with the writer busy: %v", err)
 	}
+	clock = clock.Add(60 * time.Millisecond) // past the lease the database holds
 	release()
-	s.writeWait = WriteWait
 	var until int64
 	s.r.QueryRow(`SELECT lease_until FROM jobs WHERE id = ?`, j.ID).Scan(&until)
-	if fromMicros(until).After(s.now()) {
-		t.Fatal("the test did not let the database's lease expire")
+	if !fromMicros(until).Before(clock) {
+		t.Fatal("the heartbeat reached the database: the test did not hold the writer")
 	}
 	if j2, err := s.Claim(ctx, "b", time.Minute); err != nil || j2 != nil {
 		t.Fatalf("another worker took a job whose worker kept heartbeating: %+v %v", j2, err)
@@ -308,8 +307,7 @@ func TestLeaseSurvivesASlowWriter(t *testing.T) {
 	if _, err := s.Heartbeat(ctx, j, "a", lease); err != nil {
 		t.Fatalf("heartbeat once the writer is free: %v", err)
 	}
-	// A worker that stops heartbeating still loses the job.
-	time.Sleep(2 * lease)
+	clock = clock.Add(3 * lease) // the worker stops heartbeating
 	if j2, err := s.Claim(ctx, "b", time.Minute); err != nil || j2 == nil || j2.ID != j.ID {
 		t.Fatalf("claim after the lease lapsed: %+v %v", j2, err)
 	}

@@ -85,6 +85,9 @@ type Store struct {
 	leases leaseBook
 	// batch holds the prepared statements of a full upsert batch.
 	batch batchStmts
+	// stmts caches read statements by text (cachedQuery); nstmts counts them.
+	stmts  sync.Map
+	nstmts atomic.Int32
 	// namespaces caches resolved namespaces by the reference used.
 	namespaces sync.Map
 	// gen counts committed writes; latest caches LatestResult answers
@@ -136,6 +139,9 @@ func Open(dir string) (*Store, error) {
 	}
 	s.r = sql.OpenDB(viewConnector{rc})
 	s.r.SetMaxOpenConns(8)
+	// Kept open: a new connection reads the schema and creates the views,
+	// which costs more than most queries (database/sql keeps 2 by default).
+	s.r.SetMaxIdleConns(8)
 	if err := s.recover(context.Background()); err != nil {
 		s.Close()
 		return nil, err
@@ -194,6 +200,17 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database and releases the directory lock.
 func (s *Store) Close() error {
 	var errs []error
+	s.stmts.Range(func(_, v any) bool {
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
+	for _, st := range s.batch {
+		for _, p := range st {
+			if p != nil {
+				errs = append(errs, p.Close())
+			}
+		}
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -204,6 +221,56 @@ func (s *Store) Close() error {
 		errs = append(errs, s.lock.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// maxReadStmts bounds the read statements cachedQuery keeps prepared.
+const maxReadStmts = 256
+
+// cachedQuery runs a read query through a statement prepared once per text
+// (up to maxReadStmts texts, then unprepared): SQLite takes about as long
+// to parse a list query as to run it on a small table, and lists repeat the
+// same few texts (their values are bound parameters).
+func (s *Store) cachedQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	v, ok := s.stmts.Load(query)
+	if !ok {
+		if s.nstmts.Load() >= maxReadStmts {
+			return s.r.QueryContext(ctx, query, args...)
+		}
+		st, err := s.r.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+			st.Close()
+			v = prev
+		} else {
+			s.nstmts.Add(1)
+			v = st
+		}
+	}
+	return v.(*sql.Stmt).QueryContext(ctx, args...)
+}
+
+// cachedQueryRow is cachedQuery for one row.
+func (s *Store) cachedQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	v, ok := s.stmts.Load(query)
+	if !ok {
+		if s.nstmts.Load() >= maxReadStmts {
+			return s.r.QueryRowContext(ctx, query, args...)
+		}
+		st, err := s.r.PrepareContext(ctx, query)
+		if err != nil {
+			return s.r.QueryRowContext(ctx, query, args...) // reports the same error
+		}
+		if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+			st.Close()
+			v = prev
+		} else {
+			s.nstmts.Add(1)
+			v = st
+		}
+	}
+	return v.(*sql.Stmt).QueryRowContext(ctx, args...)
 }
 
 // writer takes the writer connection, waiting at most s.writeWait (or
