@@ -353,6 +353,17 @@ func (u *upsert) truncate() {
 // writeBatch writes the batch's rows (and features created since the last
 // batch) in tx.
 func (u *upsert) writeBatch(tx *sql.Tx) error {
+	if u.gen != 0 {
+		// A collection deleted while its import runs fails the import now
+		// rather than at its end.
+		var exists int
+		if err := tx.QueryRowContext(u.ctx, `SELECT COUNT(*) FROM collections WHERE id = ?`, u.col).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			return &NotFoundError{Resource: "collection", ID: u.col}
+		}
+	}
 	for _, f := range u.fresh {
 		if _, err := tx.ExecContext(u.ctx, `INSERT INTO features (collection_id, name, dim, file, gen) VALUES (?, ?, ?, ?, ?)`, u.col, f.Name, f.Dim, f.file, u.gen); err != nil {
 			return err

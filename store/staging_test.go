@@ -315,3 +315,38 @@ func TestLeaseSurvivesASlowWriter(t *testing.T) {
 		t.Fatalf("old owner's heartbeat: %v", err)
 	}
 }
+
+// TestDeleteDuringImport: deleting a collection while a staged import
+// writes to it answers at once; the import then fails, and neither its
+// rows nor the collection's segment files are left.
+func TestDeleteDuringImport(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	ns, c := setupCollection(t, s)
+	src := &gatedSource{n: 10 * stageDocuments, d: 4, version: 1, gateAt: 2*stageDocuments + 1, gate: make(chan struct{}), reached: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { _, err := s.Upsert(ctx, c.ID, src); done <- err }()
+	<-src.reached
+	deleted := make(chan error, 1)
+	go func() { deleted <- s.DeleteCollection(ctx, ns.ID, c.ID) }()
+	select {
+	case err := <-deleted:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the delete waited for the import")
+	}
+	close(src.gate)
+	if err := <-done; !errors.Is(err, ErrNotFound) {
+		t.Fatalf("import into a deleted collection: %v", err)
+	}
+	var k int
+	s.r.QueryRow(`SELECT (SELECT COUNT(*) FROM main.documents) + (SELECT COUNT(*) FROM main.vectors) + (SELECT COUNT(*) FROM main.features) + (SELECT COUNT(*) FROM imports)`).Scan(&k)
+	if k != 0 {
+		t.Errorf("%d rows left", k)
+	}
+	if _, err := os.Stat(s.collectionDir(c.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("segment directory after the delete: %v", err)
+	}
+}
