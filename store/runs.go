@@ -375,29 +375,35 @@ var ErrLeaseLost = errors.New("job lease lost")
 
 // leaseBook holds the leases of this process's workers in memory. One
 // process owns the data directory, so a lease another worker could take
-// over is always one of these: Claim skips a job whose lease is live here
-// even when its lease_until in the database has passed, which happens when
-// a heartbeat's write waited for the writer longer than the lease. The
-// database copy is what survives a restart (and what RecoverOrphans
-// clears).
+// over is always one of these. A heartbeat renews the lease here first,
+// then in the database; while that write has not got through (the writer
+// is busy, its wait timed out), Claim skips the job even when its
+// lease_until in the database has passed, so a slow writer cannot make a
+// live worker lose its job. Once the write gets through, the database
+// decides again. The database copy is what survives a restart (and what
+// RecoverOrphans clears).
 type leaseBook struct {
 	mu sync.Mutex
 	m  map[int64]leaseEntry
 }
 
 type leaseEntry struct {
-	owner string
-	until time.Time
+	owner    string
+	until    time.Time
+	unsynced bool // renewed here, not (yet) in the database
 }
 
-// live lists the jobs whose lease has not expired at now.
-func (b *leaseBook) live(now time.Time) []int64 {
+// unsynced lists the jobs whose lease is live at now but newer than the
+// database's.
+func (b *leaseBook) unsynced(now time.Time) []int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	out := []int64{}
 	for id, e := range b.m {
 		if e.until.After(now) {
-			out = append(out, id)
+			if e.unsynced {
+				out = append(out, id)
+			}
 		} else if e.until.Before(now.Add(-time.Hour)) {
 			delete(b.m, id) // long expired: its worker is gone
 		}
@@ -411,10 +417,11 @@ func (b *leaseBook) set(id int64, owner string, until time.Time) {
 	if b.m == nil {
 		b.m = map[int64]leaseEntry{}
 	}
-	b.m[id] = leaseEntry{owner, until}
+	b.m[id] = leaseEntry{owner: owner, until: until}
 }
 
-// extend renews owner's lease on id; false when another owner holds it.
+// extend renews owner's lease on id, not yet in the database; false when
+// another owner holds it.
 func (b *leaseBook) extend(id int64, owner string, until time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -424,8 +431,18 @@ func (b *leaseBook) extend(id int64, owner string, until time.Time) bool {
 	if b.m == nil {
 		b.m = map[int64]leaseEntry{}
 	}
-	b.m[id] = leaseEntry{owner, until}
+	b.m[id] = leaseEntry{owner: owner, until: until, unsynced: true}
 	return true
+}
+
+// synced records that owner's renewal to until reached the database.
+func (b *leaseBook) synced(id int64, owner string, until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.m[id]; ok && e.owner == owner && e.until.Equal(until) {
+		e.unsynced = false
+		b.m[id] = e
+	}
 }
 
 // drop forgets owner's lease on id.
@@ -440,11 +457,11 @@ func (b *leaseBook) drop(id int64, owner string) {
 // Claim takes the oldest queued job, or one whose lease expired (its worker
 // died), for owner until now+lease. It returns nil when there is none. A
 // job whose worker in this process renewed its lease in time is not taken,
-// even if that renewal has not reached the database yet (see Heartbeat).
+// even if that renewal has not reached the database yet (see leaseBook).
 func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration) (*Job, error) {
 	var j Job
 	now := s.now()
-	live, _ := json.Marshal(s.leases.live(now))
+	live, _ := json.Marshal(s.leases.unsynced(now))
 	c, err := s.writer(ctx)
 	if err != nil {
 		return nil, err
@@ -466,9 +483,9 @@ func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration) (*
 
 // Heartbeat extends a job's lease and reports whether its run was asked to
 // stop. ErrLeaseLost when the job is no longer this owner's. The lease is
-// renewed in memory at once, so a slow writer cannot make it expire: when
-// the database write does not get through before ctx ends, the heartbeat
-// still succeeds (the next one writes it).
+// renewed in memory first (see leaseBook), so a slow writer cannot make it
+// expire: when the database write does not get through before ctx ends,
+// the heartbeat still succeeds (the next one writes it).
 func (s *Store) Heartbeat(ctx context.Context, j *Job, owner string, lease time.Duration) (cancel bool, err error) {
 	until := s.now().Add(lease)
 	if !s.leases.extend(j.ID, owner, until) {
@@ -483,6 +500,7 @@ func (s *Store) Heartbeat(ctx context.Context, j *Job, owner string, lease time.
 			s.leases.drop(j.ID, owner)
 			return false, ErrLeaseLost
 		}
+		s.leases.synced(j.ID, owner, until)
 	}
 	// Reads do not wait for the writer: this one gets its own second even
 	// when the write used up ctx.
