@@ -46,6 +46,6 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 flags=${WRK_FLAGS:--t2 -c16 -d10s}
 echo "== GET /v1/clusters/topics/executions"
-wrk $flags --latency "$URL/v1/clusters/topics/executions" | grep -E "Requests/sec|99%|50%"
+wrk $flags --latency "$URL/v1/clusters/topics/executions" | grep -E "Requests/sec|^ +(50|99)%"
 echo "== POST /v1/clusters/topics/executions/list"
-wrk $flags --latency -s "$tmp/post.lua" "$URL/v1/clusters/topics/executions/list" | grep -E "Requests/sec|99%|50%"
+wrk $flags --latency -s "$tmp/post.lua" "$URL/v1/clusters/topics/executions/list" | grep -E "Requests/sec|^ +(50|99)%"

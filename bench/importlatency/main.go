@@ -34,7 +34,7 @@ import (
 func main() {
 	rows := flag.Int("rows", 2_000_000, "rows of the imported .npy")
 	dim := flag.Int("dim", 32, "columns of the imported .npy")
-	pause := flag.Duration("pause", 10*time.Millisecond, "pause between two small writes of one writer")
+	pause := flag.Duration("pause", 10*time.Millisecond, "pause between two small writes of one writer; 0: no small writes (the import alone)")
 	bin := flag.String("clusterd", "", "clusterd binary (default: go build ./cmd/clusterd)")
 	work := flag.String("work", "", "working directory (default: a new temporary one, removed at the end)")
 	flag.Parse()
@@ -109,17 +109,19 @@ func run(rows, dim int, pause time.Duration, bin, work string) error {
 			mu.Unlock()
 		}
 	}
-	wg.Add(2)
-	go writer("create collection", func(i int) (int, []byte, error) {
-		return srv.Do("POST", "/v1/collections", "", map[string]any{"collection_name": fmt.Sprintf("w%d", i)})
-	})
-	go writer("upsert 4 documents", func(i int) (int, []byte, error) {
-		docs := make([]map[string]any, 4)
-		for j := range docs {
-			docs[j] = map[string]any{"document_id": fmt.Sprintf("d%d", (4*i+j)%1000), "features": map[string]any{"e": []float32{1, 2, float32(j)}}}
-		}
-		return srv.Do("POST", "/v1/collections/small/documents", "", map[string]any{"documents": docs})
-	})
+	if pause > 0 {
+		wg.Add(2)
+		go writer("create collection", func(i int) (int, []byte, error) {
+			return srv.Do("POST", "/v1/collections", "", map[string]any{"collection_name": fmt.Sprintf("w%d", i)})
+		})
+		go writer("upsert 4 documents", func(i int) (int, []byte, error) {
+			docs := make([]map[string]any, 4)
+			for j := range docs {
+				docs[j] = map[string]any{"document_id": fmt.Sprintf("d%d", (4*i+j)%1000), "features": map[string]any{"e": []float32{1, 2, float32(j)}}}
+			}
+			return srv.Do("POST", "/v1/collections/small/documents", "", map[string]any{"documents": docs})
+		})
+	}
 
 	f, err := os.Open(file)
 	if err != nil {
