@@ -96,7 +96,7 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
 	ns, c := setupCollection(t, s)
-	n := 3*stageDocuments + 17
+	n := 5000 // several batches
 	if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 		t.Fatalf("after the first import: %+v", before)
 	}
 	// The second import updates every document and adds as many again.
-	src := &gatedSource{n: 2 * n, d: 4, version: 2, gateAt: 2*stageDocuments + 5, gate: make(chan struct{}), reached: make(chan struct{}), newFeat: "extra"}
+	src := &gatedSource{n: 2 * n, d: 4, version: 2, gateAt: 6000, gate: make(chan struct{}), reached: make(chan struct{}), newFeat: "extra"}
 	done := make(chan error, 1)
 	go func() { _, err := s.Upsert(ctx, c.ID, src); done <- err }()
 	<-src.reached
