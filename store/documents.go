@@ -180,6 +180,34 @@ func (u *upsert) start() error {
 	if exists == 0 {
 		return &NotFoundError{Resource: "collection", ID: u.col}
 	}
+	// An import of this collection still listed is a failed one whose
+	// cleanup did not get through (this upsert holds the collection's
+	// lock): finish it first, or its rows would hide documents this
+	// upsert replaces.
+	var stale []int64
+	grows, err := u.s.r.QueryContext(u.ctx, `SELECT gen FROM imports WHERE collection_id = ?`, u.col)
+	if err != nil {
+		return err
+	}
+	for grows.Next() {
+		var g int64
+		if err := grows.Scan(&g); err != nil {
+			grows.Close()
+			return err
+		}
+		stale = append(stale, g)
+	}
+	grows.Close()
+	for _, g := range stale {
+		if err := u.s.abortImport(u.ctx, g, u.col); err != nil {
+			return err
+		}
+	}
+	// Replacements of a committed import must be folded into their rows
+	// before this upsert writes them (its fold may have failed).
+	if err := u.s.foldIfNeeded(u.ctx); err != nil {
+		return err
+	}
 	rows, err := u.s.r.QueryContext(u.ctx, `SELECT name, dim, file FROM main.features WHERE collection_id = ?`, u.col)
 	if err != nil {
 		return err

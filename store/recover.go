@@ -164,6 +164,18 @@ func (s *Store) foldCommitted(ctx context.Context) error {
 	)
 }
 
+// foldIfNeeded runs foldCommitted when a committed replacement is left
+// (reads first: the usual answer is none, and a write would cost a commit).
+func (s *Store) foldIfNeeded(ctx context.Context) error {
+	var left int
+	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM main.documents WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports))
+		OR EXISTS (SELECT 1 FROM main.vectors WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports))`).Scan(&left)
+	if err != nil || left == 0 {
+		return err
+	}
+	return s.foldCommitted(ctx)
+}
+
 // recover tidies what a killed process left, before anything else uses the
 // store (Open holds the directory lock): spooled uploads in tmp/, staged
 // imports, unfolded replacements, segment bytes past the last row a

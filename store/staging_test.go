@@ -350,3 +350,38 @@ func TestDeleteDuringImport(t *testing.T) {
 		t.Errorf("segment directory after the delete: %v", err)
 	}
 }
+
+// TestUnfoldedReplacementIsKept: a committed replacement whose fold did not
+// happen (the process died first) is what readers see, and the next upsert
+// and payload patch build on it rather than on the row it replaced.
+func TestUnfoldedReplacementIsKept(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	ns, c := setupCollection(t, s)
+	if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: 3, d: 4, version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// Generation 999 is not pending: a committed, unfolded replacement.
+	if _, err := s.exec(ctx, `UPDATE documents SET next_gen = 999, next_payload = '{"v":9}', next_updated_at = updated_at WHERE document_id = 'g1'`); err != nil {
+		t.Fatal(err)
+	}
+	if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":9}` {
+		t.Fatalf("readers see %q, want the replacement", got.payload)
+	}
+	// A vector-only upsert keeps the visible payload.
+	if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: []DocumentInput{{ID: "g1", Features: map[string][]float32{"e": {7, 7, 7, 7}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":9}` || got.vector != 7 {
+		t.Fatalf("after an upsert: %+v", got)
+	}
+	if _, err := s.exec(ctx, `UPDATE documents SET next_gen = 998, next_payload = '{"v":8}', next_updated_at = updated_at WHERE document_id = 'g1'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PatchPayloads(ctx, c.ID, []PayloadPatch{{DocumentID: "g1", Patch: json.RawMessage(`{"p":1}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":8,"p":1}` {
+		t.Fatalf("after a patch: %q", got.payload)
+	}
+}
