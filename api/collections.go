@@ -23,7 +23,7 @@ type CreateCollectionRequest struct {
 // path: no "/" (a path separator even when escaped, for many proxies and
 // clients) and no control characters.
 func nameSchema(maxLen int) *schema.Schema {
-	return schema.Str().MinLen(1).MaxLen(maxLen).Matching(`^[^/\x00-\x1f\x7f]+$`)
+	return schema.Str().MinLen(1).MaxLen(maxLen).Matching(model.PathSafe)
 }
 
 // CreateCollectionRequestModel declares CreateCollectionRequest.

@@ -66,7 +66,7 @@ func (s *Server) listExecutions(c *gin.Context) error {
 	for i, r := range page.Results {
 		out[i] = r.Result
 	}
-	writeList(c, q, out, page.Total, stats)
+	writeRawList(c, q, out, page.Total, stats)
 	return nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -89,12 +88,16 @@ func (s *Server) importDocuments(c *gin.Context) error {
 	var rowWord string
 	switch format {
 	case formatNDJSON:
-		src, rowWord = newNDJSONSource(spool), "line"
+		src, rowWord = newNDJSONSource(spool, int(s.cfg.MaxBodyBytes)), "line"
 	case formatNPY:
 		if feature == "" {
 			return invalid([]any{"query", "feature"}, "Field required: the feature name the .npy vectors are stored under", "missing")
 		}
-		src, err = newNPYSource(spool, feature, c.DefaultQuery("id_prefix", "row_"), ids)
+		prefix := c.DefaultQuery("id_prefix", "row_")
+		if msg := store.ValidID(prefix + "0"); msg != "" {
+			return invalid([]any{"query", "id_prefix"}, "id_prefix + row number "+msg, "value_error")
+		}
+		src, err = newNPYSource(spool, size, feature, prefix, ids)
 		rowWord = "row"
 	case formatParquet:
 		src, err = newParquetSource(spool, size, feature, c.DefaultQuery("id_column", "document_id"), c.Query("vector_column"))
@@ -107,11 +110,9 @@ func (s *Server) importDocuments(c *gin.Context) error {
 	if err != nil {
 		var de *store.DocumentError
 		if errors.As(err, &de) {
-			pos := de.Index
-			if rowWord == "line" {
-				pos++
-			}
-			return invalid(append([]any{"body", rowWord, pos}, de.Field...), de.Error(), "value_error")
+			// The store checks each document as soon as it is read, so the
+			// source's position is the document's line or row.
+			return invalid(append([]any{"body", rowWord, src.(positioned).at()}, de.Field...), de.Error(), "value_error")
 		}
 		return err
 	}
@@ -124,10 +125,11 @@ func (s *Server) importDocuments(c *gin.Context) error {
 	return nil
 }
 
-// spool copies r into a new temporary file in the data directory and
+// spool copies r into a new temporary file in the data directory's tmp/
+// (emptied by store.Open, so a killed import leaves nothing behind) and
 // leaves the file positioned at its end.
 func (s *Server) spool(r io.Reader) (*os.File, error) {
-	dir := filepath.Join(s.cfg.Store.Dir(), "tmp")
+	dir := s.cfg.Store.TempDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -149,35 +151,36 @@ func (s *Server) spool(r io.Reader) (*os.File, error) {
 
 // spoolMultipart reads a multipart upload: part "file" (spooled; its
 // format from ?format=, its Content-Type or its file name) and optional part
-// "ids" (one document id per line, for .npy).
-func (s *Server) spoolMultipart(c *gin.Context, body io.Reader, boundary string) (*os.File, []string, string, error) {
+// "ids" (one document id per line, for .npy). On every error the spooled
+// file is removed.
+func (s *Server) spoolMultipart(c *gin.Context, body io.Reader, boundary string) (file *os.File, ids []string, format string, err error) {
 	if boundary == "" {
 		return nil, nil, "", invalid([]any{"header", "Content-Type"}, "multipart/form-data without a boundary", "value_error")
 	}
+	defer func() {
+		if err != nil && file != nil {
+			file.Close()
+			os.Remove(file.Name())
+			file = nil
+		}
+	}()
 	mr := multipart.NewReader(body, boundary)
-	var file *os.File
-	var ids []string
-	format := ""
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			if file != nil {
-				file.Close()
-				os.Remove(file.Name())
-			}
 			var mb *http.MaxBytesError
 			if errors.As(err, &mb) {
-				return nil, nil, "", err
+				return file, nil, "", err
 			}
-			return nil, nil, "", invalid([]any{"body"}, "malformed multipart body: "+err.Error(), "value_error")
+			return file, nil, "", invalid([]any{"body"}, "malformed multipart body: "+err.Error(), "value_error")
 		}
 		switch part.FormName() {
 		case "file":
 			if file != nil {
-				return nil, nil, "", invalid([]any{"body", "file"}, "more than one file part", "value_error")
+				return file, nil, "", invalid([]any{"body", "file"}, "more than one file part", "value_error")
 			}
 			if file, err = s.spool(part); err != nil {
 				return nil, nil, "", err
@@ -196,12 +199,27 @@ func (s *Server) spoolMultipart(c *gin.Context, body io.Reader, boundary string)
 				}
 			}
 		case "ids":
+			if ids != nil {
+				return file, nil, "", invalid([]any{"body", "ids"}, "more than one ids part", "value_error")
+			}
+			ids = []string{}
 			sc := bufio.NewScanner(part)
-			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			sc.Buffer(make([]byte, 0, 64<<10), store.MaxDocumentIDLength+2)
 			for sc.Scan() {
 				if id := strings.TrimSpace(sc.Text()); id != "" {
 					ids = append(ids, id)
 				}
+			}
+			if err := sc.Err(); err != nil {
+				var mb *http.MaxBytesError
+				if errors.As(err, &mb) {
+					return file, nil, "", err
+				}
+				msg := "unreadable ids part: " + err.Error()
+				if errors.Is(err, bufio.ErrTooLong) {
+					msg = fmt.Sprintf("id %d is longer than %d bytes", len(ids), store.MaxDocumentIDLength)
+				}
+				return file, nil, "", invalid([]any{"body", "ids", len(ids)}, msg, "value_error")
 			}
 		}
 	}
@@ -209,31 +227,37 @@ func (s *Server) spoolMultipart(c *gin.Context, body io.Reader, boundary string)
 		return nil, nil, "", invalid([]any{"body", "file"}, "Field required: a multipart part named \"file\"", "missing")
 	}
 	if f := c.Query("format"); f != "" {
-		var err error
 		if format, err = importFormat(c, ""); err != nil {
-			file.Close()
-			os.Remove(file.Name())
-			return nil, nil, "", err
+			return file, nil, "", err
 		}
 	}
 	if format == "" {
-		file.Close()
-		os.Remove(file.Name())
-		return nil, nil, "", invalid([]any{"query", "format"}, "cannot tell the file's format: name it .npy/.parquet/.ndjson or pass ?format=", "missing")
+		return file, nil, "", invalid([]any{"query", "format"}, "cannot tell the file's format: name it .npy/.parquet/.ndjson or pass ?format=", "missing")
 	}
 	return file, ids, format, nil
 }
 
-// ndjsonSource reads one document per line.
+// positioned is a source that knows where its last document was: the
+// line (1-based) of an NDJSON file, the row (0-based) of the others.
+type positioned interface{ at() int }
+
+func (n *ndjsonSource) at() int  { return n.line }
+func (n *npySource) at() int     { return n.row - 1 }
+func (p *parquetSource) at() int { return p.row - 1 }
+
+// ndjsonSource reads one document per line. A line may be as long as a
+// JSON request body (maxLine, --max-body-bytes): the buffer grows with the
+// longest line read, never beyond it.
 type ndjsonSource struct {
-	sc   *bufio.Scanner
-	line int
+	sc      *bufio.Scanner
+	line    int
+	maxLine int
 }
 
-func newNDJSONSource(r io.Reader) *ndjsonSource {
-	sc := bufio.NewScanner(bufio.NewReaderSize(r, 1<<20))
-	sc.Buffer(make([]byte, 1<<20), 256<<20)
-	return &ndjsonSource{sc: sc}
+func newNDJSONSource(r io.Reader, maxLine int) *ndjsonSource {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	return &ndjsonSource{sc: sc, maxLine: maxLine}
 }
 
 func (n *ndjsonSource) Next() (store.DocumentInput, error) {
@@ -259,7 +283,11 @@ func (n *ndjsonSource) Next() (store.DocumentInput, error) {
 		return store.DocumentInput{ID: d.DocumentID, Features: d.Features, Payload: d.Payload}, nil
 	}
 	if err := n.sc.Err(); err != nil {
-		return store.DocumentInput{}, invalid([]any{"body", "line", n.line + 1}, err.Error(), "value_error")
+		msg := err.Error()
+		if errors.Is(err, bufio.ErrTooLong) {
+			msg = fmt.Sprintf("line is longer than the limit of %d bytes (--max-body-bytes)", n.maxLine)
+		}
+		return store.DocumentInput{}, invalid([]any{"body", "line", n.line + 1}, msg, "value_error")
 	}
 	return store.DocumentInput{}, io.EOF
 }
@@ -277,7 +305,13 @@ type npySource struct {
 	row     int
 }
 
-func newNPYSource(r io.Reader, feature, prefix string, ids []string) (*npySource, error) {
+// npyChunkBytes bounds the rows an import reads at once.
+const npyChunkBytes = 4 << 20
+
+// newNPYSource checks the header against the limits and against size, the
+// body's length, before allocating anything from it: the buffer holds at
+// most npyChunkBytes of rows, and only of rows the body has.
+func newNPYSource(r io.Reader, size int64, feature, prefix string, ids []string) (*npySource, error) {
 	m, err := npy.NewMatrixReader(r)
 	if err != nil {
 		return nil, invalid([]any{"body"}, err.Error(), "value_error")
@@ -285,10 +319,16 @@ func newNPYSource(r io.Reader, feature, prefix string, ids []string) (*npySource
 	if m.Cols == 0 {
 		return nil, invalid([]any{"body"}, "the array has zero columns", "value_error")
 	}
+	if m.Cols > store.MaxDimension {
+		return nil, invalid([]any{"body"}, fmt.Sprintf("the array has %d columns, above the limit of %d dimensions", m.Cols, store.MaxDimension), "value_error")
+	}
+	if err := m.Header.CheckSize(size); err != nil {
+		return nil, invalid([]any{"body"}, err.Error(), "value_error")
+	}
 	if ids != nil && len(ids) != m.Rows {
 		return nil, invalid([]any{"body", "ids"}, fmt.Sprintf("%d ids for %d rows", len(ids), m.Rows), "value_error")
 	}
-	const chunk = 4096
+	chunk := max(1, min(m.Rows, npyChunkBytes/(4*m.Cols)))
 	return &npySource{m: m, feature: feature, prefix: prefix, ids: ids, buf: make([]float32, chunk*m.Cols)}, nil
 }
 
@@ -328,12 +368,17 @@ type parquetSource struct {
 	row        int
 }
 
-func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn string) (*parquetSource, error) {
-	pf, err := parquet.OpenFile(f, size)
+func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn string) (p *parquetSource, err error) {
+	defer recoverParquet(&err, []any{"body"})
+	// Checked first: parquet-go allocates what a file claims (see checkParquet).
+	if err := checkParquet(f, size); err != nil {
+		return nil, invalid([]any{"body"}, "not a readable Parquet file: "+err.Error(), "value_error")
+	}
+	pf, err := parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, invalid([]any{"body"}, "not a readable Parquet file: "+err.Error(), "value_error")
 	}
-	p := &parquetSource{feature: feature, idCol: -1, vecCol: -1, payloadCol: map[int]string{}, rows: make([]parquet.Row, 256)}
+	p = &parquetSource{feature: feature, idCol: -1, vecCol: -1, payloadCol: map[int]string{}, rows: make([]parquet.Row, 256)}
 	lists := map[string]int{} // repeated (list) leaf columns by top-level name
 	var listNames []string
 	for i, path := range pf.Schema().Columns() {
@@ -372,7 +417,16 @@ func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn
 	return p, nil
 }
 
-func (p *parquetSource) Next() (store.DocumentInput, error) {
+// recoverParquet turns a panic of the Parquet library on a malformed file
+// into a 422 at loc: bad input is never a 500.
+func recoverParquet(err *error, loc []any) {
+	if r := recover(); r != nil {
+		*err = invalid(loc, fmt.Sprintf("not a readable Parquet file: %v", r), "value_error")
+	}
+}
+
+func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
+	defer recoverParquet(&err, []any{"body", "row", p.row})
 	if p.next == p.have {
 		n, err := p.r.ReadRows(p.rows)
 		if n == 0 {
@@ -385,7 +439,7 @@ func (p *parquetSource) Next() (store.DocumentInput, error) {
 	}
 	row := p.rows[p.next]
 	p.next++
-	doc := store.DocumentInput{Features: map[string][]float32{}}
+	doc = store.DocumentInput{Features: map[string][]float32{}}
 	var vec []float32
 	payload := map[string]any{}
 	for _, v := range row {

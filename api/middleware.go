@@ -80,7 +80,8 @@ func (s *Server) authenticate(c *gin.Context) {
 
 // namespace resolves X-Namespace (a name or an ns_ id; default "default")
 // and checks the key may use it. A name is created on first write; reading
-// an unknown name sees an empty namespace.
+// an unknown name sees an empty namespace. The scope is checked before
+// anything is written, so a refused request (403) creates nothing.
 func (s *Server) namespace(c *gin.Context) {
 	ref := strings.TrimSpace(c.GetHeader("X-Namespace"))
 	if ref == "" {
@@ -90,10 +91,8 @@ func (s *Server) namespace(c *gin.Context) {
 		s.writeError(c, invalid([]any{"header", "X-Namespace"}, "namespace names are at most 128 characters", "string_too_long"))
 		return
 	}
-	// Lists are reads, whatever their method (the template list is POST
-	// /v1/templates/clusters).
-	write := c.Request.Method != http.MethodGet && !strings.HasSuffix(c.FullPath(), "/list") && c.FullPath() != "/v1/templates/clusters"
-	ns, err := s.cfg.Store.ResolveNamespace(c.Request.Context(), ref, write)
+	ctx := c.Request.Context()
+	ns, err := s.cfg.Store.ResolveNamespace(ctx, ref, false)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -103,6 +102,15 @@ func (s *Server) namespace(c *gin.Context) {
 		if len(k.Namespaces) > 0 && !allowed(k.Namespaces, ns) {
 			s.writeError(c, &Error{Status: http.StatusForbidden, Code: "namespace_forbidden",
 				Message: fmt.Sprintf("this API key may not use namespace %q", ns.Name), Details: map[string]any{"namespace": ns.Name}})
+			return
+		}
+	}
+	// Lists are reads, whatever their method (the template list is POST
+	// /v1/templates/clusters).
+	write := c.Request.Method != http.MethodGet && !strings.HasSuffix(c.FullPath(), "/list") && c.FullPath() != "/v1/templates/clusters"
+	if write && ns.ID == "" {
+		if ns, err = s.cfg.Store.ResolveNamespace(ctx, ref, true); err != nil {
+			s.writeError(c, err)
 			return
 		}
 	}

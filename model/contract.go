@@ -27,6 +27,12 @@ const (
 	MaxPromptLength = 100_000
 )
 
+// PathSafe is the pattern of a name or id a client chooses and later writes
+// in a URL path (collection and cluster names, document ids): no "/" (a
+// path separator even when escaped, for many proxies and clients) and no
+// control characters.
+const PathSafe = `^[^/\x00-\x1f\x7f]+$`
+
 // ClusterTypeEnum is Mixpeek's ClusterType.
 var ClusterTypeEnum = schema.Enum(ClusterTypeVector, ClusterTypeAttribute).Named("ClusterType").
 	Describe("vector: cluster documents by embedding similarity; attribute: group them by payload attributes.")
@@ -392,7 +398,7 @@ var SourceEnrichmentConfig = schema.Model("SourceEnrichmentConfig", "Which clust
 var CreateClusterRequestModel = schema.Model("CreateClusterRequest", "Create a cluster: what to cluster and how.",
 	schema.F("collection_ids", schema.List(schema.Str().MinLen(1).MaxLen(MaxNameLength)).MinLen(1).MaxLen(MaxCollections)).Req().
 		Describe("Collections (ids or names) clustered together"),
-	schema.F("cluster_name", schema.Str().MinLen(1).MaxLen(MaxNameLength).OrNull()).Def(nil).Describe("Unique in the namespace when given"),
+	schema.F("cluster_name", schema.Str().MinLen(1).MaxLen(MaxNameLength).Matching(PathSafe).OrNull()).Def(nil).Describe("Unique in the namespace when given; no '/' or control characters"),
 	schema.F("cluster_type", ClusterTypeEnum).Def(ClusterTypeVector),
 	schema.F("vector_config", nullable(VectorBasedConfig)).Def(nil).Describe("Required when cluster_type is vector"),
 	schema.F("attribute_config", nullable(AttributeBasedConfig)).Def(nil).Describe("Required when cluster_type is attribute"),
@@ -429,7 +435,7 @@ var CreateClusterRequestModel = schema.Model("CreateClusterRequest", "Create a c
 
 // PatchClusterRequestModel is Mixpeek's PatchClusterRequest.
 var PatchClusterRequestModel = schema.Model("PatchClusterRequest", "Change a cluster's name, description or metadata; null leaves a field as it is.",
-	schema.F("cluster_name", schema.Str().MinLen(1).MaxLen(MaxNameLength).OrNull()),
+	schema.F("cluster_name", schema.Str().MinLen(1).MaxLen(MaxNameLength).Matching(PathSafe).OrNull()),
 	schema.F("description", schema.Str().MaxLen(4096).OrNull()),
 	schema.F("metadata", schema.FreeObject().OrNull()),
 )

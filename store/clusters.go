@@ -78,7 +78,7 @@ func scanCluster(row interface{ Scan(...any) error }) (Cluster, error) {
 
 // GetCluster finds a cluster by id or name within the namespace.
 func (s *Store) GetCluster(ctx context.Context, ns, idOrName string) (Cluster, error) {
-	c, err := scanCluster(s.r.QueryRowContext(ctx, `SELECT `+clusterCols+` FROM clusters WHERE namespace_id = ? AND (id = ? OR name = ?) ORDER BY id = ? DESC LIMIT 1`,
+	c, err := scanCluster(s.cachedQueryRow(ctx, `SELECT `+clusterCols+` FROM clusters WHERE namespace_id = ? AND (id = ? OR name = ?) ORDER BY id = ? DESC LIMIT 1`,
 		ns, idOrName, idOrName, idOrName))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, &NotFoundError{Resource: "cluster", ID: idOrName}
@@ -130,8 +130,15 @@ func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
 		return err
 	}
 	var runIDs, outputs []string
-	s.segMu.Lock() // output collections' files go with the rows
-	defer s.segMu.Unlock()
+	// Output collections' files go with the rows: no write of them may run
+	// meanwhile.
+	s.outputMu.Lock()
+	defer s.outputMu.Unlock()
+	if outs, err := s.ClusterOutputs(ctx, c.ID); err == nil {
+		for _, o := range outs {
+			defer s.cols.lock(o.CollectionID)()
+		}
+	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if runIDs, err = queryStrings(ctx, tx, `SELECT run_id FROM runs WHERE cluster_id = ?`, c.ID); err != nil {

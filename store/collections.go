@@ -172,9 +172,11 @@ func (s *Store) DeleteCollection(ctx context.Context, ns, id string) error {
 	if err != nil {
 		return err
 	}
-	s.segMu.Lock()
-	defer s.segMu.Unlock()
-	return os.RemoveAll(s.collectionDir(c.ID))
+	// The segment files go once no upsert of the collection runs: now, or
+	// when an import in progress ends (it fails: its collection is gone).
+	dir := s.collectionDir(c.ID)
+	s.cols.whenFree(c.ID, func() { os.RemoveAll(dir) })
+	return nil
 }
 
 // collectionFields are a collection's fields and metadata.NAME.

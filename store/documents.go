@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -10,8 +11,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clusterd/clusterd/internal/fsync"
 	"github.com/clusterd/clusterd/internal/ids"
@@ -83,23 +86,329 @@ type segment struct {
 	fileName string
 }
 
-// Upsert writes every document of src into the collection in one
-// transaction: all of them or, on any error, none. A document that exists
-// (same id) gets the new payload when one is given (send {} to clear it) and
-// the new vectors of the features given; the rest is kept. Every vector of one feature must
-// have the feature's dimension (fixed by its first vector) and finite values.
-// Vectors are appended to the feature's segment file and fsynced before the
-// transaction commits.
+// Upsert writes every document of src into the collection: all of them or,
+// on any error, none, as readers see it. A document that exists (same id)
+// gets the new payload when one is given (send {} to clear it) and the new
+// vectors of the features given; the rest is kept. Every vector of one
+// feature must have the feature's dimension (fixed by its first vector, at
+// most MaxDimension) and finite values.
+//
+// Upserts into one collection run one at a time. One that fits in a single
+// batch (stageDocuments documents, stageVectorBytes of vectors) is one
+// transaction. A larger one is staged: it registers an import generation,
+// writes its rows batch by batch, each batch a short transaction of its own
+// (so other writes get the writer between them), with the generation that
+// hides them from readers (see the package doc), then makes them visible
+// in one short final transaction. Vectors are appended to the feature's
+// segment file and fsynced before the transaction that makes them visible.
+// A failed upsert removes what it staged; one killed midway is removed by
+// the next Open.
 func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSource) (UpsertStats, error) {
-	var st UpsertStats
-	s.segMu.Lock()
-	defer s.segMu.Unlock()
-	segs := map[string]*segment{}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		return s.upsertTx(ctx, tx, collectionID, src, featureFile, segs, &st)
+	unlock := s.cols.lock(collectionID)
+	defer unlock()
+	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: map[string]*segment{}, known: map[string]Feature{}, now: micros(s.now())}
+	defer func() {
+		for _, sg := range u.segs {
+			sg.f.Close()
+		}
+	}()
+	if err := u.start(); err != nil {
+		return UpsertStats{}, err
+	}
+	eof, err := u.fill(src)
+	if err == nil && eof {
+		err = u.single()
+	} else if err == nil {
+		err = u.staged(src)
+	}
+	if err != nil {
+		u.truncate()
+		return UpsertStats{}, err
+	}
+	return u.st, nil
+}
+
+// Staged batches: an upsert that does not fit in one is staged, and each
+// staged transaction writes at most this much, which bounds how long it
+// holds the writer (about 10–30 ms).
+const (
+	stageDocuments   = 512
+	stageVectorBytes = 8 << 20
+)
+
+// MaxDimension bounds a feature's dimension.
+const MaxDimension = 65536
+
+// upsert is one Upsert in progress.
+type upsert struct {
+	s     *Store
+	ctx   context.Context
+	col   string
+	gen   int64              // the import generation; 0 for a single transaction
+	known map[string]Feature // the collection's features, with those this upsert creates
+	fresh []Feature          // features created since the last batch was written
+	segs  map[string]*segment
+	seq   int64 // the last sequence number given
+	now   int64
+	st    UpsertStats
+	batch []stagedDoc
+	next  int // index in the source of the next document
+	// fileOf names the segment file of a feature new to the collection
+	// (featureFile when nil).
+	fileOf func(string) string
+}
+
+// stagedDoc is a document read and validated, its vectors appended to the
+// segments.
+type stagedDoc struct {
+	id      string
+	payload any
+	vecs    []stagedVec
+}
+
+type stagedVec struct {
+	feature string
+	row     int64
+}
+
+// start checks the collection and reads its features and last sequence
+// number. The reads see the tables themselves (main.), not the reader
+// views: no other upsert of this collection runs, and nothing of a killed
+// one is left (Open removed it).
+func (u *upsert) start() error {
+	var exists int
+	if err := u.s.r.QueryRowContext(u.ctx, `SELECT COUNT(*) FROM main.collections WHERE id = ?`, u.col).Scan(&exists); err != nil {
+		return err
+	}
+	if exists == 0 {
+		return &NotFoundError{Resource: "collection", ID: u.col}
+	}
+	// An import of this collection still listed is a failed one whose
+	// cleanup did not get through (this upsert holds the collection's
+	// lock): finish it first, or its rows would hide documents this
+	// upsert replaces.
+	var stale []int64
+	grows, err := u.s.r.QueryContext(u.ctx, `SELECT gen FROM imports WHERE collection_id = ?`, u.col)
+	if err != nil {
+		return err
+	}
+	for grows.Next() {
+		var g int64
+		if err := grows.Scan(&g); err != nil {
+			grows.Close()
+			return err
+		}
+		stale = append(stale, g)
+	}
+	grows.Close()
+	for _, g := range stale {
+		if err := u.s.abortImport(u.ctx, g, u.col); err != nil {
+			return err
+		}
+	}
+	// Replacements of a committed import must be folded into their rows
+	// before this upsert writes them (its fold may have failed).
+	if err := u.s.foldIfNeeded(u.ctx); err != nil {
+		return err
+	}
+	rows, err := u.s.r.QueryContext(u.ctx, `SELECT name, dim, file FROM main.features WHERE collection_id = ?`, u.col)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var f Feature
+		if err := rows.Scan(&f.Name, &f.Dim, &f.file); err != nil {
+			rows.Close()
+			return err
+		}
+		u.known[f.Name] = f
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return u.s.r.QueryRowContext(u.ctx, `SELECT COALESCE(MAX(seq), 0) FROM main.documents WHERE collection_id = ?`, u.col).Scan(&u.seq)
+}
+
+// fill reads the next batch from src: validates each document and appends
+// its vectors to the segments. eof reports that src is exhausted.
+func (u *upsert) fill(src DocumentSource) (eof bool, err error) {
+	u.batch = u.batch[:0]
+	var bytes int
+	for len(u.batch) < stageDocuments && bytes < stageVectorBytes {
+		doc, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		idx := u.next
+		u.next++
+		if idx%1024 == 0 {
+			if err := u.ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		if err := validateDocument(idx, &doc); err != nil {
+			return false, err
+		}
+		sd := stagedDoc{id: doc.ID, payload: nullJSON(doc.Payload)}
+		for name, vec := range doc.Features {
+			sg, err := u.segmentFor(name, len(vec))
+			if err != nil {
+				return false, err
+			}
+			if len(vec) != sg.dim {
+				return false, &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name},
+					Msg: fmt.Sprintf("feature %q has dimension %d, but the collection's %q vectors have dimension %d", name, len(vec), name, sg.dim)}
+			}
+			if err := sg.write(rawbytes.Float32s(vec)); err != nil {
+				return false, fmt.Errorf("store: writing vectors: %w", err)
+			}
+			sd.vecs = append(sd.vecs, stagedVec{name, sg.nextRow})
+			sg.nextRow++
+			bytes += 4 * len(vec)
+		}
+		u.batch = append(u.batch, sd)
+	}
+	return false, nil
+}
+
+// single writes the only batch in one transaction, visible at its commit.
+func (u *upsert) single() error {
+	return u.s.tx(u.ctx, func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRowContext(u.ctx, `SELECT COUNT(*) FROM collections WHERE id = ?`, u.col).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			return &NotFoundError{Resource: "collection", ID: u.col}
+		}
+		if err := u.writeBatch(tx); err != nil {
+			return err
+		}
+		if err := u.syncSegments(); err != nil {
+			return err
+		}
+		return u.touch(tx)
 	})
-	closeSegments(segs, err == nil)
-	return st, err
+}
+
+// staged writes the batch read and the rest of src under a new import
+// generation, then makes it all visible at once.
+func (u *upsert) staged(src DocumentSource) (err error) {
+	err = u.s.tx(u.ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(u.ctx, `INSERT INTO imports (collection_id, started_at) VALUES (?, ?) RETURNING gen`, u.col, u.now).Scan(&u.gen)
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			// The client may be gone (ctx canceled): the cleanup runs anyway.
+			u.s.abortImport(context.WithoutCancel(u.ctx), u.gen, u.col)
+		}
+	}()
+	for {
+		if err := u.s.txMode(u.ctx, false, u.writeBatch); err != nil {
+			return err
+		}
+		if eof, err := u.fill(src); err != nil {
+			return err
+		} else if eof && len(u.batch) == 0 {
+			break
+		} else if eof {
+			if err := u.s.txMode(u.ctx, false, u.writeBatch); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	if err := u.syncSegments(); err != nil {
+		return err
+	}
+	err = u.s.tx(u.ctx, func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRowContext(u.ctx, `SELECT COUNT(*) FROM collections WHERE id = ?`, u.col).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			return &NotFoundError{Resource: "collection", ID: u.col} // deleted while the import ran
+		}
+		if _, err := tx.ExecContext(u.ctx, `DELETE FROM imports WHERE gen = ?`, u.gen); err != nil {
+			return err
+		}
+		return u.touch(tx)
+	})
+	if err != nil {
+		return err
+	}
+	// Committed: fold the replacements into their rows (what readers see
+	// does not change). Not needed for correctness, so its errors only
+	// leave the work for the next upsert or Open.
+	u.s.foldCommitted(context.WithoutCancel(u.ctx))
+	return nil
+}
+
+// touch records the upsert in the transaction that makes it visible: the
+// collection's updated_at, and the counters of event triggers (so a count
+// never includes documents that did not commit).
+func (u *upsert) touch(tx *sql.Tx) error {
+	if u.st.Inserted+u.st.Updated == 0 {
+		return nil
+	}
+	if err := countDocumentWrites(u.ctx, tx, u.col, u.st); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(u.ctx, `UPDATE collections SET updated_at = ? WHERE id = ?`, u.now, u.col)
+	return err
+}
+
+// upsertTx writes every document of src into the collection inside the
+// caller's transaction tx (one transaction, never staged: the caller's
+// other writes commit with it), appending the vectors of features new to
+// the collection to segment files named fileOf(feature). The caller holds
+// the collection's lock (s.cols), and closes segs with closeSegments once
+// tx has committed or failed.
+func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, collectionID string, src DocumentSource, fileOf func(string) string, segs map[string]*segment, st *UpsertStats) error {
+	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: segs, known: map[string]Feature{}, now: micros(s.now()), fileOf: fileOf}
+	rows, err := tx.QueryContext(ctx, `SELECT name, dim, file FROM features WHERE collection_id = ?`, collectionID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var f Feature
+		if err := rows.Scan(&f.Name, &f.Dim, &f.file); err != nil {
+			rows.Close()
+			return err
+		}
+		u.known[f.Name] = f
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM documents WHERE collection_id = ?`, collectionID).Scan(&u.seq); err != nil {
+		return err
+	}
+	for {
+		eof, err := u.fill(src)
+		if err != nil {
+			return err
+		}
+		if err := u.writeBatch(tx); err != nil {
+			return err
+		}
+		if eof {
+			break
+		}
+	}
+	if err := u.syncSegments(); err != nil {
+		return err
+	}
+	*st = u.st
+	return u.touch(tx)
 }
 
 // closeSegments closes an upsert's segment files; when its transaction did
@@ -108,75 +417,16 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 func closeSegments(segs map[string]*segment, committed bool) {
 	for _, sg := range segs {
 		if !committed {
+			sg.w.Reset(sg.f)
 			sg.f.Truncate(sg.start)
 		}
 		sg.f.Close()
 	}
 }
 
-// upsertTx is Upsert's work inside tx; a feature new to the collection gets
-// the segment file fileOf(name). The caller holds segMu and closes segs.
-func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, collectionID string, src DocumentSource, fileOf func(string) string, segs map[string]*segment, st *UpsertStats) error {
-	var exists int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE id = ?`, collectionID).Scan(&exists); err != nil {
-		return err
-	}
-	if exists == 0 {
-		return &NotFoundError{Resource: "collection", ID: collectionID}
-	}
-	feats, err := s.features(ctx, tx, collectionID)
-	if err != nil {
-		return err
-	}
-	known := map[string]Feature{}
-	for _, f := range feats {
-		known[f.Name] = f
-	}
-	var seq int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM documents WHERE collection_id = ?`, collectionID).Scan(&seq); err != nil {
-		return err
-	}
-	now := micros(s.now())
-	rb := &rowBatch{tx: tx, collectionID: collectionID, now: now, seq: seq, st: st, seen: map[string]bool{}}
-	for idx := 0; ; idx++ {
-		doc, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if idx%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if err := validateDocument(idx, &doc); err != nil {
-			return err
-		}
-		if err := rb.addDocument(ctx, doc.ID, nullJSON(doc.Payload)); err != nil {
-			return err
-		}
-		for name, vec := range doc.Features {
-			sg, err := s.segmentFor(ctx, tx, collectionID, name, len(vec), known, segs, fileOf)
-			if err != nil {
-				return err
-			}
-			if len(vec) != sg.dim {
-				return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name},
-					Msg: fmt.Sprintf("feature %q has dimension %d, but the collection's %q vectors have dimension %d", name, len(vec), name, sg.dim)}
-			}
-			if err := sg.write(rawbytes.Float32s(vec)); err != nil {
-				return fmt.Errorf("store: writing vectors: %w", err)
-			}
-			rb.addVector(name, doc.ID, sg.nextRow)
-			sg.nextRow++
-		}
-	}
-	if err := rb.flush(ctx); err != nil {
-		return err
-	}
-	for _, sg := range segs {
+// syncSegments flushes and fsyncs every segment written.
+func (u *upsert) syncSegments() error {
+	for _, sg := range u.segs {
 		if err := sg.w.Flush(); err != nil {
 			return fmt.Errorf("store: writing vectors: %w", err)
 		}
@@ -184,15 +434,49 @@ func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, collectionID string, s
 			return fmt.Errorf("store: syncing vectors: %w", err)
 		}
 	}
-	// Event triggers count the writes in the same transaction, so a count
-	// never includes documents that did not commit.
-	if err := countDocumentWrites(ctx, tx, collectionID, *st); err != nil {
-		return err
+	return nil
+}
+
+// truncate cuts every segment back to its size before the upsert: its
+// rows were never visible.
+func (u *upsert) truncate() {
+	for _, sg := range u.segs {
+		sg.w.Reset(sg.f)
+		sg.f.Truncate(sg.start)
 	}
-	if st.Inserted+st.Updated > 0 {
-		_, err = tx.ExecContext(ctx, `UPDATE collections SET updated_at = ? WHERE id = ?`, now, collectionID)
+}
+
+// writeBatch writes the batch's rows (and features created since the last
+// batch) in tx.
+func (u *upsert) writeBatch(tx *sql.Tx) error {
+	if u.gen != 0 {
+		// A collection deleted while its import runs fails the import now
+		// rather than at its end.
+		var exists int
+		if err := tx.QueryRowContext(u.ctx, `SELECT COUNT(*) FROM collections WHERE id = ?`, u.col).Scan(&exists); err != nil {
+			return err
+		}
+		if exists == 0 {
+			return &NotFoundError{Resource: "collection", ID: u.col}
+		}
 	}
-	return err
+	for _, f := range u.fresh {
+		if _, err := tx.ExecContext(u.ctx, `INSERT INTO features (collection_id, name, dim, file, gen) VALUES (?, ?, ?, ?, ?)`, u.col, f.Name, f.Dim, f.file, u.gen); err != nil {
+			return err
+		}
+	}
+	u.fresh = u.fresh[:0]
+	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, seen: map[string]bool{}, prepared: &u.s.batch}
+	for _, d := range u.batch {
+		u.seq++
+		if err := rb.addDocument(u.ctx, d.id, u.seq, d.payload); err != nil {
+			return err
+		}
+		for _, v := range d.vecs {
+			rb.addVector(v.feature, d.id, v.row)
+		}
+	}
+	return rb.flush(u.ctx)
 }
 
 // batchDocuments is the number of documents written per INSERT statement.
@@ -205,30 +489,138 @@ const batchDocuments = 256
 type rowBatch struct {
 	tx           *sql.Tx
 	collectionID string
+	gen          int64
 	now          int64
-	seq          int64 // the last sequence number given
 	st           *UpsertStats
-	docArgs      []any // collection_id, document_id, seq, payload, created_at, updated_at per document
+	docArgs      []any // collection_id, document_id, seq, payload, created_at, updated_at, gen per document
 	ids          []any
-	vecArgs      []any // collection_id, feature, document_id, row per vector
+	vecArgs      []any // collection_id, feature, document_id, row, gen per vector
 	seen         map[string]bool
+	prepared     *batchStmts
 }
 
-func (b *rowBatch) addDocument(ctx context.Context, id string, payload any) error {
+func (b *rowBatch) addDocument(ctx context.Context, id string, seq int64, payload any) error {
 	if b.seen[id] || len(b.ids) == batchDocuments {
 		if err := b.flush(ctx); err != nil {
 			return err
 		}
 	}
 	b.seen[id] = true
-	b.seq++
 	b.ids = append(b.ids, id)
-	b.docArgs = append(b.docArgs, b.collectionID, id, b.seq, payload, b.now, b.now)
+	b.docArgs = append(b.docArgs, b.collectionID, id, seq, payload, b.now, b.now, b.gen)
 	return nil
 }
 
 func (b *rowBatch) addVector(feature, id string, row int64) {
-	b.vecArgs = append(b.vecArgs, b.collectionID, feature, id, row)
+	b.vecArgs = append(b.vecArgs, b.collectionID, feature, id, row, b.gen)
+}
+
+// Conflict clauses. In one transaction (gen 0) an existing document is
+// updated in place. Staged (gen > 0), a document this import wrote is
+// updated in place (it is still invisible), and any other existing one gets
+// its replacement in the next_* columns, which readers see once the import
+// commits: a payload not given (NULL) keeps the current one.
+const (
+	documentsInPlace = ` ON CONFLICT (collection_id, document_id) DO UPDATE SET payload = COALESCE(excluded.payload, documents.payload), updated_at = excluded.updated_at`
+	documentsStaged  = ` ON CONFLICT (collection_id, document_id) DO UPDATE SET
+		payload = CASE WHEN documents.gen = excluded.gen THEN COALESCE(excluded.payload, documents.payload) ELSE documents.payload END,
+		updated_at = CASE WHEN documents.gen = excluded.gen THEN excluded.updated_at ELSE documents.updated_at END,
+		next_payload = CASE WHEN documents.gen = excluded.gen THEN NULL
+			ELSE COALESCE(excluded.payload, CASE WHEN documents.next_gen = excluded.gen THEN documents.next_payload END) END,
+		next_updated_at = CASE WHEN documents.gen = excluded.gen THEN NULL ELSE excluded.updated_at END,
+		next_gen = CASE WHEN documents.gen = excluded.gen THEN NULL ELSE excluded.gen END`
+	vectorsInPlace = ` ON CONFLICT (collection_id, document_id, feature) DO UPDATE SET row = excluded.row`
+	vectorsStaged  = ` ON CONFLICT (collection_id, document_id, feature) DO UPDATE SET
+		row = CASE WHEN vectors.gen = excluded.gen THEN excluded.row ELSE vectors.row END,
+		next_row = CASE WHEN vectors.gen = excluded.gen THEN NULL ELSE excluded.row END,
+		next_gen = CASE WHEN vectors.gen = excluded.gen THEN NULL ELSE excluded.gen END`
+)
+
+func countExistingSQL(n int) string {
+	return `SELECT COUNT(*) FROM documents WHERE collection_id = ? AND document_id IN ` + placeholders(n, 1)
+}
+
+func insertDocumentsSQL(n int, staged bool) string {
+	conflict := documentsInPlace
+	if staged {
+		conflict = documentsStaged
+	}
+	return `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen) VALUES ` + placeholders(n, 7) + conflict
+}
+
+func insertVectorsSQL(n int, staged bool) string {
+	conflict := vectorsInPlace
+	if staged {
+		conflict = vectorsStaged
+	}
+	return `INSERT INTO vectors (collection_id, feature, document_id, row, gen) VALUES ` + placeholders(n, 5) + conflict
+}
+
+// batchStmts are the statements of a full batch, prepared once (by
+// prepareBatchStatements) so that the parser does not run on every batch:
+// [staged][count, documents, vectors].
+type batchStmts [2][3]*sql.Stmt
+
+// prepareBatchStatements prepares the full-batch statements on the writer.
+func (s *Store) prepareBatchStatements(ctx context.Context) error {
+	for i, staged := range []bool{false, true} {
+		for j, q := range []string{countExistingSQL(batchDocuments), insertDocumentsSQL(batchDocuments, staged), insertVectorsSQL(batchDocuments, staged)} {
+			st, err := s.w.PrepareContext(ctx, q)
+			if err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			s.batch[i][j] = st
+		}
+	}
+	return nil
+}
+
+// preparedRunner is what a statement runs through in a transaction.
+type preparedRunner interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+}
+
+// adhoc runs a statement prepared for one use.
+type adhoc struct {
+	tx *sql.Tx
+	q  string
+}
+
+func (a adhoc) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return a.tx.ExecContext(ctx, a.q, args...)
+}
+
+func (a adhoc) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return a.tx.QueryRowContext(ctx, a.q, args...)
+}
+
+// stmt returns the prepared full-batch statement for q when full, else q to
+// prepare once.
+func (b *rowBatch) stmt(ctx context.Context, q string, full, staged bool) preparedRunner {
+	if full && b.prepared != nil {
+		i := 0
+		if staged {
+			i = 1
+		}
+		for j, cand := range b.prepared[i] {
+			if cand != nil && j == stmtIndex(q) {
+				return b.tx.StmtContext(ctx, cand)
+			}
+		}
+	}
+	return adhoc{b.tx, q}
+}
+
+// stmtIndex tells which of a batchStmts row q is.
+func stmtIndex(q string) int {
+	switch {
+	case strings.HasPrefix(q, "SELECT"):
+		return 0
+	case strings.HasPrefix(q, "INSERT INTO documents"):
+		return 1
+	}
+	return 2
 }
 
 // flush writes the collected rows. An existing document keeps its sequence
@@ -238,21 +630,18 @@ func (b *rowBatch) flush(ctx context.Context) error {
 		return nil
 	}
 	var existing int
-	in := placeholders(len(b.ids), 1)
-	if err := b.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM documents WHERE collection_id = ? AND document_id IN `+in,
+	staged := b.gen != 0
+	if err := b.stmt(ctx, countExistingSQL(len(b.ids)), len(b.ids) == batchDocuments, staged).QueryRowContext(ctx,
 		append([]any{b.collectionID}, b.ids...)...).Scan(&existing); err != nil {
 		return err
 	}
 	b.st.Updated += existing
 	b.st.Inserted += len(b.ids) - existing
-	if _, err := b.tx.ExecContext(ctx, `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at) VALUES `+
-		placeholders(len(b.ids), 6)+` ON CONFLICT (collection_id, document_id) DO UPDATE SET payload = COALESCE(excluded.payload, documents.payload), updated_at = excluded.updated_at`,
-		b.docArgs...); err != nil {
+	if _, err := b.stmt(ctx, insertDocumentsSQL(len(b.ids), staged), len(b.ids) == batchDocuments, staged).ExecContext(ctx, b.docArgs...); err != nil {
 		return err
 	}
-	if len(b.vecArgs) > 0 {
-		if _, err := b.tx.ExecContext(ctx, `INSERT INTO vectors (collection_id, feature, document_id, row) VALUES `+placeholders(len(b.vecArgs)/4, 4)+
-			` ON CONFLICT (collection_id, document_id, feature) DO UPDATE SET row = excluded.row`, b.vecArgs...); err != nil {
+	if n := len(b.vecArgs) / 5; n > 0 {
+		if _, err := b.stmt(ctx, insertVectorsSQL(n, staged), n == batchDocuments, staged).ExecContext(ctx, b.vecArgs...); err != nil {
 			return err
 		}
 	}
@@ -293,21 +682,23 @@ func (sg *segment) write(b []byte) error {
 	return nil
 }
 
-// segmentFor opens (once per upsert) the segment of a feature, creating the
-// feature with dimension dim and segment file fileOf(name) when it is new.
-func (s *Store) segmentFor(ctx context.Context, tx *sql.Tx, collectionID, name string, dim int, known map[string]Feature, segs map[string]*segment, fileOf func(string) string) (*segment, error) {
-	if sg, ok := segs[name]; ok {
+// segmentFor opens (once per upsert) the segment of a feature; a new
+// feature gets dimension dim and is written with the next batch.
+func (u *upsert) segmentFor(name string, dim int) (*segment, error) {
+	if sg, ok := u.segs[name]; ok {
 		return sg, nil
 	}
-	f, ok := known[name]
+	f, ok := u.known[name]
 	if !ok {
-		f = Feature{Name: name, Dim: dim, file: fileOf(name)}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO features (collection_id, name, dim, file) VALUES (?, ?, ?, ?)`, collectionID, name, dim, f.file); err != nil {
-			return nil, err
+		file := featureFile(name)
+		if u.fileOf != nil {
+			file = u.fileOf(name)
 		}
-		known[name] = f
+		f = Feature{Name: name, Dim: dim, file: file}
+		u.known[name] = f
+		u.fresh = append(u.fresh, f)
 	}
-	dir := s.collectionDir(collectionID)
+	dir := u.s.collectionDir(u.col)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -343,16 +734,36 @@ func (s *Store) segmentFor(ctx context.Context, tx *sql.Tx, collectionID, name s
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	sg := &segment{f: file, w: bufio.NewWriterSize(file, 1<<20), dim: f.Dim, start: size, nextRow: size / rowBytes, fileName: f.file, flushed: size}
-	segs[name] = sg
+	u.segs[name] = sg
 	return sg, nil
+}
+
+// ValidID checks a caller-chosen document id: 1 to MaxDocumentIDLength
+// bytes of UTF-8 without '/' or control characters, so that it can be
+// written in a URL path (GET …/documents/{id}) and read back.
+func ValidID(id string) string {
+	switch {
+	case id == "":
+		return "must not be empty"
+	case len(id) > MaxDocumentIDLength:
+		return fmt.Sprintf("is longer than %d bytes", MaxDocumentIDLength)
+	case !utf8.ValidString(id):
+		return "is not valid UTF-8"
+	}
+	for _, r := range id {
+		if r == '/' || r < 0x20 || r == 0x7f {
+			return fmt.Sprintf("must not contain '/' or control characters (found %q)", r)
+		}
+	}
+	return ""
 }
 
 func validateDocument(idx int, doc *DocumentInput) error {
 	if doc.ID == "" {
 		doc.ID = ids.New("doc_")
 	}
-	if len(doc.ID) > MaxDocumentIDLength {
-		return &DocumentError{Index: idx, Field: []any{"document_id"}, Msg: fmt.Sprintf("document_id is longer than %d characters", MaxDocumentIDLength)}
+	if msg := ValidID(doc.ID); msg != "" {
+		return &DocumentError{Index: idx, Field: []any{"document_id"}, Msg: "document_id " + msg}
 	}
 	if p := strings.TrimSpace(string(doc.Payload)); p != "" && p != "null" && !strings.HasPrefix(p, "{") {
 		return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"payload"}, Msg: "payload must be a JSON object"}
@@ -363,6 +774,10 @@ func validateDocument(idx int, doc *DocumentInput) error {
 		}
 		if len(vec) == 0 {
 			return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name}, Msg: fmt.Sprintf("feature %q is an empty vector", name)}
+		}
+		if len(vec) > MaxDimension {
+			return &DocumentError{Index: idx, DocumentID: doc.ID, Field: []any{"features", name},
+				Msg: fmt.Sprintf("feature %q has dimension %d, above the limit of %d", name, len(vec), MaxDimension)}
 		}
 		for t, v := range vec {
 			if v-v != 0 { // NaN or ±Inf: every finite v gives 0
@@ -553,11 +968,15 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 	if err != nil {
 		return Vectors{}, err
 	}
-	q := `SELECT v.document_id, v.row FROM vectors v`
+	// The table itself rather than the reader view, with the view's rules
+	// spelled out, so that the rows come in the order of the index on row;
+	// only a replacement not yet folded into its row (see Upsert) can be
+	// out of order, and is sorted below.
+	q := `SELECT v.document_id, CASE WHEN v.next_gen IS NULL OR v.next_gen IN (SELECT gen FROM imports) THEN v.row ELSE v.next_row END FROM main.vectors v`
 	if where != "1" {
 		q += ` JOIN documents d ON d.collection_id = v.collection_id AND d.document_id = v.document_id`
 	}
-	q += ` WHERE v.collection_id = ? AND v.feature = ? AND (` + where + `) ORDER BY v.row`
+	q += ` WHERE v.collection_id = ? AND v.feature = ? AND v.gen NOT IN (SELECT gen FROM imports) AND (` + where + `) ORDER BY v.row`
 	rows, err := s.r.QueryContext(ctx, q, append([]any{collectionID, f.Name}, args...)...)
 	if err != nil {
 		return Vectors{}, err
@@ -577,6 +996,18 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return Vectors{}, err
+	}
+	if !slices.IsSorted(rowIdx) {
+		perm := make([]int, len(rowIdx))
+		for i := range perm {
+			perm[i] = i
+		}
+		slices.SortFunc(perm, func(a, b int) int { return cmp.Compare(rowIdx[a], rowIdx[b]) })
+		ids, rs := make([]string, len(perm)), make([]int64, len(perm))
+		for i, p := range perm {
+			ids[i], rs[i] = out.IDs[p], rowIdx[p]
+		}
+		out.IDs, rowIdx = ids, rs
 	}
 	out.N = len(rowIdx)
 	out.X = make([]float32, out.N*out.D)
@@ -686,7 +1117,15 @@ type PayloadPatch struct {
 // were not found. Applying the same patches again leaves the same payloads.
 func (s *Store) PatchPayloads(ctx context.Context, collectionID string, patches []PayloadPatch) (patched, missing int, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `UPDATE documents SET payload = json_patch(COALESCE(payload, '{}'), ?), updated_at = ? WHERE collection_id = ? AND document_id = ?`)
+		// The document readers see: not one an import is staging, and with
+		// its committed replacement, if not folded yet, folded first.
+		stmt, err := tx.PrepareContext(ctx, `UPDATE documents SET
+			payload = json_patch(COALESCE(CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN payload ELSE COALESCE(next_payload, payload) END, '{}'), ?),
+			updated_at = ?,
+			next_payload = CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN next_payload END,
+			next_updated_at = CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN next_updated_at END,
+			next_gen = CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN next_gen END
+			WHERE collection_id = ? AND document_id = ? AND gen NOT IN (SELECT gen FROM imports)`)
 		if err != nil {
 			return err
 		}

@@ -76,8 +76,17 @@ const MaxOutputNameTries = 100
 // run is left behind). It fails with a NotFoundError when the cluster no
 // longer exists, so a run of a deleted cluster creates nothing.
 func (s *Store) WriteClusterOutput(ctx context.Context, w OutputWrite) (Collection, error) {
-	s.segMu.Lock()
-	defer s.segMu.Unlock()
+	s.outputMu.Lock()
+	defer s.outputMu.Unlock()
+	// An existing output collection is locked like any upsert's; a new one
+	// is invisible until this transaction commits.
+	if outs, err := s.ClusterOutputs(ctx, w.ClusterID); err == nil {
+		for _, o := range outs {
+			if o.Key == w.Key {
+				defer s.cols.lock(o.CollectionID)()
+			}
+		}
+	}
 	var colID string
 	segs := map[string]*segment{}
 	gen := ids.New("")
@@ -173,7 +182,7 @@ func (s *Store) createOutput(ctx context.Context, tx *sql.Tx, w OutputWrite) (st
 
 // removeUnreferencedSegments deletes the segment files of a collection that
 // no feature refers to (those a replacement superseded, or left by one that
-// failed). The caller holds segMu.
+// failed). The caller holds outputMu.
 func (s *Store) removeUnreferencedSegments(ctx context.Context, collectionID string) error {
 	feats, err := s.features(ctx, s.w, collectionID)
 	if err != nil {

@@ -50,7 +50,7 @@ func scanRun(row interface{ Scan(...any) error }) (Run, error) {
 	var errMsg sql.NullString
 	var progress sql.NullFloat64
 	var cancel int
-	var result string
+	var result []byte // scanned straight into bytes: results are tens of KB
 	if err := row.Scan(&r.RunID, &r.TaskID, &r.ClusterID, &r.NamespaceID, &r.Status, &created, &started, &completed, &errMsg, &progress, &cancel, &result); err != nil {
 		return r, err
 	}
@@ -323,31 +323,39 @@ func (s *Store) ListRuns(ctx context.Context, ns, clusterID string, q Query) (Pa
 	cond := fmt.Sprintf("namespace_id = ? AND cluster_id = ? AND (%s) AND %s", where, search)
 	all := append(append([]any{ns, clusterID}, args...), sargs...)
 	stats.ExecutionsByStatus = map[string]int{}
-	srows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM runs WHERE `+cond+` GROUP BY status`, all...)
+	// One pass for every statistic: counts by status, and the completed
+	// runs' time, documents and clusters.
+	rows0, err := s.cachedQuery(ctx, `SELECT status, COUNT(*), AVG(duration_ms), COALESCE(SUM(num_points), 0), AVG(num_clusters) FROM runs WHERE `+cond+` GROUP BY status`, all...)
 	if err != nil {
 		return Page[Run]{}, stats, err
 	}
-	for srows.Next() {
+	for rows0.Next() {
 		var st string
 		var n int
-		srows.Scan(&st, &n)
+		var avgMS, avgK sql.NullFloat64
+		var points int64
+		if err := rows0.Scan(&st, &n, &avgMS, &points, &avgK); err != nil {
+			rows0.Close()
+			return Page[Run]{}, stats, err
+		}
 		stats.ExecutionsByStatus[st] = n
 		stats.TotalExecutions += n
+		if st == StatusCompleted {
+			stats.TotalDocumentsClustered = points
+			if avgMS.Valid {
+				stats.AvgExecutionTimeMS = avgMS.Float64
+			}
+			if avgK.Valid {
+				stats.AvgNumClusters = avgK.Float64
+			}
+		}
 	}
-	srows.Close()
-	var avgMS, avgK sql.NullFloat64
-	if err := s.r.QueryRowContext(ctx, `SELECT AVG(duration_ms), COALESCE(SUM(num_points), 0), AVG(num_clusters) FROM runs WHERE `+cond+` AND status = 'completed'`, all...).
-		Scan(&avgMS, &stats.TotalDocumentsClustered, &avgK); err != nil {
+	rows0.Close()
+	if err := rows0.Err(); err != nil {
 		return Page[Run]{}, stats, err
 	}
-	if avgMS.Valid {
-		stats.AvgExecutionTimeMS = avgMS.Float64
-	}
-	if avgK.Valid {
-		stats.AvgNumClusters = avgK.Float64
-	}
 	page := Page[Run]{Total: stats.TotalExecutions, Results: []Run{}}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
+	rows, err := s.cachedQuery(ctx, `SELECT `+runCols+` FROM runs WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
 	if err != nil {
 		return page, stats, err
 	}
@@ -417,35 +425,141 @@ type Job struct {
 // the cleanup) took it over; the holder must stop without writing results.
 var ErrLeaseLost = errors.New("job lease lost")
 
+// leaseBook holds the leases of this process's workers in memory. One
+// process owns the data directory, so a lease another worker could take
+// over is always one of these. A heartbeat renews the lease here first,
+// then in the database; while that write has not got through (the writer
+// is busy, its wait timed out), Claim skips the job even when its
+// lease_until in the database has passed, so a slow writer cannot make a
+// live worker lose its job. Once the write gets through, the database
+// decides again. The database copy is what survives a restart (and what
+// RecoverOrphans clears).
+type leaseBook struct {
+	mu sync.Mutex
+	m  map[int64]leaseEntry
+}
+
+type leaseEntry struct {
+	owner    string
+	until    time.Time
+	unsynced bool // renewed here, not (yet) in the database
+}
+
+// unsynced lists the jobs whose lease is live at now but newer than the
+// database's.
+func (b *leaseBook) unsynced(now time.Time) []int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := []int64{}
+	for id, e := range b.m {
+		if e.until.After(now) {
+			if e.unsynced {
+				out = append(out, id)
+			}
+		} else if e.until.Before(now.Add(-time.Hour)) {
+			delete(b.m, id) // long expired: its worker is gone
+		}
+	}
+	return out
+}
+
+func (b *leaseBook) set(id int64, owner string, until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = map[int64]leaseEntry{}
+	}
+	b.m[id] = leaseEntry{owner: owner, until: until}
+}
+
+// extend renews owner's lease on id, not yet in the database; false when
+// another owner holds it.
+func (b *leaseBook) extend(id int64, owner string, until time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.m[id]; ok && e.owner != owner {
+		return false
+	}
+	if b.m == nil {
+		b.m = map[int64]leaseEntry{}
+	}
+	b.m[id] = leaseEntry{owner: owner, until: until, unsynced: true}
+	return true
+}
+
+// synced records that owner's renewal to until reached the database.
+func (b *leaseBook) synced(id int64, owner string, until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.m[id]; ok && e.owner == owner && e.until.Equal(until) {
+		e.unsynced = false
+		b.m[id] = e
+	}
+}
+
+// drop forgets owner's lease on id.
+func (b *leaseBook) drop(id int64, owner string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.m[id]; ok && e.owner == owner {
+		delete(b.m, id)
+	}
+}
+
 // Claim takes the oldest queued job, or one whose lease expired (its worker
-// died), for owner until now+lease. It returns nil when there is none.
+// died), for owner until now+lease. It returns nil when there is none. A
+// job whose worker in this process renewed its lease in time is not taken,
+// even if that renewal has not reached the database yet (see leaseBook).
 func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration) (*Job, error) {
 	var j Job
 	now := s.now()
-	err := s.w.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1
-		WHERE id = (SELECT id FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_until < ?) ORDER BY id LIMIT 1)
-		RETURNING id, run_id, attempts`, owner, micros(now.Add(lease)), micros(now)).Scan(&j.ID, &j.RunID, &j.Attempts)
+	live, _ := json.Marshal(s.leases.unsynced(now))
+	c, err := s.writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	err = c.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1
+		WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' OR (state = 'running' AND lease_until < ?)) AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 1)
+		RETURNING id, run_id, attempts`, owner, micros(now.Add(lease)), micros(now), string(live)).Scan(&j.ID, &j.RunID, &j.Attempts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	s.gen.Add(1)
+	s.leases.set(j.ID, owner, now.Add(lease))
 	return &j, nil
 }
 
 // Heartbeat extends a job's lease and reports whether its run was asked to
-// stop. ErrLeaseLost when the job is no longer this owner's.
+// stop. ErrLeaseLost when the job is no longer this owner's. The lease is
+// renewed in memory first (see leaseBook), so a slow writer cannot make it
+// expire: when the database write does not get through before ctx ends,
+// the heartbeat still succeeds (the next one writes it).
 func (s *Store) Heartbeat(ctx context.Context, j *Job, owner string, lease time.Duration) (cancel bool, err error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`, micros(s.now().Add(lease)), j.ID, owner)
-	if err != nil {
-		return false, err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	until := s.now().Add(lease)
+	if !s.leases.extend(j.ID, owner, until) {
 		return false, ErrLeaseLost
 	}
+	res, err := s.exec(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`, micros(until), j.ID, owner)
+	switch {
+	case err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded):
+		return false, err
+	case err == nil:
+		if n, _ := res.RowsAffected(); n == 0 {
+			s.leases.drop(j.ID, owner)
+			return false, ErrLeaseLost
+		}
+		s.leases.synced(j.ID, owner, until)
+	}
+	// Reads do not wait for the writer: this one gets its own second even
+	// when the write used up ctx.
+	rctx, stopRead := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer stopRead()
 	var c int
-	err = s.r.QueryRowContext(ctx, `SELECT cancel_requested FROM runs WHERE run_id = ?`, j.RunID).Scan(&c)
+	err = s.r.QueryRowContext(rctx, `SELECT cancel_requested FROM runs WHERE run_id = ?`, j.RunID).Scan(&c)
 	if errors.Is(err, sql.ErrNoRows) {
 		return true, nil // the cluster was deleted
 	}
@@ -477,8 +591,7 @@ func ownsJob(ctx context.Context, tx *sql.Tx, j *Job, owner string) error {
 
 // SetProgress records how far a processing run is (0..1) and its result JSON.
 func (s *Store) SetProgress(ctx context.Context, runID string, progress float64, result json.RawMessage) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE runs SET progress = ?, result = ? WHERE run_id = ? AND status = 'processing'`, progress, string(result), runID)
-	s.gen.Add(1)
+	_, err := s.exec(ctx, `UPDATE runs SET progress = ?, result = ? WHERE run_id = ? AND status = 'processing'`, progress, string(result), runID)
 	return err
 }
 
@@ -500,7 +613,7 @@ type Outcome struct {
 // FinishRun records a run's outcome and retires its job in one transaction.
 // ErrLeaseLost when the job is no longer this owner's (nothing is written).
 func (s *Store) FinishRun(ctx context.Context, j *Job, owner string, o Outcome) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := ownsJob(ctx, tx, j, owner); err != nil {
 			return err
 		}
@@ -514,12 +627,16 @@ func (s *Store) FinishRun(ctx context.Context, j *Job, owner string, o Outcome) 
 		_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'done', last_error = ? WHERE id = ?`, nullString(o.ErrorMessage), j.ID)
 		return err
 	})
+	if err == nil {
+		s.leases.drop(j.ID, owner)
+	}
+	return err
 }
 
 // Requeue puts a job back in the queue (its worker is shutting down) and the
 // run back to pending; the attempt does not count.
 func (s *Store) Requeue(ctx context.Context, j *Job, owner string, result json.RawMessage) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := ownsJob(ctx, tx, j, owner); err != nil {
 			return err
 		}
@@ -529,17 +646,23 @@ func (s *Store) Requeue(ctx context.Context, j *Job, owner string, result json.R
 		_, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'pending', started_at = NULL, progress = NULL, result = ? WHERE run_id = ?`, string(result), j.RunID)
 		return err
 	})
+	if err == nil {
+		s.leases.drop(j.ID, owner)
+	}
+	return err
 }
 
 // RecoverOrphans makes every job left running by a dead process claimable
 // at once. Only call it while holding the data directory (Open does the
 // locking), when no worker of this process runs yet. It returns how many.
 func (s *Store) RecoverOrphans(ctx context.Context) (int, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE jobs SET lease_until = 0 WHERE state = 'running'`)
+	res, err := s.exec(ctx, `UPDATE jobs SET lease_until = 0 WHERE state = 'running'`)
 	if err != nil {
 		return 0, err
 	}
-	s.gen.Add(1)
+	s.leases.mu.Lock()
+	clear(s.leases.m)
+	s.leases.mu.Unlock()
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }

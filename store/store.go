@@ -5,15 +5,33 @@
 //
 // Durability: SQLite runs in WAL mode with synchronous=FULL, so a committed
 // transaction survives a process kill; vector rows are written and fsynced
-// before the transaction that references them commits, so a crash can leave
-// unreferenced bytes at the end of a segment, never a reference to missing
-// data. One process owns a data directory at a time (an exclusive lock file),
-// which is what lets Open requeue the jobs a killed process left running.
+// before the transaction that makes them visible commits, so a crash can
+// leave unreferenced bytes at the end of a segment, never a visible
+// reference to missing data. One process owns a data directory at a time
+// (an exclusive lock file), which is what lets Open requeue the jobs a
+// killed process left running and tidy what it left half done: staged
+// import rows, segment bytes no committed row references, spooled uploads
+// (tmp/) and the directories of deleted collections and runs.
+//
+// Writes: SQLite has one writer, so writes queue for one connection. A
+// write waits at most WriteWait for it (then fails with an error wrapping
+// context.DeadlineExceeded), and no write holds it long: an upsert larger
+// than one batch is staged (see Upsert) and commits batch by batch, its
+// rows invisible to readers until one short final commit.
+//
+// Visibility: rows of documents, vectors and features carry the import
+// generation that wrote them (gen, 0 for a single-transaction upsert) and,
+// for a document or vector an import replaces, the replacement in next_*
+// columns. The reader connections see the tables through TEMP views of the
+// same names that hide rows of pending imports (table imports) and show a
+// replacement once its import committed, so every read query (this
+// package's or anyone's) sees all of an import or none of it.
 package store
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -23,7 +41,7 @@ import (
 	"syscall"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 )
 
 // ErrNotFound is matched (errors.Is) by every *NotFoundError.
@@ -57,10 +75,22 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 type Store struct {
 	dir  string
 	w    *sql.DB // the single writer connection: writes queue here instead of failing with SQLITE_BUSY
-	r    *sql.DB // readers, concurrent with the writer under WAL
+	r    *sql.DB // readers, concurrent with the writer under WAL, through the visibility views
 	lock *os.File
-	// segMu serialises appends to vector segment files.
-	segMu sync.Mutex
+	// writeWait bounds the wait for the writer connection (WriteWait).
+	writeWait time.Duration
+	// cols serialises upserts per collection (segment appends, staging).
+	cols collectionLocks
+	// outputMu serialises the writes and deletes of clusters' output
+	// collections (see outputs.go), which may create a collection.
+	outputMu sync.Mutex
+	// leases are the job leases this process holds (see Claim).
+	leases leaseBook
+	// batch holds the prepared statements of a full upsert batch.
+	batch batchStmts
+	// stmts caches read statements by text (cachedQuery); nstmts counts them.
+	stmts  sync.Map
+	nstmts atomic.Int32
 	// namespaces caches resolved namespaces by the reference used.
 	namespaces sync.Map
 	// gen counts committed writes; latest caches LatestResult answers
@@ -70,7 +100,13 @@ type Store struct {
 	now    func() time.Time
 }
 
-// Open opens (creating if needed) the store in dir and migrates its schema.
+// WriteWait is how long a write waits for the database's one writer
+// connection before it fails with an error wrapping
+// context.DeadlineExceeded (the API answers 503).
+const WriteWait = 10 * time.Second
+
+// Open opens (creating if needed) the store in dir, migrates its schema and
+// tidies what a killed process left (see Recover).
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: creating %s: %w", dir, err)
@@ -83,7 +119,7 @@ func Open(dir string) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("store: %s: %w", dir, ErrLocked)
 	}
-	s := &Store{dir: dir, lock: lock, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{dir: dir, lock: lock, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }}
 	path := filepath.Join(dir, "clusterd.db")
 	pragmas := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
 	if s.w, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate"); err != nil {
@@ -95,12 +131,64 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	if s.r, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)"); err != nil {
+	if err := s.prepareBatchStatements(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	rc, err := sqlite.NewConnector("file:" + path + "?" + pragmas)
+	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	s.r = sql.OpenDB(viewConnector{rc})
 	s.r.SetMaxOpenConns(8)
+	// Kept open: a new connection reads the schema and creates the views,
+	// which costs more than most queries (database/sql keeps 2 by default).
+	s.r.SetMaxIdleConns(8)
+	if err := s.recover(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// readerViews hide what readers must not see (see the package doc): TEMP
+// views shadow the tables of the same names on reader connections, where
+// unqualified names resolve to temp first. Each hides rows written by an
+// import that has not committed (its gen is in imports) and shows a
+// document's or vector's replacement (next_*) once its import committed.
+const readerViews = `
+CREATE TEMP VIEW documents AS SELECT collection_id, document_id, seq,
+	CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM main.imports) THEN payload ELSE COALESCE(next_payload, payload) END AS payload,
+	created_at,
+	CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM main.imports) THEN updated_at ELSE next_updated_at END AS updated_at
+	FROM main.documents WHERE gen NOT IN (SELECT gen FROM main.imports);
+CREATE TEMP VIEW vectors AS SELECT collection_id, feature, document_id,
+	CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM main.imports) THEN row ELSE next_row END AS row
+	FROM main.vectors WHERE gen NOT IN (SELECT gen FROM main.imports);
+CREATE TEMP VIEW features AS SELECT collection_id, name, dim, file
+	FROM main.features WHERE gen NOT IN (SELECT gen FROM main.imports);
+PRAGMA query_only = 1;`
+
+// viewConnector opens reader connections: the visibility views, then
+// query_only.
+type viewConnector struct{ driver.Connector }
+
+func (c viewConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, errors.New("store: the sqlite driver's connections cannot execute statements")
+	}
+	if _, err := ex.ExecContext(ctx, readerViews, nil); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("store: preparing a reader connection: %w", err)
+	}
+	return conn, nil
 }
 
 // Dir is the data directory.
@@ -115,6 +203,17 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the database and releases the directory lock.
 func (s *Store) Close() error {
 	var errs []error
+	s.stmts.Range(func(_, v any) bool {
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
+	for _, st := range s.batch {
+		for _, p := range st {
+			if p != nil {
+				errs = append(errs, p.Close())
+			}
+		}
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -127,10 +226,111 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
+// maxReadStmts bounds the read statements cachedQuery keeps prepared.
+const maxReadStmts = 256
+
+// cachedQuery runs a read query through a statement prepared once per text
+// (up to maxReadStmts texts, then unprepared): SQLite takes about as long
+// to parse a list query as to run it on a small table, and lists repeat the
+// same few texts (their values are bound parameters).
+func (s *Store) cachedQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	v, ok := s.stmts.Load(query)
+	if !ok {
+		if s.nstmts.Load() >= maxReadStmts {
+			return s.r.QueryContext(ctx, query, args...)
+		}
+		st, err := s.r.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+			st.Close()
+			v = prev
+		} else {
+			s.nstmts.Add(1)
+			v = st
+		}
+	}
+	return v.(*sql.Stmt).QueryContext(ctx, args...)
+}
+
+// cachedQueryRow is cachedQuery for one row.
+func (s *Store) cachedQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	v, ok := s.stmts.Load(query)
+	if !ok {
+		if s.nstmts.Load() >= maxReadStmts {
+			return s.r.QueryRowContext(ctx, query, args...)
+		}
+		st, err := s.r.PrepareContext(ctx, query)
+		if err != nil {
+			return s.r.QueryRowContext(ctx, query, args...) // reports the same error
+		}
+		if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+			st.Close()
+			v = prev
+		} else {
+			s.nstmts.Add(1)
+			v = st
+		}
+	}
+	return v.(*sql.Stmt).QueryRowContext(ctx, args...)
+}
+
+// writer takes the writer connection, waiting at most s.writeWait (or
+// until ctx ends); the caller closes it to give it back.
+func (s *Store) writer(ctx context.Context) (*sql.Conn, error) {
+	wctx, cancel := context.WithTimeout(ctx, s.writeWait)
+	defer cancel()
+	c, err := s.w.Conn(wctx)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("store: the writer stayed busy for %v: %w", s.writeWait, err)
+		}
+		return nil, fmt.Errorf("store: waiting for the writer: %w", err)
+	}
+	return c, nil
+}
+
+// exec runs one write statement outside a transaction.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c, err := s.writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	res, err := c.ExecContext(ctx, query, args...)
+	if err == nil {
+		s.gen.Add(1)
+	}
+	return res, err
+}
+
 // tx runs fn in a write transaction (BEGIN IMMEDIATE), committing when fn
-// returns nil.
+// returns nil. Waiting for the writer is bounded (writer); the transaction
+// itself runs under ctx.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	t, err := s.w.BeginTx(ctx, nil)
+	return s.txMode(ctx, true, fn)
+}
+
+// txMode is tx; durable false commits without syncing the WAL
+// (synchronous=NORMAL for this transaction only): a process kill keeps the
+// transaction (the WAL is in the OS's cache), a power loss may roll it back
+// with the database intact. Only for writes that a later durable commit
+// covers (the next sync writes every earlier WAL frame) and that are
+// harmless to lose until then: staged import batches.
+func (s *Store) txMode(ctx context.Context, durable bool, fn func(*sql.Tx) error) error {
+	c, err := s.writer(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if !durable {
+		if _, err := c.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		defer c.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`)
+	}
+	t, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
@@ -287,6 +487,7 @@ var migrations = []string{
 		UNIQUE (cluster_id, output_key)
 	);`,
 	triggerMigration, // store/triggers.go: triggers and their history
+	migrationImports,
 }
 
 // migrate applies the migrations not yet applied, each in a transaction.
@@ -312,3 +513,24 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// migrationImports stages imports (see Upsert and the package doc): the
+// generation columns, the table of imports not yet committed, and the
+// indexes that find one import's rows.
+const migrationImports = `ALTER TABLE documents ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE documents ADD COLUMN next_gen INTEGER;
+	ALTER TABLE documents ADD COLUMN next_payload TEXT;
+	ALTER TABLE documents ADD COLUMN next_updated_at INTEGER;
+	ALTER TABLE vectors ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE vectors ADD COLUMN next_gen INTEGER;
+	ALTER TABLE vectors ADD COLUMN next_row INTEGER;
+	ALTER TABLE features ADD COLUMN gen INTEGER NOT NULL DEFAULT 0;
+	CREATE TABLE imports (
+		gen INTEGER PRIMARY KEY AUTOINCREMENT,
+		collection_id TEXT NOT NULL,
+		started_at INTEGER NOT NULL
+	);
+	CREATE INDEX documents_gen ON documents (collection_id, gen);
+	CREATE INDEX documents_next ON documents (next_gen) WHERE next_gen IS NOT NULL;
+	CREATE INDEX vectors_gen ON vectors (collection_id, feature, gen);
+	CREATE INDEX vectors_next ON vectors (next_gen) WHERE next_gen IS NOT NULL;`

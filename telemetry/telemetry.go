@@ -39,6 +39,13 @@ type Metrics struct {
 	HTTPDuration *prometheus.HistogramVec
 	// ImportedBytes counts vector bytes written by imports and upserts.
 	ImportedBytes prometheus.Counter
+	// SegmentBytes is the size of every vector segment file, refreshed on
+	// scrape.
+	SegmentBytes prometheus.Gauge
+	// SegmentLiveBytes is the part of SegmentBytes that stored documents'
+	// vectors use; the rest is rows of an import in progress and rows
+	// replaced by later upserts (not reclaimed).
+	SegmentLiveBytes prometheus.Gauge
 }
 
 // durationBuckets span 1 ms to about 4.5 hours: iterations take
@@ -85,8 +92,15 @@ func New(reg prometheus.Registerer) *Metrics {
 		ImportedBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "clusterd_imported_vector_bytes_total", Help: "Bytes of vectors written by document upserts and imports.",
 		}),
+		SegmentBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "clusterd_segment_bytes", Help: "Bytes of the vector segment files on disk.",
+		}),
+		SegmentLiveBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "clusterd_segment_live_bytes", Help: "Bytes of the vector segment files that stored documents' vectors use.",
+		}),
 	}
 	reg.MustRegister(m.PointsAssigned, m.DistanceFLOPs, m.IterationDuration, m.RunDuration, m.RunsFinished, m.Runs,
-		m.QueueDepth, m.GPUMemoryBytes, m.BackendFallbacks, m.HTTPRequests, m.HTTPDuration, m.ImportedBytes)
+		m.QueueDepth, m.GPUMemoryBytes, m.BackendFallbacks, m.HTTPRequests, m.HTTPDuration, m.ImportedBytes,
+		m.SegmentBytes, m.SegmentLiveBytes)
 	return m
 }

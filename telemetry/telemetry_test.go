@@ -26,6 +26,8 @@ func TestMetricsFollowConventions(t *testing.T) {
 	m.HTTPRequests.WithLabelValues("GET", "/v1/clusters/:id", "200").Inc()
 	m.HTTPDuration.WithLabelValues("GET", "/v1/clusters/:id").Observe(0.002)
 	m.ImportedBytes.Add(4096)
+	m.SegmentBytes.Set(1 << 20)
+	m.SegmentLiveBytes.Set(1 << 19)
 
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
@@ -38,7 +40,7 @@ func TestMetricsFollowConventions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(families), 12; got != want {
+	if got, want := len(families), 14; got != want {
 		t.Errorf("%d metric families gathered, want %d (one per Metrics field)", got, want)
 	}
 	for _, f := range families {

@@ -207,8 +207,8 @@ func runServe(args []string) error {
 	return nil
 }
 
-// refreshGauges sets the store-derived gauges (runs by status, queue depth)
-// on every scrape.
+// refreshGauges sets the store-derived gauges (runs by status, queue depth,
+// segment bytes) on every scrape.
 func refreshGauges(st *store.Store, m *telemetry.Metrics) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -220,5 +220,9 @@ func refreshGauges(st *store.Store, m *telemetry.Metrics) {
 	if q, r, err := st.QueueDepth(ctx); err == nil {
 		m.QueueDepth.WithLabelValues("queued").Set(float64(q))
 		m.QueueDepth.WithLabelValues("running").Set(float64(r))
+	}
+	if file, live, err := st.SegmentUsage(ctx); err == nil {
+		m.SegmentBytes.Set(float64(file))
+		m.SegmentLiveBytes.Set(float64(live))
 	}
 }

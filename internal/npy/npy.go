@@ -5,6 +5,11 @@
 // Everything is little-endian; a big-endian or Fortran-order array, an
 // unsupported dtype, a shape of the wrong rank or a file shorter than its
 // header promises is an error that says which.
+//
+// Memory: no reader allocates from what a header claims before checking the
+// claim against the bytes there are (CheckSize, or the file's size), so a
+// small file whose header promises a huge array is an error, not a huge
+// allocation.
 package npy
 
 import (
@@ -35,10 +40,43 @@ type Header struct {
 	DataOffset   int64 // bytes from the start of the file to the data
 }
 
+// MaxHeaderBytes bounds the header dictionary's length.
+const MaxHeaderBytes = 1 << 20
+
 // ItemSize is the size in bytes of one element of Descr ("<f4" → 4).
 func (h Header) ItemSize() int {
+	if len(h.Descr) < 3 {
+		return 0
+	}
 	n, _ := strconv.Atoi(h.Descr[2:])
 	return n
+}
+
+// DataBytes is the size in bytes of the data the header promises: the
+// product of the shape and the item size. A product that does not fit in
+// an int64 is an ErrFormat error.
+func (h Header) DataBytes() (int64, error) {
+	n := int64(h.ItemSize())
+	for _, d := range h.Shape {
+		if d != 0 && n > math.MaxInt64/int64(d) {
+			return 0, fmt.Errorf("%w: shape %v is too large", ErrFormat, h.Shape)
+		}
+		n *= int64(d)
+	}
+	return n, nil
+}
+
+// CheckSize reports an ErrFormat error unless a file of size bytes holds
+// the data the header promises (bytes after the data are ignored).
+func (h Header) CheckSize(size int64) error {
+	need, err := h.DataBytes()
+	if err != nil {
+		return err
+	}
+	if have := size - h.DataOffset; have < need {
+		return fmt.Errorf("%w: file truncated: header promises %d bytes of data (shape %v), the file has %d", ErrFormat, need, h.Shape, max(have, 0))
+	}
+	return nil
 }
 
 var (
@@ -75,14 +113,16 @@ func ReadHeader(r io.Reader) (Header, error) {
 	default:
 		return Header{}, fmt.Errorf("%w: unsupported format version %d.%d", ErrFormat, major, pre[7])
 	}
-	if hlen > 1<<20 {
-		return Header{}, fmt.Errorf("%w: header of %d bytes is implausibly large", ErrFormat, hlen)
+	if hlen > MaxHeaderBytes {
+		return Header{}, fmt.Errorf("%w: header of %d bytes is implausibly large (at most %d)", ErrFormat, hlen, MaxHeaderBytes)
 	}
-	buf := make([]byte, hlen)
-	if _, err := io.ReadFull(r, buf); err != nil {
+	// Copied rather than read into a buffer of the claimed length: a file
+	// that ends early costs what it holds.
+	var buf strings.Builder
+	if n, _ := io.CopyN(&buf, r, int64(hlen)); n != int64(hlen) {
 		return Header{}, fmt.Errorf("%w: truncated header", ErrFormat)
 	}
-	dict := string(buf)
+	dict := buf.String()
 	h := Header{DataOffset: fixed + int64(hlen)}
 	m := descrRe.FindStringSubmatch(dict)
 	if m == nil {
@@ -200,11 +240,13 @@ func ReadMatrixFile(path string) (x []float32, rows, cols int, err error) {
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("%s: %w", path, err)
 	}
-	if st, err := f.Stat(); err == nil {
-		need := m.Header.DataOffset + int64(m.Rows)*int64(m.Cols)*int64(m.Header.ItemSize())
-		if st.Size() < need {
-			return nil, 0, 0, fmt.Errorf("%s: %w: file truncated: %d bytes, header promises %d", path, ErrFormat, st.Size(), need)
-		}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	// Checked before allocating: the allocation is then at most the file's size.
+	if err := m.Header.CheckSize(st.Size()); err != nil {
+		return nil, 0, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	x = make([]float32, m.Rows*m.Cols)
 	const chunkRows = 1 << 14
@@ -293,6 +335,16 @@ func ReadInt32File(path string) ([]int32, error) {
 	if len(h.Shape) != 1 || h.FortranOrder {
 		return nil, fmt.Errorf("%s: %w: need a 1-D array, got shape %v", path, ErrFormat, h.Shape)
 	}
+	if h.Descr != "<i4" && h.Descr != "<i8" {
+		return nil, fmt.Errorf("%s: %w: unsupported label dtype %q, need '<i4' or '<i8'", path, ErrFormat, h.Descr)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := h.CheckSize(st.Size()); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	out := make([]int32, h.Shape[0])
 	switch h.Descr {
 	case "<i4":
@@ -311,4 +363,18 @@ func ReadInt32File(path string) ([]int32, error) {
 		return nil, fmt.Errorf("%s: %w: unsupported label dtype %q, need '<i4' or '<i8'", path, ErrFormat, h.Descr)
 	}
 	return out, nil
+}
+
+// WriteFloat32Header writes the header of a rows×cols float32 array; the
+// caller writes the rows×cols values after it (WriteRows), to stream an
+// array too large to hold.
+func WriteFloat32Header(w io.Writer, rows, cols int) error {
+	_, err := w.Write(header("<f4", []int{rows, cols}))
+	return err
+}
+
+// WriteRows writes float32 values as raw little-endian data.
+func WriteRows(w io.Writer, x []float32) error {
+	_, err := w.Write(rawbytes.Float32s(x))
+	return err
 }

@@ -86,3 +86,68 @@ func TestEmptyMatrix(t *testing.T) {
 		t.Fatalf("%v %d %d %v", x, r, c, err)
 	}
 }
+
+// rawHeader is a version 1.0 file with the given header dictionary and
+// data bytes (no padding rules: the reader does not need them).
+func rawHeader(dict string, data []byte) []byte {
+	out := append([]byte("\x93NUMPY\x01\x00"), byte(len(dict)), byte(len(dict)>>8))
+	return append(append(out, dict...), data...)
+}
+
+// TestClaimsAreCheckedBeforeAllocating: a few bytes whose header promises
+// a huge array are an ErrFormat error from every reader, found before any
+// allocation of the promised size (the old code allocated rows×cols first,
+// and a product past int64 passed the size check).
+func TestClaimsAreCheckedBeforeAllocating(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, dict, msg string
+		labels          bool
+	}{
+		{"wide", "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1099511627776), }", "truncated", false},
+		{"overflow", "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904), }", "too large", false},
+		{"wraps to zero", "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", "too large", false},
+		{"labels", "{'descr': '<i4', 'fortran_order': False, 'shape': (1099511627776,), }", "truncated", true},
+		{"labels i8", "{'descr': '<i8', 'fortran_order': False, 'shape': (1099511627776,), }", "truncated", true},
+	}
+	for _, c := range cases {
+		p := filepath.Join(dir, "f.npy")
+		if err := os.WriteFile(p, rawHeader(c.dict, make([]byte, 16)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if c.labels {
+			_, err = ReadInt32File(p)
+		} else {
+			_, _, _, err = ReadMatrixFile(p)
+		}
+		if err == nil || !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: error %v, want ErrFormat containing %q", c.name, err, c.msg)
+		}
+	}
+}
+
+func TestCheckSize(t *testing.T) {
+	h := Header{Descr: "<f4", Shape: []int{3, 2}, DataOffset: 128}
+	for _, c := range []struct {
+		size int64
+		ok   bool
+	}{{128 + 24, true}, {128 + 100, true}, {128 + 23, false}, {10, false}} {
+		if err := h.CheckSize(c.size); (err == nil) != c.ok {
+			t.Errorf("CheckSize(%d) = %v, want ok=%v", c.size, err, c.ok)
+		}
+	}
+	if n, err := h.DataBytes(); n != 24 || err != nil {
+		t.Errorf("DataBytes = %d, %v", n, err)
+	}
+}
+
+// TestShortHeaderAllocatesWhatItHolds: a header length field of 1 MiB on a
+// file that ends after a few bytes is "truncated header".
+func TestShortHeaderAllocatesWhatItHolds(t *testing.T) {
+	raw := append([]byte("\x93NUMPY\x01\x00"), 0xff, 0xff, '{')
+	_, err := ReadHeader(bytes.NewReader(raw))
+	if err == nil || !strings.Contains(err.Error(), "truncated header") {
+		t.Fatalf("error %v", err)
+	}
+}

@@ -1,0 +1,219 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// npyWithHeader is a version 1.0 .npy whose header dictionary is dict,
+// followed by data.
+func npyWithHeader(dict string, data []byte) []byte {
+	out := append([]byte("\x93NUMPY\x01\x00"), byte(len(dict)), byte(len(dict)>>8))
+	return append(append(out, dict...), data...)
+}
+
+// TestNPYClaimsCostNothing: a .npy of a few bytes whose header promises a
+// huge array is a 422 that allocates about nothing (the old code allocated
+// 4096 × columns floats first, gigabytes, and panicked into a 500 for 2^40
+// columns); a dimension above the limit is a 422 too.
+func TestNPYClaimsCostNothing(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "c"}, nil)
+	cases := []struct {
+		name, shape string
+		data        int
+		want        string
+	}{
+		{"300k columns, one row, no data", "(1, 300000)", 16, "dimensions"},
+		{"2^40 columns", "(1, 1099511627776)", 16, "dimensions"},
+		{"a billion rows, no data", "(1000000000, 1000)", 16, "truncated"},
+		{"rows × columns past int64", "(4611686018427387904, 4)", 16, "too large"},
+		{"70,000 columns with their data", "(1, 70000)", 280000, "above the limit of 65536 dimensions"},
+	}
+	for _, c := range cases {
+		body := npyWithHeader(fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", c.shape), make([]byte, c.data))
+		runtime.GC()
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		code, out := e.call("POST", "/v1/collections/c/documents/import?feature=e", body, "Content-Type", "application/x-npy")
+		runtime.ReadMemStats(&m1)
+		checkError(t, code, out, 422, c.want)
+		// Allocations while serving the request: buffers of constant size
+		// (the spool's copy buffer, the reader's) and the body, whatever
+		// the header claims.
+		if got := m1.TotalAlloc - m0.TotalAlloc; got > 64<<20 {
+			t.Errorf("%s: %d MiB allocated for a %d-byte upload", c.name, got>>20, len(body))
+		}
+	}
+	var col struct {
+		DocumentCount int `json:"document_count"`
+	}
+	e.ok("GET", "/v1/collections/c", nil, &col)
+	if col.DocumentCount != 0 {
+		t.Fatalf("%d documents after refused imports", col.DocumentCount)
+	}
+}
+
+// TestNDJSONLineLimit: a line longer than --max-body-bytes (8 MiB in these
+// tests) is a 422 at its line that says so.
+func TestNDJSONLineLimit(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "c"}, nil)
+	long := `{"document_id":"b","payload":{"t":"` + strings.Repeat("x", 9<<20) + `"}}`
+	body := `{"document_id":"a","payload":{"t":1}}` + "\n" + long + "\n"
+	code, out := e.call("POST", "/v1/collections/c/documents/import", body, "Content-Type", "application/x-ndjson")
+	checkError(t, code, out, 422, `"loc":["body","line",2]`)
+	if !strings.Contains(string(out), "longer than the limit of 8388608 bytes") {
+		t.Errorf("message: %s", out)
+	}
+}
+
+// multipartBody builds a multipart form of (name, filename, content) parts.
+func multipartBody(t *testing.T, parts ...[3]string) ([]byte, string) {
+	t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for _, p := range parts {
+		var pw interface{ Write([]byte) (int, error) }
+		var err error
+		if p[1] != "" {
+			pw, err = w.CreateFormFile(p[0], p[1])
+		} else {
+			pw, err = w.CreateFormField(p[0])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw.Write([]byte(p[2]))
+	}
+	w.Close()
+	return b.Bytes(), w.FormDataContentType()
+}
+
+// TestFailedImportsLeaveNoSpool: every refused import, multipart or not,
+// leaves the data directory's tmp/ empty (the old code left the first of
+// two file parts there).
+func TestFailedImportsLeaveNoSpool(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "c"}, nil)
+	nd := `{"document_id":"a","features":{"e":[1,2]}}` + "\n"
+	npyRows := string(npyMatrix(t, 2, 2))
+	cases := []struct {
+		name  string
+		parts [][3]string
+		query string
+		want  string
+	}{
+		{"two file parts", [][3]string{{"file", "a.ndjson", nd}, {"file", "b.ndjson", nd}}, "", "more than one file part"},
+		{"no format", [][3]string{{"file", "a.bin", nd}}, "", "cannot tell the file's format"},
+		{"bad ?format", [][3]string{{"file", "a.ndjson", nd}}, "?format=csv", "literal_error"},
+		{"two ids parts", [][3]string{{"file", "a.npy", npyRows}, {"ids", "", "x\ny"}, {"ids", "", "x\ny"}}, "?feature=e", "more than one ids part"},
+		{"an id too long", [][3]string{{"file", "a.npy", npyRows}, {"ids", "", "x\n" + strings.Repeat("y", 600)}}, "?feature=e", "longer than 512 bytes"},
+		{"ids for other rows", [][3]string{{"file", "a.npy", npyRows}, {"ids", "", "x"}}, "?feature=e", "1 ids for 2 rows"},
+		{"a bad line", [][3]string{{"file", "a.ndjson", nd + "{\n"}}, "", "JSON decode error"},
+	}
+	for _, c := range cases {
+		body, ct := multipartBody(t, c.parts...)
+		code, out := e.call("POST", "/v1/collections/c/documents/import"+c.query, body, "Content-Type", ct)
+		if code != 422 || !strings.Contains(string(out), c.want) {
+			t.Errorf("%s: %d %s, want 422 with %q", c.name, code, out, c.want)
+		}
+		if entries, _ := os.ReadDir(e.store.TempDir()); len(entries) != 0 {
+			t.Errorf("%s: tmp/ holds %d files after the refused import", c.name, len(entries))
+		}
+	}
+}
+
+// TestRefusedKeyCreatesNoNamespace: a scoped key's write to another
+// namespace is a 403 that creates nothing (the old code created the
+// namespace row before checking the scope).
+func TestRefusedKeyCreatesNoNamespace(t *testing.T) {
+	e := newEnv(t, envOpts{keys: "scoped-key-2=team-a"})
+	for i := range 5 {
+		ns := fmt.Sprintf("not-mine-%d", i)
+		code, body := e.call("POST", "/v1/collections", map[string]any{"collection_name": "x"}, "X-Namespace", ns)
+		checkError(t, code, body, 403, "namespace_forbidden")
+		got, err := e.store.ResolveNamespace(context.Background(), ns, false)
+		if err != nil || got.ID != "" {
+			t.Errorf("a refused write created namespace %q: %+v %v", ns, got, err)
+		}
+	}
+	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "x"}, nil, "X-Namespace", "team-a")
+	if got, _ := e.store.ResolveNamespace(context.Background(), "team-a", false); got.ID == "" {
+		t.Error("an allowed write did not create its namespace")
+	}
+}
+
+// TestIDsInURLsAreRefusedWithSlash: every way to write a document id, and
+// cluster names, refuse "/" (and control characters) with a 422 at the
+// place it came from, so that everything stored can be read back by URL.
+// The old code stored them from imports and cluster creates.
+func TestIDsInURLsAreRefusedWithSlash(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "c"}, nil)
+	type row struct {
+		DocumentID string    `parquet:"document_id"`
+		Vec        []float32 `parquet:"vec,list"`
+	}
+	var pq bytes.Buffer
+	if err := parquet.Write(&pq, []row{{"p1", []float32{1, 2}}, {"p/2", []float32{3, 4}}}); err != nil {
+		t.Fatal(err)
+	}
+	var pqBad bytes.Buffer
+	if err := parquet.Write(&pqBad, []row{{"p1", []float32{1, 2}}, {"p\xff", []float32{3, 4}}}); err != nil {
+		t.Fatal(err)
+	}
+	idsForm, idsCT := multipartBody(t, [3]string{"file", "x.npy", string(npyMatrix(t, 3, 2))}, [3]string{"ids", "", "a\nb/c\nd"})
+	cases := []struct {
+		name, path, ct string
+		body           any
+		loc            string
+	}{
+		{"JSON upsert", "/v1/collections/c/documents", "application/json",
+			`{"documents":[{"document_id":"a/b","features":{"e":[1,2]}}]}`, `["body","documents",0,"document_id"]`},
+		{"NDJSON", "/v1/collections/c/documents/import", "application/x-ndjson",
+			"{\"document_id\":\"ok\",\"features\":{\"e\":[1,2]}}\n{\"document_id\":\"a/b\",\"features\":{\"e\":[1,2]}}\n", `["body","line",2,"document_id"]`},
+		{"NDJSON control character", "/v1/collections/c/documents/import", "application/x-ndjson",
+			"{\"document_id\":\"a\\u0001b\",\"features\":{\"e\":[1,2]}}\n", `["body","line",1,"document_id"]`},
+		{"npy ids part", "/v1/collections/c/documents/import?feature=e", idsCT, idsForm, `["body","row",1,"document_id"]`},
+		{"npy id_prefix", "/v1/collections/c/documents/import?feature=e&id_prefix=x/", "application/x-npy", npyMatrix(t, 2, 2), `["query","id_prefix"]`},
+		{"Parquet id column", "/v1/collections/c/documents/import?feature=e", "application/vnd.apache.parquet", pq.Bytes(), `["body","row",1,"document_id"]`},
+		{"Parquet id not UTF-8", "/v1/collections/c/documents/import?feature=e", "application/vnd.apache.parquet", pqBad.Bytes(), `["body","row",1,"document_id"]`},
+		{"cluster name", "/v1/clusters", "application/json",
+			`{"collection_ids":["c"],"cluster_name":"a/b","vector_config":{"clustering_method":"kmeans"}}`, `["body","cluster_name"]`},
+	}
+	for _, c := range cases {
+		code, out := e.call("POST", c.path, c.body, "Content-Type", c.ct)
+		if code != 422 || !strings.Contains(string(out), `"loc":`+c.loc) {
+			t.Errorf("%s: %d %s, want a 422 at %s", c.name, code, out, c.loc)
+		}
+	}
+	var col struct {
+		DocumentCount int `json:"document_count"`
+	}
+	e.ok("GET", "/v1/collections/c", nil, &col)
+	if col.DocumentCount != 0 {
+		t.Errorf("%d documents stored by refused requests", col.DocumentCount)
+	}
+	// What is accepted reads back by its URL.
+	e.ok("POST", "/v1/collections/c/documents", `{"documents":[{"document_id":"a b?c#d%e","features":{"e":[1,2]}}]}`, nil)
+	var doc struct {
+		DocumentID string `json:"document_id"`
+	}
+	e.ok("GET", "/v1/collections/c/documents/a%20b%3Fc%23d%25e", nil, &doc)
+	if doc.DocumentID != "a b?c#d%e" {
+		t.Errorf("read back %q", doc.DocumentID)
+	}
+	_ = json.Valid
+	_ = http.StatusOK
+}

@@ -1,0 +1,331 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// collectionLocks serialises upserts per collection (their segment appends
+// and staging), so that upserts into different collections run side by side.
+type collectionLocks struct {
+	mu sync.Mutex
+	m  map[string]*colLock
+}
+
+type colLock struct {
+	mu    sync.Mutex
+	refs  int      // holders and waiters, guarded by collectionLocks.mu
+	after []func() // run by the holder at unlock, guarded by collectionLocks.mu
+}
+
+// lock takes the collection's lock and returns its unlock.
+func (c *collectionLocks) lock(id string) func() {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]*colLock{}
+	}
+	l := c.m[id]
+	if l == nil {
+		l = &colLock{}
+		c.m[id] = l
+	}
+	l.refs++
+	c.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		c.mu.Lock()
+		after := l.after
+		l.after = nil
+		c.mu.Unlock()
+		for _, fn := range after {
+			fn()
+		}
+		c.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(c.m, id)
+		}
+		c.mu.Unlock()
+		l.mu.Unlock()
+	}
+}
+
+// whenFree runs fn under the collection's lock: now when no upsert holds
+// or waits for it, otherwise when the current holder unlocks (so a delete
+// does not wait for a long import to end).
+func (c *collectionLocks) whenFree(id string, fn func()) {
+	c.mu.Lock()
+	if l, ok := c.m[id]; ok {
+		l.after = append(l.after, fn)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	unlock := c.lock(id)
+	fn()
+	unlock()
+}
+
+// cleanupBatch is how many rows one cleanup transaction changes, which
+// bounds how long it holds the writer.
+const cleanupBatch = 5000
+
+// batched runs a statement that changes at most cleanupBatch rows (its
+// "LIMIT" placeholder is replaced) in transactions of its own until one
+// changes nothing.
+func (s *Store) batched(ctx context.Context, query string, args ...any) error {
+	query = strings.Replace(query, "LIMIT", fmt.Sprintf("LIMIT %d", cleanupBatch), 1)
+	for {
+		var n int64
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+// abortImport removes what import gen staged in collection col: the rows
+// it inserted, the replacements it staged, the features it created, and
+// last its imports row (so that a cleanup cut short is redone by Open).
+// Segment bytes are the caller's (or Open's) to truncate.
+func (s *Store) abortImport(ctx context.Context, gen int64, col string) error {
+	feats, err := s.rawFeatureNames(ctx, col)
+	if err != nil {
+		return err
+	}
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`DELETE FROM documents WHERE rowid IN (SELECT rowid FROM documents WHERE collection_id = ? AND gen = ? LIMIT)`, []any{col, gen}},
+		{`UPDATE documents SET next_gen = NULL, next_payload = NULL, next_updated_at = NULL WHERE rowid IN (SELECT rowid FROM documents WHERE next_gen = ? LIMIT)`, []any{gen}},
+		{`UPDATE vectors SET next_gen = NULL, next_row = NULL WHERE rowid IN (SELECT rowid FROM vectors WHERE next_gen = ? LIMIT)`, []any{gen}},
+	}
+	for _, f := range feats {
+		steps = append(steps, struct {
+			q    string
+			args []any
+		}{`DELETE FROM vectors WHERE rowid IN (SELECT rowid FROM vectors WHERE collection_id = ? AND feature = ? AND gen = ? LIMIT)`, []any{col, f, gen}})
+	}
+	for _, st := range steps {
+		if err := s.batched(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("store: removing staged import %d: %w", gen, err)
+		}
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM features WHERE collection_id = ? AND gen = ?`, col, gen); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM imports WHERE gen = ?`, gen)
+		return err
+	})
+}
+
+// rawFeatureNames lists a collection's features, staged ones included.
+func (s *Store) rawFeatureNames(ctx context.Context, col string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name FROM main.features WHERE collection_id = ?`, col)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// foldCommitted moves the replacements of committed imports into their
+// rows, which changes nothing readers see (the views show a committed
+// replacement already) and keeps the next_* columns empty between imports.
+func (s *Store) foldCommitted(ctx context.Context) error {
+	return errors.Join(
+		s.batched(ctx, `UPDATE documents SET payload = COALESCE(next_payload, payload), updated_at = next_updated_at,
+			next_gen = NULL, next_payload = NULL, next_updated_at = NULL
+			WHERE rowid IN (SELECT rowid FROM documents WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports) LIMIT)`),
+		s.batched(ctx, `UPDATE vectors SET row = next_row, next_gen = NULL, next_row = NULL
+			WHERE rowid IN (SELECT rowid FROM vectors WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports) LIMIT)`),
+	)
+}
+
+// foldIfNeeded runs foldCommitted when a committed replacement is left
+// (reads first: the usual answer is none, and a write would cost a commit).
+func (s *Store) foldIfNeeded(ctx context.Context) error {
+	var left int
+	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM main.documents WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports))
+		OR EXISTS (SELECT 1 FROM main.vectors WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports))`).Scan(&left)
+	if err != nil || left == 0 {
+		return err
+	}
+	return s.foldCommitted(ctx)
+}
+
+// recover tidies what a killed process left, before anything else uses the
+// store (Open holds the directory lock): spooled uploads in tmp/, staged
+// imports, unfolded replacements, segment bytes past the last row a
+// committed row references, and the files of deleted collections and runs.
+func (s *Store) recover(ctx context.Context) error {
+	if err := os.RemoveAll(s.TempDir()); err != nil {
+		return fmt.Errorf("store: emptying %s: %w", s.TempDir(), err)
+	}
+	if err := os.MkdirAll(s.TempDir(), 0o755); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	type pending struct {
+		gen int64
+		col string
+	}
+	var imports []pending
+	rows, err := s.r.QueryContext(ctx, `SELECT gen, collection_id FROM imports ORDER BY gen`)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	for rows.Next() {
+		var p pending
+		if err := rows.Scan(&p.gen, &p.col); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: %w", err)
+		}
+		imports = append(imports, p)
+	}
+	rows.Close()
+	for _, p := range imports {
+		if err := s.abortImport(ctx, p.gen, p.col); err != nil {
+			return err
+		}
+	}
+	if err := s.foldCommitted(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := s.truncateSegments(ctx); err != nil {
+		return err
+	}
+	return s.removeOrphanDirs(ctx)
+}
+
+// TempDir is the directory for spooled uploads; Open empties it.
+func (s *Store) TempDir() string { return filepath.Join(s.dir, "tmp") }
+
+// truncateSegments cuts every segment file to the rows committed rows
+// reference (the largest referenced row + 1): a killed upsert's rows are
+// past them.
+func (s *Store) truncateSegments(ctx context.Context) error {
+	type seg struct {
+		col, name, file string
+		dim             int64
+		end             sql.NullInt64
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT f.collection_id, f.name, f.file, f.dim,
+		(SELECT MAX(v.row) FROM main.vectors v WHERE v.collection_id = f.collection_id AND v.feature = f.name)
+		FROM main.features f`)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	var segs []seg
+	for rows.Next() {
+		var g seg
+		if err := rows.Scan(&g.col, &g.name, &g.file, &g.dim, &g.end); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: %w", err)
+		}
+		segs = append(segs, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	for _, g := range segs {
+		keep := int64(0)
+		if g.end.Valid {
+			keep = (g.end.Int64 + 1) * g.dim * 4
+		}
+		path := filepath.Join(s.collectionDir(g.col), g.file)
+		st, err := os.Stat(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if st.Size() > keep {
+			if err := os.Truncate(path, keep); err != nil {
+				return fmt.Errorf("store: truncating %s: %w", path, err)
+			}
+		}
+	}
+	return nil
+}
+
+// removeOrphanDirs removes vector directories of collections and artifact
+// directories of runs that no longer exist (deleted while their import or
+// run was writing, then killed).
+func (s *Store) removeOrphanDirs(ctx context.Context) error {
+	for _, d := range []struct{ dir, query string }{
+		{filepath.Join(s.dir, "vectors"), `SELECT COUNT(*) FROM main.collections WHERE id = ?`},
+		{filepath.Join(s.dir, "runs"), `SELECT COUNT(*) FROM runs WHERE run_id = ?`},
+	} {
+		entries, err := os.ReadDir(d.dir)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		for _, e := range entries {
+			var n int
+			if err := s.r.QueryRowContext(ctx, d.query, e.Name()).Scan(&n); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			if n == 0 {
+				if err := os.RemoveAll(filepath.Join(d.dir, e.Name())); err != nil {
+					return fmt.Errorf("store: %w", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// SegmentUsage reports the bytes of every vector segment file on disk and
+// the bytes of the rows readers can reach (one row per visible vector). The
+// difference is rows of an import in progress and rows replaced by later
+// upserts, which are not reclaimed.
+func (s *Store) SegmentUsage(ctx context.Context) (fileBytes, liveBytes int64, err error) {
+	root := filepath.Join(s.dir, "vectors")
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".f32") {
+			if info, err := d.Info(); err == nil {
+				fileBytes += info.Size()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: %w", err)
+	}
+	err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(f.dim * 4 * (SELECT COUNT(*) FROM vectors v WHERE v.collection_id = f.collection_id AND v.feature = f.name)), 0)
+		FROM features f`).Scan(&liveBytes)
+	return fileBytes, liveBytes, err
+}
