@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -162,6 +165,9 @@ type ArtifactsResponse struct {
 	Centroids        []ArtifactCentroid `json:"centroids"`
 	Members          []ArtifactMember   `json:"members"`
 	TotalMembers     int                `json:"total_members"`
+	// SampleSeed is the seed of a sample (query sample=N): members are then
+	// min(N, total_members) members drawn uniformly, in file order.
+	SampleSeed *uint64 `json:"sample_seed,omitempty"`
 }
 
 func (s *Server) latestArtifacts(c *gin.Context) error {
@@ -218,27 +224,50 @@ func queryBool(c *gin.Context, name string, def bool) (bool, error) {
 }
 
 // artifacts serves centroids and (optionally) members with 2-D or 3-D
-// coordinates for scatter plots.
+// coordinates for scatter plots: a page of members (limit, offset) or a
+// seeded uniform sample of them (sample, seed).
 func (s *Server) artifacts(c *gin.Context, r store.Run) error {
+	var problems []ValidationItem
+	collect := func(err error) error {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			problems = append(problems, ve.Items...)
+			return nil
+		}
+		return err
+	}
 	withCentroids, err := queryBool(c, "include_centroids", true)
-	if err != nil {
+	if err = collect(err); err != nil {
 		return err
 	}
 	withMembers, err := queryBool(c, "include_members", false)
-	if err != nil {
+	if err = collect(err); err != nil {
 		return err
 	}
-	limit, err := queryInt(c, "limit", 1000, 1, 1000000)
-	if err != nil {
+	ints, err := queryInts(c, queryIntSpec{"limit", 1000, 1, 1000000}, queryIntSpec{"offset", 0, 0, 1<<31 - 1},
+		queryIntSpec{"sample", 0, 1, 1000000}, queryIntSpec{"seed", 0, 0, 1<<53 - 1})
+	if err = collect(err); err != nil {
 		return err
 	}
-	offset, err := queryInt(c, "offset", 0, 0, 1<<31-1)
-	if err != nil {
-		return err
+	limit, offset, sample, seed := 0, 0, 0, 0
+	if ints != nil {
+		limit, offset, sample, seed = ints[0], ints[1], ints[2], ints[3]
+	}
+	if c.Query("sample") != "" {
+		for _, q := range []string{"limit", "offset"} {
+			if c.Query(q) != "" {
+				problems = append(problems, ValidationItem{Loc: []any{"query", q}, Msg: "sample draws from every member; use sample or limit and offset, not both", Type: "value_error"})
+			}
+		}
+	} else if c.Query("seed") != "" {
+		problems = append(problems, ValidationItem{Loc: []any{"query", "seed"}, Msg: "seed is the seed of sample; give sample too", Type: "value_error"})
 	}
 	proj := c.DefaultQuery("projection_method", "2d")
 	if proj != "2d" && proj != "3d" {
-		return invalid([]any{"query", "projection_method"}, "Input should be '2d' or '3d'", "literal_error")
+		problems = append(problems, ValidationItem{Loc: []any{"query", "projection_method"}, Msg: "Input should be '2d' or '3d'", Type: "literal_error"})
+	}
+	if problems != nil {
+		return &ValidationError{Items: problems}
 	}
 	dir := s.cfg.Store.RunDir(r.RunID)
 	out := ArtifactsResponse{RunID: r.RunID, ClusterID: r.ClusterID, ProjectionMethod: proj, Centroids: []ArtifactCentroid{}, Members: []ArtifactMember{}}
@@ -261,9 +290,23 @@ func (s *Server) artifacts(c *gin.Context, r store.Run) error {
 			out.Centroids = append(out.Centroids, a)
 		}
 	}
-	members, total, err := artifacts.ReadMembers(dir, offset, limit*boolInt(withMembers))
-	if err != nil {
-		return artifactError(err, r.RunID)
+	var members []artifacts.Member
+	var total int
+	if sample > 0 && withMembers {
+		all, n, err := artifacts.ReadMembers(dir, 0, -1)
+		if err != nil {
+			return artifactError(err, r.RunID)
+		}
+		members, total = sampleMembers(all, sample, uint64(seed)), n
+		s64 := uint64(seed)
+		out.SampleSeed = &s64
+	} else {
+		if sample > 0 {
+			limit = 0 // counts only
+		}
+		if members, total, err = artifacts.ReadMembers(dir, offset, limit*boolInt(withMembers)); err != nil {
+			return artifactError(err, r.RunID)
+		}
 	}
 	out.TotalMembers = total
 	for _, m := range members {
@@ -275,6 +318,24 @@ func (s *Server) artifacts(c *gin.Context, r store.Run) error {
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// sampleMembers draws min(n, len(all)) members uniformly without
+// replacement, in file order (Knuth's selection sampling, algorithm S: row
+// i is kept with probability still-needed / rows-left), from a PCG stream
+// seeded with seed, so the same run, n and seed always give the same rows.
+func sampleMembers(all []artifacts.Member, n int, seed uint64) []artifacts.Member {
+	if n >= len(all) {
+		return all
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed5a3d1e))
+	out := make([]artifacts.Member, 0, n)
+	for i := range all {
+		if need, left := n-len(out), len(all)-i; need > 0 && rng.IntN(left) < need {
+			out = append(out, all[i])
+		}
+	}
+	return out
 }
 
 // attributesOf reads an attribute cluster's values from its centroid row.
@@ -343,6 +404,11 @@ type DataRequest struct {
 	IncludeMembers   bool `json:"include_members"`
 	Offset           int  `json:"offset"`
 	Limit            int  `json:"limit"`
+	// clusterd extensions: filters (nil: every member) and the first line
+	// of each member's text.
+	ClusterIDs  []string `json:"cluster_ids"`
+	DocumentIDs []string `json:"document_ids"`
+	IncludeText bool     `json:"include_text"`
 }
 
 // DataRequestModel declares DataRequest.
@@ -351,6 +417,12 @@ var DataRequestModel = schema.Model("DataRequest", "Which data of a completed ru
 	schema.F("include_members", schema.Bool()).Def(true),
 	schema.F("offset", schema.Int().Min(0)).Def(0).Describe("First member of the page"),
 	schema.F("limit", schema.Int().Min(1).Max(100000)).Def(1000).Describe("Members on the page"),
+	schema.F("cluster_ids", schema.List(schema.Str()).MaxLen(10000).OrNull()).Def(nil).Ext().
+		Describe("Only members of these clusters (cl_-1: the noise points); offset, limit and total_members count those members"),
+	schema.F("document_ids", schema.List(schema.Str()).MaxLen(1000).OrNull()).Def(nil).Ext().
+		Describe("Only these documents' members (at most 1,000 ids); offset, limit and total_members count those members"),
+	schema.F("include_text", schema.Bool()).Def(false).Ext().
+		Describe("Add metadata.first_line to each member: the first non-blank line of the document's text (the labeling text: payload.text, or llm_labeling's payload input paths), at most 200 characters; null when it has none"),
 )
 
 // DataCentroid is a centroid with its vector.
@@ -423,9 +495,21 @@ func (s *Server) executionData(c *gin.Context) error {
 		}
 	}
 	withMembers := req.IncludeMembers
-	members, total, err := artifacts.ReadMembers(dir, req.Offset, limit*boolInt(withMembers))
+	var members []artifacts.Member
+	var total int
+	if req.ClusterIDs == nil && req.DocumentIDs == nil {
+		members, total, err = artifacts.ReadMembers(dir, req.Offset, limit*boolInt(withMembers))
+	} else {
+		members, total, err = filteredMembers(dir, req, limit*boolInt(withMembers))
+	}
 	if err != nil {
 		return artifactError(err, r.RunID)
+	}
+	var texts map[string]string
+	if req.IncludeText && len(members) > 0 {
+		if texts, err = s.firstLines(c.Request.Context(), r, members); err != nil {
+			return err
+		}
 	}
 	out.TotalMembers = total
 	for _, m := range members {
@@ -437,8 +521,120 @@ func (s *Server) executionData(c *gin.Context) error {
 		if m.FeatureURI != nil {
 			dm.Metadata["feature_uri"] = *m.FeatureURI
 		}
+		if req.IncludeText {
+			if t, ok := texts[m.PointID]; ok {
+				dm.Metadata["first_line"] = t
+			} else {
+				dm.Metadata["first_line"] = nil
+			}
+		}
 		out.Members = append(out.Members, dm)
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// filteredMembers pages through the members that pass req's cluster_ids
+// and document_ids filters, returning the page and how many pass.
+func filteredMembers(dir string, req DataRequest, limit int) ([]artifacts.Member, int, error) {
+	all, _, err := artifacts.ReadMembers(dir, 0, -1)
+	if err != nil {
+		return nil, 0, err
+	}
+	set := func(ids []string) map[string]bool {
+		if ids == nil {
+			return nil
+		}
+		m := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			m[id] = true
+		}
+		return m
+	}
+	clusters, docs := set(req.ClusterIDs), set(req.DocumentIDs)
+	kept := all[:0]
+	for _, m := range all {
+		if (clusters == nil || clusters[m.ClusterID]) && (docs == nil || docs[m.PointID]) {
+			kept = append(kept, m)
+		}
+	}
+	if req.Offset >= len(kept) {
+		return []artifacts.Member{}, len(kept), nil
+	}
+	return kept[req.Offset:min(len(kept), req.Offset+limit)], len(kept), nil
+}
+
+// maxFirstLine bounds metadata.first_line, in characters.
+const maxFirstLine = 200
+
+// firstLines finds the first non-blank line of each member's document
+// text, looking in the cluster's collections in their configured order (a
+// document id found in an earlier collection wins). The text is what
+// labeling reads: payload.text, or llm_labeling's payload input paths.
+func (s *Server) firstLines(ctx context.Context, r store.Run, members []artifacts.Member) (map[string]string, error) {
+	cl, err := s.cfg.Store.GetCluster(ctx, r.NamespaceID, r.ClusterID)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := clusterConfig(cl)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	if l := cfg.LLMLabeling; l != nil && l.LabelingInputs != nil {
+		for _, m := range l.LabelingInputs.InputMappings {
+			if m.Source() == model.SourcePayload && m.Path != nil {
+				paths = append(paths, *m.Path)
+			}
+		}
+	}
+	want := map[string]bool{}
+	for _, m := range members {
+		want[m.PointID] = true
+	}
+	out := map[string]string{}
+	for _, ref := range cfg.CollectionIDs {
+		if len(want) == 0 {
+			break
+		}
+		col, err := s.cfg.Store.GetCollection(ctx, r.NamespaceID, ref)
+		var nf *store.NotFoundError
+		if errors.As(err, &nf) {
+			continue // deleted since the run: its documents have no text
+		}
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, 0, len(want))
+		for id := range want {
+			ids = append(ids, id)
+		}
+		texts, err := s.cfg.Store.PayloadTextsOf(ctx, col.ID, paths, ids)
+		if err != nil {
+			return nil, err
+		}
+		for id, t := range texts {
+			if line := firstLine(t); line != "" {
+				out[id] = line
+			}
+			delete(want, id)
+		}
+	}
+	return out, nil
+}
+
+// firstLine is the first line of t with non-space characters, trimmed and
+// cut to maxFirstLine characters ("…" marks a cut).
+func firstLine(t string) string {
+	for line := range strings.Lines(t) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if utf8.RuneCountInString(line) > maxFirstLine {
+			line = string([]rune(line)[:maxFirstLine-1]) + "…"
+		}
+		return line
+	}
+	return ""
 }

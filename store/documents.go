@@ -1042,6 +1042,28 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 // by document id. Values of other types (numbers, lists, objects) are not
 // text and are skipped; so are paths with a '"' in a field name.
 func (s *Store) PayloadTexts(ctx context.Context, collectionID string, paths []string) (map[string]string, error) {
+	return s.payloadTexts(ctx, collectionID, paths, nil)
+}
+
+// PayloadTextsOf is PayloadTexts for the given documents only (ids the
+// collection lacks are left out of the map); it reads them in batches of
+// 500, so any number of ids may be asked for.
+func (s *Store) PayloadTextsOf(ctx context.Context, collectionID string, paths, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	for lo := 0; lo < len(ids); lo += 500 {
+		batch, err := s.payloadTexts(ctx, collectionID, paths, ids[lo:min(len(ids), lo+500)])
+		if err != nil {
+			return nil, err
+		}
+		for id, t := range batch {
+			out[id] = t
+		}
+	}
+	return out, nil
+}
+
+// payloadTexts reads the texts of every document (ids nil) or of ids.
+func (s *Store) payloadTexts(ctx context.Context, collectionID string, paths, ids []string) (map[string]string, error) {
 	if len(paths) == 0 {
 		paths = []string{"text"}
 	}
@@ -1057,7 +1079,17 @@ func (s *Store) PayloadTexts(ctx context.Context, collectionID string, paths []s
 		args = append(args, jp, jp)
 	}
 	args = append(args, collectionID)
-	rows, err := s.r.QueryContext(ctx, `SELECT document_id, `+strings.Join(parts, ", ")+` FROM documents WHERE collection_id = ? AND payload IS NOT NULL`, args...)
+	only := ""
+	if ids != nil {
+		only = " AND document_id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")"
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		if len(ids) == 0 {
+			return map[string]string{}, nil
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT document_id, `+strings.Join(parts, ", ")+` FROM documents WHERE collection_id = ? AND payload IS NOT NULL`+only, args...)
 	if err != nil {
 		return nil, err
 	}

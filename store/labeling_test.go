@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -34,6 +35,28 @@ func TestLabelingReads(t *testing.T) {
 		got, err := s.PayloadTexts(ctx, c.ID, tc.paths)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("PayloadTexts(%q) = %v, %v; want %v", tc.paths, got, err, tc.want)
+		}
+	}
+	// PayloadTextsOf: the same texts, of the ids asked for only, across
+	// its batches of 500 (1,201 ids, "a" in the third batch).
+	many := make([]string, 1201)
+	for i := range many {
+		many[i] = fmt.Sprintf("missing_%d", i)
+	}
+	many[1100] = "a"
+	for _, tc := range []struct {
+		paths, ids []string
+		want       map[string]string
+	}{
+		{nil, []string{"a", "b", "c", "missing"}, map[string]string{"a": "alpha"}},
+		{[]string{"content.title", "text"}, []string{"b", "a"}, map[string]string{"a": "A title\nalpha"}},
+		{nil, []string{"b", "c"}, map[string]string{}},
+		{nil, []string{}, map[string]string{}},
+		{nil, many, map[string]string{"a": "alpha"}},
+	} {
+		got, err := s.PayloadTextsOf(ctx, c.ID, tc.paths, tc.ids)
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("PayloadTextsOf(%q, %d ids) = %v, %v; want %v", tc.paths, len(tc.ids), got, err, tc.want)
 		}
 	}
 	p, err := s.Payloads(ctx, c.ID, []string{"a", "c", "missing"})
