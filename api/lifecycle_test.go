@@ -140,7 +140,7 @@ func TestOpenAPI(t *testing.T) {
 	for _, r := range srv.Routes() {
 		parts := strings.Split(r.Path, "/")
 		for i, p := range parts {
-			if strings.HasPrefix(p, ":") {
+			if strings.HasPrefix(p, ":") || strings.HasPrefix(p, "*") {
 				parts[i] = "{" + p[1:] + "}"
 			}
 		}

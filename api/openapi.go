@@ -29,6 +29,7 @@ type operation struct {
 	ListOf                     any // for list endpoints: the result item type
 	Query                      []string
 	Binary                     bool // the response is a file
+	HTML                       bool // the response is a page or a static asset
 	Status                     int  // the success status (default 200); 204 has no body
 }
 
@@ -39,6 +40,9 @@ var operations = []operation{
 	{Method: "GET", Path: "/readyz", Summary: "Readiness: store open, queue running", Tag: "Operations"},
 	{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics (text format)", Tag: "Operations"},
 	{Method: "GET", Path: "/openapi.json", Summary: "This document", Tag: "Operations"},
+	{Method: "GET", Path: "/", Summary: "Redirects to the dashboard (/ui/)", Tag: "Dashboard", Status: http.StatusFound},
+	{Method: "GET", Path: "/ui", Summary: "Redirects to the dashboard (/ui/)", Tag: "Dashboard", Status: http.StatusFound},
+	{Method: "GET", Path: "/ui/{filepath}", Summary: "The dashboard's embedded assets (index.html at /ui/); no key needed, the page sends it to /v1", Tag: "Dashboard", HTML: true},
 	{Method: "GET", Path: "/v1/system/backends", Summary: "Backends this process can use and why a GPU is not used", Tag: "Operations", Response: backends.Status{}},
 
 	{Method: "POST", Path: "/v1/collections", Summary: "Create a collection", Tag: "Collections", Request: CreateCollectionRequestModel, Response: CollectionResponse{}},
@@ -100,7 +104,7 @@ var operations = []operation{
 
 var (
 	listParams     = []string{"limit", "offset", "cursor", "include_total"}
-	artifactParams = []string{"include_centroids", "include_members", "limit", "offset", "projection_method"}
+	artifactParams = []string{"include_centroids", "include_members", "limit", "offset", "projection_method", "sample", "seed"}
 )
 
 var (
@@ -272,6 +276,8 @@ func generatedOperation(op operation, g *schemaGen) map[string]any {
 	}
 	ok := map[string]any{"description": "Successful Response"}
 	switch {
+	case op.HTML:
+		ok["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
 	case op.Binary:
 		ok["content"] = map[string]any{"application/vnd.apache.parquet": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
 	case op.ListOf != nil:
@@ -287,8 +293,12 @@ func generatedOperation(op operation, g *schemaGen) map[string]any {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	if status == http.StatusNoContent {
+	if status == http.StatusNoContent || status == http.StatusFound {
 		delete(ok, "content")
+	}
+	if status == http.StatusFound {
+		ok["description"] = "Found"
+		ok["headers"] = map[string]any{"Location": map[string]any{"schema": map[string]any{"type": "string"}}}
 	}
 	responses := map[string]any{strconv.Itoa(status): ok}
 	if strings.HasPrefix(op.Path, "/v1/") {

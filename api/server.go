@@ -18,6 +18,7 @@ import (
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
 	"github.com/clusterd/clusterd/triggers"
+	"github.com/clusterd/clusterd/ui"
 )
 
 // Config is what the server needs.
@@ -81,6 +82,15 @@ func New(cfg Config) *Server {
 	r.GET("/readyz", s.wrap(s.readyz))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{})))
 	r.GET("/openapi.json", s.openAPI)
+
+	// The dashboard: static assets, served without a key (they hold no
+	// data; every request the page makes goes through /v1 with the key the
+	// user enters).
+	dashboard := http.StripPrefix("/ui", ui.Handler())
+	toDashboard := func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/") }
+	r.GET("/", toDashboard)
+	r.GET("/ui", toDashboard)
+	r.GET("/ui/*filepath", gin.WrapH(dashboard))
 
 	v1 := r.Group("/v1", s.authenticate, s.namespace)
 	v1.GET("/system/backends", s.wrap(s.systemBackends))
