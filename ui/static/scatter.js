@@ -305,6 +305,27 @@ export class Scatter {
     };
   }
 
+  // animate pans and zooms the view on every animation frame for ms
+  // milliseconds (as a drag and the wheel would) and resolves with the
+  // stats of those frames: how fast the browser draws this many points
+  // when nothing else limits it.
+  animate(ms) {
+    return new Promise((resolve) => {
+      this.mark();
+      const t0 = performance.now(), k0 = this.view.k;
+      const step = (now) => {
+        const a = (now - t0) / 300;
+        this.view.cx += Math.cos(a) * 4 / this.view.k;
+        this.view.cy += Math.sin(a) * 4 / this.view.k;
+        this.view.k = k0 * (1.5 + Math.sin(a / 2));
+        this.render();
+        if (now - t0 < ms && !this.destroyed) requestAnimationFrame(step);
+        else { this.view.k = k0; this.resetView(); resolve(this.stats()); }
+      };
+      requestAnimationFrame(step);
+    });
+  }
+
   bindInput() {
     const el = this.over;
     let drag = null;
