@@ -257,17 +257,22 @@ function clusterHeader(cl, active) {
   const tab = (name, href, label) => h('a', {href, class: active === name ? 'active' : '', id: `tab-${name}`}, label);
   return [
     h('p', {class: 'crumbs'}, h('a', {href: '#/clusters'}, 'Clusters'), ' / '),
-    h('h1', {}, cl.cluster_name, ' ', badge(cl.last_execution_status || cl.status)),
+    h('h1', {}, cl.cluster_name, ' ', h('span', {id: 'cluster-status'}, badge(cl.last_execution_status || cl.status))),
     h('nav', {class: 'tabs'}, tab('overview', `#/clusters/${id}`, 'Overview'), tab('scatter', `#/clusters/${id}/scatter`, 'Scatter'), tab('runs', `#/clusters/${id}/runs`, 'Runs')),
   ];
 }
 
 function executeButton(cl, after) {
   return h('button', {type: 'button', id: 'execute', onclick: guard(async (e) => {
-    e.target.disabled = true;
-    const t = await api.execute(cl.cluster_id);
-    toast(`Queued: task ${t.task_id}`);
-    await after();
+    const b = e.currentTarget;
+    b.disabled = true;
+    try {
+      const t = await api.execute(cl.cluster_id);
+      toast(`Queued: task ${t.task_id}`);
+      await after();
+    } finally {
+      b.disabled = false;
+    }
   })}, 'Execute');
 }
 
@@ -516,6 +521,7 @@ async function scatterPage(el, id, q) {
       pager({offset: off, limit: pageSize, total: d.total_members, onPage: (o) => { memberOffset = o; listMembers(); }}));
     members.dataset.cluster = c.id;
     members.dataset.offset = String(off);
+    members.scrollTop = 0;
   });
   const select = (ci) => {
     selected = ci;
@@ -585,6 +591,8 @@ async function runsPage(el, id) {
     const res = await api.runs(cl.cluster_id, {limit: 100, sort: {field: 'created_at', direction: 'desc'}});
     if (!alive(token)) return;
     last = res.results || [];
+    const status = document.getElementById('cluster-status');
+    if (status && last.length) clear(status, badge(last[0].status));
     drawTable();
     drawCharts();
     drawCompare();
