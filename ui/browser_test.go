@@ -562,6 +562,11 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("legend: %d clusters, want %d", labels, bigRun.NumCluster)
 		}
 		tb.screenshot("scatter")
+		var load struct {
+			Bytes, Ms, Ready float64
+		}
+		tb.value(`(r => ({bytes: r.encodedBodySize, ms: r.duration, ready: window.__scatter.firstFrameAt}))(performance.getEntriesByType("resource").find(e => e.name.includes("/artifacts?")))`, &load)
+		t.Logf("the scatter's points: %.1f MB of JSON in %.0f ms; first frame %.0f ms after the page started loading", load.Bytes/1e6, load.Ms, load.Ready)
 
 		// Hover: the tooltip names the document under the cursor, its
 		// cluster's label and its text's first line.

@@ -68,10 +68,11 @@ export const post = (path, body = {}) => request('POST', path, body);
 const enc = encodeURIComponent;
 
 // list pages through a POST …/list endpoint with a search string.
-export function list(path, {search = '', limit = 50, offset = 0, sort = null} = {}) {
+export function list(path, {search = '', limit = 50, offset = 0, sort = null, filters = null} = {}) {
   const body = {};
   if (search) body.search = search;
   if (sort) body.sort = sort;
+  if (filters) body.filters = filters;
   return post(`${path}?limit=${limit}&offset=${offset}&include_total=true`, body);
 }
 

@@ -209,6 +209,7 @@ export class Scatter {
     this.renderMs.push(performance.now() - t0);
     if (this.renderMs.length > 2000) this.renderMs.splice(0, 1000);
     this.lastFrameAt = performance.now();
+    if (!this.firstFrameAt) this.firstFrameAt = this.lastFrameAt;
     this.on.frame && this.on.frame(this);
   }
 
