@@ -89,9 +89,14 @@ func newServer(t *testing.T, keys string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// As `clusterd serve` does, the queue-depth gauges are read from the
-	// store on every scrape.
+	// As `clusterd serve` does, the runs and queue-depth gauges are read
+	// from the store on every scrape.
 	gather := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		if byStatus, err := st.RunsByStatus(context.Background()); err == nil {
+			for _, s := range []string{store.StatusPending, store.StatusProcessing, store.StatusCompleted, store.StatusFailed} {
+				m.Runs.WithLabelValues(s).Set(float64(byStatus[s]))
+			}
+		}
 		if q, r, err := st.QueueDepth(context.Background()); err == nil {
 			m.QueueDepth.WithLabelValues("queued").Set(float64(q))
 			m.QueueDepth.WithLabelValues("running").Set(float64(r))

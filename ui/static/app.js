@@ -63,7 +63,11 @@ const alive = (token) => token === view.token;
 
 // fail shows an error in the page (a 401 shows the login instead).
 function fail(e) {
-  if (e instanceof AuthError) { showLogin(e.message); return; }
+  if (e instanceof AuthError) {
+    session.key = ''; // refused: ask again rather than resend it
+    showLogin(e.message);
+    return;
+  }
   setState('error');
   clear(main, h('div', {class: 'error', role: 'alert'}, h('strong', {}, 'Error: '), e.message || String(e)),
     h('p', {}, h('a', {href: location.hash, onclick: (ev) => { ev.preventDefault(); route(); }}, 'Retry')));
@@ -301,7 +305,7 @@ async function clusterPage(el, id) {
     ['Algorithm', cl.algorithm],
     ['Parameters', cl.algorithm_params ? h('code', {class: 'wrap'}, JSON.stringify(cl.algorithm_params)) : null],
     ['Collections', (cl.collection_ids || []).map((c, i) => [i ? ', ' : '', h('a', {href: `#/collections/${enc(c)}`}, c)])],
-    ['Features', (cl.feature_uris || []).join(', ')],
+    cl.cluster_type === 'vector' ? ['Features', (cl.feature_uris || []).join(', ') || h('span', {class: 'muted'}, 'the collection’s only feature')] : null,
     cl.cluster_type === 'vector' ? ['Strategy', `${vc.multi_feature_strategy || ''}${vc.hierarchical ? ', hierarchical' : ''}${(vc.preprocessing_steps || []).length ? ', ' + vc.preprocessing_steps.map((s) => s.method).join(' → ') : ''}`] : null,
     ['Description', cl.description],
     ['Created', when(cl.created_at)],
