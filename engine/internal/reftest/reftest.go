@@ -7,7 +7,9 @@ package reftest
 import (
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -154,4 +156,38 @@ func BenchFit(b *testing.B, x []float32, n, d int, outEnv string, fit func(conte
 		b.ReportMetric(float64(f.Noise), "noise")
 		SaveLabels(b, outEnv, f.Labels)
 	}
+}
+
+// Float64File loads a float64 array of any shape ('<f8', C order) as a
+// flat slice, for references kept at full precision.
+func Float64File(t testing.TB, path string) []float64 {
+	t.Helper()
+	f, err := os.Open(plain(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := npy.ReadHeader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if _, err := f.Seek(h.DataOffset, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if h.Descr != "<f8" || h.FortranOrder {
+		t.Fatalf("%s: %s array (fortran %v), want <f8 in C order", path, h.Descr, h.FortranOrder)
+	}
+	count := 1
+	for _, s := range h.Shape {
+		count *= s
+	}
+	buf := make([]byte, 8*count)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := make([]float64, count)
+	for i := range out {
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(buf[8*i:]))
+	}
+	return out
 }

@@ -1,0 +1,137 @@
+package optics
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/engine/internal/reftest"
+)
+
+// reference cases written by engine/testdata/make_algos_reference.py
+// (scikit-learn 1.2.1's OPTICS on the float64 conversion of the data).
+type refCase struct {
+	Name   string         `json:"name"`
+	Data   string         `json:"data"`
+	Params map[string]any `json:"params"`
+}
+
+func params(t *testing.T, m map[string]any) Params {
+	p := DefaultParams()
+	for k, v := range m {
+		switch k {
+		case "min_samples":
+			p.MinSamples = int(v.(float64))
+		case "max_eps":
+			p.MaxEps = v.(float64)
+		case "metric":
+			p.Metric = v.(string)
+		case "cluster_method":
+			p.Method = v.(string)
+		case "eps":
+			p.Eps = v.(float64)
+		case "xi":
+			p.Xi = v.(float64)
+		case "predecessor_correction":
+			p.PredecessorCorrection = v.(bool)
+		case "min_cluster_size":
+			p.MinClusterSize = v.(float64)
+		default:
+			t.Fatalf("parameter %s", k)
+		}
+	}
+	return p
+}
+
+// TestAgainstScikitLearn: the same ordering, core and reachability
+// distances within 1e-5 (relative, with an absolute floor of 1e-12), and
+// the same labels, for both extractions, the Euclidean (minkowski and
+// euclidean) and cosine metrics (zero vectors included), max_eps, xi,
+// min_cluster_size as a fraction and predecessor_correction off.
+func TestAgainstScikitLearn(t *testing.T) {
+	raw, err := os.ReadFile("testdata/cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct{ Cases []refCase }
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(ref.Cases) < 10 {
+		t.Fatalf("%d cases", len(ref.Cases))
+	}
+	be := cpu.New(cpu.Options{})
+	for _, c := range ref.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			x, n, d := reftest.Matrix(t, filepath.Join("testdata", c.Data+".npy.gz"))
+			ds, err := be.Upload(x, n, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ds.Close()
+			res, err := Fit(context.Background(), be, ds, x, params(t, c.Params))
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := filepath.Join("testdata", c.Name)
+			if want := reftest.Int32s(t, base+".ordering.npy.gz"); !slices.Equal(res.Ordering, want) {
+				t.Errorf("ordering differs at %d", firstDiff(res.Ordering, want))
+			}
+			for _, f := range []struct {
+				name string
+				got  []float64
+			}{{"reachability", res.Reachability}, {"core", res.CoreDistances}} {
+				want := floats(t, base+"."+f.name+".npy.gz")
+				for i := range want {
+					if !close(f.got[i], want[i]) {
+						t.Errorf("%s[%d] = %v, scikit-learn's %v", f.name, i, f.got[i], want[i])
+						break
+					}
+				}
+			}
+			if want := reftest.Int32s(t, base+".labels.npy.gz"); !slices.Equal(res.Labels, want) {
+				t.Errorf("labels differ at %d", firstDiff(res.Labels, want))
+			}
+		})
+	}
+}
+
+func close(a, b float64) bool {
+	if math.IsInf(a, 1) || math.IsInf(b, 1) {
+		return a == b
+	}
+	return math.Abs(a-b) <= 1e-5*math.Abs(b)+1e-12
+}
+
+func firstDiff(a, b []int32) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+func floats(t *testing.T, path string) []float64 { return reftest.Float64File(t, path) }
+
+// TestParams: invalid parameters are refused.
+func TestParams(t *testing.T) {
+	be := cpu.New(cpu.Options{})
+	x := []float32{0, 1, 2, 3, 4}
+	ds, _ := be.Upload(x, 5, 1)
+	for _, p := range []Params{
+		{MinSamples: 6, MaxEps: math.Inf(1), Metric: Euclidean, Method: Xi, Xi: 0.05},
+		{MinSamples: 2, MaxEps: 1, Metric: Euclidean, Method: DBSCAN, Eps: 2, Xi: 0.05},
+		{MinSamples: 2, MaxEps: math.Inf(1), Metric: "manhattan", Method: Xi},
+		{MinSamples: 2, MaxEps: math.Inf(1), Metric: Euclidean, Method: Xi, MinClusterSize: 6},
+	} {
+		if _, err := Fit(context.Background(), be, ds, x, p); err == nil {
+			t.Errorf("%+v accepted", p)
+		}
+	}
+}
