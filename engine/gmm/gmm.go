@@ -17,11 +17,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
 
+	"github.com/clusterd/clusterd/engine/internal/nprand"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
@@ -166,11 +166,13 @@ func Fit(ctx context.Context, x []float32, n, d int, p Params, seeder Seeder) (*
 	var best *Model
 	bestLB := math.Inf(-1)
 	converged := false
+	// scikit-learn draws every initialisation from one RandomState(random_state).
+	rs := nprand.New(uint32(p.Seed))
 	for init := 0; init < p.NInit; init++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		resp, err := initialResp(ctx, dt, p, p.Seed+int64(init), seeder)
+		resp, err := initialResp(ctx, dt, p, p.Seed+int64(init), rs, seeder)
 		if err != nil {
 			return nil, err
 		}
@@ -211,11 +213,13 @@ func Fit(ctx context.Context, x []float32, n, d int, p Params, seeder Seeder) (*
 }
 
 // initialResp computes the initial responsibilities (n×k) of one
-// initialisation.
-func initialResp(ctx context.Context, dt *data, p Params, seed int64, seeder Seeder) ([]float64, error) {
+// initialisation. random and random_from_data draw from rs exactly as
+// scikit-learn draws from its RandomState (uniform(size=(n, k)) and
+// choice(n, k, replace=False)), so they start where scikit-learn starts;
+// the k-means initialisations use clusterd's k-means seeded with seed.
+func initialResp(ctx context.Context, dt *data, p Params, seed int64, rs *nprand.RandomState, seeder Seeder) ([]float64, error) {
 	n, k := dt.n, p.NComponents
 	resp := make([]float64, n*k)
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x9a55))
 	switch p.Init {
 	case InitKMeans:
 		labels, err := seeder.KMeansLabels(ctx, k, seed)
@@ -229,7 +233,7 @@ func initialResp(ctx context.Context, dt *data, p Params, seed int64, seeder See
 		for i := 0; i < n; i++ {
 			var s float64
 			for j := 0; j < k; j++ {
-				v := rng.Float64()
+				v := rs.Float64()
 				resp[i*k+j] = v
 				s += v
 			}
@@ -238,9 +242,8 @@ func initialResp(ctx context.Context, dt *data, p Params, seed int64, seeder See
 			}
 		}
 	case InitRandomFromData:
-		perm := rng.Perm(n)
-		for j := 0; j < k; j++ {
-			resp[perm[j]*k+j] = 1
+		for j, i := range rs.Choice(n, k) {
+			resp[i*k+j] = 1
 		}
 	case InitKMeansPlusPlus:
 		rows, err := seeder.KMeansPlusPlus(ctx, k, seed)

@@ -21,12 +21,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"sync"
 
 	"github.com/clusterd/clusterd/engine/internal/dense"
+	"github.com/clusterd/clusterd/engine/internal/nprand"
 	"github.com/clusterd/clusterd/kernels"
 	"gonum.org/v1/gonum/mat"
 )
@@ -55,7 +55,7 @@ var MaxDenseBytes int64 = 2 << 30
 func MaxDensePoints() int { return int(math.Sqrt(float64(MaxDenseBytes / 8))) }
 
 // DefaultTol is the eigenvector residual tolerance when eigen_tol is 0.
-const DefaultTol = 1e-6
+const DefaultTol = 1e-9
 
 // MaxIter bounds LOBPCG's iterations.
 const MaxIter = 2000
@@ -135,7 +135,7 @@ func Fit(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float3
 	case RBF:
 		op = rbfAffinity(ctx, x, n, d, p.Gamma)
 	case NearestNeighbors, PrecomputedNearestNeighbors:
-		op, err = knnAffinity(ctx, be, ds, n, p.NNeighbors)
+		op, err = knnAffinity(ctx, be, ds, x, n, p.NNeighbors)
 	default:
 		return nil, fmt.Errorf("%w: affinity %q", ErrParams, p.Affinity)
 	}
@@ -173,7 +173,13 @@ func Fit(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float3
 			return nil, err
 		}
 	case Discretize:
-		res.Labels, err = discretize(emb, n, nc, p.Seed)
+		// scikit-learn's RandomState(random_state) has drawn ARPACK's start
+		// vector (n uniforms in [−1, 1)) before discretize draws from it.
+		rs := nprand.New(uint32(p.Seed))
+		for i := 0; i < n; i++ {
+			rs.Float64()
+		}
+		res.Labels, err = discretize(emb, n, nc, rs)
 		if err != nil {
 			return nil, err
 		}
@@ -306,11 +312,11 @@ func degreeRoot(s float64) float64 {
 
 // knnAffinity builds the normalised graph 0.5·(C + Cᵀ) of the
 // n_neighbors-nearest-neighbour connectivity C (each point's nearest
-// points, itself included), from the backend's k-nearest search.
-func knnAffinity(ctx context.Context, be kernels.Backend, ds kernels.Dataset, n, k int) (*normalized, error) {
-	idx := make([]int32, n*k)
-	dist2 := make([]float32, n*k)
-	if err := be.KNN(ctx, ds, k, idx, dist2); err != nil {
+// points, itself included), from the backend's k-nearest search refined in
+// float64 (dense.ExactKNN), so that ties fall as in scikit-learn.
+func knnAffinity(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []float32, n, k int) (*normalized, error) {
+	idx, _, err := dense.ExactKNN(ctx, be, ds, x, k, 8)
+	if err != nil {
 		return nil, err
 	}
 	// Symmetrise: every edge i→j adds 0.5 at (i, j) and at (j, i).
@@ -452,9 +458,8 @@ func clusterQR(emb []float64, n, k int) []int32 {
 // made negative, rows normalised, then alternating discrete labels and the
 // best rotation (by SVD) until the normalised-cut objective stops changing
 // (at most 20 iterations, up to 30 restarts when an SVD fails).
-func discretize(emb []float64, n, k int, seed int64) ([]int32, error) {
+func discretize(emb []float64, n, k int, rs *nprand.RandomState) ([]int32, error) {
 	v := slices.Clone(emb)
-	rng := rand.New(rand.NewPCG(uint64(seed), 0xd15c))
 	normOnes := math.Sqrt(float64(n))
 	for j := 0; j < k; j++ {
 		var s float64
@@ -487,7 +492,7 @@ func discretize(emb []float64, n, k int, seed int64) ([]int32, error) {
 	labels := make([]int32, n)
 	for restart := 0; restart < 30; restart++ {
 		rot := make([]float64, k*k) // column c is rot[·, c]
-		first := rng.IntN(n)
+		first := rs.Intn(n)
 		for t := 0; t < k; t++ {
 			rot[t*k] = v[first*k+t]
 		}

@@ -86,7 +86,14 @@ func plain(t testing.TB, path string) string {
 // Gaussian centres (coordinates ~ N(0, 4²), unit noise), the shape of
 // bench/peers.py's gen, from a seeded generator.
 func Blobs(n, d, k int, seed uint64) []float32 {
+	x, _ := BlobsWithLabels(n, d, k, seed)
+	return x
+}
+
+// BlobsWithLabels is Blobs with each point's centre.
+func BlobsWithLabels(n, d, k int, seed uint64) ([]float32, []int32) {
 	rng := rand.New(rand.NewPCG(seed, 7))
+	labels := make([]int32, n)
 	centres := make([]float64, k*d)
 	for i := range centres {
 		centres[i] = 4 * rng.NormFloat64()
@@ -94,11 +101,12 @@ func Blobs(n, d, k int, seed uint64) []float32 {
 	x := make([]float32, n*d)
 	for i := 0; i < n; i++ {
 		c := rng.IntN(k)
+		labels[i] = int32(c)
 		for t := 0; t < d; t++ {
 			x[i*d+t] = float32(centres[c*d+t] + rng.NormFloat64())
 		}
 	}
-	return x
+	return x, labels
 }
 
 // EnvFloat returns the environment variable name as a number, or def when
