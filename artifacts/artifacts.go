@@ -43,6 +43,8 @@ type Centroid struct {
 
 // Member is one row of members.parquet. DistanceToCentroid is the Euclidean
 // (not squared) distance to the cluster's centroid, null for noise.
+// Probability is, for a Gaussian mixture, the posterior probability of the
+// member's top-level component (null for other algorithms).
 type Member struct {
 	PointID            string   `parquet:"point_id" json:"point_id"`
 	ClusterID          string   `parquet:"cluster_id" json:"cluster_id"`
@@ -50,6 +52,7 @@ type Member struct {
 	Y                  float32  `parquet:"y" json:"y"`
 	Z                  float32  `parquet:"z" json:"z"`
 	DistanceToCentroid *float32 `parquet:"distance_to_centroid,optional" json:"distance_to_centroid"`
+	Probability        *float32 `parquet:"probability,optional" json:"probability,omitempty"`
 }
 
 // ErrMissing reports a run without artifacts (not completed, or deleted).

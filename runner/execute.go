@@ -350,6 +350,10 @@ func writeArtifacts(dir string, ids []string, res *engine.Result, labels map[str
 			e := exactDistance(v, i, c.Centroid)
 			m.DistanceToCentroid = &e
 		}
+		if res.Probabilities != nil {
+			p := res.Probabilities[i]
+			m.Probability = &p
+		}
 		members[i] = m
 	}
 	return artifacts.Write(dir, cents, members)
