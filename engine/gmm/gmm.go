@@ -354,18 +354,17 @@ func covFull(dt *data, resp, nk, means []float64, reg float64) []float64 {
 	n, d := dt.n, dt.d
 	k := len(nk)
 	cov := make([]float64, k*d*d)
-	a := make([]float64, n*d)
-	for j := 0; j < k; j++ {
+	// One component per goroutine: gonum's Dsyrk is serial.
+	parallelChunks(k, 1, func(j, _ int) {
 		mu := means[j*d : (j+1)*d]
-		parallelRows(n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				w := math.Sqrt(resp[i*k+j])
-				row, src := a[i*d:(i+1)*d], dt.x[i*d:(i+1)*d]
-				for t := range row {
-					row[t] = w * (src[t] - mu[t])
-				}
+		a := make([]float64, n*d)
+		for i := 0; i < n; i++ {
+			w := math.Sqrt(resp[i*k+j])
+			row, src := a[i*d:(i+1)*d], dt.x[i*d:(i+1)*d]
+			for t := range row {
+				row[t] = w * (src[t] - mu[t])
 			}
-		})
+		}
 		c := cov[j*d*d : (j+1)*d*d]
 		syrk(d, n, a, c)
 		for s := 0; s < d; s++ {
@@ -381,7 +380,7 @@ func covFull(dt *data, resp, nk, means []float64, reg float64) []float64 {
 		for s := 0; s < d; s++ {
 			c[s*d+s] += reg
 		}
-	}
+	})
 	return cov
 }
 
@@ -544,7 +543,6 @@ func (m *Model) weightedLogProb(x []float64, n int, out []float64) {
 		parallelChunks(n, chunk, func(lo, hi int) {
 			rows := hi - lo
 			diff := make([]float64, rows*d)
-			y := make([]float64, rows*d)
 			for j := 0; j < k; j++ {
 				pc := m.PrecChol
 				if m.CovType == Full {
@@ -557,10 +555,10 @@ func (m *Model) weightedLogProb(x []float64, n int, out []float64) {
 						diff[r*d+t] = src[t] - mu[t]
 					}
 				}
-				triMul(rows, d, diff, pc, m.Lower, y)
+				triMul(rows, d, diff, pc, m.Lower)
 				for r := 0; r < rows; r++ {
 					var s float64
-					for _, v := range y[r*d : (r+1)*d] {
+					for _, v := range diff[r*d : (r+1)*d] {
 						s += v * v
 					}
 					out[(lo+r)*k+j] = -0.5*(c+s) + ld[j] + logW[j]
@@ -594,15 +592,15 @@ func (m *Model) weightedLogProb(x []float64, n int, out []float64) {
 	}
 }
 
-// triMul computes y = diff·P for rows×d diff and the d×d triangular P
-// (upper, or lower when lower is set), through BLAS's triangular multiply.
-func triMul(rows, d int, diff, p []float64, lower bool, y []float64) {
-	copy(y, diff[:rows*d])
+// triMul overwrites diff (rows×d) with diff·P for the d×d triangular P
+// (upper, or lower when lower is set), through BLAS's triangular multiply,
+// which reads only P's non-zero half.
+func triMul(rows, d int, diff, p []float64, lower bool) {
 	uplo := blas.Upper
 	if lower {
 		uplo = blas.Lower
 	}
-	blas64.Implementation().Dtrmm(blas.Right, uplo, blas.NoTrans, blas.NonUnit, rows, d, 1, p, d, y, d)
+	blas64.Implementation().Dtrmm(blas.Right, uplo, blas.NoTrans, blas.NonUnit, rows, d, 1, p, d, diff, d)
 }
 
 // eStep turns the weighted log-probabilities into log-responsibilities
