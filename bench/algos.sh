@@ -8,8 +8,8 @@
 #   A: 20,000 × 128, 8 blobs        B: 100,000 × 16, 8 blobs   (bench/peers.py gen)
 #
 # scikit-learn gets LIMIT seconds (default 600) per fit; when it does not
-# finish, both are measured again on the first half of the rows, down to
-# MIN_N rows (default 2,500), and the table says at which size.
+# finish, both are measured again on the first half of the rows, at most
+# HALVINGS times (default 2), and the table says at which size.
 #
 # Usage: bench/algos.sh [WORKDIR] [ALGORITHMS]  (default bench/out; all four)
 # Each algorithm's parameters are in PARAMS below, the same for both.
@@ -19,7 +19,7 @@ W=${1:-bench/out}
 ALGS=${2:-"gaussian_mixture spectral mean_shift optics"}
 PY=${PY:-/usr/bin/python3}
 LIMIT=${LIMIT:-600}
-MIN_N=${MIN_N:-2500}
+HALVINGS=${HALVINGS:-2}
 mkdir -p "$W"
 go build -o "$W/clusterd" ./cmd/clusterd
 [ -f "$W/a.npy" ] || $PY bench/peers.py gen 20000 128 8 11 "$W/a.npy"
@@ -39,6 +39,7 @@ for alg in $ALGS; do
   p=${PARAMS[$alg]}
   for set in a b; do
     x="$W/$set.npy"
+    halved=0
     n=$($PY -c "import numpy as np; print(np.load('$x', mmap_mode='r').shape[0])")
     d=$($PY -c "import numpy as np; print(np.load('$x', mmap_mode='r').shape[1])")
     while :; do
@@ -48,7 +49,8 @@ for alg in $ALGS; do
       fi
       echo "   scikit-learn did not finish in ${LIMIT}s" >&2
       rows+=("| $alg | $n × $d | > $LIMIT s (stopped) | | | | | |")
-      [ "$n" -le "$MIN_N" ] && continue 2
+      [ "$halved" -ge "$HALVINGS" ] && continue 2
+      halved=$((halved + 1))
       n=$((n / 2))
       head_rows "$W/$set.npy" "$W/$set.$n.npy" "$n"
       x="$W/$set.$n.npy"
