@@ -19,7 +19,9 @@ type mixtureModel struct {
 	// meansDim and precDim are the dimensions means_init and
 	// precisions_init imply (0: not given or none implied).
 	meansDim, precDim int
-	seedGiven         bool
+	// given keeps the initial parameters as the request sent them, for
+	// the run's reported parameters.
+	given map[string]any
 }
 
 func parseGaussianMixture(v, _ schema.Values, seed *int64) (model, error) {
@@ -32,7 +34,10 @@ func parseGaussianMixture(v, _ schema.Values, seed *int64) (model, error) {
 	if len(ps) > 0 {
 		return nil, ps
 	}
-	m := &mixtureModel{p: p}
+	m := &mixtureModel{p: p, given: map[string]any{}}
+	for _, name := range []string{"weights_init", "means_init", "precisions_init"} {
+		m.given[name] = v[name]
+	}
 	m.p.WeightsInit = init.Weights
 	for _, row := range init.Means {
 		m.p.MeansInit = append(m.p.MeansInit, row...)
@@ -46,16 +51,8 @@ func (m *mixtureModel) params() map[string]any {
 	out := map[string]any{
 		"n_components": m.p.NComponents, "covariance_type": m.p.CovType, "tol": m.p.Tol, "reg_covar": m.p.RegCovar,
 		"max_iter": m.p.MaxIter, "n_init": m.p.NInit, "init_params": m.p.Init, "random_state": m.p.Seed,
-		"weights_init": nil, "means_init": nil, "precisions_init": nil, "warm_start": false,
-	}
-	if m.p.WeightsInit != nil {
-		out["weights_init"] = m.p.WeightsInit
-	}
-	if m.p.MeansInit != nil {
-		out["means_init"] = "given"
-	}
-	if m.p.PrecisionsInit != nil {
-		out["precisions_init"] = "given"
+		"weights_init": m.given["weights_init"], "means_init": m.given["means_init"], "precisions_init": m.given["precisions_init"],
+		"warm_start": false,
 	}
 	return out
 }
@@ -118,7 +115,7 @@ func (m *mixtureModel) child(size int) (model, bool) {
 	if !ok {
 		return nil, false
 	}
-	c := &mixtureModel{p: m.p}
+	c := &mixtureModel{p: m.p, given: map[string]any{}}
 	c.p.NComponents = k
 	c.p.WeightsInit, c.p.MeansInit, c.p.PrecisionsInit = nil, nil, nil
 	return c, true

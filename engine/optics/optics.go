@@ -301,6 +301,7 @@ func (g *graph) order(ctx context.Context) error {
 		approx  = make([]float32, n)
 		lab     []int32
 		second  []float32
+		all     []float32 // every row's distance, without SubsetAssigner
 		maxEps  = g.p.MaxEps
 		limited = !math.IsInf(maxEps, 1)
 	)
@@ -354,7 +355,9 @@ func (g *graph) order(ctx context.Context) error {
 				return err
 			}
 		} else {
-			all := make([]float32, n)
+			if all == nil {
+				all = make([]float32, n)
+			}
 			if err := g.be.Distances(ctx, g.ds, xc, 1, all); err != nil {
 				return err
 			}

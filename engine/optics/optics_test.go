@@ -12,6 +12,7 @@ import (
 	"github.com/clusterd/clusterd/cpu"
 	"github.com/clusterd/clusterd/engine/internal/reftest"
 	"github.com/clusterd/clusterd/internal/ari"
+	"github.com/clusterd/clusterd/kernels"
 )
 
 // reference cases written by engine/testdata/make_algos_reference.py
@@ -175,5 +176,30 @@ func TestParams(t *testing.T) {
 		if _, err := Fit(context.Background(), be, ds, x, p); err == nil {
 			t.Errorf("%+v accepted", p)
 		}
+	}
+}
+
+// plainBackend hides the CPU backend's kernels.SubsetAssigner, as a backend
+// without it would be.
+type plainBackend struct{ kernels.Backend }
+
+// TestWithoutSubsetAssigner: the main loop's fallback through
+// Backend.Distances gives the same ordering.
+func TestWithoutSubsetAssigner(t *testing.T) {
+	be := cpu.New(cpu.Options{})
+	x, n, d := reftest.Matrix(t, filepath.Join("testdata", "noisy2d.npy.gz"))
+	var out [2]*Result
+	for i, b := range []kernels.Backend{be, plainBackend{be}} {
+		ds, err := b.Upload(x, n, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[i], err = Fit(context.Background(), b, ds, x, DefaultParams()); err != nil {
+			t.Fatal(err)
+		}
+		ds.Close()
+	}
+	if !slices.Equal(out[0].Ordering, out[1].Ordering) || !slices.Equal(out[0].Labels, out[1].Labels) {
+		t.Fatal("the Distances path orders differently")
 	}
 }
