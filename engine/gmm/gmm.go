@@ -354,19 +354,21 @@ func covFull(dt *data, resp, nk, means []float64, reg float64) []float64 {
 	n, d := dt.n, dt.d
 	k := len(nk)
 	cov := make([]float64, k*d*d)
-	// One component per goroutine: gonum's Dsyrk is serial.
+	// One component per goroutine: Σ_j = Wᵀ·W for the rows w_i =
+	// √r_ij·(x_i − μ_j), computed as the Gram matrix of Wᵀ's rows.
+	np := pad4(n)
 	parallelChunks(k, 1, func(j, _ int) {
 		mu := means[j*d : (j+1)*d]
-		a := make([]float64, n*d)
+		wt := make([]float64, d*np)
 		for i := 0; i < n; i++ {
 			w := math.Sqrt(resp[i*k+j])
-			row, src := a[i*d:(i+1)*d], dt.x[i*d:(i+1)*d]
-			for t := range row {
-				row[t] = w * (src[t] - mu[t])
+			src := dt.x[i*d : (i+1)*d]
+			for t := 0; t < d; t++ {
+				wt[t*np+i] = w * (src[t] - mu[t])
 			}
 		}
 		c := cov[j*d*d : (j+1)*d*d]
-		syrk(d, n, a, c)
+		gram(wt, d, np, c)
 		for s := 0; s < d; s++ {
 			for t := 0; t < d; t++ {
 				if t < s {
@@ -539,29 +541,35 @@ func (m *Model) weightedLogProb(x []float64, n int, out []float64) {
 	}
 	switch m.CovType {
 	case Full, Tied:
-		const chunk = 256
+		mats := 1
+		if m.CovType == Full {
+			mats = k
+		}
+		factors := make([]*factorRows, mats)
+		for j := range factors {
+			factors[j] = newFactorRows(m.PrecChol[j*d*d:(j+1)*d*d], d, m.Lower)
+		}
+		dp := pad4(d)
+		const chunk = 128
 		parallelChunks(n, chunk, func(lo, hi int) {
 			rows := hi - lo
-			diff := make([]float64, rows*d)
+			diff := make([]float64, rows*dp)
+			sq := make([]float64, rows)
 			for j := 0; j < k; j++ {
-				pc := m.PrecChol
+				f := factors[0]
 				if m.CovType == Full {
-					pc = pc[j*d*d : (j+1)*d*d]
+					f = factors[j]
 				}
 				mu := m.Means[j*d : (j+1)*d]
 				for r := 0; r < rows; r++ {
 					src := x[(lo+r)*d : (lo+r+1)*d]
 					for t := 0; t < d; t++ {
-						diff[r*d+t] = src[t] - mu[t]
+						diff[r*dp+t] = src[t] - mu[t]
 					}
 				}
-				triMul(rows, d, diff, pc, m.Lower)
+				f.sqNorms(diff, rows, sq)
 				for r := 0; r < rows; r++ {
-					var s float64
-					for _, v := range diff[r*d : (r+1)*d] {
-						s += v * v
-					}
-					out[(lo+r)*k+j] = -0.5*(c+s) + ld[j] + logW[j]
+					out[(lo+r)*k+j] = -0.5*(c+sq[r]) + ld[j] + logW[j]
 				}
 			}
 		})
@@ -590,17 +598,6 @@ func (m *Model) weightedLogProb(x []float64, n int, out []float64) {
 			}
 		})
 	}
-}
-
-// triMul overwrites diff (rows×d) with diff·P for the d×d triangular P
-// (upper, or lower when lower is set), through BLAS's triangular multiply,
-// which reads only P's non-zero half.
-func triMul(rows, d int, diff, p []float64, lower bool) {
-	uplo := blas.Upper
-	if lower {
-		uplo = blas.Lower
-	}
-	blas64.Implementation().Dtrmm(blas.Right, uplo, blas.NoTrans, blas.NonUnit, rows, d, 1, p, d, diff, d)
 }
 
 // eStep turns the weighted log-probabilities into log-responsibilities
@@ -689,16 +686,6 @@ func (m *Model) Predict(x []float64, n int) ([]int32, []float64) {
 // gemm is C = alpha·op(A)·op(B) + beta·C (row-major) through gonum's BLAS.
 func gemm(ta, tb blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	blas64.Implementation().Dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// syrk writes the upper triangle of AᵀA (d×d) for the n×d matrix a into c.
-func syrk(d, n int, a, c []float64) {
-	blas64.Implementation().Dsyrk(blas.Upper, blas.Trans, d, n, 1, a, d, 0, c, d)
-}
-
-// parallelRows runs fn over [0, n) split among the cores.
-func parallelRows(n int, fn func(lo, hi int)) {
-	parallelChunks(n, max(1, n/runtime.GOMAXPROCS(0)/4), fn)
 }
 
 // parallelChunks runs fn over [0, n) in chunks of the given size on every
