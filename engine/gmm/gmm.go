@@ -355,16 +355,25 @@ func covFull(dt *data, resp, nk, means []float64, reg float64) []float64 {
 	k := len(nk)
 	cov := make([]float64, k*d*d)
 	// One component per goroutine: Σ_j = Wᵀ·W for the rows w_i =
-	// √r_ij·(x_i − μ_j), computed as the Gram matrix of Wᵀ's rows.
-	np := pad4(n)
+	// √r_ij·(x_i − μ_j), computed as the Gram matrix of Wᵀ's rows. Rows
+	// whose responsibility is exactly 0 (exp underflows far from a
+	// component) add exactly 0 and are left out, which on separated data
+	// leaves each component about its own points.
 	parallelChunks(k, 1, func(j, _ int) {
 		mu := means[j*d : (j+1)*d]
-		wt := make([]float64, d*np)
+		var rows []int32
 		for i := 0; i < n; i++ {
-			w := math.Sqrt(resp[i*k+j])
-			src := dt.x[i*d : (i+1)*d]
+			if resp[i*k+j] > 0 {
+				rows = append(rows, int32(i))
+			}
+		}
+		np := pad4(len(rows))
+		wt := make([]float64, d*np)
+		for q, i := range rows {
+			w := math.Sqrt(resp[int(i)*k+j])
+			src := dt.x[int(i)*d : (int(i)+1)*d]
 			for t := 0; t < d; t++ {
-				wt[t*np+i] = w * (src[t] - mu[t])
+				wt[t*np+q] = w * (src[t] - mu[t])
 			}
 		}
 		c := cov[j*d*d : (j+1)*d*d]
