@@ -22,6 +22,7 @@ LIMIT=${LIMIT:-600}
 HALVINGS=${HALVINGS:-2}
 mkdir -p "$W"
 go build -o "$W/clusterd" ./cmd/clusterd
+built=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo "+changes")
 [ -f "$W/a.npy" ] || $PY bench/peers.py gen 20000 128 8 11 "$W/a.npy"
 [ -f "$W/b.npy" ] || $PY bench/peers.py gen 100000 16 8 12 "$W/b.npy"
 
@@ -72,7 +73,7 @@ for alg in $ALGS; do
 done
 
 echo
-echo "clusterd $(git rev-parse --short HEAD) vs scikit-learn $($PY -c 'import sklearn; print(sklearn.__version__)'), $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo "clusterd $built vs scikit-learn $($PY -c 'import sklearn; print(sklearn.__version__)'), $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo
 echo "| algorithm | data | clusterd fit (process wall) | scikit-learn fit (process wall) | time ratio | clusterd peak RSS | scikit-learn peak RSS | ARI between them |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"

@@ -66,7 +66,10 @@ func DefaultParams() Params {
 // ErrParams is wrapped by errors for invalid Params.
 var ErrParams = errors.New("gmm: invalid parameters")
 
-// ErrSingular is wrapped when a covariance is not positive definite.
+// ErrSingular is wrapped when a covariance is not positive definite. Its
+// text is scikit-learn's message, which names reg_covar.
+//
+//lint:ignore ST1005 scikit-learn's message, verbatim
 var ErrSingular = errors.New("Fitting the mixture model failed because some components have ill-defined empirical covariance " +
 	"(for instance caused by singleton or collapsed samples). Try to decrease the number of components, or increase reg_covar")
 
