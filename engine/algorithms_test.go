@@ -118,6 +118,45 @@ func TestMixtureSeededAgainstScikitLearn(t *testing.T) {
 	}
 }
 
+// TestMixtureRandomStartsAreScikitLearns: init_params "random" draws the
+// initial responsibilities from numpy's RandomState(random_state) as
+// scikit-learn does, over n_init 3 initialisations too, so the fit is
+// scikit-learn's: the same lower bound (1e-9 relative) after the same
+// number of iterations, for every covariance type.
+func TestMixtureRandomStartsAreScikitLearns(t *testing.T) {
+	raw, err := os.ReadFile("gmm/testdata/cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Cases []struct {
+			Name       string          `json:"name"`
+			Data       string          `json:"data"`
+			Params     json.RawMessage `json:"params"`
+			LowerBound float64         `json:"exact_lower_bound"`
+			NIter      int             `json:"n_iter"`
+		}
+	}
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, c := range ref.Cases {
+		if c.LowerBound == 0 {
+			continue
+		}
+		checked++
+		in := matrix(t, "gmm/testdata/"+c.Data+".npy.gz")
+		res := runOn(t, in, engine.GaussianMixture, string(c.Params), engine.Pipeline{})
+		if lb := *res.Stats.LowerBound; math.Abs(lb-c.LowerBound) > 1e-9*math.Abs(c.LowerBound) || res.Stats.Iterations != c.NIter {
+			t.Errorf("%s: lower bound %v after %d iterations, scikit-learn's %v after %d", c.Name, lb, res.Stats.Iterations, c.LowerBound, c.NIter)
+		}
+	}
+	if checked != 4 {
+		t.Errorf("%d exact cases, want 4", checked)
+	}
+}
+
 // TestMixtureResult: centroids are the component means, members the points
 // whose most probable component it is, and every point carries that
 // probability; with sample_size, the others are predicted by the mixture.

@@ -78,6 +78,14 @@ def gmm_refs():
                 cases.append({"name": f"{dname}_{ct}_{init}_seeds", "data": dname,
                               "params": {"n_components": k, "covariance_type": ct, "init_params": init},
                               "seeds": list(range(1, 8)), "lower_bounds": lbs, "median": float(np.median(lbs))})
+    # random initialisations draw from numpy's RandomState as clusterd does:
+    # the same starts, so the same fits, n_init 3 included.
+    x = data(out, "overlap", sets["overlap"])
+    for ct in ["full", "tied", "diag", "spherical"]:
+        g = GaussianMixture(5, covariance_type=ct, init_params="random", n_init=3, random_state=0).fit(x)
+        cases.append({"name": f"overlap_{ct}_random_exact", "data": "overlap",
+                      "params": {"n_components": 5, "covariance_type": ct, "init_params": "random", "n_init": 3, "random_state": 0},
+                      "exact_lower_bound": float(g.lower_bound_), "n_iter": int(g.n_iter_)})
     # A collapsed component: duplicated points with no regularisation.
     x = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]), 10, axis=0)
     data(out, "collapsed", x)
