@@ -67,10 +67,18 @@ func (s *Server) checkCluster(ctx context.Context, ns string, v any, at schema.P
 	// are found now rather than when the run starts.
 	if vc != nil && dim > 0 && docs > 0 {
 		p := runner.PipelineOf(pipelineFields(vc))
-		if err := engine.CheckPipelineData(p, int(docs), dim); err != nil {
+		field, params := algorithmParams(vc)
+		spec := engine.Spec{Algorithm: vc.Str("clustering_method"), Params: params, Pipeline: p}
+		if err := engine.CheckData(spec, int(docs), dim); err != nil {
 			var pe *engine.PipelineError
-			if errors.As(err, &pe) {
+			var pa *engine.ParamError
+			switch {
+			case errors.As(err, &pe):
 				ps = append(ps, schema.Problem{Loc: at.With("vector_config").With(pe.Path...), Msg: pe.Msg, Type: "value_error"})
+			case errors.As(err, &pa) && pa.Param != "" && !o.Has("filters"):
+				// The shape of the loaded documents cannot honour a parameter
+				// (a filter could only narrow them further).
+				ps = append(ps, schema.Problem{Loc: at.With("vector_config", field, pa.Param), Msg: pa.Msg, Type: "value_error"})
 			}
 		}
 		if !o.Has("filters") {
@@ -78,6 +86,24 @@ func (s *Server) checkCluster(ctx context.Context, ns string, v any, at schema.P
 		}
 	}
 	return ps, nil
+}
+
+// algorithmParams returns the field holding the algorithm's parameters
+// (algorithm_params, or the deprecated <method>_parameters when only it is
+// set) and its JSON (nil when null: every default).
+func algorithmParams(vc schema.Values) (string, json.RawMessage) {
+	field := "algorithm_params"
+	if legacy := vc.Str("clustering_method") + "_parameters"; !vc.Has(field) && vc.Has(legacy) {
+		field = legacy
+	}
+	if !vc.Has(field) {
+		return field, nil
+	}
+	b, err := json.Marshal(vc[field])
+	if err != nil {
+		return field, nil
+	}
+	return field, b
 }
 
 // pipelineFields reads the pipeline fields of a parsed vector_config (only

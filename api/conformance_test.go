@@ -176,8 +176,16 @@ var refusals = []struct {
 	// System templates are built into clusterd ("requires Mixpeek admin
 	// email" in the contract): creating one is forbidden.
 	{regexp.MustCompile(`^create_cluster_template`), regexp.MustCompile(`"scope":"system"`), "system_scope_forbidden", http.StatusForbidden},
-	// Algorithms with their own issue.
-	{regexp.MustCompile(`^(create_cluster|instantiate)`), regexp.MustCompile(`"clustering_method":"(spectral|gaussian_mixture|mean_shift|optics)"`), "is not implemented in clusterd yet", 0},
+	// Spectral clustering's "precomputed" affinity takes an n×n affinity
+	// matrix; clusterd clusters vectors.
+	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"affinity":"precomputed","assign_labels"`), "precomputed takes a user-supplied", 0},
+	// A Gaussian mixture's initial parameters must have its shapes: the
+	// contract types them as lists of anything.
+	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"(weights_init|means_init|precisions_init)":\[`), "must be", 0},
+	// Mean shift's seeds must have the vectors' dimension (4 here).
+	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"seeds":\[\[[^,\]]*\]\]`), "seeds", 0},
+	// OPTICS' minkowski metric is supported with p = 2 only (Euclidean).
+	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"metric":"minkowski".*"p":20`), "metric minkowski is supported with p = 2", 0},
 	// Metrics clusterd's agglomerative clustering does not have; ward
 	// needs euclidean (as in scikit-learn).
 	{regexp.MustCompile(`^create_cluster`), regexp.MustCompile(`"affinity":"(l1|manhattan|precomputed)"`), "Input should be 'euclidean', 'l2' or 'cosine'", 0},

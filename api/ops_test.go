@@ -581,11 +581,11 @@ func TestTemplates(t *testing.T) {
 	code, out = e.call("POST", "/v1/templates/clusters/tmpl_large_scale_minibatch/instantiate", map[string]any{"cluster_name": "n", "collection_ids": []string{"small"}})
 	checkLocs(t, code, out, "template.configuration.vector_config.algorithm_params.n_clusters")
 	if _, err := e.store.CreateTemplate(context.Background(), store.Template{TemplateID: "tmpl_stale", NamespaceID: cl.NamespaceID, Name: "stale", Description: "d",
-		Scope: "organization", IsActive: true, Configuration: json.RawMessage(`{"cluster_type":"vector","vector_config":{"clustering_method":"spectral","feature_uris":["emb","x"]}}`)}); err != nil {
+		Scope: "organization", IsActive: true, Configuration: json.RawMessage(`{"cluster_type":"vector","vector_config":{"clustering_method":"optics","algorithm_params":{"xi":2},"feature_uris":["emb","x"]}}`)}); err != nil {
 		t.Fatal(err)
 	}
 	code, out = e.call("POST", "/v1/templates/clusters/tmpl_stale/instantiate", map[string]any{"cluster_name": "n", "collection_ids": []string{"src"}, "description": "mine"})
-	checkLocs(t, code, out, "template.configuration.vector_config.clustering_method", "template.configuration.vector_config.feature_uris.1")
+	checkLocs(t, code, out, "template.configuration.vector_config.algorithm_params.xi", "template.configuration.vector_config.feature_uris.1")
 
 	// Routing: "from-cluster" is a static segment beside the template id.
 	code, out = e.call("GET", "/v1/templates/clusters/from-cluster", nil)

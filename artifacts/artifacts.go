@@ -50,7 +50,9 @@ type Centroid struct {
 // (not squared) distance to the cluster's centroid, null for noise and
 // when the run had no vectors (then X, Y, Z are null too). An
 // "independent" run has one row per document and feature, FeatureURI
-// saying which (the first feature's rows first).
+// saying which (the first feature's rows first). Probability is, for a
+// Gaussian mixture, the posterior probability of the member's top-level
+// component (null for other algorithms).
 type Member struct {
 	PointID            string   `parquet:"point_id" json:"point_id"`
 	ClusterID          string   `parquet:"cluster_id" json:"cluster_id"`
@@ -59,6 +61,7 @@ type Member struct {
 	Z                  *float32 `parquet:"z,optional" json:"z"`
 	DistanceToCentroid *float32 `parquet:"distance_to_centroid,optional" json:"distance_to_centroid"`
 	FeatureURI         *string  `parquet:"feature_uri,optional" json:"feature_uri,omitempty"`
+	Probability        *float32 `parquet:"probability,optional" json:"probability,omitempty"`
 }
 
 // ErrMissing reports a run without artifacts (not completed, or deleted).

@@ -23,6 +23,10 @@ func TestRoundTrip(t *testing.T) {
 		if i%3 != 0 {
 			m.DistanceToCentroid = &d
 		}
+		if i%2 == 0 {
+			pr := float32(i%10) / 10
+			m.Probability = &pr // a Gaussian mixture's membership probability
+		}
 		members = append(members, m)
 	}
 	if err := Write(dir, cents, members); err != nil {
@@ -38,6 +42,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if page[2].DistanceToCentroid != nil { // row 1002 is a multiple of 3
 		t.Fatalf("row 1002 distance %v, want null", *page[2].DistanceToCentroid)
+	}
+	if page[1].Probability != nil || page[2].Probability == nil || *page[2].Probability != 0.2 {
+		t.Fatalf("probabilities of rows 1001 and 1002: %v %v, want null and 0.2", page[1].Probability, page[2].Probability)
 	}
 	tail, _, _ := ReadMembers(dir, 2495, 100)
 	if len(tail) != 5 {

@@ -18,6 +18,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/clusterd/clusterd/engine/gmm"
 	"github.com/clusterd/clusterd/kernels"
 	paramModels "github.com/clusterd/clusterd/params"
 	"github.com/clusterd/clusterd/schema"
@@ -31,6 +32,10 @@ const (
 	HDBSCAN         = paramModels.HDBSCAN
 	DBSCAN          = paramModels.DBSCAN
 	Agglomerative   = paramModels.Agglomerative
+	GaussianMixture = paramModels.GaussianMixture
+	Spectral        = paramModels.Spectral
+	MeanShift       = paramModels.MeanShift
+	OPTICS          = paramModels.OPTICS
 )
 
 // DefaultSilhouetteSampleSize is the number of points above which the
@@ -96,6 +101,10 @@ type Result struct {
 	// Distances are each point's squared Euclidean distance to its
 	// cluster's centroid, −1 for noise.
 	Distances []float32
+	// Probabilities are, for a Gaussian mixture, each point's posterior
+	// probability of the component it belongs to (nil for other
+	// algorithms).
+	Probabilities []float32
 	// Vectors are the vectors that were clustered: the input after
 	// preprocessing (the input itself when there was none).
 	Vectors Input
@@ -166,6 +175,17 @@ type Stats struct {
 	// RowsMeasured is how many rows the kept run's iterations measured
 	// against every centre; with bounds it is below iterations × n.
 	RowsMeasured int `json:"rows_measured,omitempty"`
+	// ZeroVectors is the number of clustered vectors that are all zero.
+	// Under the cosine metric every algorithm treats them as scikit-learn's
+	// cosine_distances does: similarity 0, distance 1 to every point.
+	ZeroVectors int `json:"zero_vectors"`
+	// LowerBound and Converged are a Gaussian mixture's final lower bound
+	// (mean log-likelihood per point) of the kept initialisation and
+	// whether EM converged within max_iter.
+	LowerBound *float64 `json:"lower_bound,omitempty"`
+	Converged  *bool    `json:"converged,omitempty"`
+	// Bandwidth is the bandwidth mean shift used (given or estimated).
+	Bandwidth *float64 `json:"bandwidth,omitempty"`
 }
 
 // DataError reports input data that cannot be clustered.
@@ -215,6 +235,16 @@ type fitted struct {
 	// measured counts the rows measured against every centre in the kept
 	// run's iterations (bounded assignment skips the others).
 	measured int
+	// probabilities are a mixture's per-point posterior probabilities of
+	// their component; mixture is the fitted mixture (for predict).
+	probabilities []float64
+	mixture       *gmm.Model
+	// lowerBound and converged describe a mixture's fit.
+	lowerBound *float64
+	converged  *bool
+	// bandwidth is mean shift's bandwidth; clusterAll its cluster_all.
+	bandwidth  float64
+	clusterAll bool
 }
 
 // parser builds an algorithm from its validated parameters: v completed
@@ -228,6 +258,10 @@ var algorithms = map[string]parser{
 	HDBSCAN:         parseHDBSCAN,
 	DBSCAN:          parseDBSCAN,
 	Agglomerative:   parseAgglomerative,
+	GaussianMixture: parseGaussianMixture,
+	Spectral:        parseSpectral,
+	MeanShift:       parseMeanShift,
+	OPTICS:          parseOPTICS,
 }
 
 // Algorithms lists the algorithm names Run accepts.
@@ -349,6 +383,7 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	}
 	res.Algorithm = spec.Algorithm
 	res.Vectors = data
+	res.Stats.ZeroVectors = countZeroRows(data)
 	res.Stats.Parameters = params
 	res.Stats.Seed = seed
 	if spec.Pipeline.SampleSize > 0 && spec.Pipeline.SampleSize < in.N {
@@ -359,6 +394,24 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 		res.Stats.PointsPerSecond = float64(in.N) / res.Stats.DurationSeconds
 	}
 	return res, nil
+}
+
+// countZeroRows counts the rows of in whose every feature is zero.
+func countZeroRows(in Input) int {
+	zeros := 0
+	for i := 0; i < in.N; i++ {
+		zero := true
+		for _, v := range in.X[i*in.D : (i+1)*in.D] {
+			if v != 0 {
+				zero = false
+				break
+			}
+		}
+		if zero {
+			zeros++
+		}
+	}
+	return zeros
 }
 
 // CheckInput validates the shape and values of the data: at least 2 points,

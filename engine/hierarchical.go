@@ -39,7 +39,7 @@ func (m *agglomerativeModel) params() map[string]any {
 }
 
 // check rejects more clusters than points, data too large for the
-// distance matrix, and zero vectors under the cosine metric.
+// distance matrix.
 func (m *agglomerativeModel) check(in Input) error {
 	if m.p.NClusters > in.N {
 		return &ParamError{Param: "n_clusters",
@@ -49,13 +49,6 @@ func (m *agglomerativeModel) check(in Input) error {
 		return &DataError{Row: -1, Msg: fmt.Sprintf("agglomerative clustering with %s linkage and the %s metric keeps all n(n−1)/2 pairwise distances "+
 			"and is limited to %d points (%.1f GiB); got %d. Sample the data (sample_size) or use single linkage with the euclidean metric, which needs no matrix",
 			m.p.Linkage, m.p.Metric, agglomerative.MaxPoints, agglomerative.MatrixGiB(agglomerative.MaxPoints), in.N)}
-	}
-	if m.p.Metric == agglomerative.Cosine {
-		for i := 0; i < in.N; i++ {
-			if sqNorm64(in.X[i*in.D:(i+1)*in.D]) == 0 {
-				return &DataError{Row: i, Msg: "zero vector: its cosine distance to other points is undefined"}
-			}
-		}
 	}
 	return nil
 }

@@ -299,15 +299,24 @@ func randomInit(in Input, k int, rng *rand.Rand) []float32 {
 // (sum of squared distances to the nearest centre), of 2+⌊ln k⌋ candidates
 // drawn with probability proportional to the current squared distance.
 func kmeansPlusPlus(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, k int, rng *rand.Rand, report func(Progress)) ([]float32, error) {
+	centers, _, err := kmeansPlusPlusRows(ctx, be, ds, in, k, rng, report)
+	return centers, err
+}
+
+// kmeansPlusPlusRows is kmeansPlusPlus that also returns the rows it picked
+// (a Gaussian mixture's init_params "k-means++" starts from them).
+func kmeansPlusPlusRows(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, k int, rng *rand.Rand, report func(Progress)) ([]float32, []int, error) {
 	n, d := in.N, in.D
+	rows := make([]int, 0, k)
 	x := in.X
 	trials := 2 + int(math.Log(float64(k)))
 	centers := make([]float32, k*d)
 	first := rng.IntN(n)
+	rows = append(rows, first)
 	copy(centers[:d], x[first*d:(first+1)*d])
 	closest := make([]float32, n)
 	if err := be.Distances(ctx, ds, centers[:d], 1, closest); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pot := sum64(closest)
 	cum := make([]float64, n)
@@ -328,7 +337,7 @@ func kmeansPlusPlus(ctx context.Context, be kernels.Backend, ds kernels.Dataset,
 			copy(cand[t*d:(t+1)*d], x[ids[t]*d:(ids[t]+1)*d])
 		}
 		if err := be.Distances(ctx, ds, cand, trials, dc); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		potentials(closest, dc, trials, pots)
 		best := 0
@@ -342,11 +351,12 @@ func kmeansPlusPlus(ctx context.Context, be kernels.Backend, ds kernels.Dataset,
 			closest[i] = min(closest[i], dc[i*trials+best])
 		}
 		copy(centers[c*d:(c+1)*d], cand[best*d:(best+1)*d])
+		rows = append(rows, ids[best])
 		if c%16 == 0 {
 			report(Progress{Phase: "init", Iteration: c, MaxIter: k, Inertia: pot})
 		}
 	}
-	return centers, nil
+	return centers, rows, nil
 }
 
 // potChunk is the row chunk of potentials: fixed, so the float64 sums are

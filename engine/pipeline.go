@@ -119,3 +119,43 @@ func CheckPipelineData(p Pipeline, n, d int) error {
 	// sample cannot be larger than the data).
 	return nil
 }
+
+// shapeChecker is implemented by algorithms whose parameters can be
+// checked against the data's shape alone (n points of d features).
+type shapeChecker interface {
+	checkShape(n, d int) error
+}
+
+// CheckData validates spec against the shape of the data it will run on,
+// n points of d features, before the data is read: CheckPipelineData, and
+// the algorithm's parameters that the shape cannot honour (more clusters
+// than the points fitted, initial means of another dimension, a dense
+// spectral affinity above its memory limit, …) as a *ParamError naming the
+// parameter. The points fitted are the sample when sample_size applies,
+// and the dimension is the one after PCA.
+func CheckData(spec Spec, n, d int) error {
+	if err := CheckPipelineData(spec.Pipeline, n, d); err != nil {
+		return err
+	}
+	m, err := parseModel(spec.Algorithm, spec.Params, spec.Seed)
+	if err != nil {
+		return err
+	}
+	sc, ok := m.(shapeChecker)
+	if !ok {
+		return nil
+	}
+	steps, err := parseSteps(spec.Pipeline.Preprocessing)
+	if err != nil {
+		return err
+	}
+	for _, s := range steps {
+		if s.Method == "pca" {
+			d = *s.NComponents
+		}
+	}
+	if s := spec.Pipeline.SampleSize; s > 0 && s < n {
+		n = s
+	}
+	return sc.checkShape(n, d)
+}

@@ -203,18 +203,34 @@ func extendNearest(ctx context.Context, full, sample *run, rows []int, f *fitted
 // of its nearest sample point among those that are labelled and have a
 // non-negative reach, when it lies within that point's reach (Euclidean
 // distance, or cosine distance when cosine is set); otherwise it is noise.
-// Sample points keep their own labels.
+// Sample points keep their own labels. Under the cosine metric a zero
+// vector is at distance 1 from every point (scikit-learn's rule), so a
+// zero query's nearest point is the first candidate, and a zero candidate
+// is nearest only to queries with nothing else within distance 1.
 func extendWithinReach(ctx context.Context, full, sample *run, rows []int, f *fitted, cosine bool) (*fitted, error) {
 	d := full.in.D
 	var pts []float32
 	var lab []int32
 	var reach []float64
+	firstLab, firstReach := int32(-1), -1.0 // the first candidate (for zero queries)
+	zeroLab, zeroAt := int32(-1), -1        // the first zero candidate within 1 (cosine)
 	for i, l := range f.labels {
-		if l >= 0 && f.reach[i] >= 0 {
-			pts = append(pts, sample.in.X[i*d:(i+1)*d]...)
-			lab = append(lab, l)
-			reach = append(reach, f.reach[i])
+		if l < 0 || f.reach[i] < 0 {
+			continue
 		}
+		row := sample.in.X[i*d : (i+1)*d]
+		if firstLab < 0 {
+			firstLab, firstReach = l, f.reach[i]
+		}
+		if cosine && sqNorm64(row) == 0 {
+			if zeroAt < 0 && f.reach[i] >= 1 {
+				zeroLab, zeroAt = l, i
+			}
+			continue
+		}
+		pts = append(pts, row...)
+		lab = append(lab, l)
+		reach = append(reach, f.reach[i])
 	}
 	out := *f
 	out.reach = nil
@@ -222,11 +238,16 @@ func extendWithinReach(ctx context.Context, full, sample *run, rows []int, f *fi
 	for i := range out.labels {
 		out.labels[i] = -1
 	}
+	var zeroQuery []bool
 	if len(lab) > 0 {
 		ds, queries := full.ds, full.in
 		if cosine {
 			// Nearest by cosine is nearest by Euclidean between unit vectors.
 			queries = Input{X: slices.Clone(full.in.X), N: full.in.N, D: d}
+			zeroQuery = make([]bool, full.in.N)
+			for i := range zeroQuery {
+				zeroQuery[i] = sqNorm64(queries.X[i*d:(i+1)*d]) == 0
+			}
 			normalizeRows(queries)
 			normalizeRows(Input{X: pts, N: len(lab), D: d})
 			var err error
@@ -247,6 +268,25 @@ func extendWithinReach(ctx context.Context, full, sample *run, rows []int, f *fi
 			}
 			if e <= reach[j] {
 				out.labels[i] = lab[j]
+			} else if cosine && e > 1 && zeroAt >= 0 {
+				out.labels[i] = zeroLab
+			}
+		}
+	} else if cosine && zeroAt >= 0 {
+		for i := range out.labels {
+			out.labels[i] = zeroLab
+		}
+	}
+	if cosine && firstLab >= 0 {
+		for i := 0; i < full.in.N; i++ {
+			if zeroQuery == nil || zeroQuery[i] {
+				if zeroQuery == nil && sqNorm64(full.in.X[i*d:(i+1)*d]) != 0 {
+					continue
+				}
+				out.labels[i] = -1
+				if firstReach >= 1 {
+					out.labels[i] = firstLab
+				}
 			}
 		}
 	}

@@ -41,7 +41,7 @@ var ClusterTypeEnum = schema.Enum(ClusterTypeVector, ClusterTypeAttribute).Named
 // minibatch_kmeans.
 var ClusteringAlgorithm = schema.Enum(params.KMeans, params.DBSCAN, params.HDBSCAN, params.Agglomerative, params.Spectral,
 	params.GaussianMixture, params.MeanShift, params.OPTICS, params.AttributeBased, params.MiniBatchKMeans).
-	Named("ClusteringAlgorithm").Describe("The clustering algorithm. minibatch_kmeans is clusterd's; spectral, gaussian_mixture, mean_shift and optics are not implemented yet and are refused.")
+	Named("ClusteringAlgorithm").Describe("The clustering algorithm. minibatch_kmeans is clusterd's.")
 
 // weightLearning is Mixpeek's WeightLearningConfig.
 var weightLearning = schema.Model("WeightLearningConfig", "How feature weights are learned for multi_feature_strategy 'weighted'.",

@@ -10,9 +10,11 @@ package params
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/clusterd/clusterd/schema"
+	"gonum.org/v1/gonum/mat"
 )
 
 // Algorithm names: the API's clustering_method and the CLI's --algorithm.
@@ -227,74 +229,320 @@ func AgglomerativeMetric(o schema.Values) string {
 	return "euclidean"
 }
 
-// The four models below are Mixpeek's; the algorithms they configure are
-// not implemented yet (Supported says so), and a request naming them is
-// refused at clustering_method.
-
-// GaussianMixtureParams are Gaussian mixture's parameters (scikit-learn's GaussianMixture).
+// GaussianMixtureParams are Gaussian mixture's parameters (scikit-learn's
+// GaussianMixture). The shapes of weights_init, means_init and
+// precisions_init are checked here as far as they do not depend on the
+// data; their dimension is checked against the vectors when the run starts.
 var GaussianMixtureParams = schema.Model("GaussianMixtureParams", "Parameters for Gaussian Mixture Model clustering algorithm.",
-	schema.F("n_components", schema.Int().Min(1)).Def(1),
-	schema.F("covariance_type", schema.Enum("full", "tied", "diag", "spherical")).Def("full"),
-	schema.F("tol", schema.Num().Gt(0)).Def(1e-3),
-	schema.F("reg_covar", schema.Num().Min(0)).Def(1e-6),
-	schema.F("max_iter", schema.Int().Min(1)).Def(100),
-	schema.F("n_init", schema.Int().Min(1)).Def(1),
-	schema.F("init_params", schema.Enum("kmeans", "k-means++", "random", "random_from_data")).Def("kmeans"),
-	schema.F("weights_init", schema.List(schema.AnyValue()).OrNull()).Def(nil),
-	schema.F("means_init", schema.List(schema.AnyValue()).OrNull()).Def(nil),
-	schema.F("precisions_init", schema.List(schema.AnyValue()).OrNull()).Def(nil),
+	schema.F("n_components", schema.Int().Min(1)).Def(1).Describe("Number of mixture components (the clusters)"),
+	schema.F("covariance_type", schema.Enum("full", "tied", "diag", "spherical")).Def("full").
+		Describe("full: each component its own covariance matrix; tied: one shared matrix; diag: each its own diagonal; spherical: each its own variance"),
+	schema.F("tol", schema.Num().Gt(0)).Def(1e-3).Describe("EM stops when the lower bound (mean log-likelihood) changes by less than this"),
+	schema.F("reg_covar", schema.Num().Min(0)).Def(1e-6).Describe("Added to the diagonal of every covariance, so that they stay positive definite"),
+	schema.F("max_iter", schema.Int().Min(1)).Def(100).Describe("EM iterations per initialisation"),
+	schema.F("n_init", schema.Int().Min(1).Max(1000)).Def(1).Describe("Initialisations; the one with the best lower bound is kept"),
+	schema.F("init_params", schema.Enum("kmeans", "k-means++", "random", "random_from_data")).Def("kmeans").
+		Describe("kmeans: responsibilities from a k-means run (one k-means++ initialisation); k-means++: one point per component chosen by k-means++; random: uniform random responsibilities; random_from_data: random points"),
+	schema.F("weights_init", schema.List(schema.AnyValue()).OrNull()).Def(nil).
+		Describe("Initial weights: n_components numbers in [0, 1] summing to 1"),
+	schema.F("means_init", schema.List(schema.AnyValue()).OrNull()).Def(nil).
+		Describe("Initial means: n_components lists of d numbers"),
+	schema.F("precisions_init", schema.List(schema.AnyValue()).OrNull()).Def(nil).
+		Describe("Initial precisions (inverse covariances): n_components d×d matrices (full), one d×d matrix (tied), n_components lists of d numbers (diag) or n_components numbers (spherical); matrices symmetric positive definite, numbers positive"),
 	randomState(),
-	schema.F("warm_start", schema.Bool()).Def(false),
+	schema.F("warm_start", schema.Bool()).Def(false).
+		NoEffect("every execution fits from scratch (as scikit-learn's first fit does with warm_start); to start from an earlier fit, pass its weights, means and precisions as weights_init, means_init and precisions_init"),
 	schema.F("verbose", schema.Int().Min(0)).Def(0).NoEffect("progress is reported in the execution's progress and the server log"),
 	schema.F("verbose_interval", schema.Int().Min(1)).Def(10).NoEffect("progress is reported in the execution's progress and the server log"),
-)
+).Checked(checkGaussianMixture)
 
-// SpectralParams are spectral clustering's parameters (scikit-learn's SpectralClustering).
+// GaussianInit is the data-independent part of a Gaussian mixture's
+// initial parameters, read from validated parameters: Weights has
+// n_components entries (nil when not given); Means n_components rows of
+// Dim numbers (nil when not given); Precisions the flattened
+// precisions_init (nil when not given) with PrecisionDim the d it implies
+// (0 for spherical, which has no d).
+type GaussianInit struct {
+	Weights      []float64
+	Means        [][]float64
+	Precisions   []float64
+	PrecisionDim int
+}
+
+// ReadGaussianInit reads weights_init, means_init and precisions_init,
+// reporting the problems of their shapes and values (located at at).
+func ReadGaussianInit(o schema.Values, at schema.Path) (GaussianInit, schema.Problems) {
+	var g GaussianInit
+	var ps schema.Problems
+	k, kOK := o.IntOK("n_components")
+	bad := func(name, msg string) {
+		ps = append(ps, schema.Problem{Loc: at.With(name), Type: "value_error", Msg: msg})
+	}
+	if o.Has("weights_init") {
+		w, ok := numbers(o.List("weights_init"))
+		switch {
+		case !ok:
+			bad("weights_init", "must be a list of numbers")
+		case kOK && len(w) != k:
+			bad("weights_init", fmt.Sprintf("has %d weights; n_components is %d", len(w), k))
+		default:
+			sum := 0.0
+			for _, v := range w {
+				sum += v
+			}
+			if slices.Min(w) < 0 || slices.Max(w) > 1 {
+				bad("weights_init", "weights must lie in [0, 1]")
+			} else if math.Abs(1-sum) > 1e-8 { // numpy.allclose(|1 − Σ|, 0)
+				bad("weights_init", fmt.Sprintf("weights must sum to 1, got %g", sum))
+			} else {
+				g.Weights = w
+			}
+		}
+	}
+	if o.Has("means_init") {
+		rows, d, ok := matrix(o.List("means_init"))
+		switch {
+		case !ok:
+			bad("means_init", "must be a list of n_components lists of numbers, all of the same length")
+		case kOK && len(rows) != k:
+			bad("means_init", fmt.Sprintf("has %d means; n_components is %d", len(rows), k))
+		case d == 0:
+			bad("means_init", "means must have at least one coordinate")
+		default:
+			g.Means = rows
+		}
+	}
+	if o.Has("precisions_init") {
+		var problem string
+		g.Precisions, g.PrecisionDim, problem = readPrecisions(o.List("precisions_init"), o.Str("covariance_type"), k, kOK)
+		if problem != "" {
+			bad("precisions_init", problem)
+			g.Precisions = nil
+		}
+	}
+	return g, ps
+}
+
+// readPrecisions flattens precisions_init for a covariance type and checks
+// its shape and values (scikit-learn's _check_precisions).
+func readPrecisions(v []any, covType string, k int, kOK bool) ([]float64, int, string) {
+	switch covType {
+	case "spherical":
+		p, ok := numbers(v)
+		if !ok {
+			return nil, 0, "for covariance_type spherical, must be a list of n_components numbers"
+		}
+		if kOK && len(p) != k {
+			return nil, 0, fmt.Sprintf("has %d precisions; n_components is %d", len(p), k)
+		}
+		if slices.Min(p) <= 0 {
+			return nil, 0, "spherical precisions must be positive"
+		}
+		return p, 0, ""
+	case "diag":
+		rows, d, ok := matrix(v)
+		if !ok || d == 0 {
+			return nil, 0, "for covariance_type diag, must be n_components lists of d numbers"
+		}
+		if kOK && len(rows) != k {
+			return nil, 0, fmt.Sprintf("has %d precisions; n_components is %d", len(rows), k)
+		}
+		var flat []float64
+		for _, r := range rows {
+			if slices.Min(r) <= 0 {
+				return nil, 0, "diag precisions must be positive"
+			}
+			flat = append(flat, r...)
+		}
+		return flat, d, ""
+	case "tied":
+		rows, d, ok := matrix(v)
+		if !ok || d == 0 || len(rows) != d {
+			return nil, 0, "for covariance_type tied, must be one d×d matrix (a list of d lists of d numbers)"
+		}
+		flat := slices.Concat(rows...)
+		if !symmetricPD(flat, d) {
+			return nil, 0, "the tied precision must be symmetric positive definite"
+		}
+		return flat, d, ""
+	default: // full
+		var flat []float64
+		d := -1
+		for _, m := range v {
+			l, isList := m.([]any)
+			rows, md, ok := matrix(l)
+			if !isList || !ok || md == 0 || len(rows) != md || (d >= 0 && md != d) {
+				return nil, 0, "for covariance_type full, must be n_components d×d matrices (lists of d lists of d numbers)"
+			}
+			d = md
+			mf := slices.Concat(rows...)
+			if !symmetricPD(mf, d) {
+				return nil, 0, "every full precision must be symmetric positive definite"
+			}
+			flat = append(flat, mf...)
+		}
+		if kOK && len(v) != k {
+			return nil, 0, fmt.Sprintf("has %d precision matrices; n_components is %d", len(v), k)
+		}
+		return flat, max(d, 0), ""
+	}
+}
+
+// symmetricPD reports whether the d×d matrix a is symmetric (numpy's
+// allclose) and positive definite (its Cholesky factorisation exists).
+func symmetricPD(a []float64, d int) bool {
+	for i := 0; i < d; i++ {
+		for j := 0; j < i; j++ {
+			x, y := a[i*d+j], a[j*d+i]
+			if math.Abs(x-y) > 1e-8+1e-5*math.Abs(y) {
+				return false
+			}
+		}
+	}
+	var c mat.Cholesky
+	return c.Factorize(mat.NewSymDense(d, slices.Clone(a)))
+}
+
+// numbers reads a list of JSON numbers.
+func numbers(v []any) ([]float64, bool) {
+	if len(v) == 0 {
+		return nil, false
+	}
+	out := make([]float64, len(v))
+	for i, e := range v {
+		f, ok := schema.AsValues(map[string]any{"v": e}).FloatOK("v")
+		if !ok {
+			return nil, false
+		}
+		out[i] = f
+	}
+	return out, true
+}
+
+// matrix reads a non-empty list of equally long lists of numbers.
+func matrix(v []any) ([][]float64, int, bool) {
+	if len(v) == 0 {
+		return nil, 0, false
+	}
+	out := make([][]float64, len(v))
+	for i, r := range v {
+		l, ok := r.([]any)
+		if !ok {
+			return nil, 0, false
+		}
+		if out[i], ok = numbers(l); !ok || len(out[i]) != len(out[0]) {
+			return nil, 0, false
+		}
+	}
+	return out, len(out[0]), true
+}
+
+func checkGaussianMixture(v any, at schema.Path) schema.Problems {
+	o := schema.AsValues(v)
+	g, ps := ReadGaussianInit(o, at)
+	if g.Means != nil && g.PrecisionDim > 0 && len(g.Means[0]) != g.PrecisionDim {
+		ps = append(ps, schema.Problem{Loc: at.With("precisions_init"), Type: "value_error",
+			Msg: fmt.Sprintf("precisions are %d-dimensional while means_init is %d-dimensional", g.PrecisionDim, len(g.Means[0]))})
+	}
+	return ps
+}
+
+// SpectralParams are spectral clustering's parameters (scikit-learn's
+// SpectralClustering). clusterd clusters vectors, so affinity
+// "precomputed" (a user-supplied n×n affinity matrix) is refused;
+// "precomputed_nearest_neighbors" reads the vectors' Euclidean distances as
+// the precomputed distance matrix, which gives the nearest_neighbors graph.
 var SpectralParams = schema.Model("SpectralParams", "Parameters for Spectral clustering algorithm.",
 	schema.F("n_clusters", schema.Int().Min(2)).Def(8),
-	schema.F("eigen_solver", schema.Enum("arpack", "lobpcg", "amg").OrNull()).Def(nil),
-	schema.F("n_components", schema.Int().Min(1).OrNull()).Def(nil),
+	schema.F("eigen_solver", schema.Enum("arpack", "lobpcg", "amg").OrNull()).Def(nil).
+		NoEffect("clusterd computes the eigenvectors with its own LOBPCG (block, sparse or dense) whichever is named; they agree with ARPACK's to eigen_tol"),
+	schema.F("n_components", schema.Int().Min(1).OrNull()).Def(nil).Describe("Eigenvectors in the embedding (null: n_clusters)"),
 	randomState(),
-	schema.F("n_init", schema.Int().Min(1)).Def(10),
-	schema.F("gamma", schema.Num().Gt(0)).Def(1.0),
-	schema.F("affinity", schema.Enum("rbf", "nearest_neighbors", "precomputed", "precomputed_nearest_neighbors")).Def("rbf"),
-	schema.F("n_neighbors", schema.Int().Min(1)).Def(10),
-	schema.F("eigen_tol", schema.Num().Min(0)).Def(0.0),
+	schema.F("n_init", schema.Int().Min(1).Max(1000)).Def(10).Describe("k-means restarts on the embedding (assign_labels kmeans)"),
+	schema.F("gamma", schema.Num().Gt(0)).Def(1.0).Describe("rbf affinity exp(−gamma·‖x − y‖²)"),
+	schema.F("affinity", schema.Enum("rbf", "nearest_neighbors", "precomputed", "precomputed_nearest_neighbors")).Def("rbf").
+		Describe("rbf: a dense n×n affinity (limited in size, see docs); nearest_neighbors: the symmetrised n_neighbors graph (scales to large n); precomputed_nearest_neighbors: the same graph from the vectors' Euclidean distances; precomputed is refused (it takes an affinity matrix, not vectors)"),
+	schema.F("n_neighbors", schema.Int().Min(1)).Def(10).Describe("Neighbours of each point in the nearest_neighbors graph, itself included"),
+	schema.F("eigen_tol", schema.Num().Min(0)).Def(0.0).Describe("Residual tolerance of the eigenvectors, relative; 0 means 1e-7 (machine precision is what ARPACK's 0 asks for; the labels do not change below that)"),
 	schema.F("assign_labels", schema.Enum("kmeans", "discretize", "cluster_qr")).Def("kmeans"),
-	schema.F("degree", schema.Num()).Def(3),
-	schema.F("coef0", schema.Num()).Def(1),
-	schema.F("kernel_params", schema.FreeObject().OrNull()).Def(nil),
+	schema.F("degree", schema.Num()).Def(3).NoEffect("only polynomial kernels read it, and affinity offers rbf, nearest_neighbors and precomputed ones"),
+	schema.F("coef0", schema.Num()).Def(1).NoEffect("only polynomial and sigmoid kernels read it, and affinity offers rbf, nearest_neighbors and precomputed ones"),
+	schema.F("kernel_params", schema.FreeObject().OrNull()).Def(nil).
+		NoEffect("scikit-learn filters it to the rbf kernel's parameters and then replaces gamma with the gamma parameter, so it never changes the rbf affinity"),
 	noJobs(),
 	schema.F("verbose", schema.Bool()).Def(false).NoEffect("progress is reported in the execution's progress and the server log"),
-)
+).Checked(func(v any, at schema.Path) schema.Problems {
+	o := schema.AsValues(v)
+	if o.IsString("affinity", "precomputed") {
+		return schema.Problems{{Loc: at.With("affinity"), Type: "value_error",
+			Msg: "precomputed takes a user-supplied n×n affinity matrix, and clusterd clusters vectors; use rbf, nearest_neighbors or precomputed_nearest_neighbors"}}
+	}
+	return nil
+})
 
 // MeanShiftParams are mean shift's parameters (scikit-learn's MeanShift).
 var MeanShiftParams = schema.Model("MeanShiftParams", "Parameters for Mean Shift clustering algorithm.",
-	schema.F("bandwidth", schema.Num().Gt(0).OrNull()).Def(nil),
-	schema.F("seeds", schema.List(schema.List(schema.Num())).OrNull()).Def(nil),
-	schema.F("bin_seeding", schema.Bool()).Def(false),
+	schema.F("bandwidth", schema.Num().Gt(0).OrNull()).Def(nil).
+		Describe("Radius of the flat kernel; null estimates it as scikit-learn's estimate_bandwidth(quantile) does"),
+	schema.F("seeds", schema.List(schema.List(schema.Num()).MinLen(1)).MinLen(1).OrNull()).Def(nil).
+		Describe("Starting points of the kernels, each as long as the vectors (null: every point, or the bins with bin_seeding)"),
+	schema.F("bin_seeding", schema.Bool()).Def(false).Describe("Start from the points of a grid of cell size bandwidth that hold at least min_bin_freq points"),
 	schema.F("min_bin_freq", schema.Int().Min(1)).Def(1),
-	schema.F("cluster_all", schema.Bool()).Def(true),
+	schema.F("cluster_all", schema.Bool()).Def(true).Describe("false leaves points farther than bandwidth from every centre as noise"),
 	noJobs(),
-	schema.F("max_iter", schema.Int().Min(1)).Def(300),
+	schema.F("max_iter", schema.Int().Min(1)).Def(300).Describe("Shifts per seed"),
+	schema.F("quantile", schema.Num().Gt(0).Max(1)).Def(0.3).Ext().
+		Describe("When bandwidth is null: the bandwidth is the mean distance of every point to its ⌊quantile·n⌋-th nearest neighbour (scikit-learn's estimate_bandwidth)"),
 )
+
+// OPTICSMetric is the metric OPTICS parameters ask for, with "l2" and
+// "minkowski" (p = 2) read as "euclidean".
+func OPTICSMetric(o schema.Values) string {
+	switch m := o.Str("metric"); m {
+	case "", "minkowski", "l2":
+		return "euclidean"
+	default:
+		return m
+	}
+}
 
 // OPTICSParams are OPTICS' parameters (scikit-learn's OPTICS).
 var OPTICSParams = schema.Model("OPTICSParams", "Parameters for OPTICS clustering algorithm.",
-	schema.F("min_samples", schema.Int().Min(2)).Def(5),
-	schema.F("max_eps", schema.Num().Gt(0).OrNull()).Def(nil),
-	schema.F("metric", schema.Str()).Def("minkowski"),
-	schema.F("p", schema.Num().Gt(0)).Def(2),
-	schema.F("metric_params", schema.FreeObject().OrNull()).Def(nil),
+	schema.F("min_samples", schema.Int().Min(2)).Def(5).Describe("Neighbours of a core point, itself included"),
+	schema.F("max_eps", schema.Num().Gt(0).OrNull()).Def(nil).Describe("Largest neighbourhood radius (null: no limit)"),
+	schema.F("metric", schema.Enum("minkowski", "euclidean", "l2", "cosine")).Def("minkowski").
+		Describe("minkowski with p = 2, euclidean and l2 are the Euclidean distance; cosine is 1 − cos (a zero vector is at distance 1 from everything)"),
+	schema.F("p", schema.Num().Gt(0)).Def(2).Describe("Power of the Minkowski metric; only 2 (Euclidean) is supported"),
+	schema.F("metric_params", schema.FreeObject().OrNull()).Def(nil).Describe("Must be empty: the supported metrics take no parameters"),
 	schema.F("cluster_method", schema.Enum("xi", "dbscan")).Def("xi"),
-	schema.F("eps", schema.Num().Gt(0).OrNull()).Def(nil),
-	schema.F("xi", schema.Num().Min(0).Max(1)).Def(0.05),
+	schema.F("eps", schema.Num().Gt(0).OrNull()).Def(nil).Describe("Radius of cluster_method dbscan (null: max_eps); at most max_eps"),
+	schema.F("xi", schema.Num().Min(0).Max(1)).Def(0.05).Describe("Minimum steepness of a cluster boundary on the reachability plot (cluster_method xi)"),
 	schema.F("predecessor_correction", schema.Bool()).Def(true),
-	schema.F("min_cluster_size", schema.Num().OrNull()).Def(nil),
-	schema.F("algorithm", schema.Enum("auto", "ball_tree", "kd_tree", "brute")).Def("auto"),
-	schema.F("leaf_size", schema.Int().Min(1)).Def(30),
+	schema.F("min_cluster_size", schema.Num().Gt(0).OrNull()).Def(nil).
+		Describe("Smallest xi cluster: a whole number ≥ 2, or a fraction of the points in (0, 1] (null: min_samples)"),
+	schema.F("algorithm", schema.Enum("auto", "ball_tree", "kd_tree", "brute")).Def("auto").
+		NoEffect("clusterd chooses the neighbour search; every choice gives the same ordering"),
+	schema.F("leaf_size", schema.Int().Min(1)).Def(30).NoEffect("clusterd chooses the neighbour search; every choice gives the same ordering"),
 	noJobs(),
-)
+).Checked(func(v any, at schema.Path) schema.Problems {
+	o := schema.AsValues(v)
+	var ps schema.Problems
+	if p, ok := o.FloatOK("p"); ok && p != 2 && o.IsString("metric", "minkowski") {
+		ps = append(ps, schema.Problem{Loc: at.With("p"), Type: "value_error", Msg: fmt.Sprintf("metric minkowski is supported with p = 2 (Euclidean) only, got %g", p)})
+	}
+	if len(o.Obj("metric_params")) > 0 {
+		ps = append(ps, schema.Problem{Loc: at.With("metric_params"), Type: "value_error", Msg: "the supported metrics (minkowski with p = 2, euclidean, cosine) take no parameters"})
+	}
+	if m, ok := o.FloatOK("min_cluster_size"); ok && m > 1 && (m != math.Trunc(m) || m < 2) {
+		ps = append(ps, schema.Problem{Loc: at.With("min_cluster_size"), Type: "value_error", Msg: fmt.Sprintf("must be a whole number ≥ 2 or a fraction in (0, 1], got %g", m)})
+	}
+	eps, epsOK := o.FloatOK("eps")
+	maxEps, maxOK := o.FloatOK("max_eps")
+	if epsOK && maxOK && eps > maxEps && o.Str("cluster_method") == "dbscan" {
+		ps = append(ps, schema.Problem{Loc: at.With("eps"), Type: "value_error", Msg: fmt.Sprintf("must be at most max_eps (%g), got %g", maxEps, eps)})
+	}
+	return ps
+})
 
 // models maps each algorithm to its parameter model.
 var models = map[string]*schema.Schema{
@@ -314,7 +562,8 @@ var models = map[string]*schema.Schema{
 func For(algorithm string) *schema.Schema { return models[algorithm] }
 
 // implemented lists the algorithms the engine runs.
-var implemented = map[string]bool{KMeans: true, MiniBatchKMeans: true, HDBSCAN: true, DBSCAN: true, Agglomerative: true}
+var implemented = map[string]bool{KMeans: true, MiniBatchKMeans: true, HDBSCAN: true, DBSCAN: true, Agglomerative: true,
+	GaussianMixture: true, Spectral: true, MeanShift: true, OPTICS: true}
 
 // Supported reports whether the engine runs algorithm.
 func Supported(algorithm string) bool { return implemented[algorithm] }

@@ -461,6 +461,10 @@ func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, error) {
 				m.DistanceToCentroid = &e
 			}
 		}
+		if res.Probabilities != nil {
+			p := res.Probabilities[i]
+			m.Probability = &p
+		}
 		members[i] = m
 	}
 	return cents, members, nil

@@ -183,6 +183,16 @@ func TestFitBadInput(t *testing.T) {
 		{"pca_too_wide", []string{"fit", "--input", blobs, "--pipeline", `{"preprocessing_steps":[{"method":"pca","n_components":17}]}`}, "n_components = 17 is more than the 16 dimensions"},
 		{"sample_too_small", []string{"fit", "--input", blobs, "--pipeline", `{"sample_size":1}`}, "--pipeline.sample_size: Input should be greater than or equal to 2"},
 		{"pipeline_unknown", []string{"fit", "--input", blobs, "--pipeline", `{"sample":5}`}, "--pipeline"},
+		{"gmm_components", []string{"fit", "--input", blobs, "--algorithm", "gaussian_mixture", "--params", `{"n_components":3001}`}, "n_components = 3001 is more than the 3000 points"},
+		{"gmm_covariance", []string{"fit", "--input", blobs, "--algorithm", "gaussian_mixture", "--params", `{"covariance_type":"block"}`}, "covariance_type"},
+		{"gmm_singular", []string{"fit", "--input", blobs, "--algorithm", "gaussian_mixture", "--params", `{"n_components":8,"reg_covar":0,"init_params":"random_from_data"}`}, "increase reg_covar"},
+		{"gmm_means_dim", []string{"fit", "--input", blobs, "--algorithm", "gaussian_mixture", "--params", `{"n_components":1,"means_init":[[1,2]]}`}, "means_init"},
+		{"spectral_precomputed", []string{"fit", "--input", blobs, "--algorithm", "spectral", "--params", `{"affinity":"precomputed"}`}, "precomputed takes a user-supplied"},
+		{"spectral_neighbors", []string{"fit", "--input", blobs, "--algorithm", "spectral", "--params", `{"affinity":"nearest_neighbors","n_neighbors":0}`}, "n_neighbors"},
+		{"mean_shift_seeds", []string{"fit", "--input", blobs, "--algorithm", "mean_shift", "--params", `{"seeds":[[1,2]]}`}, "seeds are 2-dimensional; the vectors are 16-dimensional"},
+		{"mean_shift_far", []string{"fit", "--input", blobs, "--algorithm", "mean_shift", "--params", `{"bandwidth":0.1,"seeds":[[100,100,100,100,100,100,100,100,100,100,100,100,100,100,100,100]]}`}, "bandwidth"},
+		{"optics_xi", []string{"fit", "--input", blobs, "--algorithm", "optics", "--params", `{"xi":1.5}`}, "xi"},
+		{"optics_eps", []string{"fit", "--input", blobs, "--algorithm", "optics", "--params", `{"cluster_method":"dbscan","eps":3,"max_eps":2}`}, "eps"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -197,6 +207,40 @@ func TestFitBadInput(t *testing.T) {
 			lines := strings.Split(strings.TrimSpace(stderr), "\n")
 			if last := lines[len(lines)-1]; !strings.Contains(last, c.msg) || !strings.HasPrefix(last, "clusterd") {
 				t.Errorf("last line %q is not the reason", last)
+			}
+		})
+	}
+}
+
+// TestFitNewAlgorithms: gaussian_mixture, spectral, mean_shift and optics
+// run through clusterd fit and find the 8 blobs (mean shift the modes its
+// estimated bandwidth merges, OPTICS the blobs with noise around them).
+func TestFitNewAlgorithms(t *testing.T) {
+	truth, _ := npy.ReadInt32File("../../engine/testdata/blobs.truth.npy")
+	for _, c := range []struct {
+		alg, params string
+		minARI      float64
+	}{
+		{"gaussian_mixture", `{"n_components":8,"covariance_type":"diag"}`, 0.99},
+		{"spectral", `{"n_clusters":8,"affinity":"nearest_neighbors"}`, 0.99},
+		{"mean_shift", `{"bandwidth":8}`, 0.99},
+		{"optics", `{"min_samples":20}`, 0.5},
+	} {
+		t.Run(c.alg, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "labels.npy")
+			stdout, stderr, code := clusterd(t, "fit", "--input", blobs, "--algorithm", c.alg, "--params", c.params, "--labels-out", out, "--quiet")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if err := seedschema.Validate("ClusterExecutionResult", []byte(stdout)); err != nil {
+				t.Fatalf("result does not match the seed's ClusterExecutionResult: %v", err)
+			}
+			labels, err := npy.ReadInt32File(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := ari.Index(labels, truth); a < c.minARI {
+				t.Errorf("ARI %.4f against the ground truth, want ≥ %.2f", a, c.minARI)
 			}
 		})
 	}

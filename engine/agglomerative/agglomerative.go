@@ -39,7 +39,8 @@ const (
 // Metrics.
 const (
 	Euclidean = "euclidean"
-	// Cosine is SciPy's 1 − x·y/(‖x‖‖y‖); zero vectors are rejected.
+	// Cosine is SciPy's 1 − x·y/(‖x‖‖y‖), with a zero vector at distance 1
+	// from every point (scikit-learn's cosine_distances; SciPy gives NaN).
 	Cosine = "cosine"
 )
 
@@ -69,9 +70,6 @@ var (
 	// ErrTooLarge is wrapped when the data has more than MaxPoints points
 	// and the linkage needs the distance matrix.
 	ErrTooLarge = errors.New("agglomerative: too many points")
-	// ErrZeroVector is wrapped when the cosine metric meets a zero vector,
-	// whose cosine distance is undefined (SciPy rejects it too).
-	ErrZeroVector = errors.New("agglomerative: zero vector under the cosine metric")
 )
 
 // Validate reports the first invalid parameter.

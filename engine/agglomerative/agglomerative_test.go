@@ -111,11 +111,20 @@ func TestLimitsAndZeroVectors(t *testing.T) {
 	if _, err := Fit(context.Background(), be, ds, x, Params{NClusters: 2, Linkage: Average, Metric: Euclidean}); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("error %v, want ErrTooLarge", err)
 	}
-	z := []float32{1, 0, 0, 0, 0, 1}
-	be, ds = upload(t, z, 3, 2)
-	if _, err := Fit(context.Background(), be, ds, z, Params{NClusters: 2, Linkage: Average, Metric: Cosine}); !errors.Is(err, ErrZeroVector) {
-		t.Fatalf("error %v, want ErrZeroVector", err)
+	// A zero vector is at cosine distance 1 from every point (scikit-learn's
+	// cosine_distances): A, B (nearly parallel) and C (at 0.9 from B) merge
+	// first, the zero vector Z last.
+	z := []float32{1, 0, 1, 0.1, 0, 0, 0, 1}
+	be, ds = upload(t, z, 4, 2)
+	res, err := Fit(context.Background(), be, ds, z, Params{NClusters: 2, Linkage: Average, Metric: Cosine})
+	if err != nil {
+		t.Fatal(err)
 	}
+	if l := res.Labels; l[0] != l[1] || l[1] != l[3] || l[2] == l[0] {
+		t.Fatalf("labels %v, want the zero vector (row 2) alone", l)
+	}
+	z = z[:6]
+	be, ds = upload(t, z, 3, 2)
 	if _, err := Fit(context.Background(), be, ds, z, Params{NClusters: 4, Linkage: Average, Metric: Euclidean}); !errors.Is(err, ErrParams) {
 		t.Fatalf("error %v, want ErrParams for 4 clusters of 3 points", err)
 	}

@@ -2,7 +2,6 @@ package agglomerative
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"runtime"
 	"slices"
@@ -22,16 +21,15 @@ func condensed(n, i, j int) int {
 }
 
 // pdist is SciPy's pdist(x, metric) on the float64 conversion of x: for
-// Euclidean √Σ(x_t − y_t)², for cosine 1 − x·y/(‖x‖‖y‖) clipped to [0, 2],
+// Euclidean √Σ(x_t − y_t)², for cosine 1 − x·y/(‖x‖‖y‖) clipped to [0, 2]
+// (1 where either is a zero vector, scikit-learn's rule; SciPy's NaN would
+// make its linkage refuse the matrix),
 // sums in feature order. Rows are spread over all cores.
 func pdist(ctx context.Context, x []float32, n, d int, metric string) ([]float64, error) {
 	var norms []float64
 	if metric == Cosine {
 		norms = dense.RowNorms(x, n, d)
 		for i, v := range norms {
-			if v == 0 {
-				return nil, fmt.Errorf("%w: row %d", ErrZeroVector, i)
-			}
 			norms[i] = math.Sqrt(v)
 		}
 	}
@@ -62,6 +60,9 @@ func pdist(ctx context.Context, x []float32, n, d int, metric string) ([]float64
 					continue
 				}
 				cosine := func(j int, dot float64) float64 {
+					if norms[i] == 0 || norms[j] == 0 {
+						return 1 // scikit-learn's cosine_distances: a zero vector has similarity 0
+					}
 					c := dot / (norms[i] * norms[j])
 					if math.Abs(c) > 1 {
 						c = math.Copysign(1, c)

@@ -7,7 +7,9 @@ package reftest
 import (
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -84,7 +86,14 @@ func plain(t testing.TB, path string) string {
 // Gaussian centres (coordinates ~ N(0, 4²), unit noise), the shape of
 // bench/peers.py's gen, from a seeded generator.
 func Blobs(n, d, k int, seed uint64) []float32 {
+	x, _ := BlobsWithLabels(n, d, k, seed)
+	return x
+}
+
+// BlobsWithLabels is Blobs with each point's centre.
+func BlobsWithLabels(n, d, k int, seed uint64) ([]float32, []int32) {
 	rng := rand.New(rand.NewPCG(seed, 7))
+	labels := make([]int32, n)
 	centres := make([]float64, k*d)
 	for i := range centres {
 		centres[i] = 4 * rng.NormFloat64()
@@ -92,11 +101,12 @@ func Blobs(n, d, k int, seed uint64) []float32 {
 	x := make([]float32, n*d)
 	for i := 0; i < n; i++ {
 		c := rng.IntN(k)
+		labels[i] = int32(c)
 		for t := 0; t < d; t++ {
 			x[i*d+t] = float32(centres[c*d+t] + rng.NormFloat64())
 		}
 	}
-	return x
+	return x, labels
 }
 
 // EnvFloat returns the environment variable name as a number, or def when
@@ -154,4 +164,38 @@ func BenchFit(b *testing.B, x []float32, n, d int, outEnv string, fit func(conte
 		b.ReportMetric(float64(f.Noise), "noise")
 		SaveLabels(b, outEnv, f.Labels)
 	}
+}
+
+// Float64File loads a float64 array of any shape ('<f8', C order) as a
+// flat slice, for references kept at full precision.
+func Float64File(t testing.TB, path string) []float64 {
+	t.Helper()
+	f, err := os.Open(plain(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, err := npy.ReadHeader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if _, err := f.Seek(h.DataOffset, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if h.Descr != "<f8" || h.FortranOrder {
+		t.Fatalf("%s: %s array (fortran %v), want <f8 in C order", path, h.Descr, h.FortranOrder)
+	}
+	count := 1
+	for _, s := range h.Shape {
+		count *= s
+	}
+	buf := make([]byte, 8*count)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	out := make([]float64, count)
+	for i := range out {
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(buf[8*i:]))
+	}
+	return out
 }

@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/clusterd/clusterd/engine/meanshift"
+	"github.com/clusterd/clusterd/schema"
+)
+
+// meanShiftModel is scikit-learn's MeanShift. Centroids are the cluster
+// centres (the modes found), not the members' means.
+type meanShiftModel struct {
+	p        meanshift.Params
+	seedsDim int
+}
+
+func parseMeanShift(v, _ schema.Values, _ *int64) (model, error) {
+	p := meanshift.DefaultParams()
+	if v.Has("bandwidth") {
+		p.Bandwidth = v.Float("bandwidth")
+	}
+	p.Quantile = v.Float("quantile")
+	p.BinSeeding = v.Bool("bin_seeding")
+	p.MinBinFreq = v.Int("min_bin_freq")
+	p.ClusterAll = v.Bool("cluster_all")
+	p.MaxIter = v.Int("max_iter")
+	m := &meanShiftModel{p: p}
+	for i, s := range v.List("seeds") {
+		row := schema.AsValues(map[string]any{"s": s}).List("s")
+		if i > 0 && len(row) != m.seedsDim {
+			return nil, schema.Problems{{Loc: schema.Path{"seeds", i}, Type: "value_error", Msg: fmt.Sprintf("has %d coordinates; the first seed has %d", len(row), m.seedsDim)}}
+		}
+		m.seedsDim = len(row)
+		for _, e := range row {
+			f, _ := schema.AsValues(map[string]any{"v": e}).FloatOK("v")
+			m.p.Seeds = append(m.p.Seeds, f)
+		}
+	}
+	return m, nil
+}
+
+func (m *meanShiftModel) params() map[string]any {
+	out := map[string]any{
+		"bandwidth": nil, "quantile": m.p.Quantile, "seeds": nil, "bin_seeding": m.p.BinSeeding,
+		"min_bin_freq": m.p.MinBinFreq, "cluster_all": m.p.ClusterAll, "max_iter": m.p.MaxIter,
+	}
+	if m.p.Bandwidth > 0 {
+		out["bandwidth"] = m.p.Bandwidth
+	}
+	if m.p.Seeds != nil {
+		out["seeds"] = len(m.p.Seeds) / m.seedsDim
+	}
+	return out
+}
+
+func (m *meanShiftModel) checkShape(_, d int) error {
+	if m.seedsDim > 0 && m.seedsDim != d {
+		return &ParamError{Param: "seeds", Msg: fmt.Sprintf("seeds are %d-dimensional; the vectors are %d-dimensional", m.seedsDim, d)}
+	}
+	return nil
+}
+
+func (m *meanShiftModel) check(in Input) error { return m.checkShape(in.N, in.D) }
+
+func (m *meanShiftModel) fit(ctx context.Context, r *run) (*fitted, error) {
+	r.report(Progress{Phase: "init"})
+	res, err := meanshift.Fit(ctx, r.be, r.ds, r.in.X, m.p)
+	if errors.Is(err, meanshift.ErrNoCentre) {
+		return nil, &ParamError{Param: "bandwidth", Msg: err.Error()}
+	}
+	if err != nil {
+		return nil, err
+	}
+	cents := make([]float32, len(res.Centers))
+	for i, v := range res.Centers {
+		cents[i] = float32(v)
+	}
+	return &fitted{labels: res.Labels, k: res.NumClusters, centroids: cents, iterations: res.Iterations,
+		bandwidth: res.Bandwidth, clusterAll: m.p.ClusterAll}, nil
+}
+
+// extend implements extender: a point outside the sample takes its nearest
+// centre, as MeanShift.predict does; with cluster_all false, only within
+// the bandwidth (noise otherwise).
+func (m *meanShiftModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+	out := *f
+	out.labels = make([]int32, full.in.N)
+	dist := make([]float32, full.in.N)
+	if err := full.be.Assign(ctx, full.ds, f.centroids, f.k, out.labels, dist); err != nil {
+		return nil, err
+	}
+	if !f.clusterAll {
+		for i, e := range dist {
+			if math.Sqrt(math.Max(float64(e), 0)) > f.bandwidth {
+				out.labels[i] = -1
+			}
+		}
+	}
+	for p, i := range rows {
+		out.labels[i] = f.labels[p]
+	}
+	return &out, nil
+}

@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/clusterd/clusterd/engine/optics"
+	paramModels "github.com/clusterd/clusterd/params"
+	"github.com/clusterd/clusterd/schema"
+)
+
+// opticsModel is scikit-learn's OPTICS.
+type opticsModel struct{ p optics.Params }
+
+func parseOPTICS(v, _ schema.Values, _ *int64) (model, error) {
+	p := optics.DefaultParams()
+	p.MinSamples = v.Int("min_samples")
+	if v.Has("max_eps") {
+		p.MaxEps = v.Float("max_eps")
+	}
+	p.Metric = paramModels.OPTICSMetric(v)
+	p.Method = v.Str("cluster_method")
+	if v.Has("eps") {
+		p.Eps = v.Float("eps")
+	}
+	p.Xi = v.Float("xi")
+	p.PredecessorCorrection = v.Bool("predecessor_correction")
+	if v.Has("min_cluster_size") {
+		p.MinClusterSize = v.Float("min_cluster_size")
+	}
+	return &opticsModel{p: p}, nil
+}
+
+func (m *opticsModel) params() map[string]any {
+	out := map[string]any{
+		"min_samples": m.p.MinSamples, "max_eps": nil, "metric": m.p.Metric, "cluster_method": m.p.Method, "eps": nil,
+		"xi": m.p.Xi, "predecessor_correction": m.p.PredecessorCorrection, "min_cluster_size": nil,
+	}
+	if !math.IsInf(m.p.MaxEps, 1) {
+		out["max_eps"] = m.p.MaxEps
+	}
+	if m.p.Eps > 0 {
+		out["eps"] = m.p.Eps
+	}
+	if m.p.MinClusterSize > 0 {
+		out["min_cluster_size"] = m.p.MinClusterSize
+	}
+	return out
+}
+
+func (m *opticsModel) checkShape(n, _ int) error {
+	switch {
+	case m.p.MinSamples > n:
+		return &ParamError{Param: "min_samples", Msg: fmt.Sprintf("min_samples = %d is more than the %d points to cluster", m.p.MinSamples, n)}
+	case m.p.MinClusterSize > float64(n):
+		return &ParamError{Param: "min_cluster_size", Msg: fmt.Sprintf("min_cluster_size = %g is more than the %d points to cluster", m.p.MinClusterSize, n)}
+	}
+	return nil
+}
+
+func (m *opticsModel) check(in Input) error { return m.checkShape(in.N, in.D) }
+
+func (m *opticsModel) fit(ctx context.Context, r *run) (*fitted, error) {
+	r.report(Progress{Phase: "init"})
+	res, err := optics.Fit(ctx, r.be, r.ds, r.in.X, m.p)
+	if err != nil {
+		return nil, err
+	}
+	// A clustered point extends its cluster within its core distance.
+	reach := make([]float64, len(res.CoreDistances))
+	for i, c := range res.CoreDistances {
+		reach[i] = c
+		if math.IsInf(c, 1) {
+			reach[i] = -1
+		}
+	}
+	return &fitted{labels: res.Labels, k: res.NumClusters, reach: reach}, nil
+}
+
+// extend implements extender: a point outside the sample takes the label
+// of its nearest clustered sample point (in the run's metric) when it lies
+// within that point's core distance, and is noise otherwise.
+func (m *opticsModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+	return extendWithinReach(ctx, full, sample, rows, f, m.p.Metric == optics.Cosine)
+}
