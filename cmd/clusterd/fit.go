@@ -33,7 +33,7 @@ func runFit(args []string) error {
 	params := fs.String("params", "{}", "algorithm parameters as a JSON object (scikit-learn names)")
 	seedFlag := fs.String("seed", "", "seed for every random choice (overrides random_state)")
 	backendFlag := fs.String("backend", "auto", "where the kernels run: auto, cpu or gpu")
-	workers := fs.Int("workers", 0, "CPU worker goroutines (0: one per core)")
+	workers := cpuThreadsFlag(fs)
 	labelsOut := fs.String("labels-out", "", "write the labels as an int32 .npy (one per input row, -1 for noise)")
 	output := fs.String("output", "-", "write the result JSON here (- for standard output)")
 	pipeline := fs.String("pipeline", "", `steps around the algorithm, named as the API's vector_config: {"preprocessing_steps":[{"method":"normalize"},{"method":"pca","n_components":50}],"sample_size":N,"hierarchical":true,"max_hierarchy_depth":3,"effective_feature_method":"mean|median|medoid"}`)

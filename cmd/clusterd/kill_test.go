@@ -28,6 +28,7 @@ type server struct {
 	cmd     *exec.Cmd
 	log     *lockedBuffer
 	env     []string
+	args    []string // more flags (a later one wins over the defaults above)
 	started int
 }
 
@@ -67,7 +68,7 @@ func newServer(t *testing.T, env ...string) *server {
 func (s *server) start() {
 	s.t.Helper()
 	s.log = &lockedBuffer{}
-	s.cmd = exec.Command(binary, "serve", "--data-dir", s.dir, "--addr", s.addr, "--backend", "cpu")
+	s.cmd = exec.Command(binary, append([]string{"serve", "--data-dir", s.dir, "--addr", s.addr, "--backend", "cpu", "--drain-delay", "0"}, s.args...)...)
 	s.cmd.Env = append(os.Environ(), s.env...)
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {
@@ -267,6 +268,39 @@ func TestKillRepeatedly(t *testing.T) {
 
 // TestGracefulShutdownRequeues: SIGTERM during a run puts it back in the
 // queue; the next start finishes it.
+// TestDrainDelay: after SIGTERM, /readyz answers 503 while requests are
+// still served for the drain delay, then the listener closes.
+func TestDrainDelay(t *testing.T) {
+	s := newServer(t)
+	s.args = []string{"--drain-delay", "1500ms"}
+	s.start()
+	defer s.stop()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	sawDraining := false
+	deadline := time.Now().Add(1200 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + s.addr + "/readyz")
+		if err != nil {
+			t.Fatalf("the listener closed during the drain delay: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			sawDraining = true
+			if code, _ := s.do("GET", "/healthz", "", nil); code != 200 {
+				t.Fatalf("requests are not served while draining: %d", code)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !sawDraining {
+		t.Fatal("/readyz never answered 503 after SIGTERM")
+	}
+	s.cmd.Wait()
+	if _, err := http.Get("http://" + s.addr + "/readyz"); err == nil {
+		t.Fatal("still listening after the drain delay and shutdown")
+	}
+}
+
 func TestGracefulShutdownRequeues(t *testing.T) {
 	s := newServer(t)
 	s.start()

@@ -43,6 +43,16 @@ func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 	return false, nil
 }
 
+// cpuThreadsFlag registers --cpu-threads (goroutines one CPU kernel uses; 0
+// is one per core) and its deprecated name --workers, which now means a
+// run's concurrency in serve.
+func cpuThreadsFlag(fs *flag.FlagSet) *int {
+	n := new(int)
+	fs.IntVar(n, "cpu-threads", 0, "goroutines one CPU kernel uses (0: one per core)")
+	fs.IntVar(n, "workers", 0, "deprecated: use --cpu-threads")
+	return n
+}
+
 var commands = map[string]func(args []string) error{
 	"serve":   runServe,
 	"fit":     runFit,

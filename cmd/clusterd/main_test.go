@@ -13,9 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clusterd/clusterd/config"
 	"github.com/clusterd/clusterd/internal/ari"
 	"github.com/clusterd/clusterd/internal/npy"
 	"github.com/clusterd/clusterd/internal/seedschema"
+	"github.com/clusterd/clusterd/triggers"
 )
 
 var binary string
@@ -271,5 +273,13 @@ func TestMetricsCommand(t *testing.T) {
 	// scikit-learn 1.2.1 on the same labels (engine/testdata/blobs.json).
 	if v := s["silhouette"]; v < 0.67034 || v > 0.67036 {
 		t.Errorf("silhouette %v", v)
+	}
+}
+
+// TestTriggerFailureDefault: the configuration's default is the
+// scheduler's.
+func TestTriggerFailureDefault(t *testing.T) {
+	if got := config.Defaults().TriggerMaxFailures; got != triggers.DefaultMaxFailures {
+		t.Errorf("config default %d, triggers.DefaultMaxFailures %d", got, triggers.DefaultMaxFailures)
 	}
 }

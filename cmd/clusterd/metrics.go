@@ -22,7 +22,7 @@ func runMetrics(args []string) error {
 	labelsPath := fs.String("labels", "", "labels: 1-D int32 or int64 .npy, -1 for noise (excluded)")
 	sample := fs.Int("silhouette-sample-size", -1, "silhouette on a seeded sample of this many points (-1: exact)")
 	seed := fs.Int64("seed", engine.DefaultRandomState, "seed for the silhouette sample")
-	workers := fs.Int("workers", 0, "CPU worker goroutines (0: one per core)")
+	workers := cpuThreadsFlag(fs)
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}

@@ -2,14 +2,14 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,6 +19,7 @@ import (
 
 	"github.com/clusterd/clusterd/api"
 	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/config"
 	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
@@ -26,60 +27,17 @@ import (
 	"github.com/clusterd/clusterd/triggers"
 )
 
-// envOr returns the CLUSTERD_* environment variable name, or def.
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
+// parseServe reads serve's flags over its CLUSTERD_* environment (see
+// package config); a bad value in either is a usage error naming it.
+func parseServe(args []string) (config.Serve, []string, bool, error) {
+	cfg, warnings, err := config.Parse(args, os.LookupEnv, os.Stderr)
+	if errors.Is(err, config.ErrHelp) {
+		return cfg, nil, true, nil
 	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if v, ok := os.LookupEnv(name); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
+	if err != nil {
+		return cfg, nil, false, usagef("%v", err)
 	}
-	return def
-}
-
-// serveConfig is the service's configuration: every flag has a CLUSTERD_*
-// environment variable (the flag wins).
-type serveConfig struct {
-	addr, dataDir, apiKeys, backend, logLevel, gpuWorker string
-	workers, cpuThreads, maxAttempts, triggerMaxFailures int
-	maxBody, maxImport                                   int64
-}
-
-func parseServeFlags(args []string) (serveConfig, bool, error) {
-	var c serveConfig
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.StringVar(&c.addr, "addr", envOr("CLUSTERD_ADDR", "127.0.0.1:8080"), "listen address (CLUSTERD_ADDR)")
-	fs.StringVar(&c.dataDir, "data-dir", envOr("CLUSTERD_DATA_DIR", "./data"), "data directory: SQLite database, vectors, artifacts (CLUSTERD_DATA_DIR)")
-	fs.StringVar(&c.apiKeys, "api-keys", envOr("CLUSTERD_API_KEYS", ""), "comma-separated bearer keys, KEY or KEY=ns1|ns2 to scope one; none = auth off (CLUSTERD_API_KEYS)")
-	fs.StringVar(&c.backend, "backend", envOr("CLUSTERD_BACKEND", "auto"), "where kernels run: auto, cpu or gpu (CLUSTERD_BACKEND)")
-	fs.IntVar(&c.workers, "workers", envInt("CLUSTERD_WORKERS", 1), "runs executed at once (CLUSTERD_WORKERS)")
-	fs.IntVar(&c.maxAttempts, "max-attempts", envInt("CLUSTERD_MAX_ATTEMPTS", 3), "times a run is started before a run whose worker keeps dying ends failed (CLUSTERD_MAX_ATTEMPTS)")
-	fs.IntVar(&c.triggerMaxFailures, "trigger-max-failures", envInt("CLUSTERD_TRIGGER_MAX_FAILURES", triggers.DefaultMaxFailures),
-		"consecutive failed runs after which a trigger is paused (CLUSTERD_TRIGGER_MAX_FAILURES)")
-	fs.IntVar(&c.cpuThreads, "cpu-threads", envInt("CLUSTERD_CPU_THREADS", 0), "goroutines one CPU kernel uses, 0 = all cores (CLUSTERD_CPU_THREADS)")
-	fs.StringVar(&c.logLevel, "log-level", envOr("CLUSTERD_LOG_LEVEL", "info"), "debug, info, warn or error (CLUSTERD_LOG_LEVEL)")
-	fs.StringVar(&c.gpuWorker, "gpu-worker", envOr("CLUSTERD_GPU_WORKER", ""), "path of clusterd-gpu (default: next to clusterd, then PATH) (CLUSTERD_GPU_WORKER)")
-	fs.Int64Var(&c.maxBody, "max-body-bytes", int64(envInt("CLUSTERD_MAX_BODY_BYTES", 64<<20)), "largest JSON request body (CLUSTERD_MAX_BODY_BYTES)")
-	fs.Int64Var(&c.maxImport, "max-import-bytes", int64(envInt("CLUSTERD_MAX_IMPORT_BYTES", 64<<30)), "largest bulk import (CLUSTERD_MAX_IMPORT_BYTES)")
-	if help, err := parseFlags(fs, args); help || err != nil {
-		return c, help, err
-	}
-	if fs.NArg() > 0 {
-		return c, false, usagef("unexpected argument %q", fs.Arg(0))
-	}
-	if c.workers < 1 {
-		return c, false, usagef("--workers must be ≥ 1, got %d", c.workers)
-	}
-	if c.triggerMaxFailures < 1 {
-		return c, false, usagef("--trigger-max-failures must be ≥ 1, got %d", c.triggerMaxFailures)
-	}
-	return c, false, nil
+	return cfg, warnings, false, nil
 }
 
 func newLogger(level string) (*slog.Logger, error) {
@@ -94,19 +52,22 @@ func newLogger(level string) (*slog.Logger, error) {
 // gracefully: stop accepting requests, let in-flight ones finish, requeue
 // running clustering runs (they resume on the next start), close the store.
 func runServe(args []string) error {
-	cfg, help, err := parseServeFlags(args)
+	cfg, warnings, help, err := parseServe(args)
 	if help || err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.logLevel)
+	log, err := newLogger(cfg.LogLevel)
 	if err != nil {
 		return err
 	}
-	keys, err := api.ParseAPIKeys(cfg.apiKeys)
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	keys, err := api.ParseAPIKeys(cfg.APIKeys)
 	if err != nil {
 		return usageError{err}
 	}
-	bm, err := backends.New(backends.Options{Mode: cfg.backend, CPUWorkers: cfg.cpuThreads, WorkerPath: cfg.gpuWorker})
+	bm, err := backends.New(backends.Options{Mode: cfg.Backend, CPUWorkers: cfg.CPUThreads, WorkerPath: cfg.GPUWorker})
 	if err != nil {
 		return usageError{err}
 	}
@@ -115,7 +76,7 @@ func runServe(args []string) error {
 	if bs.GPUUnavailableReason != "" {
 		log.Info("GPU not used", "kind", bs.GPUUnavailableKind, "reason", bs.GPUUnavailableReason)
 	}
-	st, err := store.Open(cfg.dataDir)
+	st, err := store.Open(cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -138,20 +99,22 @@ func runServe(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, Workers: cfg.workers, MaxAttempts: cfg.maxAttempts, LLM: labeler})
+	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, Workers: cfg.ConcurrentRuns, MaxAttempts: cfg.MaxAttempts, LLM: labeler})
 	if err := run.Start(context.Background()); err != nil {
 		return err
 	}
 	// Triggers fire through the runner's queue; the scheduler starts after
 	// the runner (which requeues what a previous process left running) and
 	// stops before the store closes.
-	sched := triggers.New(triggers.Config{Store: st, MaxFailures: cfg.triggerMaxFailures, Wake: run.Wake,
+	sched := triggers.New(triggers.Config{Store: st, MaxFailures: cfg.TriggerMaxFailures, Wake: run.Wake,
 		Metrics: telemetry.NewTriggerMetrics(reg), Logger: log})
 	sched.Start()
-	ready := true
+	// ready is read by /readyz handlers while the signal path writes it.
+	var ready atomic.Bool
+	ready.Store(true)
 	srv := api.New(api.Config{Store: st, Runner: run, Backends: bm, Metrics: metrics, Gatherer: gatherer, Logger: log, APIKeys: keys,
-		MaxBodyBytes: cfg.maxBody, MaxImportBytes: cfg.maxImport, Ready: func() bool { return ready }, Triggers: sched})
-	ln, err := net.Listen("tcp", cfg.addr)
+		MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes, Ready: ready.Load, Triggers: sched})
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		sched.Stop(context.Background())
 		run.Stop(context.Background())
@@ -164,8 +127,8 @@ func runServe(args []string) error {
 	if len(keys) > 0 {
 		auth = fmt.Sprintf("%d keys", len(keys))
 	}
-	log.Info("clusterd listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.dataDir, "backend", bs.Chosen,
-		"cpu_kernel", bs.CPU.Kernel, "workers", cfg.workers, "auth", auth)
+	log.Info("clusterd listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "backend", bs.Chosen,
+		"cpu_kernel", bs.CPU.Kernel, "concurrent_runs", cfg.ConcurrentRuns, "auth", auth)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -177,7 +140,17 @@ func runServe(args []string) error {
 		run.Stop(context.Background())
 		return err
 	}
-	ready = false
+	// Not ready, but still serving for the drain delay: a load balancer
+	// polling /readyz stops sending requests before the listener closes.
+	ready.Store(false)
+	if cfg.DrainDelay > 0 {
+		log.Info("draining", "seconds", cfg.DrainDelay.Seconds())
+		select {
+		case <-time.After(cfg.DrainDelay):
+		case s := <-sig:
+			log.Info("draining cut short", "signal", s.String())
+		}
+	}
 	// No new firing from here on; one in progress commits or rolls back
 	// whole, so its slot fires once, now or after the next start.
 	stopCtx, stopCancel := context.WithTimeout(context.Background(), 30*time.Second)

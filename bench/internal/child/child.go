@@ -71,7 +71,7 @@ func New(bin, dir string, env ...string) (*Server, error) {
 // Start launches the process and waits until /readyz answers 200.
 func (s *Server) Start() error {
 	s.Log = &Buffer{}
-	s.cmd = exec.Command(s.Bin, "serve", "--data-dir", s.Dir, "--addr", s.Addr, "--backend", "cpu")
+	s.cmd = exec.Command(s.Bin, "serve", "--data-dir", s.Dir, "--addr", s.Addr, "--backend", "cpu", "--drain-delay", "0")
 	s.cmd.Env = append(os.Environ(), s.Env...)
 	s.cmd.Stderr = s.Log
 	if err := s.cmd.Start(); err != nil {
