@@ -14,7 +14,7 @@
 # Usage: bench/compare.sh [WORKDIR]      (default bench/out; data are kept there)
 # Needs Debian's python3-sklearn, python3-faiss and time, and the peers script
 # (PEERS, default bench/peers.py, a copy of the shared tools' peers script). Extra flags for clusterd fit go in
-# FIT_FLAGS (e.g. "--workers 2").
+# FIT_FLAGS (e.g. "--cpu-threads 2").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-bench/out}
