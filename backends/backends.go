@@ -99,7 +99,7 @@ type Status struct {
 
 // CPUInfo describes the CPU backend.
 type CPUInfo struct {
-	Workers int    `json:"workers"`
+	Threads int    `json:"threads"`
 	Kernel  string `json:"kernel"`
 }
 
@@ -147,7 +147,7 @@ type Manager struct {
 // Options configure a Manager.
 type Options struct {
 	Mode       string // auto, cpu or gpu
-	CPUWorkers int    // 0: GOMAXPROCS
+	CPUThreads int    // goroutines one CPU kernel uses; 0: GOMAXPROCS
 	// WorkerPath overrides where clusterd-gpu is looked for.
 	WorkerPath string
 	// ProbeTimeout bounds the device query (default 20 s: a first CUDA
@@ -170,9 +170,9 @@ func New(opts Options) (*Manager, error) {
 	default:
 		return nil, fmt.Errorf("backend must be auto, cpu or gpu, got %q", opts.Mode)
 	}
-	m := &Manager{mode: opts.Mode, cpu: cpu.New(cpu.Options{Workers: opts.CPUWorkers})}
+	m := &Manager{mode: opts.Mode, cpu: cpu.New(cpu.Options{Threads: opts.CPUThreads})}
 	m.status = Status{Mode: opts.Mode, Chosen: "cpu", Available: []string{"cpu"}, Devices: []Device{},
-		CPU: CPUInfo{Workers: m.cpu.Workers(), Kernel: cpuKernel(m.cpu)}}
+		CPU: CPUInfo{Threads: m.cpu.Threads(), Kernel: cpuKernel(m.cpu)}}
 	if opts.Mode == ModeCPU {
 		m.status.GPUUnavailableReason, m.status.GPUUnavailableKind = "not requested (--backend cpu)", UnavailableNotRequested
 		return m, nil

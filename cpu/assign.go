@@ -93,7 +93,7 @@ func (b *Backend) nearestRows(ctx context.Context, ds *dataset, rows []int32, c 
 	}
 	cn := centroidNorms(c, k, d)
 	if s := b.simd; s != nil {
-		return s.nearestRows(ctx, b.workers, ds, rows, n, c, cn, k, labels, dist2, second2)
+		return s.nearestRows(ctx, b.threads, ds, rows, n, c, cn, k, labels, dist2, second2)
 	}
 	emit := func(p int, o nearest) {
 		labels[p], dist2[p] = o.best, o.bestD
@@ -104,7 +104,7 @@ func (b *Backend) nearestRows(ctx context.Context, ds *dataset, rows []int32, c 
 			}
 		}
 	}
-	return parallelFor(ctx, b.workers, blocks(n, rowTile), func(t int) {
+	return parallelFor(ctx, b.threads, blocks(n, rowTile), func(t int) {
 		lo, hi := t*rowTile, min(n, (t+1)*rowTile)
 		tb := getTile(d)
 		defer putTile(tb)
@@ -165,12 +165,12 @@ func (b *Backend) Distances(ctx context.Context, x kernels.Dataset, y []float32,
 	yn := centroidNorms(y, m, ds.d)
 	if s := b.simd; s != nil {
 		if m <= skinnyMax {
-			return s.skinnyDistances(ctx, b.workers, ds, y, yn, m, out)
+			return s.skinnyDistances(ctx, b.threads, ds, y, yn, m, out)
 		}
-		return s.distances(ctx, b.workers, ds, y, yn, m, out)
+		return s.distances(ctx, b.threads, ds, y, yn, m, out)
 	}
 	d := ds.d
-	return parallelFor(ctx, b.workers, blocks(ds.n, rowTile), func(t int) {
+	return parallelFor(ctx, b.threads, blocks(ds.n, rowTile), func(t int) {
 		lo, hi := t*rowTile, min(ds.n, (t+1)*rowTile)
 		tb := getTile(d)
 		defer putTile(tb)

@@ -39,8 +39,8 @@ import (
 
 // Options configure a Backend. The zero value is ready to use.
 type Options struct {
-	// Workers bounds the goroutines one call uses; 0 means GOMAXPROCS.
-	Workers int
+	// Threads bounds the goroutines one call uses; 0 means GOMAXPROCS.
+	Threads int
 	// Kernel forces a kernel path: KernelAVX512, KernelAVX2 or
 	// KernelGeneric; "" or KernelAuto picks the fastest one Kernels lists.
 	Kernel string
@@ -48,7 +48,7 @@ type Options struct {
 
 // Backend is the CPU implementation of kernels.Backend.
 type Backend struct {
-	workers int
+	threads int
 	simd    *simd // nil: the generic path
 }
 
@@ -77,18 +77,18 @@ func NewChecked(opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := opts.Workers
+	w := opts.Threads
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
-	return &Backend{workers: w, simd: s}, nil
+	return &Backend{threads: w, simd: s}, nil
 }
 
 // Name implements kernels.Backend.
 func (b *Backend) Name() string { return "cpu" }
 
-// Workers reports how many goroutines a call may use.
-func (b *Backend) Workers() int { return b.workers }
+// Threads reports how many goroutines a call may use.
+func (b *Backend) Threads() int { return b.threads }
 
 // Kernel reports the kernel path in use (one of those Kernels lists).
 func (b *Backend) Kernel() string {
@@ -151,7 +151,7 @@ func (b *Backend) own(x kernels.Dataset) *dataset {
 // distance from a zero row, which the SIMD paths vectorise).
 func rowNorms(b *Backend, x []float32, n, d int, out []float32) {
 	zero := make([]float32, d)
-	_ = parallelFor(context.Background(), b.workers, blocks(n, normBlock), func(t int) {
+	_ = parallelFor(context.Background(), b.threads, blocks(n, normBlock), func(t int) {
 		lo, hi := t*normBlock, min(n, (t+1)*normBlock)
 		for i := lo; i < hi; i++ {
 			out[i] = float32(b.simd.exactSqDist(x[i*d:(i+1)*d], zero))

@@ -356,7 +356,7 @@ func TestSkinnyDistances(t *testing.T) {
 			for m := 1; m <= skinnyMax; m++ {
 				n := 37
 				x, y := randRows(n, d, uint64(d)), randRows(m, d, uint64(m))
-				b := &Backend{workers: 2, simd: s}
+				b := &Backend{threads: 2, simd: s}
 				ds, err := b.Upload(x, n, d)
 				if err != nil {
 					t.Fatal(err)

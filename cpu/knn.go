@@ -23,11 +23,11 @@ func (b *Backend) KNN(ctx context.Context, x kernels.Dataset, k int, idx []int32
 		return err
 	}
 	if s := b.simd; s != nil {
-		return s.knn(ctx, b.workers, ds, k, idx, dist2)
+		return s.knn(ctx, b.threads, ds, k, idx, dist2)
 	}
 	var s *simd
 	n, d := ds.n, ds.d
-	return parallelFor(ctx, b.workers, blocks(n, rowTile), func(t int) {
+	return parallelFor(ctx, b.threads, blocks(n, rowTile), func(t int) {
 		lo, hi := t*rowTile, min(n, (t+1)*rowTile)
 		tb := getTile(d)
 		defer putTile(tb)

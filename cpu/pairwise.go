@@ -62,7 +62,7 @@ func (b *Backend) ClusterDistanceSums(ctx context.Context, x kernels.Dataset, la
 	pl := &cdsPlan{b: b, ds: ds, order: order, lab: lab, k: k, out: out, zero: make([]float32, ds.d)}
 	nb := blocks(nl, cdsBlock)
 	span := func(blk, lo, hi int) (int, int) { return lo + blk*cdsBlock, min(hi, lo+(blk+1)*cdsBlock) }
-	err := parallelFor(ctx, b.workers, nb, func(t int) {
+	err := parallelFor(ctx, b.threads, nb, func(t int) {
 		lo, hi := span(t, 0, nl)
 		pl.tile(lo, hi, lo, hi, false)
 	})
@@ -72,7 +72,7 @@ func (b *Backend) ClusterDistanceSums(ctx context.Context, x kernels.Dataset, la
 			return err
 		}
 		round = roundPairs(nb, r, round[:0])
-		err = parallelFor(ctx, b.workers, len(round), func(t int) {
+		err = parallelFor(ctx, b.threads, len(round), func(t int) {
 			ilo, ihi := span(round[t][0], 0, nl)
 			jlo, jhi := span(round[t][1], 0, nl)
 			pl.tile(ilo, ihi, jlo, jhi, true)
@@ -81,7 +81,7 @@ func (b *Backend) ClusterDistanceSums(ctx context.Context, x kernels.Dataset, la
 	if err != nil {
 		return err
 	}
-	return parallelFor(ctx, b.workers, blocks(len(order)-nl, cdsBlock), func(t int) {
+	return parallelFor(ctx, b.threads, blocks(len(order)-nl, cdsBlock), func(t int) {
 		ilo, ihi := span(t, nl, len(order))
 		for blk := 0; blk < nb; blk++ {
 			jlo, jhi := span(blk, 0, nl)

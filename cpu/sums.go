@@ -33,7 +33,7 @@ func (b *Backend) SumByLabel(ctx context.Context, x kernels.Dataset, labels []in
 	parts := max(1, min(blocks(n, sumChunk), n/(16*k)))
 	per := blocks(n, parts)
 	partial := make([]float64, (parts-1)*kd)
-	err := parallelFor(ctx, b.workers, parts, func(c int) {
+	err := parallelFor(ctx, b.threads, parts, func(c int) {
 		dst := sums
 		if c > 0 {
 			dst = partial[(c-1)*kd : c*kd]
@@ -45,7 +45,7 @@ func (b *Backend) SumByLabel(ctx context.Context, x kernels.Dataset, labels []in
 	if err != nil || parts == 1 {
 		return err
 	}
-	return parallelFor(ctx, b.workers, blocks(kd, normBlock), func(t int) {
+	return parallelFor(ctx, b.threads, blocks(kd, normBlock), func(t int) {
 		for e := t * normBlock; e < min(kd, (t+1)*normBlock); e++ {
 			sum := sums[e]
 			for c := 1; c < parts; c++ {
@@ -64,7 +64,7 @@ func (b *Backend) LabelDistances(ctx context.Context, x kernels.Dataset, c []flo
 		return err
 	}
 	d := ds.d
-	return parallelFor(ctx, b.workers, blocks(ds.n, normBlock), func(t int) {
+	return parallelFor(ctx, b.threads, blocks(ds.n, normBlock), func(t int) {
 		for i := t * normBlock; i < min(ds.n, (t+1)*normBlock); i++ {
 			if l := labels[i]; l >= 0 {
 				out[i] = float32(b.simd.exactSqDist(ds.row(i), c[int(l)*d:(int(l)+1)*d]))

@@ -44,9 +44,9 @@ type Config struct {
 	Backends Backends
 	Metrics  *telemetry.Metrics
 	Logger   *slog.Logger
-	// Workers is the number of runs executed at once (default 1: one run
+	// ConcurrentRuns is the number of runs executed at once (default 1: one run
 	// already uses every core).
-	Workers int
+	ConcurrentRuns int
 	// Lease is how long a claimed job stays reserved without a heartbeat
 	// (default 15 s); heartbeats come every Lease/3.
 	Lease time.Duration
@@ -62,7 +62,7 @@ type Config struct {
 	LLM *llm.Labeler
 }
 
-// Runner runs queued jobs on a pool of workers.
+// Runner runs queued jobs, ConcurrentRuns at a time.
 type Runner struct {
 	cfg   Config
 	owner string
@@ -84,8 +84,8 @@ var errCanceled = errors.New(store.CanceledMessage)
 
 // New makes a Runner; Start starts it.
 func New(cfg Config) *Runner {
-	if cfg.Workers <= 0 {
-		cfg.Workers = 1
+	if cfg.ConcurrentRuns <= 0 {
+		cfg.ConcurrentRuns = 1
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 15 * time.Second
@@ -110,7 +110,7 @@ func New(cfg Config) *Runner {
 }
 
 // Start reclaims the jobs a previous process left running and starts the
-// workers.
+// goroutines that claim and run jobs (ConcurrentRuns of them).
 func (r *Runner) Start(ctx context.Context) error {
 	n, err := r.cfg.Store.RecoverOrphans(ctx)
 	if err != nil {
@@ -121,7 +121,7 @@ func (r *Runner) Start(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
-	for i := 0; i < r.cfg.Workers; i++ {
+	for i := 0; i < r.cfg.ConcurrentRuns; i++ {
 		// Each worker holds leases under its own name: a worker whose lease
 		// expired (a long pause) must see another worker's claim of the
 		// same job as lost, which it cannot when both sign alike.
@@ -136,7 +136,7 @@ func (r *Runner) Start(ctx context.Context) error {
 }
 
 // Stop stops taking jobs, interrupts running ones (they are requeued and
-// resume on the next start) and waits for the workers, or for ctx.
+// resume on the next start) and waits for the running jobs, or for ctx.
 func (r *Runner) Stop(ctx context.Context) error {
 	if r.stop == nil {
 		return nil

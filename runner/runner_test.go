@@ -171,7 +171,7 @@ func (f *fixture) waitFor(t *testing.T, what string, cond func() bool) {
 // run is not executed twice at once. (With one lease name per process the
 // first worker's heartbeats kept succeeding.)
 func TestTakenOverLeaseStopsTheFirstWorker(t *testing.T) {
-	f := newFixture(t, Config{Workers: 2, Lease: 600 * time.Millisecond})
+	f := newFixture(t, Config{ConcurrentRuns: 2, Lease: 600 * time.Millisecond})
 	run := f.enqueue(t)
 	if err := f.r.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func TestTakenOverLeaseStopsTheFirstWorker(t *testing.T) {
 // was dead (cancel_requested set, nobody to stop) ends canceled when the
 // next process claims it, without executing.
 func TestCancelAcceptedWhileNoProcessRanIt(t *testing.T) {
-	f := newFixture(t, Config{Workers: 1})
+	f := newFixture(t, Config{ConcurrentRuns: 1})
 	ctx := context.Background()
 	run := f.enqueue(t)
 	job, err := f.st.Claim(ctx, "a-process-that-died", time.Minute)
@@ -232,7 +232,7 @@ func TestCancelAcceptedWhileNoProcessRanIt(t *testing.T) {
 // executes (the delete removes the run's directory first) leaves no
 // artifacts and no output collection behind once the run finishes.
 func TestRunOfDeletedClusterLeavesNoFiles(t *testing.T) {
-	f := newFixture(t, Config{Workers: 1})
+	f := newFixture(t, Config{ConcurrentRuns: 1})
 	run := f.enqueue(t)
 	if err := f.r.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 // newManager resolves --backend for the file commands: "cpu", "gpu" (an
 // error when no GPU can be used) or "auto" (the GPU when usable, else the
 // CPU with the reason).
-func newManager(mode string, workers int) (*backends.Manager, error) {
-	m, err := backends.New(backends.Options{Mode: mode, CPUWorkers: workers})
+func newManager(mode string, threads int) (*backends.Manager, error) {
+	m, err := backends.New(backends.Options{Mode: mode, CPUThreads: threads})
 	if err != nil {
 		if errors.Is(err, backends.ErrNoGPU) {
 			return nil, usagef("--backend gpu: %v", err)

@@ -36,12 +36,12 @@ func runBench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	which := fs.String("workloads", "w1,w2", "comma-separated: w1 (200000×128, k=256), w2 (100000×768, k=100), large (1000000×768, k=1000), small (20000×64, k=20)")
 	iters := fs.Int("iters", 0, "Lloyd iterations (default: the workload's, 20)")
-	workers := cpuThreadsFlag(fs)
+	threads := cpuThreadsFlag(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per run instead of a table")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	m, err := backends.New(backends.Options{Mode: backends.ModeAuto, CPUWorkers: *workers})
+	m, err := backends.New(backends.Options{Mode: backends.ModeAuto, CPUThreads: *threads})
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func runDevices(args []string) error {
 		fmt.Println(string(b))
 		return nil
 	}
-	fmt.Printf("cpu      %d workers, kernel %s\n", st.CPU.Workers, st.CPU.Kernel)
+	fmt.Printf("cpu      %d threads, kernel %s\n", st.CPU.Threads, st.CPU.Kernel)
 	for _, d := range st.Devices {
 		fmt.Printf("gpu:%d    %s, compute capability %s, %.1f GiB (%.1f GiB free), driver %s\n", d.Index, d.Name, d.ComputeCapability,
 			float64(d.MemoryTotalBytes)/(1<<30), float64(d.MemoryFreeBytes)/(1<<30), d.DriverVersion)

@@ -33,7 +33,7 @@ func runFit(args []string) error {
 	params := fs.String("params", "{}", "algorithm parameters as a JSON object (scikit-learn names)")
 	seedFlag := fs.String("seed", "", "seed for every random choice (overrides random_state)")
 	backendFlag := fs.String("backend", "auto", "where the kernels run: auto, cpu or gpu")
-	workers := cpuThreadsFlag(fs)
+	threads := cpuThreadsFlag(fs)
 	labelsOut := fs.String("labels-out", "", "write the labels as an int32 .npy (one per input row, -1 for noise)")
 	output := fs.String("output", "-", "write the result JSON here (- for standard output)")
 	pipeline := fs.String("pipeline", "", `steps around the algorithm, named as the API's vector_config: {"preprocessing_steps":[{"method":"normalize"},{"method":"pca","n_components":50}],"sample_size":N,"hierarchical":true,"max_hierarchy_depth":3,"effective_feature_method":"mean|median|medoid"}`)
@@ -74,7 +74,7 @@ func runFit(args []string) error {
 	if _, err := engine.ParseParams(spec.Algorithm, spec.Params); err != nil {
 		return usageError{err}
 	}
-	bm, err := newManager(*backendFlag, *workers)
+	bm, err := newManager(*backendFlag, *threads)
 	if err != nil {
 		return err
 	}

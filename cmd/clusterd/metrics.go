@@ -22,7 +22,7 @@ func runMetrics(args []string) error {
 	labelsPath := fs.String("labels", "", "labels: 1-D int32 or int64 .npy, -1 for noise (excluded)")
 	sample := fs.Int("silhouette-sample-size", -1, "silhouette on a seeded sample of this many points (-1: exact)")
 	seed := fs.Int64("seed", engine.DefaultRandomState, "seed for the silhouette sample")
-	workers := cpuThreadsFlag(fs)
+	threads := cpuThreadsFlag(fs)
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func runMetrics(args []string) error {
 	if len(labels) != m.N {
 		return usagef("%d labels for %d rows", len(labels), m.N)
 	}
-	be := cpu.New(cpu.Options{Workers: *workers})
+	be := cpu.New(cpu.Options{Threads: *threads})
 	in := engine.Input{X: m.X, N: m.N, D: m.D}
 	if err := engine.CheckInput(in); err != nil {
 		return usageError{err}

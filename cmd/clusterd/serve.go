@@ -67,7 +67,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	bm, err := backends.New(backends.Options{Mode: cfg.Backend, CPUWorkers: cfg.CPUThreads, WorkerPath: cfg.GPUWorker})
+	bm, err := backends.New(backends.Options{Mode: cfg.Backend, CPUThreads: cfg.CPUThreads, WorkerPath: cfg.GPUWorker})
 	if err != nil {
 		return usageError{err}
 	}
@@ -99,7 +99,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, Workers: cfg.ConcurrentRuns, MaxAttempts: cfg.MaxAttempts, LLM: labeler})
+	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, ConcurrentRuns: cfg.ConcurrentRuns, MaxAttempts: cfg.MaxAttempts, LLM: labeler})
 	if err := run.Start(context.Background()); err != nil {
 		return err
 	}

@@ -700,7 +700,7 @@ async function systemPage(el) {
         ['Mode', b.mode],
         ['Chosen', h('strong', {}, b.chosen)],
         ['Available', (b.available || []).join(', ')],
-        ['CPU', `${cpu.workers ?? '—'} workers, ${cpu.kernel || '—'} kernel`],
+        ['CPU', `${cpu.threads ?? '—'} threads, ${cpu.kernel || '—'} kernel`],
         ['GPU devices', gpus.length ? gpus.map((g) => g.name || JSON.stringify(g)).join('; ') : 'none'],
         b.gpu_unavailable_reason ? ['GPU not used', h('span', {id: 'fallback-reason'}, b.gpu_unavailable_reason, b.gpu_unavailable_kind ? h('span', {class: 'muted'}, ` (${b.gpu_unavailable_kind})`) : null)] : null,
       ]), gpus.length ? h('pre', {}, JSON.stringify(gpus, null, 2)) : null),
