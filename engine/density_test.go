@@ -13,10 +13,10 @@ import (
 	"github.com/clusterd/clusterd/schema"
 )
 
-// TestDensityAndHierarchicalThroughRun runs one reference case of each of
+// TestDensityAndAgglomerativeThroughRun runs one reference case of each of
 // hdbscan, dbscan and agglomerative through engine.Run (their packages test
 // the rest) and checks the labels and the result's bookkeeping.
-func TestDensityAndHierarchicalThroughRun(t *testing.T) {
+func TestDensityAndAgglomerativeThroughRun(t *testing.T) {
 	for _, c := range []struct {
 		alg, data, labels, params string
 		clusters, noise           int
@@ -74,9 +74,9 @@ func TestAllNoise(t *testing.T) {
 	}
 }
 
-// TestDensityAndHierarchicalBadParams: every invalid parameter is one
+// TestDensityAndAgglomerativeBadParams: every invalid parameter is one
 // problem located at the parameter, with pydantic's error type.
-func TestDensityAndHierarchicalBadParams(t *testing.T) {
+func TestDensityAndAgglomerativeBadParams(t *testing.T) {
 	for _, c := range []struct {
 		alg, params, param, typ, msg string
 	}{
@@ -120,8 +120,8 @@ func TestDensityAndHierarchicalBadParams(t *testing.T) {
 	}
 }
 
-// TestDensityAndHierarchicalDefaults checks the effective parameters.
-func TestDensityAndHierarchicalDefaults(t *testing.T) {
+// TestDensityAndAgglomerativeDefaults checks the effective parameters.
+func TestDensityAndAgglomerativeDefaults(t *testing.T) {
 	for _, c := range []struct {
 		alg, params string
 		want        map[string]any
