@@ -9,8 +9,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/clusterd/clusterd/internal/parallel"
 )
 
 // Defaults of the per-request [Options].
@@ -429,16 +430,7 @@ func uniqueLabels(labels []string) []string {
 
 // forEach calls fn(0..n-1) from at most Config.Concurrency goroutines.
 func (l *Labeler) forEach(n int, fn func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(n, l.cfg.Concurrency) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
+	parallel.For(nil, max(l.cfg.Concurrency, 1), n, fn)
 }
 
 // labelOne returns a cluster's answer: from the cache when readCache allows,

@@ -3,12 +3,10 @@ package agglomerative
 import (
 	"context"
 	"math"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/clusterd/clusterd/engine/internal/dense"
+	"github.com/clusterd/clusterd/internal/parallel"
 )
 
 // condensed is the index of pair (i, j), i ≠ j, in SciPy's condensed
@@ -34,53 +32,40 @@ func pdist(ctx context.Context, x []float32, n, d int, metric string) ([]float64
 		}
 	}
 	out := make([]float64, n*(n-1)/2)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n-1 || ctx.Err() != nil {
-					return
-				}
-				xi := x[i*d : (i+1)*d]
-				row := out[condensed(n, i, i+1) : condensed(n, i, i+1)+n-i-1]
-				xj := func(j int) []float32 { return x[j*d : (j+1)*d] }
-				j := i + 1
-				if norms == nil {
-					for ; j+4 <= n; j += 4 {
-						s0, s1, s2, s3 := dense.SqDist4(xi, xj(j), xj(j+1), xj(j+2), xj(j+3))
-						row[j-i-1], row[j-i], row[j-i+1], row[j-i+2] = math.Sqrt(s0), math.Sqrt(s1), math.Sqrt(s2), math.Sqrt(s3)
-					}
-					for ; j < n; j++ {
-						row[j-i-1] = math.Sqrt(dense.SqDist(xi, xj(j)))
-					}
-					continue
-				}
-				cosine := func(j int, dot float64) float64 {
-					if norms[i] == 0 || norms[j] == 0 {
-						return 1 // scikit-learn's cosine_distances: a zero vector has similarity 0
-					}
-					c := dot / (norms[i] * norms[j])
-					if math.Abs(c) > 1 {
-						c = math.Copysign(1, c)
-					}
-					return 1 - c
-				}
-				for ; j+4 <= n; j += 4 {
-					s0, s1, s2, s3 := dense.Dot4(xi, xj(j), xj(j+1), xj(j+2), xj(j+3))
-					row[j-i-1], row[j-i], row[j-i+1], row[j-i+2] = cosine(j, s0), cosine(j+1, s1), cosine(j+2, s2), cosine(j+3, s3)
-				}
-				for ; j < n; j++ {
-					row[j-i-1] = cosine(j, dense.Dot(xi, xj(j)))
-				}
+	err := parallel.For(ctx, 0, n-1, func(i int) {
+		xi := x[i*d : (i+1)*d]
+		row := out[condensed(n, i, i+1) : condensed(n, i, i+1)+n-i-1]
+		xj := func(j int) []float32 { return x[j*d : (j+1)*d] }
+		j := i + 1
+		if norms == nil {
+			for ; j+4 <= n; j += 4 {
+				s0, s1, s2, s3 := dense.SqDist4(xi, xj(j), xj(j+1), xj(j+2), xj(j+3))
+				row[j-i-1], row[j-i], row[j-i+1], row[j-i+2] = math.Sqrt(s0), math.Sqrt(s1), math.Sqrt(s2), math.Sqrt(s3)
 			}
-		}()
-	}
-	wg.Wait()
-	return out, ctx.Err()
+			for ; j < n; j++ {
+				row[j-i-1] = math.Sqrt(dense.SqDist(xi, xj(j)))
+			}
+			return
+		}
+		cosine := func(j int, dot float64) float64 {
+			if norms[i] == 0 || norms[j] == 0 {
+				return 1 // scikit-learn's cosine_distances: a zero vector has similarity 0
+			}
+			c := dot / (norms[i] * norms[j])
+			if math.Abs(c) > 1 {
+				c = math.Copysign(1, c)
+			}
+			return 1 - c
+		}
+		for ; j+4 <= n; j += 4 {
+			s0, s1, s2, s3 := dense.Dot4(xi, xj(j), xj(j+1), xj(j+2), xj(j+3))
+			row[j-i-1], row[j-i], row[j-i+1], row[j-i+2] = cosine(j, s0), cosine(j+1, s1), cosine(j+2, s2), cosine(j+3, s3)
+		}
+		for ; j < n; j++ {
+			row[j-i-1] = cosine(j, dense.Dot(xi, xj(j)))
+		}
+	})
+	return out, err
 }
 
 // scipySingle is SciPy's mst_single_linkage: Prim on the condensed matrix

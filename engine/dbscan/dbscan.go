@@ -29,6 +29,7 @@ import (
 
 	"github.com/clusterd/clusterd/engine/internal/dense"
 	"github.com/clusterd/clusterd/engine/internal/kdtree"
+	"github.com/clusterd/clusterd/internal/parallel"
 	"github.com/clusterd/clusterd/kernels"
 )
 
@@ -423,47 +424,5 @@ func (bn *backendNeighbourhoods) each(ctx context.Context, keep []bool, fn func(
 // the results to consume in task order, from the calling goroutine. At most
 // a few results per core wait to be consumed, which bounds memory.
 func pipeline[T any](ctx context.Context, tasks int, produce func(int) T, consume func(T)) error {
-	workers := runtime.GOMAXPROCS(0)
-	results := make([]chan T, tasks)
-	for i := range results {
-		results[i] = make(chan T, 1)
-	}
-	window := make(chan struct{}, 2*workers)
-	next := make(chan int)
-	go func() {
-		defer close(next)
-		for i := 0; i < tasks; i++ {
-			select {
-			case window <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				results[i] <- produce(i)
-			}
-		}()
-	}
-	defer wg.Wait()
-	for i := 0; i < tasks; i++ {
-		select {
-		case r := <-results[i]:
-			consume(r)
-			<-window
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
+	return parallel.Ordered(ctx, 0, tasks, produce, consume)
 }

@@ -17,14 +17,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
-	"sync"
 
-	"github.com/clusterd/clusterd/engine/internal/nprand"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/clusterd/clusterd/engine/internal/nprand"
+	"github.com/clusterd/clusterd/internal/parallel"
 )
 
 // Covariance types.
@@ -703,26 +703,5 @@ func gemm(ta, tb blas.Transpose, m, n, k int, alpha float64, a []float64, lda in
 // parallelChunks runs fn over [0, n) in chunks of the given size on every
 // core.
 func parallelChunks(n, chunk int, fn func(lo, hi int)) {
-	var (
-		mu   sync.Mutex
-		next int
-		wg   sync.WaitGroup
-	)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				lo := next
-				next += chunk
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				fn(lo, min(n, lo+chunk))
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.Chunks(context.Background(), 0, n, chunk, fn)
 }

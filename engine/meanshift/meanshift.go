@@ -25,10 +25,10 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"sync"
 
 	"github.com/clusterd/clusterd/engine/internal/dense"
 	"github.com/clusterd/clusterd/engine/internal/kdtree"
+	pool "github.com/clusterd/clusterd/internal/parallel"
 	"github.com/clusterd/clusterd/kernels"
 )
 
@@ -501,28 +501,5 @@ func parallel(ctx context.Context, n, workers int, fn func(lo, hi int)) error {
 	if n == 0 {
 		return ctx.Err()
 	}
-	const grain = 16
-	var (
-		mu   sync.Mutex
-		next int
-		wg   sync.WaitGroup
-	)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				mu.Lock()
-				lo := next
-				next += grain
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				fn(lo, min(n, lo+grain))
-			}
-		}()
-	}
-	wg.Wait()
-	return ctx.Err()
+	return pool.Chunks(ctx, workers, n, 16, fn)
 }

@@ -3,8 +3,8 @@ package optics
 import (
 	"context"
 	"math"
-	"runtime"
-	"sync"
+
+	pool "github.com/clusterd/clusterd/internal/parallel"
 )
 
 // ExtractDBSCAN is scikit-learn's cluster_optics_dbscan: walking the
@@ -238,28 +238,5 @@ func xiLabels(ordering []int32, clusters [][2]int) []int32 {
 
 // parallel runs fn over [0, n) in chunks on every core.
 func parallel(ctx context.Context, n int, fn func(lo, hi int)) error {
-	const grain = 256
-	var (
-		mu   sync.Mutex
-		next int
-		wg   sync.WaitGroup
-	)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				mu.Lock()
-				lo := next
-				next += grain
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				fn(lo, min(n, lo+grain))
-			}
-		}()
-	}
-	wg.Wait()
-	return ctx.Err()
+	return pool.Chunks(ctx, 0, n, 256, fn)
 }

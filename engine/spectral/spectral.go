@@ -21,14 +21,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
-	"sync"
+
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/clusterd/clusterd/engine/internal/dense"
 	"github.com/clusterd/clusterd/engine/internal/nprand"
+	pool "github.com/clusterd/clusterd/internal/parallel"
 	"github.com/clusterd/clusterd/kernels"
-	"gonum.org/v1/gonum/mat"
 )
 
 // Affinities.
@@ -569,26 +569,5 @@ func discretize(emb []float64, n, k int, rs *nprand.RandomState) ([]int32, error
 
 // parallel runs fn over [0, n) in chunks on every core.
 func parallel(n, chunk int, fn func(lo, hi int)) {
-	var (
-		mu   sync.Mutex
-		next int
-		wg   sync.WaitGroup
-	)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				lo := next
-				next += chunk
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				fn(lo, min(n, lo+chunk))
-			}
-		}()
-	}
-	wg.Wait()
+	pool.Chunks(context.Background(), 0, n, chunk, fn)
 }
