@@ -25,7 +25,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/clusterd/clusterd/engine/internal/dense"
 	"github.com/clusterd/clusterd/engine/internal/kdtree"
@@ -387,28 +386,22 @@ func (bn *backendNeighbourhoods) each(ctx context.Context, keep []bool, fn func(
 		for k, c := range blk {
 			colThr[k] = lim + dense.ScreenTol*bn.norms[c]
 		}
-		var wg sync.WaitGroup
 		rows := (n + workers - 1) / workers
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				r0, r1 := w*rows, min(n, (w+1)*rows)
-				lists := perWorker[w][:0]
-				for i := r0; i < r1; i++ {
-					var js []int32
-					ti := dense.ScreenTol * bn.norms[i]
-					for k, v := range out[i*mm : (i+1)*mm] {
-						if float64(v)-ti <= colThr[k] && bn.within(i, int(blk[k])) {
-							js = append(js, blk[k])
-						}
+		parallel.For(ctx, workers, workers, func(w int) {
+			r0, r1 := w*rows, min(n, (w+1)*rows)
+			lists := perWorker[w][:0]
+			for i := r0; i < r1; i++ {
+				var js []int32
+				ti := dense.ScreenTol * bn.norms[i]
+				for k, v := range out[i*mm : (i+1)*mm] {
+					if float64(v)-ti <= colThr[k] && bn.within(i, int(blk[k])) {
+						js = append(js, blk[k])
 					}
-					lists = append(lists, js)
 				}
-				perWorker[w] = lists
-			}(w)
-		}
-		wg.Wait()
+				lists = append(lists, js)
+			}
+			perWorker[w] = lists
+		})
 		for w := 0; w < workers; w++ {
 			for k, js := range perWorker[w] {
 				if len(js) > 0 {

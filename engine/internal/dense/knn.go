@@ -3,10 +3,9 @@ package dense
 import (
 	"context"
 	"math"
-	"runtime"
 	"slices"
-	"sync"
 
+	"github.com/clusterd/clusterd/internal/parallel"
 	"github.com/clusterd/clusterd/kernels"
 )
 
@@ -42,48 +41,31 @@ func ExactKNN(ctx context.Context, be kernels.Backend, ds kernels.Dataset, x []f
 		}
 		return int(a.j) - int(b.j)
 	}
-	var wg sync.WaitGroup
-	var next int
-	var mu sync.Mutex
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]nb, 0, kk)
-			var all []nb
-			for ctx.Err() == nil {
-				mu.Lock()
-				lo := next
-				next += 256
-				mu.Unlock()
-				if lo >= n {
-					return
-				}
-				for i := lo; i < min(n, lo+256); i++ {
-					xi := x[i*d : (i+1)*d]
-					buf = buf[:0]
-					for _, j := range cand[i*kk : (i+1)*kk] {
-						buf = append(buf, nb{SqDist(xi, x[int(j)*d:(int(j)+1)*d]), j})
-					}
-					slices.SortFunc(buf, less)
-					res := buf
-					last := cand[i*kk+kk-1]
-					floor := float64(approx[i*kk+kk-1]) - ScreenTol*(norms[i]+norms[last])
-					if kk < n && floor <= buf[k-1].d2 {
-						all = all[:0]
-						for j := 0; j < n; j++ {
-							all = append(all, nb{SqDist(xi, x[j*d:(j+1)*d]), int32(j)})
-						}
-						slices.SortFunc(all, less)
-						res = all
-					}
-					for q := 0; q < k; q++ {
-						idx[i*k+q], dist[i*k+q] = res[q].j, math.Sqrt(res[q].d2)
-					}
-				}
+	err := parallel.Chunks(ctx, 0, n, 256, func(lo, hi int) {
+		buf := make([]nb, 0, kk)
+		var all []nb
+		for i := lo; i < hi; i++ {
+			xi := x[i*d : (i+1)*d]
+			buf = buf[:0]
+			for _, j := range cand[i*kk : (i+1)*kk] {
+				buf = append(buf, nb{SqDist(xi, x[int(j)*d:(int(j)+1)*d]), j})
 			}
-		}()
-	}
-	wg.Wait()
-	return idx, dist, ctx.Err()
+			slices.SortFunc(buf, less)
+			res := buf
+			last := cand[i*kk+kk-1]
+			floor := float64(approx[i*kk+kk-1]) - ScreenTol*(norms[i]+norms[last])
+			if kk < n && floor <= buf[k-1].d2 {
+				all = all[:0]
+				for j := 0; j < n; j++ {
+					all = append(all, nb{SqDist(xi, x[j*d:(j+1)*d]), int32(j)})
+				}
+				slices.SortFunc(all, less)
+				res = all
+			}
+			for q := 0; q < k; q++ {
+				idx[i*k+q], dist[i*k+q] = res[q].j, math.Sqrt(res[q].d2)
+			}
+		}
+	})
+	return idx, dist, err
 }

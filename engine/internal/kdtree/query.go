@@ -2,8 +2,8 @@ package kdtree
 
 import (
 	"context"
-	"runtime"
-	"sync"
+
+	"github.com/clusterd/clusterd/internal/parallel"
 )
 
 // neighbour is a candidate of a k-nearest-neighbour search.
@@ -58,48 +58,22 @@ func (h *knnHeap) offer(c neighbour, k int) {
 // index). 1 ≤ k ≤ n. It uses up to workers goroutines (0: GOMAXPROCS) and
 // returns ctx.Err() if ctx is cancelled.
 func (t *Tree) KNN(ctx context.Context, k, workers int, idx []int32, dist2 []float64) error {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	const chunk = 256
-	var (
-		next int
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-	)
-	take := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		c := next
-		next += chunk
-		return c
-	}
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h := make(knnHeap, 0, k)
-			for lo := take(); lo < t.N; lo = take() {
-				if ctx.Err() != nil {
-					return
-				}
-				for p := lo; p < min(lo+chunk, t.N); p++ {
-					pt := t.Sorted[p*t.D : (p+1)*t.D]
-					h = h[:0]
-					t.knnVisit(0, t.pointSqDist(0, pt), pt, k, &h)
-					i := int(t.Idx[p])
-					for q := len(h) - 1; q >= 0; q-- {
-						idx[i*k+q], dist2[i*k+q] = h[0].i, h[0].d2
-						h[0] = h[len(h)-1]
-						h = h[:len(h)-1]
-						h.siftDown(0)
-					}
-				}
+	return parallel.Chunks(ctx, workers, t.N, chunk, func(lo, hi int) {
+		h := make(knnHeap, 0, k)
+		for p := lo; p < hi; p++ {
+			pt := t.Sorted[p*t.D : (p+1)*t.D]
+			h = h[:0]
+			t.knnVisit(0, t.pointSqDist(0, pt), pt, k, &h)
+			i := int(t.Idx[p])
+			for q := len(h) - 1; q >= 0; q-- {
+				idx[i*k+q], dist2[i*k+q] = h[0].i, h[0].d2
+				h[0] = h[len(h)-1]
+				h = h[:len(h)-1]
+				h.siftDown(0)
 			}
-		}()
-	}
-	wg.Wait()
-	return ctx.Err()
+		}
+	})
 }
 
 func (t *Tree) knnVisit(node int, dmin float64, pt []float64, k int, h *knnHeap) {
