@@ -430,7 +430,7 @@ func uniqueLabels(labels []string) []string {
 
 // forEach calls fn(0..n-1) from at most Config.Concurrency goroutines.
 func (l *Labeler) forEach(n int, fn func(i int)) {
-	parallel.For(nil, max(l.cfg.Concurrency, 1), n, fn)
+	parallel.For(context.Background(), max(l.cfg.Concurrency, 1), n, fn)
 }
 
 // labelOne returns a cluster's answer: from the cache when readCache allows,
