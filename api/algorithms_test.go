@@ -36,16 +36,16 @@ func TestMixpeeksOtherAlgorithms(t *testing.T) {
 			"vector_config": map[string]any{"clustering_method": c.method, "algorithm_params": json.RawMessage(c.params)}}, &cl)
 		e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/execute", nil, nil)
 		res := e.wait(cl.ClusterID)
-		if res["status"] != "completed" {
-			t.Fatalf("%s %s: %v %v", c.method, c.params, res["status"], res["error_message"])
+		if res.Status != "completed" {
+			t.Fatalf("%s %s: %v %v", c.method, c.params, res.Status, str(res.ErrorMessage))
 		}
-		if n := len(res["centroids"].([]any)); n < 2 {
+		if n := len(res.Centroids); n < 2 {
 			t.Errorf("%s %s: %d clusters", c.method, c.params, n)
 		}
 		if c.method != "gaussian_mixture" {
 			continue
 		}
-		runID := res["run_id"].(string)
+		runID := res.RunID
 		body := e.ok("GET", "/v1/clusters/"+cl.ClusterID+"/executions/"+runID+"/artifacts/members.parquet", nil, nil)
 		rows, err := parquet.Read[artifacts.Member](bytes.NewReader(body), int64(len(body)))
 		if err != nil || len(rows) != 400 {

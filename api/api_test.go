@@ -20,6 +20,7 @@ import (
 	"github.com/clusterd/clusterd/backends"
 	"github.com/clusterd/clusterd/internal/seedschema"
 	"github.com/clusterd/clusterd/llm"
+	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
@@ -197,20 +198,42 @@ func (e *env) setup(name string, docs []map[string]any, params string) string {
 	return cl.ClusterID
 }
 
-// wait polls the latest execution until it is completed or failed.
-func (e *env) wait(clusterID string) map[string]any {
+// wait polls the latest execution until it is completed or failed and
+// returns it, checked against the seed's schema and decoded strictly (an
+// unknown field fails the test) into the wire type.
+func (e *env) wait(clusterID string) model.ExecutionResult {
 	e.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		body := e.ok("GET", "/v1/clusters/"+clusterID+"/executions", nil, nil)
 		checkExecution(e.t, body)
-		var res map[string]any
-		json.Unmarshal(body, &res)
-		if s := res["status"]; s == "completed" || s == "failed" {
+		res := decodeStrict[model.ExecutionResult](e.t, body)
+		if res.Status == model.StatusCompleted || res.Status == model.StatusFailed {
 			return res
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	e.t.Fatal("run did not finish in 60 s")
-	return nil
+	return model.ExecutionResult{}
+}
+
+// decodeStrict decodes a response into its wire type, refusing fields the
+// type does not have (so a test notices when the two drift).
+func decodeStrict[T any](t *testing.T, body []byte) T {
+	t.Helper()
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("decoding %T: %v\n%s", v, err, body)
+	}
+	return v
+}
+
+// str reads an optional string ("" for nil).
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

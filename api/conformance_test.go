@@ -986,13 +986,13 @@ func (fx *fixtures) executeAll(t *testing.T, r *conformanceReport) {
 		// A run whose filters select fewer than 2 documents fails with
 		// that data reason (the contract's example filters select by
 		// fields the fixture documents lack).
-		if msg, _ := res["error_message"].(string); strings.HasPrefix(msg, "Insufficient documents for clustering") {
+		if msg := str(res.ErrorMessage); strings.HasPrefix(msg, "Insufficient documents for clustering") {
 			continue
 		}
-		if res["status"] != "completed" {
+		if res.Status != "completed" {
 			var cl map[string]any
 			fx.e.ok("GET", "/v1/clusters/"+id, nil, &cl)
-			t.Errorf("cluster %s: run %v: %v\ndefinition %s", id, res["status"], res["error_message"], marshal(cl["vector_config"]))
+			t.Errorf("cluster %s: run %v: %v\ndefinition %s", id, res.Status, str(res.ErrorMessage), marshal(cl["vector_config"]))
 		}
 	}
 }

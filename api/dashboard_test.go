@@ -31,7 +31,7 @@ func TestArtifactsSample(t *testing.T) {
 	cid := e.setup("sampled", blobDocs(3000, 4, 3, 11), `{"n_clusters": 3, "n_init": 1}`)
 	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
 	run := e.wait(cid)
-	base := "/v1/clusters/" + cid + "/executions/" + run["run_id"].(string) + "/artifacts?include_members=true"
+	base := "/v1/clusters/" + cid + "/executions/" + run.RunID + "/artifacts?include_members=true"
 	var all artifactsBody
 	e.ok("GET", base+"&limit=1000000", nil, &all)
 	if len(all.Members) != 3000 || all.TotalMembers != 3000 || all.SampleSeed != nil {
@@ -120,7 +120,7 @@ func TestDataFiltersAndText(t *testing.T) {
 	cid := e.setup("texts", docs, `{"n_clusters": 3, "n_init": 1}`)
 	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
 	run := e.wait(cid)
-	path := "/v1/clusters/" + cid + "/executions/" + run["run_id"].(string) + "/data"
+	path := "/v1/clusters/" + cid + "/executions/" + run.RunID + "/data"
 
 	var b dataBody
 	e.ok("POST", path, map[string]any{"document_ids": []string{"doc_0", "doc_1", "doc_2", "doc_4", "doc_5", "nope"}, "include_text": true, "include_centroids": false}, &b)

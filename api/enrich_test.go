@@ -43,7 +43,7 @@ func TestEnrichment(t *testing.T) {
 		t.Fatalf("enrich: %+v", st)
 	}
 	once := e.payloads("enr")
-	e.ok("POST", "/v1/clusters/enrich", map[string]any{"clustering_ids": []string{first["run_id"].(string)}, "source_collection_id": "enr"}, &st)
+	e.ok("POST", "/v1/clusters/enrich", map[string]any{"clustering_ids": []string{first.RunID}, "source_collection_id": "enr"}, &st)
 	twice := e.payloads("enr")
 	for id, p := range once {
 		a, _ := json.Marshal(p)
@@ -67,7 +67,7 @@ func TestEnrichment(t *testing.T) {
 		"source_enrichment_config": map[string]any{"cluster_id_field": "cluster_id", "keywords_field": "topic_keywords"},
 		"vector_config":            map[string]any{"clustering_method": "kmeans", "algorithm_params": map[string]any{"n_clusters": 3}}}, &cl2)
 	e.ok("POST", "/v1/clusters/"+cl2.ClusterID+"/execute", nil, nil)
-	if res := e.wait(cl2.ClusterID); res["status"] != "completed" {
+	if res := e.wait(cl2.ClusterID); res.Status != "completed" {
 		t.Fatalf("%v", res)
 	}
 	after := e.payloads("enr")

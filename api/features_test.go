@@ -34,15 +34,14 @@ func TestAttributeCluster(t *testing.T) {
 		"cluster_name": "orders_group_by_status", "cluster_type": "attribute", "collection_ids": []string{"col_orders_v1", "col_orders_v2", "col_orders_v3"}}, &cl)
 	e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/execute", nil, nil)
 	res := e.wait(cl.ClusterID)
-	if res["status"] != "completed" || res["num_clusters"] != 3.0 || res["num_points"] != 30.0 || res["algorithm"] != "attribute_based" {
+	if res.Status != "completed" || res.NumClusters != 3 || res.NumPoints != 30 || res.Algorithm != "attribute_based" {
 		t.Fatalf("execution %v", res)
 	}
 	labels := []string{}
-	for _, c := range res["centroids"].([]any) {
-		c := c.(map[string]any)
-		labels = append(labels, fmt.Sprint(c["label"]))
-		if c["num_members"] != 10.0 || c["attributes"].(map[string]any)["status"] != c["label"] || c["hierarchy_level"] != 0.0 {
-			t.Errorf("centroid %v", c)
+	for _, c := range res.Centroids {
+		labels = append(labels, str(c.Label))
+		if c.NumMembers != 10 || c.Attributes["status"] != str(c.Label) || c.HierarchyLevel == nil || *c.HierarchyLevel != 0 {
+			t.Errorf("centroid %+v", c)
 		}
 	}
 	if strings.Join(labels, ",") != "delivered,pending,shipped" {
@@ -78,7 +77,7 @@ func TestAttributeCluster(t *testing.T) {
 	var data struct {
 		Members []map[string]any
 	}
-	e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/executions/"+res["run_id"].(string)+"/data", map[string]any{}, &data)
+	e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/executions/"+res.RunID+"/data", map[string]any{}, &data)
 	if len(data.Members) != 30 || data.Members[0]["coordinates"] != nil {
 		t.Fatalf("data members %v", data.Members[:1])
 	}
@@ -93,7 +92,7 @@ func TestOutputCollections(t *testing.T) {
 	cid := e.setup("topics", blobDocs(300, 4, 3, 2), `{"n_clusters":3}`)
 	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "topics-clusters_clusters"}, nil)
 	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
-	if res := e.wait(cid); res["status"] != "completed" {
+	if res := e.wait(cid); res.Status != "completed" {
 		t.Fatalf("%v", res)
 	}
 	var meta struct {
@@ -168,7 +167,7 @@ func TestStrategiesInClusterMetadata(t *testing.T) {
 	checkError(t, code, body, http.StatusUnprocessableEntity, `"loc":["body","vector_config","preprocessing_steps",0,"n_components"]`)
 	for _, id := range []string{weighted.ClusterID, independent.ClusterID} {
 		e.ok("POST", "/v1/clusters/"+id+"/execute", nil, nil)
-		if res := e.wait(id); res["status"] != "completed" {
+		if res := e.wait(id); res.Status != "completed" {
 			t.Fatalf("%s: %v", id, res)
 		}
 	}
@@ -197,9 +196,9 @@ func TestStrategiesInClusterMetadata(t *testing.T) {
 	}
 	// Executions carry each centroid's feature and stay the seed's shape.
 	res := e.wait(independent.ClusterID)
-	for _, c := range res["centroids"].([]any) {
-		if c.(map[string]any)["feature_uri"] == nil {
-			t.Errorf("centroid without feature_uri: %v", c)
+	for _, c := range res.Centroids {
+		if c.FeatureURI == nil {
+			t.Errorf("centroid without feature_uri: %+v", c)
 		}
 	}
 }

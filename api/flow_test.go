@@ -37,15 +37,15 @@ func TestEndToEnd(t *testing.T) {
 	}
 	res := e.wait(cid)
 	runID := task.AdditionalData["run_id"]
-	if res["status"] != "completed" || res["run_id"] != runID || res["num_points"].(float64) != n || res["num_clusters"].(float64) != k {
+	if res.Status != "completed" || res.RunID != runID || float64(res.NumPoints) != n || float64(res.NumClusters) != k {
 		t.Fatalf("execution %v", res)
 	}
 	members := 0.0
-	for _, c := range res["centroids"].([]any) {
-		members += c.(map[string]any)["num_members"].(float64)
+	for _, c := range res.Centroids {
+		members += float64(c.NumMembers)
 	}
-	if members != n || res["metrics"] == nil || res["completed_at"] == nil {
-		t.Fatalf("members %v metrics %v", members, res["metrics"])
+	if members != n || res.Metrics == nil || res.CompletedAt == nil {
+		t.Fatalf("members %v metrics %v", members, res.Metrics)
 	}
 	e.ok("GET", "/v1/tasks/"+task.TaskID, nil, &task)
 	if task.Status != "COMPLETED" {
@@ -145,11 +145,11 @@ func TestAllNoise(t *testing.T) {
 		"vector_config": map[string]any{"clustering_method": "dbscan", "algorithm_params": map[string]any{"eps": 0.001}}}, &cl)
 	e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/execute", nil, nil)
 	res := e.wait(cl.ClusterID)
-	cents, _ := res["centroids"].([]any)
-	if res["status"] != "completed" || res["num_clusters"].(float64) != 0 || res["metrics"] != nil || len(cents) != 1 {
+	cents := res.Centroids
+	if res.Status != "completed" || res.NumClusters != 0 || res.Metrics != nil || len(cents) != 1 {
 		t.Fatalf("%v", res)
 	}
-	if c := cents[0].(map[string]any); c["cluster_id"] != "cl_-1" || c["num_members"].(float64) != 300 {
+	if c := cents[0]; c.ClusterID != "cl_-1" || c.NumMembers != 300 {
 		t.Fatalf("noise entry %v", c)
 	}
 	var arts struct {
@@ -190,7 +190,7 @@ func TestDataProblemsFailTheRun(t *testing.T) {
 	cid := e.setup("tiny", blobDocs(1, 4, 1, 3), `{"n_clusters":1}`)
 	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
 	res := e.wait(cid)
-	if res["status"] != "failed" || res["error_message"] != "Insufficient documents for clustering: need at least 2 documents, found 1" || res["metrics"] != nil {
+	if res.Status != "failed" || str(res.ErrorMessage) != "Insufficient documents for clustering: need at least 2 documents, found 1" || res.Metrics != nil {
 		t.Fatalf("%v", res)
 	}
 	// A feature the collection lacks is a 422 at create once the collection
@@ -209,7 +209,7 @@ func TestDataProblemsFailTheRun(t *testing.T) {
 	e.ok("POST", "/v1/collections/later/documents", map[string]any{"documents": blobDocs(1, 4, 3, 5)}, nil)
 	e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/execute", nil, nil)
 	res = e.wait(cl.ClusterID)
-	if res["status"] != "failed" || !strings.Contains(res["error_message"].(string), "Feature extractor 'mixpeek://image@v1/clip' not found") {
+	if res.Status != "failed" || !strings.Contains(str(res.ErrorMessage), "Feature extractor 'mixpeek://image@v1/clip' not found") {
 		t.Fatalf("%v", res)
 	}
 }
@@ -316,7 +316,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown_task", "GET", "/v1/tasks/task_nope", nil, nil, 404, "task_not_found"},
 		{"unknown_document", "GET", "/v1/collections/base/documents/nope", nil, nil, 404, "document_not_found"},
 		{"execute_unknown", "POST", "/v1/clusters/clust_nope/execute", nil, nil, 404, "cluster_not_found"},
-		{"cancel_finished", "POST", "/v1/clusters/" + cid + "/executions/" + done["run_id"].(string) + "/cancel", nil, nil, 409, "run_already_finished"},
+		{"cancel_finished", "POST", "/v1/clusters/" + cid + "/executions/" + done.RunID + "/cancel", nil, nil, 409, "run_already_finished"},
 		{"other_namespace", "GET", "/v1/clusters/" + cid, nil, []string{"X-Namespace", "elsewhere"}, 404, "cluster_not_found"},
 		{"bad_limit", "POST", "/v1/clusters/list?limit=0", nil, nil, 422, `"loc":["query","limit"]`},
 		{"bad_offset", "POST", "/v1/clusters/list?offset=20000", nil, nil, 422, `"loc":["query","offset"]`},

@@ -32,8 +32,8 @@ func TestGPUWorkerAndFallback(t *testing.T) {
 	cid := e.setup("g", blobDocs(3000, 8, 4, 21), `{"n_clusters":4}`)
 	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
 	res := e.wait(cid)
-	if res["status"] != "completed" || res["backend"] != "gpu:0" || res["backend_fallback_reason"] != nil {
-		t.Fatalf("GPU run: %v %v %v", res["status"], res["backend"], res["backend_fallback_reason"])
+	if res.Status != "completed" || res.Backend != "gpu:0" || res.BackendFallbackReason != nil {
+		t.Fatalf("GPU run: %v %v %v", res.Status, res.Backend, str(res.BackendFallbackReason))
 	}
 	var st map[string]any
 	e.ok("GET", "/v1/system/backends", nil, &st)
@@ -46,9 +46,9 @@ func TestGPUWorkerAndFallback(t *testing.T) {
 	cid = e2.setup("g", blobDocs(3000, 8, 4, 21), `{"n_clusters":4}`)
 	e2.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
 	res = e2.wait(cid)
-	reason, _ := res["backend_fallback_reason"].(string)
-	if res["status"] != "completed" || res["backend"] != "cpu" || !strings.Contains(reason, "illegal memory access") || !strings.Contains(reason, "rerun on the CPU") {
-		t.Fatalf("fallback run: %v %v %q", res["status"], res["backend"], reason)
+	reason := str(res.BackendFallbackReason)
+	if res.Status != "completed" || res.Backend != "cpu" || !strings.Contains(reason, "illegal memory access") || !strings.Contains(reason, "rerun on the CPU") {
+		t.Fatalf("fallback run: %v %v %q", res.Status, res.Backend, reason)
 	}
 	metrics := string(e2.ok("GET", "/metrics", nil, nil))
 	if !strings.Contains(metrics, `clusterd_backend_fallbacks_total{reason="crash"} 1`) {
@@ -67,9 +67,9 @@ func TestGPUWorkerAndFallback(t *testing.T) {
 	cid = e3.setup("g", blobDocs(3000, 8, 4, 21), `{"n_clusters":4}`)
 	e3.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
 	res = e3.wait(cid)
-	reason, _ = res["backend_fallback_reason"].(string)
-	if res["status"] != "completed" || res["backend"] != "cpu" || !strings.Contains(reason, "CUDA_ERROR_NO_DEVICE") {
-		t.Fatalf("run without a device: %v %v %q", res["status"], res["backend"], reason)
+	reason = str(res.BackendFallbackReason)
+	if res.Status != "completed" || res.Backend != "cpu" || !strings.Contains(reason, "CUDA_ERROR_NO_DEVICE") {
+		t.Fatalf("run without a device: %v %v %q", res.Status, res.Backend, reason)
 	}
 	metrics = string(e3.ok("GET", "/metrics", nil, nil))
 	if !strings.Contains(metrics, `clusterd_backend_fallbacks_total{reason="no_device"} 1`) {

@@ -74,13 +74,12 @@ func TestLLMLabeling(t *testing.T) {
 		"vector_config": map[string]any{"clustering_method": "kmeans", "algorithm_params": map[string]any{"n_clusters": 2}}}, &cl)
 	e.ok("POST", "/v1/clusters/"+cl.ClusterID+"/execute", nil, nil)
 	res := e.wait(cl.ClusterID)
-	if res["status"] != "completed" {
+	if res.Status != "completed" {
 		t.Fatalf("%v", res)
 	}
 	labels := map[string]string{}
-	for _, c := range res["centroids"].([]any) {
-		c := c.(map[string]any)
-		labels[c["cluster_id"].(string)] = c["label"].(string)
+	for _, c := range res.Centroids {
+		labels[c.ClusterID] = str(c.Label)
 	}
 	var espresso, marathon string
 	for id, l := range labels {
@@ -93,15 +92,15 @@ func TestLLMLabeling(t *testing.T) {
 	if labels[espresso] != "All about espresso" || !strings.Contains(labels[marathon], "Marathon") {
 		t.Fatalf("labels %v", labels)
 	}
-	errs, _ := res["llm_labeling_errors"].([]any)
+	errs := res.LLMLabelingErrors
 	if len(errs) != 1 {
-		t.Fatalf("llm_labeling_errors %v", res["llm_labeling_errors"])
+		t.Fatalf("llm_labeling_errors %v", errs)
 	}
 	var entry struct {
 		Error    string
 		Clusters []string
 	}
-	if err := json.Unmarshal([]byte(errs[0].(string)), &entry); err != nil || len(entry.Clusters) != 1 || entry.Clusters[0] != marathon || !strings.Contains(entry.Error, "HTTP 500") {
+	if err := json.Unmarshal([]byte(errs[0]), &entry); err != nil || len(entry.Clusters) != 1 || entry.Clusters[0] != marathon || !strings.Contains(entry.Error, "HTTP 500") {
 		t.Fatalf("llm_labeling_errors entry %s (%v)", errs[0], err)
 	}
 	if strings.Contains(string(mustJSON(res)), "sk-test-key") {

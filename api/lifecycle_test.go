@@ -13,25 +13,25 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/clusterd/clusterd/api"
+	"github.com/clusterd/clusterd/model"
 )
 
 // slowParams makes a run that takes seconds: many restarts, no early stop.
 const slowParams = `{"n_clusters":60,"n_init":200,"max_iter":300,"tol":0}`
 
 // waitStatus polls a run until it has the status.
-func (e *env) waitStatus(clusterID, runID, status string) map[string]any {
+func (e *env) waitStatus(clusterID, runID, status string) model.ExecutionResult {
 	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		var res map[string]any
-		e.ok("GET", "/v1/clusters/"+clusterID+"/executions/"+runID, nil, &res)
-		if res["status"] == status {
+		res := decodeStrict[model.ExecutionResult](e.t, e.ok("GET", "/v1/clusters/"+clusterID+"/executions/"+runID, nil, nil))
+		if res.Status == status {
 			return res
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	e.t.Fatalf("run %s never became %s", runID, status)
-	return nil
+	return model.ExecutionResult{}
 }
 
 // TestCancel: a processing run stops promptly and a pending one at once;
@@ -51,9 +51,8 @@ func TestCancel(t *testing.T) {
 	start := time.Now()
 	body := e.ok("POST", "/v1/clusters/"+cid+"/executions/"+run1+"/cancel", nil, nil)
 	checkExecution(t, body)
-	var res map[string]any
-	json.Unmarshal(body, &res)
-	if res["status"] != "failed" || res["error_message"] != "canceled" {
+	res := decodeStrict[model.ExecutionResult](t, body)
+	if res.Status != "failed" || str(res.ErrorMessage) != "canceled" {
 		t.Fatalf("canceled processing run: %v", res)
 	}
 	if el := time.Since(start); el > 3*time.Second {
@@ -61,8 +60,8 @@ func TestCancel(t *testing.T) {
 	}
 	// The second run started after the first stopped; cancel it too.
 	body = e.ok("POST", "/v1/clusters/"+cid+"/executions/"+run2+"/cancel", nil, nil)
-	json.Unmarshal(body, &res)
-	if res["status"] != "failed" || res["error_message"] != "canceled" {
+	res = decodeStrict[model.ExecutionResult](t, body)
+	if res.Status != "failed" || str(res.ErrorMessage) != "canceled" {
 		t.Fatalf("second run: %v", res)
 	}
 	var task struct{ Status string }
@@ -78,8 +77,8 @@ func TestCancel(t *testing.T) {
 	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, &t4)
 	e.waitStatus(cid, t3.Data["run_id"], "processing")
 	body = e.ok("POST", "/v1/clusters/"+cid+"/executions/"+t4.Data["run_id"]+"/cancel", nil, nil)
-	json.Unmarshal(body, &res)
-	if res["status"] != "failed" || res["error_message"] != "canceled" || res["completed_at"] == nil {
+	res = decodeStrict[model.ExecutionResult](t, body)
+	if res.Status != "failed" || str(res.ErrorMessage) != "canceled" || res.CompletedAt == nil {
 		t.Fatalf("pending run: %v", res)
 	}
 	e.ok("POST", "/v1/clusters/"+cid+"/executions/"+t3.Data["run_id"]+"/cancel", nil, nil)

@@ -288,7 +288,7 @@ func TestAnalytics(t *testing.T) {
 	e.ok("POST", "/v1/collections/two/documents", map[string]any{"documents": two}, nil)
 	for cid, kind := range failing {
 		e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, nil)
-		if res := e.wait(cid); res["status"] != "failed" {
+		if res := e.wait(cid); res.Status != "failed" {
 			t.Fatalf("%s run: %v", kind, res)
 		}
 		body := e.ok("GET", "/v1/analytics/clusters/"+cid+"/failures", nil, nil)
@@ -438,8 +438,8 @@ func TestSystemTemplates(t *testing.T) {
 		}
 		e.ok("POST", "/v1/clusters/"+inst.ClusterID+"/execute", nil, nil)
 		res := e.wait(inst.ClusterID)
-		if res["status"] != "completed" || res["num_clusters"].(float64) < 2 {
-			t.Errorf("%s run: status %v, %v clusters (%v)", tmpl.TemplateID, res["status"], res["num_clusters"], res["error_message"])
+		if res.Status != "completed" || res.NumClusters < 2 {
+			t.Errorf("%s run: status %v, %v clusters (%v)", tmpl.TemplateID, res.Status, res.NumClusters, str(res.ErrorMessage))
 		}
 	}
 }
