@@ -1,8 +1,13 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -82,11 +87,14 @@ type boundedAssigner struct {
 	first        bool
 	rows, newLab []int32
 	best, second []float32
+	// rho is the part of the rows tightened by the last filter that still
+	// had to be measured (its estimate for the next one).
+	rho float64
 }
 
 func newBounded(r *run, sa kernels.SubsetAssigner, k int) *boundedAssigner {
 	n := r.in.N
-	return &boundedAssigner{r: r, sa: sa, k: k, d: r.in.D, lab: make([]int32, n), upper: make([]float64, n), lower: make([]float64, n), first: true}
+	return &boundedAssigner{r: r, sa: sa, k: k, d: r.in.D, lab: make([]int32, n), upper: make([]float64, n), lower: make([]float64, n), first: true, rho: 1}
 }
 
 func (b *boundedAssigner) assign(ctx context.Context, centers []float32, moved []float64) ([]int32, int, error) {
@@ -107,25 +115,8 @@ func (b *boundedAssigner) assign(ctx context.Context, centers []float32, moved [
 		if err != nil {
 			return nil, 0, err
 		}
-		top, topJ, next := 0.0, -1, 0.0
-		for j, m := range moved {
-			if m > top {
-				top, topJ, next = m, j, top
-			} else if m > next {
-				next = m
-			}
-		}
-		for i := 0; i < n; i++ {
-			a := b.lab[i]
-			b.upper[i] += moved[a]
-			if int(a) == topJ {
-				b.lower[i] -= next
-			} else {
-				b.lower[i] -= top
-			}
-			if b.upper[i] > math.Max(half[a], b.lower[i]) {
-				b.rows = append(b.rows, int32(i))
-			}
+		if err := b.filter(ctx, centers, moved, half, cnMax); err != nil {
+			return nil, 0, err
 		}
 	}
 	m := len(b.rows)
@@ -150,6 +141,243 @@ func (b *boundedAssigner) assign(ctx context.Context, centers []float32, moved [
 	}
 	b.first = false
 	return changed, m, nil
+}
+
+// maxExcluded bounds the centres whose moves a bounds update may leave out
+// of the lower bounds (see filter).
+const maxExcluded = 16
+
+// excludedChoices are the numbers of largest moves filter considers leaving
+// out of the lower bounds.
+var excludedChoices = []int{0, 1, 2, 4, 8, maxExcluded}
+
+// The work filter estimates for a row, in units of one row-centre distance
+// of a full measurement (measured on the CPU backend, 1,000,000 × 128,
+// k = 1,000: a full measurement costs 2.9 µs a row): tightening a row costs
+// about 100 (one distance, computed in float64 on the host), checking it
+// against e excluded centres e + 34 (a pass over its data).
+const (
+	tightenCost = 100
+	checkCost   = 34
+)
+
+// filter updates every row's bounds for the centres' moves and lists in
+// b.rows the rows that must be measured against every centre (ascending).
+//
+// Hamerly's update lowers every row's lower bound by the largest move of
+// another centre, so a few centres that jump (a cluster that lost or
+// gained many points) make every row fail. filter therefore leaves the e
+// largest moves out: the lower bound then covers the other centres only,
+// and a row that passes with it is measured against the e excluded centres
+// (a SubsetAssigner call with e centres, against k for a full
+// measurement), which also gives the bound for them. e is chosen per call,
+// from the counts of rows each choice would send to a full measurement and
+// to the check, as the one with the least estimated work.
+//
+// A row whose bounds fail is first tightened (Hamerly's second test): its
+// upper bound becomes the exact distance to its centre, d operations
+// instead of k·d, and it is measured only if that still fails.
+func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, half []float64, cnMax float64) error {
+	n := len(b.lab)
+	order := make([]int, b.k)
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortFunc(order, func(x, y int) int { return cmp.Compare(moved[y], moved[x]) }) // largest first
+	mv := func(r int) float64 {                                                           // the r-th largest move (0-based), 0 past the end
+		if r < len(order) {
+			return moved[order[r]]
+		}
+		return 0
+	}
+	// dec(e, a): the largest move of a centre other than a outside the e
+	// largest.
+	dec := func(e int, a int32) float64 {
+		if e < len(order) && order[e] == int(a) {
+			return mv(e + 1)
+		}
+		return mv(e)
+	}
+	e := 0
+	if b.k > 2*maxExcluded {
+		var fail, check [8]int
+		for i := 0; i < n; i++ {
+			a := b.lab[i]
+			u := b.upper[i] + moved[a]
+			if u <= half[a] {
+				continue
+			}
+			for c, ex := range excludedChoices {
+				if u > b.lower[i]-dec(ex, a) {
+					fail[c]++
+				} else if ex > 0 {
+					check[c]++
+				}
+			}
+		}
+		best := math.Inf(1)
+		for c, ex := range excludedChoices {
+			w := float64(fail[c])*(tightenCost+b.rho*float64(b.k)) + float64(check[c])*float64(ex+checkCost)
+			if w < best {
+				best, e = w, ex
+			}
+		}
+	}
+	excludedCounts[e].Add(1)
+	// Per row: the lower bound for the centres outside the excluded ones,
+	// and whether the row is kept by its bounds, to be checked against the
+	// excluded centres, or tightened.
+	state := make([]uint8, n)
+	lowerAll := make([]float64, 0)
+	if e > 0 {
+		lowerAll = make([]float64, n)
+	}
+	b.rows = b.rows[:0]
+	for i := 0; i < n; i++ {
+		a := b.lab[i]
+		b.upper[i] += moved[a]
+		if e > 0 {
+			lowerAll[i] = b.lower[i] - dec(0, a) // Hamerly's bound, for every centre
+		}
+		b.lower[i] -= dec(e, a)
+		switch {
+		case b.upper[i] <= half[a]:
+			state[i] = keep
+		case b.upper[i] <= b.lower[i]:
+			state[i] = check
+		default:
+			state[i] = tighten
+			b.rows = append(b.rows, int32(i))
+		}
+		if e == 0 && state[i] == check {
+			state[i] = keep
+		}
+	}
+	tightened := len(b.rows)
+	b.tighten(centers, half, state, e > 0)
+	var checks []int32
+	b.rows = b.rows[:0]
+	for i, st := range state {
+		switch st {
+		case tighten:
+			b.rows = append(b.rows, int32(i))
+		case check:
+			checks = append(checks, int32(i))
+		case keep:
+			if e > 0 {
+				// Not checked against the excluded centres: Hamerly's bound.
+				b.lower[i] = lowerAll[i]
+			}
+		}
+	}
+	if tightened > 0 {
+		b.rho = float64(len(b.rows)) / float64(tightened)
+	}
+	if len(checks) == 0 {
+		return nil
+	}
+	// The excluded centres' distances: the nearest of them other than the
+	// row's own centre bounds the row's lower bound for them.
+	ex := make([]float32, 0, e*b.d)
+	for _, j := range order[:e] {
+		ex = append(ex, centers[j*b.d:(j+1)*b.d]...)
+	}
+	m := len(checks)
+	b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
+	if err := b.sa.AssignSubset(ctx, b.r.ds, checks, ex, e, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
+		return err
+	}
+	for p, i := range checks {
+		near := b.best[p]
+		if order[b.newLab[p]] == int(b.lab[i]) {
+			near = b.second[p] // the row's own centre is excluded: the next one
+		}
+		// Widened as the bounds from a full measurement are.
+		x := math.Sqrt(float64(near)) + math.Sqrt(cnMax)
+		tol := boundTol * (x*x + cnMax)
+		l := math.Sqrt(math.Max(0, float64(near)-tol))
+		if b.upper[i] <= l {
+			b.lower[i] = math.Min(b.lower[i], l)
+		} else {
+			b.rows = append(b.rows, i)
+		}
+	}
+	slices.Sort(b.rows)
+	return nil
+}
+
+// excludedCounts counts the bounds updates by number of excluded centres
+// (index: the number, up to maxExcluded), for tests.
+var excludedCounts [maxExcluded + 1]atomic.Int64
+
+// Row states of filter.
+const (
+	keep    uint8 = iota // the bounds keep the row's centre
+	check                // to be measured against the excluded centres
+	tighten              // to be tightened, then measured if still failing
+)
+
+// tightenChunk is the number of rows per task of tighten.
+const tightenChunk = 4096
+
+// tighten is Hamerly's second test, for every row in state "tighten"
+// (listed in b.rows): the upper bound becomes the exact distance to the
+// row's centre (one row against one centre, d operations instead of k·d);
+// the row is then kept when it is within half the distance to the centre's
+// nearest other centre, goes to the check against the excluded centres
+// (checking) or is kept (not checking) when within its lower bound, and
+// stays in state "tighten" (to be measured) otherwise.
+func (b *boundedAssigner) tighten(centers []float32, half []float64, state []uint8, checking bool) {
+	rows, d := b.rows, b.d
+	chunks := (len(rows) + tightenChunk - 1) / tightenChunk
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(runtime.GOMAXPROCS(0), chunks) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+				for p := c * tightenChunk; p < min(len(rows), (c+1)*tightenChunk); p++ {
+					i := rows[p]
+					a := int(b.lab[i])
+					// float64 differences: exact to far below boundTol, so
+					// the widened bound stays an upper bound.
+					u := math.Sqrt(sqDist64(b.r.in.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + boundTol)
+					b.upper[i] = math.Min(b.upper[i], u)
+					switch {
+					case b.upper[i] <= half[a]:
+						state[i] = keep
+					case b.upper[i] <= b.lower[i] && checking:
+						state[i] = check
+					case b.upper[i] <= b.lower[i]:
+						state[i] = keep
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// sqDist64 is ‖x − c‖² accumulated in float64.
+func sqDist64(x, c []float32) float64 {
+	var s0, s1, s2, s3 float64
+	t := 0
+	for ; t+4 <= len(x); t += 4 {
+		e0 := float64(x[t]) - float64(c[t])
+		e1 := float64(x[t+1]) - float64(c[t+1])
+		e2 := float64(x[t+2]) - float64(c[t+2])
+		e3 := float64(x[t+3]) - float64(c[t+3])
+		s0 += e0 * e0
+		s1 += e1 * e1
+		s2 += e2 * e2
+		s3 += e3 * e3
+	}
+	for ; t < len(x); t++ {
+		e := float64(x[t]) - float64(c[t])
+		s0 += e * e
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // halfNearest returns, per centre, half the distance to its nearest other

@@ -166,6 +166,14 @@ type Stats struct {
 	// RowsMeasured is how many rows the kept run's iterations measured
 	// against every centre; with bounds it is below iterations × n.
 	RowsMeasured int `json:"rows_measured,omitempty"`
+	// Seeding says how k-means++ seeded the kept restart (SeedingGreedy or
+	// SeedingCoreset) and SeedingIterations how many weighted Lloyd
+	// iterations refined the seeds on the coreset.
+	Seeding           string `json:"seeding,omitempty"`
+	SeedingIterations int    `json:"seeding_iterations,omitempty"`
+	// PhaseSeconds is where the run's time went. The engine fills
+	// preprocessing, seeding, iterations and metrics; the caller the rest.
+	PhaseSeconds Phases `json:"phase_seconds"`
 }
 
 // DataError reports input data that cannot be clustered.
@@ -215,6 +223,9 @@ type fitted struct {
 	// measured counts the rows measured against every centre in the kept
 	// run's iterations (bounded assignment skips the others).
 	measured int
+	// seeding and seedIterations say how k-means++ seeded the kept run.
+	seeding        string
+	seedIterations int
 }
 
 // parser builds an algorithm from its validated parameters: v completed
@@ -271,6 +282,9 @@ type run struct {
 	be       kernels.Backend
 	seed     int64
 	progress func(Progress)
+	// phases collects the seeding time of the run and of the runs on its
+	// samples (nil: not collected).
+	phases *Phases
 }
 
 // fitShare is the part of a run's progress given to fitting; the statistics
@@ -324,6 +338,8 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	if spec.Seed != nil {
 		seed = *spec.Seed
 	}
+	phases := &Phases{}
+	t := time.Now()
 	data, err := preprocess(in, spec.Pipeline, seed)
 	if err != nil {
 		return nil, err
@@ -333,20 +349,29 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 		return nil, fmt.Errorf("upload to %s: %w", opts.Backend.Name(), err)
 	}
 	defer ds.Close()
-	r := &run{in: data, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress}
+	phases.Preprocessing = time.Since(t).Seconds()
+	r := &run{in: data, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress, phases: phases}
+	t = time.Now()
 	f, err := fitPossiblySampled(ctx, r, m, spec.Pipeline.SampleSize)
 	if err != nil {
 		return nil, err
 	}
+	fitSec := time.Since(t).Seconds()
+	t = time.Now()
 	res, err := r.finish(ctx, spec, f)
 	if err != nil {
 		return nil, err
 	}
+	phases.Metrics = time.Since(t).Seconds()
 	if spec.Pipeline.Hierarchical {
+		t = time.Now()
 		if err := r.subcluster(ctx, m, spec, res); err != nil {
 			return nil, err
 		}
+		fitSec += time.Since(t).Seconds()
 	}
+	phases.Iterations = math.Max(0, fitSec-phases.Seeding)
+	res.Stats.PhaseSeconds = *phases
 	res.Algorithm = spec.Algorithm
 	res.Vectors = data
 	res.Stats.Parameters = params

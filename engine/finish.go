@@ -18,7 +18,8 @@ func (r *run) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error)
 	labels, k, centroids := compact(f.labels, f.k, f.centroids, r.in.D)
 	res := &Result{Labels: labels, NumClusters: k}
 	res.Stats = Stats{Iterations: f.iterations, IterationSeconds: f.iterSec, Inertia: f.inertia, NInitUsed: f.nInitUsed, NInitNote: f.nInitNote,
-		KSelection: f.kSelection, InitSampleSize: f.initSample, RowsMeasured: f.measured}
+		KSelection: f.kSelection, InitSampleSize: f.initSample, RowsMeasured: f.measured,
+		Seeding: f.seeding, SeedingIterations: f.seedIterations}
 	for _, l := range labels {
 		if l < 0 {
 			res.Stats.NoisePoints++

@@ -129,6 +129,7 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 		return nil, err
 	}
 	defer valid.ds.Close()
+	tInit := time.Now()
 	var centers []float32
 	bestInertia := math.Inf(1)
 	vlabels := make([]int32, valid.in.N)
@@ -143,7 +144,7 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 		if p.Init == "random" || sampleDistinct(sample.in) < k {
 			c = randomInit(r.in, k, rng)
 		} else {
-			c, err = kmeansPlusPlus(ctx, r.be, sample.ds, sample.in, k, rng, r.report)
+			c, err = kmeansPlusPlus(ctx, r.be, sample.ds, sample.in, nil, k, greedyTrials(k), rng, r.report)
 		}
 		sample.ds.Close()
 		if err != nil {
@@ -157,6 +158,7 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 		}
 	}
 
+	r.phases.addSeeding(tInit)
 	counts := make([]float64, k)
 	next := make([]float32, k*d)
 	labels := make([]int32, batch)
