@@ -77,15 +77,21 @@ const boundTol = 1e-5
 // nearest other centre. When centres move, u grows by its centre's move and
 // l shrinks by the largest move of another centre. A row whose u is at most
 // max(s, l) keeps its centre without being measured; the others are
-// measured against every centre (SubsetAssigner) and get exact bounds.
+// tightened and, if still failing, measured against every centre
+// (SubsetAssigner) and get exact bounds (see filter for the refinements).
+//
+// Bounds are float32, rounded outwards (upper bounds up, lower bounds
+// down), which halves their memory at a relative cost far below boundTol.
 type boundedAssigner struct {
 	r            *run
 	sa           kernels.SubsetAssigner
 	k, d         int
 	lab          []int32
-	upper, lower []float64 // Euclidean distances
+	upper, lower []float32 // Euclidean distances
 	first        bool
-	rows, newLab []int32
+	rows, checks []int32
+	state        []uint8
+	newLab       []int32
 	best, second []float32
 	// rho is the part of the rows tightened by the last filter that still
 	// had to be measured (its estimate for the next one).
@@ -94,40 +100,73 @@ type boundedAssigner struct {
 
 func newBounded(r *run, sa kernels.SubsetAssigner, k int) *boundedAssigner {
 	n := r.in.N
-	return &boundedAssigner{r: r, sa: sa, k: k, d: r.in.D, lab: make([]int32, n), upper: make([]float64, n), lower: make([]float64, n), first: true, rho: 1}
+	return &boundedAssigner{r: r, sa: sa, k: k, d: r.in.D, lab: make([]int32, n), upper: make([]float32, n), lower: make([]float32, n),
+		state: make([]uint8, n), first: true, rho: 1}
 }
+
+// up32 is the smallest float32 ≥ v; down32 the largest float32 ≤ v.
+func up32(v float64) float32 {
+	f := float32(v)
+	if float64(f) < v {
+		f = math.Nextafter32(f, float32(math.Inf(1)))
+	}
+	return f
+}
+
+func down32(v float64) float32 {
+	f := float32(v)
+	if float64(f) > v {
+		f = math.Nextafter32(f, float32(math.Inf(-1)))
+	}
+	return f
+}
+
+// measureChunk is the most rows measured in one SubsetAssigner call, which
+// bounds the buffers of a call (the first call measures every row).
+const measureChunk = 1 << 16
 
 func (b *boundedAssigner) assign(ctx context.Context, centers []float32, moved []float64) ([]int32, int, error) {
 	n := len(b.lab)
-	cn := make([]float64, b.k)
 	cnMax := 0.0
-	for j := range cn {
-		cn[j] = sqNorm64(centers[j*b.d : (j+1)*b.d])
-		cnMax = math.Max(cnMax, cn[j])
+	for j := 0; j < b.k; j++ {
+		cnMax = math.Max(cnMax, sqNorm64(centers[j*b.d:(j+1)*b.d]))
 	}
-	b.rows = b.rows[:0]
 	if b.first {
-		for i := 0; i < n; i++ {
-			b.rows = append(b.rows, int32(i))
+		b.first = false
+		all := make([]int32, n) // every row is measured and counts as changed
+		for i := range all {
+			all[i] = int32(i)
 		}
-	} else {
-		half, err := b.halfNearest(ctx, centers, cnMax)
-		if err != nil {
+		if _, err := b.measure(ctx, all, centers, cnMax, false); err != nil {
 			return nil, 0, err
 		}
-		if err := b.filter(ctx, centers, moved, half, cnMax); err != nil {
-			return nil, 0, err
-		}
+		return all, n, nil
 	}
-	m := len(b.rows)
+	half, err := b.halfNearest(ctx, centers, cnMax)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := b.filter(ctx, centers, moved, half, cnMax); err != nil {
+		return nil, 0, err
+	}
+	changed, err := b.measure(ctx, b.rows, centers, cnMax, true)
+	return changed, len(b.rows), err
+}
+
+// measure assigns the listed rows (ascending) against every centre, in
+// chunks of measureChunk, and sets their labels and exact bounds; with
+// collect it returns the rows whose label changed.
+func (b *boundedAssigner) measure(ctx context.Context, rows []int32, centers []float32, cnMax float64, collect bool) ([]int32, error) {
 	var changed []int32
-	if m > 0 {
+	for lo := 0; lo < len(rows); lo += measureChunk {
+		part := rows[lo:min(len(rows), lo+measureChunk)]
+		m := len(part)
 		b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
-		if err := b.sa.AssignSubset(ctx, b.r.ds, b.rows, centers, b.k, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
-			return nil, 0, err
+		if err := b.sa.AssignSubset(ctx, b.r.ds, part, centers, b.k, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
+			return nil, err
 		}
-		for p, i := range b.rows {
-			if b.first || b.newLab[p] != b.lab[i] {
+		for p, i := range part {
+			if collect && b.newLab[p] != b.lab[i] {
 				changed = append(changed, i)
 			}
 			b.lab[i] = b.newLab[p]
@@ -135,12 +174,11 @@ func (b *boundedAssigner) assign(ctx context.Context, centers []float32, moved [
 			// without another pass over the data.
 			e := math.Sqrt(float64(b.best[p])) + math.Sqrt(cnMax)
 			tol := boundTol * (e*e + cnMax)
-			b.upper[i] = math.Sqrt(float64(b.best[p]) + tol)
-			b.lower[i] = math.Sqrt(math.Max(0, float64(b.second[p])-tol)) // +Inf stays +Inf (k = 1)
+			b.upper[i] = up32(math.Sqrt(float64(b.best[p]) + tol))
+			b.lower[i] = down32(math.Sqrt(math.Max(0, float64(b.second[p])-tol))) // +Inf stays +Inf (k = 1)
 		}
 	}
-	b.first = false
-	return changed, m, nil
+	return changed, nil
 }
 
 // maxExcluded bounds the centres whose moves a bounds update may leave out
@@ -159,6 +197,13 @@ var excludedChoices = []int{0, 1, 2, 4, 8, maxExcluded}
 const (
 	tightenCost = 100
 	checkCost   = 34
+)
+
+// Row states of filter.
+const (
+	keep    uint8 = iota // the bounds keep the row's centre
+	check                // to be measured against the excluded centres
+	tighten              // to be tightened, then measured if still failing
 )
 
 // filter updates every row's bounds for the centres' moves and lists in
@@ -198,17 +243,17 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 		}
 		return mv(e)
 	}
-	e := 0
+	e, ei := 0, 0
 	if b.k > 2*maxExcluded {
 		var fail, check [8]int
 		for i := 0; i < n; i++ {
 			a := b.lab[i]
-			u := b.upper[i] + moved[a]
+			u := float64(b.upper[i]) + moved[a]
 			if u <= half[a] {
 				continue
 			}
 			for c, ex := range excludedChoices {
-				if u > b.lower[i]-dec(ex, a) {
+				if u > float64(b.lower[i])-dec(ex, a) {
 					fail[c]++
 				} else if ex > 0 {
 					check[c]++
@@ -219,61 +264,56 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 		for c, ex := range excludedChoices {
 			w := float64(fail[c])*(tightenCost+b.rho*float64(b.k)) + float64(check[c])*float64(ex+checkCost)
 			if w < best {
-				best, e = w, ex
+				best, e, ei = w, ex, c
 			}
 		}
 	}
-	excludedCounts[e].Add(1)
-	// Per row: the lower bound for the centres outside the excluded ones,
-	// and whether the row is kept by its bounds, to be checked against the
-	// excluded centres, or tightened.
-	state := make([]uint8, n)
-	lowerAll := make([]float64, 0)
-	if e > 0 {
-		lowerAll = make([]float64, n)
-	}
+	excludedCounts[ei].Add(1)
+	// Per row: the bounds for the moves (the lower one for the centres
+	// outside the excluded ones), and whether the row is kept by them, to
+	// be checked against the excluded centres, or tightened.
+	state := b.state
 	b.rows = b.rows[:0]
 	for i := 0; i < n; i++ {
 		a := b.lab[i]
-		b.upper[i] += moved[a]
-		if e > 0 {
-			lowerAll[i] = b.lower[i] - dec(0, a) // Hamerly's bound, for every centre
-		}
-		b.lower[i] -= dec(e, a)
+		b.upper[i] = up32(float64(b.upper[i]) + moved[a])
+		b.lower[i] = down32(float64(b.lower[i]) - dec(e, a))
 		switch {
-		case b.upper[i] <= half[a]:
+		case float64(b.upper[i]) <= half[a]:
 			state[i] = keep
-		case b.upper[i] <= b.lower[i]:
+		case b.upper[i] <= b.lower[i] && e > 0:
 			state[i] = check
+		case b.upper[i] <= b.lower[i]:
+			state[i] = keep
 		default:
 			state[i] = tighten
 			b.rows = append(b.rows, int32(i))
 		}
-		if e == 0 && state[i] == check {
-			state[i] = keep
-		}
 	}
 	tightened := len(b.rows)
-	b.tighten(centers, half, state, e > 0)
-	var checks []int32
+	b.tighten(centers, half, e > 0)
+	b.checks = b.checks[:0]
 	b.rows = b.rows[:0]
 	for i, st := range state {
 		switch st {
 		case tighten:
 			b.rows = append(b.rows, int32(i))
 		case check:
-			checks = append(checks, int32(i))
+			b.checks = append(b.checks, int32(i))
 		case keep:
 			if e > 0 {
-				// Not checked against the excluded centres: Hamerly's bound.
-				b.lower[i] = lowerAll[i]
+				// Not checked against the excluded centres: Hamerly's bound
+				// for every centre, the stored bound (for the others) less
+				// the moves it left out.
+				a := b.lab[i]
+				b.lower[i] = down32(float64(b.lower[i]) + dec(e, a) - dec(0, a))
 			}
 		}
 	}
 	if tightened > 0 {
 		b.rho = float64(len(b.rows)) / float64(tightened)
 	}
-	if len(checks) == 0 {
+	if len(b.checks) == 0 {
 		return nil
 	}
 	// The excluded centres' distances: the nearest of them other than the
@@ -282,40 +322,36 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 	for _, j := range order[:e] {
 		ex = append(ex, centers[j*b.d:(j+1)*b.d]...)
 	}
-	m := len(checks)
-	b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
-	if err := b.sa.AssignSubset(ctx, b.r.ds, checks, ex, e, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
-		return err
-	}
-	for p, i := range checks {
-		near := b.best[p]
-		if order[b.newLab[p]] == int(b.lab[i]) {
-			near = b.second[p] // the row's own centre is excluded: the next one
+	for lo := 0; lo < len(b.checks); lo += measureChunk {
+		part := b.checks[lo:min(len(b.checks), lo+measureChunk)]
+		m := len(part)
+		b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
+		if err := b.sa.AssignSubset(ctx, b.r.ds, part, ex, e, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
+			return err
 		}
-		// Widened as the bounds from a full measurement are.
-		x := math.Sqrt(float64(near)) + math.Sqrt(cnMax)
-		tol := boundTol * (x*x + cnMax)
-		l := math.Sqrt(math.Max(0, float64(near)-tol))
-		if b.upper[i] <= l {
-			b.lower[i] = math.Min(b.lower[i], l)
-		} else {
-			b.rows = append(b.rows, i)
+		for p, i := range part {
+			near := b.best[p]
+			if order[b.newLab[p]] == int(b.lab[i]) {
+				near = b.second[p] // the row's own centre is excluded: the next one
+			}
+			// Widened as the bounds from a full measurement are.
+			x := math.Sqrt(float64(near)) + math.Sqrt(cnMax)
+			tol := boundTol * (x*x + cnMax)
+			l := down32(math.Sqrt(math.Max(0, float64(near)-tol)))
+			if b.upper[i] <= l {
+				b.lower[i] = min(b.lower[i], l)
+			} else {
+				b.rows = append(b.rows, i)
+			}
 		}
 	}
 	slices.Sort(b.rows)
 	return nil
 }
 
-// excludedCounts counts the bounds updates by number of excluded centres
-// (index: the number, up to maxExcluded), for tests.
-var excludedCounts [maxExcluded + 1]atomic.Int64
-
-// Row states of filter.
-const (
-	keep    uint8 = iota // the bounds keep the row's centre
-	check                // to be measured against the excluded centres
-	tighten              // to be tightened, then measured if still failing
-)
+// excludedCounts counts the bounds updates by the index in excludedChoices
+// of the number of excluded centres, for tests.
+var excludedCounts [8]atomic.Int64
 
 // tightenChunk is the number of rows per task of tighten.
 const tightenChunk = 4096
@@ -327,8 +363,8 @@ const tightenChunk = 4096
 // nearest other centre, goes to the check against the excluded centres
 // (checking) or is kept (not checking) when within its lower bound, and
 // stays in state "tighten" (to be measured) otherwise.
-func (b *boundedAssigner) tighten(centers []float32, half []float64, state []uint8, checking bool) {
-	rows, d := b.rows, b.d
+func (b *boundedAssigner) tighten(centers []float32, half []float64, checking bool) {
+	rows, d, state := b.rows, b.d, b.state
 	chunks := (len(rows) + tightenChunk - 1) / tightenChunk
 	var wg sync.WaitGroup
 	var next atomic.Int64
@@ -343,9 +379,9 @@ func (b *boundedAssigner) tighten(centers []float32, half []float64, state []uin
 					// float64 differences: exact to far below boundTol, so
 					// the widened bound stays an upper bound.
 					u := math.Sqrt(sqDist64(b.r.in.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + boundTol)
-					b.upper[i] = math.Min(b.upper[i], u)
+					b.upper[i] = min(b.upper[i], up32(u))
 					switch {
-					case b.upper[i] <= half[a]:
+					case float64(b.upper[i]) <= half[a]:
 						state[i] = keep
 					case b.upper[i] <= b.lower[i] && checking:
 						state[i] = check
@@ -411,7 +447,7 @@ func (b *boundedAssigner) labels() []int32 { return b.lab }
 func (b *boundedAssigner) inertia() float64 {
 	var s float64
 	for _, u := range b.upper {
-		s += u * u
+		s += float64(u) * float64(u)
 	}
 	return s
 }

@@ -4,8 +4,8 @@ package engine
 // excluded centres (tests check that the choice is exercised).
 func ExcludedCounts() map[int]int {
 	out := map[int]int{}
-	for e := range excludedCounts {
-		if c := excludedCounts[e].Load(); c > 0 {
+	for i, e := range excludedChoices {
+		if c := excludedCounts[i].Load(); c > 0 {
 			out[e] = int(c)
 		}
 	}

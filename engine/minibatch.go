@@ -98,10 +98,12 @@ func newSubset(be kernels.Backend, in Input, idx []int) (*subset, error) {
 }
 
 // fit follows scikit-learn's MiniBatchKMeans.fit: n_init k-means++ (or
-// random) initialisations on init_size random points, the best by inertia
-// on a validation sample; then ⌊max_iter·n / batch_size⌋ steps, each
-// assigning a random batch and moving every centre with members towards
-// their mean with a per-centre learning rate 1/count; centres with few
+// random) initialisations, k-means++ on a coreset of init_size points as
+// k-means seeds large data (seedCoreset), the best by inertia on a
+// validation sample; then ⌊max_iter·n / batch_size⌋ steps, each assigning a
+// random batch and moving every centre with members towards their mean
+// with a per-centre learning rate 1/count, the counts starting at the
+// seeds' coreset weights (scikit-learn starts them at 0); centres with few
 // points are reassigned to random points now and then; it stops early when
 // the smoothed batch inertia has not improved for max_no_improvement steps,
 // or (tol > 0) when the centres moved less than tol. Finally every point is
@@ -111,55 +113,54 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	n, d, k := r.in.N, r.in.D, p.NClusters
 	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x6d62))
 	batch := min(p.BatchSize, n)
-	initSize := 3 * batch
+	// k-means++ seeds from a coreset of init_size points (see
+	// seedCoreset), by default k-means' automatic size.
+	initSize := autoCoreset(k)
 	if p.InitSize != nil {
-		initSize = *p.InitSize
+		initSize = max(*p.InitSize, k)
 	}
-	if initSize < k {
-		initSize = 3 * k
-	}
-	initSize = min(initSize, n)
 	tolAbs := 0.0
 	if p.Tol > 0 {
 		tolAbs = p.Tol * meanVariance(r.in)
 	}
 
-	valid, err := newSubset(r.be, r.in, randInts(rng, n, initSize))
+	valid, err := newSubset(r.be, r.in, randInts(rng, n, min(initSize, n)))
 	if err != nil {
 		return nil, err
 	}
 	defer valid.ds.Close()
 	tInit := time.Now()
 	var centers []float32
+	var initCounts []float64
+	var seeded seedInfo
 	bestInertia := math.Inf(1)
 	vlabels := make([]int32, valid.in.N)
 	vdist := make([]float32, valid.in.N)
 	for run := 0; run < p.NInit; run++ {
 		r.report(Progress{Phase: "init", Run: run + 1, Runs: p.NInit})
-		sample, err := newSubset(r.be, r.in, randInts(rng, n, initSize))
-		if err != nil {
-			return nil, err
-		}
 		var c []float32
-		if p.Init == "random" || sampleDistinct(sample.in) < k {
+		var info seedInfo
+		if p.Init == "random" {
 			c = randomInit(r.in, k, rng)
-		} else {
-			c, err = kmeansPlusPlus(ctx, r.be, sample.ds, sample.in, nil, k, greedyTrials(k), rng, r.report)
-		}
-		sample.ds.Close()
-		if err != nil {
+		} else if c, err = seedCoreset(ctx, r, k, initSize, 100, 0, rng, r.report, &info); err != nil {
 			return nil, err
 		}
 		if err := r.be.Assign(ctx, valid.ds, c, k, vlabels, vdist); err != nil {
 			return nil, err
 		}
 		if in := sum64(vdist); in < bestInertia {
-			bestInertia, centers = in, c
+			bestInertia, centers, seeded = in, c, info
 		}
 	}
-
+	// The seeds carry the coreset weight of their points as counts, so that
+	// the first batches refine them instead of replacing them (scikit-learn
+	// starts every count at 0, which throws the seeding away).
+	initCounts = seeded.mass
 	r.phases.addSeeding(tInit)
 	counts := make([]float64, k)
+	if initCounts != nil {
+		copy(counts, initCounts)
+	}
 	next := make([]float32, k*d)
 	labels := make([]int32, batch)
 	dist := make([]float32, batch)
@@ -248,7 +249,8 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	}
 	inertia := sum64(fdist)
 	epochs := int(math.Ceil(float64(min(step, steps)) * float64(batch) / float64(n)))
-	return &fitted{labels: full, k: k, centroids: centers, iterations: epochs, iterSec: iterSec, inertia: &inertia, nInitUsed: p.NInit}, nil
+	return &fitted{labels: full, k: k, centroids: centers, iterations: epochs, iterSec: iterSec, inertia: &inertia, nInitUsed: p.NInit,
+		initSample: seeded.sample, seeding: seeded.method, seedIterations: seeded.iterations}, nil
 }
 
 func hasZero(v []float64) bool {
@@ -296,6 +298,3 @@ func reassignSmall(in Input, centers []float32, counts []float64, ratio float64,
 		counts[j] = minKept
 	}
 }
-
-// sampleDistinct counts the distinct rows of a sample (up to its size).
-func sampleDistinct(in Input) int { return countDistinct(in, in.N) }

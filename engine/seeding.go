@@ -21,13 +21,16 @@ type seedInfo struct {
 	method     string
 	sample     int // points seeded from (the coreset's size, or n)
 	iterations int // weighted Lloyd iterations on the coreset
+	// mass is, per centre, the coreset weight of its points after the
+	// refinement: an estimate of its cluster's size (nil for greedy).
+	mass []float64
 }
 
 // Coreset sizes: autoCoreset(k) = max(minCoreset, coresetPerCluster·k),
 // chosen from measurements on the four workloads of the large-collections
 // issue (see the README's performance section).
 const (
-	minCoreset        = 1 << 14
+	minCoreset        = 1 << 12
 	coresetPerCluster = 32
 )
 
@@ -72,11 +75,11 @@ func seedCoreset(ctx context.Context, r *run, k, m, maxIter int, tolAbs float64,
 		return nil, err
 	}
 	sr := &run{in: sub, ds: ds, be: r.be, seed: r.seed}
-	its, err := weightedLloyd(ctx, sr, w, centers, k, maxIter, tolAbs)
+	its, mass, err := weightedLloyd(ctx, sr, w, centers, k, maxIter, tolAbs)
 	if err != nil {
 		return nil, err
 	}
-	info.method, info.sample, info.iterations = SeedingCoreset, m, its
+	info.method, info.sample, info.iterations, info.mass = SeedingCoreset, m, its, mass
 	return centers, nil
 }
 
@@ -128,8 +131,9 @@ func lightweightCoreset(ctx context.Context, r *run, m int, rng *rand.Rand) ([]i
 // w) from centers (k×d, updated in place): each centre moves to the
 // weighted mean of its points (a centre without points stays). It stops
 // when no label changed, the total squared shift is at most tolAbs, or
-// after maxIter iterations, and returns the number of iterations.
-func weightedLloyd(ctx context.Context, r *run, w []float64, centers []float32, k, maxIter int, tolAbs float64) (int, error) {
+// after maxIter iterations, and returns the number of iterations and each
+// centre's weight (the sum of its points' weights) under the last labels.
+func weightedLloyd(ctx context.Context, r *run, w []float64, centers []float32, k, maxIter int, tolAbs float64) (int, []float64, error) {
 	d := r.in.D
 	as := newAssigner(r, k)
 	sums := make([]float64, k*d)
@@ -139,7 +143,7 @@ func weightedLloyd(ctx context.Context, r *run, w []float64, centers []float32, 
 	for it < maxIter {
 		changed, _, err := as.assign(ctx, centers, moved)
 		if err != nil {
-			return it, err
+			return it, nil, err
 		}
 		if it > 0 && len(changed) == 0 {
 			break
@@ -173,5 +177,14 @@ func weightedLloyd(ctx context.Context, r *run, w []float64, centers []float32, 
 			break
 		}
 	}
-	return it, nil
+	if it == maxIter { // the centres moved after the last labels: weigh them afresh
+		if _, _, err := as.assign(ctx, centers, moved); err != nil {
+			return it, nil, err
+		}
+	}
+	clear(mass)
+	for i, l := range as.labels() {
+		mass[l] += w[i]
+	}
+	return it, mass, nil
 }

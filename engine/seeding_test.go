@@ -13,7 +13,7 @@ import (
 )
 
 // TestCoresetSeedingMatchesScikitLearn: on 40,000 points (more than the
-// automatic coreset of 16,384), k-means seeds from a coreset; over seeds
+// automatic coreset of 4,096), k-means seeds from a coreset; over seeds
 // 1–7 its median objective after 20 iterations must be within 1% of
 // scikit-learn's (greedy k-means++ on every point), and init_size ≥ n must
 // seed on every point as before.
@@ -34,8 +34,8 @@ func TestCoresetSeedingMatchesScikitLearn(t *testing.T) {
 	var got []float64
 	for seed := int64(1); seed <= int64(len(ref.KMeans.Objectives)); seed++ {
 		res := run(seed, nil)
-		if res.Stats.Seeding != engine.SeedingCoreset || res.Stats.InitSampleSize != 16384 || res.Stats.SeedingIterations < 1 {
-			t.Fatalf("seed %d: seeding %q from %d points, %d iterations; want a coreset of 16384, refined", seed,
+		if res.Stats.Seeding != engine.SeedingCoreset || res.Stats.InitSampleSize != 4096 || res.Stats.SeedingIterations < 1 {
+			t.Fatalf("seed %d: seeding %q from %d points, %d iterations; want a coreset of 4096, refined", seed,
 				res.Stats.Seeding, res.Stats.InitSampleSize, res.Stats.SeedingIterations)
 		}
 		got = append(got, *res.Stats.Inertia)

@@ -108,7 +108,7 @@ var MiniBatchKMeansParams = schema.Model("MiniBatchKMeansParams", "Parameters fo
 	schema.F("batch_size", schema.Int().Min(1)).Def(1024),
 	schema.F("tol", schema.Num().Min(0)).Def(0.0).Describe("Early stop on the smoothed centre shift, relative to the mean feature variance; 0 disables"),
 	schema.F("max_no_improvement", schema.Int().Min(1).OrNull()).Def(10).Describe("Steps without improvement of the smoothed batch inertia before stopping; null disables"),
-	schema.F("init_size", schema.Int().Min(1).OrNull()).Def(nil).Describe("Points k-means++ runs on (null: 3·batch_size, at least 3·k)"),
+	schema.F("init_size", schema.Int().Min(1).OrNull()).Def(nil).Describe("Size of the coreset k-means++ seeds from (null: max(4096, 32·n_clusters), as k-means on large data; scikit-learn's default is 3·batch_size)"),
 	nInit(3).Describe(`Initialisations compared on a validation sample; "auto" is 1 for k-means++ and 3 for random`),
 	schema.F("reassignment_ratio", schema.Num().Min(0).Max(1)).Def(0.01),
 	randomState(),
