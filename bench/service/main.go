@@ -99,6 +99,7 @@ func run(in, params, bin, work string, withParquet bool) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer os.RemoveAll(data) // after the server stopped (deferred calls run last first)
 	if err := srv.Start(); err != nil {
 		return nil, err
 	}
