@@ -26,7 +26,9 @@
 # Needs Debian's python3-sklearn, python3-faiss and time, and the peers script
 # (PEERS, default bench/peers.py, a copy of the shared tools' peers script).
 # Extra flags for clusterd fit go in FIT_FLAGS (e.g. "--workers 2");
-# SKIP_SERVICE=1 leaves the service out, SKIP_GREEDY=1 the W4 greedy reference.
+# SKIP_SERVICE=1 leaves the service out, SKIP_GREEDY=1 the W4 greedy
+# reference, SKIP_MB=1 mini-batch; WORKLOADS picks workloads (name:k:faiss
+# mode, e.g. "w1:256:all w4:1000:default").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-bench/out}
@@ -70,6 +72,7 @@ print(json.dumps({"seconds": time.perf_counter() - t, "inertia": float(km.inerti
 PY
 }
 field() { $PY -c "import json,sys; print(json.loads(sys.argv[1])$2)" "$1"; }
+jfield() { $PY -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; } # from a file (results are long)
 calc() { $PY -c "print($1)"; }
 # fit NAME OUT PARAMS [EXTRA FLAGS...]: clusterd fit with GNU time; leaves
 # "$W/OUT.time" (seconds, peak KiB) and "$W/OUT.json".
@@ -81,17 +84,22 @@ fit() {
 }
 phases() { $PY -c "import json,sys; p=json.load(open(sys.argv[1]))['stats']['phase_seconds']; print(', '.join(f'{k} {v:.2f}' for k, v in p.items() if v >= 0.005))" "$1"; }
 
+# The process's own peak RSS (binary and runtime), on a 1,000 × 8 input.
+$PY -c "import numpy as np; np.save('$W/tiny.npy', np.random.default_rng(0).normal(size=(1000, 8)).astype(np.float32))"
+/usr/bin/time -f "%M" -o "$W/tiny.time" "$W/clusterd" fit --input "$W/tiny.npy" --params '{"n_clusters":4}' --quiet --output /dev/null
+idle_mb=$(calc "$(cat "$W/tiny.time")*1024/1e6")
+
 rows=(); phase_rows=()
-for w in w1:256:all w2:100:all w3:512:all w4:1000:default; do
+for w in ${WORKLOADS:-w1:256:all w2:100:all w3:512:all w4:1000:default}; do
   IFS=: read -r name k mode <<<"$w"; x="$W/$name.npy"
   echo "== $name: clusterd" >&2
   fit "$name" "$name" "{\"n_clusters\":$k,\"n_init\":1,\"max_iter\":20,\"tol\":0}" --labels-out "$W/$name.labels.npy"
   read -r cd_sec cd_kb < "$W/$name.time"
-  res=$(cat "$W/$name.json")
-  cd_obj=$(field "$res" "['stats']['inertia']")
-  cd_n=$(field "$res" "['stats']['iterations']")
-  measured=$(calc "f'{$(field "$res" "['stats']['rows_measured']")/$(field "$res" "['num_points']"):.2f}'")
-  seeding=$(field "$res" "['stats']['seeding']"); init=$(field "$res" "['stats']['init_sample_size']")
+  res="$W/$name.json"
+  cd_obj=$(jfield "$res" "['stats']['inertia']")
+  cd_n=$(jfield "$res" "['stats']['iterations']")
+  measured=$(calc "f'{$(jfield "$res" "['stats']['rows_measured']")/$(jfield "$res" "['num_points']"):.2f}'")
+  seeding=$(jfield "$res" "['stats']['seeding']"); init=$(jfield "$res" "['stats']['init_sample_size']")
   size_mb=$(calc "__import__('os').path.getsize('$x')/1e6")
   if [ "$mode" = all ]; then
     echo "== $name: FAISS (every point)" >&2
@@ -108,21 +116,22 @@ for w in w1:256:all w2:100:all w3:512:all w4:1000:default; do
       echo "== $name: clusterd with greedy k-means++ on every point (the reference)" >&2
       fit "$name" "$name.greedy" "{\"n_clusters\":$k,\"n_init\":1,\"max_iter\":20,\"tol\":0,\"init_size\":1000000000}"
       read -r gr_sec _ < "$W/$name.greedy.time"
-      ref=$(field "$(cat "$W/$name.greedy.json")" "['stats']['inertia']")
+      ref=$(jfield "$W/$name.greedy.json" "['stats']['inertia']")
       ref_what="greedy k-means++ on every point $(calc "f'{$ref:.4g}'") in $gr_sec s"
     else
       ref=1.338e8; ref_what="the issue's greedy k-means++ figure 1.338e8"
     fi
   fi
   fa_sec=$(field "$fa" "['seconds']"); fa_obj=$(field "$fa" "['inertia']")
-  rows+=("| $name | $cd_sec s | $(calc "f'{$fa_sec:.2f}'") s | **$(calc "f'{$cd_sec/$fa_sec:.2f}'")** | $(calc "f'{$cd_obj:.4g}'") | $(calc "f'{$fa_obj:.4g}'") | $ref_what | **$(calc "f'{$cd_obj/$ref:.4f}'")** | $seeding from $init points; $cd_n iterations, $measured× n rows measured | $(calc "f'{$cd_kb*1024/1e6:.0f} MB = **{$cd_kb*1024/1e6/$size_mb:.2f}×** input'") |")
+  rows+=("| $name | $cd_sec s | $(calc "f'{$fa_sec:.2f}'") s | **$(calc "f'{$cd_sec/$fa_sec:.2f}'")** | $(calc "f'{$cd_obj:.4g}'") | $(calc "f'{$fa_obj:.4g}'") | $ref_what | **$(calc "f'{$cd_obj/$ref:.4f}'")** | $seeding from $init points; $cd_n iterations, $measured× n rows measured | $(calc "f'{$cd_kb*1024/1e6:.0f} MB = **{$cd_kb*1024/1e6/$size_mb:.2f}×** input, {($cd_kb*1024/1e6-$idle_mb)/$size_mb:.2f}× above the bare process ({$idle_mb:.0f} MB)'") |")
   phase_rows+=("| $name | $(phases "$W/$name.json") |")
 done
 
+if [ -z "${SKIP_MB:-}" ]; then
 echo "== mini-batch k-means on W4: clusterd, then scikit-learn" >&2
 fit w4 w4.mb '{"n_clusters":1000,"batch_size":1024,"max_iter":3,"n_init":1,"max_no_improvement":null,"tol":0}' --algorithm minibatch_kmeans
 read -r mb_sec mb_kb < "$W/w4.mb.time"
-mb_obj=$(field "$(cat "$W/w4.mb.json")" "['stats']['inertia']")
+mb_obj=$(jfield "$W/w4.mb.json" "['stats']['inertia']")
 skmb=$($PY - "$W/w4.npy" <<'PY'
 import json, sys, time, numpy as np
 from sklearn.cluster import MiniBatchKMeans
@@ -133,12 +142,13 @@ print(json.dumps({"seconds": time.perf_counter() - t, "inertia": float(km.inerti
 PY
 )
 skmb_sec=$(field "$skmb" "['seconds']"); skmb_obj=$(field "$skmb" "['inertia']")
+fi
 
 if [ -z "${SKIP_SERVICE:-}" ]; then
   echo "== W4 through the service (import .npy and Parquet, execute)" >&2
-  svc=$(go run ./bench/service -npy "$W/w4.npy" -clusterd "$W/clusterd" -work "$W" \
-    -params '{"n_clusters":1000,"n_init":1,"max_iter":20,"tol":0,"random_state":1}')
-  echo "$svc" > "$W/service.json"
+  go run ./bench/service -npy "$W/w4.npy" -clusterd "$W/clusterd" -work "$W" \
+    -params '{"n_clusters":1000,"n_init":1,"max_iter":20,"tol":0,"random_state":1}' > "$W/service.json"
+  svc="$W/service.json"
 fi
 
 echo "== silhouette: exact on the first 20,000 rows of W2" >&2
@@ -159,21 +169,23 @@ echo
 echo "| clusterd phases, seconds (stats.phase_seconds) | |"
 echo "|---|---|"
 printf '%s\n' "${phase_rows[@]}"
+if [ -n "${skmb:-}" ]; then
 echo
 echo "| mini-batch k-means, W4, batch 1024, 3 passes | seconds | objective |"
 echo "|---|---|---|"
 echo "| clusterd | $mb_sec (peak RSS $(calc "f'{$mb_kb*1024/1e6:.0f}'") MB; phases: $(phases "$W/w4.mb.json")) | $(calc "f'{$mb_obj:.5g}'") |"
 echo "| scikit-learn MiniBatchKMeans ($(field "$skmb" "['steps']") steps) | $(calc "f'{$skmb_sec:.2f}'") | $(calc "f'{$skmb_obj:.5g}'") |"
 echo "| clusterd / scikit-learn | **$(calc "f'{$mb_sec/$skmb_sec:.2f}'")** | **$(calc "f'{$mb_obj/$skmb_obj:.4f}'")** |"
+fi
 if [ -n "${svc:-}" ]; then
   cli=$(cut -d' ' -f1 "$W/w4.time")
   echo
   echo "| W4 through the service | |"
   echo "|---|---|"
   for f in npy parquet; do
-    echo "| import .$f ($(calc "f'{$(field "$svc" "['import_$f']['bytes']")/1e6:.0f}'") MB) | $(calc "f'{$(field "$svc" "['import_$f']['seconds']"):.2f}'") s = **$(calc "f'{$(field "$svc" "['import_$f']['mb_per_second']"):.0f}'") MB/s** |"
+    echo "| import .$f ($(calc "f'{$(jfield "$svc" "['import_$f']['bytes']")/1e6:.0f}'") MB) | $(calc "f'{$(jfield "$svc" "['import_$f']['seconds']"):.2f}'") s = **$(calc "f'{$(jfield "$svc" "['import_$f']['mb_per_second']"):.0f}'") MB/s** |"
   done
-  ex=$(field "$svc" "['execute_seconds']")
+  ex=$(jfield "$svc" "['execute_seconds']")
   echo "| execute (POST …/execute until completed, artifacts and projections included) | $(calc "f'{$ex:.2f}'") s; the CLI on the same file: $cli s; **$(calc "f'{$ex/$cli:.2f}'")×** |"
   echo "| execution's phases (stats.phase_seconds) | $($PY -c "import json,sys; p=json.load(open(sys.argv[1]))['stats']['phase_seconds']; print(', '.join(f'{k} {v:.2f}' for k, v in p.items()))" "$W/service.json") |"
 fi

@@ -199,6 +199,12 @@ const (
 	checkCost   = 34
 )
 
+// filterChunk is the number of rows per task of filter's passes.
+const filterChunk = 1 << 14
+
+// blocks is the number of chunks of size c that cover n.
+func blocks(n, c int) int { return (n + c - 1) / c }
+
 // Row states of filter.
 const (
 	keep    uint8 = iota // the bounds keep the row's centre
@@ -244,25 +250,33 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 		return mv(e)
 	}
 	e, ei := 0, 0
-	if b.k > 2*maxExcluded {
-		var fail, check [8]int
-		for i := 0; i < n; i++ {
-			a := b.lab[i]
-			u := float64(b.upper[i]) + moved[a]
-			if u <= half[a] {
-				continue
-			}
-			for c, ex := range excludedChoices {
-				if u > float64(b.lower[i])-dec(ex, a) {
-					fail[c]++
-				} else if ex > 0 {
-					check[c]++
+	// Leaving moves out can only help when the largest ones stand out.
+	if b.k > 2*maxExcluded && mv(0) > 1.25*mv(maxExcluded) {
+		var fail, check [8]atomic.Int64
+		parallelRange(blocks(n, filterChunk), func(c int) {
+			var f, ch [8]int64
+			for i := c * filterChunk; i < min(n, (c+1)*filterChunk); i++ {
+				a := b.lab[i]
+				u := float64(b.upper[i]) + moved[a]
+				if u <= half[a] {
+					continue
+				}
+				for c, ex := range excludedChoices {
+					if u > float64(b.lower[i])-dec(ex, a) {
+						f[c]++
+					} else if ex > 0 {
+						ch[c]++
+					}
 				}
 			}
-		}
+			for c := range excludedChoices {
+				fail[c].Add(f[c])
+				check[c].Add(ch[c])
+			}
+		})
 		best := math.Inf(1)
 		for c, ex := range excludedChoices {
-			w := float64(fail[c])*(tightenCost+b.rho*float64(b.k)) + float64(check[c])*float64(ex+checkCost)
+			w := float64(fail[c].Load())*(tightenCost+b.rho*float64(b.k)) + float64(check[c].Load())*float64(ex+checkCost)
 			if w < best {
 				best, e, ei = w, ex, c
 			}
@@ -273,20 +287,26 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 	// outside the excluded ones), and whether the row is kept by them, to
 	// be checked against the excluded centres, or tightened.
 	state := b.state
+	parallelRange(blocks(n, filterChunk), func(c int) {
+		for i := c * filterChunk; i < min(n, (c+1)*filterChunk); i++ {
+			a := b.lab[i]
+			b.upper[i] = up32(float64(b.upper[i]) + moved[a])
+			b.lower[i] = down32(float64(b.lower[i]) - dec(e, a))
+			switch {
+			case float64(b.upper[i]) <= half[a]:
+				state[i] = keep
+			case b.upper[i] <= b.lower[i] && e > 0:
+				state[i] = check
+			case b.upper[i] <= b.lower[i]:
+				state[i] = keep
+			default:
+				state[i] = tighten
+			}
+		}
+	})
 	b.rows = b.rows[:0]
-	for i := 0; i < n; i++ {
-		a := b.lab[i]
-		b.upper[i] = up32(float64(b.upper[i]) + moved[a])
-		b.lower[i] = down32(float64(b.lower[i]) - dec(e, a))
-		switch {
-		case float64(b.upper[i]) <= half[a]:
-			state[i] = keep
-		case b.upper[i] <= b.lower[i] && e > 0:
-			state[i] = check
-		case b.upper[i] <= b.lower[i]:
-			state[i] = keep
-		default:
-			state[i] = tighten
+	for i, st := range state {
+		if st == tighten {
 			b.rows = append(b.rows, int32(i))
 		}
 	}

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -152,6 +154,10 @@ func closeToZero(v float64) bool { return math.Abs(v) <= 1e-8 }
 // leaves distances unchanged and keeps the GEMM form accurate.
 func Silhouette(ctx context.Context, be kernels.Backend, in Input, labels []int32, rows []int) (float64, error) {
 	m, d := len(rows), in.D
+	// Grouped by label (the order of the rows does not change the mean):
+	// the blocked sums then add a run of rows into one cluster's sums.
+	rows = slices.Clone(rows)
+	slices.SortStableFunc(rows, func(a, b int) int { return cmp.Compare(labels[a], labels[b]) })
 	sub := gatherRows(in, rows)
 	center(sub)
 	// Relabel densely among the sampled rows.
@@ -221,9 +227,10 @@ const silhouetteSumsBytes = 64 << 20
 
 // silhouetteBlockRows bounds a block: the block's distances (m×B float32)
 // and sums (k×B float64) stay within a few MB.
-const silhouetteBlockRows = 256
+const silhouetteBlockRows = 512
 
-// silhouetteBlocked is the silhouette of the m rows of ds (sub) in blocks:
+// silhouetteBlocked is the silhouette of the m rows of ds (sub, grouped by
+// label) in blocks:
 // the squared distances from every row to a block of rows
 // (Backend.Distances, m×B at most silhouetteSumsBytes), then, per row of the
 // block, its per-cluster sums of their roots (its distance to itself is 0,
@@ -239,6 +246,28 @@ func silhouetteBlockedWith(ctx context.Context, be kernels.Backend, ds kernels.D
 	block := max(1, min(m, blockBytes/(4*m), silhouetteBlockRows))
 	out := make([]float32, m*block)
 	sums := make([]float64, k*block) // sums[l*block + j]: row lo+j's sum over cluster l
+	// runs splits the rows into about 64 ranges of whole clusters when the
+	// rows are grouped by label (else one range: no two tasks may add to a
+	// cluster's sums).
+	runs := []int{0}
+	seen := make([]bool, k)
+	grouped := true
+	for i := 0; i < m; i++ {
+		if i > 0 && lab[i] != lab[i-1] {
+			if seen[lab[i]] {
+				grouped = false
+				break
+			}
+			if i-runs[len(runs)-1] >= m/64 {
+				runs = append(runs, i)
+			}
+		}
+		seen[lab[i]] = true
+	}
+	if !grouped {
+		runs = runs[:1]
+	}
+	runs = append(runs, m)
 	part := make([]float64, block)
 	var total float64
 	for lo := 0; lo < m; lo += block {
@@ -247,27 +276,27 @@ func silhouetteBlockedWith(ctx context.Context, be kernels.Backend, ds kernels.D
 			return 0, err
 		}
 		clear(sums)
-		// Each task takes a range of the block's rows and reads every row's
-		// distances to them contiguously.
-		const jChunk = 32
-		parallelRange((b+jChunk-1)/jChunk, func(c int) {
-			j0, j1 := c*jChunk, min(b, (c+1)*jChunk)
-			for i, l := range lab {
-				o, acc := out[i*b+j0:i*b+j1], sums[int(l)*block+j0:int(l)*block+j1]
+		// Each task takes the rows of a range of clusters (the rows are
+		// grouped by label), so it alone adds to those clusters' sums, and
+		// reads each row's distances to the block contiguously.
+		parallelRange(len(runs)-1, func(c int) {
+			for i := runs[c]; i < runs[c+1]; i++ {
+				l := int(lab[i])
+				o, acc := out[i*b:(i+1)*b], sums[l*block:l*block+b]
 				for j, e := range o {
 					acc[j] += math.Sqrt(float64(e))
 				}
 			}
+		})
+		parallelRange(b, func(j int) {
 			row := make([]float64, k)
-			for j := j0; j < j1; j++ {
-				// Its distance to itself is 0, not the GEMM form's rounding.
-				self := math.Sqrt(float64(out[(lo+j)*b+j]))
-				for l := range row {
-					row[l] = sums[l*block+j]
-				}
-				row[lab[lo+j]] -= self
-				part[j] = silhouetteOf(row, lab[lo+j], count)
+			// Its distance to itself is 0, not the GEMM form's rounding.
+			self := math.Sqrt(float64(out[(lo+j)*b+j]))
+			for l := range row {
+				row[l] = sums[l*block+j]
 			}
+			row[lab[lo+j]] -= self
+			part[j] = silhouetteOf(row, lab[lo+j], count)
 		})
 		for _, v := range part[:b] { // in row order, whatever the number of cores
 			total += v

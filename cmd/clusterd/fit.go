@@ -89,6 +89,7 @@ func runFit(args []string) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	loadSec := time.Since(t0).Seconds()
 	// The vectors are one pointer-free allocation that is most of the heap:
 	// under the default GOGC of 100 the garbage of the run could grow to
