@@ -24,16 +24,21 @@ const DefaultRandomState = paramModels.DefaultRandomState
 // initShare is the part of a k-means restart's progress given to seeding.
 const initShare = 0.2
 
-// initSampleSize is the size of the coreset k-means++ seeds from, n (every
-// point) when the data are no larger. Greedy k-means++ reads every point
-// once per centre, so on large data it is bound by memory bandwidth and
-// grows as n·k; init_size sets the coreset's size, and by default it is
-// autoCoreset(k).
+// initSampleSize is the size of the coreset k-means++ seeds from, or n to
+// seed on every point. Greedy k-means++ reads every point once per centre,
+// so on large data it is bound by memory bandwidth and grows as n·k;
+// init_size sets the coreset's size (n when it is at least n). By default
+// the coreset is autoCoreset(k), used only when the data have more than
+// twice as many points (below, seeding on every point costs about as much
+// as on a coreset with its twice as many candidates).
 func (p KMeansParams) initSampleSize(n int) int {
 	if p.InitSize > 0 {
 		return min(n, p.InitSize)
 	}
-	return min(n, autoCoreset(p.NClusters))
+	if m := autoCoreset(p.NClusters); n > 2*m {
+		return m
+	}
+	return n
 }
 
 // largeWork is n·d·k above which an omitted n_init defaults to 1 instead of

@@ -219,11 +219,11 @@ func silhouetteOf(row []float64, l int32, count []float64) float64 {
 }
 
 // silhouetteSumsBytes bounds the per-row, per-cluster distance sums the
-// silhouette holds at once: above it (10,000 sampled rows and more than 800
+// silhouette holds at once: above it (10,000 sampled rows and more than 400
 // clusters), the rows are taken in blocks (silhouetteBlocked), which keeps
-// 80 MB of sums (1,000 clusters) out of a run's peak memory at about twice
-// the time of the backend's fused ClusterDistanceSums.
-const silhouetteSumsBytes = 64 << 20
+// 40–80 MB of sums (500–1,000 clusters) out of a run's peak memory at about
+// twice the time of the backend's fused ClusterDistanceSums.
+const silhouetteSumsBytes = 32 << 20
 
 // silhouetteBlockRows bounds a block: the block's distances (m×B float32)
 // and sums (k×B float64) stay within a few MB.

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/clusterd/clusterd/kernels"
@@ -84,6 +86,61 @@ func randInts(rng *rand.Rand, n, size int) []int {
 	return out
 }
 
+// batchMeasurer assigns a mini-batch's rows (drawn with replacement) to
+// their nearest centres: on the dataset itself through SubsetAssigner when
+// the backend has it (each distinct row once), else on a copy of the rows.
+type batchMeasurer struct {
+	r            *run
+	sa           kernels.SubsetAssigner
+	order        []int
+	rows         []int32
+	lab          []int32
+	dist, second []float32
+}
+
+func newBatchMeasurer(r *run, batch int) *batchMeasurer {
+	bm := &batchMeasurer{r: r, order: make([]int, batch), rows: make([]int32, 0, batch),
+		lab: make([]int32, batch), dist: make([]float32, batch), second: make([]float32, batch)}
+	bm.sa, _ = r.be.(kernels.SubsetAssigner)
+	return bm
+}
+
+// assign sets labels[p] and dist[p] (squared) for the rows idx[p].
+func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float32, k int, labels []int32, dist []float32) error {
+	if bm.sa == nil || k < 2 {
+		b, err := newSubset(bm.r.be, bm.r.in, idx)
+		if err != nil {
+			return err
+		}
+		defer b.ds.Close()
+		return bm.r.be.Assign(ctx, b.ds, centers, k, labels, dist)
+	}
+	// The distinct rows, ascending (SubsetAssigner takes distinct rows).
+	order := bm.order[:len(idx)]
+	for p := range order {
+		order[p] = p
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(idx[a], idx[b]) })
+	rows := bm.rows[:0]
+	for q, p := range order {
+		if q == 0 || idx[p] != idx[order[q-1]] {
+			rows = append(rows, int32(idx[p]))
+		}
+	}
+	m := len(rows)
+	if err := bm.sa.AssignSubset(ctx, bm.r.ds, rows, centers, k, bm.lab[:m], bm.dist[:m], bm.second[:m]); err != nil {
+		return err
+	}
+	u := -1
+	for q, p := range order {
+		if q == 0 || idx[p] != idx[order[q-1]] {
+			u++
+		}
+		labels[p], dist[p] = bm.lab[u], bm.dist[u]
+	}
+	return nil
+}
+
 // subset is a small dataset made of chosen rows, uploaded for a step.
 type subset struct {
 	in Input
@@ -161,55 +218,62 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	if initCounts != nil {
 		copy(counts, initCounts)
 	}
-	next := make([]float32, k*d)
 	labels := make([]int32, batch)
 	dist := make([]float32, batch)
 	sums := make([]float64, k*d)
 	bcounts := make([]int64, k)
+	var touched []int32
 	steps := int(int64(p.MaxIter) * int64(n) / int64(batch))
 	var ewa, ewaMin float64
 	haveEwa, haveMin := false, false
 	noImprovement, sinceReassign := 0, 0
 	step := 0
 	iterSec := 0.0
+	bm := newBatchMeasurer(r, batch)
 	for step = 0; step < steps; step++ {
 		t0 := time.Now()
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b, err := newSubset(r.be, r.in, randInts(rng, n, batch))
-		if err != nil {
+		idx := randInts(rng, n, batch)
+		if err := bm.assign(ctx, idx, centers, k, labels, dist); err != nil {
 			return nil, err
 		}
-		err = r.be.Assign(ctx, b.ds, centers, k, labels, dist)
-		if err == nil {
-			err = r.be.SumByLabel(ctx, b.ds, labels, k, sums, bcounts)
-		}
-		b.ds.Close()
-		if err != nil {
-			return nil, err
+		// The batch's sums per cluster, in batch order, then each centre
+		// with members moves to the weighted mean of its old position
+		// (weight: its count) and its members.
+		touched = touched[:0]
+		for p, i := range idx {
+			l := labels[p]
+			if bcounts[l] == 0 {
+				touched = append(touched, l)
+			}
+			bcounts[l]++
+			s := sums[int(l)*d : (int(l)+1)*d]
+			for t, v := range r.in.X[i*d : (i+1)*d] {
+				s[t] += float64(v)
+			}
 		}
 		var shift float64
-		for j := 0; j < k; j++ {
-			cj, nj := centers[j*d:(j+1)*d], next[j*d:(j+1)*d]
-			if bcounts[j] == 0 {
-				copy(nj, cj)
-				continue
-			}
+		for _, l := range touched {
+			j := int(l)
+			cj, sj := centers[j*d:(j+1)*d], sums[j*d:(j+1)*d]
 			total := counts[j] + float64(bcounts[j])
-			for t := range nj {
-				nj[t] = float32((float64(cj[t])*counts[j] + sums[j*d+t]) / total)
-				e := float64(nj[t]) - float64(cj[t])
+			for t := range cj {
+				v := float32((float64(cj[t])*counts[j] + sj[t]) / total)
+				e := float64(v) - float64(cj[t])
 				shift += e * e
+				cj[t] = v
 			}
 			counts[j] = total
+			clear(sj)
+			bcounts[j] = 0
 		}
 		sinceReassign += batch
 		if p.ReassignmentRatio > 0 && (hasZero(counts) || sinceReassign >= 10*k) {
 			sinceReassign = 0
-			reassignSmall(r.in, next, counts, p.ReassignmentRatio, batch, rng)
+			reassignSmall(r.in, centers, counts, p.ReassignmentRatio, batch, rng)
 		}
-		centers, next = next, centers
 		bi := sum64(dist) / float64(batch)
 		el := time.Since(t0).Seconds()
 		iterSec += el

@@ -68,7 +68,7 @@ var KMeansParams = schema.Model("KMeansParams", "Parameters for K-Means clusteri
 	schema.F("copy_x", schema.Bool()).Def(true).NoEffect("the input is never modified"),
 	schema.F("verbose", schema.Int().Min(0)).Def(0).NoEffect("progress is reported in the execution's progress and the server log"),
 	schema.F("init_size", schema.Int().Min(1).OrNull()).Def(nil).Ext().
-		Describe("Size of the coreset k-means++ seeds from when there are more points (null: max(16384, 32·n_clusters)); a value ≥ the number of points seeds on every point, as scikit-learn does"),
+		Describe("Size of the coreset k-means++ seeds from when there are more points (null: max(4096, 32·n_clusters), used above twice as many points); a value ≥ the number of points seeds on every point, as scikit-learn does"),
 	schema.F("k_min", schema.Int().Min(2).OrNull()).Ext().Describe(`Smallest k tried by n_clusters "auto" (default 2)`),
 	schema.F("k_max", schema.Int().Min(2).OrNull()).Ext().Describe(`Largest k tried by n_clusters "auto" (default 10)`),
 ).Checked(checkKRange)

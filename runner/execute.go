@@ -497,7 +497,13 @@ func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, float64, 
 			c := all[l]
 			m.ClusterID = c.ID
 			if v.D > 0 {
-				vals[4*i+3] = exactDistance(v, i, c.Centroid)
+				if res.Leaf == nil && len(res.Distances) == len(leaf) {
+					// The engine's distance to the top-level centroid, from
+					// differences (as exactDistance, to float32 rounding).
+					vals[4*i+3] = float32(math.Sqrt(float64(max(res.Distances[i], 0))))
+				} else {
+					vals[4*i+3] = exactDistance(v, i, c.Centroid)
+				}
 				m.DistanceToCentroid = &vals[4*i+3]
 			}
 		}
