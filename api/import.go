@@ -366,6 +366,7 @@ type parquetSource struct {
 	rows       []parquet.Row
 	have, next int
 	row        int
+	dim        int // the last vector's length
 }
 
 func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn string) (p *parquetSource, err error) {
@@ -439,9 +440,9 @@ func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
 	}
 	row := p.rows[p.next]
 	p.next++
-	doc = store.DocumentInput{Features: map[string][]float32{}}
-	var vec []float32
-	payload := map[string]any{}
+	doc = store.DocumentInput{Features: make(map[string][]float32, 1)}
+	vec := make([]float32, 0, p.dim) // the previous row's length: one allocation for a whole vector
+	var payload map[string]any
 	for _, v := range row {
 		col := v.Column()
 		switch {
@@ -460,10 +461,14 @@ func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
 			doc.ID = valueString(v)
 		default:
 			if name, ok := p.payloadCol[col]; ok && !v.IsNull() {
+				if payload == nil {
+					payload = map[string]any{}
+				}
 				payload[name] = valueAny(v)
 			}
 		}
 	}
+	p.dim = len(vec)
 	doc.Features[p.feature] = vec
 	if len(payload) > 0 {
 		doc.Payload, _ = json.Marshal(payload)

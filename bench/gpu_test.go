@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/gpu"
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -176,4 +177,42 @@ func BenchmarkLloyd(b *testing.B) {
 		b.ReportMetric(sec/secs[len(secs)-1], "x-slower-than-gpu")
 		b.ReportMetric(0, "ns/op")
 	})
+}
+
+// BenchmarkKMeansW4 runs whole k-means fits of W4 (BlobsScaled, scale 1.5;
+// 20 iterations, n_init 1, tol 0, as the large-collections issue's table)
+// through engine.Run on the device and on the CPU backend, reporting
+// seconds per fit, the objective and the phases (stats.phase_seconds):
+//
+//	go test -tags cuda ./bench -run '^$' -bench '^BenchmarkKMeansW4$' -benchtime 1x
+func BenchmarkKMeansW4(b *testing.B) {
+	x := BlobsScaled(W4.N, W4.D, W4.K, 1.5, 10)
+	in := engine.Input{X: x, N: W4.N, D: W4.D}
+	spec := engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":1000,"n_init":1,"max_iter":20,"tol":0,"random_state":1}`)}
+	for _, c := range []struct {
+		name string
+		be   func() kernels.Backend
+	}{
+		{"gpu", func() kernels.Backend { return openGPU(b, os.Getenv("CLUSTERD_GPU_PRECISION")) }},
+		{"cpu", func() kernels.Backend { return cpu.New(cpu.Options{}) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			be := c.be()
+			var res *engine.Result
+			for b.Loop() {
+				var err error
+				if res, err = engine.Run(context.Background(), in, spec, engine.Options{Backend: be}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			p := res.Stats.PhaseSeconds
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/fit")
+			b.ReportMetric(*res.Stats.Inertia, "objective")
+			b.ReportMetric(p.Seeding, "seeding-s")
+			b.ReportMetric(p.Iterations, "iterations-s")
+			b.ReportMetric(p.Metrics, "metrics-s")
+			b.ReportMetric(float64(res.Stats.RowsMeasured)/float64(W4.N), "rows-measured/n")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }

@@ -32,7 +32,12 @@ var AssignGrid = []Size{
 	{N: 100000, D: 768, K: 100}, // W2
 	{N: 200000, D: 16, K: 20},
 	{N: 20000, D: 768, K: 1000},
+	W4, // the large collection of the large-collections issue
 }
+
+// W4 is the large-collections issue's large collection: 1,000,000 × 128
+// with k = 1,000 (overlapping clusters, see BlobsScaled).
+var W4 = Size{N: 1_000_000, D: 128, K: 1000}
 
 // PairwiseGrid covers the silhouette reduction and k-nearest neighbours.
 var PairwiseGrid = []Size{
@@ -41,12 +46,18 @@ var PairwiseGrid = []Size{
 	{N: 20000, D: 16, K: 15},
 }
 
-// Blobs returns n×d float32 Gaussian blobs around k centres (seeded).
-func Blobs(n, d, k int, seed uint64) []float32 {
+// Blobs returns n×d float32 Gaussian blobs around k centres (seeded):
+// centres N(0, 1)·4, unit noise.
+func Blobs(n, d, k int, seed uint64) []float32 { return BlobsScaled(n, d, k, 4, seed) }
+
+// BlobsScaled is Blobs with centres N(0, 1)·scale: the distribution of
+// bench/peers.py gen (W4: scale 1.5), from Go's generator rather than
+// numpy's, so the points differ.
+func BlobsScaled(n, d, k int, scale float64, seed uint64) []float32 {
 	r := rand.New(rand.NewPCG(seed, 1))
 	centres := make([]float32, k*d)
 	for i := range centres {
-		centres[i] = float32(r.NormFloat64() * 4)
+		centres[i] = float32(r.NormFloat64() * scale)
 	}
 	x := make([]float32, n*d)
 	for i := 0; i < n; i++ {

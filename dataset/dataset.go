@@ -28,6 +28,19 @@ type Matrix struct {
 	N, D     int
 	IDs      []string          // nil for .npy input
 	Payloads []json.RawMessage // nil for .npy input
+	// release unmaps X when it is a mapping of the file (nil otherwise).
+	release func() error
+}
+
+// Close releases X when it maps the file (X must not be used after); it
+// does nothing otherwise.
+func (m *Matrix) Close() error {
+	if m.release == nil {
+		return nil
+	}
+	r := m.release
+	m.release, m.X = nil, nil
+	return r()
 }
 
 // RowName names row i for error messages: its document id when known.
@@ -40,10 +53,19 @@ func (m *Matrix) RowName(i int) string {
 
 // LoadFile reads path by its extension: .npy, or .ndjson/.jsonl/.json for
 // NDJSON documents, whose vectors are taken from feature (which may be
-// empty when every document has exactly one feature).
+// empty when every document has exactly one feature). A float32 .npy is
+// mapped read-only (see npy.MapMatrixFile): call Close when done.
 func LoadFile(path, feature string) (*Matrix, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".npy":
+		// A float32 file is mapped, not read: no copy, and the vectors are
+		// not part of the Go heap.
+		if x, n, d, release, ok, err := npy.MapMatrixFile(path); err != nil || ok {
+			if err != nil {
+				return nil, err
+			}
+			return &Matrix{X: x, N: n, D: d, release: release}, nil
+		}
 		x, n, d, err := npy.ReadMatrixFile(path)
 		if err != nil {
 			if errors.Is(err, npy.ErrFormat) {

@@ -1,8 +1,13 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -72,71 +77,96 @@ const boundTol = 1e-5
 // nearest other centre. When centres move, u grows by its centre's move and
 // l shrinks by the largest move of another centre. A row whose u is at most
 // max(s, l) keeps its centre without being measured; the others are
-// measured against every centre (SubsetAssigner) and get exact bounds.
+// tightened and, if still failing, measured against every centre
+// (SubsetAssigner) and get exact bounds (see filter for the refinements).
+//
+// Bounds are float32, rounded outwards (upper bounds up, lower bounds
+// down), which halves their memory at a relative cost far below boundTol.
 type boundedAssigner struct {
 	r            *run
 	sa           kernels.SubsetAssigner
 	k, d         int
 	lab          []int32
-	upper, lower []float64 // Euclidean distances
+	upper, lower []float32 // Euclidean distances
 	first        bool
-	rows, newLab []int32
+	rows, checks []int32
+	state        []uint8
+	newLab       []int32
 	best, second []float32
+	// rho is the part of the rows tightened by the last filter that still
+	// had to be measured (its estimate for the next one).
+	rho float64
 }
 
 func newBounded(r *run, sa kernels.SubsetAssigner, k int) *boundedAssigner {
 	n := r.in.N
-	return &boundedAssigner{r: r, sa: sa, k: k, d: r.in.D, lab: make([]int32, n), upper: make([]float64, n), lower: make([]float64, n), first: true}
+	return &boundedAssigner{r: r, sa: sa, k: k, d: r.in.D, lab: make([]int32, n), upper: make([]float32, n), lower: make([]float32, n),
+		state: make([]uint8, n), first: true, rho: 1}
 }
+
+// up32 is the smallest float32 ≥ v; down32 the largest float32 ≤ v.
+func up32(v float64) float32 {
+	f := float32(v)
+	if float64(f) < v {
+		f = math.Nextafter32(f, float32(math.Inf(1)))
+	}
+	return f
+}
+
+func down32(v float64) float32 {
+	f := float32(v)
+	if float64(f) > v {
+		f = math.Nextafter32(f, float32(math.Inf(-1)))
+	}
+	return f
+}
+
+// measureChunk is the most rows measured in one SubsetAssigner call, which
+// bounds the buffers of a call (the first call measures every row).
+const measureChunk = 1 << 16
 
 func (b *boundedAssigner) assign(ctx context.Context, centers []float32, moved []float64) ([]int32, int, error) {
 	n := len(b.lab)
-	cn := make([]float64, b.k)
 	cnMax := 0.0
-	for j := range cn {
-		cn[j] = sqNorm64(centers[j*b.d : (j+1)*b.d])
-		cnMax = math.Max(cnMax, cn[j])
+	for j := 0; j < b.k; j++ {
+		cnMax = math.Max(cnMax, sqNorm64(centers[j*b.d:(j+1)*b.d]))
 	}
-	b.rows = b.rows[:0]
 	if b.first {
-		for i := 0; i < n; i++ {
-			b.rows = append(b.rows, int32(i))
+		b.first = false
+		all := make([]int32, n) // every row is measured and counts as changed
+		for i := range all {
+			all[i] = int32(i)
 		}
-	} else {
-		half, err := b.halfNearest(ctx, centers, cnMax)
-		if err != nil {
+		if _, err := b.measure(ctx, all, centers, cnMax, false); err != nil {
 			return nil, 0, err
 		}
-		top, topJ, next := 0.0, -1, 0.0
-		for j, m := range moved {
-			if m > top {
-				top, topJ, next = m, j, top
-			} else if m > next {
-				next = m
-			}
-		}
-		for i := 0; i < n; i++ {
-			a := b.lab[i]
-			b.upper[i] += moved[a]
-			if int(a) == topJ {
-				b.lower[i] -= next
-			} else {
-				b.lower[i] -= top
-			}
-			if b.upper[i] > math.Max(half[a], b.lower[i]) {
-				b.rows = append(b.rows, int32(i))
-			}
-		}
+		return all, n, nil
 	}
-	m := len(b.rows)
+	half, err := b.halfNearest(ctx, centers, cnMax)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := b.filter(ctx, centers, moved, half, cnMax); err != nil {
+		return nil, 0, err
+	}
+	changed, err := b.measure(ctx, b.rows, centers, cnMax, true)
+	return changed, len(b.rows), err
+}
+
+// measure assigns the listed rows (ascending) against every centre, in
+// chunks of measureChunk, and sets their labels and exact bounds; with
+// collect it returns the rows whose label changed.
+func (b *boundedAssigner) measure(ctx context.Context, rows []int32, centers []float32, cnMax float64, collect bool) ([]int32, error) {
 	var changed []int32
-	if m > 0 {
+	for lo := 0; lo < len(rows); lo += measureChunk {
+		part := rows[lo:min(len(rows), lo+measureChunk)]
+		m := len(part)
 		b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
-		if err := b.sa.AssignSubset(ctx, b.r.ds, b.rows, centers, b.k, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
-			return nil, 0, err
+		if err := b.sa.AssignSubset(ctx, b.r.ds, part, centers, b.k, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
+			return nil, err
 		}
-		for p, i := range b.rows {
-			if b.first || b.newLab[p] != b.lab[i] {
+		for p, i := range part {
+			if collect && b.newLab[p] != b.lab[i] {
 				changed = append(changed, i)
 			}
 			b.lab[i] = b.newLab[p]
@@ -144,12 +174,266 @@ func (b *boundedAssigner) assign(ctx context.Context, centers []float32, moved [
 			// without another pass over the data.
 			e := math.Sqrt(float64(b.best[p])) + math.Sqrt(cnMax)
 			tol := boundTol * (e*e + cnMax)
-			b.upper[i] = math.Sqrt(float64(b.best[p]) + tol)
-			b.lower[i] = math.Sqrt(math.Max(0, float64(b.second[p])-tol)) // +Inf stays +Inf (k = 1)
+			b.upper[i] = up32(math.Sqrt(float64(b.best[p]) + tol))
+			b.lower[i] = down32(math.Sqrt(math.Max(0, float64(b.second[p])-tol))) // +Inf stays +Inf (k = 1)
 		}
 	}
-	b.first = false
-	return changed, m, nil
+	return changed, nil
+}
+
+// maxExcluded bounds the centres whose moves a bounds update may leave out
+// of the lower bounds (see filter).
+const maxExcluded = 16
+
+// excludedChoices are the numbers of largest moves filter considers leaving
+// out of the lower bounds.
+var excludedChoices = []int{0, 1, 2, 4, 8, maxExcluded}
+
+// The work filter estimates for a row, in units of one row-centre distance
+// of a full measurement (measured on the CPU backend, 1,000,000 × 128,
+// k = 1,000: a full measurement costs 2.9 µs a row): tightening a row costs
+// about 100 (one distance, computed in float64 on the host), checking it
+// against e excluded centres e + 34 (a pass over its data).
+const (
+	tightenCost = 100
+	checkCost   = 34
+)
+
+// filterChunk is the number of rows per task of filter's passes.
+const filterChunk = 1 << 14
+
+// blocks is the number of chunks of size c that cover n.
+func blocks(n, c int) int { return (n + c - 1) / c }
+
+// Row states of filter.
+const (
+	keep    uint8 = iota // the bounds keep the row's centre
+	check                // to be measured against the excluded centres
+	tighten              // to be tightened, then measured if still failing
+)
+
+// filter updates every row's bounds for the centres' moves and lists in
+// b.rows the rows that must be measured against every centre (ascending).
+//
+// Hamerly's update lowers every row's lower bound by the largest move of
+// another centre, so a few centres that jump (a cluster that lost or
+// gained many points) make every row fail. filter therefore leaves the e
+// largest moves out: the lower bound then covers the other centres only,
+// and a row that passes with it is measured against the e excluded centres
+// (a SubsetAssigner call with e centres, against k for a full
+// measurement), which also gives the bound for them. e is chosen per call,
+// from the counts of rows each choice would send to a full measurement and
+// to the check, as the one with the least estimated work.
+//
+// A row whose bounds fail is first tightened (Hamerly's second test): its
+// upper bound becomes the exact distance to its centre, d operations
+// instead of k·d, and it is measured only if that still fails.
+func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, half []float64, cnMax float64) error {
+	n := len(b.lab)
+	order := make([]int, b.k)
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortFunc(order, func(x, y int) int { return cmp.Compare(moved[y], moved[x]) }) // largest first
+	mv := func(r int) float64 {                                                           // the r-th largest move (0-based), 0 past the end
+		if r < len(order) {
+			return moved[order[r]]
+		}
+		return 0
+	}
+	// dec(e, a): the largest move of a centre other than a outside the e
+	// largest.
+	dec := func(e int, a int32) float64 {
+		if e < len(order) && order[e] == int(a) {
+			return mv(e + 1)
+		}
+		return mv(e)
+	}
+	e, ei := 0, 0
+	// Leaving moves out can only help when the largest ones stand out.
+	if b.k > 2*maxExcluded && mv(0) > 1.25*mv(maxExcluded) {
+		var fail, check [8]atomic.Int64
+		parallelRange(blocks(n, filterChunk), func(c int) {
+			var f, ch [8]int64
+			for i := c * filterChunk; i < min(n, (c+1)*filterChunk); i++ {
+				a := b.lab[i]
+				u := float64(b.upper[i]) + moved[a]
+				if u <= half[a] {
+					continue
+				}
+				for c, ex := range excludedChoices {
+					if u > float64(b.lower[i])-dec(ex, a) {
+						f[c]++
+					} else if ex > 0 {
+						ch[c]++
+					}
+				}
+			}
+			for c := range excludedChoices {
+				fail[c].Add(f[c])
+				check[c].Add(ch[c])
+			}
+		})
+		best := math.Inf(1)
+		for c, ex := range excludedChoices {
+			w := float64(fail[c].Load())*(tightenCost+b.rho*float64(b.k)) + float64(check[c].Load())*float64(ex+checkCost)
+			if w < best {
+				best, e, ei = w, ex, c
+			}
+		}
+	}
+	excludedCounts[ei].Add(1)
+	// Per row: the bounds for the moves (the lower one for the centres
+	// outside the excluded ones), and whether the row is kept by them, to
+	// be checked against the excluded centres, or tightened.
+	state := b.state
+	parallelRange(blocks(n, filterChunk), func(c int) {
+		for i := c * filterChunk; i < min(n, (c+1)*filterChunk); i++ {
+			a := b.lab[i]
+			b.upper[i] = up32(float64(b.upper[i]) + moved[a])
+			b.lower[i] = down32(float64(b.lower[i]) - dec(e, a))
+			switch {
+			case float64(b.upper[i]) <= half[a]:
+				state[i] = keep
+			case b.upper[i] <= b.lower[i] && e > 0:
+				state[i] = check
+			case b.upper[i] <= b.lower[i]:
+				state[i] = keep
+			default:
+				state[i] = tighten
+			}
+		}
+	})
+	b.rows = b.rows[:0]
+	for i, st := range state {
+		if st == tighten {
+			b.rows = append(b.rows, int32(i))
+		}
+	}
+	tightened := len(b.rows)
+	b.tighten(centers, half, e > 0)
+	b.checks = b.checks[:0]
+	b.rows = b.rows[:0]
+	for i, st := range state {
+		switch st {
+		case tighten:
+			b.rows = append(b.rows, int32(i))
+		case check:
+			b.checks = append(b.checks, int32(i))
+		case keep:
+			if e > 0 {
+				// Not checked against the excluded centres: Hamerly's bound
+				// for every centre, the stored bound (for the others) less
+				// the moves it left out.
+				a := b.lab[i]
+				b.lower[i] = down32(float64(b.lower[i]) + dec(e, a) - dec(0, a))
+			}
+		}
+	}
+	if tightened > 0 {
+		b.rho = float64(len(b.rows)) / float64(tightened)
+	}
+	if len(b.checks) == 0 {
+		return nil
+	}
+	// The excluded centres' distances: the nearest of them other than the
+	// row's own centre bounds the row's lower bound for them.
+	ex := make([]float32, 0, e*b.d)
+	for _, j := range order[:e] {
+		ex = append(ex, centers[j*b.d:(j+1)*b.d]...)
+	}
+	for lo := 0; lo < len(b.checks); lo += measureChunk {
+		part := b.checks[lo:min(len(b.checks), lo+measureChunk)]
+		m := len(part)
+		b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
+		if err := b.sa.AssignSubset(ctx, b.r.ds, part, ex, e, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
+			return err
+		}
+		for p, i := range part {
+			near := b.best[p]
+			if order[b.newLab[p]] == int(b.lab[i]) {
+				near = b.second[p] // the row's own centre is excluded: the next one
+			}
+			// Widened as the bounds from a full measurement are.
+			x := math.Sqrt(float64(near)) + math.Sqrt(cnMax)
+			tol := boundTol * (x*x + cnMax)
+			l := down32(math.Sqrt(math.Max(0, float64(near)-tol)))
+			if b.upper[i] <= l {
+				b.lower[i] = min(b.lower[i], l)
+			} else {
+				b.rows = append(b.rows, i)
+			}
+		}
+	}
+	slices.Sort(b.rows)
+	return nil
+}
+
+// excludedCounts counts the bounds updates by the index in excludedChoices
+// of the number of excluded centres, for tests.
+var excludedCounts [8]atomic.Int64
+
+// tightenChunk is the number of rows per task of tighten.
+const tightenChunk = 4096
+
+// tighten is Hamerly's second test, for every row in state "tighten"
+// (listed in b.rows): the upper bound becomes the exact distance to the
+// row's centre (one row against one centre, d operations instead of k·d);
+// the row is then kept when it is within half the distance to the centre's
+// nearest other centre, goes to the check against the excluded centres
+// (checking) or is kept (not checking) when within its lower bound, and
+// stays in state "tighten" (to be measured) otherwise.
+func (b *boundedAssigner) tighten(centers []float32, half []float64, checking bool) {
+	rows, d, state := b.rows, b.d, b.state
+	chunks := (len(rows) + tightenChunk - 1) / tightenChunk
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(runtime.GOMAXPROCS(0), chunks) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+				for p := c * tightenChunk; p < min(len(rows), (c+1)*tightenChunk); p++ {
+					i := rows[p]
+					a := int(b.lab[i])
+					// float64 differences: exact to far below boundTol, so
+					// the widened bound stays an upper bound.
+					u := math.Sqrt(sqDist64(b.r.in.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + boundTol)
+					b.upper[i] = min(b.upper[i], up32(u))
+					switch {
+					case float64(b.upper[i]) <= half[a]:
+						state[i] = keep
+					case b.upper[i] <= b.lower[i] && checking:
+						state[i] = check
+					case b.upper[i] <= b.lower[i]:
+						state[i] = keep
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// sqDist64 is ‖x − c‖² accumulated in float64.
+func sqDist64(x, c []float32) float64 {
+	var s0, s1, s2, s3 float64
+	t := 0
+	for ; t+4 <= len(x); t += 4 {
+		e0 := float64(x[t]) - float64(c[t])
+		e1 := float64(x[t+1]) - float64(c[t+1])
+		e2 := float64(x[t+2]) - float64(c[t+2])
+		e3 := float64(x[t+3]) - float64(c[t+3])
+		s0 += e0 * e0
+		s1 += e1 * e1
+		s2 += e2 * e2
+		s3 += e3 * e3
+	}
+	for ; t < len(x); t++ {
+		e := float64(x[t]) - float64(c[t])
+		s0 += e * e
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // halfNearest returns, per centre, half the distance to its nearest other
@@ -183,7 +467,7 @@ func (b *boundedAssigner) labels() []int32 { return b.lab }
 func (b *boundedAssigner) inertia() float64 {
 	var s float64
 	for _, u := range b.upper {
-		s += u * u
+		s += float64(u) * float64(u)
 	}
 	return s
 }

@@ -35,7 +35,7 @@ func (m *kmeansModel) fitAuto(ctx context.Context, r *run) (*fitted, error) {
 		return nil, err
 	}
 	defer sds.Close()
-	sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed}
+	sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed, phases: r.phases}
 	kmax := min(m.p.KMax, countDistinct(sub, m.p.KMax), sub.N-1)
 	sel := &KSelection{SampleSize: sub.N, Chosen: -1,
 		Description: "k-means for each k on a seeded sample, scored by the exact silhouette on that sample; the best k is then fitted on all points"}

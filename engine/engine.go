@@ -186,6 +186,14 @@ type Stats struct {
 	Converged  *bool    `json:"converged,omitempty"`
 	// Bandwidth is the bandwidth mean shift used (given or estimated).
 	Bandwidth *float64 `json:"bandwidth,omitempty"`
+	// Seeding says how k-means++ seeded the kept restart (SeedingGreedy or
+	// SeedingCoreset) and SeedingIterations how many weighted Lloyd
+	// iterations refined the seeds on the coreset.
+	Seeding           string `json:"seeding,omitempty"`
+	SeedingIterations int    `json:"seeding_iterations,omitempty"`
+	// PhaseSeconds is where the run's time went. The engine fills
+	// preprocessing, seeding, iterations and metrics; the caller the rest.
+	PhaseSeconds Phases `json:"phase_seconds"`
 }
 
 // DataError reports input data that cannot be clustered.
@@ -245,6 +253,9 @@ type fitted struct {
 	// bandwidth is mean shift's bandwidth; clusterAll its cluster_all.
 	bandwidth  float64
 	clusterAll bool
+	// seeding and seedIterations say how k-means++ seeded the kept run.
+	seeding        string
+	seedIterations int
 }
 
 // parser builds an algorithm from its validated parameters: v completed
@@ -305,6 +316,9 @@ type run struct {
 	be       kernels.Backend
 	seed     int64
 	progress func(Progress)
+	// phases collects the seeding time of the run and of the runs on its
+	// samples (nil: not collected).
+	phases *Phases
 }
 
 // fitShare is the part of a run's progress given to fitting; the statistics
@@ -358,6 +372,8 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	if spec.Seed != nil {
 		seed = *spec.Seed
 	}
+	phases := &Phases{}
+	t := time.Now()
 	data, err := preprocess(in, spec.Pipeline, seed)
 	if err != nil {
 		return nil, err
@@ -367,20 +383,29 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 		return nil, fmt.Errorf("upload to %s: %w", opts.Backend.Name(), err)
 	}
 	defer ds.Close()
-	r := &run{in: data, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress}
+	phases.Preprocessing = time.Since(t).Seconds()
+	r := &run{in: data, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress, phases: phases}
+	t = time.Now()
 	f, err := fitPossiblySampled(ctx, r, m, spec.Pipeline.SampleSize)
 	if err != nil {
 		return nil, err
 	}
+	fitSec := time.Since(t).Seconds()
+	t = time.Now()
 	res, err := r.finish(ctx, spec, f)
 	if err != nil {
 		return nil, err
 	}
+	phases.Metrics = time.Since(t).Seconds()
 	if spec.Pipeline.Hierarchical {
+		t = time.Now()
 		if err := r.subcluster(ctx, m, spec, res); err != nil {
 			return nil, err
 		}
+		fitSec += time.Since(t).Seconds()
 	}
+	phases.Iterations = math.Max(0, fitSec-phases.Seeding)
+	res.Stats.PhaseSeconds = *phases
 	res.Algorithm = spec.Algorithm
 	res.Vectors = data
 	res.Stats.ZeroVectors = countZeroRows(data)

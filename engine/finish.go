@@ -18,7 +18,8 @@ func (r *run) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error)
 	labels, k, centroids := compact(f.labels, f.k, f.centroids, r.in.D)
 	res := &Result{Labels: labels, NumClusters: k}
 	res.Stats = Stats{Iterations: f.iterations, IterationSeconds: f.iterSec, Inertia: f.inertia, NInitUsed: f.nInitUsed, NInitNote: f.nInitNote,
-		KSelection: f.kSelection, InitSampleSize: f.initSample, RowsMeasured: f.measured, LowerBound: f.lowerBound, Converged: f.converged}
+		KSelection: f.kSelection, InitSampleSize: f.initSample, RowsMeasured: f.measured, LowerBound: f.lowerBound, Converged: f.converged,
+		Seeding: f.seeding, SeedingIterations: f.seedIterations}
 	if f.bandwidth > 0 {
 		bw := f.bandwidth
 		res.Stats.Bandwidth = &bw
@@ -244,12 +245,21 @@ func clusterStats(in Input, labels []int32, k int, centroids []float32, counts [
 		cnorm[j] = sqNorm64(centroids[j*d : (j+1)*d])
 		minCos[j] = math.Inf(1)
 	}
+	// The rows' squared norms, on every core (the pass over the data).
+	norms := make([]float64, len(labels))
+	parallelRange(blocks(len(labels), 1<<14), func(c int) {
+		for i := c << 14; i < min(len(labels), (c+1)<<14); i++ {
+			if labels[i] >= 0 {
+				norms[i] = sqNorm64(in.X[i*d : (i+1)*d])
+			}
+		}
+	})
 	for i, l := range labels {
 		if l < 0 {
 			continue
 		}
 		sumDist[l] += float64(dist[i])
-		xn := sqNorm64(in.X[i*d : (i+1)*d])
+		xn := norms[i]
 		if xn == 0 || cnorm[l] == 0 {
 			continue
 		}

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/clusterd/clusterd/kernels"
@@ -84,6 +86,61 @@ func randInts(rng *rand.Rand, n, size int) []int {
 	return out
 }
 
+// batchMeasurer assigns a mini-batch's rows (drawn with replacement) to
+// their nearest centres: on the dataset itself through SubsetAssigner when
+// the backend has it (each distinct row once), else on a copy of the rows.
+type batchMeasurer struct {
+	r            *run
+	sa           kernels.SubsetAssigner
+	order        []int
+	rows         []int32
+	lab          []int32
+	dist, second []float32
+}
+
+func newBatchMeasurer(r *run, batch int) *batchMeasurer {
+	bm := &batchMeasurer{r: r, order: make([]int, batch), rows: make([]int32, 0, batch),
+		lab: make([]int32, batch), dist: make([]float32, batch), second: make([]float32, batch)}
+	bm.sa, _ = r.be.(kernels.SubsetAssigner)
+	return bm
+}
+
+// assign sets labels[p] and dist[p] (squared) for the rows idx[p].
+func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float32, k int, labels []int32, dist []float32) error {
+	if bm.sa == nil || k < 2 {
+		b, err := newSubset(bm.r.be, bm.r.in, idx)
+		if err != nil {
+			return err
+		}
+		defer b.ds.Close()
+		return bm.r.be.Assign(ctx, b.ds, centers, k, labels, dist)
+	}
+	// The distinct rows, ascending (SubsetAssigner takes distinct rows).
+	order := bm.order[:len(idx)]
+	for p := range order {
+		order[p] = p
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(idx[a], idx[b]) })
+	rows := bm.rows[:0]
+	for q, p := range order {
+		if q == 0 || idx[p] != idx[order[q-1]] {
+			rows = append(rows, int32(idx[p]))
+		}
+	}
+	m := len(rows)
+	if err := bm.sa.AssignSubset(ctx, bm.r.ds, rows, centers, k, bm.lab[:m], bm.dist[:m], bm.second[:m]); err != nil {
+		return err
+	}
+	u := -1
+	for q, p := range order {
+		if q == 0 || idx[p] != idx[order[q-1]] {
+			u++
+		}
+		labels[p], dist[p] = bm.lab[u], bm.dist[u]
+	}
+	return nil
+}
+
 // subset is a small dataset made of chosen rows, uploaded for a step.
 type subset struct {
 	in Input
@@ -98,10 +155,12 @@ func newSubset(be kernels.Backend, in Input, idx []int) (*subset, error) {
 }
 
 // fit follows scikit-learn's MiniBatchKMeans.fit: n_init k-means++ (or
-// random) initialisations on init_size random points, the best by inertia
-// on a validation sample; then ⌊max_iter·n / batch_size⌋ steps, each
-// assigning a random batch and moving every centre with members towards
-// their mean with a per-centre learning rate 1/count; centres with few
+// random) initialisations, k-means++ on a coreset of init_size points as
+// k-means seeds large data (seedCoreset), the best by inertia on a
+// validation sample; then ⌊max_iter·n / batch_size⌋ steps, each assigning a
+// random batch and moving every centre with members towards their mean
+// with a per-centre learning rate 1/count, the counts starting at the
+// seeds' coreset weights (scikit-learn starts them at 0); centres with few
 // points are reassigned to random points now and then; it stops early when
 // the smoothed batch inertia has not improved for max_no_improvement steps,
 // or (tol > 0) when the centres moved less than tol. Finally every point is
@@ -111,102 +170,110 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	n, d, k := r.in.N, r.in.D, p.NClusters
 	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x6d62))
 	batch := min(p.BatchSize, n)
-	initSize := 3 * batch
+	// k-means++ seeds from a coreset of init_size points (see
+	// seedCoreset), by default k-means' automatic size.
+	initSize := autoCoreset(k)
 	if p.InitSize != nil {
-		initSize = *p.InitSize
+		initSize = max(*p.InitSize, k)
 	}
-	if initSize < k {
-		initSize = 3 * k
-	}
-	initSize = min(initSize, n)
 	tolAbs := 0.0
 	if p.Tol > 0 {
 		tolAbs = p.Tol * meanVariance(r.in)
 	}
 
-	valid, err := newSubset(r.be, r.in, randInts(rng, n, initSize))
+	valid, err := newSubset(r.be, r.in, randInts(rng, n, min(initSize, n)))
 	if err != nil {
 		return nil, err
 	}
 	defer valid.ds.Close()
+	tInit := time.Now()
 	var centers []float32
+	var initCounts []float64
+	var seeded seedInfo
 	bestInertia := math.Inf(1)
 	vlabels := make([]int32, valid.in.N)
 	vdist := make([]float32, valid.in.N)
 	for run := 0; run < p.NInit; run++ {
 		r.report(Progress{Phase: "init", Run: run + 1, Runs: p.NInit})
-		sample, err := newSubset(r.be, r.in, randInts(rng, n, initSize))
-		if err != nil {
-			return nil, err
-		}
 		var c []float32
-		if p.Init == "random" || sampleDistinct(sample.in) < k {
+		var info seedInfo
+		if p.Init == "random" {
 			c = randomInit(r.in, k, rng)
-		} else {
-			c, err = kmeansPlusPlus(ctx, r.be, sample.ds, sample.in, k, rng, r.report)
-		}
-		sample.ds.Close()
-		if err != nil {
+		} else if c, err = seedCoreset(ctx, r, k, initSize, 100, 0, rng, r.report, &info); err != nil {
 			return nil, err
 		}
 		if err := r.be.Assign(ctx, valid.ds, c, k, vlabels, vdist); err != nil {
 			return nil, err
 		}
 		if in := sum64(vdist); in < bestInertia {
-			bestInertia, centers = in, c
+			bestInertia, centers, seeded = in, c, info
 		}
 	}
-
+	// The seeds carry the coreset weight of their points as counts, so that
+	// the first batches refine them instead of replacing them (scikit-learn
+	// starts every count at 0, which throws the seeding away).
+	initCounts = seeded.mass
+	r.phases.addSeeding(tInit)
 	counts := make([]float64, k)
-	next := make([]float32, k*d)
+	if initCounts != nil {
+		copy(counts, initCounts)
+	}
 	labels := make([]int32, batch)
 	dist := make([]float32, batch)
 	sums := make([]float64, k*d)
 	bcounts := make([]int64, k)
+	var touched []int32
 	steps := int(int64(p.MaxIter) * int64(n) / int64(batch))
 	var ewa, ewaMin float64
 	haveEwa, haveMin := false, false
 	noImprovement, sinceReassign := 0, 0
 	step := 0
 	iterSec := 0.0
+	bm := newBatchMeasurer(r, batch)
 	for step = 0; step < steps; step++ {
 		t0 := time.Now()
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b, err := newSubset(r.be, r.in, randInts(rng, n, batch))
-		if err != nil {
+		idx := randInts(rng, n, batch)
+		if err := bm.assign(ctx, idx, centers, k, labels, dist); err != nil {
 			return nil, err
 		}
-		err = r.be.Assign(ctx, b.ds, centers, k, labels, dist)
-		if err == nil {
-			err = r.be.SumByLabel(ctx, b.ds, labels, k, sums, bcounts)
-		}
-		b.ds.Close()
-		if err != nil {
-			return nil, err
+		// The batch's sums per cluster, in batch order, then each centre
+		// with members moves to the weighted mean of its old position
+		// (weight: its count) and its members.
+		touched = touched[:0]
+		for p, i := range idx {
+			l := labels[p]
+			if bcounts[l] == 0 {
+				touched = append(touched, l)
+			}
+			bcounts[l]++
+			s := sums[int(l)*d : (int(l)+1)*d]
+			for t, v := range r.in.X[i*d : (i+1)*d] {
+				s[t] += float64(v)
+			}
 		}
 		var shift float64
-		for j := 0; j < k; j++ {
-			cj, nj := centers[j*d:(j+1)*d], next[j*d:(j+1)*d]
-			if bcounts[j] == 0 {
-				copy(nj, cj)
-				continue
-			}
+		for _, l := range touched {
+			j := int(l)
+			cj, sj := centers[j*d:(j+1)*d], sums[j*d:(j+1)*d]
 			total := counts[j] + float64(bcounts[j])
-			for t := range nj {
-				nj[t] = float32((float64(cj[t])*counts[j] + sums[j*d+t]) / total)
-				e := float64(nj[t]) - float64(cj[t])
+			for t := range cj {
+				v := float32((float64(cj[t])*counts[j] + sj[t]) / total)
+				e := float64(v) - float64(cj[t])
 				shift += e * e
+				cj[t] = v
 			}
 			counts[j] = total
+			clear(sj)
+			bcounts[j] = 0
 		}
 		sinceReassign += batch
 		if p.ReassignmentRatio > 0 && (hasZero(counts) || sinceReassign >= 10*k) {
 			sinceReassign = 0
-			reassignSmall(r.in, next, counts, p.ReassignmentRatio, batch, rng)
+			reassignSmall(r.in, centers, counts, p.ReassignmentRatio, batch, rng)
 		}
-		centers, next = next, centers
 		bi := sum64(dist) / float64(batch)
 		el := time.Since(t0).Seconds()
 		iterSec += el
@@ -246,7 +313,8 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	}
 	inertia := sum64(fdist)
 	epochs := int(math.Ceil(float64(min(step, steps)) * float64(batch) / float64(n)))
-	return &fitted{labels: full, k: k, centroids: centers, iterations: epochs, iterSec: iterSec, inertia: &inertia, nInitUsed: p.NInit}, nil
+	return &fitted{labels: full, k: k, centroids: centers, iterations: epochs, iterSec: iterSec, inertia: &inertia, nInitUsed: p.NInit,
+		initSample: seeded.sample, seeding: seeded.method, seedIterations: seeded.iterations}, nil
 }
 
 func hasZero(v []float64) bool {
@@ -294,6 +362,3 @@ func reassignSmall(in Input, centers []float32, counts []float64, ratio float64,
 		counts[j] = minKept
 	}
 }
-
-// sampleDistinct counts the distinct rows of a sample (up to its size).
-func sampleDistinct(in Input) int { return countDistinct(in, in.N) }

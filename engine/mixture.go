@@ -140,6 +140,6 @@ func (s *mixtureSeeder) KMeansLabels(ctx context.Context, k int, seed int64) ([]
 // KMeansPlusPlus returns the rows k-means++ picks.
 func (s *mixtureSeeder) KMeansPlusPlus(ctx context.Context, k int, seed int64) ([]int, error) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
-	_, rows, err := kmeansPlusPlusRows(ctx, s.r.be, s.r.ds, s.r.in, k, rng, func(Progress) {})
+	_, rows, err := kmeansPlusPlusRows(ctx, s.r.be, s.r.ds, s.r.in, nil, k, greedyTrials(k), rng, func(Progress) {})
 	return rows, err
 }

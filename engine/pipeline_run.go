@@ -176,7 +176,7 @@ func fitPossiblySampled(ctx context.Context, r *run, m model, sampleSize int) (*
 		return nil, err
 	}
 	defer sds.Close()
-	sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed, progress: r.progress}
+	sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed, progress: r.progress, phases: r.phases}
 	f, err := m.fit(ctx, sr)
 	if err != nil {
 		return nil, err
@@ -407,7 +407,7 @@ func (r *run) subcluster(ctx context.Context, m model, spec Spec, res *Result) e
 			return err
 		}
 		defer sds.Close()
-		sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed}
+		sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed, phases: r.phases}
 		f, err := cm.fit(ctx, sr)
 		if err != nil {
 			return err

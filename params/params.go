@@ -70,7 +70,7 @@ var KMeansParams = schema.Model("KMeansParams", "Parameters for K-Means clusteri
 	schema.F("copy_x", schema.Bool()).Def(true).NoEffect("the input is never modified"),
 	schema.F("verbose", schema.Int().Min(0)).Def(0).NoEffect("progress is reported in the execution's progress and the server log"),
 	schema.F("init_size", schema.Int().Min(1).OrNull()).Def(nil).Ext().
-		Describe("k-means++ draws its centres from a seeded sample of this many points (null: every point)"),
+		Describe("Size of the coreset k-means++ seeds from when there are more points (null: max(4096, 32·n_clusters), used above twice as many points); a value ≥ the number of points seeds on every point, as scikit-learn does"),
 	schema.F("k_min", schema.Int().Min(2).OrNull()).Ext().Describe(`Smallest k tried by n_clusters "auto" (default 2)`),
 	schema.F("k_max", schema.Int().Min(2).OrNull()).Ext().Describe(`Largest k tried by n_clusters "auto" (default 10)`),
 ).Checked(checkKRange)
@@ -110,7 +110,7 @@ var MiniBatchKMeansParams = schema.Model("MiniBatchKMeansParams", "Parameters fo
 	schema.F("batch_size", schema.Int().Min(1)).Def(1024),
 	schema.F("tol", schema.Num().Min(0)).Def(0.0).Describe("Early stop on the smoothed centre shift, relative to the mean feature variance; 0 disables"),
 	schema.F("max_no_improvement", schema.Int().Min(1).OrNull()).Def(10).Describe("Steps without improvement of the smoothed batch inertia before stopping; null disables"),
-	schema.F("init_size", schema.Int().Min(1).OrNull()).Def(nil).Describe("Points k-means++ runs on (null: 3·batch_size, at least 3·k)"),
+	schema.F("init_size", schema.Int().Min(1).OrNull()).Def(nil).Describe("Size of the coreset k-means++ seeds from (null: max(4096, 32·n_clusters), as k-means on large data; scikit-learn's default is 3·batch_size)"),
 	nInit(3).Describe(`Initialisations compared on a validation sample; "auto" is 1 for k-means++ and 3 for random`),
 	schema.F("reassignment_ratio", schema.Num().Min(0).Max(1)).Def(0.01),
 	randomState(),

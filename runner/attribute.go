@@ -326,7 +326,8 @@ func (r *Runner) clusterAttributes(ctx context.Context, ns string, cfg *model.Cr
 	if data, err = r.loadPayloads(ctx, ns, cfg, data); err != nil {
 		return nil, err
 	}
-	log.Info("documents loaded", "points", data.N, "dim", data.D, "seconds", time.Since(start).Seconds())
+	c.load = time.Since(start).Seconds()
+	log.Info("documents loaded", "points", data.N, "dim", data.D, "seconds", c.load)
 	res.NumPoints = data.N
 	if data.N == 0 {
 		return nil, &engine.DataError{Row: -1, Msg: "Insufficient documents for clustering: no document matches"}

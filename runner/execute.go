@@ -80,6 +80,9 @@ type clustering struct {
 	// were).
 	weights  map[string]float64
 	learning *learned
+	// load is the seconds spent reading the documents and joining their
+	// features (the load phase).
+	load float64
 }
 
 // execute runs the clustering of one run, labels it, writes its artifacts,
@@ -112,6 +115,12 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	if err != nil {
 		return store.Outcome{}, err
 	}
+	var phases engine.Phases
+	for _, p := range c.parts {
+		phases.Add(p.res.Stats.PhaseSeconds)
+	}
+	phases.Load = c.load
+	t := time.Now()
 	var llmErrors []string
 	for _, p := range c.parts {
 		labels, errs, err := r.labelClusters(ctx, p.data, p.res, &cfg)
@@ -124,11 +133,17 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		}
 		llmErrors = append(llmErrors, errs...)
 	}
-	if err := writeArtifacts(st.RunDir(run.RunID), c.parts); err != nil {
+	phases.Labels = time.Since(t).Seconds()
+	t = time.Now()
+	projection, err := writeArtifacts(st.RunDir(run.RunID), c.parts)
+	if err != nil {
 		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
 	}
+	phases.Projection, phases.Artifacts = projection, time.Since(t).Seconds()-projection
 	c.record(res, res.Backend, model.Now())
+	res.Stats.PhaseSeconds = phases
 	res.LLMLabelingErrors = llmErrors
+	t = time.Now()
 	if cfg.EnrichSourceCollection || (cfg.VectorConfig != nil && cfg.VectorConfig.EnrichSource) {
 		done := run
 		done.Result = mustJSON(res)
@@ -148,6 +163,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 			return store.Outcome{}, fmt.Errorf("writing output collections: %w", err)
 		}
 	}
+	res.Stats.PhaseSeconds.Outputs = time.Since(t).Seconds()
 	o := store.Outcome{Status: store.StatusCompleted, Result: mustJSON(res), NumClusters: res.NumClusters, NumPoints: res.NumPoints}
 	if res.Metrics != nil && res.Metrics.SilhouetteScore != nil {
 		s := *res.Metrics.SilhouetteScore
@@ -261,8 +277,9 @@ func (r *Runner) clusterVectors(ctx context.Context, ns string, cfg *model.Creat
 	for _, b := range data.Blocks {
 		bytes += len(b.X) * 4
 	}
-	log.Info("vectors loaded", "points", data.N, "features", len(feats), "seconds", time.Since(t0).Seconds(),
-		"mb_per_second", float64(bytes)/1e6/math.Max(time.Since(t0).Seconds(), 1e-9))
+	load := time.Since(t0).Seconds()
+	log.Info("vectors loaded", "points", data.N, "features", len(feats), "seconds", load,
+		"mb_per_second", float64(bytes)/1e6/math.Max(load, 1e-9))
 	res.NumPoints = data.N
 	exec, err := r.choose(vc.Backend, res)
 	if err != nil {
@@ -270,9 +287,13 @@ func (r *Runner) clusterVectors(ctx context.Context, ns string, cfg *model.Creat
 	}
 	spec := engine.Spec{Algorithm: vc.ClusteringMethod, Params: vc.Params(), Pipeline: PipelineOf(vc)}
 	if vc.MultiFeatureStrategy == model.StrategyIndependent && len(feats) > 1 {
-		return r.clusterIndependent(ctx, exec, data, spec, res, progress, log)
+		c, err := r.clusterIndependent(ctx, exec, data, spec, res, progress, log)
+		if c != nil {
+			c.load = load
+		}
+		return c, err
 	}
-	c := &clustering{}
+	c := &clustering{load: load}
 	weights := make([]float64, len(feats))
 	for i, f := range feats {
 		weights[i] = vc.FeatureWeights.Weight(i, f)
@@ -286,7 +307,9 @@ func (r *Runner) clusterVectors(ctx context.Context, ns string, cfg *model.Creat
 		weights, c.learning = l.best, l
 		runProgress = scaled(progress, 0.5, 1)
 	}
+	t1 := time.Now()
 	data.join(vc.NormalizeFeatures && len(feats) > 1, weights)
+	c.load += time.Since(t1).Seconds()
 	if len(feats) > 1 {
 		c.weights = map[string]float64{}
 		for i, f := range feats {
@@ -373,29 +396,36 @@ func runError(err error, ids []string) error {
 // cluster). Each part (feature of an "independent" run) has its own axes;
 // its rows carry its feature URI. A run without vectors has no positions,
 // vectors or distances.
-func writeArtifacts(dir string, parts []*part) error {
+//
+// It returns the seconds spent on the projections (fitting the axes and
+// projecting the points and centroids).
+func writeArtifacts(dir string, parts []*part) (float64, error) {
 	var cents []artifacts.Centroid
 	var members []artifacts.Member
+	var projection float64
 	for _, p := range parts {
-		c, m, err := partArtifacts(p)
+		c, m, sec, err := partArtifacts(p)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		cents, members = append(cents, c...), append(members, m...)
+		projection += sec
 	}
-	return artifacts.Write(dir, cents, members)
+	return projection, artifacts.Write(dir, cents, members)
 }
 
-func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, error) {
+func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, float64, error) {
 	res := p.res
 	v := res.Vectors
+	t := time.Now()
 	var proj *engine.Projection
 	if v.D > 0 && v.N > 0 {
 		var err error
 		if proj, err = engine.FitProjection(v.X, v.N, v.D, 3, res.Stats.Seed); err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 	}
+	var projection float64
 	var feature *string
 	if p.feature != "" {
 		feature = &p.feature
@@ -445,20 +475,36 @@ func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, error) {
 	if proj != nil {
 		pts = proj.Transform(v.X, v.N)
 	}
+	projection = time.Since(t).Seconds()
 	leaf := res.Labels
 	if res.Leaf != nil {
 		leaf = res.Leaf
 	}
 	members := make([]artifacts.Member, len(leaf))
+	// The members' optional values point into one array (a member has at
+	// most 4), not into an allocation each.
+	var vals []float32
+	if pts != nil || v.D > 0 {
+		vals = make([]float32, 4*len(leaf))
+	}
 	for i := range members {
 		m := artifacts.Member{PointID: p.data.IDs[i], ClusterID: model.NoiseClusterID, FeatureURI: feature}
-		m.X, m.Y, m.Z = xyz(pts, i)
+		if pts != nil {
+			copy(vals[4*i:4*i+3], pts[3*i:3*i+3])
+			m.X, m.Y, m.Z = &vals[4*i], &vals[4*i+1], &vals[4*i+2]
+		}
 		if l := leaf[i]; l >= 0 {
 			c := all[l]
 			m.ClusterID = c.ID
 			if v.D > 0 {
-				e := exactDistance(v, i, c.Centroid)
-				m.DistanceToCentroid = &e
+				if res.Leaf == nil && len(res.Distances) == len(leaf) {
+					// The engine's distance to the top-level centroid, from
+					// differences (as exactDistance, to float32 rounding).
+					vals[4*i+3] = float32(math.Sqrt(float64(max(res.Distances[i], 0))))
+				} else {
+					vals[4*i+3] = exactDistance(v, i, c.Centroid)
+				}
+				m.DistanceToCentroid = &vals[4*i+3]
 			}
 		}
 		if res.Probabilities != nil {
@@ -467,7 +513,7 @@ func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, error) {
 		}
 		members[i] = m
 	}
-	return cents, members, nil
+	return cents, members, projection, nil
 }
 
 // exactDistance is the Euclidean distance of row i of v to c.

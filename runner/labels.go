@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 
 	"github.com/clusterd/clusterd/engine"
@@ -62,8 +63,13 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 	v := res.Vectors
 	input := make([]labeling.Cluster, len(all))
 	orders := make([][]int, len(all)) // member rows, closest to the centroid first
+	withLLM := l != nil && l.Enabled && r.cfg.LLM != nil
 	for j, c := range all {
 		rows := members[j]
+		input[j] = labeling.Cluster{ID: c.ID}
+		if !withLLM && !slices.ContainsFunc(rows, func(i int) bool { return texts[i] != "" }) {
+			continue // nothing to order: no text, and no LLM to sample for
+		}
 		dist := make([]float64, len(rows))
 		for p, i := range rows {
 			var s float64
@@ -78,7 +84,6 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 			order[p] = p
 		}
 		sort.SliceStable(order, func(a, b int) bool { return dist[order[a]] < dist[order[b]] })
-		input[j] = labeling.Cluster{ID: c.ID}
 		for _, p := range order {
 			orders[j] = append(orders[j], rows[p])
 			if t := texts[rows[p]]; t != "" {
@@ -95,7 +100,7 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 		label, summary := l.Label, l.Summary
 		out[l.ID] = clusterLabel{Label: &label, Summary: &summary, Keywords: l.Keywords}
 	}
-	if l == nil || !l.Enabled || r.cfg.LLM == nil {
+	if !withLLM {
 		return out, nil, nil
 	}
 	errs, err := r.labelWithLLM(ctx, l, data, res, orders, offline, out)

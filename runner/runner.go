@@ -236,7 +236,11 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job, owner string
 			return
 		}
 		r.cfg.Metrics.RunsFinished.WithLabelValues(o.Status).Inc()
-		log.Info("run finished", "status", o.Status, "error", o.ErrorMessage, "duration_ms", o.DurationMS)
+		attrs := []any{"status", o.Status, "error", o.ErrorMessage, "duration_ms", o.DurationMS}
+		if res.Stats != nil {
+			attrs = append(attrs, res.Stats.PhaseSeconds.LogAttrs()...)
+		}
+		log.Info("run finished", attrs...)
 	}
 	if job.Attempts > r.cfg.MaxAttempts {
 		msg := fmt.Sprintf("run abandoned after %d attempts: the worker process stopped (crashed or was killed) during each of them", r.cfg.MaxAttempts)

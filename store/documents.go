@@ -11,8 +11,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -976,26 +978,65 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 	if where != "1" {
 		q += ` JOIN documents d ON d.collection_id = v.collection_id AND d.document_id = v.document_id`
 	}
-	q += ` WHERE v.collection_id = ? AND v.feature = ? AND v.gen NOT IN (SELECT gen FROM imports) AND (` + where + `) ORDER BY v.row`
-	rows, err := s.r.QueryContext(ctx, q, append([]any{collectionID, f.Name}, args...)...)
-	if err != nil {
+	q += ` WHERE v.collection_id = ? AND v.feature = ? AND v.gen NOT IN (SELECT gen FROM imports) AND (` + where + `) AND v.row >= ? AND v.row < ? ORDER BY v.row`
+	// A large feature is read in row ranges on several reader connections
+	// at once: the rows' ids cost a step of SQLite each, and the ranges
+	// concatenated are the order of the whole.
+	var last sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MAX(row) FROM main.vectors WHERE collection_id = ? AND feature = ?`, collectionID, f.Name).Scan(&last); err != nil {
 		return Vectors{}, err
 	}
-	var rowIdx []int64
-	out := Vectors{D: f.Dim}
-	for rows.Next() {
-		var id string
-		var r int64
-		if err := rows.Scan(&id, &r); err != nil {
-			rows.Close()
-			return Vectors{}, err
+	parts := 1
+	if last.Int64 >= parallelLoadRows {
+		parts = min(runtime.GOMAXPROCS(0), maxLoadParts)
+	}
+	type part struct {
+		ids  []string
+		rows []int64
+		err  error
+	}
+	results := make([]part, parts)
+	var wg sync.WaitGroup
+	for p := range results {
+		lo, hi := last.Int64*int64(p)/int64(parts), last.Int64*int64(p+1)/int64(parts)
+		if p == parts-1 {
+			hi = last.Int64 + 1
 		}
-		out.IDs = append(out.IDs, id)
-		rowIdx = append(rowIdx, r)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := &results[p]
+			rows, err := s.r.QueryContext(ctx, q, append(append([]any{collectionID, f.Name}, args...), lo, hi)...)
+			if err != nil {
+				out.err = err
+				return
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				var r int64
+				if err := rows.Scan(&id, &r); err != nil {
+					out.err = err
+					return
+				}
+				out.ids = append(out.ids, id)
+				out.rows = append(out.rows, r)
+			}
+			out.err = rows.Err()
+		}()
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return Vectors{}, err
+	wg.Wait()
+	out := Vectors{D: f.Dim}
+	var rowIdx []int64
+	for p, r := range results {
+		if r.err != nil {
+			return Vectors{}, r.err
+		}
+		if p == 0 {
+			out.IDs, rowIdx = r.ids, r.rows
+			continue
+		}
+		out.IDs, rowIdx = append(out.IDs, r.ids...), append(rowIdx, r.rows...)
 	}
 	if !slices.IsSorted(rowIdx) {
 		perm := make([]int, len(rowIdx))
@@ -1035,6 +1076,13 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 	}
 	return out, nil
 }
+
+// LoadVectors reads a feature of parallelLoadRows rows or more in up to
+// maxLoadParts row ranges at once.
+const (
+	parallelLoadRows = 100_000
+	maxLoadParts     = 4
+)
 
 // PayloadTexts returns, for every document of the collection with a
 // string at any of the payload paths (dot paths into the payload,

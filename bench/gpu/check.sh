@@ -17,6 +17,10 @@
 # GPU machine needs the working tree (the tests read gpu/ptx and kernels/)
 # but no Go or CUDA toolkit. Each step is bounded by a 5-minute timeout.
 #
+# The grid includes W4 (1,000,000 × 128, k = 1,000: the large-collections
+# issue's large collection), and BenchmarkKMeansW4 runs whole k-means fits
+# of it on the device and on the CPU (seconds, objective, phases).
+#
 # Targets the report is read against (H100/H200): assign-fp32 ≥ 50
 # %fp32-peak; assign-tf32 ≥ 3 x-fp32 with 0 labels≠fp32; run-tf32 < 1 s/run;
 # assign-cpu x-slower-than-gpu ≥ 10. CLUSTERD_LLOYD_N shrinks the headline
@@ -47,6 +51,7 @@ run() {
 		(cd "$root/gpu" && "$BIN/gpu.test" -test.v -test.short -test.timeout 5m) >"$log/tests" 2>&1 || status=1
 		(cd "$root/bench" && "$BIN/bench.test" -test.run '^$' -test.bench '^BenchmarkLloyd$' -test.benchtime 3x -test.timeout 5m) >"$log/lloyd" 2>&1 || status=1
 		(cd "$root/bench" && "$BIN/bench.test" -test.run '^$' -test.bench '^BenchmarkGPU$' -test.benchtime 10x -test.timeout 5m) >"$log/grid" 2>&1 || status=1
+		(cd "$root/bench" && "$BIN/bench.test" -test.run '^$' -test.bench '^BenchmarkKMeansW4$' -test.benchtime 1x -test.timeout 5m) >"$log/w4" 2>&1 || status=1
 	fi
 	{
 		echo "# GPU check ($(date -u +%Y-%m-%dT%H:%MZ))"
@@ -61,7 +66,7 @@ run() {
 			echo '```'
 			grep -E -- '--- FAIL|^(FAIL|ok|PASS)|tf32:|peak|\.go:[0-9]+:' "$log/tests" | head -60
 			echo '```'
-			for f in lloyd grid; do
+			for f in lloyd grid w4; do
 				echo
 				echo "## $(sed -n 's/^Benchmark\([A-Za-z0-9]*\).*/\1/p' "$log/$f" | head -1) benchmarks"
 				echo

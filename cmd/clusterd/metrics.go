@@ -33,6 +33,7 @@ func runMetrics(args []string) error {
 	if err != nil {
 		return err
 	}
+	defer m.Close()
 	labels, err := npy.ReadInt32File(*labelsPath)
 	if err != nil {
 		return usageError{err}

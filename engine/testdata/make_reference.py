@@ -2,12 +2,15 @@
 """Writes the scikit-learn reference files the engine tests compare against.
 
 Run with Debian's python3-sklearn (scikit-learn 1.2.1) from this directory:
-    /usr/bin/python3 make_reference.py
+    /usr/bin/python3 make_reference.py          (every file)
+    /usr/bin/python3 make_reference.py large    (large_overlap only)
 Outputs, for each dataset NAME:
     NAME.npy         the data, float32
     NAME.LABELING.npy labelings, int32: truth, noisy, random, withnoise
     NAME.json        scikit-learn's metrics on several labelings, its k-means++
                      objectives over seeds, and adjusted Rand indices.
+and large_overlap.npy/.json: 40,000 points (more than clusterd seeds on
+exactly) with scikit-learn's k-means++ objectives over seeds 1-7.
 """
 import json
 import numpy as np
@@ -67,7 +70,27 @@ def write(name, x, y, k, max_iter, seeds=range(1, 8)):
         json.dump(out, f, indent=1)
 
 
+def write_kmeans(name, x, k, max_iter, seeds=range(1, 8)):
+    """The data and scikit-learn's k-means++ objectives only (for data large
+    enough that clusterd seeds from a coreset)."""
+    x = x.astype(np.float32)
+    np.save(name + ".npy", x)
+    objectives = [float(KMeans(n_clusters=k, init="k-means++", n_init=1, max_iter=max_iter, tol=0,
+                               random_state=s, algorithm="lloyd").fit(x).inertia_) for s in seeds]
+    out = {"sklearn": sklearn.__version__, "n": int(x.shape[0]), "d": int(x.shape[1]), "k": k,
+           "kmeans": {"n_clusters": k, "n_init": 1, "max_iter": max_iter, "tol": 0,
+                      "objectives": objectives, "median": float(np.median(objectives))}}
+    with open(name + ".json", "w") as f:
+        json.dump(out, f, indent=1)
+
+
 if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["large"]:
+        # Only the large files (the others are unchanged by this).
+        x, _ = make_blobs(n_samples=40000, n_features=8, centers=48, cluster_std=3.0, random_state=13)
+        write_kmeans("large_overlap", x, 48, 20)
+        sys.exit(0)
     x, y = make_blobs(n_samples=3000, n_features=16, centers=8, cluster_std=1.5, random_state=7)
     write("blobs", x, y, 8, 20)
     x, y = make_blobs(n_samples=4000, n_features=8, centers=12, cluster_std=4.0, random_state=11)
