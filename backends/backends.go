@@ -108,8 +108,8 @@ type CPUInfo struct {
 type Executor interface {
 	// Name is the backend's name in results and metrics ("cpu", "gpu:0").
 	Name() string
-	// Run is engine.Run on this backend.
-	Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error)
+	// Fit is engine.Fit on this backend.
+	Fit(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error)
 }
 
 // Local runs the engine in this process on a kernels.Backend.
@@ -118,9 +118,9 @@ type Local struct{ Backend kernels.Backend }
 // Name implements Executor.
 func (l Local) Name() string { return l.Backend.Name() }
 
-// Run implements Executor.
-func (l Local) Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
-	return engine.Run(ctx, in, spec, engine.Options{Backend: l.Backend, Progress: progress})
+// Fit implements Executor.
+func (l Local) Fit(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
+	return engine.Fit(ctx, in, spec, engine.Options{Backend: l.Backend, Progress: progress})
 }
 
 // remote runs the engine in a GPU worker process on one device.
@@ -131,8 +131,8 @@ type remote struct {
 
 func (r *remote) Name() string { return fmt.Sprintf("gpu:%d", r.device) }
 
-func (r *remote) Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
-	return r.p.Run(ctx, in, spec, progress)
+func (r *remote) Fit(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
+	return r.p.Fit(ctx, in, spec, progress)
 }
 
 // Manager owns the backends of a process.

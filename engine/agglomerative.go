@@ -53,7 +53,7 @@ func (m *agglomerativeModel) check(in Input) error {
 	return nil
 }
 
-func (m *agglomerativeModel) fit(ctx context.Context, r *run) (*fitted, error) {
+func (m *agglomerativeModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	r.report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
 	res, err := agglomerative.Fit(ctx, r.be, r.ds, r.in.X, m.p)
 	if err != nil {

@@ -31,7 +31,7 @@ type assigner interface {
 	inertia() float64
 }
 
-func newAssigner(r *run, k int) assigner {
+func newAssigner(r *fitState, k int) assigner {
 	if sa, ok := r.be.(kernels.SubsetAssigner); ok && k > 1 {
 		return newBounded(r, sa, k)
 	}
@@ -40,7 +40,7 @@ func newAssigner(r *run, k int) assigner {
 
 // plainAssigner is Lloyd's assignment: all rows, all centres, every time.
 type plainAssigner struct {
-	r         *run
+	r         *fitState
 	k         int
 	lab, prev []int32
 	dist      []float32
@@ -83,7 +83,7 @@ const boundTol = 1e-5
 // Bounds are float32, rounded outwards (upper bounds up, lower bounds
 // down), which halves their memory at a relative cost far below boundTol.
 type boundedAssigner struct {
-	r            *run
+	r            *fitState
 	sa           kernels.SubsetAssigner
 	k, d         int
 	lab          []int32
@@ -98,7 +98,7 @@ type boundedAssigner struct {
 	rho float64
 }
 
-func newBounded(r *run, sa kernels.SubsetAssigner, k int) *boundedAssigner {
+func newBounded(r *fitState, sa kernels.SubsetAssigner, k int) *boundedAssigner {
 	n := r.in.N
 	return &boundedAssigner{r: r, sa: sa, k: k, d: r.in.D, lab: make([]int32, n), upper: make([]float32, n), lower: make([]float32, n),
 		state: make([]uint8, n), first: true, rho: 1}

@@ -23,7 +23,7 @@ type KSelection struct {
 // on a seeded uniform sample of at most AutoKSample points and scored by the
 // exact silhouette on that sample; the best k (the smallest on ties) is then
 // fitted on all points. The curve goes to the result's stats.
-func (m *kmeansModel) fitAuto(ctx context.Context, r *run) (*fitted, error) {
+func (m *kmeansModel) fitAuto(ctx context.Context, r *fitState) (*fitted, error) {
 	all := make([]int, r.in.N)
 	for i := range all {
 		all[i] = i
@@ -35,7 +35,7 @@ func (m *kmeansModel) fitAuto(ctx context.Context, r *run) (*fitted, error) {
 		return nil, err
 	}
 	defer sds.Close()
-	sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed, phases: r.phases}
+	sr := &fitState{in: sub, ds: sds, be: r.be, seed: r.seed, phases: r.phases}
 	kmax := min(m.p.KMax, countDistinct(sub, m.p.KMax), sub.N-1)
 	sel := &KSelection{SampleSize: sub.N, Chosen: -1,
 		Description: "k-means for each k on a seeded sample, scored by the exact silhouette on that sample; the best k is then fitted on all points"}

@@ -43,7 +43,7 @@ func (m *hdbscanModel) params() map[string]any {
 
 func (m *hdbscanModel) check(Input) error { return nil }
 
-func (m *hdbscanModel) fit(ctx context.Context, r *run) (*fitted, error) {
+func (m *hdbscanModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	r.report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
 	res, err := hdbscan.Fit(ctx, r.be, r.ds, r.in.X, m.p)
 	if err != nil {
@@ -72,7 +72,7 @@ func (m *dbscanModel) params() map[string]any {
 
 func (m *dbscanModel) check(Input) error { return nil }
 
-func (m *dbscanModel) fit(ctx context.Context, r *run) (*fitted, error) {
+func (m *dbscanModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	r.report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
 	res, err := dbscan.Fit(ctx, r.be, r.ds, r.in.X, m.p)
 	if err != nil {
@@ -92,7 +92,7 @@ func (m *dbscanModel) fit(ctx context.Context, r *run) (*fitted, error) {
 // extend implements extender for HDBSCAN: a point outside the sample takes
 // the label of its nearest clustered sample point when it lies within that
 // point's core distance, and is noise otherwise.
-func (m *hdbscanModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+func (m *hdbscanModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
 	return extendWithinReach(ctx, full, sample, rows, f, false)
 }
 
@@ -100,6 +100,6 @@ func (m *hdbscanModel) extend(ctx context.Context, full, sample *run, rows []int
 // the label of its nearest core sample point when it lies within eps of it
 // (in the run's metric), and is noise otherwise, as a DBSCAN border point
 // would be.
-func (m *dbscanModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+func (m *dbscanModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
 	return extendWithinReach(ctx, full, sample, rows, f, m.p.Metric == dbscan.Cosine)
 }

@@ -60,7 +60,7 @@ type Spec struct {
 	Pipeline Pipeline
 }
 
-// Input is the data to cluster: N rows of D features, row-major. Run only
+// Input is the data to cluster: N rows of D features, row-major. Fit only
 // reads X.
 type Input struct {
 	X    []float32
@@ -69,11 +69,11 @@ type Input struct {
 
 // Progress is reported while a run works.
 type Progress struct {
-	Phase     string // "init", "iterate", "finalize", "metrics"
-	Run, Runs int    // current restart (1-based) and number of restarts (n_init)
-	Iteration int    // Lloyd iteration or mini-batch step within the run (1-based)
-	MaxIter   int
-	Inertia   float64 // current objective (sum of squared distances)
+	Phase             string // "init", "iterate", "finalize", "metrics"
+	Restart, Restarts int    // current restart (1-based) and number of restarts (n_init)
+	Iteration         int    // Lloyd iteration or mini-batch step within the run (1-based)
+	MaxIter           int
+	Inertia           float64 // current objective (sum of squared distances)
 	// PointsPerSecond is the assignment rate of the last iteration.
 	PointsPerSecond float64
 	// Points, FLOPs and Seconds describe the work of one "iterate" event:
@@ -219,7 +219,7 @@ type model interface {
 	// check validates the parameters against the data's shape.
 	check(in Input) error
 	// fit clusters the data.
-	fit(ctx context.Context, r *run) (*fitted, error)
+	fit(ctx context.Context, r *fitState) (*fitted, error)
 }
 
 // fitted is what an algorithm hands back to the shared finishing steps.
@@ -275,7 +275,7 @@ var algorithms = map[string]parser{
 	OPTICS:          parseOPTICS,
 }
 
-// Algorithms lists the algorithm names Run accepts.
+// Algorithms lists the algorithm names Fit accepts.
 func Algorithms() []string {
 	out := make([]string, 0, len(algorithms))
 	for name := range algorithms {
@@ -309,8 +309,8 @@ func parseModel(algorithm string, raw json.RawMessage, seed *int64) (model, erro
 	return parse(v, given, seed)
 }
 
-// run is the state shared by an algorithm and the finishing steps.
-type run struct {
+// fitState is the state shared by an algorithm and the finishing steps.
+type fitState struct {
 	in       Input
 	ds       kernels.Dataset
 	be       kernels.Backend
@@ -327,7 +327,7 @@ const fitShare = 0.85
 
 // report passes an event on, turning its Fraction into the whole run's:
 // algorithms report their fitting progress in [0, 1].
-func (r *run) report(p Progress) {
+func (r *fitState) report(p Progress) {
 	if r.progress == nil {
 		return
 	}
@@ -342,11 +342,11 @@ func (r *run) report(p Progress) {
 	r.progress(p)
 }
 
-// Run clusters in according to spec: it validates the input, applies
+// Fit clusters in according to spec: it validates the input, applies
 // spec.Pipeline (preprocessing, sampling, hierarchy, effective centroids)
 // around the algorithm, and computes the statistics and metrics on the
 // vectors that were clustered.
-func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error) {
+func Fit(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error) {
 	start := time.Now()
 	if opts.Backend == nil {
 		return nil, errors.New("engine: Options.Backend is nil")
@@ -384,7 +384,7 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	}
 	defer ds.Close()
 	phases.Preprocessing = time.Since(t).Seconds()
-	r := &run{in: data, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress, phases: phases}
+	r := &fitState{in: data, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress, phases: phases}
 	t = time.Now()
 	f, err := fitPossiblySampled(ctx, r, m, spec.Pipeline.SampleSize)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // dropped and the rest renumbered in order, centroids are the algorithm's
 // (or the members' means) unless the pipeline asks for medians or medoids,
 // and the per-cluster statistics and the quality metrics are computed.
-func (r *run) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error) {
+func (r *fitState) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error) {
 	r.report(Progress{Phase: "finalize"})
 	labels, k, centroids := compact(f.labels, f.k, f.centroids, r.in.D)
 	res := &Result{Labels: labels, NumClusters: k}
@@ -72,7 +72,7 @@ type summary struct {
 // summarize computes the clusters' centroids (the given ones, the members'
 // means, or their medians or medoids as method says), sizes, variances and
 // cosine similarities, for labels in [0, k) (all non-empty) or −1.
-func (r *run) summarize(ctx context.Context, labels []int32, k int, centroids []float32, method string) (*summary, error) {
+func (r *fitState) summarize(ctx context.Context, labels []int32, k int, centroids []float32, method string) (*summary, error) {
 	d := r.in.D
 	s := &summary{counts: make([]int64, k), means: make([]float32, k*d)}
 	sums := make([]float64, k*d)
@@ -106,7 +106,7 @@ func (r *run) summarize(ctx context.Context, labels []int32, k int, centroids []
 }
 
 // describe is summarize for callers that need only the clusters.
-func (r *run) describe(ctx context.Context, labels []int32, k int, centroids []float32, method string) ([]Cluster, []float32, error) {
+func (r *fitState) describe(ctx context.Context, labels []int32, k int, centroids []float32, method string) ([]Cluster, []float32, error) {
 	s, err := r.summarize(ctx, labels, k, centroids, method)
 	if err != nil {
 		return nil, nil, err
@@ -150,7 +150,7 @@ const MedoidReference = 2000
 // medoids returns, per cluster, the member with the least total Euclidean
 // distance to the cluster's members (to a seeded sample of MedoidReference
 // of them for larger clusters), ties to the lower row.
-func (r *run) medoids(ctx context.Context, labels []int32, k int) ([]float32, error) {
+func (r *fitState) medoids(ctx context.Context, labels []int32, k int) ([]float32, error) {
 	d := r.in.D
 	members := make([][]int, k)
 	for i, l := range labels {

@@ -181,18 +181,18 @@ func hashRow(row []float32) [2]uint64 {
 	return [2]uint64{a, b}
 }
 
-func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
+func (m *kmeansModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	if m.p.Auto {
 		return m.fitAuto(ctx, r)
 	}
 	p := m.p
 	n, d := r.in.N, r.in.D
-	runs, note := p.NInit, ""
+	restarts, note := p.NInit, ""
 	switch {
 	case p.nInitAuto && p.Init == "k-means++":
-		runs = 1
+		restarts = 1
 	case !p.nInitGiven && float64(n)*float64(d)*float64(p.NClusters) > largeWork:
-		runs = 1
+		restarts = 1
 		note = fmt.Sprintf("n_init defaulted to 1 instead of 10 because n·d·k = %.3g exceeds %.3g; set n_init to override", float64(n)*float64(d)*float64(p.NClusters), float64(largeWork))
 	}
 	tolAbs := 0.0
@@ -201,9 +201,9 @@ func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	}
 	var best *lloydResult
 	var bestInfo seedInfo
-	for run := 0; run < runs; run++ {
-		rng := rand.New(rand.NewPCG(uint64(p.Seed), uint64(run)))
-		r.report(Progress{Phase: "init", Run: run + 1, Runs: runs, MaxIter: p.MaxIter, Fraction: float64(run) / float64(runs)})
+	for restart := 0; restart < restarts; restart++ {
+		rng := rand.New(rand.NewPCG(uint64(p.Seed), uint64(restart)))
+		r.report(Progress{Phase: "init", Restart: restart + 1, Restarts: restarts, MaxIter: p.MaxIter, Fraction: float64(restart) / float64(restarts)})
 		var centers []float32
 		var err error
 		var info seedInfo
@@ -212,7 +212,7 @@ func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
 		} else {
 			// Seeding is counted as the first fifth of each restart.
 			seeding := func(ev Progress) {
-				ev.Fraction = (float64(run) + initShare*float64(ev.Iteration)/float64(max(ev.MaxIter, 1))) / float64(runs)
+				ev.Fraction = (float64(restart) + initShare*float64(ev.Iteration)/float64(max(ev.MaxIter, 1))) / float64(restarts)
 				r.report(ev)
 			}
 			centers, err = seed(ctx, r, p, rng, seeding, tolAbs, &info)
@@ -220,7 +220,7 @@ func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
 				return nil, err
 			}
 		}
-		res, err := lloyd(ctx, r, centers, p.NClusters, p.MaxIter, tolAbs, run, runs)
+		res, err := lloyd(ctx, r, centers, p.NClusters, p.MaxIter, tolAbs, restart, restarts)
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +229,7 @@ func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
 		}
 	}
 	f := &fitted{labels: best.labels, k: p.NClusters, centroids: best.centers, iterations: best.iterations, iterSec: best.iterSec,
-		inertia: &best.inertia, nInitUsed: runs, nInitNote: note, measured: best.measured}
+		inertia: &best.inertia, nInitUsed: restarts, nInitNote: note, measured: best.measured}
 	if p.Init == "k-means++" {
 		f.initSample, f.seeding, f.seedIterations = bestInfo.sample, bestInfo.method, bestInfo.iterations
 	}
@@ -241,7 +241,7 @@ func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
 // p.initSampleSize(n) points), else on a coreset (see seedCoreset). It
 // adds its time to the run's seeding phase and reports, through info, how
 // it seeded.
-func seed(ctx context.Context, r *run, p KMeansParams, rng *rand.Rand, report func(Progress), tolAbs float64, info *seedInfo) ([]float32, error) {
+func seed(ctx context.Context, r *fitState, p KMeansParams, rng *rand.Rand, report func(Progress), tolAbs float64, info *seedInfo) ([]float32, error) {
 	t0 := time.Now()
 	defer r.phases.addSeeding(t0)
 	m := p.initSampleSize(r.in.N)
@@ -487,7 +487,7 @@ type lloydResult struct {
 // subset of rows), and the per-cluster sums are updated incrementally from
 // the rows whose label changed, in row order; they are summed afresh on the
 // first iteration and after an empty cluster was relocated.
-func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAbs float64, runIdx, runs int) (*lloydResult, error) {
+func lloyd(ctx context.Context, r *fitState, centers []float32, k, maxIter int, tolAbs float64, restart, restarts int) (*lloydResult, error) {
 	n, d := r.in.N, r.in.D
 	as := newAssigner(r, k)
 	prev := make([]int32, n)
@@ -538,10 +538,10 @@ func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAb
 		iters = it + 1
 		el := time.Since(t0).Seconds()
 		iterSec += el
-		r.report(Progress{Phase: "iterate", Run: runIdx + 1, Runs: runs, Iteration: iters, MaxIter: maxIter,
+		r.report(Progress{Phase: "iterate", Restart: restart + 1, Restarts: restarts, Iteration: iters, MaxIter: maxIter,
 			Inertia: as.inertia(), PointsPerSecond: float64(n) / math.Max(el, 1e-9),
 			Points: measured, FLOPs: 2 * float64(measured) * float64(k) * float64(d), Seconds: el,
-			Fraction: (float64(runIdx) + initShare + (1-initShare)*float64(iters)/float64(maxIter)) / float64(runs)})
+			Fraction: (float64(restart) + initShare + (1-initShare)*float64(iters)/float64(maxIter)) / float64(restarts)})
 		if shift <= tolAbs {
 			break
 		}

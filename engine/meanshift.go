@@ -65,7 +65,7 @@ func (m *meanShiftModel) checkShape(_, d int) error {
 
 func (m *meanShiftModel) check(in Input) error { return m.checkShape(in.N, in.D) }
 
-func (m *meanShiftModel) fit(ctx context.Context, r *run) (*fitted, error) {
+func (m *meanShiftModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	r.report(Progress{Phase: "init"})
 	res, err := meanshift.Fit(ctx, r.be, r.ds, r.in.X, m.p)
 	if errors.Is(err, meanshift.ErrNoCentre) {
@@ -85,7 +85,7 @@ func (m *meanShiftModel) fit(ctx context.Context, r *run) (*fitted, error) {
 // extend implements extender: a point outside the sample takes its nearest
 // centre, as MeanShift.predict does; with cluster_all false, only within
 // the bandwidth (noise otherwise).
-func (m *meanShiftModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+func (m *meanShiftModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
 	out := *f
 	out.labels = make([]int32, full.in.N)
 	dist := make([]float32, full.in.N)

@@ -90,7 +90,7 @@ func randInts(rng *rand.Rand, n, size int) []int {
 // their nearest centres: on the dataset itself through SubsetAssigner when
 // the backend has it (each distinct row once), else on a copy of the rows.
 type batchMeasurer struct {
-	r            *run
+	r            *fitState
 	sa           kernels.SubsetAssigner
 	order        []int
 	rows         []int32
@@ -98,7 +98,7 @@ type batchMeasurer struct {
 	dist, second []float32
 }
 
-func newBatchMeasurer(r *run, batch int) *batchMeasurer {
+func newBatchMeasurer(r *fitState, batch int) *batchMeasurer {
 	bm := &batchMeasurer{r: r, order: make([]int, batch), rows: make([]int32, 0, batch),
 		lab: make([]int32, batch), dist: make([]float32, batch), second: make([]float32, batch)}
 	bm.sa, _ = r.be.(kernels.SubsetAssigner)
@@ -165,7 +165,7 @@ func newSubset(be kernels.Backend, in Input, idx []int) (*subset, error) {
 // the smoothed batch inertia has not improved for max_no_improvement steps,
 // or (tol > 0) when the centres moved less than tol. Finally every point is
 // assigned to the nearest final centre.
-func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
+func (m *miniBatchModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	p := m.p
 	n, d, k := r.in.N, r.in.D, p.NClusters
 	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x6d62))
@@ -193,8 +193,8 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	bestInertia := math.Inf(1)
 	vlabels := make([]int32, valid.in.N)
 	vdist := make([]float32, valid.in.N)
-	for run := 0; run < p.NInit; run++ {
-		r.report(Progress{Phase: "init", Run: run + 1, Runs: p.NInit})
+	for restart := 0; restart < p.NInit; restart++ {
+		r.report(Progress{Phase: "init", Restart: restart + 1, Restarts: p.NInit})
 		var c []float32
 		var info seedInfo
 		if p.Init == "random" {
@@ -277,7 +277,7 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 		bi := sum64(dist) / float64(batch)
 		el := time.Since(t0).Seconds()
 		iterSec += el
-		r.report(Progress{Phase: "iterate", Runs: 1, Run: 1, Iteration: step + 1, MaxIter: steps,
+		r.report(Progress{Phase: "iterate", Restarts: 1, Restart: 1, Iteration: step + 1, MaxIter: steps,
 			Inertia: bi * float64(n), Fraction: float64(step+1) / float64(steps), PointsPerSecond: float64(batch) / math.Max(el, 1e-9),
 			Points: batch, FLOPs: 2 * float64(batch) * float64(k) * float64(d), Seconds: el})
 		if step == 0 {

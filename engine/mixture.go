@@ -73,7 +73,7 @@ func (m *mixtureModel) checkShape(n, d int) error {
 
 func (m *mixtureModel) check(in Input) error { return m.checkShape(in.N, in.D) }
 
-func (m *mixtureModel) fit(ctx context.Context, r *run) (*fitted, error) {
+func (m *mixtureModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	r.report(Progress{Phase: "init"})
 	res, err := gmm.Fit(ctx, r.in.X, r.in.N, r.in.D, m.p, &mixtureSeeder{r: r})
 	if errors.Is(err, gmm.ErrSingular) {
@@ -98,7 +98,7 @@ func mixtureFitted(g *gmm.Model, labels []int32, probs []float64, inits int) *fi
 // extend implements extender: every point, in the sample or not, takes its
 // most probable component under the mixture fitted on the sample
 // (scikit-learn's predict), with that probability.
-func (m *mixtureModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+func (m *mixtureModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
 	x := make([]float64, len(full.in.X))
 	for i, v := range full.in.X {
 		x[i] = float64(v)
@@ -122,7 +122,7 @@ func (m *mixtureModel) child(size int) (model, bool) {
 }
 
 // mixtureSeeder gives gmm the k-means initialisations on a run's data.
-type mixtureSeeder struct{ r *run }
+type mixtureSeeder struct{ r *fitState }
 
 // KMeansLabels is scikit-learn's KMeans(n_clusters=k, n_init=1) labels:
 // one k-means++ initialisation, Lloyd iterations to tol 1e-4.

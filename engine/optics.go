@@ -61,7 +61,7 @@ func (m *opticsModel) checkShape(n, _ int) error {
 
 func (m *opticsModel) check(in Input) error { return m.checkShape(in.N, in.D) }
 
-func (m *opticsModel) fit(ctx context.Context, r *run) (*fitted, error) {
+func (m *opticsModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	r.report(Progress{Phase: "init"})
 	res, err := optics.Fit(ctx, r.be, r.ds, r.in.X, m.p)
 	if err != nil {
@@ -81,6 +81,6 @@ func (m *opticsModel) fit(ctx context.Context, r *run) (*fitted, error) {
 // extend implements extender: a point outside the sample takes the label
 // of its nearest clustered sample point (in the run's metric) when it lies
 // within that point's core distance, and is noise otherwise.
-func (m *opticsModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+func (m *opticsModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
 	return extendWithinReach(ctx, full, sample, rows, f, m.p.Metric == optics.Cosine)
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/clusterd/clusterd/schema"
 )
 
-// Pipeline are the steps around an algorithm, applied by Run in this order:
+// Pipeline are the steps around an algorithm, applied by Fit in this order:
 // preprocessing, fitting on a sample (then assigning every other point),
 // hierarchical sub-clustering, and the effective centroid of each cluster.
 type Pipeline struct {

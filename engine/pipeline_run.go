@@ -148,14 +148,14 @@ func affine(x []float32, n, d int, mean []float64, w []float32, k int) []float32
 // extender is implemented by algorithms that know how to label points
 // outside the sample they were fitted on; rows are the sample's rows in full.
 type extender interface {
-	extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error)
+	extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error)
 }
 
 // fitPossiblySampled fits m on all of r's points, or, with 0 < sampleSize <
 // n, on a seeded uniform sample, then labels every point (the algorithm's
 // extender, else each point takes the label of its nearest non-noise
 // sample point).
-func fitPossiblySampled(ctx context.Context, r *run, m model, sampleSize int) (*fitted, error) {
+func fitPossiblySampled(ctx context.Context, r *fitState, m model, sampleSize int) (*fitted, error) {
 	if sampleSize <= 0 || sampleSize >= r.in.N {
 		if err := m.check(r.in); err != nil {
 			return nil, err
@@ -176,7 +176,7 @@ func fitPossiblySampled(ctx context.Context, r *run, m model, sampleSize int) (*
 		return nil, err
 	}
 	defer sds.Close()
-	sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed, progress: r.progress, phases: r.phases}
+	sr := &fitState{in: sub, ds: sds, be: r.be, seed: r.seed, progress: r.progress, phases: r.phases}
 	f, err := m.fit(ctx, sr)
 	if err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func fitPossiblySampled(ctx context.Context, r *run, m model, sampleSize int) (*
 
 // extendNearest labels every point outside the sample with the label of
 // its nearest labelled (non-noise) sample point; sample points keep theirs.
-func extendNearest(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+func extendNearest(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
 	reach := make([]float64, len(f.labels))
 	for i := range reach {
 		reach[i] = math.Inf(1)
@@ -207,7 +207,7 @@ func extendNearest(ctx context.Context, full, sample *run, rows []int, f *fitted
 // vector is at distance 1 from every point (scikit-learn's rule), so a
 // zero query's nearest point is the first candidate, and a zero candidate
 // is nearest only to queries with nothing else within distance 1.
-func extendWithinReach(ctx context.Context, full, sample *run, rows []int, f *fitted, cosine bool) (*fitted, error) {
+func extendWithinReach(ctx context.Context, full, sample *fitState, rows []int, f *fitted, cosine bool) (*fitted, error) {
 	d := full.in.D
 	var pts []float32
 	var lab []int32
@@ -298,15 +298,15 @@ func extendWithinReach(ctx context.Context, full, sample *run, rows []int, f *fi
 
 // extend implements extender for k-means: every point goes to its nearest
 // fitted centre, and the inertia is measured on all points.
-func (m *kmeansModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+func (m *kmeansModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
 	return extendCentroids(ctx, full, f)
 }
 
-func (m *miniBatchModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
+func (m *miniBatchModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
 	return extendCentroids(ctx, full, f)
 }
 
-func extendCentroids(ctx context.Context, full *run, f *fitted) (*fitted, error) {
+func extendCentroids(ctx context.Context, full *fitState, f *fitted) (*fitted, error) {
 	out := *f
 	out.labels = make([]int32, full.in.N)
 	dist := make([]float32, full.in.N)
@@ -374,7 +374,7 @@ func (m *miniBatchModel) child(size int) (model, bool) {
 // that finds fewer than 2 clusters is not kept. Children are named
 // PARENT_sub_I; points a density method leaves as noise inside a cluster
 // stay in that cluster.
-func (r *run) subcluster(ctx context.Context, m model, spec Spec, res *Result) error {
+func (r *fitState) subcluster(ctx context.Context, m model, spec Spec, res *Result) error {
 	depth := spec.Pipeline.MaxHierarchyDepth
 	if depth == 0 {
 		depth = DefaultMaxHierarchyDepth
@@ -407,7 +407,7 @@ func (r *run) subcluster(ctx context.Context, m model, spec Spec, res *Result) e
 			return err
 		}
 		defer sds.Close()
-		sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed, phases: r.phases}
+		sr := &fitState{in: sub, ds: sds, be: r.be, seed: r.seed, phases: r.phases}
 		f, err := cm.fit(ctx, sr)
 		if err != nil {
 			return err

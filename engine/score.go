@@ -89,7 +89,7 @@ func Score(ctx context.Context, be kernels.Backend, in Input, labels []int32, sa
 	return s, nil
 }
 
-// Describe reports clusters found elsewhere (attribute values, say) as Run
+// Describe reports clusters found elsewhere (attribute values, say) as Fit
 // reports its own: for labels in [0, k) or −1 (left out), with every
 // cluster non-empty, each cluster's centroid (the members' mean, or their
 // per-feature median or medoid as method says, as in
@@ -127,6 +127,6 @@ func Describe(ctx context.Context, be kernels.Backend, in Input, labels []int32,
 		return nil, nil, err
 	}
 	defer ds.Close()
-	r := &run{in: in, ds: ds, be: be, seed: seed}
+	r := &fitState{in: in, ds: ds, be: be, seed: seed}
 	return r.describe(ctx, labels, k, nil, method)
 }

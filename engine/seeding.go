@@ -59,7 +59,7 @@ func coresetTrials(k int) int { return max(16, 2*greedyTrials(k)) }
 // no label changes, the shift is at most tolAbs or maxIter iterations ran
 // (Bradley and Fayyad's refinement of initial points on a subsample). A
 // coreset with fewer than k distinct points seeds on every point instead.
-func seedCoreset(ctx context.Context, r *run, k, m, maxIter int, tolAbs float64, rng *rand.Rand, report func(Progress), info *seedInfo) ([]float32, error) {
+func seedCoreset(ctx context.Context, r *fitState, k, m, maxIter int, tolAbs float64, rng *rand.Rand, report func(Progress), info *seedInfo) ([]float32, error) {
 	idx, w, err := lightweightCoreset(ctx, r, m, rng)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func seedCoreset(ctx context.Context, r *run, k, m, maxIter int, tolAbs float64,
 	if err != nil {
 		return nil, err
 	}
-	sr := &run{in: sub, ds: ds, be: r.be, seed: r.seed}
+	sr := &fitState{in: sub, ds: ds, be: r.be, seed: r.seed}
 	its, mass, err := weightedLloyd(ctx, sr, w, centers, k, maxIter, tolAbs)
 	if err != nil {
 		return nil, err
@@ -88,7 +88,7 @@ func seedCoreset(ctx context.Context, r *run, k, m, maxIter int, tolAbs float64,
 
 // lightweightCoreset draws the m rows of a lightweight coreset (ascending,
 // with repeats) and their weights (see seedCoreset).
-func lightweightCoreset(ctx context.Context, r *run, m int, rng *rand.Rand) ([]int, []float64, error) {
+func lightweightCoreset(ctx context.Context, r *fitState, m int, rng *rand.Rand) ([]int, []float64, error) {
 	n, d := r.in.N, r.in.D
 	mean := make([]float64, d)
 	for i := 0; i < n; i++ {
@@ -136,7 +136,7 @@ func lightweightCoreset(ctx context.Context, r *run, m int, rng *rand.Rand) ([]i
 // when no label changed, the total squared shift is at most tolAbs, or
 // after maxIter iterations, and returns the number of iterations and each
 // centre's weight (the sum of its points' weights) under the last labels.
-func weightedLloyd(ctx context.Context, r *run, w []float64, centers []float32, k, maxIter int, tolAbs float64) (int, []float64, error) {
+func weightedLloyd(ctx context.Context, r *fitState, w []float64, centers []float32, k, maxIter int, tolAbs float64) (int, []float64, error) {
 	d := r.in.D
 	as := newAssigner(r, k)
 	sums := make([]float64, k*d)

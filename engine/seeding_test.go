@@ -25,7 +25,7 @@ func TestCoresetSeedingMatchesScikitLearn(t *testing.T) {
 			p[k] = v
 		}
 		params, _ := json.Marshal(p)
-		res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: params}, engine.Options{Backend: backend()})
+		res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: params}, engine.Options{Backend: backend()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,11 +78,11 @@ func TestBoundedEqualsPlainManyClusters(t *testing.T) {
 	before := maps.Clone(engine.ExcludedCounts())
 	for _, init := range []string{"k-means++", "random"} {
 		spec := engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":200,"n_init":1,"max_iter":40,"tol":0,"init":"` + init + `"}`)}
-		bounded, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: backend()})
+		bounded, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: backend()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: plainOnly{backend()}})
+		plain, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: plainOnly{backend()}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +113,7 @@ func TestBoundedEqualsPlainManyClusters(t *testing.T) {
 func TestPhaseSeconds(t *testing.T) {
 	in, _ := load(t, "blobs")
 	for _, alg := range []string{engine.KMeans, engine.MiniBatchKMeans, engine.DBSCAN} {
-		res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: alg}, engine.Options{Backend: backend()})
+		res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: alg}, engine.Options{Backend: backend()})
 		if err != nil {
 			t.Fatal(err)
 		}

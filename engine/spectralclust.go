@@ -55,7 +55,7 @@ func (m *spectralModel) checkShape(n, _ int) error {
 
 func (m *spectralModel) check(in Input) error { return m.checkShape(in.N, in.D) }
 
-func (m *spectralModel) fit(ctx context.Context, r *run) (*fitted, error) {
+func (m *spectralModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	r.report(Progress{Phase: "init"})
 	res, err := spectral.Fit(ctx, r.be, r.ds, r.in.X, m.p, func(ctx context.Context, emb []float32, n, d, k, nInit int, seed int64) ([]int32, error) {
 		ds, err := r.be.Upload(emb, n, d)
@@ -63,7 +63,7 @@ func (m *spectralModel) fit(ctx context.Context, r *run) (*fitted, error) {
 			return nil, err
 		}
 		defer ds.Close()
-		sub := &run{in: Input{X: emb, N: n, D: d}, ds: ds, be: r.be, seed: seed}
+		sub := &fitState{in: Input{X: emb, N: n, D: d}, ds: ds, be: r.be, seed: seed}
 		km := &kmeansModel{p: KMeansParams{NClusters: k, Init: "k-means++", NInit: nInit, nInitGiven: true, MaxIter: 300, Tol: 1e-4, Seed: seed, Algorithm: "lloyd"}}
 		f, err := km.fit(ctx, sub)
 		if err != nil {

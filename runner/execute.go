@@ -242,13 +242,13 @@ func (r *Runner) choose(want string, res *model.ExecutionResult) (*executor, err
 // GPU failed in a way the CPU does not share (exec then stays the CPU).
 func (r *Runner) cluster(ctx context.Context, exec *executor, data *dataset, spec engine.Spec, res *model.ExecutionResult, progress func(engine.Progress), log *slog.Logger) (*engine.Result, error) {
 	in := engine.Input{X: data.X, N: data.N, D: data.D}
-	result, err := exec.Run(ctx, in, spec, progress)
+	result, err := exec.Fit(ctx, in, spec, progress)
 	if f := backends.RetryOnCPU(ctx, exec.Executor, err); f != nil {
 		log.Warn("GPU run failed; rerunning on the CPU", "backend", exec.Name(), "kind", f.Kind, "err", err)
 		r.cfg.Metrics.BackendFallbacks.WithLabelValues(f.Kind).Inc()
 		exec.Executor = r.cfg.Backends.CPU()
 		res.Backend, res.BackendFallbackReason = exec.Name(), &f.Reason
-		result, err = exec.Run(ctx, in, spec, progress)
+		result, err = exec.Fit(ctx, in, spec, progress)
 	}
 	if err != nil {
 		return nil, runError(err, data.IDs)

@@ -34,7 +34,7 @@ type gated struct {
 
 func (g *gated) Name() string { return "cpu" }
 
-func (g *gated) Run(ctx context.Context, in engine.Input, spec engine.Spec, p func(engine.Progress)) (*engine.Result, error) {
+func (g *gated) Fit(ctx context.Context, in engine.Input, spec engine.Spec, p func(engine.Progress)) (*engine.Result, error) {
 	g.calls.Add(1)
 	g.entered <- struct{}{}
 	select {
@@ -42,7 +42,7 @@ func (g *gated) Run(ctx context.Context, in engine.Input, spec engine.Spec, p fu
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return g.cpu.Run(ctx, in, spec, p)
+	return g.cpu.Fit(ctx, in, spec, p)
 }
 
 type gatedBackends struct {

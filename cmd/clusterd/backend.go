@@ -31,10 +31,10 @@ func runWithFallback(ctx context.Context, m *backends.Manager, in engine.Input, 
 	if err != nil {
 		return nil, "", "", err
 	}
-	res, err := exec.Run(ctx, in, spec, progress)
+	res, err := exec.Fit(ctx, in, spec, progress)
 	if f := backends.RetryOnCPU(ctx, exec, err); f != nil {
 		fallback, exec = f, m.CPU()
-		res, err = exec.Run(ctx, in, spec, progress)
+		res, err = exec.Fit(ctx, in, spec, progress)
 	}
 	if fallback == nil {
 		return res, exec.Name(), "", err

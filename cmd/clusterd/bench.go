@@ -84,7 +84,7 @@ func runBench(args []string) error {
 			var iterSec float64
 			var iterCount int
 			start := time.Now()
-			res, err := ex.Run(context.Background(), in, spec, func(p engine.Progress) {
+			res, err := ex.Fit(context.Background(), in, spec, func(p engine.Progress) {
 				if p.Phase == "iterate" {
 					iterSec += p.Seconds
 					iterCount++
