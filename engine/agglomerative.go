@@ -15,7 +15,7 @@ type agglomerativeModel struct{ p agglomerative.Params }
 // parseAgglomerative reads n_clusters and distance_threshold as
 // scikit-learn does, where exactly one is set (params.AgglomerativeParams
 // has the rules): a distance_threshold makes n_clusters unused.
-func parseAgglomerative(v, _ schema.Values, _ *int64) (model, error) {
+func parseAgglomerative(v, _ schema.Values, _ *int64) (algorithm, error) {
 	ap := agglomerative.DefaultParams()
 	if v.Has("distance_threshold") {
 		t := v.Float("distance_threshold")

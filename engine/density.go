@@ -12,7 +12,7 @@ import (
 // (scikit-learn-contrib hdbscan 0.8.33), Euclidean metric.
 type hdbscanModel struct{ p hdbscan.Params }
 
-func parseHDBSCAN(v, _ schema.Values, _ *int64) (model, error) {
+func parseHDBSCAN(v, _ schema.Values, _ *int64) (algorithm, error) {
 	hp := hdbscan.DefaultParams()
 	hp.MinClusterSize = v.Int("min_cluster_size")
 	if v.Has("min_samples") {
@@ -55,7 +55,7 @@ func (m *hdbscanModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 // dbscanModel is DBSCAN with scikit-learn's parameters.
 type dbscanModel struct{ p dbscan.Params }
 
-func parseDBSCAN(v, _ schema.Values, _ *int64) (model, error) {
+func parseDBSCAN(v, _ schema.Values, _ *int64) (algorithm, error) {
 	dp := dbscan.DefaultParams()
 	dp.Eps = v.Float("eps")
 	dp.MinSamples = v.Int("min_samples")

@@ -212,8 +212,8 @@ func (e *DataError) Error() string {
 // ErrUnknownAlgorithm is wrapped when Spec.Algorithm names no algorithm.
 var ErrUnknownAlgorithm = errors.New("unknown clustering algorithm")
 
-// model is one algorithm with its parsed parameters.
-type model interface {
+// algorithm is one algorithm with its parsed parameters.
+type algorithm interface {
 	// params returns the parameters as the run will use them.
 	params() map[string]any
 	// check validates the parameters against the data's shape.
@@ -261,7 +261,7 @@ type fitted struct {
 // parser builds an algorithm from its validated parameters: v completed
 // with the defaults, given as the request sent them; seed overrides
 // random_state when set.
-type parser func(v, given schema.Values, seed *int64) (model, error)
+type parser func(v, given schema.Values, seed *int64) (algorithm, error)
 
 var algorithms = map[string]parser{
 	KMeans:          parseKMeans,
@@ -289,20 +289,20 @@ func Algorithms() []string {
 // returns the effective parameters (defaults filled in). Errors are
 // ErrUnknownAlgorithm (wrapped) or schema.Problems located relative to the
 // parameters object (every problem at once).
-func ParseParams(algorithm string, params json.RawMessage) (map[string]any, error) {
-	m, err := parseModel(algorithm, params, nil)
+func ParseParams(name string, params json.RawMessage) (map[string]any, error) {
+	m, err := parseAlgorithm(name, params, nil)
 	if err != nil {
 		return nil, err
 	}
 	return m.params(), nil
 }
 
-func parseModel(algorithm string, raw json.RawMessage, seed *int64) (model, error) {
-	parse, ok := algorithms[algorithm]
+func parseAlgorithm(name string, raw json.RawMessage, seed *int64) (algorithm, error) {
+	parse, ok := algorithms[name]
 	if !ok {
-		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownAlgorithm, algorithm, quoteAll(Algorithms()))
+		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownAlgorithm, name, quoteAll(Algorithms()))
 	}
-	v, given, err := decodeParams(paramModels.For(algorithm), raw)
+	v, given, err := decodeParams(paramModels.For(name), raw)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +351,7 @@ func Fit(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	if opts.Backend == nil {
 		return nil, errors.New("engine: Options.Backend is nil")
 	}
-	m, err := parseModel(spec.Algorithm, spec.Params, spec.Seed)
+	m, err := parseAlgorithm(spec.Algorithm, spec.Params, spec.Seed)
 	if err != nil {
 		return nil, err
 	}

@@ -71,7 +71,7 @@ type KMeansParams struct {
 
 type kmeansModel struct{ p KMeansParams }
 
-func parseKMeans(v, given schema.Values, seed *int64) (model, error) {
+func parseKMeans(v, given schema.Values, seed *int64) (algorithm, error) {
 	kp := KMeansParams{
 		Init:      v.Str("init"),
 		MaxIter:   v.Int("max_iter"),

@@ -17,7 +17,7 @@ type meanShiftModel struct {
 	seedsDim int
 }
 
-func parseMeanShift(v, _ schema.Values, _ *int64) (model, error) {
+func parseMeanShift(v, _ schema.Values, _ *int64) (algorithm, error) {
 	p := meanshift.DefaultParams()
 	if v.Has("bandwidth") {
 		p.Bandwidth = v.Float("bandwidth")

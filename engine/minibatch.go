@@ -30,7 +30,7 @@ type MiniBatchParams struct {
 
 type miniBatchModel struct{ p MiniBatchParams }
 
-func parseMiniBatch(v, given schema.Values, seed *int64) (model, error) {
+func parseMiniBatch(v, given schema.Values, seed *int64) (algorithm, error) {
 	mp := MiniBatchParams{
 		NClusters:         v.Int("n_clusters"),
 		Init:              v.Str("init"),

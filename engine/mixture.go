@@ -24,7 +24,7 @@ type mixtureModel struct {
 	given map[string]any
 }
 
-func parseGaussianMixture(v, _ schema.Values, seed *int64) (model, error) {
+func parseGaussianMixture(v, _ schema.Values, seed *int64) (algorithm, error) {
 	p := gmm.Params{
 		NComponents: v.Int("n_components"), CovType: v.Str("covariance_type"), Tol: v.Float("tol"),
 		RegCovar: v.Float("reg_covar"), MaxIter: v.Int("max_iter"), NInit: v.Int("n_init"), Init: v.Str("init_params"),
@@ -110,7 +110,7 @@ func (m *mixtureModel) extend(ctx context.Context, full, sample *fitState, rows 
 
 // child gives a sub-clustering min(n_components, ⌊members/10⌋) components
 // and no initial parameters (they were for the whole data).
-func (m *mixtureModel) child(size int) (model, bool) {
+func (m *mixtureModel) child(size int) (algorithm, bool) {
 	k, ok := childClusters(m.p.NComponents, size)
 	if !ok {
 		return nil, false

@@ -13,7 +13,7 @@ import (
 // opticsModel is scikit-learn's OPTICS.
 type opticsModel struct{ p optics.Params }
 
-func parseOPTICS(v, _ schema.Values, _ *int64) (model, error) {
+func parseOPTICS(v, _ schema.Values, _ *int64) (algorithm, error) {
 	p := optics.DefaultParams()
 	p.MinSamples = v.Int("min_samples")
 	if v.Has("max_eps") {

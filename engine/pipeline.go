@@ -137,7 +137,7 @@ func CheckData(spec Spec, n, d int) error {
 	if err := CheckPipelineData(spec.Pipeline, n, d); err != nil {
 		return err
 	}
-	m, err := parseModel(spec.Algorithm, spec.Params, spec.Seed)
+	m, err := parseAlgorithm(spec.Algorithm, spec.Params, spec.Seed)
 	if err != nil {
 		return err
 	}

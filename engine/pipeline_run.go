@@ -155,7 +155,7 @@ type extender interface {
 // n, on a seeded uniform sample, then labels every point (the algorithm's
 // extender, else each point takes the label of its nearest non-noise
 // sample point).
-func fitPossiblySampled(ctx context.Context, r *fitState, m model, sampleSize int) (*fitted, error) {
+func fitPossiblySampled(ctx context.Context, r *fitState, m algorithm, sampleSize int) (*fitted, error) {
 	if sampleSize <= 0 || sampleSize >= r.in.N {
 		if err := m.check(r.in); err != nil {
 			return nil, err
@@ -331,9 +331,9 @@ const DefaultMaxHierarchyDepth = 3
 // childModeler is implemented by algorithms whose parameters change for a
 // sub-clustering; others re-run with the same parameters.
 type childModeler interface {
-	// child returns the model for a cluster of m points, or false when such
+	// child returns the algorithm for a cluster of m points, or false when such
 	// a cluster should not be split.
-	child(m int) (model, bool)
+	child(m int) (algorithm, bool)
 }
 
 // childClusters is a child's n_clusters for a cluster of size points:
@@ -345,7 +345,7 @@ func childClusters(nClusters, size int) (int, bool) {
 }
 
 // child gives k-means childClusters' n_clusters.
-func (m *kmeansModel) child(size int) (model, bool) {
+func (m *kmeansModel) child(size int) (algorithm, bool) {
 	k, ok := childClusters(m.p.NClusters, size)
 	if !ok {
 		return nil, false
@@ -356,7 +356,7 @@ func (m *kmeansModel) child(size int) (model, bool) {
 }
 
 // child gives mini-batch k-means childClusters' n_clusters.
-func (m *miniBatchModel) child(size int) (model, bool) {
+func (m *miniBatchModel) child(size int) (algorithm, bool) {
 	k, ok := childClusters(m.p.NClusters, size)
 	if !ok {
 		return nil, false
@@ -374,7 +374,7 @@ func (m *miniBatchModel) child(size int) (model, bool) {
 // that finds fewer than 2 clusters is not kept. Children are named
 // PARENT_sub_I; points a density method leaves as noise inside a cluster
 // stay in that cluster.
-func (r *fitState) subcluster(ctx context.Context, m model, spec Spec, res *Result) error {
+func (r *fitState) subcluster(ctx context.Context, m algorithm, spec Spec, res *Result) error {
 	depth := spec.Pipeline.MaxHierarchyDepth
 	if depth == 0 {
 		depth = DefaultMaxHierarchyDepth

@@ -12,7 +12,7 @@ import (
 // spectralModel is scikit-learn's SpectralClustering.
 type spectralModel struct{ p spectral.Params }
 
-func parseSpectral(v, _ schema.Values, seed *int64) (model, error) {
+func parseSpectral(v, _ schema.Values, seed *int64) (algorithm, error) {
 	p := spectral.Params{
 		NClusters: v.Int("n_clusters"), Affinity: v.Str("affinity"), Gamma: v.Float("gamma"), NNeighbors: v.Int("n_neighbors"),
 		EigenTol: v.Float("eigen_tol"), AssignLabels: v.Str("assign_labels"), NInit: v.Int("n_init"), Seed: readSeed(v, seed),
@@ -79,7 +79,7 @@ func (m *spectralModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 }
 
 // child gives a sub-clustering min(n_clusters, ⌊members/10⌋) clusters.
-func (m *spectralModel) child(size int) (model, bool) {
+func (m *spectralModel) child(size int) (algorithm, bool) {
 	k, ok := childClusters(m.p.NClusters, size)
 	if !ok {
 		return nil, false
