@@ -15,7 +15,7 @@ type agglomerativeModel struct{ p agglomerative.Params }
 // parseAgglomerative reads n_clusters and distance_threshold as
 // scikit-learn does, where exactly one is set (params.AgglomerativeParams
 // has the rules): a distance_threshold makes n_clusters unused.
-func parseAgglomerative(v, _ schema.Values, _ *int64) (algorithm, error) {
+func parseAgglomerative(v, _ schema.Values, _ *int64) (Algorithm, error) {
 	ap := agglomerative.DefaultParams()
 	if v.Has("distance_threshold") {
 		t := v.Float("distance_threshold")
@@ -28,7 +28,7 @@ func parseAgglomerative(v, _ schema.Values, _ *int64) (algorithm, error) {
 	return &agglomerativeModel{p: ap}, nil
 }
 
-func (m *agglomerativeModel) params() map[string]any {
+func (m *agglomerativeModel) Params() map[string]any {
 	out := map[string]any{"n_clusters": nil, "distance_threshold": nil, "linkage": m.p.Linkage, "metric": m.p.Metric}
 	if m.p.DistanceThreshold != nil {
 		out["distance_threshold"] = *m.p.DistanceThreshold
@@ -38,9 +38,9 @@ func (m *agglomerativeModel) params() map[string]any {
 	return out
 }
 
-// check rejects more clusters than points, data too large for the
+// Check rejects more clusters than points, data too large for the
 // distance matrix.
-func (m *agglomerativeModel) check(in Input) error {
+func (m *agglomerativeModel) Check(in Input) error {
 	if m.p.NClusters > in.N {
 		return &ParamError{Param: "n_clusters",
 			Msg: fmt.Sprintf("n_clusters = %d is more than the %d points to cluster", m.p.NClusters, in.N)}
@@ -53,11 +53,11 @@ func (m *agglomerativeModel) check(in Input) error {
 	return nil
 }
 
-func (m *agglomerativeModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
-	r.report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
-	res, err := agglomerative.Fit(ctx, r.be, r.ds, r.in.X, m.p)
+func (m *agglomerativeModel) Fit(ctx context.Context, r *State) (*Fitted, error) {
+	r.Report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
+	res, err := agglomerative.Fit(ctx, r.Backend, r.DS, r.In.X, m.p)
 	if err != nil {
 		return nil, err
 	}
-	return &fitted{labels: res.Labels, k: res.NumClusters}, nil
+	return &Fitted{Labels: res.Labels, K: res.NumClusters}, nil
 }

@@ -31,16 +31,16 @@ type assigner interface {
 	inertia() float64
 }
 
-func newAssigner(r *fitState, k int) assigner {
-	if sa, ok := r.be.(kernels.SubsetAssigner); ok && k > 1 {
+func newAssigner(r *State, k int) assigner {
+	if sa, ok := r.Backend.(kernels.SubsetAssigner); ok && k > 1 {
 		return newBounded(r, sa, k)
 	}
-	return &plainAssigner{r: r, k: k, lab: make([]int32, r.in.N), prev: make([]int32, r.in.N), dist: make([]float32, r.in.N), first: true}
+	return &plainAssigner{r: r, k: k, lab: make([]int32, r.In.N), prev: make([]int32, r.In.N), dist: make([]float32, r.In.N), first: true}
 }
 
 // plainAssigner is Lloyd's assignment: all rows, all centres, every time.
 type plainAssigner struct {
-	r         *fitState
+	r         *State
 	k         int
 	lab, prev []int32
 	dist      []float32
@@ -49,7 +49,7 @@ type plainAssigner struct {
 
 func (p *plainAssigner) assign(ctx context.Context, centers []float32, _ []float64) ([]int32, int, error) {
 	copy(p.prev, p.lab)
-	if err := p.r.be.Assign(ctx, p.r.ds, centers, p.k, p.lab, p.dist); err != nil {
+	if err := p.r.Backend.Assign(ctx, p.r.DS, centers, p.k, p.lab, p.dist); err != nil {
 		return nil, 0, err
 	}
 	var changed []int32
@@ -63,7 +63,7 @@ func (p *plainAssigner) assign(ctx context.Context, centers []float32, _ []float
 }
 
 func (p *plainAssigner) labels() []int32  { return p.lab }
-func (p *plainAssigner) inertia() float64 { return sum64(p.dist) }
+func (p *plainAssigner) inertia() float64 { return Sum64(p.dist) }
 
 // boundTol is the relative error, against ‖x‖² + ‖c‖², allowed for a
 // squared distance from the backend (its contract's tolerance); bounds are
@@ -83,7 +83,7 @@ const boundTol = 1e-5
 // Bounds are float32, rounded outwards (upper bounds up, lower bounds
 // down), which halves their memory at a relative cost far below boundTol.
 type boundedAssigner struct {
-	r            *fitState
+	r            *State
 	sa           kernels.SubsetAssigner
 	k, d         int
 	lab          []int32
@@ -98,9 +98,9 @@ type boundedAssigner struct {
 	rho float64
 }
 
-func newBounded(r *fitState, sa kernels.SubsetAssigner, k int) *boundedAssigner {
-	n := r.in.N
-	return &boundedAssigner{r: r, sa: sa, k: k, d: r.in.D, lab: make([]int32, n), upper: make([]float32, n), lower: make([]float32, n),
+func newBounded(r *State, sa kernels.SubsetAssigner, k int) *boundedAssigner {
+	n := r.In.N
+	return &boundedAssigner{r: r, sa: sa, k: k, d: r.In.D, lab: make([]int32, n), upper: make([]float32, n), lower: make([]float32, n),
 		state: make([]uint8, n), first: true, rho: 1}
 }
 
@@ -129,7 +129,7 @@ func (b *boundedAssigner) assign(ctx context.Context, centers []float32, moved [
 	n := len(b.lab)
 	cnMax := 0.0
 	for j := 0; j < b.k; j++ {
-		cnMax = math.Max(cnMax, sqNorm64(centers[j*b.d:(j+1)*b.d]))
+		cnMax = math.Max(cnMax, SqNorm64(centers[j*b.d:(j+1)*b.d]))
 	}
 	if b.first {
 		b.first = false
@@ -162,7 +162,7 @@ func (b *boundedAssigner) measure(ctx context.Context, rows []int32, centers []f
 		part := rows[lo:min(len(rows), lo+measureChunk)]
 		m := len(part)
 		b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
-		if err := b.sa.AssignSubset(ctx, b.r.ds, part, centers, b.k, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
+		if err := b.sa.AssignSubset(ctx, b.r.DS, part, centers, b.k, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
 			return nil, err
 		}
 		for p, i := range part {
@@ -346,7 +346,7 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 		part := b.checks[lo:min(len(b.checks), lo+measureChunk)]
 		m := len(part)
 		b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
-		if err := b.sa.AssignSubset(ctx, b.r.ds, part, ex, e, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
+		if err := b.sa.AssignSubset(ctx, b.r.DS, part, ex, e, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
 			return err
 		}
 		for p, i := range part {
@@ -398,7 +398,7 @@ func (b *boundedAssigner) tighten(centers []float32, half []float64, checking bo
 					a := int(b.lab[i])
 					// float64 differences: exact to far below boundTol, so
 					// the widened bound stays an upper bound.
-					u := math.Sqrt(sqDist64(b.r.in.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + boundTol)
+					u := math.Sqrt(sqDist64(b.r.In.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + boundTol)
 					b.upper[i] = min(b.upper[i], up32(u))
 					switch {
 					case float64(b.upper[i]) <= half[a]:
@@ -439,13 +439,13 @@ func sqDist64(x, c []float32) float64 {
 // halfNearest returns, per centre, half the distance to its nearest other
 // centre, shrunk by the distance tolerance.
 func (b *boundedAssigner) halfNearest(ctx context.Context, centers []float32, cnMax float64) ([]float64, error) {
-	ds, err := b.r.be.Upload(centers, b.k, b.d)
+	ds, err := b.r.Backend.Upload(centers, b.k, b.d)
 	if err != nil {
 		return nil, err
 	}
 	defer ds.Close()
 	d2 := make([]float32, b.k*b.k)
-	if err := b.r.be.Distances(ctx, ds, centers, b.k, d2); err != nil {
+	if err := b.r.Backend.Distances(ctx, ds, centers, b.k, d2); err != nil {
 		return nil, err
 	}
 	half := make([]float64, b.k)

@@ -23,34 +23,34 @@ type KSelection struct {
 // on a seeded uniform sample of at most AutoKSample points and scored by the
 // exact silhouette on that sample; the best k (the smallest on ties) is then
 // fitted on all points. The curve goes to the result's stats.
-func (m *kmeansModel) fitAuto(ctx context.Context, r *fitState) (*fitted, error) {
-	all := make([]int, r.in.N)
+func (m *kmeansModel) fitAuto(ctx context.Context, r *State) (*Fitted, error) {
+	all := make([]int, r.In.N)
 	for i := range all {
 		all[i] = i
 	}
-	rows := sampleRows(all, AutoKSample, r.seed)
-	sub := gatherRows(r.in, rows)
-	sds, err := r.be.Upload(sub.X, sub.N, sub.D)
+	rows := SampleRows(all, AutoKSample, r.Seed)
+	sub := GatherRows(r.In, rows)
+	sds, err := r.Backend.Upload(sub.X, sub.N, sub.D)
 	if err != nil {
 		return nil, err
 	}
 	defer sds.Close()
-	sr := &fitState{in: sub, ds: sds, be: r.be, seed: r.seed, phases: r.phases}
-	kmax := min(m.p.KMax, countDistinct(sub, m.p.KMax), sub.N-1)
+	sr := &State{In: sub, DS: sds, Backend: r.Backend, Seed: r.Seed, Phases: r.Phases}
+	kmax := min(m.p.KMax, CountDistinct(sub, m.p.KMax), sub.N-1)
 	sel := &KSelection{SampleSize: sub.N, Chosen: -1,
 		Description: "k-means for each k on a seeded sample, scored by the exact silhouette on that sample; the best k is then fitted on all points"}
 	best := math.Inf(-1)
 	for k := m.p.KMin; k <= kmax; k++ {
 		c := *m
 		c.p.Auto, c.p.NClusters = false, k
-		f, err := c.fit(ctx, sr)
+		f, err := c.Fit(ctx, sr)
 		if err != nil {
 			return nil, err
 		}
-		labels, kk, _ := compact(f.labels, f.k, nil, sub.D)
+		labels, kk, _ := Compact(f.Labels, f.K, nil, sub.D)
 		s := math.NaN()
 		if kk >= 2 {
-			if s, err = Silhouette(ctx, r.be, sub, labels, all[:sub.N]); err != nil {
+			if s, err = Silhouette(ctx, r.Backend, sub, labels, all[:sub.N]); err != nil {
 				return nil, err
 			}
 		}
@@ -58,7 +58,7 @@ func (m *kmeansModel) fitAuto(ctx context.Context, r *fitState) (*fitted, error)
 		if s > best {
 			best, sel.Chosen = s, k
 		}
-		r.report(Progress{Phase: "init", Iteration: k - m.p.KMin + 1, MaxIter: kmax - m.p.KMin + 1,
+		r.Report(Progress{Phase: "init", Iteration: k - m.p.KMin + 1, MaxIter: kmax - m.p.KMin + 1,
 			Fraction: 0.5 * float64(k-m.p.KMin+1) / float64(kmax-m.p.KMin+1)})
 	}
 	if sel.Chosen < 0 {
@@ -66,10 +66,10 @@ func (m *kmeansModel) fitAuto(ctx context.Context, r *fitState) (*fitted, error)
 	}
 	c := *m
 	c.p.Auto, c.p.NClusters = false, sel.Chosen
-	f, err := c.fit(ctx, r)
+	f, err := c.Fit(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	f.kSelection = sel
+	f.KSelection = sel
 	return f, nil
 }

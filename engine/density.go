@@ -12,7 +12,7 @@ import (
 // (scikit-learn-contrib hdbscan 0.8.33), Euclidean metric.
 type hdbscanModel struct{ p hdbscan.Params }
 
-func parseHDBSCAN(v, _ schema.Values, _ *int64) (algorithm, error) {
+func parseHDBSCAN(v, _ schema.Values, _ *int64) (Algorithm, error) {
 	hp := hdbscan.DefaultParams()
 	hp.MinClusterSize = v.Int("min_cluster_size")
 	if v.Has("min_samples") {
@@ -28,7 +28,7 @@ func parseHDBSCAN(v, _ schema.Values, _ *int64) (algorithm, error) {
 	return &hdbscanModel{p: hp}, nil
 }
 
-func (m *hdbscanModel) params() map[string]any {
+func (m *hdbscanModel) Params() map[string]any {
 	ms := m.p.MinSamples
 	if ms == 0 {
 		ms = m.p.MinClusterSize
@@ -41,21 +41,21 @@ func (m *hdbscanModel) params() map[string]any {
 	}
 }
 
-func (m *hdbscanModel) check(Input) error { return nil }
+func (m *hdbscanModel) Check(Input) error { return nil }
 
-func (m *hdbscanModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
-	r.report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
-	res, err := hdbscan.Fit(ctx, r.be, r.ds, r.in.X, m.p)
+func (m *hdbscanModel) Fit(ctx context.Context, r *State) (*Fitted, error) {
+	r.Report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
+	res, err := hdbscan.Fit(ctx, r.Backend, r.DS, r.In.X, m.p)
 	if err != nil {
 		return nil, err
 	}
-	return &fitted{labels: res.Labels, k: res.NumClusters, reach: res.CoreDistances}, nil
+	return &Fitted{Labels: res.Labels, K: res.NumClusters, Reach: res.CoreDistances}, nil
 }
 
 // dbscanModel is DBSCAN with scikit-learn's parameters.
 type dbscanModel struct{ p dbscan.Params }
 
-func parseDBSCAN(v, _ schema.Values, _ *int64) (algorithm, error) {
+func parseDBSCAN(v, _ schema.Values, _ *int64) (Algorithm, error) {
 	dp := dbscan.DefaultParams()
 	dp.Eps = v.Float("eps")
 	dp.MinSamples = v.Int("min_samples")
@@ -66,15 +66,15 @@ func parseDBSCAN(v, _ schema.Values, _ *int64) (algorithm, error) {
 	return &dbscanModel{p: dp}, nil
 }
 
-func (m *dbscanModel) params() map[string]any {
+func (m *dbscanModel) Params() map[string]any {
 	return map[string]any{"eps": m.p.Eps, "min_samples": m.p.MinSamples, "metric": m.p.Metric}
 }
 
-func (m *dbscanModel) check(Input) error { return nil }
+func (m *dbscanModel) Check(Input) error { return nil }
 
-func (m *dbscanModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
-	r.report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
-	res, err := dbscan.Fit(ctx, r.be, r.ds, r.in.X, m.p)
+func (m *dbscanModel) Fit(ctx context.Context, r *State) (*Fitted, error) {
+	r.Report(Progress{Phase: "init"}) // no "iterate" events: they carry k-means work counters
+	res, err := dbscan.Fit(ctx, r.Backend, r.DS, r.In.X, m.p)
 	if err != nil {
 		return nil, err
 	}
@@ -86,13 +86,13 @@ func (m *dbscanModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 			reach[i] = m.p.Eps
 		}
 	}
-	return &fitted{labels: res.Labels, k: res.NumClusters, reach: reach}, nil
+	return &Fitted{Labels: res.Labels, K: res.NumClusters, Reach: reach}, nil
 }
 
 // extend implements extender for HDBSCAN: a point outside the sample takes
 // the label of its nearest clustered sample point when it lies within that
 // point's core distance, and is noise otherwise.
-func (m *hdbscanModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
+func (m *hdbscanModel) Extend(ctx context.Context, full, sample *State, rows []int, f *Fitted) (*Fitted, error) {
 	return extendWithinReach(ctx, full, sample, rows, f, false)
 }
 
@@ -100,6 +100,6 @@ func (m *hdbscanModel) extend(ctx context.Context, full, sample *fitState, rows 
 // the label of its nearest core sample point when it lies within eps of it
 // (in the run's metric), and is noise otherwise, as a DBSCAN border point
 // would be.
-func (m *dbscanModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
+func (m *dbscanModel) Extend(ctx context.Context, full, sample *State, rows []int, f *Fitted) (*Fitted, error) {
 	return extendWithinReach(ctx, full, sample, rows, f, m.p.Metric == dbscan.Cosine)
 }

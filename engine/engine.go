@@ -212,58 +212,58 @@ func (e *DataError) Error() string {
 // ErrUnknownAlgorithm is wrapped when Spec.Algorithm names no algorithm.
 var ErrUnknownAlgorithm = errors.New("unknown clustering algorithm")
 
-// algorithm is one algorithm with its parsed parameters.
-type algorithm interface {
-	// params returns the parameters as the run will use them.
-	params() map[string]any
-	// check validates the parameters against the data's shape.
-	check(in Input) error
-	// fit clusters the data.
-	fit(ctx context.Context, r *fitState) (*fitted, error)
+// Algorithm is one Algorithm with its parsed parameters.
+type Algorithm interface {
+	// Params returns the parameters as the run will use them.
+	Params() map[string]any
+	// Check validates the parameters against the data's shape.
+	Check(in Input) error
+	// Fit clusters the data.
+	Fit(ctx context.Context, r *State) (*Fitted, error)
 }
 
-// fitted is what an algorithm hands back to the shared finishing steps.
-type fitted struct {
-	labels     []int32
-	k          int       // labels are in [0, k) or −1
-	centroids  []float32 // k×d, or nil to use the members' means
-	iterations int
-	iterSec    float64 // seconds in iterations
-	// reach, for density methods, is per fitted point the distance within
+// Fitted is what an algorithm hands back to the shared finishing steps.
+type Fitted struct {
+	Labels     []int32
+	K          int       // labels are in [0, k) or −1
+	Centroids  []float32 // k×d, or nil to use the members' means
+	Iterations int
+	IterSeconds    float64 // seconds in iterations
+	// Reach, for density methods, is per fitted point the distance within
 	// which it extends its cluster to points outside a sample (negative:
 	// it does not extend it).
-	reach     []float64
-	inertia   *float64
-	nInitUsed int
-	nInitNote string
-	// kSelection records how n_clusters "auto" chose k.
-	kSelection *KSelection
-	// initSample is the number of points k-means++ seeded from.
-	initSample int
-	// measured counts the rows measured against every centre in the kept
+	Reach     []float64
+	Inertia   *float64
+	NInitUsed int
+	NInitNote string
+	// KSelection records how n_clusters "auto" chose k.
+	KSelection *KSelection
+	// InitSample is the number of points k-means++ seeded from.
+	InitSample int
+	// Measured counts the rows Measured against every centre in the kept
 	// run's iterations (bounded assignment skips the others).
-	measured int
-	// probabilities are a mixture's per-point posterior probabilities of
+	Measured int
+	// Probabilities are a mixture's per-point posterior Probabilities of
 	// their component; mixture is the fitted mixture (for predict).
-	probabilities []float64
-	mixture       *gmm.Model
-	// lowerBound and converged describe a mixture's fit.
-	lowerBound *float64
-	converged  *bool
-	// bandwidth is mean shift's bandwidth; clusterAll its cluster_all.
-	bandwidth  float64
-	clusterAll bool
-	// seeding and seedIterations say how k-means++ seeded the kept run.
-	seeding        string
-	seedIterations int
+	Probabilities []float64
+	Model       *gmm.Model
+	// LowerBound and converged describe a mixture's fit.
+	LowerBound *float64
+	Converged  *bool
+	// Bandwidth is mean shift's Bandwidth; clusterAll its cluster_all.
+	Bandwidth  float64
+	ClusterAll bool
+	// Seeding and seedIterations say how k-means++ seeded the kept run.
+	Seeding        string
+	SeedIterations int
 }
 
-// parser builds an algorithm from its validated parameters: v completed
+// Parser builds an algorithm from its validated parameters: v completed
 // with the defaults, given as the request sent them; seed overrides
 // random_state when set.
-type parser func(v, given schema.Values, seed *int64) (algorithm, error)
+type Parser func(v, given schema.Values, seed *int64) (Algorithm, error)
 
-var algorithms = map[string]parser{
+var algorithms = map[string]Parser{
 	KMeans:          parseKMeans,
 	MiniBatchKMeans: parseMiniBatch,
 	HDBSCAN:         parseHDBSCAN,
@@ -294,10 +294,10 @@ func ParseParams(name string, params json.RawMessage) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return m.params(), nil
+	return m.Params(), nil
 }
 
-func parseAlgorithm(name string, raw json.RawMessage, seed *int64) (algorithm, error) {
+func parseAlgorithm(name string, raw json.RawMessage, seed *int64) (Algorithm, error) {
 	parse, ok := algorithms[name]
 	if !ok {
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownAlgorithm, name, quoteAll(Algorithms()))
@@ -309,26 +309,26 @@ func parseAlgorithm(name string, raw json.RawMessage, seed *int64) (algorithm, e
 	return parse(v, given, seed)
 }
 
-// fitState is the state shared by an algorithm and the finishing steps.
-type fitState struct {
-	in       Input
-	ds       kernels.Dataset
-	be       kernels.Backend
-	seed     int64
-	progress func(Progress)
-	// phases collects the seeding time of the run and of the runs on its
+// State is the state shared by an algorithm and the finishing steps.
+type State struct {
+	In       Input
+	DS       kernels.Dataset
+	Backend       kernels.Backend
+	Seed     int64
+	Progress func(Progress)
+	// Phases collects the seeding time of the run and of the runs on its
 	// samples (nil: not collected).
-	phases *Phases
+	Phases *Phases
 }
 
 // fitShare is the part of a run's progress given to fitting; the statistics
 // and metrics take the rest.
 const fitShare = 0.85
 
-// report passes an event on, turning its Fraction into the whole run's:
-// algorithms report their fitting progress in [0, 1].
-func (r *fitState) report(p Progress) {
-	if r.progress == nil {
+// Report passes an event on, turning its Fraction into the whole run's:
+// algorithms Report their fitting progress in [0, 1].
+func (r *State) Report(p Progress) {
+	if r.Progress == nil {
 		return
 	}
 	switch p.Phase {
@@ -339,7 +339,7 @@ func (r *fitState) report(p Progress) {
 	case "metrics":
 		p.Fraction = (1 + fitShare) / 2
 	}
-	r.progress(p)
+	r.Progress(p)
 }
 
 // Fit clusters in according to spec: it validates the input, applies
@@ -364,7 +364,7 @@ func Fit(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	if err := CheckPipelineData(spec.Pipeline, in.N, in.D); err != nil {
 		return nil, err
 	}
-	params := m.params()
+	params := m.Params()
 	seed := int64(DefaultRandomState)
 	if v, ok := params["random_state"].(int64); ok {
 		seed = v
@@ -384,7 +384,7 @@ func Fit(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	}
 	defer ds.Close()
 	phases.Preprocessing = time.Since(t).Seconds()
-	r := &fitState{in: data, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress, phases: phases}
+	r := &State{In: data, DS: ds, Backend: opts.Backend, Seed: seed, Progress: opts.Progress, Phases: phases}
 	t = time.Now()
 	f, err := fitPossiblySampled(ctx, r, m, spec.Pipeline.SampleSize)
 	if err != nil {

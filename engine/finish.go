@@ -13,20 +13,20 @@ import (
 // dropped and the rest renumbered in order, centroids are the algorithm's
 // (or the members' means) unless the pipeline asks for medians or medoids,
 // and the per-cluster statistics and the quality metrics are computed.
-func (r *fitState) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error) {
-	r.report(Progress{Phase: "finalize"})
-	labels, k, centroids := compact(f.labels, f.k, f.centroids, r.in.D)
+func (r *State) finish(ctx context.Context, spec Spec, f *Fitted) (*Result, error) {
+	r.Report(Progress{Phase: "finalize"})
+	labels, k, centroids := Compact(f.Labels, f.K, f.Centroids, r.In.D)
 	res := &Result{Labels: labels, NumClusters: k}
-	res.Stats = Stats{Iterations: f.iterations, IterationSeconds: f.iterSec, Inertia: f.inertia, NInitUsed: f.nInitUsed, NInitNote: f.nInitNote,
-		KSelection: f.kSelection, InitSampleSize: f.initSample, RowsMeasured: f.measured, LowerBound: f.lowerBound, Converged: f.converged,
-		Seeding: f.seeding, SeedingIterations: f.seedIterations}
-	if f.bandwidth > 0 {
-		bw := f.bandwidth
+	res.Stats = Stats{Iterations: f.Iterations, IterationSeconds: f.IterSeconds, Inertia: f.Inertia, NInitUsed: f.NInitUsed, NInitNote: f.NInitNote,
+		KSelection: f.KSelection, InitSampleSize: f.InitSample, RowsMeasured: f.Measured, LowerBound: f.LowerBound, Converged: f.Converged,
+		Seeding: f.Seeding, SeedingIterations: f.SeedIterations}
+	if f.Bandwidth > 0 {
+		bw := f.Bandwidth
 		res.Stats.Bandwidth = &bw
 	}
-	if f.probabilities != nil {
-		res.Probabilities = make([]float32, len(f.probabilities))
-		for i, v := range f.probabilities {
+	if f.Probabilities != nil {
+		res.Probabilities = make([]float32, len(f.Probabilities))
+		for i, v := range f.Probabilities {
 			res.Probabilities[i] = float32(v)
 		}
 	}
@@ -47,12 +47,12 @@ func (r *fitState) finish(ctx context.Context, spec Spec, f *fitted) (*Result, e
 		return nil, err
 	}
 	res.Clusters, res.Distances, res.Centroids = sum.clusters, sum.dist, sum.centroids
-	r.report(Progress{Phase: "metrics"})
+	r.Report(Progress{Phase: "metrics"})
 	sample := DefaultSilhouetteSampleSize
 	if spec.SilhouetteSampleSize != 0 {
 		sample = spec.SilhouetteSampleSize
 	}
-	m, used, err := computeMetrics(ctx, r.be, r.ds, r.in, labels, k, sum.means, sum.counts, sample, r.seed)
+	m, used, err := Compute(ctx, r.Backend, r.DS, r.In, labels, k, sum.means, sum.counts, sample, r.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -72,11 +72,11 @@ type summary struct {
 // summarize computes the clusters' centroids (the given ones, the members'
 // means, or their medians or medoids as method says), sizes, variances and
 // cosine similarities, for labels in [0, k) (all non-empty) or −1.
-func (r *fitState) summarize(ctx context.Context, labels []int32, k int, centroids []float32, method string) (*summary, error) {
-	d := r.in.D
+func (r *State) summarize(ctx context.Context, labels []int32, k int, centroids []float32, method string) (*summary, error) {
+	d := r.In.D
 	s := &summary{counts: make([]int64, k), means: make([]float32, k*d)}
 	sums := make([]float64, k*d)
-	if err := r.be.SumByLabel(ctx, r.ds, labels, k, sums, s.counts); err != nil {
+	if err := r.Backend.SumByLabel(ctx, r.DS, labels, k, sums, s.counts); err != nil {
 		return nil, err
 	}
 	for j := 0; j < k; j++ {
@@ -86,7 +86,7 @@ func (r *fitState) summarize(ctx context.Context, labels []int32, k int, centroi
 	}
 	switch method {
 	case "median":
-		centroids = medians(r.in, labels, k)
+		centroids = medians(r.In, labels, k)
 	case "medoid":
 		var err error
 		if centroids, err = r.medoids(ctx, labels, k); err != nil {
@@ -97,16 +97,16 @@ func (r *fitState) summarize(ctx context.Context, labels []int32, k int, centroi
 		centroids = s.means
 	}
 	s.centroids = centroids
-	s.dist = make([]float32, r.in.N)
-	if err := r.be.LabelDistances(ctx, r.ds, centroids, k, labels, s.dist); err != nil {
+	s.dist = make([]float32, r.In.N)
+	if err := r.Backend.LabelDistances(ctx, r.DS, centroids, k, labels, s.dist); err != nil {
 		return nil, err
 	}
-	s.clusters = clusterStats(r.in, labels, k, centroids, s.counts, s.dist)
+	s.clusters = clusterStats(r.In, labels, k, centroids, s.counts, s.dist)
 	return s, nil
 }
 
 // describe is summarize for callers that need only the clusters.
-func (r *fitState) describe(ctx context.Context, labels []int32, k int, centroids []float32, method string) ([]Cluster, []float32, error) {
+func (r *State) describe(ctx context.Context, labels []int32, k int, centroids []float32, method string) ([]Cluster, []float32, error) {
 	s, err := r.summarize(ctx, labels, k, centroids, method)
 	if err != nil {
 		return nil, nil, err
@@ -150,8 +150,8 @@ const MedoidReference = 2000
 // medoids returns, per cluster, the member with the least total Euclidean
 // distance to the cluster's members (to a seeded sample of MedoidReference
 // of them for larger clusters), ties to the lower row.
-func (r *fitState) medoids(ctx context.Context, labels []int32, k int) ([]float32, error) {
-	d := r.in.D
+func (r *State) medoids(ctx context.Context, labels []int32, k int) ([]float32, error) {
+	d := r.In.D
 	members := make([][]int, k)
 	for i, l := range labels {
 		if l >= 0 {
@@ -161,17 +161,17 @@ func (r *fitState) medoids(ctx context.Context, labels []int32, k int) ([]float3
 	out := make([]float32, k*d)
 	const chunk = 4096
 	for j, rows := range members {
-		refs := sampleRows(rows, MedoidReference, r.seed+int64(j))
-		ref := gatherRows(r.in, refs)
+		refs := SampleRows(rows, MedoidReference, r.Seed+int64(j))
+		ref := GatherRows(r.In, refs)
 		best, bestSum := -1, math.Inf(1)
 		for lo := 0; lo < len(rows); lo += chunk {
-			part := gatherRows(r.in, rows[lo:min(len(rows), lo+chunk)])
-			ds, err := r.be.Upload(part.X, part.N, d)
+			part := GatherRows(r.In, rows[lo:min(len(rows), lo+chunk)])
+			ds, err := r.Backend.Upload(part.X, part.N, d)
 			if err != nil {
 				return nil, err
 			}
 			dist := make([]float32, part.N*ref.N)
-			err = r.be.Distances(ctx, ds, ref.X, ref.N, dist)
+			err = r.Backend.Distances(ctx, ds, ref.X, ref.N, dist)
 			ds.Close()
 			if err != nil {
 				return nil, err
@@ -186,14 +186,14 @@ func (r *fitState) medoids(ctx context.Context, labels []int32, k int) ([]float3
 				}
 			}
 		}
-		copy(out[j*d:(j+1)*d], r.in.X[best*d:(best+1)*d])
+		copy(out[j*d:(j+1)*d], r.In.X[best*d:(best+1)*d])
 	}
 	return out, nil
 }
 
-// compact drops clusters without members and renumbers the rest 0..k'−1 in
+// Compact drops clusters without members and renumbers the rest 0..k'−1 in
 // their original order; centroids (k×d, may be nil) follow.
-func compact(labels []int32, k int, centroids []float32, d int) ([]int32, int, []float32) {
+func Compact(labels []int32, k int, centroids []float32, d int) ([]int32, int, []float32) {
 	used := make([]bool, k)
 	for _, l := range labels {
 		if l >= 0 {
@@ -242,7 +242,7 @@ func clusterStats(in Input, labels []int32, k int, centroids []float32, counts [
 	minCos := make([]float64, k)
 	cosN := make([]int, k)
 	for j := range cs {
-		cnorm[j] = sqNorm64(centroids[j*d : (j+1)*d])
+		cnorm[j] = SqNorm64(centroids[j*d : (j+1)*d])
 		minCos[j] = math.Inf(1)
 	}
 	// The rows' squared norms, on every core (the pass over the data).
@@ -250,7 +250,7 @@ func clusterStats(in Input, labels []int32, k int, centroids []float32, counts [
 	parallelRange(blocks(len(labels), 1<<14), func(c int) {
 		for i := c << 14; i < min(len(labels), (c+1)<<14); i++ {
 			if labels[i] >= 0 {
-				norms[i] = sqNorm64(in.X[i*d : (i+1)*d])
+				norms[i] = SqNorm64(in.X[i*d : (i+1)*d])
 			}
 		}
 	})
@@ -280,7 +280,7 @@ func clusterStats(in Input, labels []int32, k int, centroids []float32, counts [
 	return cs
 }
 
-func sqNorm64(v []float32) float64 {
+func SqNorm64(v []float32) float64 {
 	var s float64
 	for _, e := range v {
 		s += float64(e) * float64(e)
@@ -288,9 +288,9 @@ func sqNorm64(v []float32) float64 {
 	return s
 }
 
-// sampleRows returns m distinct indices drawn uniformly from rows, in
+// SampleRows returns m distinct indices drawn uniformly from rows, in
 // ascending order, using a seeded generator.
-func sampleRows(rows []int, m int, seed int64) []int {
+func SampleRows(rows []int, m int, seed int64) []int {
 	if m >= len(rows) {
 		return rows
 	}

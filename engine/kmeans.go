@@ -35,7 +35,7 @@ func (p KMeansParams) initSampleSize(n int) int {
 	if p.InitSize > 0 {
 		return min(n, p.InitSize)
 	}
-	if m := autoCoreset(p.NClusters); n > 2*m {
+	if m := AutoCoreset(p.NClusters); n > 2*m {
 		return m
 	}
 	return n
@@ -71,7 +71,7 @@ type KMeansParams struct {
 
 type kmeansModel struct{ p KMeansParams }
 
-func parseKMeans(v, given schema.Values, seed *int64) (algorithm, error) {
+func parseKMeans(v, given schema.Values, seed *int64) (Algorithm, error) {
 	kp := KMeansParams{
 		Init:      v.Str("init"),
 		MaxIter:   v.Int("max_iter"),
@@ -81,11 +81,11 @@ func parseKMeans(v, given schema.Values, seed *int64) (algorithm, error) {
 	if v.Has("init_size") {
 		kp.InitSize = v.Int("init_size")
 	}
-	kp.NInit, kp.nInitGiven, kp.nInitAuto = readNInit(v, given)
+	kp.NInit, kp.nInitGiven, kp.nInitAuto = ReadNInit(v, given)
 	if kp.nInitAuto {
 		kp.NInit = 10
 	}
-	kp.Seed = readSeed(v, seed)
+	kp.Seed = ReadSeed(v, seed)
 	if v.IsString("n_clusters", "auto") {
 		kp.Auto, kp.KMin, kp.KMax = true, 2, 10
 		if k, ok := v.IntOK("k_min"); ok {
@@ -101,7 +101,7 @@ func parseKMeans(v, given schema.Values, seed *int64) (algorithm, error) {
 	return &kmeansModel{p: kp}, nil
 }
 
-func (m *kmeansModel) params() map[string]any {
+func (m *kmeansModel) Params() map[string]any {
 	out := map[string]any{
 		"n_clusters": m.p.NClusters, "init": m.p.Init, "n_init": m.nInitParam(),
 		"max_iter": m.p.MaxIter, "tol": m.p.Tol, "random_state": m.p.Seed, "algorithm": m.p.Algorithm,
@@ -123,29 +123,29 @@ func (m *kmeansModel) nInitParam() any {
 	return m.p.NInit
 }
 
-func (m *kmeansModel) check(in Input) error {
+func (m *kmeansModel) Check(in Input) error {
 	if m.p.Auto {
-		return checkClusterCount(in, m.p.KMin)
+		return CheckClusterCount(in, m.p.KMin)
 	}
-	return checkClusterCount(in, m.p.NClusters)
+	return CheckClusterCount(in, m.p.NClusters)
 }
 
-// checkClusterCount rejects n_clusters above the number of points or of
+// CheckClusterCount rejects n_clusters above the number of points or of
 // distinct points: k-means would have to leave clusters empty or duplicate.
-func checkClusterCount(in Input, k int) error {
+func CheckClusterCount(in Input, k int) error {
 	if k > in.N {
 		return &ParamError{Param: "n_clusters",
 			Msg: fmt.Sprintf("n_clusters = %d is more than the %d points to cluster", k, in.N)}
 	}
-	if distinct := countDistinct(in, k); distinct < k {
+	if distinct := CountDistinct(in, k); distinct < k {
 		return &ParamError{Param: "n_clusters",
 			Msg: fmt.Sprintf("n_clusters = %d is more than the %d distinct points to cluster", k, distinct)}
 	}
 	return nil
 }
 
-// countDistinct counts distinct rows, stopping once it reaches limit.
-func countDistinct(in Input, limit int) int {
+// CountDistinct counts distinct rows, stopping once it reaches limit.
+func CountDistinct(in Input, limit int) int {
 	seed := maphash.MakeSeed()
 	buckets := map[uint64][]int{}
 	distinct := 0
@@ -181,12 +181,12 @@ func hashRow(row []float32) [2]uint64 {
 	return [2]uint64{a, b}
 }
 
-func (m *kmeansModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
+func (m *kmeansModel) Fit(ctx context.Context, r *State) (*Fitted, error) {
 	if m.p.Auto {
 		return m.fitAuto(ctx, r)
 	}
 	p := m.p
-	n, d := r.in.N, r.in.D
+	n, d := r.In.N, r.In.D
 	restarts, note := p.NInit, ""
 	switch {
 	case p.nInitAuto && p.Init == "k-means++":
@@ -197,23 +197,23 @@ func (m *kmeansModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	}
 	tolAbs := 0.0
 	if p.Tol > 0 {
-		tolAbs = p.Tol * meanVariance(r.in)
+		tolAbs = p.Tol * MeanVariance(r.In)
 	}
 	var best *lloydResult
-	var bestInfo seedInfo
+	var bestInfo SeedInfo
 	for restart := 0; restart < restarts; restart++ {
 		rng := rand.New(rand.NewPCG(uint64(p.Seed), uint64(restart)))
-		r.report(Progress{Phase: "init", Restart: restart + 1, Restarts: restarts, MaxIter: p.MaxIter, Fraction: float64(restart) / float64(restarts)})
+		r.Report(Progress{Phase: "init", Restart: restart + 1, Restarts: restarts, MaxIter: p.MaxIter, Fraction: float64(restart) / float64(restarts)})
 		var centers []float32
 		var err error
-		var info seedInfo
+		var info SeedInfo
 		if p.Init == "random" {
-			centers = randomInit(r.in, p.NClusters, rng)
+			centers = RandomInit(r.In, p.NClusters, rng)
 		} else {
 			// Seeding is counted as the first fifth of each restart.
 			seeding := func(ev Progress) {
 				ev.Fraction = (float64(restart) + initShare*float64(ev.Iteration)/float64(max(ev.MaxIter, 1))) / float64(restarts)
-				r.report(ev)
+				r.Report(ev)
 			}
 			centers, err = seed(ctx, r, p, rng, seeding, tolAbs, &info)
 			if err != nil {
@@ -228,10 +228,10 @@ func (m *kmeansModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 			best, bestInfo = res, info
 		}
 	}
-	f := &fitted{labels: best.labels, k: p.NClusters, centroids: best.centers, iterations: best.iterations, iterSec: best.iterSec,
-		inertia: &best.inertia, nInitUsed: restarts, nInitNote: note, measured: best.measured}
+	f := &Fitted{Labels: best.labels, K: p.NClusters, Centroids: best.centers, Iterations: best.iterations, IterSeconds: best.iterSec,
+		Inertia: &best.inertia, NInitUsed: restarts, NInitNote: note, Measured: best.measured}
 	if p.Init == "k-means++" {
-		f.initSample, f.seeding, f.seedIterations = bestInfo.sample, bestInfo.method, bestInfo.iterations
+		f.InitSample, f.Seeding, f.SeedIterations = bestInfo.Sample, bestInfo.Method, bestInfo.Iterations
 	}
 	return f, nil
 }
@@ -241,20 +241,20 @@ func (m *kmeansModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 // p.initSampleSize(n) points), else on a coreset (see seedCoreset). It
 // adds its time to the run's seeding phase and reports, through info, how
 // it seeded.
-func seed(ctx context.Context, r *fitState, p KMeansParams, rng *rand.Rand, report func(Progress), tolAbs float64, info *seedInfo) ([]float32, error) {
+func seed(ctx context.Context, r *State, p KMeansParams, rng *rand.Rand, report func(Progress), tolAbs float64, info *SeedInfo) ([]float32, error) {
 	t0 := time.Now()
-	defer r.phases.addSeeding(t0)
-	m := p.initSampleSize(r.in.N)
-	info.sample, info.method = r.in.N, SeedingGreedy
-	if m >= r.in.N {
-		return kmeansPlusPlus(ctx, r.be, r.ds, r.in, nil, p.NClusters, greedyTrials(p.NClusters), rng, report)
+	defer r.Phases.AddSeeding(t0)
+	m := p.initSampleSize(r.In.N)
+	info.Sample, info.Method = r.In.N, SeedingGreedy
+	if m >= r.In.N {
+		return kmeansPlusPlus(ctx, r.Backend, r.DS, r.In, nil, p.NClusters, GreedyTrials(p.NClusters), rng, report)
 	}
-	return seedCoreset(ctx, r, p.NClusters, m, p.MaxIter, tolAbs, rng, report, info)
+	return SeedCoreset(ctx, r, p.NClusters, m, p.MaxIter, tolAbs, rng, report, info)
 }
 
-// meanVariance is the mean over features of each feature's population
+// MeanVariance is the mean over features of each feature's population
 // variance, the scale scikit-learn multiplies tol by.
-func meanVariance(in Input) float64 {
+func MeanVariance(in Input) float64 {
 	mean := make([]float64, in.D)
 	for i := 0; i < in.N; i++ {
 		for t, v := range in.X[i*in.D : (i+1)*in.D] {
@@ -274,8 +274,8 @@ func meanVariance(in Input) float64 {
 	return s / float64(in.N) / float64(in.D)
 }
 
-// randomInit picks k distinct rows uniformly (a partial Fisher–Yates shuffle).
-func randomInit(in Input, k int, rng *rand.Rand) []float32 {
+// RandomInit picks k distinct rows uniformly (a partial Fisher–Yates shuffle).
+func RandomInit(in Input, k int, rng *rand.Rand) []float32 {
 	picked := map[int]int{}
 	centers := make([]float32, k*in.D)
 	for j := 0; j < k; j++ {
@@ -294,9 +294,9 @@ func randomInit(in Input, k int, rng *rand.Rand) []float32 {
 	return centers
 }
 
-// greedyTrials is scikit-learn's number of candidates per centre of greedy
+// GreedyTrials is scikit-learn's number of candidates per centre of greedy
 // k-means++: 2+⌊ln k⌋.
-func greedyTrials(k int) int { return 2 + int(math.Log(float64(k))) }
+func GreedyTrials(k int) int { return 2 + int(math.Log(float64(k))) }
 
 // kmeansPlusPlus is scikit-learn's greedy k-means++: the first centre is a
 // uniformly drawn point; each next one is the best, by resulting potential
@@ -306,13 +306,13 @@ func greedyTrials(k int) int { return 2 + int(math.Log(float64(k))) }
 // set: the first centre is drawn proportionally to the weight, candidates
 // proportionally to weight × squared distance, and potentials are weighted.
 func kmeansPlusPlus(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, w []float64, k, trials int, rng *rand.Rand, report func(Progress)) ([]float32, error) {
-	centers, _, err := kmeansPlusPlusRows(ctx, be, ds, in, w, k, trials, rng, report)
+	centers, _, err := PlusPlusRows(ctx, be, ds, in, w, k, trials, rng, report)
 	return centers, err
 }
 
-// kmeansPlusPlusRows is kmeansPlusPlus that also returns the rows it picked
+// PlusPlusRows is kmeansPlusPlus that also returns the rows it picked
 // (a Gaussian mixture's init_params "k-means++" starts from them).
-func kmeansPlusPlusRows(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, w []float64, k, trials int, rng *rand.Rand, report func(Progress)) ([]float32, []int, error) {
+func PlusPlusRows(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, w []float64, k, trials int, rng *rand.Rand, report func(Progress)) ([]float32, []int, error) {
 	n, d := in.N, in.D
 	rows := make([]int, 0, k)
 	x := in.X
@@ -450,7 +450,7 @@ func potentials(closest []float32, w []float64, dc []float32, trials int, pots [
 // potential is Σ_i w_i·closest[i] (w nil: w_i = 1).
 func potential(closest []float32, w []float64) float64 {
 	if w == nil {
-		return sum64(closest)
+		return Sum64(closest)
 	}
 	var s float64
 	for i, v := range closest {
@@ -459,7 +459,7 @@ func potential(closest []float32, w []float64) float64 {
 	return s
 }
 
-func sum64(v []float32) float64 {
+func Sum64(v []float32) float64 {
 	var s float64
 	for _, e := range v {
 		s += float64(e)
@@ -487,8 +487,8 @@ type lloydResult struct {
 // subset of rows), and the per-cluster sums are updated incrementally from
 // the rows whose label changed, in row order; they are summed afresh on the
 // first iteration and after an empty cluster was relocated.
-func lloyd(ctx context.Context, r *fitState, centers []float32, k, maxIter int, tolAbs float64, restart, restarts int) (*lloydResult, error) {
-	n, d := r.in.N, r.in.D
+func lloyd(ctx context.Context, r *State, centers []float32, k, maxIter int, tolAbs float64, restart, restarts int) (*lloydResult, error) {
+	n, d := r.In.N, r.In.D
 	as := newAssigner(r, k)
 	prev := make([]int32, n)
 	sums := make([]float64, k*d)
@@ -514,22 +514,22 @@ func lloyd(ctx context.Context, r *fitState, centers []float32, k, maxIter int, 
 			break
 		}
 		if fresh {
-			if err := r.be.SumByLabel(ctx, r.ds, labels, k, sums, counts); err != nil {
+			if err := r.Backend.SumByLabel(ctx, r.DS, labels, k, sums, counts); err != nil {
 				return nil, err
 			}
 			fresh = false
 		} else {
-			moveMembers(r.in, changed, prev, labels, sums, counts)
+			moveMembers(r.In, changed, prev, labels, sums, counts)
 		}
 		for _, i := range changed {
 			prev[i] = labels[i]
 		}
 		if hasEmpty(counts) {
 			dist := make([]float32, n)
-			if err := r.be.LabelDistances(ctx, r.ds, centers, k, labels, dist); err != nil {
+			if err := r.Backend.LabelDistances(ctx, r.DS, centers, k, labels, dist); err != nil {
 				return nil, err
 			}
-			relocateEmpty(r.in, labels, dist, sums, counts, k)
+			relocateEmpty(r.In, labels, dist, sums, counts, k)
 			fresh = true // the relocation moved a point's contribution, not its label
 		}
 		shift := updateCenters(centers, next, sums, counts, k, d, moved)
@@ -538,7 +538,7 @@ func lloyd(ctx context.Context, r *fitState, centers []float32, k, maxIter int, 
 		iters = it + 1
 		el := time.Since(t0).Seconds()
 		iterSec += el
-		r.report(Progress{Phase: "iterate", Restart: restart + 1, Restarts: restarts, Iteration: iters, MaxIter: maxIter,
+		r.Report(Progress{Phase: "iterate", Restart: restart + 1, Restarts: restarts, Iteration: iters, MaxIter: maxIter,
 			Inertia: as.inertia(), PointsPerSecond: float64(n) / math.Max(el, 1e-9),
 			Points: measured, FLOPs: 2 * float64(measured) * float64(k) * float64(d), Seconds: el,
 			Fraction: (float64(restart) + initShare + (1-initShare)*float64(iters)/float64(maxIter)) / float64(restarts)})
@@ -555,10 +555,10 @@ func lloyd(ctx context.Context, r *fitState, centers []float32, k, maxIter int, 
 	}
 	labels := as.labels()
 	dist := make([]float32, n)
-	if err := r.be.LabelDistances(ctx, r.ds, centers, k, labels, dist); err != nil {
+	if err := r.Backend.LabelDistances(ctx, r.DS, centers, k, labels, dist); err != nil {
 		return nil, err
 	}
-	return &lloydResult{labels: labels, centers: centers, inertia: sum64(dist), iterations: iters, iterSec: iterSec, measured: measuredTotal}, nil
+	return &lloydResult{labels: labels, centers: centers, inertia: Sum64(dist), iterations: iters, iterSec: iterSec, measured: measuredTotal}, nil
 }
 
 // moveMembers moves the changed rows' contributions from their previous

@@ -44,9 +44,9 @@ func TestEmptyClustersAreRelocated(t *testing.T) {
 	for j := 0; j < 4; j++ {
 		copy(centers[j*2:], x[:2]) // four identical centres
 	}
-	r := &fitState{in: in, be: cpu.New(cpu.Options{})}
+	r := &State{In: in, Backend: cpu.New(cpu.Options{})}
 	var err error
-	r.ds, err = r.be.Upload(in.X, in.N, in.D)
+	r.DS, err = r.Backend.Upload(in.X, in.N, in.D)
 	if err != nil {
 		t.Fatal(err)
 	}

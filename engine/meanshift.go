@@ -17,7 +17,7 @@ type meanShiftModel struct {
 	seedsDim int
 }
 
-func parseMeanShift(v, _ schema.Values, _ *int64) (algorithm, error) {
+func parseMeanShift(v, _ schema.Values, _ *int64) (Algorithm, error) {
 	p := meanshift.DefaultParams()
 	if v.Has("bandwidth") {
 		p.Bandwidth = v.Float("bandwidth")
@@ -42,7 +42,7 @@ func parseMeanShift(v, _ schema.Values, _ *int64) (algorithm, error) {
 	return m, nil
 }
 
-func (m *meanShiftModel) params() map[string]any {
+func (m *meanShiftModel) Params() map[string]any {
 	out := map[string]any{
 		"bandwidth": nil, "quantile": m.p.Quantile, "seeds": nil, "bin_seeding": m.p.BinSeeding,
 		"min_bin_freq": m.p.MinBinFreq, "cluster_all": m.p.ClusterAll, "max_iter": m.p.MaxIter,
@@ -56,18 +56,18 @@ func (m *meanShiftModel) params() map[string]any {
 	return out
 }
 
-func (m *meanShiftModel) checkShape(_, d int) error {
+func (m *meanShiftModel) CheckShape(_, d int) error {
 	if m.seedsDim > 0 && m.seedsDim != d {
 		return &ParamError{Param: "seeds", Msg: fmt.Sprintf("seeds are %d-dimensional; the vectors are %d-dimensional", m.seedsDim, d)}
 	}
 	return nil
 }
 
-func (m *meanShiftModel) check(in Input) error { return m.checkShape(in.N, in.D) }
+func (m *meanShiftModel) Check(in Input) error { return m.CheckShape(in.N, in.D) }
 
-func (m *meanShiftModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
-	r.report(Progress{Phase: "init"})
-	res, err := meanshift.Fit(ctx, r.be, r.ds, r.in.X, m.p)
+func (m *meanShiftModel) Fit(ctx context.Context, r *State) (*Fitted, error) {
+	r.Report(Progress{Phase: "init"})
+	res, err := meanshift.Fit(ctx, r.Backend, r.DS, r.In.X, m.p)
 	if errors.Is(err, meanshift.ErrNoCentre) {
 		return nil, &ParamError{Param: "bandwidth", Msg: err.Error()}
 	}
@@ -78,29 +78,29 @@ func (m *meanShiftModel) fit(ctx context.Context, r *fitState) (*fitted, error) 
 	for i, v := range res.Centers {
 		cents[i] = float32(v)
 	}
-	return &fitted{labels: res.Labels, k: res.NumClusters, centroids: cents, iterations: res.Iterations,
-		bandwidth: res.Bandwidth, clusterAll: m.p.ClusterAll}, nil
+	return &Fitted{Labels: res.Labels, K: res.NumClusters, Centroids: cents, Iterations: res.Iterations,
+		Bandwidth: res.Bandwidth, ClusterAll: m.p.ClusterAll}, nil
 }
 
 // extend implements extender: a point outside the sample takes its nearest
 // centre, as MeanShift.predict does; with cluster_all false, only within
 // the bandwidth (noise otherwise).
-func (m *meanShiftModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
+func (m *meanShiftModel) Extend(ctx context.Context, full, sample *State, rows []int, f *Fitted) (*Fitted, error) {
 	out := *f
-	out.labels = make([]int32, full.in.N)
-	dist := make([]float32, full.in.N)
-	if err := full.be.Assign(ctx, full.ds, f.centroids, f.k, out.labels, dist); err != nil {
+	out.Labels = make([]int32, full.In.N)
+	dist := make([]float32, full.In.N)
+	if err := full.Backend.Assign(ctx, full.DS, f.Centroids, f.K, out.Labels, dist); err != nil {
 		return nil, err
 	}
-	if !f.clusterAll {
+	if !f.ClusterAll {
 		for i, e := range dist {
-			if math.Sqrt(math.Max(float64(e), 0)) > f.bandwidth {
-				out.labels[i] = -1
+			if math.Sqrt(math.Max(float64(e), 0)) > f.Bandwidth {
+				out.Labels[i] = -1
 			}
 		}
 	}
 	for p, i := range rows {
-		out.labels[i] = f.labels[p]
+		out.Labels[i] = f.Labels[p]
 	}
 	return &out, nil
 }

@@ -12,14 +12,14 @@ import (
 	"github.com/clusterd/clusterd/kernels"
 )
 
-// computeMetrics computes the silhouette coefficient, the Davies–Bouldin
+// Compute computes the silhouette coefficient, the Davies–Bouldin
 // index and the Calinski–Harabasz score with scikit-learn's definitions,
 // over the non-noise points. It returns nil when fewer than 2 clusters
 // exist or every point is its own cluster (scikit-learn rejects both).
 // means are the clusters' member means (k×d) and counts their sizes.
 // The silhouette uses at most sampleLimit points (a seeded uniform sample;
 // sampleLimit < 0 means all) and the second result is how many it used.
-func computeMetrics(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, labels []int32, k int, means []float32, counts []int64, sampleLimit int, seed int64) (*Metrics, int, error) {
+func Compute(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, labels []int32, k int, means []float32, counts []int64, sampleLimit int, seed int64) (*Metrics, int, error) {
 	var rows []int
 	for i, l := range labels {
 		if l >= 0 {
@@ -34,7 +34,7 @@ func computeMetrics(ctx context.Context, be kernels.Backend, ds kernels.Dataset,
 		return nil, 0, err
 	}
 	if sampleLimit > 0 {
-		rows = sampleRows(rows, sampleLimit, seed)
+		rows = SampleRows(rows, sampleLimit, seed)
 	}
 	sil, err := Silhouette(ctx, be, in, labels, rows)
 	if err != nil {
@@ -158,7 +158,7 @@ func Silhouette(ctx context.Context, be kernels.Backend, in Input, labels []int3
 	// the blocked sums then add a run of rows into one cluster's sums.
 	rows = slices.Clone(rows)
 	slices.SortStableFunc(rows, func(a, b int) int { return cmp.Compare(labels[a], labels[b]) })
-	sub := gatherRows(in, rows)
+	sub := GatherRows(in, rows)
 	center(sub)
 	// Relabel densely among the sampled rows.
 	ids := map[int32]int32{}

@@ -24,11 +24,11 @@ type mixtureModel struct {
 	given map[string]any
 }
 
-func parseGaussianMixture(v, _ schema.Values, seed *int64) (algorithm, error) {
+func parseGaussianMixture(v, _ schema.Values, seed *int64) (Algorithm, error) {
 	p := gmm.Params{
 		NComponents: v.Int("n_components"), CovType: v.Str("covariance_type"), Tol: v.Float("tol"),
 		RegCovar: v.Float("reg_covar"), MaxIter: v.Int("max_iter"), NInit: v.Int("n_init"), Init: v.Str("init_params"),
-		Seed: readSeed(v, seed),
+		Seed: ReadSeed(v, seed),
 	}
 	init, ps := paramModels.ReadGaussianInit(v, nil)
 	if len(ps) > 0 {
@@ -47,7 +47,7 @@ func parseGaussianMixture(v, _ schema.Values, seed *int64) (algorithm, error) {
 	return m, nil
 }
 
-func (m *mixtureModel) params() map[string]any {
+func (m *mixtureModel) Params() map[string]any {
 	out := map[string]any{
 		"n_components": m.p.NComponents, "covariance_type": m.p.CovType, "tol": m.p.Tol, "reg_covar": m.p.RegCovar,
 		"max_iter": m.p.MaxIter, "n_init": m.p.NInit, "init_params": m.p.Init, "random_state": m.p.Seed,
@@ -57,9 +57,9 @@ func (m *mixtureModel) params() map[string]any {
 	return out
 }
 
-// checkShape rejects more components than points and initial parameters
+// CheckShape rejects more components than points and initial parameters
 // of another dimension than the vectors.
-func (m *mixtureModel) checkShape(n, d int) error {
+func (m *mixtureModel) CheckShape(n, d int) error {
 	switch {
 	case m.p.NComponents > n:
 		return &ParamError{Param: "n_components", Msg: fmt.Sprintf("n_components = %d is more than the %d points to cluster", m.p.NComponents, n)}
@@ -71,11 +71,11 @@ func (m *mixtureModel) checkShape(n, d int) error {
 	return nil
 }
 
-func (m *mixtureModel) check(in Input) error { return m.checkShape(in.N, in.D) }
+func (m *mixtureModel) Check(in Input) error { return m.CheckShape(in.N, in.D) }
 
-func (m *mixtureModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
-	r.report(Progress{Phase: "init"})
-	res, err := gmm.Fit(ctx, r.in.X, r.in.N, r.in.D, m.p, &mixtureSeeder{r: r})
+func (m *mixtureModel) Fit(ctx context.Context, r *State) (*Fitted, error) {
+	r.Report(Progress{Phase: "init"})
+	res, err := gmm.Fit(ctx, r.In.X, r.In.N, r.In.D, m.p, &mixtureSeeder{r: r})
 	if errors.Is(err, gmm.ErrSingular) {
 		return nil, &ParamError{Param: "reg_covar", Msg: err.Error() + fmt.Sprintf(" (now %g)", m.p.RegCovar)}
 	}
@@ -85,33 +85,33 @@ func (m *mixtureModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 	return mixtureFitted(res.Model, res.Labels, res.Probabilities, res.InitsRun), nil
 }
 
-func mixtureFitted(g *gmm.Model, labels []int32, probs []float64, inits int) *fitted {
+func mixtureFitted(g *gmm.Model, labels []int32, probs []float64, inits int) *Fitted {
 	cents := make([]float32, len(g.Means))
 	for i, v := range g.Means {
 		cents[i] = float32(v)
 	}
 	lb, conv := g.LowerBound, g.Converged
-	return &fitted{labels: labels, k: g.K, centroids: cents, iterations: g.NIter, nInitUsed: inits,
-		probabilities: probs, mixture: g, lowerBound: &lb, converged: &conv}
+	return &Fitted{Labels: labels, K: g.K, Centroids: cents, Iterations: g.NIter, NInitUsed: inits,
+		Probabilities: probs, Model: g, LowerBound: &lb, Converged: &conv}
 }
 
 // extend implements extender: every point, in the sample or not, takes its
 // most probable component under the mixture fitted on the sample
 // (scikit-learn's predict), with that probability.
-func (m *mixtureModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
-	x := make([]float64, len(full.in.X))
-	for i, v := range full.in.X {
+func (m *mixtureModel) Extend(ctx context.Context, full, sample *State, rows []int, f *Fitted) (*Fitted, error) {
+	x := make([]float64, len(full.In.X))
+	for i, v := range full.In.X {
 		x[i] = float64(v)
 	}
-	labels, probs := f.mixture.Predict(x, full.in.N)
-	out := mixtureFitted(f.mixture, labels, probs, f.nInitUsed)
+	labels, probs := f.Model.Predict(x, full.In.N)
+	out := mixtureFitted(f.Model, labels, probs, f.NInitUsed)
 	return out, ctx.Err()
 }
 
 // child gives a sub-clustering min(n_components, ⌊members/10⌋) components
 // and no initial parameters (they were for the whole data).
-func (m *mixtureModel) child(size int) (algorithm, bool) {
-	k, ok := childClusters(m.p.NComponents, size)
+func (m *mixtureModel) Child(size int) (Algorithm, bool) {
+	k, ok := ChildClusters(m.p.NComponents, size)
 	if !ok {
 		return nil, false
 	}
@@ -122,24 +122,24 @@ func (m *mixtureModel) child(size int) (algorithm, bool) {
 }
 
 // mixtureSeeder gives gmm the k-means initialisations on a run's data.
-type mixtureSeeder struct{ r *fitState }
+type mixtureSeeder struct{ r *State }
 
 // KMeansLabels is scikit-learn's KMeans(n_clusters=k, n_init=1) labels:
 // one k-means++ initialisation, Lloyd iterations to tol 1e-4.
 func (s *mixtureSeeder) KMeansLabels(ctx context.Context, k int, seed int64) ([]int32, error) {
 	km := &kmeansModel{p: KMeansParams{NClusters: k, Init: "k-means++", NInit: 1, nInitGiven: true, MaxIter: 300, Tol: 1e-4, Seed: seed, Algorithm: "lloyd"}}
 	quiet := *s.r
-	quiet.progress = nil
-	f, err := km.fit(ctx, &quiet)
+	quiet.Progress = nil
+	f, err := km.Fit(ctx, &quiet)
 	if err != nil {
 		return nil, err
 	}
-	return f.labels, nil
+	return f.Labels, nil
 }
 
 // KMeansPlusPlus returns the rows k-means++ picks.
 func (s *mixtureSeeder) KMeansPlusPlus(ctx context.Context, k int, seed int64) ([]int, error) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
-	_, rows, err := kmeansPlusPlusRows(ctx, s.r.be, s.r.ds, s.r.in, nil, k, greedyTrials(k), rng, func(Progress) {})
+	_, rows, err := PlusPlusRows(ctx, s.r.Backend, s.r.DS, s.r.In, nil, k, GreedyTrials(k), rng, func(Progress) {})
 	return rows, err
 }

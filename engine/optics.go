@@ -13,7 +13,7 @@ import (
 // opticsModel is scikit-learn's OPTICS.
 type opticsModel struct{ p optics.Params }
 
-func parseOPTICS(v, _ schema.Values, _ *int64) (algorithm, error) {
+func parseOPTICS(v, _ schema.Values, _ *int64) (Algorithm, error) {
 	p := optics.DefaultParams()
 	p.MinSamples = v.Int("min_samples")
 	if v.Has("max_eps") {
@@ -32,7 +32,7 @@ func parseOPTICS(v, _ schema.Values, _ *int64) (algorithm, error) {
 	return &opticsModel{p: p}, nil
 }
 
-func (m *opticsModel) params() map[string]any {
+func (m *opticsModel) Params() map[string]any {
 	out := map[string]any{
 		"min_samples": m.p.MinSamples, "max_eps": nil, "metric": m.p.Metric, "cluster_method": m.p.Method, "eps": nil,
 		"xi": m.p.Xi, "predecessor_correction": m.p.PredecessorCorrection, "min_cluster_size": nil,
@@ -49,7 +49,7 @@ func (m *opticsModel) params() map[string]any {
 	return out
 }
 
-func (m *opticsModel) checkShape(n, _ int) error {
+func (m *opticsModel) CheckShape(n, _ int) error {
 	switch {
 	case m.p.MinSamples > n:
 		return &ParamError{Param: "min_samples", Msg: fmt.Sprintf("min_samples = %d is more than the %d points to cluster", m.p.MinSamples, n)}
@@ -59,11 +59,11 @@ func (m *opticsModel) checkShape(n, _ int) error {
 	return nil
 }
 
-func (m *opticsModel) check(in Input) error { return m.checkShape(in.N, in.D) }
+func (m *opticsModel) Check(in Input) error { return m.CheckShape(in.N, in.D) }
 
-func (m *opticsModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
-	r.report(Progress{Phase: "init"})
-	res, err := optics.Fit(ctx, r.be, r.ds, r.in.X, m.p)
+func (m *opticsModel) Fit(ctx context.Context, r *State) (*Fitted, error) {
+	r.Report(Progress{Phase: "init"})
+	res, err := optics.Fit(ctx, r.Backend, r.DS, r.In.X, m.p)
 	if err != nil {
 		return nil, err
 	}
@@ -75,12 +75,12 @@ func (m *opticsModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
 			reach[i] = -1
 		}
 	}
-	return &fitted{labels: res.Labels, k: res.NumClusters, reach: reach}, nil
+	return &Fitted{Labels: res.Labels, K: res.NumClusters, Reach: reach}, nil
 }
 
 // extend implements extender: a point outside the sample takes the label
 // of its nearest clustered sample point (in the run's metric) when it lies
 // within that point's core distance, and is noise otherwise.
-func (m *opticsModel) extend(ctx context.Context, full, sample *fitState, rows []int, f *fitted) (*fitted, error) {
+func (m *opticsModel) Extend(ctx context.Context, full, sample *State, rows []int, f *Fitted) (*Fitted, error) {
 	return extendWithinReach(ctx, full, sample, rows, f, m.p.Metric == optics.Cosine)
 }

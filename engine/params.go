@@ -42,10 +42,10 @@ func decodeParams(model *schema.Schema, raw json.RawMessage) (values, given sche
 	return schema.AsValues(v), schema.AsValues(g), nil
 }
 
-// readSeed returns the run's seed: the override when set, else
+// ReadSeed returns the run's seed: the override when set, else
 // random_state, else (random_state null) a fresh seed, which the run
 // reports in its stats so it can be repeated.
-func readSeed(v schema.Values, override *int64) int64 {
+func ReadSeed(v schema.Values, override *int64) int64 {
 	switch {
 	case override != nil:
 		return *override
@@ -55,9 +55,9 @@ func readSeed(v schema.Values, override *int64) int64 {
 	return int64(rand.Uint32())
 }
 
-// readNInit reads n_init: a positive integer or "auto"; given reports
+// ReadNInit reads n_init: a positive integer or "auto"; given reports
 // whether the request sent it.
-func readNInit(v, given schema.Values) (n int, isGiven, auto bool) {
+func ReadNInit(v, given schema.Values) (n int, isGiven, auto bool) {
 	isGiven = given.Has("n_init")
 	if v.IsString("n_init", "auto") {
 		return 0, true, true

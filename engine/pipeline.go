@@ -120,10 +120,10 @@ func CheckPipelineData(p Pipeline, n, d int) error {
 	return nil
 }
 
-// shapeChecker is implemented by algorithms whose parameters can be
+// ShapeChecker is implemented by algorithms whose parameters can be
 // checked against the data's shape alone (n points of d features).
-type shapeChecker interface {
-	checkShape(n, d int) error
+type ShapeChecker interface {
+	CheckShape(n, d int) error
 }
 
 // CheckData validates spec against the shape of the data it will run on,
@@ -141,7 +141,7 @@ func CheckData(spec Spec, n, d int) error {
 	if err != nil {
 		return err
 	}
-	sc, ok := m.(shapeChecker)
+	sc, ok := m.(ShapeChecker)
 	if !ok {
 		return nil
 	}
@@ -157,5 +157,5 @@ func CheckData(spec Spec, n, d int) error {
 	if s := spec.Pipeline.SampleSize; s > 0 && s < n {
 		n = s
 	}
-	return sc.checkShape(n, d)
+	return sc.CheckShape(n, d)
 }

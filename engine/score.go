@@ -78,7 +78,7 @@ func Score(ctx context.Context, be kernels.Backend, in Input, labels []int32, sa
 	}
 	s := &Scores{DaviesBouldin: db, CalinskiHarabasz: ch, DaviesCalinskiSeconds: time.Since(t0).Seconds(), Clusters: k}
 	if sampleLimit > 0 {
-		rows = sampleRows(rows, sampleLimit, seed)
+		rows = SampleRows(rows, sampleLimit, seed)
 	}
 	t1 := time.Now()
 	if s.Silhouette, err = Silhouette(ctx, be, in, dense, rows); err != nil {
@@ -127,6 +127,6 @@ func Describe(ctx context.Context, be kernels.Backend, in Input, labels []int32,
 		return nil, nil, err
 	}
 	defer ds.Close()
-	r := &fitState{in: in, ds: ds, be: be, seed: seed}
+	r := &State{In: in, DS: ds, Backend: be, Seed: seed}
 	return r.describe(ctx, labels, k, nil, method)
 }

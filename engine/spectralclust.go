@@ -12,10 +12,10 @@ import (
 // spectralModel is scikit-learn's SpectralClustering.
 type spectralModel struct{ p spectral.Params }
 
-func parseSpectral(v, _ schema.Values, seed *int64) (algorithm, error) {
+func parseSpectral(v, _ schema.Values, seed *int64) (Algorithm, error) {
 	p := spectral.Params{
 		NClusters: v.Int("n_clusters"), Affinity: v.Str("affinity"), Gamma: v.Float("gamma"), NNeighbors: v.Int("n_neighbors"),
-		EigenTol: v.Float("eigen_tol"), AssignLabels: v.Str("assign_labels"), NInit: v.Int("n_init"), Seed: readSeed(v, seed),
+		EigenTol: v.Float("eigen_tol"), AssignLabels: v.Str("assign_labels"), NInit: v.Int("n_init"), Seed: ReadSeed(v, seed),
 	}
 	if v.Has("n_components") {
 		p.NComponents = v.Int("n_components")
@@ -23,7 +23,7 @@ func parseSpectral(v, _ schema.Values, seed *int64) (algorithm, error) {
 	return &spectralModel{p: p}, nil
 }
 
-func (m *spectralModel) params() map[string]any {
+func (m *spectralModel) Params() map[string]any {
 	out := map[string]any{
 		"n_clusters": m.p.NClusters, "affinity": m.p.Affinity, "gamma": m.p.Gamma, "n_neighbors": m.p.NNeighbors,
 		"eigen_tol": m.p.EigenTol, "assign_labels": m.p.AssignLabels, "n_init": m.p.NInit, "random_state": m.p.Seed,
@@ -35,10 +35,10 @@ func (m *spectralModel) params() map[string]any {
 	return out
 }
 
-// checkShape names the parameter the data's size cannot honour: more
+// CheckShape names the parameter the data's size cannot honour: more
 // clusters, components or neighbours than points, or a dense rbf affinity
 // above spectral.MaxDenseBytes.
-func (m *spectralModel) checkShape(n, _ int) error {
+func (m *spectralModel) CheckShape(n, _ int) error {
 	switch {
 	case m.p.NClusters > n:
 		return &ParamError{Param: "n_clusters", Msg: fmt.Sprintf("n_clusters = %d is more than the %d points to cluster", m.p.NClusters, n)}
@@ -53,34 +53,34 @@ func (m *spectralModel) checkShape(n, _ int) error {
 	return nil
 }
 
-func (m *spectralModel) check(in Input) error { return m.checkShape(in.N, in.D) }
+func (m *spectralModel) Check(in Input) error { return m.CheckShape(in.N, in.D) }
 
-func (m *spectralModel) fit(ctx context.Context, r *fitState) (*fitted, error) {
-	r.report(Progress{Phase: "init"})
-	res, err := spectral.Fit(ctx, r.be, r.ds, r.in.X, m.p, func(ctx context.Context, emb []float32, n, d, k, nInit int, seed int64) ([]int32, error) {
-		ds, err := r.be.Upload(emb, n, d)
+func (m *spectralModel) Fit(ctx context.Context, r *State) (*Fitted, error) {
+	r.Report(Progress{Phase: "init"})
+	res, err := spectral.Fit(ctx, r.Backend, r.DS, r.In.X, m.p, func(ctx context.Context, emb []float32, n, d, k, nInit int, seed int64) ([]int32, error) {
+		ds, err := r.Backend.Upload(emb, n, d)
 		if err != nil {
 			return nil, err
 		}
 		defer ds.Close()
-		sub := &fitState{in: Input{X: emb, N: n, D: d}, ds: ds, be: r.be, seed: seed}
+		sub := &State{In: Input{X: emb, N: n, D: d}, DS: ds, Backend: r.Backend, Seed: seed}
 		km := &kmeansModel{p: KMeansParams{NClusters: k, Init: "k-means++", NInit: nInit, nInitGiven: true, MaxIter: 300, Tol: 1e-4, Seed: seed, Algorithm: "lloyd"}}
-		f, err := km.fit(ctx, sub)
+		f, err := km.Fit(ctx, sub)
 		if err != nil {
 			return nil, err
 		}
-		return f.labels, nil
+		return f.Labels, nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	conv := res.Converged
-	return &fitted{labels: res.Labels, k: m.p.NClusters, iterations: res.Iterations, converged: &conv}, nil
+	return &Fitted{Labels: res.Labels, K: m.p.NClusters, Iterations: res.Iterations, Converged: &conv}, nil
 }
 
 // child gives a sub-clustering min(n_clusters, ⌊members/10⌋) clusters.
-func (m *spectralModel) child(size int) (algorithm, bool) {
-	k, ok := childClusters(m.p.NClusters, size)
+func (m *spectralModel) Child(size int) (Algorithm, bool) {
+	k, ok := ChildClusters(m.p.NClusters, size)
 	if !ok {
 		return nil, false
 	}
