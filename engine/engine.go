@@ -4,6 +4,13 @@
 // per-cluster statistics and quality metrics. It knows nothing of HTTP, SQL
 // or files, which lets the CLI, the service and the GPU worker share it.
 //
+// This package is the pipeline around an algorithm: validation,
+// preprocessing, sampling, the finishing statistics, hierarchy and
+// effective centroids. Each algorithm is a package of its own (kmeans,
+// minibatch, hdbscan, dbscan, agglomerative, gmm, spectral, meanshift,
+// optics) behind the small interface of package algo; package quality
+// holds the quality scores.
+//
 // Parameters follow scikit-learn's constructor names and defaults (see
 // ParseParams); every random choice is drawn from a generator seeded by the
 // run's seed, and the backends are deterministic, so a run is reproducible
@@ -18,10 +25,19 @@ import (
 	"math"
 	"time"
 
+	"github.com/clusterd/clusterd/engine/agglomerative"
+	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/engine/dbscan"
 	"github.com/clusterd/clusterd/engine/gmm"
+	"github.com/clusterd/clusterd/engine/hdbscan"
+	"github.com/clusterd/clusterd/engine/kmeans"
+	"github.com/clusterd/clusterd/engine/meanshift"
+	"github.com/clusterd/clusterd/engine/minibatch"
+	"github.com/clusterd/clusterd/engine/optics"
+	"github.com/clusterd/clusterd/engine/quality"
+	"github.com/clusterd/clusterd/engine/spectral"
 	"github.com/clusterd/clusterd/kernels"
 	paramModels "github.com/clusterd/clusterd/params"
-	"github.com/clusterd/clusterd/schema"
 )
 
 // Algorithm names accepted in Spec.Algorithm (the API's clustering_method);
@@ -37,6 +53,10 @@ const (
 	MeanShift       = paramModels.MeanShift
 	OPTICS          = paramModels.OPTICS
 )
+
+// DefaultRandomState is the seed used when neither random_state nor
+// Spec.Seed is given (the API's documented default).
+const DefaultRandomState = paramModels.DefaultRandomState
 
 // DefaultSilhouetteSampleSize is the number of points above which the
 // silhouette coefficient, O(n²) to compute exactly, is computed on a seeded
@@ -60,30 +80,31 @@ type Spec struct {
 	Pipeline Pipeline
 }
 
-// Input is the data to cluster: N rows of D features, row-major. Fit only
-// reads X.
-type Input struct {
-	X    []float32
-	N, D int
-}
+// The types the pipeline shares with the algorithms (package algo) and
+// the quality scores (package quality), under the names the engine's
+// callers use.
+type (
+	// Input is the data to cluster: N rows of D features, row-major.
+	Input = algo.Input
+	// Progress is reported while a run works.
+	Progress = algo.Progress
+	// DataError reports input data that cannot be clustered.
+	DataError = algo.DataError
+	// ParamError is an algorithm parameter that the data cannot honour.
+	ParamError = algo.ParamError
+	// Phases are the seconds a run spent in each of its phases.
+	Phases = algo.Phases
+	// KSelection is how n_clusters "auto" chose k.
+	KSelection = algo.KSelection
+	// Metrics are the quality scores, with scikit-learn's definitions.
+	Metrics = quality.Metrics
+)
 
-// Progress is reported while a run works.
-type Progress struct {
-	Phase             string // "init", "iterate", "finalize", "metrics"
-	Restart, Restarts int    // current restart (1-based) and number of restarts (n_init)
-	Iteration         int    // Lloyd iteration or mini-batch step within the run (1-based)
-	MaxIter           int
-	Inertia           float64 // current objective (sum of squared distances)
-	// PointsPerSecond is the assignment rate of the last iteration.
-	PointsPerSecond float64
-	// Points, FLOPs and Seconds describe the work of one "iterate" event:
-	// points assigned, distance FLOPs (2·points·k·d) and its duration.
-	Points  int
-	FLOPs   float64
-	Seconds float64
-	// Fraction is an estimate of the work done, in [0, 1].
-	Fraction float64
-}
+// How a k-means restart was seeded (Stats.Seeding).
+const (
+	SeedingGreedy  = kmeans.SeedingGreedy
+	SeedingCoreset = kmeans.SeedingCoreset
+)
 
 // Options carry what a run needs besides the data and parameters.
 type Options struct {
@@ -140,13 +161,6 @@ func (r *Result) AllClusters() []Cluster {
 	return append(append([]Cluster(nil), r.Clusters...), r.SubClusters...)
 }
 
-// Metrics are the quality scores, with scikit-learn's definitions.
-type Metrics struct {
-	Silhouette       float64 `json:"silhouette_score"`
-	DaviesBouldin    float64 `json:"davies_bouldin_index"`
-	CalinskiHarabasz float64 `json:"calinski_harabasz_score"`
-}
-
 // Stats describe how the run went.
 type Stats struct {
 	Iterations int `json:"iterations"`
@@ -196,83 +210,21 @@ type Stats struct {
 	PhaseSeconds Phases `json:"phase_seconds"`
 }
 
-// DataError reports input data that cannot be clustered.
-type DataError struct {
-	Row int // the offending row, or −1 when the problem is not one row's
-	Msg string
-}
-
-func (e *DataError) Error() string {
-	if e.Row >= 0 {
-		return fmt.Sprintf("row %d: %s", e.Row, e.Msg)
-	}
-	return e.Msg
-}
-
 // ErrUnknownAlgorithm is wrapped when Spec.Algorithm names no algorithm.
 var ErrUnknownAlgorithm = errors.New("unknown clustering algorithm")
 
-// Algorithm is one Algorithm with its parsed parameters.
-type Algorithm interface {
-	// Params returns the parameters as the run will use them.
-	Params() map[string]any
-	// Check validates the parameters against the data's shape.
-	Check(in Input) error
-	// Fit clusters the data.
-	Fit(ctx context.Context, r *State) (*Fitted, error)
-}
-
-// Fitted is what an algorithm hands back to the shared finishing steps.
-type Fitted struct {
-	Labels     []int32
-	K          int       // labels are in [0, k) or −1
-	Centroids  []float32 // k×d, or nil to use the members' means
-	Iterations int
-	IterSeconds    float64 // seconds in iterations
-	// Reach, for density methods, is per fitted point the distance within
-	// which it extends its cluster to points outside a sample (negative:
-	// it does not extend it).
-	Reach     []float64
-	Inertia   *float64
-	NInitUsed int
-	NInitNote string
-	// KSelection records how n_clusters "auto" chose k.
-	KSelection *KSelection
-	// InitSample is the number of points k-means++ seeded from.
-	InitSample int
-	// Measured counts the rows Measured against every centre in the kept
-	// run's iterations (bounded assignment skips the others).
-	Measured int
-	// Probabilities are a mixture's per-point posterior Probabilities of
-	// their component; mixture is the fitted mixture (for predict).
-	Probabilities []float64
-	Model       *gmm.Model
-	// LowerBound and converged describe a mixture's fit.
-	LowerBound *float64
-	Converged  *bool
-	// Bandwidth is mean shift's Bandwidth; clusterAll its cluster_all.
-	Bandwidth  float64
-	ClusterAll bool
-	// Seeding and seedIterations say how k-means++ seeded the kept run.
-	Seeding        string
-	SeedIterations int
-}
-
-// Parser builds an algorithm from its validated parameters: v completed
-// with the defaults, given as the request sent them; seed overrides
-// random_state when set.
-type Parser func(v, given schema.Values, seed *int64) (Algorithm, error)
-
-var algorithms = map[string]Parser{
-	KMeans:          parseKMeans,
-	MiniBatchKMeans: parseMiniBatch,
-	HDBSCAN:         parseHDBSCAN,
-	DBSCAN:          parseDBSCAN,
-	Agglomerative:   parseAgglomerative,
-	GaussianMixture: parseGaussianMixture,
-	Spectral:        parseSpectral,
-	MeanShift:       parseMeanShift,
-	OPTICS:          parseOPTICS,
+// algorithms are the algorithms by name: each package's Parse builds its
+// Algorithm from the validated parameters.
+var algorithms = map[string]algo.Parser{
+	KMeans:          kmeans.Parse,
+	MiniBatchKMeans: minibatch.Parse,
+	HDBSCAN:         hdbscan.Parse,
+	DBSCAN:          dbscan.Parse,
+	Agglomerative:   agglomerative.Parse,
+	GaussianMixture: gmm.Parse,
+	Spectral:        spectral.Parse,
+	MeanShift:       meanshift.Parse,
+	OPTICS:          optics.Parse,
 }
 
 // Algorithms lists the algorithm names Fit accepts.
@@ -297,7 +249,7 @@ func ParseParams(name string, params json.RawMessage) (map[string]any, error) {
 	return m.Params(), nil
 }
 
-func parseAlgorithm(name string, raw json.RawMessage, seed *int64) (Algorithm, error) {
+func parseAlgorithm(name string, raw json.RawMessage, seed *int64) (algo.Algorithm, error) {
 	parse, ok := algorithms[name]
 	if !ok {
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownAlgorithm, name, quoteAll(Algorithms()))
@@ -307,39 +259,6 @@ func parseAlgorithm(name string, raw json.RawMessage, seed *int64) (Algorithm, e
 		return nil, err
 	}
 	return parse(v, given, seed)
-}
-
-// State is the state shared by an algorithm and the finishing steps.
-type State struct {
-	In       Input
-	DS       kernels.Dataset
-	Backend       kernels.Backend
-	Seed     int64
-	Progress func(Progress)
-	// Phases collects the seeding time of the run and of the runs on its
-	// samples (nil: not collected).
-	Phases *Phases
-}
-
-// fitShare is the part of a run's progress given to fitting; the statistics
-// and metrics take the rest.
-const fitShare = 0.85
-
-// Report passes an event on, turning its Fraction into the whole run's:
-// algorithms Report their fitting progress in [0, 1].
-func (r *State) Report(p Progress) {
-	if r.Progress == nil {
-		return
-	}
-	switch p.Phase {
-	case "init", "iterate":
-		p.Fraction *= fitShare
-	case "finalize":
-		p.Fraction = fitShare
-	case "metrics":
-		p.Fraction = (1 + fitShare) / 2
-	}
-	r.Progress(p)
 }
 
 // Fit clusters in according to spec: it validates the input, applies
@@ -384,7 +303,7 @@ func Fit(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	}
 	defer ds.Close()
 	phases.Preprocessing = time.Since(t).Seconds()
-	r := &State{In: data, DS: ds, Backend: opts.Backend, Seed: seed, Progress: opts.Progress, Phases: phases}
+	r := &algo.State{In: data, DS: ds, Backend: opts.Backend, Seed: seed, Progress: opts.Progress, Phases: phases}
 	t = time.Now()
 	f, err := fitPossiblySampled(ctx, r, m, spec.Pipeline.SampleSize)
 	if err != nil {
@@ -392,14 +311,14 @@ func Fit(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	}
 	fitSec := time.Since(t).Seconds()
 	t = time.Now()
-	res, err := r.finish(ctx, spec, f)
+	res, err := finish(ctx, r, spec, f)
 	if err != nil {
 		return nil, err
 	}
 	phases.Metrics = time.Since(t).Seconds()
 	if spec.Pipeline.Hierarchical {
 		t = time.Now()
-		if err := r.subcluster(ctx, m, spec, res); err != nil {
+		if err := subcluster(ctx, r, m, spec, res); err != nil {
 			return nil, err
 		}
 		fitSec += time.Since(t).Seconds()

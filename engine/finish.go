@@ -3,19 +3,22 @@ package engine
 import (
 	"context"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
+
+	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/engine/quality"
+	"github.com/clusterd/clusterd/internal/parallel"
 )
 
 // finish turns an algorithm's labels into a Result: empty clusters are
 // dropped and the rest renumbered in order, centroids are the algorithm's
 // (or the members' means) unless the pipeline asks for medians or medoids,
 // and the per-cluster statistics and the quality metrics are computed.
-func (r *State) finish(ctx context.Context, spec Spec, f *Fitted) (*Result, error) {
+func finish(ctx context.Context, r *algo.State, spec Spec, f *algo.Fitted) (*Result, error) {
 	r.Report(Progress{Phase: "finalize"})
-	labels, k, centroids := Compact(f.Labels, f.K, f.Centroids, r.In.D)
+	labels, k, centroids := algo.Compact(f.Labels, f.K, f.Centroids, r.In.D)
 	res := &Result{Labels: labels, NumClusters: k}
 	res.Stats = Stats{Iterations: f.Iterations, IterationSeconds: f.IterSeconds, Inertia: f.Inertia, NInitUsed: f.NInitUsed, NInitNote: f.NInitNote,
 		KSelection: f.KSelection, InitSampleSize: f.InitSample, RowsMeasured: f.Measured, LowerBound: f.LowerBound, Converged: f.Converged,
@@ -42,7 +45,7 @@ func (r *State) finish(ctx context.Context, spec Spec, f *Fitted) (*Result, erro
 		}
 		return res, nil
 	}
-	sum, err := r.summarize(ctx, labels, k, centroids, spec.Pipeline.EffectiveFeatureMethod)
+	sum, err := summarize(ctx, r, labels, k, centroids, spec.Pipeline.EffectiveFeatureMethod)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +55,7 @@ func (r *State) finish(ctx context.Context, spec Spec, f *Fitted) (*Result, erro
 	if spec.SilhouetteSampleSize != 0 {
 		sample = spec.SilhouetteSampleSize
 	}
-	m, used, err := Compute(ctx, r.Backend, r.DS, r.In, labels, k, sum.means, sum.counts, sample, r.Seed)
+	m, used, err := quality.Compute(ctx, r.Backend, r.DS, r.In, labels, k, sum.means, sum.counts, sample, r.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +75,7 @@ type summary struct {
 // summarize computes the clusters' centroids (the given ones, the members'
 // means, or their medians or medoids as method says), sizes, variances and
 // cosine similarities, for labels in [0, k) (all non-empty) or −1.
-func (r *State) summarize(ctx context.Context, labels []int32, k int, centroids []float32, method string) (*summary, error) {
+func summarize(ctx context.Context, r *algo.State, labels []int32, k int, centroids []float32, method string) (*summary, error) {
 	d := r.In.D
 	s := &summary{counts: make([]int64, k), means: make([]float32, k*d)}
 	sums := make([]float64, k*d)
@@ -89,7 +92,7 @@ func (r *State) summarize(ctx context.Context, labels []int32, k int, centroids 
 		centroids = medians(r.In, labels, k)
 	case "medoid":
 		var err error
-		if centroids, err = r.medoids(ctx, labels, k); err != nil {
+		if centroids, err = medoids(ctx, r, labels, k); err != nil {
 			return nil, err
 		}
 	}
@@ -106,8 +109,8 @@ func (r *State) summarize(ctx context.Context, labels []int32, k int, centroids 
 }
 
 // describe is summarize for callers that need only the clusters.
-func (r *State) describe(ctx context.Context, labels []int32, k int, centroids []float32, method string) ([]Cluster, []float32, error) {
-	s, err := r.summarize(ctx, labels, k, centroids, method)
+func describe(ctx context.Context, r *algo.State, labels []int32, k int, centroids []float32, method string) ([]Cluster, []float32, error) {
+	s, err := summarize(ctx, r, labels, k, centroids, method)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,7 +153,7 @@ const MedoidReference = 2000
 // medoids returns, per cluster, the member with the least total Euclidean
 // distance to the cluster's members (to a seeded sample of MedoidReference
 // of them for larger clusters), ties to the lower row.
-func (r *State) medoids(ctx context.Context, labels []int32, k int) ([]float32, error) {
+func medoids(ctx context.Context, r *algo.State, labels []int32, k int) ([]float32, error) {
 	d := r.In.D
 	members := make([][]int, k)
 	for i, l := range labels {
@@ -161,11 +164,11 @@ func (r *State) medoids(ctx context.Context, labels []int32, k int) ([]float32, 
 	out := make([]float32, k*d)
 	const chunk = 4096
 	for j, rows := range members {
-		refs := SampleRows(rows, MedoidReference, r.Seed+int64(j))
-		ref := GatherRows(r.In, refs)
+		refs := algo.SampleRows(rows, MedoidReference, r.Seed+int64(j))
+		ref := algo.GatherRows(r.In, refs)
 		best, bestSum := -1, math.Inf(1)
 		for lo := 0; lo < len(rows); lo += chunk {
-			part := GatherRows(r.In, rows[lo:min(len(rows), lo+chunk)])
+			part := algo.GatherRows(r.In, rows[lo:min(len(rows), lo+chunk)])
 			ds, err := r.Backend.Upload(part.X, part.N, d)
 			if err != nil {
 				return nil, err
@@ -191,45 +194,6 @@ func (r *State) medoids(ctx context.Context, labels []int32, k int) ([]float32, 
 	return out, nil
 }
 
-// Compact drops clusters without members and renumbers the rest 0..k'−1 in
-// their original order; centroids (k×d, may be nil) follow.
-func Compact(labels []int32, k int, centroids []float32, d int) ([]int32, int, []float32) {
-	used := make([]bool, k)
-	for _, l := range labels {
-		if l >= 0 {
-			used[l] = true
-		}
-	}
-	newID := make([]int32, k)
-	kk := 0
-	for j := 0; j < k; j++ {
-		newID[j] = int32(kk)
-		if used[j] {
-			kk++
-		}
-	}
-	if kk == k {
-		return labels, k, centroids
-	}
-	out := make([]int32, len(labels))
-	for i, l := range labels {
-		out[i] = l
-		if l >= 0 {
-			out[i] = newID[l]
-		}
-	}
-	var cent []float32
-	if centroids != nil {
-		cent = make([]float32, 0, kk*d)
-		for j := 0; j < k; j++ {
-			if used[j] {
-				cent = append(cent, centroids[j*d:(j+1)*d]...)
-			}
-		}
-	}
-	return out, kk, cent
-}
-
 // clusterStats computes members, variance and the cosine similarities of the
 // members to the centroid. The cosine comes from the norms and the exact
 // squared distance: x·c = (‖x‖² + ‖c‖² − ‖x−c‖²)/2.
@@ -242,15 +206,15 @@ func clusterStats(in Input, labels []int32, k int, centroids []float32, counts [
 	minCos := make([]float64, k)
 	cosN := make([]int, k)
 	for j := range cs {
-		cnorm[j] = SqNorm64(centroids[j*d : (j+1)*d])
+		cnorm[j] = algo.SqNorm64(centroids[j*d : (j+1)*d])
 		minCos[j] = math.Inf(1)
 	}
 	// The rows' squared norms, on every core (the pass over the data).
 	norms := make([]float64, len(labels))
-	parallelRange(blocks(len(labels), 1<<14), func(c int) {
-		for i := c << 14; i < min(len(labels), (c+1)<<14); i++ {
+	parallel.Chunks(context.Background(), 0, len(labels), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
 			if labels[i] >= 0 {
-				norms[i] = SqNorm64(in.X[i*d : (i+1)*d])
+				norms[i] = algo.SqNorm64(in.X[i*d : (i+1)*d])
 			}
 		}
 	})
@@ -278,31 +242,6 @@ func clusterStats(in Input, labels []int32, k int, centroids []float32, counts [
 		}
 	}
 	return cs
-}
-
-func SqNorm64(v []float32) float64 {
-	var s float64
-	for _, e := range v {
-		s += float64(e) * float64(e)
-	}
-	return s
-}
-
-// SampleRows returns m distinct indices drawn uniformly from rows, in
-// ascending order, using a seeded generator.
-func SampleRows(rows []int, m int, seed int64) []int {
-	if m >= len(rows) {
-		return rows
-	}
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x5ea1))
-	p := slices.Clone(rows)
-	for i := 0; i < m; i++ {
-		j := i + rng.IntN(len(p)-i)
-		p[i], p[j] = p[j], p[i]
-	}
-	out := p[:m]
-	slices.Sort(out)
-	return out
 }
 
 func sortedStrings(s []string) []string { sort.Strings(s); return s }

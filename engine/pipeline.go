@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/clusterd/clusterd/engine/algo"
 	"github.com/clusterd/clusterd/params"
 	"github.com/clusterd/clusterd/schema"
 )
@@ -120,12 +121,6 @@ func CheckPipelineData(p Pipeline, n, d int) error {
 	return nil
 }
 
-// ShapeChecker is implemented by algorithms whose parameters can be
-// checked against the data's shape alone (n points of d features).
-type ShapeChecker interface {
-	CheckShape(n, d int) error
-}
-
 // CheckData validates spec against the shape of the data it will run on,
 // n points of d features, before the data is read: CheckPipelineData, and
 // the algorithm's parameters that the shape cannot honour (more clusters
@@ -141,7 +136,7 @@ func CheckData(spec Spec, n, d int) error {
 	if err != nil {
 		return err
 	}
-	sc, ok := m.(ShapeChecker)
+	sc, ok := m.(algo.ShapeChecker)
 	if !ok {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/clusterd/clusterd/engine/algo"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/mat"
@@ -48,7 +49,7 @@ func preprocess(in Input, p Pipeline, seed int64) (Input, error) {
 func normalizeRows(in Input) {
 	for i := 0; i < in.N; i++ {
 		row := in.X[i*in.D : (i+1)*in.D]
-		n := math.Sqrt(SqNorm64(row))
+		n := math.Sqrt(algo.SqNorm64(row))
 		if n == 0 {
 			continue
 		}
@@ -65,7 +66,7 @@ func sampleCovariance(x []float32, n, d int, seed int64) ([]float64, *mat.SymDen
 	for i := range rows {
 		rows[i] = i
 	}
-	sample := SampleRows(rows, ProjectionSample, seed)
+	sample := algo.SampleRows(rows, ProjectionSample, seed)
 	mean := make([]float64, d)
 	for _, i := range sample {
 		for t, v := range x[i*d : (i+1)*d] {
@@ -145,17 +146,12 @@ func affine(x []float32, n, d int, mean []float64, w []float32, k int) []float32
 	return out
 }
 
-// Extender is implemented by algorithms that know how to label points
-// outside the sample they were fitted on; rows are the sample's rows in full.
-type Extender interface {
-	Extend(ctx context.Context, full, sample *State, rows []int, f *Fitted) (*Fitted, error)
-}
-
 // fitPossiblySampled fits m on all of r's points, or, with 0 < sampleSize <
-// n, on a seeded uniform sample, then labels every point (the algorithm's
-// extender, else each point takes the label of its nearest non-noise
-// sample point).
-func fitPossiblySampled(ctx context.Context, r *State, m Algorithm, sampleSize int) (*Fitted, error) {
+// n, on a seeded uniform sample, then labels every point: the algorithm's
+// Extend when it has one, else extendWithinReach with the fit's Reach
+// (density methods), else each point takes the label of its nearest
+// non-noise sample point.
+func fitPossiblySampled(ctx context.Context, r *algo.State, m algo.Algorithm, sampleSize int) (*algo.Fitted, error) {
 	if sampleSize <= 0 || sampleSize >= r.In.N {
 		if err := m.Check(r.In); err != nil {
 			return nil, err
@@ -166,8 +162,8 @@ func fitPossiblySampled(ctx context.Context, r *State, m Algorithm, sampleSize i
 	for i := range all {
 		all[i] = i
 	}
-	rows := SampleRows(all, sampleSize, r.Seed)
-	sub := GatherRows(r.In, rows)
+	rows := algo.SampleRows(all, sampleSize, r.Seed)
+	sub := algo.GatherRows(r.In, rows)
 	if err := m.Check(sub); err != nil {
 		return nil, err
 	}
@@ -176,20 +172,23 @@ func fitPossiblySampled(ctx context.Context, r *State, m Algorithm, sampleSize i
 		return nil, err
 	}
 	defer sds.Close()
-	sr := &State{In: sub, DS: sds, Backend: r.Backend, Seed: r.Seed, Progress: r.Progress, Phases: r.Phases}
+	sr := &algo.State{In: sub, DS: sds, Backend: r.Backend, Seed: r.Seed, Progress: r.Progress, Phases: r.Phases}
 	f, err := m.Fit(ctx, sr)
 	if err != nil {
 		return nil, err
 	}
-	if ext, ok := m.(Extender); ok {
+	if ext, ok := m.(algo.Extender); ok {
 		return ext.Extend(ctx, r, sr, rows, f)
+	}
+	if f.Reach != nil {
+		return extendWithinReach(ctx, r, sr, rows, f, f.ReachCosine)
 	}
 	return extendNearest(ctx, r, sr, rows, f)
 }
 
 // extendNearest labels every point outside the sample with the label of
 // its nearest labelled (non-noise) sample point; sample points keep theirs.
-func extendNearest(ctx context.Context, full, sample *State, rows []int, f *Fitted) (*Fitted, error) {
+func extendNearest(ctx context.Context, full, sample *algo.State, rows []int, f *algo.Fitted) (*algo.Fitted, error) {
 	reach := make([]float64, len(f.Labels))
 	for i := range reach {
 		reach[i] = math.Inf(1)
@@ -207,7 +206,7 @@ func extendNearest(ctx context.Context, full, sample *State, rows []int, f *Fitt
 // vector is at distance 1 from every point (scikit-learn's rule), so a
 // zero query's nearest point is the first candidate, and a zero candidate
 // is nearest only to queries with nothing else within distance 1.
-func extendWithinReach(ctx context.Context, full, sample *State, rows []int, f *Fitted, cosine bool) (*Fitted, error) {
+func extendWithinReach(ctx context.Context, full, sample *algo.State, rows []int, f *algo.Fitted, cosine bool) (*algo.Fitted, error) {
 	d := full.In.D
 	var pts []float32
 	var lab []int32
@@ -222,7 +221,7 @@ func extendWithinReach(ctx context.Context, full, sample *State, rows []int, f *
 		if firstLab < 0 {
 			firstLab, firstReach = l, f.Reach[i]
 		}
-		if cosine && SqNorm64(row) == 0 {
+		if cosine && algo.SqNorm64(row) == 0 {
 			if zeroAt < 0 && f.Reach[i] >= 1 {
 				zeroLab, zeroAt = l, i
 			}
@@ -246,7 +245,7 @@ func extendWithinReach(ctx context.Context, full, sample *State, rows []int, f *
 			queries = Input{X: slices.Clone(full.In.X), N: full.In.N, D: d}
 			zeroQuery = make([]bool, full.In.N)
 			for i := range zeroQuery {
-				zeroQuery[i] = SqNorm64(queries.X[i*d:(i+1)*d]) == 0
+				zeroQuery[i] = algo.SqNorm64(queries.X[i*d:(i+1)*d]) == 0
 			}
 			normalizeRows(queries)
 			normalizeRows(Input{X: pts, N: len(lab), D: d})
@@ -280,7 +279,7 @@ func extendWithinReach(ctx context.Context, full, sample *State, rows []int, f *
 	if cosine && firstLab >= 0 {
 		for i := 0; i < full.In.N; i++ {
 			if zeroQuery == nil || zeroQuery[i] {
-				if zeroQuery == nil && SqNorm64(full.In.X[i*d:(i+1)*d]) != 0 {
+				if zeroQuery == nil && algo.SqNorm64(full.In.X[i*d:(i+1)*d]) != 0 {
 					continue
 				}
 				out.Labels[i] = -1
@@ -296,75 +295,12 @@ func extendWithinReach(ctx context.Context, full, sample *State, rows []int, f *
 	return &out, nil
 }
 
-// extend implements extender for k-means: every point goes to its nearest
-// fitted centre, and the inertia is measured on all points.
-func (m *kmeansModel) Extend(ctx context.Context, full, sample *State, rows []int, f *Fitted) (*Fitted, error) {
-	return ExtendCentroids(ctx, full, f)
-}
-
-func (m *miniBatchModel) Extend(ctx context.Context, full, sample *State, rows []int, f *Fitted) (*Fitted, error) {
-	return ExtendCentroids(ctx, full, f)
-}
-
-func ExtendCentroids(ctx context.Context, full *State, f *Fitted) (*Fitted, error) {
-	out := *f
-	out.Labels = make([]int32, full.In.N)
-	dist := make([]float32, full.In.N)
-	if err := full.Backend.Assign(ctx, full.DS, f.Centroids, f.K, out.Labels, dist); err != nil {
-		return nil, err
-	}
-	if err := full.Backend.LabelDistances(ctx, full.DS, f.Centroids, f.K, out.Labels, dist); err != nil {
-		return nil, err
-	}
-	inertia := Sum64(dist)
-	out.Inertia = &inertia
-	return &out, nil
-}
-
 // HierarchyMinSplit is the smallest cluster that hierarchical clustering
 // splits again.
 const HierarchyMinSplit = 20
 
 // DefaultMaxHierarchyDepth is the depth when Pipeline.MaxHierarchyDepth is 0.
 const DefaultMaxHierarchyDepth = 3
-
-// Splitter is implemented by algorithms whose parameters change for a
-// sub-clustering; others re-run with the same parameters.
-type Splitter interface {
-	// Child returns the algorithm for a cluster of m points, or false when such
-	// a cluster should not be split.
-	Child(m int) (Algorithm, bool)
-}
-
-// ChildClusters is a child's n_clusters for a cluster of size points:
-// min(n_clusters, ⌊size/10⌋), so children average at least 10 points;
-// fewer than 2 means no split.
-func ChildClusters(nClusters, size int) (int, bool) {
-	k := min(nClusters, size/10)
-	return k, k >= 2
-}
-
-// child gives k-means childClusters' n_clusters.
-func (m *kmeansModel) Child(size int) (Algorithm, bool) {
-	k, ok := ChildClusters(m.p.NClusters, size)
-	if !ok {
-		return nil, false
-	}
-	c := *m
-	c.p.NClusters = k
-	return &c, true
-}
-
-// child gives mini-batch k-means childClusters' n_clusters.
-func (m *miniBatchModel) Child(size int) (Algorithm, bool) {
-	k, ok := ChildClusters(m.p.NClusters, size)
-	if !ok {
-		return nil, false
-	}
-	c := *m
-	c.p.NClusters = k
-	return &c, true
-}
 
 // subcluster splits clusters again, depth first, following these rules: a
 // cluster is split when it has at least HierarchyMinSplit members and the
@@ -374,7 +310,7 @@ func (m *miniBatchModel) Child(size int) (Algorithm, bool) {
 // that finds fewer than 2 clusters is not kept. Children are named
 // PARENT_sub_I; points a density method leaves as noise inside a cluster
 // stay in that cluster.
-func (r *State) subcluster(ctx context.Context, m Algorithm, spec Spec, res *Result) error {
+func subcluster(ctx context.Context, r *algo.State, m algo.Algorithm, spec Spec, res *Result) error {
 	depth := spec.Pipeline.MaxHierarchyDepth
 	if depth == 0 {
 		depth = DefaultMaxHierarchyDepth
@@ -392,13 +328,13 @@ func (r *State) subcluster(ctx context.Context, m Algorithm, spec Spec, res *Res
 			return nil
 		}
 		cm := m
-		if c, ok := m.(Splitter); ok {
+		if c, ok := m.(algo.Splitter); ok {
 			var okSplit bool
 			if cm, okSplit = c.Child(len(rows)); !okSplit {
 				return nil
 			}
 		}
-		sub := GatherRows(r.In, rows)
+		sub := algo.GatherRows(r.In, rows)
 		if cm.Check(sub) != nil {
 			return nil // e.g. fewer distinct points than children: leave it whole
 		}
@@ -407,16 +343,16 @@ func (r *State) subcluster(ctx context.Context, m Algorithm, spec Spec, res *Res
 			return err
 		}
 		defer sds.Close()
-		sr := &State{In: sub, DS: sds, Backend: r.Backend, Seed: r.Seed, Phases: r.Phases}
+		sr := &algo.State{In: sub, DS: sds, Backend: r.Backend, Seed: r.Seed, Phases: r.Phases}
 		f, err := cm.Fit(ctx, sr)
 		if err != nil {
 			return err
 		}
-		labels, k, cents := Compact(f.Labels, f.K, f.Centroids, sub.D)
+		labels, k, cents := algo.Compact(f.Labels, f.K, f.Centroids, sub.D)
 		if k < 2 {
 			return nil
 		}
-		children, _, err := sr.describe(ctx, labels, k, cents, spec.Pipeline.EffectiveFeatureMethod)
+		children, _, err := describe(ctx, sr, labels, k, cents, spec.Pipeline.EffectiveFeatureMethod)
 		if err != nil {
 			return err
 		}

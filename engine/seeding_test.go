@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/engine/kmeans"
 )
 
 // TestCoresetSeedingMatchesScikitLearn: on 40,000 points (more than the
@@ -75,7 +76,7 @@ func TestBoundedEqualsPlainManyClusters(t *testing.T) {
 		}
 	}
 	in := engine.Input{X: x, N: n, D: d}
-	before := maps.Clone(engine.ExcludedCounts())
+	before := maps.Clone(kmeans.ExcludedCounts())
 	for _, init := range []string{"k-means++", "random"} {
 		spec := engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":200,"n_init":1,"max_iter":40,"tol":0,"init":"` + init + `"}`)}
 		bounded, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: backend()})
@@ -96,12 +97,12 @@ func TestBoundedEqualsPlainManyClusters(t *testing.T) {
 		t.Logf("%s: %d iterations, bounded measured %.1f%% of the rows", init, bounded.Stats.Iterations, 100*float64(bounded.Stats.RowsMeasured)/float64(bounded.Stats.Iterations*n))
 	}
 	excluded := 0
-	for e, c := range engine.ExcludedCounts() {
+	for e, c := range kmeans.ExcludedCounts() {
 		if e > 0 {
 			excluded += c - before[e]
 		}
 	}
-	t.Logf("bounds updates by number of excluded centres: %v", engine.ExcludedCounts())
+	t.Logf("bounds updates by number of excluded centres: %v", kmeans.ExcludedCounts())
 	if excluded == 0 {
 		t.Error("no bounds update left a centre out: the check against excluded centres was not exercised")
 	}

@@ -1,4 +1,4 @@
-package engine
+package meanshift
 
 import (
 	"context"
@@ -6,19 +6,23 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/clusterd/clusterd/engine/meanshift"
+	"github.com/clusterd/clusterd/engine/algo"
+
 	"github.com/clusterd/clusterd/schema"
 )
 
-// meanShiftModel is scikit-learn's MeanShift. Centroids are the cluster
+// Algorithm is scikit-learn's MeanShift. Centroids are the cluster
 // centres (the modes found), not the members' means.
-type meanShiftModel struct {
-	p        meanshift.Params
+type Algorithm struct {
+	p        Params
 	seedsDim int
 }
 
-func parseMeanShift(v, _ schema.Values, _ *int64) (Algorithm, error) {
-	p := meanshift.DefaultParams()
+// Parse builds the algorithm from its parameters, validated and completed
+// by the algorithm's model in package params (given: as the request sent
+// them); seed, when set, overrides random_state.
+func Parse(v, _ schema.Values, _ *int64) (algo.Algorithm, error) {
+	p := DefaultParams()
 	if v.Has("bandwidth") {
 		p.Bandwidth = v.Float("bandwidth")
 	}
@@ -27,7 +31,7 @@ func parseMeanShift(v, _ schema.Values, _ *int64) (Algorithm, error) {
 	p.MinBinFreq = v.Int("min_bin_freq")
 	p.ClusterAll = v.Bool("cluster_all")
 	p.MaxIter = v.Int("max_iter")
-	m := &meanShiftModel{p: p}
+	m := &Algorithm{p: p}
 	for i, s := range v.List("seeds") {
 		row := schema.AsValues(map[string]any{"s": s}).List("s")
 		if i > 0 && len(row) != m.seedsDim {
@@ -42,7 +46,8 @@ func parseMeanShift(v, _ schema.Values, _ *int64) (Algorithm, error) {
 	return m, nil
 }
 
-func (m *meanShiftModel) Params() map[string]any {
+// Params implements algo.Algorithm: the parameters as the run uses them.
+func (m *Algorithm) Params() map[string]any {
 	out := map[string]any{
 		"bandwidth": nil, "quantile": m.p.Quantile, "seeds": nil, "bin_seeding": m.p.BinSeeding,
 		"min_bin_freq": m.p.MinBinFreq, "cluster_all": m.p.ClusterAll, "max_iter": m.p.MaxIter,
@@ -56,20 +61,23 @@ func (m *meanShiftModel) Params() map[string]any {
 	return out
 }
 
-func (m *meanShiftModel) CheckShape(_, d int) error {
+// CheckShape implements algo.ShapeChecker.
+func (m *Algorithm) CheckShape(_, d int) error {
 	if m.seedsDim > 0 && m.seedsDim != d {
-		return &ParamError{Param: "seeds", Msg: fmt.Sprintf("seeds are %d-dimensional; the vectors are %d-dimensional", m.seedsDim, d)}
+		return &algo.ParamError{Param: "seeds", Msg: fmt.Sprintf("seeds are %d-dimensional; the vectors are %d-dimensional", m.seedsDim, d)}
 	}
 	return nil
 }
 
-func (m *meanShiftModel) Check(in Input) error { return m.CheckShape(in.N, in.D) }
+// Check implements algo.Algorithm.
+func (m *Algorithm) Check(in algo.Input) error { return m.CheckShape(in.N, in.D) }
 
-func (m *meanShiftModel) Fit(ctx context.Context, r *State) (*Fitted, error) {
-	r.Report(Progress{Phase: "init"})
-	res, err := meanshift.Fit(ctx, r.Backend, r.DS, r.In.X, m.p)
-	if errors.Is(err, meanshift.ErrNoCentre) {
-		return nil, &ParamError{Param: "bandwidth", Msg: err.Error()}
+// Fit implements algo.Algorithm.
+func (m *Algorithm) Fit(ctx context.Context, r *algo.State) (*algo.Fitted, error) {
+	r.Report(algo.Progress{Phase: "init"})
+	res, err := Fit(ctx, r.Backend, r.DS, r.In.X, m.p)
+	if errors.Is(err, ErrNoCentre) {
+		return nil, &algo.ParamError{Param: "bandwidth", Msg: err.Error()}
 	}
 	if err != nil {
 		return nil, err
@@ -78,14 +86,14 @@ func (m *meanShiftModel) Fit(ctx context.Context, r *State) (*Fitted, error) {
 	for i, v := range res.Centers {
 		cents[i] = float32(v)
 	}
-	return &Fitted{Labels: res.Labels, K: res.NumClusters, Centroids: cents, Iterations: res.Iterations,
+	return &algo.Fitted{Labels: res.Labels, K: res.NumClusters, Centroids: cents, Iterations: res.Iterations,
 		Bandwidth: res.Bandwidth, ClusterAll: m.p.ClusterAll}, nil
 }
 
-// extend implements extender: a point outside the sample takes its nearest
+// Extend implements algo.Extender: a point outside the sample takes its nearest
 // centre, as MeanShift.predict does; with cluster_all false, only within
 // the bandwidth (noise otherwise).
-func (m *meanShiftModel) Extend(ctx context.Context, full, sample *State, rows []int, f *Fitted) (*Fitted, error) {
+func (m *Algorithm) Extend(ctx context.Context, full, sample *algo.State, rows []int, f *algo.Fitted) (*algo.Fitted, error) {
 	out := *f
 	out.Labels = make([]int32, full.In.N)
 	dist := make([]float32, full.In.N)

@@ -1,43 +1,36 @@
-package engine
+package kmeans
 
 import (
 	"context"
 	"math"
+
+	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/engine/quality"
 )
 
 // AutoKSample bounds the points n_clusters "auto" compares candidates on.
 const AutoKSample = 5000
-
-// KSelection is how n_clusters "auto" chose k: every candidate with its
-// silhouette coefficient on the comparison sample.
-type KSelection struct {
-	K           []int     `json:"k"`
-	Silhouette  []float64 `json:"silhouette"`
-	Chosen      int       `json:"chosen"`
-	SampleSize  int       `json:"sample_size"`
-	Description string    `json:"description"`
-}
 
 // fitAuto chooses k for n_clusters "auto": every k in [k_min, k_max] (up to
 // the number of distinct points) is fitted with the run's other parameters
 // on a seeded uniform sample of at most AutoKSample points and scored by the
 // exact silhouette on that sample; the best k (the smallest on ties) is then
 // fitted on all points. The curve goes to the result's stats.
-func (m *kmeansModel) fitAuto(ctx context.Context, r *State) (*Fitted, error) {
+func (m *Algorithm) fitAuto(ctx context.Context, r *algo.State) (*algo.Fitted, error) {
 	all := make([]int, r.In.N)
 	for i := range all {
 		all[i] = i
 	}
-	rows := SampleRows(all, AutoKSample, r.Seed)
-	sub := GatherRows(r.In, rows)
+	rows := algo.SampleRows(all, AutoKSample, r.Seed)
+	sub := algo.GatherRows(r.In, rows)
 	sds, err := r.Backend.Upload(sub.X, sub.N, sub.D)
 	if err != nil {
 		return nil, err
 	}
 	defer sds.Close()
-	sr := &State{In: sub, DS: sds, Backend: r.Backend, Seed: r.Seed, Phases: r.Phases}
+	sr := &algo.State{In: sub, DS: sds, Backend: r.Backend, Seed: r.Seed, Phases: r.Phases}
 	kmax := min(m.p.KMax, CountDistinct(sub, m.p.KMax), sub.N-1)
-	sel := &KSelection{SampleSize: sub.N, Chosen: -1,
+	sel := &algo.KSelection{SampleSize: sub.N, Chosen: -1,
 		Description: "k-means for each k on a seeded sample, scored by the exact silhouette on that sample; the best k is then fitted on all points"}
 	best := math.Inf(-1)
 	for k := m.p.KMin; k <= kmax; k++ {
@@ -47,10 +40,10 @@ func (m *kmeansModel) fitAuto(ctx context.Context, r *State) (*Fitted, error) {
 		if err != nil {
 			return nil, err
 		}
-		labels, kk, _ := Compact(f.Labels, f.K, nil, sub.D)
+		labels, kk, _ := algo.Compact(f.Labels, f.K, nil, sub.D)
 		s := math.NaN()
 		if kk >= 2 {
-			if s, err = Silhouette(ctx, r.Backend, sub, labels, all[:sub.N]); err != nil {
+			if s, err = quality.Silhouette(ctx, r.Backend, sub, labels, all[:sub.N]); err != nil {
 				return nil, err
 			}
 		}
@@ -58,7 +51,7 @@ func (m *kmeansModel) fitAuto(ctx context.Context, r *State) (*Fitted, error) {
 		if s > best {
 			best, sel.Chosen = s, k
 		}
-		r.Report(Progress{Phase: "init", Iteration: k - m.p.KMin + 1, MaxIter: kmax - m.p.KMin + 1,
+		r.Report(algo.Progress{Phase: "init", Iteration: k - m.p.KMin + 1, MaxIter: kmax - m.p.KMin + 1,
 			Fraction: 0.5 * float64(k-m.p.KMin+1) / float64(kmax-m.p.KMin+1)})
 	}
 	if sel.Chosen < 0 {

@@ -1,10 +1,12 @@
-package engine
+package kmeans
 
 import (
 	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/clusterd/clusterd/engine/algo"
 )
 
 // How a k-means restart was seeded (Stats.Seeding).
@@ -59,12 +61,12 @@ func coresetTrials(k int) int { return max(16, 2*GreedyTrials(k)) }
 // no label changes, the shift is at most tolAbs or maxIter iterations ran
 // (Bradley and Fayyad's refinement of initial points on a subsample). A
 // coreset with fewer than k distinct points seeds on every point instead.
-func SeedCoreset(ctx context.Context, r *State, k, m, maxIter int, tolAbs float64, rng *rand.Rand, report func(Progress), info *SeedInfo) ([]float32, error) {
+func SeedCoreset(ctx context.Context, r *algo.State, k, m, maxIter int, tolAbs float64, rng *rand.Rand, report func(algo.Progress), info *SeedInfo) ([]float32, error) {
 	idx, w, err := lightweightCoreset(ctx, r, m, rng)
 	if err != nil {
 		return nil, err
 	}
-	sub := GatherRows(r.In, idx)
+	sub := algo.GatherRows(r.In, idx)
 	if CountDistinct(sub, k) < k {
 		return kmeansPlusPlus(ctx, r.Backend, r.DS, r.In, nil, k, GreedyTrials(k), rng, report)
 	}
@@ -77,7 +79,7 @@ func SeedCoreset(ctx context.Context, r *State, k, m, maxIter int, tolAbs float6
 	if err != nil {
 		return nil, err
 	}
-	sr := &State{In: sub, DS: ds, Backend: r.Backend, Seed: r.Seed}
+	sr := &algo.State{In: sub, DS: ds, Backend: r.Backend, Seed: r.Seed}
 	its, mass, err := weightedLloyd(ctx, sr, w, centers, k, maxIter, tolAbs)
 	if err != nil {
 		return nil, err
@@ -88,7 +90,7 @@ func SeedCoreset(ctx context.Context, r *State, k, m, maxIter int, tolAbs float6
 
 // lightweightCoreset draws the m rows of a lightweight coreset (ascending,
 // with repeats) and their weights (see seedCoreset).
-func lightweightCoreset(ctx context.Context, r *State, m int, rng *rand.Rand) ([]int, []float64, error) {
+func lightweightCoreset(ctx context.Context, r *algo.State, m int, rng *rand.Rand) ([]int, []float64, error) {
 	n, d := r.In.N, r.In.D
 	mean := make([]float64, d)
 	for i := 0; i < n; i++ {
@@ -104,7 +106,7 @@ func lightweightCoreset(ctx context.Context, r *State, m int, rng *rand.Rand) ([
 	if err := r.Backend.Distances(ctx, r.DS, mu, 1, dist); err != nil {
 		return nil, nil, err
 	}
-	total := Sum64(dist)
+	total := algo.Sum64(dist)
 	q := func(i int) float64 {
 		if total == 0 {
 			return 1 / float64(n)
@@ -136,7 +138,7 @@ func lightweightCoreset(ctx context.Context, r *State, m int, rng *rand.Rand) ([
 // when no label changed, the total squared shift is at most tolAbs, or
 // after maxIter iterations, and returns the number of iterations and each
 // centre's weight (the sum of its points' weights) under the last labels.
-func weightedLloyd(ctx context.Context, r *State, w []float64, centers []float32, k, maxIter int, tolAbs float64) (int, []float64, error) {
+func weightedLloyd(ctx context.Context, r *algo.State, w []float64, centers []float32, k, maxIter int, tolAbs float64) (int, []float64, error) {
 	d := r.In.D
 	as := newAssigner(r, k)
 	sums := make([]float64, k*d)
