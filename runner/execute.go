@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/clusterd/clusterd/artifacts"
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/schema"
@@ -220,7 +220,7 @@ func scaled(progress func(engine.Progress), lo, hi float64) func(engine.Progress
 // executor is where a run's clusterings go; after a GPU failure it is the
 // CPU for the rest of the run.
 type executor struct {
-	backends.Executor
+	dispatch.Executor
 }
 
 // choose picks the executor of a run's backend choice and records it (and
@@ -243,7 +243,7 @@ func (r *Runner) choose(want string, res *model.ExecutionResult) (*executor, err
 func (r *Runner) cluster(ctx context.Context, exec *executor, data *dataset, spec engine.Spec, res *model.ExecutionResult, progress func(engine.Progress), log *slog.Logger) (*engine.Result, error) {
 	in := engine.Input{X: data.X, N: data.N, D: data.D}
 	result, err := exec.Fit(ctx, in, spec, progress)
-	if f := backends.RetryOnCPU(ctx, exec.Executor, err); f != nil {
+	if f := dispatch.RetryOnCPU(ctx, exec.Executor, err); f != nil {
 		log.Warn("GPU run failed; rerunning on the CPU", "backend", exec.Name(), "kind", f.Kind, "err", err)
 		r.cfg.Metrics.BackendFallbacks.WithLabelValues(f.Kind).Inc()
 		exec.Executor = r.cfg.Backends.CPU()

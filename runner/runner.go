@@ -22,7 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/store"
@@ -33,9 +33,9 @@ import (
 type Backends interface {
 	// Choose returns the executor for a run's backend choice and, when a
 	// GPU could not be used, why (nil otherwise).
-	Choose(want string) (backends.Executor, *backends.Unavailable, error)
+	Choose(want string) (dispatch.Executor, *dispatch.Unavailable, error)
 	// CPU is where a run that failed on a GPU is rerun.
-	CPU() backends.Executor
+	CPU() dispatch.Executor
 }
 
 // Config configures a Runner. Store, Backends and Metrics are required.

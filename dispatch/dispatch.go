@@ -1,10 +1,11 @@
-// Package backends decides where clustering kernels run. The service and
-// the CLI are pure Go and always have the CPU backend; a GPU is used through
-// the clusterd-gpu worker process (built with -tags cuda) when one is found
-// and reports a usable device. Every reason a GPU is not used is kept, so it
-// can be logged, counted and shown by `clusterd devices` and
-// GET /v1/system/backends.
-package backends
+// Package dispatch decides where clustering runs execute and hands out
+// Executors for them: the CPU backend in this process, always there (the
+// service and the CLI are pure Go), or a GPU through the clusterd-gpu
+// worker process (built with -tags cuda) when one is found and reports a
+// usable device. Every reason a GPU is not used is kept, so it can be
+// logged, counted and shown by `clusterd devices` and
+// GET /v1/system/backends (whose JSON is Status).
+package dispatch
 
 import (
 	"context"
