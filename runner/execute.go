@@ -141,7 +141,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	phases.Projection, phases.Artifacts = projection, time.Since(t).Seconds()-projection
 	c.record(res, res.Backend, model.Now())
-	res.Stats.PhaseSeconds = phases
+	res.Stats.PhaseSeconds = model.Phases(phases)
 	res.LLMLabelingErrors = llmErrors
 	t = time.Now()
 	if cfg.EnrichSourceCollection || (cfg.VectorConfig != nil && cfg.VectorConfig.EnrichSource) {
@@ -327,13 +327,13 @@ func (r *Runner) clusterVectors(ctx context.Context, ns string, cfg *model.Creat
 // record fills the result fields of res from the clustering.
 func (c *clustering) record(res *model.ExecutionResult, backend string, at model.Time) {
 	first := c.parts[0]
-	res.Completed(first.res, backend, at)
+	Completed(res, first.res, backend, at)
 	if first.feature != "" { // "independent": every feature's clusters
 		res.Centroids, res.NumClusters = nil, 0
 		res.Stats.HierarchyRelationships = nil
 		for _, p := range c.parts {
 			var one model.ExecutionResult
-			one.Completed(p.res, backend, at)
+			Completed(&one, p.res, backend, at)
 			uri := p.feature
 			for i := range one.Centroids {
 				one.Centroids[i].FeatureURI = &uri
@@ -345,7 +345,7 @@ func (c *clustering) record(res *model.ExecutionResult, backend string, at model
 			res.Centroids = append(res.Centroids, one.Centroids...)
 			res.NumClusters += p.res.NumClusters
 			fr := model.FeatureRun{FeatureURI: uri, NumClusters: p.res.NumClusters, NoisePoints: p.res.Stats.NoisePoints,
-				ClusterIDs: []string{}, Metrics: model.MetricsOf(p.res.Metrics), Stats: p.res.Stats}
+				ClusterIDs: []string{}, Metrics: MetricsOf(p.res.Metrics), Stats: StatsOf(p.res.Stats)}
 			for _, cl := range p.res.Clusters {
 				fr.ClusterIDs = append(fr.ClusterIDs, cl.ID)
 			}

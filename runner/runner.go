@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/clusterd/clusterd/dispatch"
+	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/store"
@@ -238,7 +239,7 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job, owner string
 		r.cfg.Metrics.RunsFinished.WithLabelValues(o.Status).Inc()
 		attrs := []any{"status", o.Status, "error", o.ErrorMessage, "duration_ms", o.DurationMS}
 		if res.Stats != nil {
-			attrs = append(attrs, res.Stats.PhaseSeconds.LogAttrs()...)
+			attrs = append(attrs, engine.Phases(res.Stats.PhaseSeconds).LogAttrs()...)
 		}
 		log.Info("run finished", attrs...)
 	}
