@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/kernels"
 	"github.com/clusterd/clusterd/model"
