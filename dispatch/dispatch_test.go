@@ -50,7 +50,7 @@ func TestNoWorker(t *testing.T) {
 }
 
 // TestProbeKinds: Probe classifies a failed device query by the worker's
-// exit status (the table clusterd-gpu and package backends share), not by
+// exit status (the table clusterd-gpu and package dispatch share), not by
 // its message, and passes the last line of standard error on as the reason.
 func TestProbeKinds(t *testing.T) {
 	for _, tc := range []struct {

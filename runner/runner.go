@@ -30,7 +30,7 @@ import (
 	"github.com/clusterd/clusterd/telemetry"
 )
 
-// Backends choose where a run goes (see package backends).
+// Backends choose where a run goes (see package dispatch).
 type Backends interface {
 	// Choose returns the executor for a run's backend choice and, when a
 	// GPU could not be used, why (nil otherwise).

@@ -9,7 +9,7 @@
 //	clusterd-gpu worker --device N [--precision auto|fp32|tf32]
 //
 // devices prints the usable CUDA devices (name, compute capability, memory,
-// driver version); with --json, as the array package backends reads. When
+// driver version); with --json, as the array package dispatch reads. When
 // none is usable it prints one line on standard error saying why and exits
 // with status 4 (dispatch.ExitNoDevice).
 //

@@ -17,7 +17,7 @@ import (
 )
 
 // TestDevicesContract builds clusterd-gpu with and without the cuda tag
-// and checks what `devices --json` promises package backends: a JSON array
+// and checks what `devices --json` promises package dispatch: a JSON array
 // of devices and status 0, or nothing on standard output, one line on
 // standard error and the status that names the cause: ExitNotBuilt without
 // the cuda tag, ExitNoDevice on a machine without a GPU, where the cuda
