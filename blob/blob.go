@@ -95,7 +95,9 @@ func (e *NotFoundError) Error() string { return fmt.Sprintf("blob: %q not found"
 
 // Is makes errors.Is(err, ErrNotFound) and errors.Is(err, fs.ErrNotExist)
 // hold.
-func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound || target == fs.ErrNotExist }
+func (e *NotFoundError) Is(target error) bool {
+	return target == ErrNotFound || target == fs.ErrNotExist
+}
 
 // Options configures Open.
 type Options struct {
