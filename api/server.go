@@ -66,7 +66,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Artifacts == nil {
+	if cfg.Artifacts == nil && cfg.Store != nil {
 		cfg.Artifacts = artifacts.Local(cfg.Store.Dir())
 	}
 	if cfg.Triggers == nil {

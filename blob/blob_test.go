@@ -183,6 +183,27 @@ func testBucket(t *testing.T, open opener) {
 		}
 	})
 
+	t.Run("several parts", func(t *testing.T) {
+		// Past partSize, an upload of unknown size goes in several parts.
+		b := open(t)
+		data := content(5, partSize+partSize/2+3)
+		if err := b.Put(ctx, "big/object", bytes.NewReader(data), -1); err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, b, "big/object"); !bytes.Equal(got, data) {
+			t.Errorf("read %d other bytes, want %d", len(got), len(data))
+		}
+		o, err := b.Open(ctx, "big/object")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer o.Close()
+		p := make([]byte, 100)
+		if n, err := o.ReadAt(p, partSize-50); n != 100 || err != nil || !bytes.Equal(p, data[partSize-50:partSize+50]) {
+			t.Errorf("a read across the parts' boundary: %d, %v", n, err)
+		}
+	})
+
 	t.Run("missing keys", func(t *testing.T) {
 		b := open(t)
 		put(t, b, "a/b", []byte("x"))

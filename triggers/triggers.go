@@ -119,7 +119,7 @@ func New(cfg Config) *Scheduler {
 	if cfg.Load == nil {
 		cfg.Load = runner.LoadDataset
 	}
-	if cfg.Artifacts == nil {
+	if cfg.Artifacts == nil && cfg.Store != nil {
 		cfg.Artifacts = artifacts.Local(cfg.Store.Dir())
 	}
 	return &Scheduler{cfg: cfg, wake: make(chan struct{}, 1)}
