@@ -530,6 +530,32 @@ func TestCache(t *testing.T) {
 		}
 	}
 
+	t.Run("bound under concurrent readers", func(t *testing.T) {
+		keys := make([]string, 10)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("conc/%d", i)
+			put(t, b, keys[i], content(50+i, 150+30*i))
+		}
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for j := range 25 {
+					i := (g*7 + j*3) % len(keys)
+					if got := readAll(t, b, keys[i]); !bytes.Equal(got, content(50+i, 150+30*i)) {
+						t.Errorf("%s: read %d other bytes", keys[i], len(got))
+					}
+					if accounted, _ := c.usage(); accounted > limit {
+						t.Errorf("the cache accounts %d bytes, bound %d", accounted, limit)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if accounted, files := c.usage(); accounted != files || accounted > limit {
+			t.Errorf("after the readers, the cache accounts %d bytes and holds %d; bound %d", accounted, files, limit)
+		}
+	})
+
 	t.Run("one download for concurrent readers", func(t *testing.T) {
 		put(t, b, "shared", content(9, 600))
 		before := srv.Requests()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/clusterd/clusterd/artifacts"
@@ -118,7 +119,7 @@ func TestObjectStorage(t *testing.T) {
 	if err := bucket.Put(ctx, "runs/run_gone/members.parquet", strings.NewReader("x"), 1); err != nil {
 		t.Fatal(err)
 	}
-	s.kill(15)
+	s.kill(syscall.SIGTERM)
 	s.start()
 	check("after a restart")
 	if l, err := bucket.List(ctx, "runs/run_gone/"); err != nil || len(l) != 0 {
