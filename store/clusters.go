@@ -227,7 +227,7 @@ var clusterFields = fieldMap{
 
 // ListClusters lists a namespace's clusters.
 func (s *Store) ListClusters(ctx context.Context, ns string, q Query) (Page[Cluster], error) {
-	where, args, err := whereClause(q.Filters, clusterFields)
+	where, args, err := whereClause(q.Filters, clusterFields, s.d)
 	if err != nil {
 		return Page[Cluster]{}, err
 	}

@@ -264,9 +264,9 @@ var runFields = fieldMap{
 		"num_clusters":                    column(numberField, "num_clusters"),
 		"num_points":                      column(numberField, "num_points"),
 		"error_message":                   column(textField, "error_message"),
-		"metrics.silhouette_score":        column(numberField, "json_extract(result, '$.metrics.silhouette_score')"),
-		"metrics.davies_bouldin_index":    column(numberField, "json_extract(result, '$.metrics.davies_bouldin_index')"),
-		"metrics.calinski_harabasz_score": column(numberField, "json_extract(result, '$.metrics.calinski_harabasz_score')"),
+		"metrics.silhouette_score":        column(numberField, "CAST(json_extract(result, '$.metrics.silhouette_score') AS DOUBLE PRECISION)"),
+		"metrics.davies_bouldin_index":    column(numberField, "CAST(json_extract(result, '$.metrics.davies_bouldin_index') AS DOUBLE PRECISION)"),
+		"metrics.calinski_harabasz_score": column(numberField, "CAST(json_extract(result, '$.metrics.calinski_harabasz_score') AS DOUBLE PRECISION)"),
 		"algorithm":                       column(textField, "json_extract(result, '$.algorithm')"),
 		"backend":                         column(textField, "json_extract(result, '$.backend')"),
 		"backend_fallback_reason":         column(textField, "json_extract(result, '$.backend_fallback_reason')"),
@@ -311,7 +311,7 @@ type RunStats struct {
 // every match.
 func (s *Store) ListRuns(ctx context.Context, ns, clusterID string, q Query) (Page[Run], RunStats, error) {
 	var stats RunStats
-	where, args, err := whereClause(q.Filters, runFields)
+	where, args, err := whereClause(q.Filters, runFields, s.d)
 	if err != nil {
 		return Page[Run]{}, stats, err
 	}
@@ -520,7 +520,7 @@ func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration) (*
 	}
 	defer c.Close()
 	err = c.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1
-		WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' OR (state = 'running' AND lease_until < ?)) AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 1)
+		WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' OR (state = 'running' AND lease_until < ?)) AND id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(?)) ORDER BY id LIMIT 1)
 		RETURNING id, run_id, attempts`, owner, micros(now.Add(lease)), micros(now), string(live)).Scan(&j.ID, &j.RunID, &j.Attempts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -669,7 +669,7 @@ func (s *Store) RecoverOrphans(ctx context.Context) (int, error) {
 
 // QueueDepth counts queued and running jobs.
 func (s *Store) QueueDepth(ctx context.Context) (queued, running int, err error) {
-	err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'running'), 0) FROM jobs`).Scan(&queued, &running)
+	err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) FROM jobs`).Scan(&queued, &running)
 	return
 }
 

@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -74,6 +75,7 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // Store is an open data directory. It is safe for concurrent use.
 type Store struct {
 	dir  string
+	d    dialect // the database's SQL dialect (see dialect.go)
 	w    *sql.DB // the single writer connection: writes queue here instead of failing with SQLITE_BUSY
 	r    *sql.DB // readers, concurrent with the writer under WAL, through the visibility views
 	lock *os.File
@@ -105,9 +107,27 @@ type Store struct {
 // context.DeadlineExceeded (the API answers 503).
 const WriteWait = 10 * time.Second
 
-// Open opens (creating if needed) the store in dir, migrates its schema and
-// tidies what a killed process left (see Recover).
-func Open(dir string) (*Store, error) {
+// Options say where a store keeps its state.
+type Options struct {
+	// Dir is the data directory: vector segments, run artifacts, spooled
+	// uploads, and (with SQLite) the database and its lock file. One
+	// process uses a directory at a time (an exclusive lock file).
+	Dir string
+	// DatabaseURL names the database for metadata, runs and the queue:
+	// empty (or "sqlite:") for SQLite in Dir, the default; or
+	// postgres://user@host:port/db?… (also postgresql://) for PostgreSQL
+	// through pgx, which many processes may share.
+	DatabaseURL string
+}
+
+// Open opens (creating if needed) the SQLite store in dir, migrates its
+// schema and tidies what a killed process left (see Recover).
+func Open(dir string) (*Store, error) { return OpenWith(Options{Dir: dir}) }
+
+// OpenWith opens the store o describes (see Options), migrates its schema
+// and tidies what a killed process left in the data directory.
+func OpenWith(o Options) (*Store, error) {
+	dir := o.Dir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: creating %s: %w", dir, err)
 	}
@@ -120,14 +140,16 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("store: %s: %w", dir, ErrLocked)
 	}
 	s := &Store{dir: dir, lock: lock, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }}
-	path := filepath.Join(dir, "clusterd.db")
-	pragmas := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
-	if s.w, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate"); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store: %w", err)
+	switch {
+	case o.DatabaseURL == "" || o.DatabaseURL == "sqlite:":
+		err = s.openSQLite()
+	case strings.HasPrefix(o.DatabaseURL, "postgres://") || strings.HasPrefix(o.DatabaseURL, "postgresql://"):
+		s.d = dialectPostgres
+		err = s.openPostgres(o.DatabaseURL)
+	default:
+		err = fmt.Errorf("store: unsupported database URL %q: use postgres://… or leave it empty for SQLite in the data directory", redactURL(o.DatabaseURL))
 	}
-	s.w.SetMaxOpenConns(1)
-	if err := s.migrate(context.Background()); err != nil {
+	if err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -135,21 +157,36 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.recover(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openSQLite opens the data directory's SQLite database: one writer
+// connection, reader connections with the visibility views.
+func (s *Store) openSQLite() error {
+	path := filepath.Join(s.dir, "clusterd.db")
+	pragmas := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
+	var err error
+	if s.w, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate"); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	s.w.SetMaxOpenConns(1)
+	if err := s.migrate(context.Background()); err != nil {
+		return err
+	}
 	rc, err := sqlite.NewConnector("file:" + path + "?" + pragmas)
 	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store: %w", err)
+		return fmt.Errorf("store: %w", err)
 	}
 	s.r = sql.OpenDB(viewConnector{rc})
 	s.r.SetMaxOpenConns(8)
 	// Kept open: a new connection reads the schema and creates the views,
 	// which costs more than most queries (database/sql keeps 2 by default).
 	s.r.SetMaxIdleConns(8)
-	if err := s.recover(context.Background()); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	return nil
 }
 
 // readerViews hide what readers must not see (see the package doc): TEMP
@@ -324,7 +361,7 @@ func (s *Store) txMode(ctx context.Context, durable bool, fn func(*sql.Tx) error
 		return err
 	}
 	defer c.Close()
-	if !durable {
+	if !durable && s.d == dialectSQLite {
 		if _, err := c.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
@@ -333,6 +370,12 @@ func (s *Store) txMode(ctx context.Context, durable bool, fn func(*sql.Tx) error
 	t, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
+	}
+	if !durable && s.d == dialectPostgres {
+		if _, err := t.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			t.Rollback()
+			return fmt.Errorf("store: %w", err)
+		}
 	}
 	if err := fn(t); err != nil {
 		t.Rollback()
@@ -497,30 +540,6 @@ var migrations = []string{
 // row in the table (measured on 1,000,000 vectors: about half the time).
 const migrationVectorsRowCover = `CREATE INDEX vectors_row_cover ON vectors (collection_id, feature, row, document_id, gen, next_gen, next_row);
 	DROP INDEX vectors_row;`
-
-// migrate applies the migrations not yet applied, each in a transaction.
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	var v int
-	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	for i := v; i < len(migrations); i++ {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, i+1)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("store: migration %d: %w", i+1, err)
-		}
-	}
-	return nil
-}
 
 // migrationImports stages imports (see Upsert and the package doc): the
 // generation columns, the table of imports not yet committed, and the

@@ -34,7 +34,7 @@ func taskStatusCondition(status string) (string, []any) {
 // list when not nil; a task type other than engine_cluster_build matches
 // nothing. Search matches task_id, run_id, cluster_id and error_message.
 func (s *Store) ListTasks(ctx context.Context, ns string, q Query, status, taskType *string) (Page[Run], error) {
-	where, args, err := whereClause(q.Filters, taskFields)
+	where, args, err := whereClause(q.Filters, taskFields, s.d)
 	if err != nil {
 		return Page[Run]{}, err
 	}

@@ -172,7 +172,7 @@ type TemplateQuery struct {
 // templates, not stored), its own and every public one; by name unless
 // sorted.
 func (s *Store) ListTemplates(ctx context.Context, ns string, builtin []Template, q TemplateQuery) (Page[Template], error) {
-	where, args, err := whereClause(q.Filters, templateFields)
+	where, args, err := whereClause(q.Filters, templateFields, s.d)
 	if err != nil {
 		return Page[Template]{}, err
 	}

@@ -358,7 +358,7 @@ func countDocumentWrites(ctx context.Context, tx *sql.Tx, collectionID string, s
 	if st.Inserted+st.Updated == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE triggers SET event_counter = event_counter + (CASE event_type WHEN 'documents_added' THEN ? ELSE ? END)
+	_, err := tx.ExecContext(ctx, `UPDATE triggers SET event_counter = event_counter + (CASE event_type WHEN 'documents_added' THEN CAST(? AS INTEGER) ELSE CAST(? AS INTEGER) END)
 		WHERE event_collection_id = ? AND trigger_type = 'event'`, st.Inserted, st.Inserted+st.Updated, collectionID)
 	return err
 }
