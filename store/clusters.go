@@ -231,7 +231,7 @@ func (s *Store) ListClusters(ctx context.Context, ns string, q Query) (Page[Clus
 	if err != nil {
 		return Page[Cluster]{}, err
 	}
-	order, err := orderBy(q.Sort, clusterFields, Sort{Field: "created_at", Direction: "desc"}, "id")
+	order, err := orderBy(q.Sort, clusterFields, Sort{Field: "created_at", Direction: "desc"}, "id", s.d)
 	if err != nil {
 		return Page[Cluster]{}, err
 	}

@@ -198,7 +198,7 @@ func (s *Store) ListCollections(ctx context.Context, ns string, q Query) (Page[C
 	if err != nil {
 		return Page[Collection]{}, err
 	}
-	order, err := orderBy(q.Sort, collectionFields, Sort{Field: "created_at", Direction: "desc"}, "id")
+	order, err := orderBy(q.Sort, collectionFields, Sort{Field: "created_at", Direction: "desc"}, "id", s.d)
 	if err != nil {
 		return Page[Collection]{}, err
 	}

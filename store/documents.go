@@ -875,7 +875,7 @@ func (s *Store) ListDocuments(ctx context.Context, collectionID string, q Query)
 	}
 	order := "ORDER BY d.seq" // insertion order, indexed
 	if q.Sort != nil {
-		if order, err = orderBy(q.Sort, documentFields, Sort{}, "d.seq"); err != nil {
+		if order, err = orderBy(q.Sort, documentFields, Sort{}, "d.seq", s.d); err != nil {
 			return Page[Document]{}, err
 		}
 	}

@@ -148,7 +148,7 @@ func (fx *filterFixture) list(kind FilterKind, filters string, sort *Sort) ([]st
 		if err != nil {
 			return nil, err
 		}
-		order, err := orderBy(q.Sort, TaskFilters.fields, Sort{Field: "created_at", Direction: "desc"}, "runs.rowid")
+		order, err := orderBy(q.Sort, TaskFilters.fields, Sort{Field: "created_at", Direction: "desc"}, "runs.rowid", fx.s.d)
 		if err != nil {
 			return nil, err
 		}

@@ -13,7 +13,8 @@ package store
 // and final sigma, not Go's full case folding; clusterd_regexp runs
 // PostgreSQL's regular expressions (ARE), which accept RE2's syntax for
 // what the API documents (classes, alternation, anchors, (?i)), but not
-// every RE2 construct; json_patch's result has jsonb's key order.
+// every RE2 construct. json_patch is RFC 7396's merge patch keeping the
+// target's key order, as SQLite's does.
 const pgFunctions = `
 CREATE OR REPLACE FUNCTION main.clusterd_path(p text) RETURNS text[] LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
 DECLARE
@@ -83,25 +84,33 @@ CREATE OR REPLACE FUNCTION main.clusterd_each(doc text, path text[]) RETURNS TAB
 			UNION ALL SELECT d.v WHERE jsonb_typeof(d.v) NOT IN ('array', 'object')) AS x(e)
 $f$;
 
-CREATE OR REPLACE FUNCTION main.clusterd_merge(t jsonb, p jsonb) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $f$
+CREATE OR REPLACE FUNCTION main.clusterd_merge(t json, p json) RETURNS json LANGUAGE plpgsql IMMUTABLE AS $f$
 DECLARE
 	k text;
-	v jsonb;
+	v json;
+	pv json;
+	out text := '';
 BEGIN
-	IF p IS NULL OR jsonb_typeof(p) <> 'object' THEN RETURN p; END IF;
-	IF t IS NULL OR jsonb_typeof(t) <> 'object' THEN t := '{}'; END IF;
-	FOR k, v IN SELECT * FROM jsonb_each(p) LOOP
-		IF jsonb_typeof(v) = 'null' THEN
-			t := t - k;
-		ELSE
-			t := jsonb_set(t, ARRAY[k], main.clusterd_merge(t -> k, v));
+	IF p IS NULL OR json_typeof(p) <> 'object' THEN RETURN p; END IF;
+	IF t IS NULL OR json_typeof(t) <> 'object' THEN t := '{}'; END IF;
+	FOR k, v IN SELECT * FROM json_each(t) LOOP
+		pv := p -> k;
+		IF pv IS NULL THEN
+			out := out || ',' || to_json(k)::text || ':' || v::text;
+		ELSIF json_typeof(pv) <> 'null' THEN
+			out := out || ',' || to_json(k)::text || ':' || main.clusterd_merge(v, pv)::text;
 		END IF;
 	END LOOP;
-	RETURN t;
+	FOR k, v IN SELECT * FROM json_each(p) LOOP
+		IF t -> k IS NULL AND json_typeof(v) <> 'null' THEN
+			out := out || ',' || to_json(k)::text || ':' || main.clusterd_merge(NULL, v)::text;
+		END IF;
+	END LOOP;
+	RETURN ('{' || substr(out, 2) || '}')::json;
 END $f$;
 
 CREATE OR REPLACE FUNCTION main.json_patch(a text, b text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
-	SELECT main.clusterd_merge(a::jsonb, b::jsonb)::text
+	SELECT main.clusterd_merge(a::json, b::json)::text
 $f$;
 
 CREATE OR REPLACE FUNCTION main.instr(a text, b text) RETURNS int LANGUAGE sql IMMUTABLE AS $f$

@@ -954,7 +954,12 @@ func whereClause(raw json.RawMessage, fields fieldMap, d dialect) (string, []any
 // a unique column appended so pages are stable. Values sort as SQLite
 // orders them: nulls first, then numbers, then strings (binary, so case
 // counts), then lists and objects as their JSON text.
-func orderBy(s *Sort, fields fieldMap, def Sort, tie string) (string, error) {
+//
+// On PostgreSQL (d) the same order is spelled out: nulls first when
+// ascending (PostgreSQL puts them last), and a JSON field sorts by its
+// type's rank (null, numbers, strings, then the rest), its number, then
+// its string in binary order.
+func orderBy(s *Sort, fields fieldMap, def Sort, tie string, d dialect) (string, error) {
 	if s == nil || s.Field == "" {
 		s = &def
 	}
@@ -970,6 +975,24 @@ func orderBy(s *Sort, fields fieldMap, def Sort, tie string) (string, error) {
 		dir = "DESC"
 	default:
 		return "", &QueryError{Path: []any{"sort", "direction"}, Msg: fmt.Sprintf("Input should be 'asc' or 'desc', not %s", quoteName(s.Direction)), Type: "enum"}
+	}
+	if d == dialectPostgres {
+		nulls := " NULLS FIRST"
+		if dir == "DESC" {
+			nulls = " NULLS LAST"
+		}
+		if f.kind == jsonField {
+			v := "(" + f.col + "::jsonb #> " + f.pgPath + ")"
+			rank := "CASE WHEN jsonb_typeof(" + v + ") IS NULL OR jsonb_typeof(" + v + ") = 'null' THEN 0 WHEN jsonb_typeof(" + v + ") = 'number' THEN 1 WHEN jsonb_typeof(" + v + ") = 'string' THEN 2 ELSE 3 END"
+			num := "CASE WHEN jsonb_typeof(" + v + ") = 'number' THEN (" + v + " #>> '{}')::double precision END"
+			str := "(CASE WHEN jsonb_typeof(" + v + ") <> 'number' THEN " + v + " #>> '{}' END) COLLATE \"C\""
+			return fmt.Sprintf("ORDER BY %s %s, %s %s%s, %s %s%s, %s %s", rank, dir, num, dir, nulls, str, dir, nulls, tie, dir), nil
+		}
+		expr := f.expr
+		if f.kind == textField {
+			expr = "(" + expr + ") COLLATE \"C\""
+		}
+		return fmt.Sprintf("ORDER BY %s %s%s, %s %s", expr, dir, nulls, tie, dir), nil
 	}
 	return fmt.Sprintf("ORDER BY %s %s, %s %s", f.expr, dir, tie, dir), nil
 }
@@ -1069,7 +1092,7 @@ func CheckFilters(kind FilterKind, filters map[string]any, at schema.Path) schem
 // CheckSort checks a sort of a kind and returns its problems located under
 // at.
 func CheckSort(kind FilterKind, s *Sort, at schema.Path) schema.Problems {
-	if _, err := orderBy(s, kind.fields, Sort{Field: s.Field}, "rowid"); err != nil {
+	if _, err := orderBy(s, kind.fields, Sort{Field: s.Field}, "rowid", dialectSQLite); err != nil {
 		if qe, ok := err.(*QueryError); ok {
 			typ := qe.Type
 			if typ == "" {

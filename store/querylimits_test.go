@@ -127,6 +127,9 @@ func TestFilterLimits(t *testing.T) {
 // limits leave a wide margin below it.
 func TestFilterLimitMargin(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testDB) {
+		if db.d == dialectPostgres {
+			t.Skip("measures SQLite's own limits on expressions, which the filter limits are set by")
+		}
 		fx := newFilterFixture(t, db)
 		lifted := filterLimits{depth: 1 << 20, items: 1 << 20, values: 1 << 20}
 		runs := func(filters string) bool {

@@ -315,7 +315,7 @@ func (s *Store) ListRuns(ctx context.Context, ns, clusterID string, q Query) (Pa
 	if err != nil {
 		return Page[Run]{}, stats, err
 	}
-	order, err := orderBy(q.Sort, runFields, Sort{Field: "created_at", Direction: "desc"}, "rowid")
+	order, err := orderBy(q.Sort, runFields, Sort{Field: "created_at", Direction: "desc"}, "rowid", s.d)
 	if err != nil {
 		return Page[Run]{}, stats, err
 	}
