@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clusterd/clusterd/api"
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/internal/seedschema"
 	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/model"
@@ -38,7 +38,7 @@ type env struct {
 type envOpts struct {
 	keys     string
 	llm      *llm.Labeler
-	backends *backends.Manager
+	backends *dispatch.Manager
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
@@ -51,7 +51,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	m := telemetry.New(reg)
 	bm := o.backends
 	if bm == nil {
-		if bm, err = backends.New(backends.Options{Mode: backends.ModeCPU}); err != nil {
+		if bm, err = dispatch.New(dispatch.Options{Mode: dispatch.ModeCPU}); err != nil {
 			t.Fatal(err)
 		}
 	}

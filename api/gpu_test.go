@@ -6,18 +6,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 )
 
-// fakeGPUManager starts a backends.Manager on the fake clusterd-gpu of
-// backends/testdata (the CPU behind the worker protocol, named gpu:0).
-func fakeGPUManager(t *testing.T) *backends.Manager {
+// fakeGPUManager starts a dispatch.Manager on the fake clusterd-gpu of
+// dispatch/testdata (the CPU behind the worker protocol, named gpu:0).
+func fakeGPUManager(t *testing.T) *dispatch.Manager {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), backends.WorkerBinary)
-	if out, err := exec.Command("go", "build", "-o", path, "../backends/testdata/fakegpu").CombinedOutput(); err != nil {
+	path := filepath.Join(t.TempDir(), dispatch.WorkerBinary)
+	if out, err := exec.Command("go", "build", "-o", path, "../dispatch/testdata/fakegpu").CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	m, err := backends.New(backends.Options{Mode: backends.ModeAuto, WorkerPath: path, TmpDir: t.TempDir()})
+	m, err := dispatch.New(dispatch.Options{Mode: dispatch.ModeAuto, WorkerPath: path, TmpDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestGPUWorkerAndFallback(t *testing.T) {
 	t.Setenv("FAKEGPU_NODEVICE", "1")
 	e3 := newEnv(t, envOpts{backends: fakeGPUManager(t)})
 	e3.ok("GET", "/v1/system/backends", nil, &st)
-	if st["chosen"] != "cpu" || st["gpu_unavailable_kind"] != backends.UnavailableNoDevice {
+	if st["chosen"] != "cpu" || st["gpu_unavailable_kind"] != dispatch.UnavailableNoDevice {
 		t.Fatalf("backends without a device: %v", st)
 	}
 	cid = e3.setup("g", blobDocs(3000, 8, 4, 21), `{"n_clusters":4}`)

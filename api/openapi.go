@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/internal/contract"
 	"github.com/clusterd/clusterd/internal/seedschema"
 	"github.com/clusterd/clusterd/model"
@@ -43,7 +43,7 @@ var operations = []operation{
 	{Method: "GET", Path: "/", Summary: "Redirects to the dashboard (/ui/)", Tag: "Dashboard", Status: http.StatusFound},
 	{Method: "GET", Path: "/ui", Summary: "Redirects to the dashboard (/ui/)", Tag: "Dashboard", Status: http.StatusFound},
 	{Method: "GET", Path: "/ui/{filepath}", Summary: "The dashboard's embedded assets (index.html at /ui/); no key needed, the page sends it to /v1", Tag: "Dashboard", HTML: true},
-	{Method: "GET", Path: "/v1/system/backends", Summary: "Backends this process can use and why a GPU is not used", Tag: "Operations", Response: backends.Status{}},
+	{Method: "GET", Path: "/v1/system/backends", Summary: "Backends this process can use and why a GPU is not used", Tag: "Operations", Response: dispatch.Status{}},
 
 	{Method: "POST", Path: "/v1/collections", Summary: "Create a collection", Tag: "Collections", Request: CreateCollectionRequestModel, Response: CollectionResponse{}},
 	{Method: "POST", Path: "/v1/collections/list", Summary: "List collections", Tag: "Collections", Request: model.ListRequest, ListOf: CollectionResponse{}, Query: listParams},

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
@@ -25,7 +25,7 @@ import (
 type Config struct {
 	Store    *store.Store
 	Runner   *runner.Runner
-	Backends *backends.Manager
+	Backends *dispatch.Manager
 	Metrics  *telemetry.Metrics
 	Gatherer prometheus.Gatherer // served on /metrics
 	Logger   *slog.Logger

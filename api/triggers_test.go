@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clusterd/clusterd/api"
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/internal/contract"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/runner"
@@ -103,7 +103,7 @@ func newTriggerEnv(t *testing.T) *trigEnv {
 	}
 	reg := prometheus.NewRegistry()
 	m := telemetry.New(reg)
-	bm, err := backends.New(backends.Options{Mode: backends.ModeCPU})
+	bm, err := dispatch.New(dispatch.Options{Mode: dispatch.ModeCPU})
 	if err != nil {
 		t.Fatal(err)
 	}

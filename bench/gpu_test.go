@@ -181,7 +181,7 @@ func BenchmarkLloyd(b *testing.B) {
 
 // BenchmarkKMeansW4 runs whole k-means fits of W4 (BlobsScaled, scale 1.5;
 // 20 iterations, n_init 1, tol 0, as the large-collections issue's table)
-// through engine.Run on the device and on the CPU backend, reporting
+// through engine.Fit on the device and on the CPU backend, reporting
 // seconds per fit, the objective and the phases (stats.phase_seconds):
 //
 //	go test -tags cuda ./bench -run '^$' -bench '^BenchmarkKMeansW4$' -benchtime 1x
@@ -201,7 +201,7 @@ func BenchmarkKMeansW4(b *testing.B) {
 			var res *engine.Result
 			for b.Loop() {
 				var err error
-				if res, err = engine.Run(context.Background(), in, spec, engine.Options{Backend: be}); err != nil {
+				if res, err = engine.Fit(context.Background(), in, spec, engine.Options{Backend: be}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -18,7 +18,7 @@ import (
 
 func runOn(t *testing.T, in engine.Input, alg, params string, p engine.Pipeline) *engine.Result {
 	t.Helper()
-	res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: alg, Params: []byte(params), Pipeline: p},
+	res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: alg, Params: []byte(params), Pipeline: p},
 		engine.Options{Backend: backend()})
 	if err != nil {
 		t.Fatalf("%s %s: %v", alg, params, err)
@@ -268,7 +268,7 @@ func TestNewAlgorithmsRefuseWhatTheDataCannotHonour(t *testing.T) {
 		{engine.MeanShift, `{"bandwidth":0.01,"seeds":[[500,500]]}`, "bandwidth"},
 		{engine.OPTICS, `{"min_samples":501}`, "min_samples"},
 	} {
-		_, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: c.alg, Params: []byte(c.params)}, engine.Options{Backend: backend()})
+		_, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: c.alg, Params: []byte(c.params)}, engine.Options{Backend: backend()})
 		var pe *engine.ParamError
 		if !errors.As(err, &pe) || pe.Param != c.param {
 			t.Errorf("%s %s: error %v, want a ParamError naming %s", c.alg, c.params, err, c.param)
@@ -280,7 +280,7 @@ func TestNewAlgorithmsRefuseWhatTheDataCannotHonour(t *testing.T) {
 	for i := range big.X {
 		big.X[i] = float32(i % 97)
 	}
-	_, err := engine.Run(context.Background(), big, engine.Spec{Algorithm: engine.Spectral, Params: []byte(`{}`)}, engine.Options{Backend: backend()})
+	_, err := engine.Fit(context.Background(), big, engine.Spec{Algorithm: engine.Spectral, Params: []byte(`{}`)}, engine.Options{Backend: backend()})
 	var pe *engine.ParamError
 	if !errors.As(err, &pe) || pe.Param != "affinity" {
 		t.Fatalf("error %v, want a ParamError naming affinity", err)

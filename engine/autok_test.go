@@ -15,7 +15,7 @@ import (
 func TestAutoK(t *testing.T) {
 	in, _ := load(t, "blobs")
 	truth := labels(t, "blobs", "truth")
-	res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":"auto","k_min":2,"k_max":12,"n_init":3}`)}, engine.Options{Backend: backend()})
+	res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":"auto","k_min":2,"k_max":12,"n_init":3}`)}, engine.Options{Backend: backend()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestDensitySampling(t *testing.T) {
 		{engine.DBSCAN, `{"eps":7,"min_samples":5}`, 0.97}, // a sparser sample has fewer core points: some blob edges become noise
 		{engine.HDBSCAN, `{"min_cluster_size":15}`, 0.9},
 	} {
-		res, err := engine.Run(context.Background(), data, engine.Spec{Algorithm: c.alg, Params: []byte(c.params), Pipeline: engine.Pipeline{SampleSize: 800}},
+		res, err := engine.Fit(context.Background(), data, engine.Spec{Algorithm: c.alg, Params: []byte(c.params), Pipeline: engine.Pipeline{SampleSize: 800}},
 			engine.Options{Backend: backend()})
 		if err != nil {
 			t.Fatalf("%s: %v", c.alg, err)

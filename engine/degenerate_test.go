@@ -48,7 +48,7 @@ func TestDegenerateInputs(t *testing.T) {
 	for name, in := range inputs {
 		for _, spec := range specs {
 			t.Run(fmt.Sprintf("%s/%s%s", name, spec.Algorithm, spec.Params), func(t *testing.T) {
-				res, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: backend()})
+				res, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: backend()})
 				if err != nil {
 					t.Fatal(err)
 				}

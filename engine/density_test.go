@@ -14,7 +14,7 @@ import (
 )
 
 // TestDensityAndAgglomerativeThroughRun runs one reference case of each of
-// hdbscan, dbscan and agglomerative through engine.Run (their packages test
+// hdbscan, dbscan and agglomerative through engine.Fit (their packages test
 // the rest) and checks the labels and the result's bookkeeping.
 func TestDensityAndAgglomerativeThroughRun(t *testing.T) {
 	for _, c := range []struct {
@@ -28,7 +28,7 @@ func TestDensityAndAgglomerativeThroughRun(t *testing.T) {
 		t.Run(c.alg, func(t *testing.T) {
 			x, n, d := reftest.Matrix(t, filepath.FromSlash(c.data))
 			want := reftest.Int32s(t, filepath.FromSlash(c.labels))
-			res, err := engine.Run(context.Background(), engine.Input{X: x, N: n, D: d},
+			res, err := engine.Fit(context.Background(), engine.Input{X: x, N: n, D: d},
 				engine.Spec{Algorithm: c.alg, Params: []byte(c.params)}, engine.Options{Backend: backend()})
 			if err != nil {
 				t.Fatal(err)
@@ -59,7 +59,7 @@ func TestAllNoise(t *testing.T) {
 		{engine.DBSCAN, `{"eps":0.001}`},
 		{engine.HDBSCAN, `{"min_cluster_size":5000}`},
 	} {
-		res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: c.alg, Params: []byte(c.params)}, engine.Options{Backend: backend()})
+		res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: c.alg, Params: []byte(c.params)}, engine.Options{Backend: backend()})
 		if err != nil {
 			t.Fatalf("%s: %v", c.alg, err)
 		}
@@ -165,7 +165,7 @@ func TestAgglomerativeDataErrors(t *testing.T) {
 		{small, `{"n_clusters":5}`, false, "n_clusters = 5 is more than the 4 points"},
 		{big, `{"n_clusters":2}`, true, "is limited to 20000 points"},
 	} {
-		_, err := engine.Run(context.Background(), c.in, engine.Spec{Algorithm: engine.Agglomerative, Params: []byte(c.params)}, engine.Options{Backend: backend()})
+		_, err := engine.Fit(context.Background(), c.in, engine.Spec{Algorithm: engine.Agglomerative, Params: []byte(c.params)}, engine.Options{Backend: backend()})
 		var de *engine.DataError
 		var pe *engine.ParamError
 		if err == nil || errors.As(err, &de) != c.data || (!c.data && !errors.As(err, &pe)) || !strings.Contains(err.Error(), c.msg) {

@@ -4,6 +4,13 @@
 // per-cluster statistics and quality metrics. It knows nothing of HTTP, SQL
 // or files, which lets the CLI, the service and the GPU worker share it.
 //
+// This package is the pipeline around an algorithm: validation,
+// preprocessing, sampling, the finishing statistics, hierarchy and
+// effective centroids. Each algorithm is a package of its own (kmeans,
+// minibatch, hdbscan, dbscan, agglomerative, gmm, spectral, meanshift,
+// optics) behind the small interface of package algo; package quality
+// holds the quality scores.
+//
 // Parameters follow scikit-learn's constructor names and defaults (see
 // ParseParams); every random choice is drawn from a generator seeded by the
 // run's seed, and the backends are deterministic, so a run is reproducible
@@ -18,10 +25,19 @@ import (
 	"math"
 	"time"
 
+	"github.com/clusterd/clusterd/engine/agglomerative"
+	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/engine/dbscan"
 	"github.com/clusterd/clusterd/engine/gmm"
+	"github.com/clusterd/clusterd/engine/hdbscan"
+	"github.com/clusterd/clusterd/engine/kmeans"
+	"github.com/clusterd/clusterd/engine/meanshift"
+	"github.com/clusterd/clusterd/engine/minibatch"
+	"github.com/clusterd/clusterd/engine/optics"
+	"github.com/clusterd/clusterd/engine/quality"
+	"github.com/clusterd/clusterd/engine/spectral"
 	"github.com/clusterd/clusterd/kernels"
 	paramModels "github.com/clusterd/clusterd/params"
-	"github.com/clusterd/clusterd/schema"
 )
 
 // Algorithm names accepted in Spec.Algorithm (the API's clustering_method);
@@ -37,6 +53,10 @@ const (
 	MeanShift       = paramModels.MeanShift
 	OPTICS          = paramModels.OPTICS
 )
+
+// DefaultRandomState is the seed used when neither random_state nor
+// Spec.Seed is given (the API's documented default).
+const DefaultRandomState = paramModels.DefaultRandomState
 
 // DefaultSilhouetteSampleSize is the number of points above which the
 // silhouette coefficient, O(n²) to compute exactly, is computed on a seeded
@@ -60,30 +80,31 @@ type Spec struct {
 	Pipeline Pipeline
 }
 
-// Input is the data to cluster: N rows of D features, row-major. Run only
-// reads X.
-type Input struct {
-	X    []float32
-	N, D int
-}
+// The types the pipeline shares with the algorithms (package algo) and
+// the quality scores (package quality), under the names the engine's
+// callers use.
+type (
+	// Input is the data to cluster: N rows of D features, row-major.
+	Input = algo.Input
+	// Progress is reported while a run works.
+	Progress = algo.Progress
+	// DataError reports input data that cannot be clustered.
+	DataError = algo.DataError
+	// ParamError is an algorithm parameter that the data cannot honour.
+	ParamError = algo.ParamError
+	// Phases are the seconds a run spent in each of its phases.
+	Phases = algo.Phases
+	// KSelection is how n_clusters "auto" chose k.
+	KSelection = algo.KSelection
+	// Metrics are the quality scores, with scikit-learn's definitions.
+	Metrics = quality.Metrics
+)
 
-// Progress is reported while a run works.
-type Progress struct {
-	Phase     string // "init", "iterate", "finalize", "metrics"
-	Run, Runs int    // current restart (1-based) and number of restarts (n_init)
-	Iteration int    // Lloyd iteration or mini-batch step within the run (1-based)
-	MaxIter   int
-	Inertia   float64 // current objective (sum of squared distances)
-	// PointsPerSecond is the assignment rate of the last iteration.
-	PointsPerSecond float64
-	// Points, FLOPs and Seconds describe the work of one "iterate" event:
-	// points assigned, distance FLOPs (2·points·k·d) and its duration.
-	Points  int
-	FLOPs   float64
-	Seconds float64
-	// Fraction is an estimate of the work done, in [0, 1].
-	Fraction float64
-}
+// How a k-means restart was seeded (Stats.Seeding).
+const (
+	SeedingGreedy  = kmeans.SeedingGreedy
+	SeedingCoreset = kmeans.SeedingCoreset
+)
 
 // Options carry what a run needs besides the data and parameters.
 type Options struct {
@@ -140,13 +161,6 @@ func (r *Result) AllClusters() []Cluster {
 	return append(append([]Cluster(nil), r.Clusters...), r.SubClusters...)
 }
 
-// Metrics are the quality scores, with scikit-learn's definitions.
-type Metrics struct {
-	Silhouette       float64 `json:"silhouette_score"`
-	DaviesBouldin    float64 `json:"davies_bouldin_index"`
-	CalinskiHarabasz float64 `json:"calinski_harabasz_score"`
-}
-
 // Stats describe how the run went.
 type Stats struct {
 	Iterations int `json:"iterations"`
@@ -196,86 +210,24 @@ type Stats struct {
 	PhaseSeconds Phases `json:"phase_seconds"`
 }
 
-// DataError reports input data that cannot be clustered.
-type DataError struct {
-	Row int // the offending row, or −1 when the problem is not one row's
-	Msg string
-}
-
-func (e *DataError) Error() string {
-	if e.Row >= 0 {
-		return fmt.Sprintf("row %d: %s", e.Row, e.Msg)
-	}
-	return e.Msg
-}
-
 // ErrUnknownAlgorithm is wrapped when Spec.Algorithm names no algorithm.
 var ErrUnknownAlgorithm = errors.New("unknown clustering algorithm")
 
-// model is one algorithm with its parsed parameters.
-type model interface {
-	// params returns the parameters as the run will use them.
-	params() map[string]any
-	// check validates the parameters against the data's shape.
-	check(in Input) error
-	// fit clusters the data.
-	fit(ctx context.Context, r *run) (*fitted, error)
+// algorithms are the algorithms by name: each package's Parse builds its
+// Algorithm from the validated parameters.
+var algorithms = map[string]algo.Parser{
+	KMeans:          kmeans.Parse,
+	MiniBatchKMeans: minibatch.Parse,
+	HDBSCAN:         hdbscan.Parse,
+	DBSCAN:          dbscan.Parse,
+	Agglomerative:   agglomerative.Parse,
+	GaussianMixture: gmm.Parse,
+	Spectral:        spectral.Parse,
+	MeanShift:       meanshift.Parse,
+	OPTICS:          optics.Parse,
 }
 
-// fitted is what an algorithm hands back to the shared finishing steps.
-type fitted struct {
-	labels     []int32
-	k          int       // labels are in [0, k) or −1
-	centroids  []float32 // k×d, or nil to use the members' means
-	iterations int
-	iterSec    float64 // seconds in iterations
-	// reach, for density methods, is per fitted point the distance within
-	// which it extends its cluster to points outside a sample (negative:
-	// it does not extend it).
-	reach     []float64
-	inertia   *float64
-	nInitUsed int
-	nInitNote string
-	// kSelection records how n_clusters "auto" chose k.
-	kSelection *KSelection
-	// initSample is the number of points k-means++ seeded from.
-	initSample int
-	// measured counts the rows measured against every centre in the kept
-	// run's iterations (bounded assignment skips the others).
-	measured int
-	// probabilities are a mixture's per-point posterior probabilities of
-	// their component; mixture is the fitted mixture (for predict).
-	probabilities []float64
-	mixture       *gmm.Model
-	// lowerBound and converged describe a mixture's fit.
-	lowerBound *float64
-	converged  *bool
-	// bandwidth is mean shift's bandwidth; clusterAll its cluster_all.
-	bandwidth  float64
-	clusterAll bool
-	// seeding and seedIterations say how k-means++ seeded the kept run.
-	seeding        string
-	seedIterations int
-}
-
-// parser builds an algorithm from its validated parameters: v completed
-// with the defaults, given as the request sent them; seed overrides
-// random_state when set.
-type parser func(v, given schema.Values, seed *int64) (model, error)
-
-var algorithms = map[string]parser{
-	KMeans:          parseKMeans,
-	MiniBatchKMeans: parseMiniBatch,
-	HDBSCAN:         parseHDBSCAN,
-	DBSCAN:          parseDBSCAN,
-	Agglomerative:   parseAgglomerative,
-	GaussianMixture: parseGaussianMixture,
-	Spectral:        parseSpectral,
-	MeanShift:       parseMeanShift,
-	OPTICS:          parseOPTICS,
-}
-
-// Algorithms lists the algorithm names Run accepts.
+// Algorithms lists the algorithm names Fit accepts.
 func Algorithms() []string {
 	out := make([]string, 0, len(algorithms))
 	for name := range algorithms {
@@ -289,69 +241,36 @@ func Algorithms() []string {
 // returns the effective parameters (defaults filled in). Errors are
 // ErrUnknownAlgorithm (wrapped) or schema.Problems located relative to the
 // parameters object (every problem at once).
-func ParseParams(algorithm string, params json.RawMessage) (map[string]any, error) {
-	m, err := parseModel(algorithm, params, nil)
+func ParseParams(name string, params json.RawMessage) (map[string]any, error) {
+	m, err := parseAlgorithm(name, params, nil)
 	if err != nil {
 		return nil, err
 	}
-	return m.params(), nil
+	return m.Params(), nil
 }
 
-func parseModel(algorithm string, raw json.RawMessage, seed *int64) (model, error) {
-	parse, ok := algorithms[algorithm]
+func parseAlgorithm(name string, raw json.RawMessage, seed *int64) (algo.Algorithm, error) {
+	parse, ok := algorithms[name]
 	if !ok {
-		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownAlgorithm, algorithm, quoteAll(Algorithms()))
+		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownAlgorithm, name, quoteAll(Algorithms()))
 	}
-	v, given, err := decodeParams(paramModels.For(algorithm), raw)
+	v, given, err := decodeParams(paramModels.For(name), raw)
 	if err != nil {
 		return nil, err
 	}
 	return parse(v, given, seed)
 }
 
-// run is the state shared by an algorithm and the finishing steps.
-type run struct {
-	in       Input
-	ds       kernels.Dataset
-	be       kernels.Backend
-	seed     int64
-	progress func(Progress)
-	// phases collects the seeding time of the run and of the runs on its
-	// samples (nil: not collected).
-	phases *Phases
-}
-
-// fitShare is the part of a run's progress given to fitting; the statistics
-// and metrics take the rest.
-const fitShare = 0.85
-
-// report passes an event on, turning its Fraction into the whole run's:
-// algorithms report their fitting progress in [0, 1].
-func (r *run) report(p Progress) {
-	if r.progress == nil {
-		return
-	}
-	switch p.Phase {
-	case "init", "iterate":
-		p.Fraction *= fitShare
-	case "finalize":
-		p.Fraction = fitShare
-	case "metrics":
-		p.Fraction = (1 + fitShare) / 2
-	}
-	r.progress(p)
-}
-
-// Run clusters in according to spec: it validates the input, applies
+// Fit clusters in according to spec: it validates the input, applies
 // spec.Pipeline (preprocessing, sampling, hierarchy, effective centroids)
 // around the algorithm, and computes the statistics and metrics on the
 // vectors that were clustered.
-func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error) {
+func Fit(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error) {
 	start := time.Now()
 	if opts.Backend == nil {
 		return nil, errors.New("engine: Options.Backend is nil")
 	}
-	m, err := parseModel(spec.Algorithm, spec.Params, spec.Seed)
+	m, err := parseAlgorithm(spec.Algorithm, spec.Params, spec.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +283,7 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	if err := CheckPipelineData(spec.Pipeline, in.N, in.D); err != nil {
 		return nil, err
 	}
-	params := m.params()
+	params := m.Params()
 	seed := int64(DefaultRandomState)
 	if v, ok := params["random_state"].(int64); ok {
 		seed = v
@@ -384,7 +303,7 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	}
 	defer ds.Close()
 	phases.Preprocessing = time.Since(t).Seconds()
-	r := &run{in: data, ds: ds, be: opts.Backend, seed: seed, progress: opts.Progress, phases: phases}
+	r := &algo.State{In: data, DS: ds, Backend: opts.Backend, Seed: seed, Progress: opts.Progress, Phases: phases}
 	t = time.Now()
 	f, err := fitPossiblySampled(ctx, r, m, spec.Pipeline.SampleSize)
 	if err != nil {
@@ -392,14 +311,14 @@ func Run(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	}
 	fitSec := time.Since(t).Seconds()
 	t = time.Now()
-	res, err := r.finish(ctx, spec, f)
+	res, err := finish(ctx, r, spec, f)
 	if err != nil {
 		return nil, err
 	}
 	phases.Metrics = time.Since(t).Seconds()
 	if spec.Pipeline.Hierarchical {
 		t = time.Now()
-		if err := r.subcluster(ctx, m, spec, res); err != nil {
+		if err := subcluster(ctx, r, m, spec, res); err != nil {
 			return nil, err
 		}
 		fitSec += time.Since(t).Seconds()

@@ -120,7 +120,7 @@ func TestKMeansObjectiveMatchesScikitLearn(t *testing.T) {
 			for seed := int64(1); seed <= int64(len(ref.KMeans.Objectives)); seed++ {
 				params, _ := json.Marshal(map[string]any{"n_clusters": ref.KMeans.NClusters, "n_init": 1,
 					"max_iter": ref.KMeans.MaxIter, "tol": 0, "random_state": seed})
-				res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: params}, engine.Options{Backend: backend()})
+				res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: params}, engine.Options{Backend: backend()})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -146,7 +146,7 @@ func TestKMeansRecoversSeparatedBlobs(t *testing.T) {
 	for seed := int64(0); seed < 10; seed++ {
 		for _, init := range []string{"k-means++", "random"} {
 			params := []byte(`{"n_clusters": 8, "init": "` + init + `", "n_init": 3}`)
-			res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: params, Seed: &seed}, engine.Options{Backend: backend()})
+			res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: params, Seed: &seed}, engine.Options{Backend: backend()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,12 +165,12 @@ func TestKMeansRecoversSeparatedBlobs(t *testing.T) {
 func TestMiniBatchKMeans(t *testing.T) {
 	in, _ := load(t, "blobs")
 	truth := labels(t, "blobs", "truth")
-	full, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":8}`)}, engine.Options{Backend: backend()})
+	full, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":8}`)}, engine.Options{Backend: backend()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for seed := int64(0); seed < 5; seed++ {
-		res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.MiniBatchKMeans,
+		res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.MiniBatchKMeans,
 			Params: []byte(`{"n_clusters":8,"batch_size":256}`), Seed: &seed}, engine.Options{Backend: backend()})
 		if err != nil {
 			t.Fatal(err)
@@ -192,7 +192,7 @@ func TestDeterministic(t *testing.T) {
 	run := func(procs int) *engine.Result {
 		old := runtime.GOMAXPROCS(procs)
 		defer runtime.GOMAXPROCS(old)
-		res, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: cpu.New(cpu.Options{})})
+		res, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: cpu.New(cpu.Options{})})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +218,7 @@ func TestDeterministic(t *testing.T) {
 func TestResultShape(t *testing.T) {
 	in, _ := load(t, "blobs")
 	var events []engine.Progress
-	res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":8,"n_init":2}`)},
+	res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":8,"n_init":2}`)},
 		engine.Options{Backend: backend(), Progress: func(p engine.Progress) { events = append(events, p) }})
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func TestResultShape(t *testing.T) {
 func TestSilhouetteSampling(t *testing.T) {
 	in, ref := load(t, "blobs")
 	spec := engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":8}`), SilhouetteSampleSize: 1000}
-	res, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: backend()})
+	res, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: backend()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestSilhouetteSampling(t *testing.T) {
 	if e := math.Abs(res.Metrics.Silhouette - ref.Metrics["truth"].Silhouette); e > 0.02 {
 		t.Errorf("sampled silhouette %.4f, exact %.4f", res.Metrics.Silhouette, ref.Metrics["truth"].Silhouette)
 	}
-	again, _ := engine.Run(context.Background(), in, spec, engine.Options{Backend: backend()})
+	again, _ := engine.Fit(context.Background(), in, spec, engine.Options{Backend: backend()})
 	if again.Metrics.Silhouette != res.Metrics.Silhouette {
 		t.Error("sampled silhouette is not reproducible")
 	}
@@ -282,7 +282,7 @@ func TestSilhouetteSampling(t *testing.T) {
 
 func TestOneClusterHasNoMetrics(t *testing.T) {
 	in, _ := load(t, "blobs")
-	res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":1}`)}, engine.Options{Backend: backend()})
+	res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":1}`)}, engine.Options{Backend: backend()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := engine.Run(context.Background(), c.in, engine.Spec{Algorithm: c.alg, Params: []byte(c.params)}, engine.Options{Backend: backend()})
+			res, err := engine.Fit(context.Background(), c.in, engine.Spec{Algorithm: c.alg, Params: []byte(c.params)}, engine.Options{Backend: backend()})
 			if err == nil {
 				t.Fatalf("no error, result %+v", res)
 			}
@@ -345,7 +345,7 @@ func TestCanceled(t *testing.T) {
 	in, _ := load(t, "digits")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := engine.Run(ctx, in, engine.Spec{Algorithm: engine.KMeans}, engine.Options{Backend: backend()})
+	_, err := engine.Fit(ctx, in, engine.Spec{Algorithm: engine.KMeans}, engine.Options{Backend: backend()})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
@@ -361,11 +361,11 @@ func TestBoundedEqualsPlain(t *testing.T) {
 	for _, name := range datasets {
 		in, ref := load(t, name)
 		spec := engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":` + strconv.Itoa(ref.KMeans.NClusters) + `,"n_init":2,"max_iter":100}`)}
-		bounded, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: backend()})
+		bounded, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: backend()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: plainOnly{backend()}})
+		plain, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: plainOnly{backend()}})
 		if err != nil {
 			t.Fatal(err)
 		}

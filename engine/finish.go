@@ -3,30 +3,33 @@ package engine
 import (
 	"context"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
+
+	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/engine/quality"
+	"github.com/clusterd/clusterd/internal/parallel"
 )
 
 // finish turns an algorithm's labels into a Result: empty clusters are
 // dropped and the rest renumbered in order, centroids are the algorithm's
 // (or the members' means) unless the pipeline asks for medians or medoids,
 // and the per-cluster statistics and the quality metrics are computed.
-func (r *run) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error) {
-	r.report(Progress{Phase: "finalize"})
-	labels, k, centroids := compact(f.labels, f.k, f.centroids, r.in.D)
+func finish(ctx context.Context, r *algo.State, spec Spec, f *algo.Fitted) (*Result, error) {
+	r.Report(Progress{Phase: "finalize"})
+	labels, k, centroids := algo.Compact(f.Labels, f.K, f.Centroids, r.In.D)
 	res := &Result{Labels: labels, NumClusters: k}
-	res.Stats = Stats{Iterations: f.iterations, IterationSeconds: f.iterSec, Inertia: f.inertia, NInitUsed: f.nInitUsed, NInitNote: f.nInitNote,
-		KSelection: f.kSelection, InitSampleSize: f.initSample, RowsMeasured: f.measured, LowerBound: f.lowerBound, Converged: f.converged,
-		Seeding: f.seeding, SeedingIterations: f.seedIterations}
-	if f.bandwidth > 0 {
-		bw := f.bandwidth
+	res.Stats = Stats{Iterations: f.Iterations, IterationSeconds: f.IterSeconds, Inertia: f.Inertia, NInitUsed: f.NInitUsed, NInitNote: f.NInitNote,
+		KSelection: f.KSelection, InitSampleSize: f.InitSample, RowsMeasured: f.Measured, LowerBound: f.LowerBound, Converged: f.Converged,
+		Seeding: f.Seeding, SeedingIterations: f.SeedIterations}
+	if f.Bandwidth > 0 {
+		bw := f.Bandwidth
 		res.Stats.Bandwidth = &bw
 	}
-	if f.probabilities != nil {
-		res.Probabilities = make([]float32, len(f.probabilities))
-		for i, v := range f.probabilities {
+	if f.Probabilities != nil {
+		res.Probabilities = make([]float32, len(f.Probabilities))
+		for i, v := range f.Probabilities {
 			res.Probabilities[i] = float32(v)
 		}
 	}
@@ -42,17 +45,17 @@ func (r *run) finish(ctx context.Context, spec Spec, f *fitted) (*Result, error)
 		}
 		return res, nil
 	}
-	sum, err := r.summarize(ctx, labels, k, centroids, spec.Pipeline.EffectiveFeatureMethod)
+	sum, err := summarize(ctx, r, labels, k, centroids, spec.Pipeline.EffectiveFeatureMethod)
 	if err != nil {
 		return nil, err
 	}
 	res.Clusters, res.Distances, res.Centroids = sum.clusters, sum.dist, sum.centroids
-	r.report(Progress{Phase: "metrics"})
+	r.Report(Progress{Phase: "metrics"})
 	sample := DefaultSilhouetteSampleSize
 	if spec.SilhouetteSampleSize != 0 {
 		sample = spec.SilhouetteSampleSize
 	}
-	m, used, err := computeMetrics(ctx, r.be, r.ds, r.in, labels, k, sum.means, sum.counts, sample, r.seed)
+	m, used, err := quality.Compute(ctx, r.Backend, r.DS, r.In, labels, k, sum.means, sum.counts, sample, r.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -72,11 +75,11 @@ type summary struct {
 // summarize computes the clusters' centroids (the given ones, the members'
 // means, or their medians or medoids as method says), sizes, variances and
 // cosine similarities, for labels in [0, k) (all non-empty) or −1.
-func (r *run) summarize(ctx context.Context, labels []int32, k int, centroids []float32, method string) (*summary, error) {
-	d := r.in.D
+func summarize(ctx context.Context, r *algo.State, labels []int32, k int, centroids []float32, method string) (*summary, error) {
+	d := r.In.D
 	s := &summary{counts: make([]int64, k), means: make([]float32, k*d)}
 	sums := make([]float64, k*d)
-	if err := r.be.SumByLabel(ctx, r.ds, labels, k, sums, s.counts); err != nil {
+	if err := r.Backend.SumByLabel(ctx, r.DS, labels, k, sums, s.counts); err != nil {
 		return nil, err
 	}
 	for j := 0; j < k; j++ {
@@ -86,10 +89,10 @@ func (r *run) summarize(ctx context.Context, labels []int32, k int, centroids []
 	}
 	switch method {
 	case "median":
-		centroids = medians(r.in, labels, k)
+		centroids = medians(r.In, labels, k)
 	case "medoid":
 		var err error
-		if centroids, err = r.medoids(ctx, labels, k); err != nil {
+		if centroids, err = medoids(ctx, r, labels, k); err != nil {
 			return nil, err
 		}
 	}
@@ -97,17 +100,17 @@ func (r *run) summarize(ctx context.Context, labels []int32, k int, centroids []
 		centroids = s.means
 	}
 	s.centroids = centroids
-	s.dist = make([]float32, r.in.N)
-	if err := r.be.LabelDistances(ctx, r.ds, centroids, k, labels, s.dist); err != nil {
+	s.dist = make([]float32, r.In.N)
+	if err := r.Backend.LabelDistances(ctx, r.DS, centroids, k, labels, s.dist); err != nil {
 		return nil, err
 	}
-	s.clusters = clusterStats(r.in, labels, k, centroids, s.counts, s.dist)
+	s.clusters = clusterStats(r.In, labels, k, centroids, s.counts, s.dist)
 	return s, nil
 }
 
 // describe is summarize for callers that need only the clusters.
-func (r *run) describe(ctx context.Context, labels []int32, k int, centroids []float32, method string) ([]Cluster, []float32, error) {
-	s, err := r.summarize(ctx, labels, k, centroids, method)
+func describe(ctx context.Context, r *algo.State, labels []int32, k int, centroids []float32, method string) ([]Cluster, []float32, error) {
+	s, err := summarize(ctx, r, labels, k, centroids, method)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,8 +153,8 @@ const MedoidReference = 2000
 // medoids returns, per cluster, the member with the least total Euclidean
 // distance to the cluster's members (to a seeded sample of MedoidReference
 // of them for larger clusters), ties to the lower row.
-func (r *run) medoids(ctx context.Context, labels []int32, k int) ([]float32, error) {
-	d := r.in.D
+func medoids(ctx context.Context, r *algo.State, labels []int32, k int) ([]float32, error) {
+	d := r.In.D
 	members := make([][]int, k)
 	for i, l := range labels {
 		if l >= 0 {
@@ -161,17 +164,17 @@ func (r *run) medoids(ctx context.Context, labels []int32, k int) ([]float32, er
 	out := make([]float32, k*d)
 	const chunk = 4096
 	for j, rows := range members {
-		refs := sampleRows(rows, MedoidReference, r.seed+int64(j))
-		ref := gatherRows(r.in, refs)
+		refs := algo.SampleRows(rows, MedoidReference, r.Seed+int64(j))
+		ref := algo.GatherRows(r.In, refs)
 		best, bestSum := -1, math.Inf(1)
 		for lo := 0; lo < len(rows); lo += chunk {
-			part := gatherRows(r.in, rows[lo:min(len(rows), lo+chunk)])
-			ds, err := r.be.Upload(part.X, part.N, d)
+			part := algo.GatherRows(r.In, rows[lo:min(len(rows), lo+chunk)])
+			ds, err := r.Backend.Upload(part.X, part.N, d)
 			if err != nil {
 				return nil, err
 			}
 			dist := make([]float32, part.N*ref.N)
-			err = r.be.Distances(ctx, ds, ref.X, ref.N, dist)
+			err = r.Backend.Distances(ctx, ds, ref.X, ref.N, dist)
 			ds.Close()
 			if err != nil {
 				return nil, err
@@ -186,48 +189,9 @@ func (r *run) medoids(ctx context.Context, labels []int32, k int) ([]float32, er
 				}
 			}
 		}
-		copy(out[j*d:(j+1)*d], r.in.X[best*d:(best+1)*d])
+		copy(out[j*d:(j+1)*d], r.In.X[best*d:(best+1)*d])
 	}
 	return out, nil
-}
-
-// compact drops clusters without members and renumbers the rest 0..k'−1 in
-// their original order; centroids (k×d, may be nil) follow.
-func compact(labels []int32, k int, centroids []float32, d int) ([]int32, int, []float32) {
-	used := make([]bool, k)
-	for _, l := range labels {
-		if l >= 0 {
-			used[l] = true
-		}
-	}
-	newID := make([]int32, k)
-	kk := 0
-	for j := 0; j < k; j++ {
-		newID[j] = int32(kk)
-		if used[j] {
-			kk++
-		}
-	}
-	if kk == k {
-		return labels, k, centroids
-	}
-	out := make([]int32, len(labels))
-	for i, l := range labels {
-		out[i] = l
-		if l >= 0 {
-			out[i] = newID[l]
-		}
-	}
-	var cent []float32
-	if centroids != nil {
-		cent = make([]float32, 0, kk*d)
-		for j := 0; j < k; j++ {
-			if used[j] {
-				cent = append(cent, centroids[j*d:(j+1)*d]...)
-			}
-		}
-	}
-	return out, kk, cent
 }
 
 // clusterStats computes members, variance and the cosine similarities of the
@@ -242,15 +206,15 @@ func clusterStats(in Input, labels []int32, k int, centroids []float32, counts [
 	minCos := make([]float64, k)
 	cosN := make([]int, k)
 	for j := range cs {
-		cnorm[j] = sqNorm64(centroids[j*d : (j+1)*d])
+		cnorm[j] = algo.SqNorm64(centroids[j*d : (j+1)*d])
 		minCos[j] = math.Inf(1)
 	}
 	// The rows' squared norms, on every core (the pass over the data).
 	norms := make([]float64, len(labels))
-	parallelRange(blocks(len(labels), 1<<14), func(c int) {
-		for i := c << 14; i < min(len(labels), (c+1)<<14); i++ {
+	parallel.Chunks(context.Background(), 0, len(labels), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
 			if labels[i] >= 0 {
-				norms[i] = sqNorm64(in.X[i*d : (i+1)*d])
+				norms[i] = algo.SqNorm64(in.X[i*d : (i+1)*d])
 			}
 		}
 	})
@@ -278,31 +242,6 @@ func clusterStats(in Input, labels []int32, k int, centroids []float32, counts [
 		}
 	}
 	return cs
-}
-
-func sqNorm64(v []float32) float64 {
-	var s float64
-	for _, e := range v {
-		s += float64(e) * float64(e)
-	}
-	return s
-}
-
-// sampleRows returns m distinct indices drawn uniformly from rows, in
-// ascending order, using a seeded generator.
-func sampleRows(rows []int, m int, seed int64) []int {
-	if m >= len(rows) {
-		return rows
-	}
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x5ea1))
-	p := slices.Clone(rows)
-	for i := 0; i < m; i++ {
-		j := i + rng.IntN(len(p)-i)
-		p[i], p[j] = p[j], p[i]
-	}
-	out := p[:m]
-	slices.Sort(out)
-	return out
 }
 
 func sortedStrings(s []string) []string { sort.Strings(s); return s }

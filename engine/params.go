@@ -3,27 +3,10 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 
 	"github.com/clusterd/clusterd/schema"
 )
-
-// ParamError is an algorithm parameter that the data cannot honour (found
-// when the data is known, such as n_clusters above the number of points).
-// Param is the parameter's name in algorithm_params. Problems that need no
-// data are schema.Problems from the algorithm's model in package params.
-type ParamError struct {
-	Param string
-	Msg   string
-}
-
-func (e *ParamError) Error() string {
-	if e.Param == "" {
-		return "algorithm_params: " + e.Msg
-	}
-	return fmt.Sprintf("algorithm_params.%s: %s", e.Param, e.Msg)
-}
 
 // decodeParams validates raw against the algorithm's parameter model and
 // returns the completed values (defaults filled in) and the values as
@@ -40,29 +23,6 @@ func decodeParams(model *schema.Schema, raw json.RawMessage) (values, given sche
 		}
 	}
 	return schema.AsValues(v), schema.AsValues(g), nil
-}
-
-// readSeed returns the run's seed: the override when set, else
-// random_state, else (random_state null) a fresh seed, which the run
-// reports in its stats so it can be repeated.
-func readSeed(v schema.Values, override *int64) int64 {
-	switch {
-	case override != nil:
-		return *override
-	case v.Has("random_state"):
-		return int64(v.Int("random_state"))
-	}
-	return int64(rand.Uint32())
-}
-
-// readNInit reads n_init: a positive integer or "auto"; given reports
-// whether the request sent it.
-func readNInit(v, given schema.Values) (n int, isGiven, auto bool) {
-	isGiven = given.Has("n_init")
-	if v.IsString("n_init", "auto") {
-		return 0, true, true
-	}
-	return v.Int("n_init"), isGiven, false
 }
 
 func quoteAll(ss []string) string {

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/clusterd/clusterd/engine/algo"
 	"github.com/clusterd/clusterd/params"
 	"github.com/clusterd/clusterd/schema"
 )
 
-// Pipeline are the steps around an algorithm, applied by Run in this order:
+// Pipeline are the steps around an algorithm, applied by Fit in this order:
 // preprocessing, fitting on a sample (then assigning every other point),
 // hierarchical sub-clustering, and the effective centroid of each cluster.
 type Pipeline struct {
@@ -120,12 +121,6 @@ func CheckPipelineData(p Pipeline, n, d int) error {
 	return nil
 }
 
-// shapeChecker is implemented by algorithms whose parameters can be
-// checked against the data's shape alone (n points of d features).
-type shapeChecker interface {
-	checkShape(n, d int) error
-}
-
 // CheckData validates spec against the shape of the data it will run on,
 // n points of d features, before the data is read: CheckPipelineData, and
 // the algorithm's parameters that the shape cannot honour (more clusters
@@ -137,11 +132,11 @@ func CheckData(spec Spec, n, d int) error {
 	if err := CheckPipelineData(spec.Pipeline, n, d); err != nil {
 		return err
 	}
-	m, err := parseModel(spec.Algorithm, spec.Params, spec.Seed)
+	m, err := parseAlgorithm(spec.Algorithm, spec.Params, spec.Seed)
 	if err != nil {
 		return err
 	}
-	sc, ok := m.(shapeChecker)
+	sc, ok := m.(algo.ShapeChecker)
 	if !ok {
 		return nil
 	}
@@ -157,5 +152,5 @@ func CheckData(spec Spec, n, d int) error {
 	if s := spec.Pipeline.SampleSize; s > 0 && s < n {
 		n = s
 	}
-	return sc.checkShape(n, d)
+	return sc.CheckShape(n, d)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/clusterd/clusterd/engine/algo"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/mat"
@@ -48,7 +49,7 @@ func preprocess(in Input, p Pipeline, seed int64) (Input, error) {
 func normalizeRows(in Input) {
 	for i := 0; i < in.N; i++ {
 		row := in.X[i*in.D : (i+1)*in.D]
-		n := math.Sqrt(sqNorm64(row))
+		n := math.Sqrt(algo.SqNorm64(row))
 		if n == 0 {
 			continue
 		}
@@ -65,7 +66,7 @@ func sampleCovariance(x []float32, n, d int, seed int64) ([]float64, *mat.SymDen
 	for i := range rows {
 		rows[i] = i
 	}
-	sample := sampleRows(rows, ProjectionSample, seed)
+	sample := algo.SampleRows(rows, ProjectionSample, seed)
 	mean := make([]float64, d)
 	for _, i := range sample {
 		for t, v := range x[i*d : (i+1)*d] {
@@ -145,57 +146,55 @@ func affine(x []float32, n, d int, mean []float64, w []float32, k int) []float32
 	return out
 }
 
-// extender is implemented by algorithms that know how to label points
-// outside the sample they were fitted on; rows are the sample's rows in full.
-type extender interface {
-	extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error)
-}
-
 // fitPossiblySampled fits m on all of r's points, or, with 0 < sampleSize <
-// n, on a seeded uniform sample, then labels every point (the algorithm's
-// extender, else each point takes the label of its nearest non-noise
-// sample point).
-func fitPossiblySampled(ctx context.Context, r *run, m model, sampleSize int) (*fitted, error) {
-	if sampleSize <= 0 || sampleSize >= r.in.N {
-		if err := m.check(r.in); err != nil {
+// n, on a seeded uniform sample, then labels every point: the algorithm's
+// Extend when it has one, else extendWithinReach with the fit's Reach
+// (density methods), else each point takes the label of its nearest
+// non-noise sample point.
+func fitPossiblySampled(ctx context.Context, r *algo.State, m algo.Algorithm, sampleSize int) (*algo.Fitted, error) {
+	if sampleSize <= 0 || sampleSize >= r.In.N {
+		if err := m.Check(r.In); err != nil {
 			return nil, err
 		}
-		return m.fit(ctx, r)
+		return m.Fit(ctx, r)
 	}
-	all := make([]int, r.in.N)
+	all := make([]int, r.In.N)
 	for i := range all {
 		all[i] = i
 	}
-	rows := sampleRows(all, sampleSize, r.seed)
-	sub := gatherRows(r.in, rows)
-	if err := m.check(sub); err != nil {
+	rows := algo.SampleRows(all, sampleSize, r.Seed)
+	sub := algo.GatherRows(r.In, rows)
+	if err := m.Check(sub); err != nil {
 		return nil, err
 	}
-	sds, err := r.be.Upload(sub.X, sub.N, sub.D)
+	sds, err := r.Backend.Upload(sub.X, sub.N, sub.D)
 	if err != nil {
 		return nil, err
 	}
 	defer sds.Close()
-	sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed, progress: r.progress, phases: r.phases}
-	f, err := m.fit(ctx, sr)
+	sr := &algo.State{In: sub, DS: sds, Backend: r.Backend, Seed: r.Seed, Progress: r.Progress, Phases: r.Phases}
+	f, err := m.Fit(ctx, sr)
 	if err != nil {
 		return nil, err
 	}
-	if ext, ok := m.(extender); ok {
-		return ext.extend(ctx, r, sr, rows, f)
+	if ext, ok := m.(algo.Extender); ok {
+		return ext.Extend(ctx, r, sr, rows, f)
+	}
+	if f.Reach != nil {
+		return extendWithinReach(ctx, r, sr, rows, f, f.ReachCosine)
 	}
 	return extendNearest(ctx, r, sr, rows, f)
 }
 
 // extendNearest labels every point outside the sample with the label of
 // its nearest labelled (non-noise) sample point; sample points keep theirs.
-func extendNearest(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
-	reach := make([]float64, len(f.labels))
+func extendNearest(ctx context.Context, full, sample *algo.State, rows []int, f *algo.Fitted) (*algo.Fitted, error) {
+	reach := make([]float64, len(f.Labels))
 	for i := range reach {
 		reach[i] = math.Inf(1)
 	}
 	g := *f
-	g.reach = reach
+	g.Reach = reach
 	return extendWithinReach(ctx, full, sample, rows, &g, false)
 }
 
@@ -207,58 +206,58 @@ func extendNearest(ctx context.Context, full, sample *run, rows []int, f *fitted
 // vector is at distance 1 from every point (scikit-learn's rule), so a
 // zero query's nearest point is the first candidate, and a zero candidate
 // is nearest only to queries with nothing else within distance 1.
-func extendWithinReach(ctx context.Context, full, sample *run, rows []int, f *fitted, cosine bool) (*fitted, error) {
-	d := full.in.D
+func extendWithinReach(ctx context.Context, full, sample *algo.State, rows []int, f *algo.Fitted, cosine bool) (*algo.Fitted, error) {
+	d := full.In.D
 	var pts []float32
 	var lab []int32
 	var reach []float64
 	firstLab, firstReach := int32(-1), -1.0 // the first candidate (for zero queries)
 	zeroLab, zeroAt := int32(-1), -1        // the first zero candidate within 1 (cosine)
-	for i, l := range f.labels {
-		if l < 0 || f.reach[i] < 0 {
+	for i, l := range f.Labels {
+		if l < 0 || f.Reach[i] < 0 {
 			continue
 		}
-		row := sample.in.X[i*d : (i+1)*d]
+		row := sample.In.X[i*d : (i+1)*d]
 		if firstLab < 0 {
-			firstLab, firstReach = l, f.reach[i]
+			firstLab, firstReach = l, f.Reach[i]
 		}
-		if cosine && sqNorm64(row) == 0 {
-			if zeroAt < 0 && f.reach[i] >= 1 {
+		if cosine && algo.SqNorm64(row) == 0 {
+			if zeroAt < 0 && f.Reach[i] >= 1 {
 				zeroLab, zeroAt = l, i
 			}
 			continue
 		}
 		pts = append(pts, row...)
 		lab = append(lab, l)
-		reach = append(reach, f.reach[i])
+		reach = append(reach, f.Reach[i])
 	}
 	out := *f
-	out.reach = nil
-	out.labels = make([]int32, full.in.N)
-	for i := range out.labels {
-		out.labels[i] = -1
+	out.Reach = nil
+	out.Labels = make([]int32, full.In.N)
+	for i := range out.Labels {
+		out.Labels[i] = -1
 	}
 	var zeroQuery []bool
 	if len(lab) > 0 {
-		ds, queries := full.ds, full.in
+		ds, queries := full.DS, full.In
 		if cosine {
 			// Nearest by cosine is nearest by Euclidean between unit vectors.
-			queries = Input{X: slices.Clone(full.in.X), N: full.in.N, D: d}
-			zeroQuery = make([]bool, full.in.N)
+			queries = Input{X: slices.Clone(full.In.X), N: full.In.N, D: d}
+			zeroQuery = make([]bool, full.In.N)
 			for i := range zeroQuery {
-				zeroQuery[i] = sqNorm64(queries.X[i*d:(i+1)*d]) == 0
+				zeroQuery[i] = algo.SqNorm64(queries.X[i*d:(i+1)*d]) == 0
 			}
 			normalizeRows(queries)
 			normalizeRows(Input{X: pts, N: len(lab), D: d})
 			var err error
-			if ds, err = full.be.Upload(queries.X, queries.N, d); err != nil {
+			if ds, err = full.Backend.Upload(queries.X, queries.N, d); err != nil {
 				return nil, err
 			}
 			defer ds.Close()
 		}
-		nearest := make([]int32, full.in.N)
-		dist := make([]float32, full.in.N)
-		if err := full.be.Assign(ctx, ds, pts, len(lab), nearest, dist); err != nil {
+		nearest := make([]int32, full.In.N)
+		dist := make([]float32, full.In.N)
+		if err := full.Backend.Assign(ctx, ds, pts, len(lab), nearest, dist); err != nil {
 			return nil, err
 		}
 		for i, j := range nearest {
@@ -267,57 +266,32 @@ func extendWithinReach(ctx context.Context, full, sample *run, rows []int, f *fi
 				e = float64(dist[i]) / 2 // ‖a−b‖² = 2(1 − cos) for unit vectors
 			}
 			if e <= reach[j] {
-				out.labels[i] = lab[j]
+				out.Labels[i] = lab[j]
 			} else if cosine && e > 1 && zeroAt >= 0 {
-				out.labels[i] = zeroLab
+				out.Labels[i] = zeroLab
 			}
 		}
 	} else if cosine && zeroAt >= 0 {
-		for i := range out.labels {
-			out.labels[i] = zeroLab
+		for i := range out.Labels {
+			out.Labels[i] = zeroLab
 		}
 	}
 	if cosine && firstLab >= 0 {
-		for i := 0; i < full.in.N; i++ {
+		for i := 0; i < full.In.N; i++ {
 			if zeroQuery == nil || zeroQuery[i] {
-				if zeroQuery == nil && sqNorm64(full.in.X[i*d:(i+1)*d]) != 0 {
+				if zeroQuery == nil && algo.SqNorm64(full.In.X[i*d:(i+1)*d]) != 0 {
 					continue
 				}
-				out.labels[i] = -1
+				out.Labels[i] = -1
 				if firstReach >= 1 {
-					out.labels[i] = firstLab
+					out.Labels[i] = firstLab
 				}
 			}
 		}
 	}
 	for p, i := range rows {
-		out.labels[i] = f.labels[p]
+		out.Labels[i] = f.Labels[p]
 	}
-	return &out, nil
-}
-
-// extend implements extender for k-means: every point goes to its nearest
-// fitted centre, and the inertia is measured on all points.
-func (m *kmeansModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
-	return extendCentroids(ctx, full, f)
-}
-
-func (m *miniBatchModel) extend(ctx context.Context, full, sample *run, rows []int, f *fitted) (*fitted, error) {
-	return extendCentroids(ctx, full, f)
-}
-
-func extendCentroids(ctx context.Context, full *run, f *fitted) (*fitted, error) {
-	out := *f
-	out.labels = make([]int32, full.in.N)
-	dist := make([]float32, full.in.N)
-	if err := full.be.Assign(ctx, full.ds, f.centroids, f.k, out.labels, dist); err != nil {
-		return nil, err
-	}
-	if err := full.be.LabelDistances(ctx, full.ds, f.centroids, f.k, out.labels, dist); err != nil {
-		return nil, err
-	}
-	inertia := sum64(dist)
-	out.inertia = &inertia
 	return &out, nil
 }
 
@@ -328,44 +302,6 @@ const HierarchyMinSplit = 20
 // DefaultMaxHierarchyDepth is the depth when Pipeline.MaxHierarchyDepth is 0.
 const DefaultMaxHierarchyDepth = 3
 
-// childModeler is implemented by algorithms whose parameters change for a
-// sub-clustering; others re-run with the same parameters.
-type childModeler interface {
-	// child returns the model for a cluster of m points, or false when such
-	// a cluster should not be split.
-	child(m int) (model, bool)
-}
-
-// childClusters is a child's n_clusters for a cluster of size points:
-// min(n_clusters, ⌊size/10⌋), so children average at least 10 points;
-// fewer than 2 means no split.
-func childClusters(nClusters, size int) (int, bool) {
-	k := min(nClusters, size/10)
-	return k, k >= 2
-}
-
-// child gives k-means childClusters' n_clusters.
-func (m *kmeansModel) child(size int) (model, bool) {
-	k, ok := childClusters(m.p.NClusters, size)
-	if !ok {
-		return nil, false
-	}
-	c := *m
-	c.p.NClusters = k
-	return &c, true
-}
-
-// child gives mini-batch k-means childClusters' n_clusters.
-func (m *miniBatchModel) child(size int) (model, bool) {
-	k, ok := childClusters(m.p.NClusters, size)
-	if !ok {
-		return nil, false
-	}
-	c := *m
-	c.p.NClusters = k
-	return &c, true
-}
-
 // subcluster splits clusters again, depth first, following these rules: a
 // cluster is split when it has at least HierarchyMinSplit members and the
 // depth limit (MaxHierarchyDepth, default 3, counting the top level as 1)
@@ -374,7 +310,7 @@ func (m *miniBatchModel) child(size int) (model, bool) {
 // that finds fewer than 2 clusters is not kept. Children are named
 // PARENT_sub_I; points a density method leaves as noise inside a cluster
 // stay in that cluster.
-func (r *run) subcluster(ctx context.Context, m model, spec Spec, res *Result) error {
+func subcluster(ctx context.Context, r *algo.State, m algo.Algorithm, spec Spec, res *Result) error {
 	depth := spec.Pipeline.MaxHierarchyDepth
 	if depth == 0 {
 		depth = DefaultMaxHierarchyDepth
@@ -392,31 +328,31 @@ func (r *run) subcluster(ctx context.Context, m model, spec Spec, res *Result) e
 			return nil
 		}
 		cm := m
-		if c, ok := m.(childModeler); ok {
+		if c, ok := m.(algo.Splitter); ok {
 			var okSplit bool
-			if cm, okSplit = c.child(len(rows)); !okSplit {
+			if cm, okSplit = c.Child(len(rows)); !okSplit {
 				return nil
 			}
 		}
-		sub := gatherRows(r.in, rows)
-		if cm.check(sub) != nil {
+		sub := algo.GatherRows(r.In, rows)
+		if cm.Check(sub) != nil {
 			return nil // e.g. fewer distinct points than children: leave it whole
 		}
-		sds, err := r.be.Upload(sub.X, sub.N, sub.D)
+		sds, err := r.Backend.Upload(sub.X, sub.N, sub.D)
 		if err != nil {
 			return err
 		}
 		defer sds.Close()
-		sr := &run{in: sub, ds: sds, be: r.be, seed: r.seed, phases: r.phases}
-		f, err := cm.fit(ctx, sr)
+		sr := &algo.State{In: sub, DS: sds, Backend: r.Backend, Seed: r.Seed, Phases: r.Phases}
+		f, err := cm.Fit(ctx, sr)
 		if err != nil {
 			return err
 		}
-		labels, k, cents := compact(f.labels, f.k, f.centroids, sub.D)
+		labels, k, cents := algo.Compact(f.Labels, f.K, f.Centroids, sub.D)
 		if k < 2 {
 			return nil
 		}
-		children, _, err := sr.describe(ctx, labels, k, cents, spec.Pipeline.EffectiveFeatureMethod)
+		children, _, err := describe(ctx, sr, labels, k, cents, spec.Pipeline.EffectiveFeatureMethod)
 		if err != nil {
 			return err
 		}

@@ -18,7 +18,7 @@ import (
 
 func runPipeline(t *testing.T, in engine.Input, params string, p engine.Pipeline) *engine.Result {
 	t.Helper()
-	res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(params), Pipeline: p}, engine.Options{Backend: backend()})
+	res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(params), Pipeline: p}, engine.Options{Backend: backend()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestPipelineErrors(t *testing.T) {
 		{"effective", engine.Pipeline{EffectiveFeatureMethod: "mode"}, "effective_feature_method: Input should be 'mean', 'median' or 'medoid'"},
 	}
 	for _, c := range cases {
-		_, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Pipeline: c.p}, engine.Options{Backend: backend()})
+		_, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Pipeline: c.p}, engine.Options{Backend: backend()})
 		var pe *engine.PipelineError
 		var ps schema.Problems
 		if !(errors.As(err, &pe) || errors.As(err, &ps)) || !strings.Contains(err.Error(), c.msg) {
@@ -237,7 +237,7 @@ func TestPipelineErrors(t *testing.T) {
 		}
 	}
 	// A sample larger than the data fits on every point.
-	res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":3,"n_init":1}`),
+	res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":3,"n_init":1}`),
 		Pipeline: engine.Pipeline{SampleSize: in.N + 1}}, engine.Options{Backend: backend()})
 	if err != nil || res.Stats.FitSampleSize != 0 || len(res.Labels) != in.N {
 		t.Errorf("sample_size above n: %v", err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/engine/quality"
 	"github.com/clusterd/clusterd/kernels"
 )
 
@@ -72,16 +74,16 @@ func Score(ctx context.Context, be kernels.Backend, in Input, labels []int32, sa
 	if k < 2 || k >= len(rows) {
 		return nil, nil
 	}
-	db, ch, err := daviesBouldinCalinski(ctx, be, ds, in, dense, k, means, counts)
+	db, ch, err := quality.DaviesBouldinCalinski(ctx, be, ds, in, dense, k, means, counts)
 	if err != nil {
 		return nil, err
 	}
 	s := &Scores{DaviesBouldin: db, CalinskiHarabasz: ch, DaviesCalinskiSeconds: time.Since(t0).Seconds(), Clusters: k}
 	if sampleLimit > 0 {
-		rows = sampleRows(rows, sampleLimit, seed)
+		rows = algo.SampleRows(rows, sampleLimit, seed)
 	}
 	t1 := time.Now()
-	if s.Silhouette, err = Silhouette(ctx, be, in, dense, rows); err != nil {
+	if s.Silhouette, err = quality.Silhouette(ctx, be, in, dense, rows); err != nil {
 		return nil, err
 	}
 	s.SilhouetteSeconds = time.Since(t1).Seconds()
@@ -89,7 +91,7 @@ func Score(ctx context.Context, be kernels.Backend, in Input, labels []int32, sa
 	return s, nil
 }
 
-// Describe reports clusters found elsewhere (attribute values, say) as Run
+// Describe reports clusters found elsewhere (attribute values, say) as Fit
 // reports its own: for labels in [0, k) or −1 (left out), with every
 // cluster non-empty, each cluster's centroid (the members' mean, or their
 // per-feature median or medoid as method says, as in
@@ -127,6 +129,6 @@ func Describe(ctx context.Context, be kernels.Backend, in Input, labels []int32,
 		return nil, nil, err
 	}
 	defer ds.Close()
-	r := &run{in: in, ds: ds, be: be, seed: seed}
-	return r.describe(ctx, labels, k, nil, method)
+	r := &algo.State{In: in, DS: ds, Backend: be, Seed: seed}
+	return describe(ctx, r, labels, k, nil, method)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/engine/kmeans"
 )
 
 // TestCoresetSeedingMatchesScikitLearn: on 40,000 points (more than the
@@ -25,7 +26,7 @@ func TestCoresetSeedingMatchesScikitLearn(t *testing.T) {
 			p[k] = v
 		}
 		params, _ := json.Marshal(p)
-		res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: params}, engine.Options{Backend: backend()})
+		res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: params}, engine.Options{Backend: backend()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,14 +76,14 @@ func TestBoundedEqualsPlainManyClusters(t *testing.T) {
 		}
 	}
 	in := engine.Input{X: x, N: n, D: d}
-	before := maps.Clone(engine.ExcludedCounts())
+	before := maps.Clone(kmeans.ExcludedCounts())
 	for _, init := range []string{"k-means++", "random"} {
 		spec := engine.Spec{Algorithm: engine.KMeans, Params: []byte(`{"n_clusters":200,"n_init":1,"max_iter":40,"tol":0,"init":"` + init + `"}`)}
-		bounded, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: backend()})
+		bounded, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: backend()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: plainOnly{backend()}})
+		plain, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: plainOnly{backend()}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,12 +97,12 @@ func TestBoundedEqualsPlainManyClusters(t *testing.T) {
 		t.Logf("%s: %d iterations, bounded measured %.1f%% of the rows", init, bounded.Stats.Iterations, 100*float64(bounded.Stats.RowsMeasured)/float64(bounded.Stats.Iterations*n))
 	}
 	excluded := 0
-	for e, c := range engine.ExcludedCounts() {
+	for e, c := range kmeans.ExcludedCounts() {
 		if e > 0 {
 			excluded += c - before[e]
 		}
 	}
-	t.Logf("bounds updates by number of excluded centres: %v", engine.ExcludedCounts())
+	t.Logf("bounds updates by number of excluded centres: %v", kmeans.ExcludedCounts())
 	if excluded == 0 {
 		t.Error("no bounds update left a centre out: the check against excluded centres was not exercised")
 	}
@@ -113,7 +114,7 @@ func TestBoundedEqualsPlainManyClusters(t *testing.T) {
 func TestPhaseSeconds(t *testing.T) {
 	in, _ := load(t, "blobs")
 	for _, alg := range []string{engine.KMeans, engine.MiniBatchKMeans, engine.DBSCAN} {
-		res, err := engine.Run(context.Background(), in, engine.Spec{Algorithm: alg}, engine.Options{Backend: backend()})
+		res, err := engine.Fit(context.Background(), in, engine.Spec{Algorithm: alg}, engine.Options{Backend: backend()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,7 @@ import (
 const tf32MinK = tileNNarrow + 1
 
 // Assign implements kernels.Backend with the fused kernels of
-// kernels/assign.cu (fp32) or kernels/assign_tc.cu (tf32, for k > 32 on
+// gpu/cuda/assign.cu (fp32) or gpu/cuda/assign_tc.cu (tf32, for k > 32 on
 // compute capability ≥ 8.0 unless Options.Precision says fp32).
 func (b *Backend) Assign(ctx context.Context, x kernels.Dataset, c []float32, k int, labels []int32, dist2 []float32) error {
 	return b.do(ctx, func() error {

@@ -1,6 +1,6 @@
 // Package gpu implements kernels.Backend on an NVIDIA GPU through the CUDA
 // driver API (gorgonia.org/cu), with the kernels of package kernels'
-// kernels/*.cu compiled to PTX and embedded in the binary.
+// gpu/cuda/*.cu compiled to PTX and embedded in the binary.
 //
 // # Builds
 //
@@ -40,7 +40,7 @@
 // newer with PrecisionAuto or PrecisionTF32, a tf32 tensor-core kernel. A
 // row whose best two tf32 distances are closer than tf32 rounding and fp32
 // accumulation could account for (a bound that scales with the distances,
-// tf32_gap in kernels/assign_tc.cu) has its two candidates compared
+// tf32_gap in gpu/cuda/assign_tc.cu) has its two candidates compared
 // exactly, or, when a third is as close, is re-assigned by the fp32 kernel;
 // every returned distance is recomputed exactly from differences. Labels
 // therefore equal the fp32 path's, and all results meet the

@@ -3,7 +3,7 @@
 package gpu
 
 // The driver side of the backend on the CPU model of package
-// gpu/internal/emu, which compiles kernels/*.cu for the host: the rest of
+// gpu/internal/emu, which compiles gpu/cuda/*.cu for the host: the rest of
 // this package (planning, launches, the host's share of the algorithms) is
 // the same code as on a GPU, and the shared conformance suite runs against
 // it on machines without one. The model has one device, "gpu:0", with the

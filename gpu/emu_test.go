@@ -210,7 +210,7 @@ func TestSchedulingIndependent(t *testing.T) {
 
 // TestTF32GapMatchesKernel compares the tests' mirror of the tie bound
 // (tf32Gap, which TestTF32GapAdversarial and TestTF32TieBound check) with
-// tf32_gap compiled from kernels/assign_tc.cu, so that the bound the
+// tf32_gap compiled from gpu/cuda/assign_tc.cu, so that the bound the
 // device applies is the one that was tested.
 func TestTF32GapMatchesKernel(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))

@@ -3,7 +3,7 @@ package gpu
 import "fmt"
 
 // Kernel geometry, as the CUDA sources #define it (CLUSTERD_* in
-// kernels/*.cu and kernels/common.cuh). The kernels index shared memory
+// gpu/cuda/*.cu and gpu/cuda/common.cuh). The kernels index shared memory
 // and threads by these values, so a launch that disagrees would compute
 // garbage; TestGeometryMatchesSources reads the sources and compares.
 const (

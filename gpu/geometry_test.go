@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestGeometryMatchesSources reads the #defines of kernels/*.cu(h) and
+// TestGeometryMatchesSources reads the #defines of gpu/cuda/*.cu(h) and
 // checks the Go constants the launches are computed from.
 func TestGeometryMatchesSources(t *testing.T) {
 	want := map[string]int{
@@ -29,7 +29,7 @@ func TestGeometryMatchesSources(t *testing.T) {
 		"CLUSTERD_KNN_SORT_THREADS":   knnSortThreads,
 		"CLUSTERD_PEAK_CHAINS":        peakChains,
 	}
-	files, err := filepath.Glob("../kernels/*.cu*")
+	files, err := filepath.Glob("cuda/*.cu*")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no CUDA sources in ../kernels: %v", err)
 	}
@@ -52,7 +52,7 @@ func TestGeometryMatchesSources(t *testing.T) {
 	}
 }
 
-// TestTileMapping mirrors tile_row and tile_col (kernels/common.cuh): the
+// TestTileMapping mirrors tile_row and tile_col (gpu/cuda/common.cuh): the
 // 256 threads' accumulators cover each tile exactly once, and every
 // thread's columns ascend, which the lower-index tie rule relies on.
 func TestTileMapping(t *testing.T) {

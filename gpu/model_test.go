@@ -1,8 +1,8 @@
 package gpu
 
 // Go models of the less obvious kernel algorithms, run on the host: the
-// tf32 tie bound (kernels/assign_tc.cu), the radix select of knn_select and
-// the bitonic sort of knn_sort (kernels/knn.cu). They follow the kernels
+// tf32 tie bound (gpu/cuda/assign_tc.cu), the radix select of knn_select and
+// the bitonic sort of knn_sort (gpu/cuda/knn.cu). They follow the kernels
 // step by step, so they test the algorithms and the bound on machines
 // without a GPU; the kernels themselves run in the cuda-tagged conformance
 // tests.
@@ -18,7 +18,7 @@ import (
 // fma32 is CUDA's fmaf: a·b + c rounded once to float32.
 func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
 
-// tf32Gap mirrors tf32_gap of kernels/assign_tc.cu, in float64: the most
+// tf32Gap mirrors tf32_gap of gpu/cuda/assign_tc.cu, in float64: the most
 // by which the difference of two tf32 distance estimates a and b of a row
 // (xr = ‖x‖², cmax = max_j ‖c̃_j‖, d features) can differ from the exact
 // difference.

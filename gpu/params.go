@@ -33,7 +33,7 @@ func (a kernelArgs) i64(v int64) kernelArgs { return a.add(uint64(v), ".u64") }
 func (a kernelArgs) f32(v float32) kernelArgs { return a.add(uint64(math.Float32bits(v)), ".f32") }
 
 // The parameter lists of the kernels, in the order of their CUDA
-// signatures (kernels/*.cu); device pointers are uintptr, 0 for null.
+// signatures (gpu/cuda/*.cu); device pointers are uintptr, 0 for null.
 
 func rowNormsArgs(x uintptr, d, n int, out uintptr) kernelArgs {
 	return kernelArgs{}.ptr(x).i32(d).i32(n).ptr(out)

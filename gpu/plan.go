@@ -95,7 +95,7 @@ func planSums(labels []int32, k int) sumPlan {
 // numPieces is the number of pieces of the plan.
 func (p sumPlan) numPieces() int { return len(p.pieces) - 1 }
 
-// Values of assign_tf32's per-row flags (kernels/assign_tc.cu).
+// Values of assign_tf32's per-row flags (gpu/cuda/assign_tc.cu).
 const (
 	tieNone = 0 // the tf32 best is the nearest centroid
 	tiePair = 1 // the nearest is one of the two tf32 best; label_dist decides
@@ -140,7 +140,7 @@ func roundTF32(v float32) float32 {
 // tf32Norms returns what assign_tf32 needs of the k centroids c (k×d):
 // the squared norms of the centroids rounded to tf32, ‖c̃_j‖², summed in
 // float64 and rounded to float32, and max_j ‖c̃_j‖ rounded up (see
-// tf32_gap in kernels/assign_tc.cu).
+// tf32_gap in gpu/cuda/assign_tc.cu).
 func tf32Norms(c []float32, k, d int) (norms []float32, cmax float32) {
 	norms = make([]float32, k)
 	var m float64

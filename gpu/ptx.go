@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// The PTX is generated from kernels/*.cu by ptx/generate.sh and committed;
+// The PTX is generated from gpu/cuda/*.cu by ptx/generate.sh and committed;
 // CI regenerates it and checks that nothing changed (nvcc 11.8 output is
 // byte-for-byte reproducible).
 //
@@ -17,7 +17,7 @@ import (
 //go:embed ptx/*.ptx
 var ptxFiles embed.FS
 
-// ptxModule is one embedded PTX file: kernels/<name>.cu compiled for
+// ptxModule is one embedded PTX file: gpu/cuda/<name>.cu compiled for
 // compute_<arch>.
 type ptxModule struct {
 	name   string
@@ -25,7 +25,7 @@ type ptxModule struct {
 	source string
 }
 
-// Kernel entry points (extern "C" in kernels/*.cu) and the module of each.
+// Kernel entry points (extern "C" in gpu/cuda/*.cu) and the module of each.
 const (
 	kRowNorms      = "row_norms"
 	kAssign        = "assign_fp32"

@@ -1,16 +1,14 @@
 // Package model holds the wire types of the clusters API: the seed's
 // ClusterExecutionResult and its parts (field for field, with clusterd's
-// documented additions beside them, never renamed or dropped) and the
-// conversion from an engine.Result. The service and `clusterd fit` both
-// write these, so a file from the CLI and a response from the API look the
-// same.
+// documented additions beside them, never renamed or dropped). The service
+// and `clusterd fit` both write these (runner.Completed maps an engine
+// result into them), so a file from the CLI and a response from the API
+// look the same. Package model does not import the engine: stats.go
+// mirrors the engine's statistics.
 package model
 
 import (
-	"math"
 	"time"
-
-	"github.com/clusterd/clusterd/engine"
 )
 
 // Execution statuses of the seed's ClusterExecutionResult.status enum.
@@ -105,49 +103,11 @@ type ExecutionResult struct {
 	Progress *float64 `json:"progress,omitempty"`
 }
 
-// Completed fills the result fields of e from an engine result.
-func (e *ExecutionResult) Completed(res *engine.Result, backend string, at Time) {
-	e.Status = StatusCompleted
-	e.NumClusters = res.NumClusters
-	e.NumPoints = len(res.Labels)
-	e.Algorithm = res.Algorithm
-	e.Backend = backend
-	e.Stats = &RunStats{Stats: res.Stats}
-	e.CompletedAt = &at
-	e.ErrorMessage = nil
-	e.Progress = nil
-	e.Metrics = MetricsOf(res.Metrics)
-	all := res.AllClusters()
-	e.Centroids = make([]ExecutionCentroid, 0, len(all)+1)
-	for _, c := range all {
-		ec := ExecutionCentroid{
-			ClusterID: c.ID, NumMembers: c.Members,
-			MeanCosineSimilarity: c.MeanCosine, MinCosineSimilarity: c.MinCosine,
-			Variance: finite(c.Variance),
-		}
-		if res.Leaf != nil { // hierarchical: say where each cluster sits
-			level := c.Level
-			ec.HierarchyLevel = &level
-			if c.Parent != "" {
-				parent := c.Parent
-				ec.ParentClusterID = &parent
-				e.Stats.HierarchyRelationships = append(e.Stats.HierarchyRelationships, HierarchyRelationship{ParentClusterID: c.Parent,
-					ChildClusterID: c.ID, SharedMembers: c.Members, ChildMembers: c.Members, Overlap: 1, Source: RelationHierarchy})
-			}
-		}
-		e.Centroids = append(e.Centroids, ec)
-	}
-	e.Stats.HierarchyDetected = len(e.Stats.HierarchyRelationships) > 0
-	if n := res.Stats.NoisePoints; n > 0 {
-		e.Centroids = append(e.Centroids, ExecutionCentroid{ClusterID: NoiseClusterID, NumMembers: n})
-	}
-}
-
 // RunStats are an execution's statistics: the engine's (for a
 // multi_feature_strategy "independent" run, the first feature's) and what
 // the run added around the clustering.
 type RunStats struct {
-	engine.Stats
+	Stats
 	// LearnedWeights (keyed by feature URI) and LearningQualityScore (the
 	// best value of weight_learning_config.metric, in the metric's own
 	// units) are set when multi_feature_strategy "weighted" learned the
@@ -195,7 +155,7 @@ type FeatureRun struct {
 	NoisePoints int               `json:"noise_points"`
 	ClusterIDs  []string          `json:"cluster_ids"` // its top-level clusters
 	Metrics     *ExecutionMetrics `json:"metrics"`
-	Stats       engine.Stats      `json:"stats"`
+	Stats       Stats             `json:"stats"`
 }
 
 // HierarchyRelationship says that ParentClusterID contains
@@ -221,16 +181,6 @@ const (
 	RelationHierarchy = "hierarchy"
 )
 
-// MetricsOf converts engine metrics (nil stays nil; NaN and ±Inf become
-// null).
-func MetricsOf(m *engine.Metrics) *ExecutionMetrics {
-	if m == nil {
-		return nil
-	}
-	return &ExecutionMetrics{SilhouetteScore: finite(m.Silhouette), DaviesBouldinIndex: finite(m.DaviesBouldin),
-		CalinskiHarabaszScore: finite(m.CalinskiHarabasz)}
-}
-
 // Failed marks e failed with msg.
 func (e *ExecutionResult) Failed(msg string, at Time) {
 	e.Status = StatusFailed
@@ -243,11 +193,3 @@ func (e *ExecutionResult) Failed(msg string, at Time) {
 
 // NoiseClusterID is the centroid entry that counts noise points.
 const NoiseClusterID = "cl_-1"
-
-// finite returns a pointer to v, or nil for NaN and ±Inf (JSON has neither).
-func finite(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clusterd/clusterd/backends"
 	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/kernels"
 	"github.com/clusterd/clusterd/model"
@@ -277,7 +277,7 @@ func (r *Runner) attributeVectors(ctx context.Context, ns string, cfg *model.Cre
 // cpuBackend is the kernels backend attribute clusters are described and
 // scored on: the CPU executor's, or a CPU backend of its own.
 func (r *Runner) cpuBackend() kernels.Backend {
-	if l, ok := r.cfg.Backends.CPU().(backends.Local); ok {
+	if l, ok := r.cfg.Backends.CPU().(dispatch.Local); ok {
 		return l.Backend
 	}
 	return cpu.New(cpu.Options{})

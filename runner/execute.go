@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/clusterd/clusterd/artifacts"
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/schema"
@@ -141,7 +141,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	phases.Projection, phases.Artifacts = projection, time.Since(t).Seconds()-projection
 	c.record(res, res.Backend, model.Now())
-	res.Stats.PhaseSeconds = phases
+	res.Stats.PhaseSeconds = model.Phases(phases)
 	res.LLMLabelingErrors = llmErrors
 	t = time.Now()
 	if cfg.EnrichSourceCollection || (cfg.VectorConfig != nil && cfg.VectorConfig.EnrichSource) {
@@ -220,7 +220,7 @@ func scaled(progress func(engine.Progress), lo, hi float64) func(engine.Progress
 // executor is where a run's clusterings go; after a GPU failure it is the
 // CPU for the rest of the run.
 type executor struct {
-	backends.Executor
+	dispatch.Executor
 }
 
 // choose picks the executor of a run's backend choice and records it (and
@@ -242,13 +242,13 @@ func (r *Runner) choose(want string, res *model.ExecutionResult) (*executor, err
 // GPU failed in a way the CPU does not share (exec then stays the CPU).
 func (r *Runner) cluster(ctx context.Context, exec *executor, data *dataset, spec engine.Spec, res *model.ExecutionResult, progress func(engine.Progress), log *slog.Logger) (*engine.Result, error) {
 	in := engine.Input{X: data.X, N: data.N, D: data.D}
-	result, err := exec.Run(ctx, in, spec, progress)
-	if f := backends.RetryOnCPU(ctx, exec.Executor, err); f != nil {
+	result, err := exec.Fit(ctx, in, spec, progress)
+	if f := dispatch.RetryOnCPU(ctx, exec.Executor, err); f != nil {
 		log.Warn("GPU run failed; rerunning on the CPU", "backend", exec.Name(), "kind", f.Kind, "err", err)
 		r.cfg.Metrics.BackendFallbacks.WithLabelValues(f.Kind).Inc()
 		exec.Executor = r.cfg.Backends.CPU()
 		res.Backend, res.BackendFallbackReason = exec.Name(), &f.Reason
-		result, err = exec.Run(ctx, in, spec, progress)
+		result, err = exec.Fit(ctx, in, spec, progress)
 	}
 	if err != nil {
 		return nil, runError(err, data.IDs)
@@ -327,13 +327,13 @@ func (r *Runner) clusterVectors(ctx context.Context, ns string, cfg *model.Creat
 // record fills the result fields of res from the clustering.
 func (c *clustering) record(res *model.ExecutionResult, backend string, at model.Time) {
 	first := c.parts[0]
-	res.Completed(first.res, backend, at)
+	Completed(res, first.res, backend, at)
 	if first.feature != "" { // "independent": every feature's clusters
 		res.Centroids, res.NumClusters = nil, 0
 		res.Stats.HierarchyRelationships = nil
 		for _, p := range c.parts {
 			var one model.ExecutionResult
-			one.Completed(p.res, backend, at)
+			Completed(&one, p.res, backend, at)
 			uri := p.feature
 			for i := range one.Centroids {
 				one.Centroids[i].FeatureURI = &uri
@@ -345,7 +345,7 @@ func (c *clustering) record(res *model.ExecutionResult, backend string, at model
 			res.Centroids = append(res.Centroids, one.Centroids...)
 			res.NumClusters += p.res.NumClusters
 			fr := model.FeatureRun{FeatureURI: uri, NumClusters: p.res.NumClusters, NoisePoints: p.res.Stats.NoisePoints,
-				ClusterIDs: []string{}, Metrics: model.MetricsOf(p.res.Metrics), Stats: p.res.Stats}
+				ClusterIDs: []string{}, Metrics: MetricsOf(p.res.Metrics), Stats: StatsOf(p.res.Stats)}
 			for _, cl := range p.res.Clusters {
 				fr.ClusterIDs = append(fr.ClusterIDs, cl.ID)
 			}

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/store"
@@ -108,7 +108,7 @@ func failureKind(err error) string {
 		// "Clustering algorithm failed: … (document …)" and the GPU
 		// worker's input errors without a row.
 		return FailureInvalidData
-	case errors.Is(err, backends.ErrNoGPU):
+	case errors.Is(err, dispatch.ErrNoGPU):
 		return FailureBackendUnavailable
 	case errors.Is(err, store.ErrNotFound):
 		return FailureMissingCollection
@@ -151,7 +151,7 @@ func userFailureKind(msg string) string {
 		return FailureInvalidConfiguration
 	case strings.HasSuffix(msg, "has no vectors yet"):
 		return FailureInsufficientData // an empty collection (store.ResolveFeature)
-	case strings.HasPrefix(msg, backends.ErrNoGPU.Error()), strings.HasPrefix(msg, "backend must be"):
+	case strings.HasPrefix(msg, dispatch.ErrNoGPU.Error()), strings.HasPrefix(msg, "backend must be"):
 		return FailureBackendUnavailable
 	case strings.HasPrefix(msg, insufficientPrefix):
 		return FailureInsufficientData

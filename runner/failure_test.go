@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/store"
@@ -40,7 +40,7 @@ func TestFailureKind(t *testing.T) {
 		{"filters", &userError{"invalid filters: [filters AND 0 field]: unknown field"}, FailureInvalidFilters, FailureInvalidFilters},
 		{"dimensions", &userError{"collections have vectors of different dimensions (3 and 4 in col_b)"}, FailureInvalidData, FailureInvalidData},
 		{"no vector_config", &userError{"the cluster has no vector_config"}, FailureInvalidConfiguration, FailureInvalidConfiguration},
-		{"no gpu", &userError{fmt.Errorf("%w: no CUDA driver", backends.ErrNoGPU).Error()}, FailureBackendUnavailable, FailureBackendUnavailable},
+		{"no gpu", &userError{fmt.Errorf("%w: no CUDA driver", dispatch.ErrNoGPU).Error()}, FailureBackendUnavailable, FailureBackendUnavailable},
 		{"worker input row", runError(&worker.Error{Kind: worker.KindInput, Message: "NaN", Row: 0}, []string{"a"}), FailureInvalidData, FailureInvalidData},
 		{"worker input insufficient", runError(&worker.Error{Kind: worker.KindInput, Message: "Insufficient documents for clustering: need at least 2 documents, found 1", Row: -1}, nil),
 			FailureInsufficientData, FailureInsufficientData},

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clusterd/clusterd/artifacts"
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
@@ -45,7 +45,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bm, err := backends.New(backends.Options{Mode: backends.ModeCPU})
+	bm, err := dispatch.New(dispatch.Options{Mode: dispatch.ModeCPU})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,20 +22,21 @@ import (
 	"sync"
 	"time"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
+	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
 )
 
-// Backends choose where a run goes (see package backends).
+// Backends choose where a run goes (see package dispatch).
 type Backends interface {
 	// Choose returns the executor for a run's backend choice and, when a
 	// GPU could not be used, why (nil otherwise).
-	Choose(want string) (backends.Executor, *backends.Unavailable, error)
+	Choose(want string) (dispatch.Executor, *dispatch.Unavailable, error)
 	// CPU is where a run that failed on a GPU is rerun.
-	CPU() backends.Executor
+	CPU() dispatch.Executor
 }
 
 // Config configures a Runner. Store, Backends and Metrics are required.
@@ -238,7 +239,7 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job, owner string
 		r.cfg.Metrics.RunsFinished.WithLabelValues(o.Status).Inc()
 		attrs := []any{"status", o.Status, "error", o.ErrorMessage, "duration_ms", o.DurationMS}
 		if res.Stats != nil {
-			attrs = append(attrs, res.Stats.PhaseSeconds.LogAttrs()...)
+			attrs = append(attrs, engine.Phases(res.Stats.PhaseSeconds).LogAttrs()...)
 		}
 		log.Info("run finished", attrs...)
 	}

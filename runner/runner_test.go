@@ -17,7 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
@@ -26,7 +26,7 @@ import (
 // gated runs on the CPU once gate is closed, after announcing each call on
 // entered; it returns early with ctx's error when the run is interrupted.
 type gated struct {
-	cpu     backends.Executor
+	cpu     dispatch.Executor
 	entered chan struct{}
 	gate    chan struct{}
 	calls   atomic.Int32
@@ -34,7 +34,7 @@ type gated struct {
 
 func (g *gated) Name() string { return "cpu" }
 
-func (g *gated) Run(ctx context.Context, in engine.Input, spec engine.Spec, p func(engine.Progress)) (*engine.Result, error) {
+func (g *gated) Fit(ctx context.Context, in engine.Input, spec engine.Spec, p func(engine.Progress)) (*engine.Result, error) {
 	g.calls.Add(1)
 	g.entered <- struct{}{}
 	select {
@@ -42,18 +42,18 @@ func (g *gated) Run(ctx context.Context, in engine.Input, spec engine.Spec, p fu
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return g.cpu.Run(ctx, in, spec, p)
+	return g.cpu.Fit(ctx, in, spec, p)
 }
 
 type gatedBackends struct {
 	g   *gated
-	cpu backends.Executor
+	cpu dispatch.Executor
 }
 
-func (b gatedBackends) Choose(string) (backends.Executor, *backends.Unavailable, error) {
+func (b gatedBackends) Choose(string) (dispatch.Executor, *dispatch.Unavailable, error) {
 	return b.g, nil, nil
 }
-func (b gatedBackends) CPU() backends.Executor { return b.cpu }
+func (b gatedBackends) CPU() dispatch.Executor { return b.cpu }
 
 // lockedLog is the runner's log, read by the test while workers write it.
 type lockedLog struct {
@@ -115,7 +115,7 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bm, err := backends.New(backends.Options{Mode: backends.ModeCPU})
+	bm, err := dispatch.New(dispatch.Options{Mode: dispatch.ModeCPU})
 	if err != nil {
 		t.Fatal(err)
 	}

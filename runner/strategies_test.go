@@ -245,7 +245,7 @@ func TestWeightedGridSearch(t *testing.T) {
 		for j := 1; j <= m; j++ {
 			c := combo{wa: float64(i) / m, wb: float64(j) / m}
 			x := joinedOf(t, w, col, c.wa, c.wb)
-			res, err := engine.Run(context.Background(), engine.Input{X: x, N: n, D: 5},
+			res, err := engine.Fit(context.Background(), engine.Input{X: x, N: n, D: 5},
 				engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":3}`)}, engine.Options{Backend: cpu.New(cpu.Options{})})
 			if err != nil {
 				t.Fatal(err)

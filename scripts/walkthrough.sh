@@ -44,5 +44,5 @@ curl -sf "$URL/v1/clusters/topics/artifacts?include_members=true&projection_meth
 
 # 8. The members as Parquet.
 run_id=$(curl -sf "$URL/v1/clusters/topics/executions" | sed -n 's/.*"run_id":"\(run_[a-z0-9]*\)".*/\1/p')
-curl -sf -o members.parquet "$URL/v1/clusters/topics/executions/$run_id/artifacts/members.parquet"
-echo "members.parquet: $(wc -c < members.parquet) bytes"
+curl -sf -o "${TMPDIR:-/tmp}/members.parquet" "$URL/v1/clusters/topics/executions/$run_id/artifacts/members.parquet"
+echo "members.parquet: $(wc -c < "${TMPDIR:-/tmp}/members.parquet") bytes"

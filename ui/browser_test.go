@@ -39,7 +39,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/clusterd/clusterd/api"
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
@@ -76,7 +76,7 @@ func newServer(t *testing.T, keys string) *server {
 	}
 	reg := prometheus.NewRegistry()
 	m := telemetry.New(reg)
-	bm, err := backends.New(backends.Options{Mode: backends.ModeCPU})
+	bm, err := dispatch.New(dispatch.Options{Mode: dispatch.ModeCPU})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -162,14 +162,14 @@ func (p *Process) Close() error {
 	return nil
 }
 
-// Run sends one run to the worker and waits for its result. A run waits
+// Fit sends one run to the worker and waits for its result. A run waits
 // its turn while another holds the process, and gives up when ctx ends
 // first. Canceling ctx during the run kills the worker (a GPU context is
-// torn down cleanly with its process); the next Run starts a new one, as it
+// torn down cleanly with its process); the next Fit starts a new one, as it
 // does after a device error (a CUDA context may not survive one). Errors
 // other than ctx's are *Error: KindCrash when the process died or broke the
 // protocol, KindInternal when the run's files could not be prepared here.
-func (p *Process) Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
+func (p *Process) Fit(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
 	if err := p.lock(ctx); err != nil {
 		return nil, err
 	}

@@ -85,7 +85,7 @@ func serveOne(req Request, opts ServeOptions, out *eventWriter) Event {
 	progress := func(p engine.Progress) {
 		out.send(Event{ID: req.ID, Progress: &p})
 	}
-	res, err := engine.Run(context.Background(), engine.Input{X: x, N: req.Input.N, D: req.Input.D}, req.Spec,
+	res, err := engine.Fit(context.Background(), engine.Input{X: x, N: req.Input.N, D: req.Input.D}, req.Spec,
 		engine.Options{Backend: opts.Backend, Progress: progress})
 	if err != nil {
 		return Event{Error: classify(err, opts.Classify)}

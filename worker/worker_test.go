@@ -97,12 +97,12 @@ func TestRoundTrip(t *testing.T) {
 	}
 	for i, spec := range specs {
 		in := input()
-		want, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: cpu.New(cpu.Options{})})
+		want, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: cpu.New(cpu.Options{})})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var events int
-		got, err := p.Run(context.Background(), in, spec, func(engine.Progress) { events++ })
+		got, err := p.Fit(context.Background(), in, spec, func(engine.Progress) { events++ })
 		if err != nil {
 			t.Fatalf("spec %d: %v", i, err)
 		}
@@ -133,34 +133,34 @@ func TestErrors(t *testing.T) {
 	spec := engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5}`)}
 
 	var we *Error
-	_, err := process(t, "cpu").Run(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":3001}`)}, nil)
+	_, err := process(t, "cpu").Fit(context.Background(), in, engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":3001}`)}, nil)
 	if !errors.As(err, &we) || we.Kind != KindInput || we.Param != "n_clusters" || we.Retryable() {
 		t.Fatalf("bad parameter: %v", err)
 	}
 	bad := input()
 	bad.X[7*12+3] = float32(nanValue())
-	_, err = process(t, "cpu").Run(context.Background(), bad, spec, nil)
+	_, err = process(t, "cpu").Fit(context.Background(), bad, spec, nil)
 	if !errors.As(err, &we) || we.Kind != KindInput || we.Row != 7 {
 		t.Fatalf("NaN row: %v", err)
 	}
 
-	_, err = process(t, "oom").Run(context.Background(), in, spec, nil)
+	_, err = process(t, "oom").Fit(context.Background(), in, spec, nil)
 	if !errors.As(err, &we) || we.Kind != KindOutOfMemory || !we.Retryable() {
 		t.Fatalf("out of memory: %v", err)
 	}
 
 	crash := process(t, "crash")
-	_, err = crash.Run(context.Background(), in, spec, nil)
+	_, err = crash.Fit(context.Background(), in, spec, nil)
 	if !errors.As(err, &we) || we.Kind != KindCrash || !we.Retryable() || !strings.Contains(we.Message, "illegal memory access") {
 		t.Fatalf("crash: %v", err)
 	}
-	_, err = crash.Run(context.Background(), in, spec, nil) // restarted, crashes again
+	_, err = crash.Fit(context.Background(), in, spec, nil) // restarted, crashes again
 	if crash.Starts() != 2 || !errors.As(err, &we) || we.Kind != KindCrash {
 		t.Fatalf("restart: %d starts, %v", crash.Starts(), err)
 	}
 
 	missing := NewProcess(t.TempDir(), "/nonexistent/clusterd-gpu", "worker")
-	if _, err := missing.Run(context.Background(), in, spec, nil); !errors.As(err, &we) || we.Kind != KindCrash {
+	if _, err := missing.Fit(context.Background(), in, spec, nil); !errors.As(err, &we) || we.Kind != KindCrash {
 		t.Fatalf("missing binary: %v", err)
 	}
 }
@@ -170,7 +170,7 @@ func TestCancelKillsTheWorker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := p.Run(ctx, input(), engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5}`)}, nil)
+	_, err := p.Fit(ctx, input(), engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5}`)}, nil)
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
 		t.Fatalf("canceled run: %v after %v", err, time.Since(start))
 	}
@@ -188,7 +188,7 @@ func TestCancelWithEventsQueued(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := p.Run(ctx, input(), spec, func(engine.Progress) {
+		_, err := p.Fit(ctx, input(), spec, func(engine.Progress) {
 			cancel()
 			time.Sleep(time.Second) // hundreds of events pile up meanwhile
 		})
@@ -202,7 +202,7 @@ func TestCancelWithEventsQueued(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the canceled run did not return")
 	}
-	if _, err := p.Run(context.Background(), input(), spec, nil); err != nil || p.Starts() != 2 {
+	if _, err := p.Fit(context.Background(), input(), spec, nil); err != nil || p.Starts() != 2 {
 		t.Fatalf("next run: %v after %d starts", err, p.Starts())
 	}
 }
@@ -215,22 +215,22 @@ func TestWaitingRunHonoursItsContext(t *testing.T) {
 	spec := engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5}`)}
 	busy, stopBusy := context.WithCancel(context.Background())
 	defer stopBusy()
-	go p.Run(busy, input(), spec, nil)
+	go p.Fit(busy, input(), spec, nil)
 	time.Sleep(200 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := p.Run(ctx, input(), spec, nil); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 3*time.Second {
+	if _, err := p.Fit(ctx, input(), spec, nil); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 3*time.Second {
 		t.Fatalf("queued run: %v after %v", err, time.Since(start))
 	}
 
 	idle := process(t, "cpu")
-	if _, err := idle.Run(context.Background(), input(), spec, nil); err != nil {
+	if _, err := idle.Fit(context.Background(), input(), spec, nil); err != nil {
 		t.Fatal(err)
 	}
 	canceled, cancelNow := context.WithCancel(context.Background())
 	cancelNow()
-	if _, err := idle.Run(canceled, input(), spec, nil); !errors.Is(err, context.Canceled) || idle.Starts() != 1 {
+	if _, err := idle.Fit(canceled, input(), spec, nil); !errors.Is(err, context.Canceled) || idle.Starts() != 1 {
 		t.Fatalf("run with an ended context: %v, %d starts", err, idle.Starts())
 	}
 }
@@ -242,7 +242,7 @@ func TestDeviceErrorRestartsTheWorker(t *testing.T) {
 	spec := engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":5}`)}
 	for run := 1; run <= 2; run++ {
 		var we *Error
-		if _, err := p.Run(context.Background(), input(), spec, nil); !errors.As(err, &we) || we.Kind != KindDevice || !we.Retryable() {
+		if _, err := p.Fit(context.Background(), input(), spec, nil); !errors.As(err, &we) || we.Kind != KindDevice || !we.Retryable() {
 			t.Fatalf("run %d: %v", run, err)
 		}
 		if p.Starts() != run {
@@ -265,7 +265,7 @@ func TestNonFiniteResults(t *testing.T) {
 	} {
 		in := input()
 		var local, remote struct{ points, events int }
-		want, err := engine.Run(context.Background(), in, spec, engine.Options{Backend: cpu.New(cpu.Options{}), Progress: func(e engine.Progress) {
+		want, err := engine.Fit(context.Background(), in, spec, engine.Options{Backend: cpu.New(cpu.Options{}), Progress: func(e engine.Progress) {
 			if e.Phase == "iterate" {
 				local.events++
 				local.points += e.Points
@@ -274,7 +274,7 @@ func TestNonFiniteResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := p.Run(context.Background(), in, spec, func(e engine.Progress) {
+		got, err := p.Fit(context.Background(), in, spec, func(e engine.Progress) {
 			if e.Phase == "iterate" {
 				remote.events++
 				remote.points += e.Points

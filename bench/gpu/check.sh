@@ -14,7 +14,7 @@
 # Run from anywhere in the repository; exits non-zero when the build, the
 # device query or a test fails (the report is written either way). The
 # binaries link glibc (≥ 2.34 when built on Debian 12) and libcuda.so.1; the
-# GPU machine needs the working tree (the tests read gpu/ptx and kernels/)
+# GPU machine needs the working tree (the tests read gpu/ptx and gpu/cuda/)
 # but no Go or CUDA toolkit. Each step is bounded by a 5-minute timeout.
 #
 # The grid includes W4 (1,000,000 × 128, k = 1,000: the large-collections

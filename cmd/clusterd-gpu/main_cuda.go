@@ -9,15 +9,15 @@
 //	clusterd-gpu worker --device N [--precision auto|fp32|tf32]
 //
 // devices prints the usable CUDA devices (name, compute capability, memory,
-// driver version); with --json, as the array package backends reads. When
+// driver version); with --json, as the array package dispatch reads. When
 // none is usable it prints one line on standard error saying why and exits
-// with status 4 (backends.ExitNoDevice).
+// with status 4 (dispatch.ExitNoDevice).
 //
 // worker serves the worker protocol (package worker) on standard input and
 // output with the gpu backend on device N.
 //
 // On a machine without an NVIDIA driver or device, every subcommand exits
-// with status 4 (backends.ExitNoDevice) before main runs, printing one line
+// with status 4 (dispatch.ExitNoDevice) before main runs, printing one line
 // on standard error (package gpu/internal/cuinit), for example:
 //
 //	clusterd-gpu: no usable CUDA driver or device: cuInit: CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)
@@ -35,7 +35,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/gpu"
 	"github.com/clusterd/clusterd/worker"
 )
@@ -60,7 +60,7 @@ func main() {
 	var none errNoDevice
 	switch {
 	case errors.As(err, &none):
-		fail(backends.ExitNoDevice, "clusterd-gpu: "+err.Error())
+		fail(dispatch.ExitNoDevice, "clusterd-gpu: "+err.Error())
 	case err != nil:
 		fail(1, "clusterd-gpu: "+err.Error())
 	}
@@ -88,14 +88,14 @@ func devices(args []string, w io.Writer) error {
 	if err != nil {
 		return errNoDevice{err}
 	}
-	var usable []backends.Device
+	var usable []dispatch.Device
 	var reasons []string
 	for _, d := range infos {
 		if err := d.Supported(); err != nil {
 			reasons = append(reasons, fmt.Sprintf("device %d (%s): %v", d.Index, d.Name, err))
 			continue
 		}
-		usable = append(usable, backends.Device{
+		usable = append(usable, dispatch.Device{
 			Index: d.Index, Name: d.Name, ComputeCapability: d.ComputeCapability(),
 			MemoryTotalBytes: d.TotalMemory, MemoryFreeBytes: d.FreeMemory, DriverVersion: d.Driver(),
 		})

@@ -3,7 +3,7 @@
 // Command clusterd-gpu is clusterd's GPU worker process. This build has no
 // CUDA support (it was built without the cuda tag), so every invocation
 // says so on standard error and exits with status 3
-// (backends.ExitNotBuilt), which clusterd reports as the reason it uses the
+// (dispatch.ExitNotBuilt), which clusterd reports as the reason it uses the
 // CPU. Build the real worker with
 //
 //	go build -tags cuda ./cmd/clusterd-gpu
@@ -13,11 +13,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/gpu"
 )
 
 func main() {
 	fmt.Fprintln(os.Stderr, "clusterd-gpu:", gpu.ErrNoCUDA)
-	os.Exit(backends.ExitNotBuilt)
+	os.Exit(dispatch.ExitNotBuilt)
 }

@@ -11,13 +11,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/internal/ari"
 	"github.com/clusterd/clusterd/internal/npy"
 )
 
 // TestDevicesContract builds clusterd-gpu with and without the cuda tag
-// and checks what `devices --json` promises package backends: a JSON array
+// and checks what `devices --json` promises package dispatch: a JSON array
 // of devices and status 0, or nothing on standard output, one line on
 // standard error and the status that names the cause: ExitNotBuilt without
 // the cuda tag, ExitNoDevice on a machine without a GPU, where the cuda
@@ -48,7 +48,7 @@ func TestDevicesContract(t *testing.T) {
 			var exit *exec.ExitError
 			switch {
 			case err == nil:
-				var devices []backends.Device
+				var devices []dispatch.Device
 				if err := json.Unmarshal(stdout.Bytes(), &devices); err != nil || len(devices) == 0 {
 					t.Fatalf("status 0 but stdout is not a device list: %v\n%s", err, stdout.Bytes())
 				}
@@ -61,9 +61,9 @@ func TestDevicesContract(t *testing.T) {
 				if tags == "" && msg != "clusterd-gpu: built without CUDA; build with -tags cuda" {
 					t.Errorf("stderr %q", msg)
 				}
-				want := backends.ExitNoDevice
+				want := dispatch.ExitNoDevice
 				if tags == "" {
-					want = backends.ExitNotBuilt
+					want = dispatch.ExitNotBuilt
 				}
 				if exit.ExitCode() != want {
 					t.Errorf("status %d, want %d", exit.ExitCode(), want)

@@ -4,17 +4,17 @@ import (
 	"context"
 	"errors"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
 )
 
 // newManager resolves --backend for the file commands: "cpu", "gpu" (an
 // error when no GPU can be used) or "auto" (the GPU when usable, else the
 // CPU with the reason).
-func newManager(mode string, threads int) (*backends.Manager, error) {
-	m, err := backends.New(backends.Options{Mode: mode, CPUThreads: threads})
+func newManager(mode string, threads int) (*dispatch.Manager, error) {
+	m, err := dispatch.New(dispatch.Options{Mode: mode, CPUThreads: threads})
 	if err != nil {
-		if errors.Is(err, backends.ErrNoGPU) {
+		if errors.Is(err, dispatch.ErrNoGPU) {
 			return nil, usagef("--backend gpu: %v", err)
 		}
 		return nil, usagef("--%v", err)
@@ -26,15 +26,15 @@ func newManager(mode string, threads int) (*backends.Manager, error) {
 // GPU for a reason the CPU does not share (out of memory, a fault, a dead
 // worker) is rerun on the CPU. It returns the result, the backend that
 // produced it and, when a GPU was not used, why ("" when one was).
-func runWithFallback(ctx context.Context, m *backends.Manager, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, string, string, error) {
+func runWithFallback(ctx context.Context, m *dispatch.Manager, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, string, string, error) {
 	exec, fallback, err := m.Choose("")
 	if err != nil {
 		return nil, "", "", err
 	}
-	res, err := exec.Run(ctx, in, spec, progress)
-	if f := backends.RetryOnCPU(ctx, exec, err); f != nil {
+	res, err := exec.Fit(ctx, in, spec, progress)
+	if f := dispatch.RetryOnCPU(ctx, exec, err); f != nil {
 		fallback, exec = f, m.CPU()
-		res, err = exec.Run(ctx, in, spec, progress)
+		res, err = exec.Fit(ctx, in, spec, progress)
 	}
 	if fallback == nil {
 		return res, exec.Name(), "", err

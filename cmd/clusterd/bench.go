@@ -10,8 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/clusterd/clusterd/backends"
 	"github.com/clusterd/clusterd/bench"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
 )
 
@@ -41,16 +41,16 @@ func runBench(args []string) error {
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	m, err := backends.New(backends.Options{Mode: backends.ModeAuto, CPUThreads: *threads})
+	m, err := dispatch.New(dispatch.Options{Mode: dispatch.ModeAuto, CPUThreads: *threads})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	st := m.Status()
-	execs := []backends.Executor{m.CPU()}
+	execs := []dispatch.Executor{m.CPU()}
 	if len(st.Devices) > 0 {
 		for range st.Devices {
-			ex, _, err := m.Choose(backends.ModeGPU)
+			ex, _, err := m.Choose(dispatch.ModeGPU)
 			if err != nil {
 				return err
 			}
@@ -84,7 +84,7 @@ func runBench(args []string) error {
 			var iterSec float64
 			var iterCount int
 			start := time.Now()
-			res, err := ex.Run(context.Background(), in, spec, func(p engine.Progress) {
+			res, err := ex.Fit(context.Background(), in, spec, func(p engine.Progress) {
 				if p.Phase == "iterate" {
 					iterSec += p.Seconds
 					iterCount++

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/clusterd/clusterd/backends"
+	"github.com/clusterd/clusterd/dispatch"
 )
 
 // runDevices prints the backends this machine can use: the CPU kernel path,
@@ -18,7 +18,7 @@ func runDevices(args []string) error {
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	m, err := backends.New(backends.Options{Mode: backends.ModeAuto, WorkerPath: *workerPath})
+	m, err := dispatch.New(dispatch.Options{Mode: dispatch.ModeAuto, WorkerPath: *workerPath})
 	if err != nil {
 		return err
 	}

@@ -149,7 +149,7 @@ func runFit(args []string) error {
 	// Writing the labels and this result are the CLI's artifacts (the
 	// result's own encoding is counted up to here).
 	res.Stats.PhaseSeconds.Artifacts = time.Since(t1).Seconds()
-	out.Completed(res, backendName, model.Now())
+	runner.Completed(&out, res, backendName, model.Now())
 	if fallback != "" {
 		out.BackendFallbackReason = &fallback
 	}

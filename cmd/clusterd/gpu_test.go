@@ -16,7 +16,7 @@ import (
 func fakeGPUDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "clusterd-gpu"), "../../backends/testdata/fakegpu").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "clusterd-gpu"), "../../dispatch/testdata/fakegpu").CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	return dir

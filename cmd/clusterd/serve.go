@@ -18,8 +18,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/clusterd/clusterd/api"
-	"github.com/clusterd/clusterd/backends"
 	"github.com/clusterd/clusterd/config"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/llm"
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
@@ -67,7 +67,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	bm, err := backends.New(backends.Options{Mode: cfg.Backend, CPUThreads: cfg.CPUThreads, WorkerPath: cfg.GPUWorker})
+	bm, err := dispatch.New(dispatch.Options{Mode: cfg.Backend, CPUThreads: cfg.CPUThreads, WorkerPath: cfg.GPUWorker})
 	if err != nil {
 		return usageError{err}
 	}

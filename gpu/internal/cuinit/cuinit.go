@@ -2,7 +2,7 @@
 
 // Package cuinit initialises the CUDA driver before gorgonia.org/cu does,
 // so that a machine without a usable driver or device gets a one-line
-// reason on standard error and exit status 4, backends.ExitNoDevice (a
+// reason on standard error and exit status 4, dispatch.ExitNoDevice (a
 // literal here: see below for why this package imports nothing of
 // clusterd's; cmd/clusterd-gpu's TestDevicesContract checks the value).
 //

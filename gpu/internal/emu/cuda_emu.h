@@ -1,4 +1,4 @@
-// cuda_emu.h lets the CUDA C++ of kernels/*.cu compile with g++ and run on
+// cuda_emu.h lets the CUDA C++ of gpu/cuda/*.cu compile with g++ and run on
 // the CPU, one fiber per CUDA thread, so that the kernels' logic (indexing,
 // tiling, barriers, warp collectives, tie rules) is tested on machines
 // without a GPU. It is a model of the programming model, not of a device:
@@ -16,7 +16,7 @@
 // memory another thread writes without the barrier that orders them sees
 // the stale or the overwritten value one way or the other.
 //
-// Included (through the kernel translation units) before each kernels/*.cu.
+// Included (through the kernel translation units) before each gpu/cuda/*.cu.
 #pragma once
 
 #include <math.h>

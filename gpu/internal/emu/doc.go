@@ -1,4 +1,4 @@
-// Package emu runs the CUDA kernels of kernels/*.cu on the CPU, for tests
+// Package emu runs the CUDA kernels of gpu/cuda/*.cu on the CPU, for tests
 // of the gpu package on machines without a GPU (build tag cudaemu).
 //
 // The kernels' own source is compiled with g++ against cuda_emu.h and
@@ -18,7 +18,7 @@ package emu
 
 // kernels_sum.h records the SHA-256 of every kernel source the model
 // compiles. The Go build cache keys a package on the files in its own
-// directory, so without it an edit to kernels/*.cu would leave tests
+// directory, so without it an edit to gpu/cuda/*.cu would leave tests
 // running the old kernels; TestKernelSourcesSum fails until it is
 // regenerated.
-//go:generate sh -c "cd ../../../kernels && sha256sum *.cu *.cuh | sed 's|^|// |' > ../gpu/internal/emu/kernels_sum.h"
+//go:generate sh -c "cd ../../cuda && sha256sum *.cu *.cuh | sed 's|^|// |' > ../internal/emu/kernels_sum.h"

@@ -2,7 +2,7 @@
 
 package emu
 
-// #cgo CXXFLAGS: -std=c++17 -O2 -march=haswell -fno-strict-aliasing -Wno-unknown-pragmas -I${SRCDIR}/../../../kernels
+// #cgo CXXFLAGS: -std=c++17 -O2 -march=haswell -fno-strict-aliasing -Wno-unknown-pragmas -I${SRCDIR}/../../cuda
 // #cgo LDFLAGS: -lstdc++ -lpthread -lm
 // #include <stdlib.h>
 // #include "emu.h"
@@ -192,7 +192,7 @@ func FlipOrder(flip bool) {
 	C.clusterd_emu_set_order(C.int(f))
 }
 
-// TF32Gap is tf32_gap of kernels/assign_tc.cu, compiled from the kernel's
+// TF32Gap is tf32_gap of gpu/cuda/assign_tc.cu, compiled from the kernel's
 // source: the tie bound of two tf32 distance estimates a and b of a row
 // with ‖x‖² = xr, largest rounded centroid norm cmax and d features.
 func TF32Gap(a, b, xr, cmax float64, d int) float64 {

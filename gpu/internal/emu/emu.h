@@ -25,7 +25,7 @@ int clusterd_emu_launch(const char* name, const unsigned* grid, const unsigned* 
 // clusterd_emu_has_kernel reports whether the model knows kernel name.
 int clusterd_emu_has_kernel(const char* name);
 
-// clusterd_emu_tf32_gap is kernels/assign_tc.cu's tf32_gap, compiled from
+// clusterd_emu_tf32_gap is gpu/cuda/assign_tc.cu's tf32_gap, compiled from
 // the kernel's source, for tests of its mirror.
 double clusterd_emu_tf32_gap(double a, double b, double xr, double cmax, int d);
 

@@ -1,6 +1,6 @@
 //go:build cudaemu
 
-// The kernels of kernels/assign.cu, compiled for the CPU model.
+// The kernels of gpu/cuda/assign.cu, compiled for the CPU model.
 
 #include "cuda_emu.h"
 #include "registry.h"

@@ -1,6 +1,6 @@
 //go:build cudaemu
 
-// The kernels of kernels/knn.cu, compiled for the CPU model.
+// The kernels of gpu/cuda/knn.cu, compiled for the CPU model.
 
 #include "cuda_emu.h"
 #include "registry.h"

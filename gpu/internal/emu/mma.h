@@ -1,4 +1,4 @@
-// mma.h models the part of CUDA's nvcuda::wmma that kernels/assign_tc.cu
+// mma.h models the part of CUDA's nvcuda::wmma that gpu/cuda/assign_tc.cu
 // uses: m16n16k8 tf32 fragments with fp32 accumulators.
 //
 // As on the hardware, a fragment is spread over the 32 lanes of a warp and

@@ -10,13 +10,13 @@ import (
 )
 
 // TestKernelSourcesSum checks that kernels_sum.h lists the current
-// SHA-256 of every kernels/*.cu and *.cuh, so that an edit to a kernel
+// SHA-256 of every gpu/cuda/*.cu and *.cuh, so that an edit to a kernel
 // changes this package's files and the build cache compiles the model
 // again.
 func TestKernelSourcesSum(t *testing.T) {
 	var want strings.Builder
 	for _, pattern := range []string{"*.cu", "*.cuh"} {
-		files, err := filepath.Glob(filepath.Join("..", "..", "..", "kernels", pattern))
+		files, err := filepath.Glob(filepath.Join("..", "..", "cuda", pattern))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,6 @@
-package engine
+// Package minibatch is scikit-learn's MiniBatchKMeans over a
+// kernels.Backend, seeded as package kmeans seeds large data.
+package minibatch
 
 import (
 	"cmp"
@@ -8,13 +10,16 @@ import (
 	"slices"
 	"time"
 
+	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/engine/kmeans"
+
 	"github.com/clusterd/clusterd/kernels"
 	"github.com/clusterd/clusterd/schema"
 )
 
-// MiniBatchParams are mini-batch k-means' parameters, named as
+// Params are mini-batch k-means' parameters, named as
 // scikit-learn's MiniBatchKMeans (1.2) with its defaults.
-type MiniBatchParams struct {
+type Params struct {
 	NClusters         int     // n_clusters, default 8
 	Init              string  // init: "k-means++" (default) or "random"
 	MaxIter           int     // max_iter: passes over the data, default 100
@@ -28,10 +33,14 @@ type MiniBatchParams struct {
 	nInitAuto         bool
 }
 
-type miniBatchModel struct{ p MiniBatchParams }
+// Algorithm is mini-batch k-means as the engine runs it (algo.Algorithm).
+type Algorithm struct{ p Params }
 
-func parseMiniBatch(v, given schema.Values, seed *int64) (model, error) {
-	mp := MiniBatchParams{
+// Parse builds the algorithm from its parameters, validated and completed
+// by the algorithm's model in package params (given: as the request sent
+// them); seed, when set, overrides random_state.
+func Parse(v, given schema.Values, seed *int64) (algo.Algorithm, error) {
+	mp := Params{
 		NClusters:         v.Int("n_clusters"),
 		Init:              v.Str("init"),
 		MaxIter:           v.Int("max_iter"),
@@ -41,18 +50,19 @@ func parseMiniBatch(v, given schema.Values, seed *int64) (model, error) {
 		ReassignmentRatio: v.Float("reassignment_ratio"),
 		MaxNoImprovement:  v.IntPtr("max_no_improvement"),
 	}
-	mp.NInit, _, mp.nInitAuto = readNInit(v, given)
+	mp.NInit, _, mp.nInitAuto = algo.ReadNInit(v, given)
 	if mp.nInitAuto {
 		mp.NInit = 3
 		if mp.Init == "k-means++" {
 			mp.NInit = 1
 		}
 	}
-	mp.Seed = readSeed(v, seed)
-	return &miniBatchModel{p: mp}, nil
+	mp.Seed = algo.ReadSeed(v, seed)
+	return &Algorithm{p: mp}, nil
 }
 
-func (m *miniBatchModel) params() map[string]any {
+// Params implements algo.Algorithm: the parameters as the run uses them.
+func (m *Algorithm) Params() map[string]any {
 	out := map[string]any{
 		"n_clusters": m.p.NClusters, "init": m.p.Init, "max_iter": m.p.MaxIter, "batch_size": m.p.BatchSize,
 		"tol": m.p.Tol, "n_init": m.p.NInit, "reassignment_ratio": m.p.ReassignmentRatio, "random_state": m.p.Seed,
@@ -67,16 +77,8 @@ func (m *miniBatchModel) params() map[string]any {
 	return out
 }
 
-func (m *miniBatchModel) check(in Input) error { return checkClusterCount(in, m.p.NClusters) }
-
-// gatherRows copies the listed rows of in into a new Input.
-func gatherRows(in Input, idx []int) Input {
-	out := Input{X: make([]float32, len(idx)*in.D), N: len(idx), D: in.D}
-	for p, i := range idx {
-		copy(out.X[p*in.D:(p+1)*in.D], in.X[i*in.D:(i+1)*in.D])
-	}
-	return out
-}
+// Check implements algo.Algorithm.
+func (m *Algorithm) Check(in algo.Input) error { return kmeans.CheckClusterCount(in, m.p.NClusters) }
 
 func randInts(rng *rand.Rand, n, size int) []int {
 	out := make([]int, size)
@@ -90,7 +92,7 @@ func randInts(rng *rand.Rand, n, size int) []int {
 // their nearest centres: on the dataset itself through SubsetAssigner when
 // the backend has it (each distinct row once), else on a copy of the rows.
 type batchMeasurer struct {
-	r            *run
+	r            *algo.State
 	sa           kernels.SubsetAssigner
 	order        []int
 	rows         []int32
@@ -98,22 +100,22 @@ type batchMeasurer struct {
 	dist, second []float32
 }
 
-func newBatchMeasurer(r *run, batch int) *batchMeasurer {
+func newBatchMeasurer(r *algo.State, batch int) *batchMeasurer {
 	bm := &batchMeasurer{r: r, order: make([]int, batch), rows: make([]int32, 0, batch),
 		lab: make([]int32, batch), dist: make([]float32, batch), second: make([]float32, batch)}
-	bm.sa, _ = r.be.(kernels.SubsetAssigner)
+	bm.sa, _ = r.Backend.(kernels.SubsetAssigner)
 	return bm
 }
 
 // assign sets labels[p] and dist[p] (squared) for the rows idx[p].
 func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float32, k int, labels []int32, dist []float32) error {
 	if bm.sa == nil || k < 2 {
-		b, err := newSubset(bm.r.be, bm.r.in, idx)
+		b, err := newSubset(bm.r.Backend, bm.r.In, idx)
 		if err != nil {
 			return err
 		}
 		defer b.ds.Close()
-		return bm.r.be.Assign(ctx, b.ds, centers, k, labels, dist)
+		return bm.r.Backend.Assign(ctx, b.ds, centers, k, labels, dist)
 	}
 	// The distinct rows, ascending (SubsetAssigner takes distinct rows).
 	order := bm.order[:len(idx)]
@@ -128,7 +130,7 @@ func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float3
 		}
 	}
 	m := len(rows)
-	if err := bm.sa.AssignSubset(ctx, bm.r.ds, rows, centers, k, bm.lab[:m], bm.dist[:m], bm.second[:m]); err != nil {
+	if err := bm.sa.AssignSubset(ctx, bm.r.DS, rows, centers, k, bm.lab[:m], bm.dist[:m], bm.second[:m]); err != nil {
 		return err
 	}
 	u := -1
@@ -143,18 +145,18 @@ func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float3
 
 // subset is a small dataset made of chosen rows, uploaded for a step.
 type subset struct {
-	in Input
+	in algo.Input
 	ds kernels.Dataset
 }
 
-func newSubset(be kernels.Backend, in Input, idx []int) (*subset, error) {
-	s := &subset{in: gatherRows(in, idx)}
+func newSubset(be kernels.Backend, in algo.Input, idx []int) (*subset, error) {
+	s := &subset{in: algo.GatherRows(in, idx)}
 	var err error
 	s.ds, err = be.Upload(s.in.X, s.in.N, s.in.D)
 	return s, err
 }
 
-// fit follows scikit-learn's MiniBatchKMeans.fit: n_init k-means++ (or
+// Fit follows scikit-learn's MiniBatchKMeans.fit: n_init k-means++ (or
 // random) initialisations, k-means++ on a coreset of init_size points as
 // k-means seeds large data (seedCoreset), the best by inertia on a
 // validation sample; then ⌊max_iter·n / batch_size⌋ steps, each assigning a
@@ -165,23 +167,23 @@ func newSubset(be kernels.Backend, in Input, idx []int) (*subset, error) {
 // the smoothed batch inertia has not improved for max_no_improvement steps,
 // or (tol > 0) when the centres moved less than tol. Finally every point is
 // assigned to the nearest final centre.
-func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
+func (m *Algorithm) Fit(ctx context.Context, r *algo.State) (*algo.Fitted, error) {
 	p := m.p
-	n, d, k := r.in.N, r.in.D, p.NClusters
+	n, d, k := r.In.N, r.In.D, p.NClusters
 	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x6d62))
 	batch := min(p.BatchSize, n)
 	// k-means++ seeds from a coreset of init_size points (see
 	// seedCoreset), by default k-means' automatic size.
-	initSize := autoCoreset(k)
+	initSize := kmeans.AutoCoreset(k)
 	if p.InitSize != nil {
 		initSize = max(*p.InitSize, k)
 	}
 	tolAbs := 0.0
 	if p.Tol > 0 {
-		tolAbs = p.Tol * meanVariance(r.in)
+		tolAbs = p.Tol * kmeans.MeanVariance(r.In)
 	}
 
-	valid, err := newSubset(r.be, r.in, randInts(rng, n, min(initSize, n)))
+	valid, err := newSubset(r.Backend, r.In, randInts(rng, n, min(initSize, n)))
 	if err != nil {
 		return nil, err
 	}
@@ -189,31 +191,31 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	tInit := time.Now()
 	var centers []float32
 	var initCounts []float64
-	var seeded seedInfo
+	var seeded kmeans.SeedInfo
 	bestInertia := math.Inf(1)
 	vlabels := make([]int32, valid.in.N)
 	vdist := make([]float32, valid.in.N)
-	for run := 0; run < p.NInit; run++ {
-		r.report(Progress{Phase: "init", Run: run + 1, Runs: p.NInit})
+	for restart := 0; restart < p.NInit; restart++ {
+		r.Report(algo.Progress{Phase: "init", Restart: restart + 1, Restarts: p.NInit})
 		var c []float32
-		var info seedInfo
+		var info kmeans.SeedInfo
 		if p.Init == "random" {
-			c = randomInit(r.in, k, rng)
-		} else if c, err = seedCoreset(ctx, r, k, initSize, 100, 0, rng, r.report, &info); err != nil {
+			c = kmeans.RandomInit(r.In, k, rng)
+		} else if c, err = kmeans.SeedCoreset(ctx, r, k, initSize, 100, 0, rng, r.Report, &info); err != nil {
 			return nil, err
 		}
-		if err := r.be.Assign(ctx, valid.ds, c, k, vlabels, vdist); err != nil {
+		if err := r.Backend.Assign(ctx, valid.ds, c, k, vlabels, vdist); err != nil {
 			return nil, err
 		}
-		if in := sum64(vdist); in < bestInertia {
+		if in := algo.Sum64(vdist); in < bestInertia {
 			bestInertia, centers, seeded = in, c, info
 		}
 	}
 	// The seeds carry the coreset weight of their points as counts, so that
 	// the first batches refine them instead of replacing them (scikit-learn
 	// starts every count at 0, which throws the seeding away).
-	initCounts = seeded.mass
-	r.phases.addSeeding(tInit)
+	initCounts = seeded.Mass
+	r.Phases.AddSeeding(tInit)
 	counts := make([]float64, k)
 	if initCounts != nil {
 		copy(counts, initCounts)
@@ -250,7 +252,7 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 			}
 			bcounts[l]++
 			s := sums[int(l)*d : (int(l)+1)*d]
-			for t, v := range r.in.X[i*d : (i+1)*d] {
+			for t, v := range r.In.X[i*d : (i+1)*d] {
 				s[t] += float64(v)
 			}
 		}
@@ -272,12 +274,12 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 		sinceReassign += batch
 		if p.ReassignmentRatio > 0 && (hasZero(counts) || sinceReassign >= 10*k) {
 			sinceReassign = 0
-			reassignSmall(r.in, centers, counts, p.ReassignmentRatio, batch, rng)
+			reassignSmall(r.In, centers, counts, p.ReassignmentRatio, batch, rng)
 		}
-		bi := sum64(dist) / float64(batch)
+		bi := algo.Sum64(dist) / float64(batch)
 		el := time.Since(t0).Seconds()
 		iterSec += el
-		r.report(Progress{Phase: "iterate", Runs: 1, Run: 1, Iteration: step + 1, MaxIter: steps,
+		r.Report(algo.Progress{Phase: "iterate", Restarts: 1, Restart: 1, Iteration: step + 1, MaxIter: steps,
 			Inertia: bi * float64(n), Fraction: float64(step+1) / float64(steps), PointsPerSecond: float64(batch) / math.Max(el, 1e-9),
 			Points: batch, FLOPs: 2 * float64(batch) * float64(k) * float64(d), Seconds: el})
 		if step == 0 {
@@ -305,16 +307,16 @@ func (m *miniBatchModel) fit(ctx context.Context, r *run) (*fitted, error) {
 	}
 	full := make([]int32, n)
 	fdist := make([]float32, n)
-	if err := r.be.Assign(ctx, r.ds, centers, k, full, fdist); err != nil {
+	if err := r.Backend.Assign(ctx, r.DS, centers, k, full, fdist); err != nil {
 		return nil, err
 	}
-	if err := r.be.LabelDistances(ctx, r.ds, centers, k, full, fdist); err != nil {
+	if err := r.Backend.LabelDistances(ctx, r.DS, centers, k, full, fdist); err != nil {
 		return nil, err
 	}
-	inertia := sum64(fdist)
+	inertia := algo.Sum64(fdist)
 	epochs := int(math.Ceil(float64(min(step, steps)) * float64(batch) / float64(n)))
-	return &fitted{labels: full, k: k, centroids: centers, iterations: epochs, iterSec: iterSec, inertia: &inertia, nInitUsed: p.NInit,
-		initSample: seeded.sample, seeding: seeded.method, seedIterations: seeded.iterations}, nil
+	return &algo.Fitted{Labels: full, K: k, Centroids: centers, Iterations: epochs, IterSeconds: iterSec, Inertia: &inertia, NInitUsed: p.NInit,
+		InitSample: seeded.Sample, Seeding: seeded.Method, SeedIterations: seeded.Iterations}, nil
 }
 
 func hasZero(v []float64) bool {
@@ -329,7 +331,7 @@ func hasZero(v []float64) bool {
 // reassignSmall moves centres whose accumulated count is below ratio times
 // the largest count to random distinct points, as scikit-learn does, never
 // more than half the batch, and gives them the smallest remaining count.
-func reassignSmall(in Input, centers []float32, counts []float64, ratio float64, batch int, rng *rand.Rand) {
+func reassignSmall(in algo.Input, centers []float32, counts []float64, ratio float64, batch int, rng *rand.Rand) {
 	maxC := 0.0
 	for _, c := range counts {
 		maxC = math.Max(maxC, c)
@@ -356,9 +358,26 @@ func reassignSmall(in Input, centers []float32, counts []float64, ratio float64,
 			minKept = math.Min(minKept, c)
 		}
 	}
-	picked := randomInit(in, len(small), rng)
+	picked := kmeans.RandomInit(in, len(small), rng)
 	for s, j := range small {
 		copy(centers[j*in.D:(j+1)*in.D], picked[s*in.D:(s+1)*in.D])
 		counts[j] = minKept
 	}
+}
+
+// Extend implements algo.Extender: every point goes to its nearest fitted
+// centre, and the inertia is measured on all points.
+func (m *Algorithm) Extend(ctx context.Context, full, sample *algo.State, rows []int, f *algo.Fitted) (*algo.Fitted, error) {
+	return algo.ExtendCentroids(ctx, full, f)
+}
+
+// Child gives mini-batch k-means algo.ChildClusters' n_clusters.
+func (m *Algorithm) Child(size int) (algo.Algorithm, bool) {
+	k, ok := algo.ChildClusters(m.p.NClusters, size)
+	if !ok {
+		return nil, false
+	}
+	c := *m
+	c.p.NClusters = k
+	return &c, true
 }

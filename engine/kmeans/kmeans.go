@@ -1,4 +1,10 @@
-package engine
+// Package kmeans is scikit-learn's KMeans over a kernels.Backend: k-means++
+// seeding (greedy on every point, or on a lightweight coreset for large
+// data), Lloyd iterations with Hamerly-bounded assignment when the backend
+// can assign a subset of rows, and n_clusters "auto" chosen by silhouette.
+// It is also the seeding other algorithms start from (Labels, PlusPlusRows,
+// SeedCoreset).
+package kmeans
 
 import (
 	"context"
@@ -6,20 +12,15 @@ import (
 	"hash/maphash"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/internal/parallel"
+
 	"github.com/clusterd/clusterd/kernels"
-	paramModels "github.com/clusterd/clusterd/params"
 	"github.com/clusterd/clusterd/schema"
 )
-
-// DefaultRandomState is the seed used when neither random_state nor
-// Spec.Seed is given (the API's documented default).
-const DefaultRandomState = paramModels.DefaultRandomState
 
 // initShare is the part of a k-means restart's progress given to seeding.
 const initShare = 0.2
@@ -31,11 +32,11 @@ const initShare = 0.2
 // the coreset is autoCoreset(k), used only when the data have more than
 // twice as many points (below, seeding on every point costs about as much
 // as on a coreset with its twice as many candidates).
-func (p KMeansParams) initSampleSize(n int) int {
+func (p Params) initSampleSize(n int) int {
 	if p.InitSize > 0 {
 		return min(n, p.InitSize)
 	}
-	if m := autoCoreset(p.NClusters); n > 2*m {
+	if m := AutoCoreset(p.NClusters); n > 2*m {
 		return m
 	}
 	return n
@@ -46,8 +47,8 @@ func (p KMeansParams) initSampleSize(n int) int {
 // gain that is usually below 1% of the objective. The run's stats say so.
 const largeWork = 1 << 32
 
-// KMeansParams are k-means' parameters, named as scikit-learn's KMeans.
-type KMeansParams struct {
+// Params are k-means' parameters, named as scikit-learn's KMeans.
+type Params struct {
 	NClusters int     // n_clusters, default 8
 	Init      string  // init: "k-means++" (default) or "random"
 	NInit     int     // n_init: restarts, best by inertia; default 10, or "auto"
@@ -69,10 +70,14 @@ type KMeansParams struct {
 	nInitAuto  bool
 }
 
-type kmeansModel struct{ p KMeansParams }
+// Algorithm is k-means as the engine runs it (algo.Algorithm).
+type Algorithm struct{ p Params }
 
-func parseKMeans(v, given schema.Values, seed *int64) (model, error) {
-	kp := KMeansParams{
+// Parse builds the algorithm from its parameters, validated and completed
+// by the algorithm's model in package params (given: as the request sent
+// them); seed, when set, overrides random_state.
+func Parse(v, given schema.Values, seed *int64) (algo.Algorithm, error) {
+	kp := Params{
 		Init:      v.Str("init"),
 		MaxIter:   v.Int("max_iter"),
 		Tol:       v.Float("tol"),
@@ -81,11 +86,11 @@ func parseKMeans(v, given schema.Values, seed *int64) (model, error) {
 	if v.Has("init_size") {
 		kp.InitSize = v.Int("init_size")
 	}
-	kp.NInit, kp.nInitGiven, kp.nInitAuto = readNInit(v, given)
+	kp.NInit, kp.nInitGiven, kp.nInitAuto = algo.ReadNInit(v, given)
 	if kp.nInitAuto {
 		kp.NInit = 10
 	}
-	kp.Seed = readSeed(v, seed)
+	kp.Seed = algo.ReadSeed(v, seed)
 	if v.IsString("n_clusters", "auto") {
 		kp.Auto, kp.KMin, kp.KMax = true, 2, 10
 		if k, ok := v.IntOK("k_min"); ok {
@@ -98,10 +103,11 @@ func parseKMeans(v, given schema.Values, seed *int64) (model, error) {
 	} else {
 		kp.NClusters = v.Int("n_clusters")
 	}
-	return &kmeansModel{p: kp}, nil
+	return &Algorithm{p: kp}, nil
 }
 
-func (m *kmeansModel) params() map[string]any {
+// Params implements algo.Algorithm: the parameters as the run uses them.
+func (m *Algorithm) Params() map[string]any {
 	out := map[string]any{
 		"n_clusters": m.p.NClusters, "init": m.p.Init, "n_init": m.nInitParam(),
 		"max_iter": m.p.MaxIter, "tol": m.p.Tol, "random_state": m.p.Seed, "algorithm": m.p.Algorithm,
@@ -116,36 +122,37 @@ func (m *kmeansModel) params() map[string]any {
 	return out
 }
 
-func (m *kmeansModel) nInitParam() any {
+func (m *Algorithm) nInitParam() any {
 	if m.p.nInitAuto {
 		return "auto"
 	}
 	return m.p.NInit
 }
 
-func (m *kmeansModel) check(in Input) error {
+// Check implements algo.Algorithm.
+func (m *Algorithm) Check(in algo.Input) error {
 	if m.p.Auto {
-		return checkClusterCount(in, m.p.KMin)
+		return CheckClusterCount(in, m.p.KMin)
 	}
-	return checkClusterCount(in, m.p.NClusters)
+	return CheckClusterCount(in, m.p.NClusters)
 }
 
-// checkClusterCount rejects n_clusters above the number of points or of
+// CheckClusterCount rejects n_clusters above the number of points or of
 // distinct points: k-means would have to leave clusters empty or duplicate.
-func checkClusterCount(in Input, k int) error {
+func CheckClusterCount(in algo.Input, k int) error {
 	if k > in.N {
-		return &ParamError{Param: "n_clusters",
+		return &algo.ParamError{Param: "n_clusters",
 			Msg: fmt.Sprintf("n_clusters = %d is more than the %d points to cluster", k, in.N)}
 	}
-	if distinct := countDistinct(in, k); distinct < k {
-		return &ParamError{Param: "n_clusters",
+	if distinct := CountDistinct(in, k); distinct < k {
+		return &algo.ParamError{Param: "n_clusters",
 			Msg: fmt.Sprintf("n_clusters = %d is more than the %d distinct points to cluster", k, distinct)}
 	}
 	return nil
 }
 
-// countDistinct counts distinct rows, stopping once it reaches limit.
-func countDistinct(in Input, limit int) int {
+// CountDistinct counts distinct rows, stopping once it reaches limit.
+func CountDistinct(in algo.Input, limit int) int {
 	seed := maphash.MakeSeed()
 	buckets := map[uint64][]int{}
 	distinct := 0
@@ -181,46 +188,47 @@ func hashRow(row []float32) [2]uint64 {
 	return [2]uint64{a, b}
 }
 
-func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
+// Fit implements algo.Algorithm.
+func (m *Algorithm) Fit(ctx context.Context, r *algo.State) (*algo.Fitted, error) {
 	if m.p.Auto {
 		return m.fitAuto(ctx, r)
 	}
 	p := m.p
-	n, d := r.in.N, r.in.D
-	runs, note := p.NInit, ""
+	n, d := r.In.N, r.In.D
+	restarts, note := p.NInit, ""
 	switch {
 	case p.nInitAuto && p.Init == "k-means++":
-		runs = 1
+		restarts = 1
 	case !p.nInitGiven && float64(n)*float64(d)*float64(p.NClusters) > largeWork:
-		runs = 1
+		restarts = 1
 		note = fmt.Sprintf("n_init defaulted to 1 instead of 10 because n·d·k = %.3g exceeds %.3g; set n_init to override", float64(n)*float64(d)*float64(p.NClusters), float64(largeWork))
 	}
 	tolAbs := 0.0
 	if p.Tol > 0 {
-		tolAbs = p.Tol * meanVariance(r.in)
+		tolAbs = p.Tol * MeanVariance(r.In)
 	}
 	var best *lloydResult
-	var bestInfo seedInfo
-	for run := 0; run < runs; run++ {
-		rng := rand.New(rand.NewPCG(uint64(p.Seed), uint64(run)))
-		r.report(Progress{Phase: "init", Run: run + 1, Runs: runs, MaxIter: p.MaxIter, Fraction: float64(run) / float64(runs)})
+	var bestInfo SeedInfo
+	for restart := 0; restart < restarts; restart++ {
+		rng := rand.New(rand.NewPCG(uint64(p.Seed), uint64(restart)))
+		r.Report(algo.Progress{Phase: "init", Restart: restart + 1, Restarts: restarts, MaxIter: p.MaxIter, Fraction: float64(restart) / float64(restarts)})
 		var centers []float32
 		var err error
-		var info seedInfo
+		var info SeedInfo
 		if p.Init == "random" {
-			centers = randomInit(r.in, p.NClusters, rng)
+			centers = RandomInit(r.In, p.NClusters, rng)
 		} else {
 			// Seeding is counted as the first fifth of each restart.
-			seeding := func(ev Progress) {
-				ev.Fraction = (float64(run) + initShare*float64(ev.Iteration)/float64(max(ev.MaxIter, 1))) / float64(runs)
-				r.report(ev)
+			seeding := func(ev algo.Progress) {
+				ev.Fraction = (float64(restart) + initShare*float64(ev.Iteration)/float64(max(ev.MaxIter, 1))) / float64(restarts)
+				r.Report(ev)
 			}
 			centers, err = seed(ctx, r, p, rng, seeding, tolAbs, &info)
 			if err != nil {
 				return nil, err
 			}
 		}
-		res, err := lloyd(ctx, r, centers, p.NClusters, p.MaxIter, tolAbs, run, runs)
+		res, err := lloyd(ctx, r, centers, p.NClusters, p.MaxIter, tolAbs, restart, restarts)
 		if err != nil {
 			return nil, err
 		}
@@ -228,10 +236,10 @@ func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
 			best, bestInfo = res, info
 		}
 	}
-	f := &fitted{labels: best.labels, k: p.NClusters, centroids: best.centers, iterations: best.iterations, iterSec: best.iterSec,
-		inertia: &best.inertia, nInitUsed: runs, nInitNote: note, measured: best.measured}
+	f := &algo.Fitted{Labels: best.labels, K: p.NClusters, Centroids: best.centers, Iterations: best.iterations, IterSeconds: best.iterSec,
+		Inertia: &best.inertia, NInitUsed: restarts, NInitNote: note, Measured: best.measured}
 	if p.Init == "k-means++" {
-		f.initSample, f.seeding, f.seedIterations = bestInfo.sample, bestInfo.method, bestInfo.iterations
+		f.InitSample, f.Seeding, f.SeedIterations = bestInfo.Sample, bestInfo.Method, bestInfo.Iterations
 	}
 	return f, nil
 }
@@ -241,20 +249,20 @@ func (m *kmeansModel) fit(ctx context.Context, r *run) (*fitted, error) {
 // p.initSampleSize(n) points), else on a coreset (see seedCoreset). It
 // adds its time to the run's seeding phase and reports, through info, how
 // it seeded.
-func seed(ctx context.Context, r *run, p KMeansParams, rng *rand.Rand, report func(Progress), tolAbs float64, info *seedInfo) ([]float32, error) {
+func seed(ctx context.Context, r *algo.State, p Params, rng *rand.Rand, report func(algo.Progress), tolAbs float64, info *SeedInfo) ([]float32, error) {
 	t0 := time.Now()
-	defer r.phases.addSeeding(t0)
-	m := p.initSampleSize(r.in.N)
-	info.sample, info.method = r.in.N, SeedingGreedy
-	if m >= r.in.N {
-		return kmeansPlusPlus(ctx, r.be, r.ds, r.in, nil, p.NClusters, greedyTrials(p.NClusters), rng, report)
+	defer r.Phases.AddSeeding(t0)
+	m := p.initSampleSize(r.In.N)
+	info.Sample, info.Method = r.In.N, SeedingGreedy
+	if m >= r.In.N {
+		return kmeansPlusPlus(ctx, r.Backend, r.DS, r.In, nil, p.NClusters, GreedyTrials(p.NClusters), rng, report)
 	}
-	return seedCoreset(ctx, r, p.NClusters, m, p.MaxIter, tolAbs, rng, report, info)
+	return SeedCoreset(ctx, r, p.NClusters, m, p.MaxIter, tolAbs, rng, report, info)
 }
 
-// meanVariance is the mean over features of each feature's population
+// MeanVariance is the mean over features of each feature's population
 // variance, the scale scikit-learn multiplies tol by.
-func meanVariance(in Input) float64 {
+func MeanVariance(in algo.Input) float64 {
 	mean := make([]float64, in.D)
 	for i := 0; i < in.N; i++ {
 		for t, v := range in.X[i*in.D : (i+1)*in.D] {
@@ -274,8 +282,8 @@ func meanVariance(in Input) float64 {
 	return s / float64(in.N) / float64(in.D)
 }
 
-// randomInit picks k distinct rows uniformly (a partial Fisher–Yates shuffle).
-func randomInit(in Input, k int, rng *rand.Rand) []float32 {
+// RandomInit picks k distinct rows uniformly (a partial Fisher–Yates shuffle).
+func RandomInit(in algo.Input, k int, rng *rand.Rand) []float32 {
 	picked := map[int]int{}
 	centers := make([]float32, k*in.D)
 	for j := 0; j < k; j++ {
@@ -294,9 +302,9 @@ func randomInit(in Input, k int, rng *rand.Rand) []float32 {
 	return centers
 }
 
-// greedyTrials is scikit-learn's number of candidates per centre of greedy
+// GreedyTrials is scikit-learn's number of candidates per centre of greedy
 // k-means++: 2+⌊ln k⌋.
-func greedyTrials(k int) int { return 2 + int(math.Log(float64(k))) }
+func GreedyTrials(k int) int { return 2 + int(math.Log(float64(k))) }
 
 // kmeansPlusPlus is scikit-learn's greedy k-means++: the first centre is a
 // uniformly drawn point; each next one is the best, by resulting potential
@@ -305,14 +313,14 @@ func greedyTrials(k int) int { return 2 + int(math.Log(float64(k))) }
 // With weights w (nil: every point weighs 1) it is the same on a weighted
 // set: the first centre is drawn proportionally to the weight, candidates
 // proportionally to weight × squared distance, and potentials are weighted.
-func kmeansPlusPlus(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, w []float64, k, trials int, rng *rand.Rand, report func(Progress)) ([]float32, error) {
-	centers, _, err := kmeansPlusPlusRows(ctx, be, ds, in, w, k, trials, rng, report)
+func kmeansPlusPlus(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in algo.Input, w []float64, k, trials int, rng *rand.Rand, report func(algo.Progress)) ([]float32, error) {
+	centers, _, err := PlusPlusRows(ctx, be, ds, in, w, k, trials, rng, report)
 	return centers, err
 }
 
-// kmeansPlusPlusRows is kmeansPlusPlus that also returns the rows it picked
+// PlusPlusRows is kmeansPlusPlus that also returns the rows it picked
 // (a Gaussian mixture's init_params "k-means++" starts from them).
-func kmeansPlusPlusRows(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, w []float64, k, trials int, rng *rand.Rand, report func(Progress)) ([]float32, []int, error) {
+func PlusPlusRows(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in algo.Input, w []float64, k, trials int, rng *rand.Rand, report func(algo.Progress)) ([]float32, []int, error) {
 	n, d := in.N, in.D
 	rows := make([]int, 0, k)
 	x := in.X
@@ -387,7 +395,7 @@ func kmeansPlusPlusRows(ctx context.Context, be kernels.Backend, ds kernels.Data
 		copy(centers[c*d:(c+1)*d], cand[best*d:(best+1)*d])
 		rows = append(rows, ids[best])
 		if c%16 == 0 {
-			report(Progress{Phase: "init", Iteration: c, MaxIter: k, Inertia: pot})
+			report(algo.Progress{Phase: "init", Iteration: c, MaxIter: k, Inertia: pot})
 		}
 	}
 	return centers, rows, nil
@@ -409,36 +417,27 @@ const potChunk = 8192
 
 // potentials sets pots[t] = Σ_i w_i·min(closest[i], dc[i·trials + t]) (the
 // potential if candidate t became a centre; w nil: w_i = 1), summing each
-// chunk of rows on its own goroutine and the chunks in order.
+// chunk of rows as a task of internal/parallel and the chunks in order.
 func potentials(closest []float32, w []float64, dc []float32, trials int, pots []float64) {
 	n := len(closest)
 	chunks := (n + potChunk - 1) / potChunk
 	part := make([]float64, chunks*trials)
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range min(runtime.GOMAXPROCS(0), chunks) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
-				p := part[c*trials : (c+1)*trials]
-				for i := c * potChunk; i < min(n, (c+1)*potChunk); i++ {
-					cl := closest[i]
-					if w == nil {
-						for t, v := range dc[i*trials : (i+1)*trials] {
-							p[t] += float64(min(cl, v))
-						}
-						continue
-					}
-					wi := w[i]
-					for t, v := range dc[i*trials : (i+1)*trials] {
-						p[t] += wi * float64(min(cl, v))
-					}
+	parallel.For(context.Background(), 0, chunks, func(c int) {
+		p := part[c*trials : (c+1)*trials]
+		for i := c * potChunk; i < min(n, (c+1)*potChunk); i++ {
+			cl := closest[i]
+			if w == nil {
+				for t, v := range dc[i*trials : (i+1)*trials] {
+					p[t] += float64(min(cl, v))
 				}
+				continue
 			}
-		}()
-	}
-	wg.Wait()
+			wi := w[i]
+			for t, v := range dc[i*trials : (i+1)*trials] {
+				p[t] += wi * float64(min(cl, v))
+			}
+		}
+	})
 	clear(pots)
 	for c := 0; c < chunks; c++ {
 		for t := range pots {
@@ -450,19 +449,11 @@ func potentials(closest []float32, w []float64, dc []float32, trials int, pots [
 // potential is Σ_i w_i·closest[i] (w nil: w_i = 1).
 func potential(closest []float32, w []float64) float64 {
 	if w == nil {
-		return sum64(closest)
+		return algo.Sum64(closest)
 	}
 	var s float64
 	for i, v := range closest {
 		s += w[i] * float64(v)
-	}
-	return s
-}
-
-func sum64(v []float32) float64 {
-	var s float64
-	for _, e := range v {
-		s += float64(e)
 	}
 	return s
 }
@@ -487,8 +478,8 @@ type lloydResult struct {
 // subset of rows), and the per-cluster sums are updated incrementally from
 // the rows whose label changed, in row order; they are summed afresh on the
 // first iteration and after an empty cluster was relocated.
-func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAbs float64, runIdx, runs int) (*lloydResult, error) {
-	n, d := r.in.N, r.in.D
+func lloyd(ctx context.Context, r *algo.State, centers []float32, k, maxIter int, tolAbs float64, restart, restarts int) (*lloydResult, error) {
+	n, d := r.In.N, r.In.D
 	as := newAssigner(r, k)
 	prev := make([]int32, n)
 	sums := make([]float64, k*d)
@@ -514,22 +505,22 @@ func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAb
 			break
 		}
 		if fresh {
-			if err := r.be.SumByLabel(ctx, r.ds, labels, k, sums, counts); err != nil {
+			if err := r.Backend.SumByLabel(ctx, r.DS, labels, k, sums, counts); err != nil {
 				return nil, err
 			}
 			fresh = false
 		} else {
-			moveMembers(r.in, changed, prev, labels, sums, counts)
+			moveMembers(r.In, changed, prev, labels, sums, counts)
 		}
 		for _, i := range changed {
 			prev[i] = labels[i]
 		}
 		if hasEmpty(counts) {
 			dist := make([]float32, n)
-			if err := r.be.LabelDistances(ctx, r.ds, centers, k, labels, dist); err != nil {
+			if err := r.Backend.LabelDistances(ctx, r.DS, centers, k, labels, dist); err != nil {
 				return nil, err
 			}
-			relocateEmpty(r.in, labels, dist, sums, counts, k)
+			relocateEmpty(r.In, labels, dist, sums, counts, k)
 			fresh = true // the relocation moved a point's contribution, not its label
 		}
 		shift := updateCenters(centers, next, sums, counts, k, d, moved)
@@ -538,10 +529,10 @@ func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAb
 		iters = it + 1
 		el := time.Since(t0).Seconds()
 		iterSec += el
-		r.report(Progress{Phase: "iterate", Run: runIdx + 1, Runs: runs, Iteration: iters, MaxIter: maxIter,
+		r.Report(algo.Progress{Phase: "iterate", Restart: restart + 1, Restarts: restarts, Iteration: iters, MaxIter: maxIter,
 			Inertia: as.inertia(), PointsPerSecond: float64(n) / math.Max(el, 1e-9),
 			Points: measured, FLOPs: 2 * float64(measured) * float64(k) * float64(d), Seconds: el,
-			Fraction: (float64(runIdx) + initShare + (1-initShare)*float64(iters)/float64(maxIter)) / float64(runs)})
+			Fraction: (float64(restart) + initShare + (1-initShare)*float64(iters)/float64(maxIter)) / float64(restarts)})
 		if shift <= tolAbs {
 			break
 		}
@@ -555,15 +546,15 @@ func lloyd(ctx context.Context, r *run, centers []float32, k, maxIter int, tolAb
 	}
 	labels := as.labels()
 	dist := make([]float32, n)
-	if err := r.be.LabelDistances(ctx, r.ds, centers, k, labels, dist); err != nil {
+	if err := r.Backend.LabelDistances(ctx, r.DS, centers, k, labels, dist); err != nil {
 		return nil, err
 	}
-	return &lloydResult{labels: labels, centers: centers, inertia: sum64(dist), iterations: iters, iterSec: iterSec, measured: measuredTotal}, nil
+	return &lloydResult{labels: labels, centers: centers, inertia: algo.Sum64(dist), iterations: iters, iterSec: iterSec, measured: measuredTotal}, nil
 }
 
 // moveMembers moves the changed rows' contributions from their previous
 // cluster's sums to their new one's, in row order.
-func moveMembers(in Input, changed, prev, labels []int32, sums []float64, counts []int64) {
+func moveMembers(in algo.Input, changed, prev, labels []int32, sums []float64, counts []int64) {
 	d := in.D
 	for _, i := range changed {
 		from, to := int(prev[i]), int(labels[i])
@@ -591,7 +582,7 @@ func hasEmpty(counts []int64) bool {
 // old cluster's sums to the empty one's. dist are the squared distances of
 // the rows to their assigned centres. Labels are not changed: the next
 // assignment step settles them.
-func relocateEmpty(in Input, labels []int32, dist []float32, sums []float64, counts []int64, k int) {
+func relocateEmpty(in algo.Input, labels []int32, dist []float32, sums []float64, counts []int64, k int) {
 	var empty []int
 	for j := 0; j < k; j++ {
 		if counts[j] == 0 {
@@ -658,4 +649,37 @@ func updateCenters(cur, next []float32, sums []float64, counts []int64, k, d int
 		shift += m
 	}
 	return shift
+}
+
+// Extend implements algo.Extender for k-means: every point goes to its nearest
+// fitted centre, and the inertia is measured on all points.
+func (m *Algorithm) Extend(ctx context.Context, full, sample *algo.State, rows []int, f *algo.Fitted) (*algo.Fitted, error) {
+	return algo.ExtendCentroids(ctx, full, f)
+}
+
+// Child gives k-means algo.ChildClusters' n_clusters.
+func (m *Algorithm) Child(size int) (algo.Algorithm, bool) {
+	k, ok := algo.ChildClusters(m.p.NClusters, size)
+	if !ok {
+		return nil, false
+	}
+	c := *m
+	c.p.NClusters = k
+	return &c, true
+}
+
+// Labels is scikit-learn's KMeans(n_clusters=k, n_init=nInit,
+// random_state=seed).fit(X).labels_ on s's data: k-means++ seeding, Lloyd
+// iterations to tol 1e-4 (at most 300). It reports no progress. Gaussian
+// mixtures (init_params "kmeans") and spectral clustering (assign_labels
+// "kmeans") start from it.
+func Labels(ctx context.Context, s *algo.State, k, nInit int, seed int64) ([]int32, error) {
+	km := &Algorithm{p: Params{NClusters: k, Init: "k-means++", NInit: nInit, nInitGiven: true, MaxIter: 300, Tol: 1e-4, Seed: seed, Algorithm: "lloyd"}}
+	quiet := *s
+	quiet.Progress = nil
+	f, err := km.Fit(ctx, &quiet)
+	if err != nil {
+		return nil, err
+	}
+	return f.Labels, nil
 }

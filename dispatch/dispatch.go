@@ -1,10 +1,11 @@
-// Package backends decides where clustering kernels run. The service and
-// the CLI are pure Go and always have the CPU backend; a GPU is used through
-// the clusterd-gpu worker process (built with -tags cuda) when one is found
-// and reports a usable device. Every reason a GPU is not used is kept, so it
-// can be logged, counted and shown by `clusterd devices` and
-// GET /v1/system/backends.
-package backends
+// Package dispatch decides where clustering runs execute and hands out
+// Executors for them: the CPU backend in this process, always there (the
+// service and the CLI are pure Go), or a GPU through the clusterd-gpu
+// worker process (built with -tags cuda) when one is found and reports a
+// usable device. Every reason a GPU is not used is kept, so it can be
+// logged, counted and shown by `clusterd devices` and
+// GET /v1/system/backends (whose JSON is Status).
+package dispatch
 
 import (
 	"context"
@@ -108,8 +109,8 @@ type CPUInfo struct {
 type Executor interface {
 	// Name is the backend's name in results and metrics ("cpu", "gpu:0").
 	Name() string
-	// Run is engine.Run on this backend.
-	Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error)
+	// Fit is engine.Fit on this backend.
+	Fit(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error)
 }
 
 // Local runs the engine in this process on a kernels.Backend.
@@ -118,9 +119,9 @@ type Local struct{ Backend kernels.Backend }
 // Name implements Executor.
 func (l Local) Name() string { return l.Backend.Name() }
 
-// Run implements Executor.
-func (l Local) Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
-	return engine.Run(ctx, in, spec, engine.Options{Backend: l.Backend, Progress: progress})
+// Fit implements Executor.
+func (l Local) Fit(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
+	return engine.Fit(ctx, in, spec, engine.Options{Backend: l.Backend, Progress: progress})
 }
 
 // remote runs the engine in a GPU worker process on one device.
@@ -131,8 +132,8 @@ type remote struct {
 
 func (r *remote) Name() string { return fmt.Sprintf("gpu:%d", r.device) }
 
-func (r *remote) Run(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
-	return r.p.Run(ctx, in, spec, progress)
+func (r *remote) Fit(ctx context.Context, in engine.Input, spec engine.Spec, progress func(engine.Progress)) (*engine.Result, error) {
+	return r.p.Fit(ctx, in, spec, progress)
 }
 
 // Manager owns the backends of a process.

@@ -1,25 +1,29 @@
-package engine
+// Package quality computes clustering quality scores with scikit-learn's
+// definitions: the silhouette coefficient (exact or on a seeded sample,
+// blocked to bound memory), the Davies–Bouldin index and the
+// Calinski–Harabasz score.
+package quality
 
 import (
 	"cmp"
 	"context"
 	"math"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
+
+	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/internal/parallel"
 
 	"github.com/clusterd/clusterd/kernels"
 )
 
-// computeMetrics computes the silhouette coefficient, the Davies–Bouldin
+// Compute computes the silhouette coefficient, the Davies–Bouldin
 // index and the Calinski–Harabasz score with scikit-learn's definitions,
 // over the non-noise points. It returns nil when fewer than 2 clusters
 // exist or every point is its own cluster (scikit-learn rejects both).
 // means are the clusters' member means (k×d) and counts their sizes.
 // The silhouette uses at most sampleLimit points (a seeded uniform sample;
 // sampleLimit < 0 means all) and the second result is how many it used.
-func computeMetrics(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, labels []int32, k int, means []float32, counts []int64, sampleLimit int, seed int64) (*Metrics, int, error) {
+func Compute(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in algo.Input, labels []int32, k int, means []float32, counts []int64, sampleLimit int, seed int64) (*Metrics, int, error) {
 	var rows []int
 	for i, l := range labels {
 		if l >= 0 {
@@ -29,12 +33,12 @@ func computeMetrics(ctx context.Context, be kernels.Backend, ds kernels.Dataset,
 	if k < 2 || k >= len(rows) {
 		return nil, 0, nil
 	}
-	db, ch, err := daviesBouldinCalinski(ctx, be, ds, in, labels, k, means, counts)
+	db, ch, err := DaviesBouldinCalinski(ctx, be, ds, in, labels, k, means, counts)
 	if err != nil {
 		return nil, 0, err
 	}
 	if sampleLimit > 0 {
-		rows = sampleRows(rows, sampleLimit, seed)
+		rows = algo.SampleRows(rows, sampleLimit, seed)
 	}
 	sil, err := Silhouette(ctx, be, in, labels, rows)
 	if err != nil {
@@ -43,9 +47,9 @@ func computeMetrics(ctx context.Context, be kernels.Backend, ds kernels.Dataset,
 	return &Metrics{Silhouette: sil, DaviesBouldin: db, CalinskiHarabasz: ch}, len(rows), nil
 }
 
-// daviesBouldinCalinski computes both scores from the member means and each
+// DaviesBouldinCalinski computes both scores from the member means and each
 // point's exact distance to its cluster's mean.
-func daviesBouldinCalinski(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in Input, labels []int32, k int, means []float32, counts []int64) (db, ch float64, err error) {
+func DaviesBouldinCalinski(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in algo.Input, labels []int32, k int, means []float32, counts []int64) (db, ch float64, err error) {
 	d := in.D
 	dist := make([]float32, in.N)
 	if err := be.LabelDistances(ctx, ds, means, k, labels, dist); err != nil {
@@ -125,23 +129,6 @@ func daviesBouldinCalinski(ctx context.Context, be kernels.Backend, ds kernels.D
 	return db / float64(k), ch, nil
 }
 
-// parallelRange calls fn(i) for every i in [0, n), spread over GOMAXPROCS
-// goroutines; fn must only write what belongs to its i.
-func parallelRange(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
 // closeToZero mirrors numpy.allclose(v, 0): |v| ≤ 1e-8.
 func closeToZero(v float64) bool { return math.Abs(v) <= 1e-8 }
 
@@ -152,13 +139,13 @@ func closeToZero(v float64) bool { return math.Abs(v) <= 1e-8 }
 // s = (b − a)/max(a, b), with s = 0 for a row alone in its cluster. Labels
 // must be ≥ 0 for every listed row. The rows are copied and centred, which
 // leaves distances unchanged and keeps the GEMM form accurate.
-func Silhouette(ctx context.Context, be kernels.Backend, in Input, labels []int32, rows []int) (float64, error) {
+func Silhouette(ctx context.Context, be kernels.Backend, in algo.Input, labels []int32, rows []int) (float64, error) {
 	m, d := len(rows), in.D
 	// Grouped by label (the order of the rows does not change the mean):
 	// the blocked sums then add a run of rows into one cluster's sums.
 	rows = slices.Clone(rows)
 	slices.SortStableFunc(rows, func(a, b int) int { return cmp.Compare(labels[a], labels[b]) })
-	sub := gatherRows(in, rows)
+	sub := algo.GatherRows(in, rows)
 	center(sub)
 	// Relabel densely among the sampled rows.
 	ids := map[int32]int32{}
@@ -235,13 +222,13 @@ const silhouetteBlockRows = 512
 // (Backend.Distances, m×B at most silhouetteSumsBytes), then, per row of the
 // block, its per-cluster sums of their roots (its distance to itself is 0,
 // not the GEMM form's rounding). Memory is O(m·B + B·k) instead of O(m·k).
-func silhouetteBlocked(ctx context.Context, be kernels.Backend, ds kernels.Dataset, sub Input, lab []int32, k int, count []float64) (float64, error) {
+func silhouetteBlocked(ctx context.Context, be kernels.Backend, ds kernels.Dataset, sub algo.Input, lab []int32, k int, count []float64) (float64, error) {
 	return silhouetteBlockedWith(ctx, be, ds, sub, lab, k, count, silhouetteSumsBytes)
 }
 
 // silhouetteBlockedWith is silhouetteBlocked with blocks of at most
 // blockBytes of distances.
-func silhouetteBlockedWith(ctx context.Context, be kernels.Backend, ds kernels.Dataset, sub Input, lab []int32, k int, count []float64, blockBytes int) (float64, error) {
+func silhouetteBlockedWith(ctx context.Context, be kernels.Backend, ds kernels.Dataset, sub algo.Input, lab []int32, k int, count []float64, blockBytes int) (float64, error) {
 	m, d := sub.N, sub.D
 	block := max(1, min(m, blockBytes/(4*m), silhouetteBlockRows))
 	out := make([]float32, m*block)
@@ -279,7 +266,7 @@ func silhouetteBlockedWith(ctx context.Context, be kernels.Backend, ds kernels.D
 		// Each task takes the rows of a range of clusters (the rows are
 		// grouped by label), so it alone adds to those clusters' sums, and
 		// reads each row's distances to the block contiguously.
-		parallelRange(len(runs)-1, func(c int) {
+		parallel.For(context.Background(), 0, len(runs)-1, func(c int) {
 			for i := runs[c]; i < runs[c+1]; i++ {
 				l := int(lab[i])
 				o, acc := out[i*b:(i+1)*b], sums[l*block:l*block+b]
@@ -288,7 +275,7 @@ func silhouetteBlockedWith(ctx context.Context, be kernels.Backend, ds kernels.D
 				}
 			}
 		})
-		parallelRange(b, func(j int) {
+		parallel.For(context.Background(), 0, b, func(j int) {
 			row := make([]float64, k)
 			// Its distance to itself is 0, not the GEMM form's rounding.
 			self := math.Sqrt(float64(out[(lo+j)*b+j]))
@@ -306,7 +293,7 @@ func silhouetteBlockedWith(ctx context.Context, be kernels.Backend, ds kernels.D
 }
 
 // center subtracts the column means from in.X in place.
-func center(in Input) {
+func center(in algo.Input) {
 	mean := make([]float64, in.D)
 	for i := 0; i < in.N; i++ {
 		for t, v := range in.X[i*in.D : (i+1)*in.D] {
@@ -319,4 +306,11 @@ func center(in Input) {
 			row[t] = float32(float64(row[t]) - mean[t]/float64(in.N))
 		}
 	}
+}
+
+// Metrics are the quality scores, with scikit-learn's definitions.
+type Metrics struct {
+	Silhouette       float64 `json:"silhouette_score"`
+	DaviesBouldin    float64 `json:"davies_bouldin_index"`
+	CalinskiHarabasz float64 `json:"calinski_harabasz_score"`
 }

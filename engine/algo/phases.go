@@ -1,4 +1,4 @@
-package engine
+package algo
 
 import (
 	"fmt"
@@ -86,8 +86,8 @@ func (p Phases) LogAttrs() []any {
 	return out
 }
 
-// addSeeding adds the time since t0 to the seeding phase (p may be nil).
-func (p *Phases) addSeeding(t0 time.Time) {
+// AddSeeding adds the time since t0 to the seeding phase (p may be nil).
+func (p *Phases) AddSeeding(t0 time.Time) {
 	if p != nil {
 		p.Seeding += time.Since(t0).Seconds()
 	}

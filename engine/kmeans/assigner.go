@@ -1,13 +1,14 @@
-package engine
+package kmeans
 
 import (
 	"cmp"
 	"context"
 	"math"
-	"runtime"
 	"slices"
-	"sync"
 	"sync/atomic"
+
+	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/internal/parallel"
 
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -31,16 +32,16 @@ type assigner interface {
 	inertia() float64
 }
 
-func newAssigner(r *run, k int) assigner {
-	if sa, ok := r.be.(kernels.SubsetAssigner); ok && k > 1 {
+func newAssigner(r *algo.State, k int) assigner {
+	if sa, ok := r.Backend.(kernels.SubsetAssigner); ok && k > 1 {
 		return newBounded(r, sa, k)
 	}
-	return &plainAssigner{r: r, k: k, lab: make([]int32, r.in.N), prev: make([]int32, r.in.N), dist: make([]float32, r.in.N), first: true}
+	return &plainAssigner{r: r, k: k, lab: make([]int32, r.In.N), prev: make([]int32, r.In.N), dist: make([]float32, r.In.N), first: true}
 }
 
 // plainAssigner is Lloyd's assignment: all rows, all centres, every time.
 type plainAssigner struct {
-	r         *run
+	r         *algo.State
 	k         int
 	lab, prev []int32
 	dist      []float32
@@ -49,7 +50,7 @@ type plainAssigner struct {
 
 func (p *plainAssigner) assign(ctx context.Context, centers []float32, _ []float64) ([]int32, int, error) {
 	copy(p.prev, p.lab)
-	if err := p.r.be.Assign(ctx, p.r.ds, centers, p.k, p.lab, p.dist); err != nil {
+	if err := p.r.Backend.Assign(ctx, p.r.DS, centers, p.k, p.lab, p.dist); err != nil {
 		return nil, 0, err
 	}
 	var changed []int32
@@ -63,7 +64,7 @@ func (p *plainAssigner) assign(ctx context.Context, centers []float32, _ []float
 }
 
 func (p *plainAssigner) labels() []int32  { return p.lab }
-func (p *plainAssigner) inertia() float64 { return sum64(p.dist) }
+func (p *plainAssigner) inertia() float64 { return algo.Sum64(p.dist) }
 
 // boundTol is the relative error, against ‖x‖² + ‖c‖², allowed for a
 // squared distance from the backend (its contract's tolerance); bounds are
@@ -83,7 +84,7 @@ const boundTol = 1e-5
 // Bounds are float32, rounded outwards (upper bounds up, lower bounds
 // down), which halves their memory at a relative cost far below boundTol.
 type boundedAssigner struct {
-	r            *run
+	r            *algo.State
 	sa           kernels.SubsetAssigner
 	k, d         int
 	lab          []int32
@@ -98,9 +99,9 @@ type boundedAssigner struct {
 	rho float64
 }
 
-func newBounded(r *run, sa kernels.SubsetAssigner, k int) *boundedAssigner {
-	n := r.in.N
-	return &boundedAssigner{r: r, sa: sa, k: k, d: r.in.D, lab: make([]int32, n), upper: make([]float32, n), lower: make([]float32, n),
+func newBounded(r *algo.State, sa kernels.SubsetAssigner, k int) *boundedAssigner {
+	n := r.In.N
+	return &boundedAssigner{r: r, sa: sa, k: k, d: r.In.D, lab: make([]int32, n), upper: make([]float32, n), lower: make([]float32, n),
 		state: make([]uint8, n), first: true, rho: 1}
 }
 
@@ -129,7 +130,7 @@ func (b *boundedAssigner) assign(ctx context.Context, centers []float32, moved [
 	n := len(b.lab)
 	cnMax := 0.0
 	for j := 0; j < b.k; j++ {
-		cnMax = math.Max(cnMax, sqNorm64(centers[j*b.d:(j+1)*b.d]))
+		cnMax = math.Max(cnMax, algo.SqNorm64(centers[j*b.d:(j+1)*b.d]))
 	}
 	if b.first {
 		b.first = false
@@ -162,7 +163,7 @@ func (b *boundedAssigner) measure(ctx context.Context, rows []int32, centers []f
 		part := rows[lo:min(len(rows), lo+measureChunk)]
 		m := len(part)
 		b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
-		if err := b.sa.AssignSubset(ctx, b.r.ds, part, centers, b.k, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
+		if err := b.sa.AssignSubset(ctx, b.r.DS, part, centers, b.k, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
 			return nil, err
 		}
 		for p, i := range part {
@@ -201,9 +202,6 @@ const (
 
 // filterChunk is the number of rows per task of filter's passes.
 const filterChunk = 1 << 14
-
-// blocks is the number of chunks of size c that cover n.
-func blocks(n, c int) int { return (n + c - 1) / c }
 
 // Row states of filter.
 const (
@@ -253,9 +251,9 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 	// Leaving moves out can only help when the largest ones stand out.
 	if b.k > 2*maxExcluded && mv(0) > 1.25*mv(maxExcluded) {
 		var fail, check [8]atomic.Int64
-		parallelRange(blocks(n, filterChunk), func(c int) {
+		parallel.Chunks(context.Background(), 0, n, filterChunk, func(lo, hi int) {
 			var f, ch [8]int64
-			for i := c * filterChunk; i < min(n, (c+1)*filterChunk); i++ {
+			for i := lo; i < hi; i++ {
 				a := b.lab[i]
 				u := float64(b.upper[i]) + moved[a]
 				if u <= half[a] {
@@ -287,8 +285,8 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 	// outside the excluded ones), and whether the row is kept by them, to
 	// be checked against the excluded centres, or tightened.
 	state := b.state
-	parallelRange(blocks(n, filterChunk), func(c int) {
-		for i := c * filterChunk; i < min(n, (c+1)*filterChunk); i++ {
+	parallel.Chunks(context.Background(), 0, n, filterChunk, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
 			a := b.lab[i]
 			b.upper[i] = up32(float64(b.upper[i]) + moved[a])
 			b.lower[i] = down32(float64(b.lower[i]) - dec(e, a))
@@ -346,7 +344,7 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 		part := b.checks[lo:min(len(b.checks), lo+measureChunk)]
 		m := len(part)
 		b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
-		if err := b.sa.AssignSubset(ctx, b.r.ds, part, ex, e, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
+		if err := b.sa.AssignSubset(ctx, b.r.DS, part, ex, e, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
 			return err
 		}
 		for p, i := range part {
@@ -385,34 +383,24 @@ const tightenChunk = 4096
 // stays in state "tighten" (to be measured) otherwise.
 func (b *boundedAssigner) tighten(centers []float32, half []float64, checking bool) {
 	rows, d, state := b.rows, b.d, b.state
-	chunks := (len(rows) + tightenChunk - 1) / tightenChunk
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range min(runtime.GOMAXPROCS(0), chunks) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
-				for p := c * tightenChunk; p < min(len(rows), (c+1)*tightenChunk); p++ {
-					i := rows[p]
-					a := int(b.lab[i])
-					// float64 differences: exact to far below boundTol, so
-					// the widened bound stays an upper bound.
-					u := math.Sqrt(sqDist64(b.r.in.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + boundTol)
-					b.upper[i] = min(b.upper[i], up32(u))
-					switch {
-					case float64(b.upper[i]) <= half[a]:
-						state[i] = keep
-					case b.upper[i] <= b.lower[i] && checking:
-						state[i] = check
-					case b.upper[i] <= b.lower[i]:
-						state[i] = keep
-					}
-				}
+	parallel.Chunks(context.Background(), 0, len(rows), tightenChunk, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			i := rows[p]
+			a := int(b.lab[i])
+			// float64 differences: exact to far below boundTol, so
+			// the widened bound stays an upper bound.
+			u := math.Sqrt(sqDist64(b.r.In.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + boundTol)
+			b.upper[i] = min(b.upper[i], up32(u))
+			switch {
+			case float64(b.upper[i]) <= half[a]:
+				state[i] = keep
+			case b.upper[i] <= b.lower[i] && checking:
+				state[i] = check
+			case b.upper[i] <= b.lower[i]:
+				state[i] = keep
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // sqDist64 is ‖x − c‖² accumulated in float64.
@@ -439,13 +427,13 @@ func sqDist64(x, c []float32) float64 {
 // halfNearest returns, per centre, half the distance to its nearest other
 // centre, shrunk by the distance tolerance.
 func (b *boundedAssigner) halfNearest(ctx context.Context, centers []float32, cnMax float64) ([]float64, error) {
-	ds, err := b.r.be.Upload(centers, b.k, b.d)
+	ds, err := b.r.Backend.Upload(centers, b.k, b.d)
 	if err != nil {
 		return nil, err
 	}
 	defer ds.Close()
 	d2 := make([]float32, b.k*b.k)
-	if err := b.r.be.Distances(ctx, ds, centers, b.k, d2); err != nil {
+	if err := b.r.Backend.Distances(ctx, ds, centers, b.k, d2); err != nil {
 		return nil, err
 	}
 	half := make([]float64, b.k)
@@ -484,4 +472,17 @@ func growF(s []float32, n int) []float32 {
 		return make([]float32, n)
 	}
 	return s[:n]
+}
+
+// ExcludedCounts is how often, since the process started, the bounds
+// update chose each number of excluded centres (tests check that the
+// choice is exercised).
+func ExcludedCounts() map[int]int {
+	out := map[int]int{}
+	for i, e := range excludedChoices {
+		if c := excludedCounts[i].Load(); c > 0 {
+			out[e] = int(c)
+		}
+	}
+	return out
 }

@@ -1,16 +1,18 @@
-package engine
+package kmeans
 
 import (
-	"github.com/clusterd/clusterd/cpu"
 	"slices"
 	"testing"
+
+	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/engine/algo"
 )
 
 // TestRelocateEmpty follows scikit-learn's _relocate_empty_clusters_dense: each
 // empty cluster takes the point farthest from its centre, and that point's
 // contribution moves from its old cluster's sums.
 func TestRelocateEmpty(t *testing.T) {
-	in := Input{X: []float32{0, 0, 1, 0, 10, 0, 11, 0, 50, 0}, N: 5, D: 2}
+	in := algo.Input{X: []float32{0, 0, 1, 0, 10, 0, 11, 0, 50, 0}, N: 5, D: 2}
 	labels := []int32{0, 0, 1, 1, 1}
 	dist := []float32{0.25, 0.25, 400, 380, 900} // row 4 is farthest, then row 2
 	sums := []float64{1, 0, 71, 0, 0, 0, 0, 0}
@@ -39,14 +41,14 @@ func TestEmptyClustersAreRelocated(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		x = append(x, float32(i%10), float32(i%10*i%7))
 	}
-	in := Input{X: x, N: 100, D: 2}
+	in := algo.Input{X: x, N: 100, D: 2}
 	centers := make([]float32, 8)
 	for j := 0; j < 4; j++ {
 		copy(centers[j*2:], x[:2]) // four identical centres
 	}
-	r := &run{in: in, be: cpu.New(cpu.Options{})}
+	r := &algo.State{In: in, Backend: cpu.New(cpu.Options{})}
 	var err error
-	r.ds, err = r.be.Upload(in.X, in.N, in.D)
+	r.DS, err = r.Backend.Upload(in.X, in.N, in.D)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/clusterd/clusterd/backends"
 	"github.com/clusterd/clusterd/cpu"
+	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/kernels"
 	"github.com/clusterd/clusterd/worker"
 )
@@ -43,7 +43,7 @@ func main() {
 	case "devices":
 		if os.Getenv("FAKEGPU_NODEVICE") != "" {
 			fmt.Fprintln(os.Stderr, "clusterd-gpu: no CUDA device: CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)")
-			os.Exit(backends.ExitNoDevice)
+			os.Exit(dispatch.ExitNoDevice)
 		}
 		fmt.Println(`[{"index":0,"name":"Fake GPU","compute_capability":"9.0","memory_total_bytes":1000000000,"memory_free_bytes":900000000,"driver_version":"0.0"}]`)
 	case "worker":

@@ -1,4 +1,4 @@
-package backends
+package dispatch
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func TestNoWorker(t *testing.T) {
 }
 
 // TestProbeKinds: Probe classifies a failed device query by the worker's
-// exit status (the table clusterd-gpu and package backends share), not by
+// exit status (the table clusterd-gpu and package dispatch share), not by
 // its message, and passes the last line of standard error on as the reason.
 func TestProbeKinds(t *testing.T) {
 	for _, tc := range []struct {
@@ -117,11 +117,11 @@ func TestGPUWorker(t *testing.T) {
 	}
 	in := engine.Input{X: bench.Blobs(2000, 8, 4, 1), N: 2000, D: 8}
 	spec := engine.Spec{Algorithm: engine.KMeans, Params: json.RawMessage(`{"n_clusters":4}`)}
-	got, err := ex.Run(context.Background(), in, spec, nil)
+	got, err := ex.Fit(context.Background(), in, spec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := m.CPU().Run(context.Background(), in, spec, nil)
+	want, _ := m.CPU().Fit(context.Background(), in, spec, nil)
 	if !slices.Equal(got.Labels, want.Labels) {
 		t.Fatal("worker and CPU results differ")
 	}
@@ -143,7 +143,7 @@ func TestGPUFaults(t *testing.T) {
 			}
 			defer m.Close()
 			ex, _, _ := m.Choose("gpu")
-			_, err = ex.Run(context.Background(), in, spec, nil)
+			_, err = ex.Fit(context.Background(), in, spec, nil)
 			var we *worker.Error
 			if !errors.As(err, &we) || !we.Retryable() {
 				t.Fatalf("%s: %v", fault, err)

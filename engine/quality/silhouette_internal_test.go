@@ -1,4 +1,4 @@
-package engine
+package quality
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"math"
 	"os"
 	"testing"
+
+	"github.com/clusterd/clusterd/engine/algo"
 
 	"github.com/clusterd/clusterd/cpu"
 	"github.com/clusterd/clusterd/internal/npy"
@@ -17,15 +19,15 @@ import (
 // every size from one row to all of them.
 func TestSilhouetteBlocked(t *testing.T) {
 	for _, name := range []string{"blobs", "digits"} {
-		x, n, d, err := npy.ReadMatrixFile("testdata/" + name + ".npy")
+		x, n, d, err := npy.ReadMatrixFile("../testdata/" + name + ".npy")
 		if err != nil {
 			t.Fatal(err)
 		}
-		labels, err := npy.ReadInt32File("testdata/" + name + ".noisy.npy")
+		labels, err := npy.ReadInt32File("../testdata/" + name + ".noisy.npy")
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, err := os.ReadFile("testdata/" + name + ".json")
+		raw, err := os.ReadFile("../testdata/" + name + ".json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +40,7 @@ func TestSilhouetteBlocked(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := ref.Metrics["noisy"].Silhouette
-		sub := Input{X: append([]float32(nil), x...), N: n, D: d}
+		sub := algo.Input{X: append([]float32(nil), x...), N: n, D: d}
 		center(sub)
 		be := cpu.New(cpu.Options{})
 		ds, err := be.Upload(sub.X, n, d)

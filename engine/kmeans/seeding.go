@@ -1,10 +1,12 @@
-package engine
+package kmeans
 
 import (
 	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/clusterd/clusterd/engine/algo"
 )
 
 // How a k-means restart was seeded (Stats.Seeding).
@@ -16,14 +18,14 @@ const (
 	SeedingCoreset = "coreset k-means++"
 )
 
-// seedInfo says how a restart was seeded.
-type seedInfo struct {
-	method     string
-	sample     int // points seeded from (the coreset's size, or n)
-	iterations int // weighted Lloyd iterations on the coreset
-	// mass is, per centre, the coreset weight of its points after the
+// SeedInfo says how a restart was seeded.
+type SeedInfo struct {
+	Method     string
+	Sample     int // points seeded from (the coreset's size, or n)
+	Iterations int // weighted Lloyd iterations on the coreset
+	// Mass is, per centre, the coreset weight of its points after the
 	// refinement: an estimate of its cluster's size (nil for greedy).
-	mass []float64
+	Mass []float64
 }
 
 // Coreset sizes: autoCoreset(k) = max(minCoreset, coresetPerCluster·k),
@@ -36,7 +38,7 @@ const (
 	coresetPerCluster = 32
 )
 
-func autoCoreset(k int) int { return max(minCoreset, coresetPerCluster*k) }
+func AutoCoreset(k int) int { return max(minCoreset, coresetPerCluster*k) }
 
 // coresetTrials is the number of candidates per centre of greedy k-means++
 // on a coreset: twice scikit-learn's 2+⌊ln k⌋, and at least 16. On a
@@ -45,9 +47,9 @@ func autoCoreset(k int) int { return max(minCoreset, coresetPerCluster*k) }
 // overlapping clusters in 128 dimensions, after 20 Lloyd iterations: 8
 // trials ended about 1.3% above greedy k-means++ on every point, 16 trials
 // 0–2% below it).
-func coresetTrials(k int) int { return max(16, 2*greedyTrials(k)) }
+func coresetTrials(k int) int { return max(16, 2*GreedyTrials(k)) }
 
-// seedCoreset seeds k centres from a lightweight coreset of m points
+// SeedCoreset seeds k centres from a lightweight coreset of m points
 // (Bachem, Lucic and Krause, "Scalable k-means clustering via lightweight
 // coresets", KDD 2018): each point is drawn, with replacement, with
 // probability q(x) = 1/(2n) + ‖x − μ‖²/(2·Σ‖x' − μ‖²) (μ the mean) and
@@ -59,40 +61,40 @@ func coresetTrials(k int) int { return max(16, 2*greedyTrials(k)) }
 // no label changes, the shift is at most tolAbs or maxIter iterations ran
 // (Bradley and Fayyad's refinement of initial points on a subsample). A
 // coreset with fewer than k distinct points seeds on every point instead.
-func seedCoreset(ctx context.Context, r *run, k, m, maxIter int, tolAbs float64, rng *rand.Rand, report func(Progress), info *seedInfo) ([]float32, error) {
+func SeedCoreset(ctx context.Context, r *algo.State, k, m, maxIter int, tolAbs float64, rng *rand.Rand, report func(algo.Progress), info *SeedInfo) ([]float32, error) {
 	idx, w, err := lightweightCoreset(ctx, r, m, rng)
 	if err != nil {
 		return nil, err
 	}
-	sub := gatherRows(r.in, idx)
-	if countDistinct(sub, k) < k {
-		return kmeansPlusPlus(ctx, r.be, r.ds, r.in, nil, k, greedyTrials(k), rng, report)
+	sub := algo.GatherRows(r.In, idx)
+	if CountDistinct(sub, k) < k {
+		return kmeansPlusPlus(ctx, r.Backend, r.DS, r.In, nil, k, GreedyTrials(k), rng, report)
 	}
-	ds, err := r.be.Upload(sub.X, sub.N, sub.D)
+	ds, err := r.Backend.Upload(sub.X, sub.N, sub.D)
 	if err != nil {
 		return nil, err
 	}
 	defer ds.Close()
-	centers, err := kmeansPlusPlus(ctx, r.be, ds, sub, w, k, coresetTrials(k), rng, report)
+	centers, err := kmeansPlusPlus(ctx, r.Backend, ds, sub, w, k, coresetTrials(k), rng, report)
 	if err != nil {
 		return nil, err
 	}
-	sr := &run{in: sub, ds: ds, be: r.be, seed: r.seed}
+	sr := &algo.State{In: sub, DS: ds, Backend: r.Backend, Seed: r.Seed}
 	its, mass, err := weightedLloyd(ctx, sr, w, centers, k, maxIter, tolAbs)
 	if err != nil {
 		return nil, err
 	}
-	info.method, info.sample, info.iterations, info.mass = SeedingCoreset, m, its, mass
+	info.Method, info.Sample, info.Iterations, info.Mass = SeedingCoreset, m, its, mass
 	return centers, nil
 }
 
 // lightweightCoreset draws the m rows of a lightweight coreset (ascending,
 // with repeats) and their weights (see seedCoreset).
-func lightweightCoreset(ctx context.Context, r *run, m int, rng *rand.Rand) ([]int, []float64, error) {
-	n, d := r.in.N, r.in.D
+func lightweightCoreset(ctx context.Context, r *algo.State, m int, rng *rand.Rand) ([]int, []float64, error) {
+	n, d := r.In.N, r.In.D
 	mean := make([]float64, d)
 	for i := 0; i < n; i++ {
-		for t, v := range r.in.X[i*d : (i+1)*d] {
+		for t, v := range r.In.X[i*d : (i+1)*d] {
 			mean[t] += float64(v)
 		}
 	}
@@ -101,10 +103,10 @@ func lightweightCoreset(ctx context.Context, r *run, m int, rng *rand.Rand) ([]i
 		mu[t] = float32(mean[t] / float64(n))
 	}
 	dist := make([]float32, n)
-	if err := r.be.Distances(ctx, r.ds, mu, 1, dist); err != nil {
+	if err := r.Backend.Distances(ctx, r.DS, mu, 1, dist); err != nil {
 		return nil, nil, err
 	}
-	total := sum64(dist)
+	total := algo.Sum64(dist)
 	q := func(i int) float64 {
 		if total == 0 {
 			return 1 / float64(n)
@@ -136,8 +138,8 @@ func lightweightCoreset(ctx context.Context, r *run, m int, rng *rand.Rand) ([]i
 // when no label changed, the total squared shift is at most tolAbs, or
 // after maxIter iterations, and returns the number of iterations and each
 // centre's weight (the sum of its points' weights) under the last labels.
-func weightedLloyd(ctx context.Context, r *run, w []float64, centers []float32, k, maxIter int, tolAbs float64) (int, []float64, error) {
-	d := r.in.D
+func weightedLloyd(ctx context.Context, r *algo.State, w []float64, centers []float32, k, maxIter int, tolAbs float64) (int, []float64, error) {
+	d := r.In.D
 	as := newAssigner(r, k)
 	sums := make([]float64, k*d)
 	mass := make([]float64, k)
@@ -157,7 +159,7 @@ func weightedLloyd(ctx context.Context, r *run, w []float64, centers []float32, 
 		for i, l := range as.labels() {
 			wi := w[i]
 			mass[l] += wi
-			row, s := r.in.X[i*d:(i+1)*d], sums[int(l)*d:(int(l)+1)*d]
+			row, s := r.In.X[i*d:(i+1)*d], sums[int(l)*d:(int(l)+1)*d]
 			for t, v := range row {
 				s[t] += wi * float64(v)
 			}
