@@ -136,7 +136,11 @@ func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
 	defer s.outputMu.Unlock()
 	if outs, err := s.ClusterOutputs(ctx, c.ID); err == nil {
 		for _, o := range outs {
-			defer s.cols.lock(o.CollectionID)()
+			unlock, err := s.lockCol(ctx, o.CollectionID)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 		}
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {

@@ -106,7 +106,10 @@ type segment struct {
 // A failed upsert removes what it staged; one killed midway is removed by
 // the next Open.
 func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSource) (UpsertStats, error) {
-	unlock := s.cols.lock(collectionID)
+	unlock, err := s.lockCol(ctx, collectionID)
+	if err != nil {
+		return UpsertStats{}, err
+	}
 	defer unlock()
 	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: map[string]*segment{}, known: map[string]Feature{}, now: micros(s.now())}
 	defer func() {

@@ -83,7 +83,11 @@ func (s *Store) WriteClusterOutput(ctx context.Context, w OutputWrite) (Collecti
 	if outs, err := s.ClusterOutputs(ctx, w.ClusterID); err == nil {
 		for _, o := range outs {
 			if o.Key == w.Key {
-				defer s.cols.lock(o.CollectionID)()
+				unlock, err := s.lockCol(ctx, o.CollectionID)
+				if err != nil {
+					return Collection{}, err
+				}
+				defer unlock()
 			}
 		}
 	}

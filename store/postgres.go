@@ -60,7 +60,8 @@ func (s *Store) openPostgres(rawURL string) error {
 	s.r = sql.OpenDB(rebindConnector{stdlib.GetConnector(*rcfg)})
 	s.r.SetMaxOpenConns(8)
 	s.r.SetMaxIdleConns(8)
-	return nil
+	s.notify.cfg = cfg.Copy()
+	return s.openLocks(cfg)
 }
 
 // createPGViews (re)creates the visibility views (readerViews in

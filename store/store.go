@@ -75,10 +75,18 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // Store is an open data directory. It is safe for concurrent use.
 type Store struct {
 	dir  string
-	d    dialect // the database's SQL dialect (see dialect.go)
-	w    *sql.DB // the single writer connection: writes queue here instead of failing with SQLITE_BUSY
-	r    *sql.DB // readers, concurrent with the writer under WAL, through the visibility views
-	lock *os.File
+	d    dialect  // the database's SQL dialect (see dialect.go)
+	w    *sql.DB  // the single writer connection: writes queue here instead of failing with SQLITE_BUSY
+	r    *sql.DB  // readers, concurrent with the writer under WAL, through the visibility views
+	lock *os.File // SQLite: the data directory's lock
+	// locks holds PostgreSQL advisory locks (see shared.go); instance is
+	// this store's instance id, locked on instanceConn while it is open.
+	locks        *sql.DB
+	instance     int32
+	instanceConn *sql.Conn
+	lockHolders  sync.Map // backend pids of the lock connections holding a collection lock
+	// notify wakes this process's job waiters (see SubscribeJobs).
+	notify jobNotifier
 	// writeWait bounds the wait for the writer connection (WriteWait).
 	writeWait time.Duration
 	// cols serialises upserts per collection (segment appends, staging).
@@ -131,19 +139,17 @@ func OpenWith(o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: creating %s: %w", dir, err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("store: %s: %w", dir, ErrLocked)
-	}
-	s := &Store{dir: dir, lock: lock, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{dir: dir, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }}
+	var err error
 	switch {
 	case o.DatabaseURL == "" || o.DatabaseURL == "sqlite:":
+		if err := s.lockDir(); err != nil {
+			return nil, err
+		}
 		err = s.openSQLite()
 	case strings.HasPrefix(o.DatabaseURL, "postgres://") || strings.HasPrefix(o.DatabaseURL, "postgresql://"):
+		// No lock file: processes sharing the database may share the
+		// directory too (see shared.go).
 		s.d = dialectPostgres
 		err = s.openPostgres(o.DatabaseURL)
 	default:
@@ -162,6 +168,21 @@ func OpenWith(o Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// lockDir takes the data directory's exclusive lock file (SQLite: one
+// process per directory).
+func (s *Store) lockDir() error {
+	lock, err := os.OpenFile(filepath.Join(s.dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return fmt.Errorf("store: %s: %w", s.dir, ErrLocked)
+	}
+	s.lock = lock
+	return nil
 }
 
 // openSQLite opens the data directory's SQLite database: one writer
@@ -257,6 +278,8 @@ func (s *Store) Close() error {
 	if s.w != nil {
 		errs = append(errs, s.w.Close())
 	}
+	s.notify.close()
+	errs = append(errs, s.closeLocks())
 	if s.lock != nil {
 		errs = append(errs, s.lock.Close())
 	}
@@ -532,7 +555,16 @@ var migrations = []string{
 	triggerMigration, // store/triggers.go: triggers and their history
 	migrationImports,
 	migrationVectorsRowCover,
+	migrationLeaseToken,
 }
+
+// migrationLeaseToken fences job leases (see Claim): every claim of a job
+// gets a new token, and a write on the job's behalf only goes through
+// while the job still carries the writer's token.
+// lease_instance is the store instance that claimed it (PostgreSQL; see
+// RecoverOrphans).
+const migrationLeaseToken = `ALTER TABLE jobs ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN lease_instance INTEGER NOT NULL DEFAULT 0;`
 
 // migrationVectorsRowCover makes the index on a feature's rows cover what
 // LoadVectors reads (the document id and the visibility columns), so that a

@@ -76,7 +76,7 @@ func runServe(args []string) error {
 	if bs.GPUUnavailableReason != "" {
 		log.Info("GPU not used", "kind", bs.GPUUnavailableKind, "reason", bs.GPUUnavailableReason)
 	}
-	st, err := store.Open(cfg.DataDir)
+	st, err := store.OpenWith(store.Options{Dir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, ConcurrentRuns: cfg.ConcurrentRuns, MaxAttempts: cfg.MaxAttempts, LLM: labeler})
+	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, ConcurrentRuns: cfg.ConcurrentRuns, MaxAttempts: cfg.MaxAttempts, Lease: cfg.JobLease, LLM: labeler})
 	if err := run.Start(context.Background()); err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func runServe(args []string) error {
 	if len(keys) > 0 {
 		auth = fmt.Sprintf("%d keys", len(keys))
 	}
-	log.Info("clusterd listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "backend", bs.Chosen,
+	log.Info("clusterd listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "database", st.Dialect(), "backend", bs.Chosen,
 		"cpu_kernel", bs.CPU.Kernel, "concurrent_runs", cfg.ConcurrentRuns, "auth", auth)
 
 	sig := make(chan os.Signal, 1)
