@@ -132,8 +132,11 @@ func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
 	var runIDs, outputs []string
 	// Output collections' files go with the rows: no write of them may run
 	// meanwhile.
-	s.outputMu.Lock()
-	defer s.outputMu.Unlock()
+	unlockOutputs, err := s.lockOutputs(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	defer unlockOutputs()
 	if outs, err := s.ClusterOutputs(ctx, c.ID); err == nil {
 		for _, o := range outs {
 			unlock, err := s.lockCol(ctx, o.CollectionID)

@@ -41,6 +41,7 @@ import (
 const (
 	pgLockCollection = 0x636c0001
 	pgLockInstance   = 0x636c0002
+	pgLockOutputs    = 0x636c0003
 )
 
 // openLocks opens the connections that hold advisory locks and takes this
@@ -79,27 +80,52 @@ func (s *Store) lockCol(ctx context.Context, id string) (func(), error) {
 	if s.d != dialectPostgres {
 		return unlock, nil
 	}
-	c, err := s.locks.Conn(ctx)
+	pgUnlock, err := s.pgLock(ctx, pgLockCollection, id)
 	if err != nil {
 		unlock()
 		return nil, fmt.Errorf("store: locking collection %s: %w", id, err)
 	}
+	return func() { pgUnlock(); unlock() }, nil
+}
+
+// lockOutputs serialises the writes and deletes of a cluster's output
+// collections (see outputs.go): in this process, and with PostgreSQL
+// across processes, so that two processes finishing runs of one cluster do
+// not both create its output collection.
+func (s *Store) lockOutputs(ctx context.Context, clusterID string) (func(), error) {
+	s.outputMu.Lock()
+	if s.d != dialectPostgres {
+		return s.outputMu.Unlock, nil
+	}
+	pgUnlock, err := s.pgLock(ctx, pgLockOutputs, clusterID)
+	if err != nil {
+		s.outputMu.Unlock()
+		return nil, fmt.Errorf("store: locking the outputs of cluster %s: %w", clusterID, err)
+	}
+	return func() { pgUnlock(); s.outputMu.Unlock() }, nil
+}
+
+// pgLock takes the session advisory lock (class, hashtext(key)) on a
+// connection of its own, waiting for it, and returns the unlock.
+func (s *Store) pgLock(ctx context.Context, class int32, key string) (func(), error) {
+	c, err := s.locks.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var pid int64
-	if err := c.QueryRowContext(ctx, `SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock($1, hashtext($2))) l`, int32(pgLockCollection), id).Scan(&pid); err != nil {
+	if err := c.QueryRowContext(ctx, `SELECT pg_backend_pid() FROM (SELECT pg_advisory_lock($1, hashtext($2))) l`, class, key).Scan(&pid); err != nil {
 		c.Close()
-		unlock()
-		return nil, fmt.Errorf("store: locking collection %s: %w", id, err)
+		return nil, err
 	}
 	s.lockHolders.Store(pid, struct{}{})
 	return func() {
 		s.lockHolders.Delete(pid)
 		// Closing the connection would release the lock too, but it goes
-		// back to the pool: unlock explicitly.
-		if _, err := c.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, hashtext($2))`, int32(pgLockCollection), id); err != nil {
+		// back to the pool: unlock explicitly, or discard the connection.
+		if _, err := c.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, hashtext($2))`, class, key); err != nil {
 			c.Raw(func(any) error { return driver.ErrBadConn })
 		}
 		c.Close()
-		unlock()
 	}, nil
 }
 

@@ -540,7 +540,7 @@ func (s *Store) AdvanceTrigger(ctx context.Context, id string, version int64, ne
 // A run going on unchanged costs a read, not a write.
 func (s *Store) UnsettledTriggers(ctx context.Context) ([]string, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT t.id FROM triggers t LEFT JOIN runs r ON r.run_id = t.last_run_id
-		WHERE t.last_run_final = 0 AND (r.status IS NULL OR r.status IN ('completed', 'failed') OR r.status IS NOT t.last_execution_status)`)
+		WHERE t.last_run_final = 0 AND (r.status IS NULL OR r.status IN ('completed', 'failed') OR r.status IS DISTINCT FROM t.last_execution_status)`)
 	if err != nil {
 		return nil, err
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/clusterd/clusterd/config"
 	"github.com/clusterd/clusterd/internal/ari"
 	"github.com/clusterd/clusterd/internal/npy"
-	"github.com/clusterd/clusterd/internal/seedschema"
 	"github.com/clusterd/clusterd/internal/pgtest"
+	"github.com/clusterd/clusterd/internal/seedschema"
 	"github.com/clusterd/clusterd/triggers"
 )
 

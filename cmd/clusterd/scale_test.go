@@ -65,7 +65,7 @@ func TestScaleOut(t *testing.T) {
 	}
 	for i, r := range runs {
 		if e := servers[(i+1)%3].waitFor(quick, r, "finished", finished); e.Status != "completed" || e.NumPoints != 4000 {
-			t.Fatalf("run %s: %s", r, e.raw)
+			t.Fatalf("run %s: %s\n%s", r, e.raw, errorLines(servers))
 		}
 	}
 	starts, finishes := events(servers, startedRe), events(servers, finishedRe)
@@ -151,6 +151,9 @@ func TestScaleOut(t *testing.T) {
 	if col.DocumentCount != 20000 {
 		t.Errorf("collection has %d documents after the kill", col.DocumentCount)
 	}
+	if e := errorLines(servers); e != "" {
+		t.Errorf("the processes logged errors:\n%s", e)
+	}
 }
 
 // TestPausedWorkerIsFenced: a process paused (SIGSTOP) past its lease
@@ -199,4 +202,17 @@ func TestPausedWorkerIsFenced(t *testing.T) {
 		t.Errorf("the paused process recorded an outcome:\n%s", a.log)
 	}
 	t.Logf("paused process: %q", fmt.Sprint(regexp.MustCompile(`.*(lost the job's lease|job lease lost).*`).FindString(a.log.String())))
+}
+
+// errorLines are the processes' logged errors, for failure messages.
+func errorLines(servers []*server) string {
+	var b strings.Builder
+	for i, s := range servers {
+		for _, l := range strings.Split(s.log.String(), "\n") {
+			if strings.Contains(l, "level=ERROR") {
+				fmt.Fprintf(&b, "process %d: %s\n", i, l)
+			}
+		}
+	}
+	return b.String()
 }
