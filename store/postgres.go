@@ -46,6 +46,12 @@ func (s *Store) openPostgres(rawURL string) error {
 	if err := createPGViews(ctx, mdb); err != nil {
 		return err
 	}
+	// Prepared statements (the upsert's batches, cachedQuery's reads) are
+	// planned for their values every time: a generic plan made while a
+	// table was small (a seq scan) stays cached as it grows, and made an
+	// import's batches quadratic (measured: 120,000 documents in 82 s, a
+	// 256-id IN list scanning the whole table per batch).
+	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	wcfg := cfg.Copy()
 	wcfg.RuntimeParams["search_path"] = "main"
 	s.w = sql.OpenDB(rebindConnector{stdlib.GetConnector(*wcfg)})
