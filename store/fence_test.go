@@ -130,6 +130,9 @@ func TestFencing(t *testing.T) {
 				"Requeue":     s.Requeue(ctx, old, "a", json.RawMessage(`{"by":"old"}`)),
 			}
 			_, writes["Heartbeat"] = s.Heartbeat(ctx, old, "a", time.Hour)
+			r0, _ := s.RunByID(ctx, run)
+			_, writes["WriteClusterOutput"] = s.WriteClusterOutput(ctx, OutputWrite{NamespaceID: r0.NamespaceID, ClusterID: "clust_q", Name: "out",
+				Documents: []DocumentInput{{ID: "x", Features: map[string][]float32{"e": {1, 2}}, Payload: json.RawMessage(`{}`)}}, Job: old, Owner: "a"})
 			for name, err := range writes {
 				if !errors.Is(err, ErrLeaseLost) {
 					t.Errorf("%s: the old claim's %s: %v, want ErrLeaseLost", tc.name, name, err)

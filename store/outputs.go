@@ -60,6 +60,10 @@ type OutputWrite struct {
 	Name        string
 	Description string
 	Documents   []DocumentInput
+	// Job and Owner, when Job is set, fence the write like FinishRun's:
+	// ErrLeaseLost, and nothing written, once the claim was taken over.
+	Job   *Job
+	Owner string
 }
 
 // MaxOutputNameTries bounds the suffixes tried for an output collection's
@@ -99,6 +103,11 @@ func (s *Store) WriteClusterOutput(ctx context.Context, w OutputWrite) (Collecti
 	gen := ids.New("")
 	fileOf := func(name string) string { return strings.TrimSuffix(featureFile(name), ".f32") + "-" + gen + ".f32" }
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if w.Job != nil {
+			if err := s.ownsJob(ctx, tx, w.Job, w.Owner); err != nil {
+				return err
+			}
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM clusters WHERE id = ? AND namespace_id = ?`, w.ClusterID, w.NamespaceID).Scan(&n); err != nil {
 			return err

@@ -25,6 +25,12 @@ import (
 // views, so processes starting together do not race.
 const pgViewsLock = 0x636c7573746572 // "cluster"
 
+// pgReaders bounds a process's reader connections (8 served the
+// latest-execution endpoint 3,600 req/s under wrk -c64, 16 4,300). A
+// process uses at most 1 writer + pgReaders + 16 lock connections + 1
+// listener.
+const pgReaders = 16
+
 // openPostgres connects to the PostgreSQL database at rawURL, migrates it
 // and creates the reader views.
 func (s *Store) openPostgres(rawURL string) error {
@@ -64,8 +70,8 @@ func (s *Store) openPostgres(rawURL string) error {
 	rcfg.RuntimeParams["search_path"] = "clusterd_read, main"
 	rcfg.RuntimeParams["default_transaction_read_only"] = "on"
 	s.r = sql.OpenDB(rebindConnector{stdlib.GetConnector(*rcfg)})
-	s.r.SetMaxOpenConns(8)
-	s.r.SetMaxIdleConns(8)
+	s.r.SetMaxOpenConns(pgReaders)
+	s.r.SetMaxIdleConns(pgReaders)
 	s.notify.cfg = cfg.Copy()
 	return s.openLocks(cfg)
 }

@@ -50,8 +50,9 @@ func (s *Store) openLocks(cfg *pgx.ConnConfig) error {
 	lcfg := cfg.Copy()
 	lcfg.RuntimeParams["search_path"] = "main"
 	s.locks = stdlib.OpenDB(*lcfg)
-	// Each collection write in progress holds one connection.
-	s.locks.SetMaxOpenConns(64)
+	// The instance lock and each collection write in progress hold one
+	// connection; more writes at once wait for one.
+	s.locks.SetMaxOpenConns(16)
 	ctx := context.Background()
 	c, err := s.locks.Conn(ctx)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
+	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
@@ -215,4 +217,35 @@ func errorLines(servers []*server) string {
 		}
 	}
 	return b.String()
+}
+
+// TestLatestExecutionLoad measures the latest-execution endpoint of one
+// process with wrk (-t2 -c64, 10 s), on SQLite and on PostgreSQL on this
+// machine, and logs wrk's report. It is a measurement, not a check: it
+// runs only with CLUSTERD_WRK=1 and wrk installed.
+func TestLatestExecutionLoad(t *testing.T) {
+	if os.Getenv("CLUSTERD_WRK") != "1" {
+		t.Skip("a measurement: set CLUSTERD_WRK=1 (needs wrk)")
+	}
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		t.Skip("wrk is not installed")
+	}
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		s := newServer(t)
+		if dialect == "postgres" {
+			s.args = []string{"--database-url", pgtest.URL(t)}
+		}
+		s.args = append(s.args, "--log-level", "warn")
+		s.start()
+		cl := s.load("docs", 2000, `{"n_clusters":8}`)
+		run := s.execute(cl)
+		s.waitFor(cl, run, "finished", finished)
+		out, err := exec.Command(wrk, "-t2", "-c64", "-d10s", "--latency", "http://"+s.addr+"/v1/clusters/"+cl+"/executions").CombinedOutput()
+		if err != nil {
+			t.Fatalf("wrk: %v\n%s", err, out)
+		}
+		t.Logf("%s:\n%s", dialect, out)
+		s.stop()
+	}
 }
