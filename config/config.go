@@ -22,8 +22,17 @@ type Serve struct {
 	// Addr is the listen address.
 	Addr string
 	// DataDir holds the SQLite database, vector segments and run artifacts
-	// (one process per directory).
+	// (one process per directory with SQLite; processes sharing a
+	// PostgreSQL database may share it).
 	DataDir string
+	// DatabaseURL is the database for metadata, runs and the queue: empty
+	// for SQLite in DataDir, or postgres://… for PostgreSQL, which several
+	// processes may share.
+	DatabaseURL string
+	// JobLease is how long a claimed run stays reserved for its process
+	// without a heartbeat (heartbeats come every third of it); another
+	// process takes a run over once its lease lapsed.
+	JobLease time.Duration
 	// APIKeys are bearer keys, "key1,key2=ns1|ns2" (a key with = is limited
 	// to those namespaces); empty turns authentication off.
 	APIKeys string
@@ -59,7 +68,7 @@ type Serve struct {
 	// the data directory (file://DataDir, runs/<run_id>/...), else
 	// file:///abs/dir or s3://bucket/prefix?endpoint=host:port&region=r&secure=false.
 	BlobURL string
-	// BlobCacheBytes bounds the local disk cache (DataDir/blobcache) of
+	// BlobCacheBytes bounds the local disk cache (under DataDir/tmp, one per process) of
 	// what an s3:// BlobURL's reads fetched, in bytes; 0 disables it.
 	BlobCacheBytes int64
 }
@@ -77,6 +86,7 @@ func Defaults() Serve {
 		MaxImportBytes:     64 << 30,
 		LogLevel:           "info",
 		DrainDelay:         5 * time.Second,
+		JobLease:           15 * time.Second,
 		BlobCacheBytes:     4 << 30,
 	}
 }
@@ -96,7 +106,8 @@ type Option struct {
 func (s *Serve) Options() []Option {
 	return []Option{
 		{Flag: "addr", Env: "CLUSTERD_ADDR", Usage: "listen address", value: (*stringValue)(&s.Addr)},
-		{Flag: "data-dir", Env: "CLUSTERD_DATA_DIR", Usage: "SQLite database, vector segments, run artifacts unless --blob-url (one process per directory)", value: (*stringValue)(&s.DataDir)},
+		{Flag: "data-dir", Env: "CLUSTERD_DATA_DIR", Usage: "SQLite database, vector segments, run artifacts unless --blob-url (one process per directory with SQLite; processes sharing a PostgreSQL database may share it)", value: (*stringValue)(&s.DataDir)},
+		{Flag: "database-url", Env: "CLUSTERD_DATABASE_URL", Usage: "empty: SQLite in the data directory; `postgres://user@host:port/db`: PostgreSQL, which several processes may share", value: &databaseURL{&s.DatabaseURL}},
 		{Flag: "api-keys", Env: "CLUSTERD_API_KEYS", Usage: "`key1,key2=ns1|ns2`: bearer keys, optionally scoped to namespaces; empty: auth off", value: (*stringValue)(&s.APIKeys)},
 		{Flag: "backend", Env: "CLUSTERD_BACKEND", Usage: "`auto` (GPU when usable, else CPU), `cpu`, `gpu` (a start-up error without a GPU)", value: (*stringValue)(&s.Backend)},
 		{Flag: "concurrent-runs", Env: "CLUSTERD_CONCURRENT_RUNS", Usage: "clustering runs executed at once (one run already uses every core)",
@@ -108,6 +119,7 @@ func (s *Serve) Options() []Option {
 		{Flag: "max-import-bytes", Env: "CLUSTERD_MAX_IMPORT_BYTES", Usage: "largest bulk import in bytes (spooled to disk)", value: &positiveInt64{&s.MaxImportBytes}},
 		{Flag: "gpu-worker", Env: "CLUSTERD_GPU_WORKER", Usage: "the clusterd-gpu binary (empty: next to clusterd, then PATH)", value: (*stringValue)(&s.GPUWorker)},
 		{Flag: "log-level", Env: "CLUSTERD_LOG_LEVEL", Usage: "`debug`, `info`, `warn` or `error` (slog text logs on stderr)", value: &levelValue{&s.LogLevel}},
+		{Flag: "job-lease", Env: "CLUSTERD_JOB_LEASE", Usage: "how long a claimed run stays reserved without a heartbeat before another worker or process takes it over (a Go duration, at least 300ms)", value: &leaseValue{&s.JobLease}},
 		{Flag: "drain-delay", Env: "CLUSTERD_DRAIN_DELAY", Usage: "after SIGTERM, how long /readyz answers 503 before the listener closes (a Go duration: 5s, 0)", value: &durationValue{&s.DrainDelay}},
 		{Flag: "blob-url", Env: "CLUSTERD_BLOB_URL", Usage: "where run artifacts live: `file:///abs/dir` or `s3://bucket/prefix?endpoint=host:port&region=r&secure=false` (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); empty: the data directory", value: &blobURLValue{&s.BlobURL}},
 		{Flag: "blob-cache-bytes", Env: "CLUSTERD_BLOB_CACHE_BYTES", Usage: "local disk cache of an s3:// --blob-url's reads, in bytes (under the data directory; 0: off)", value: &nonNegativeInt64{&s.BlobCacheBytes}},
@@ -292,6 +304,33 @@ func (v *durationValue) Set(s string) error {
 	}
 	if d < 0 {
 		return fmt.Errorf("must not be negative")
+	}
+	*v.p = d
+	return nil
+}
+
+type databaseURL struct{ p *string }
+
+func (v *databaseURL) String() string { return *v.p }
+func (v *databaseURL) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if s != "" && !strings.HasPrefix(s, "postgres://") && !strings.HasPrefix(s, "postgresql://") {
+		return fmt.Errorf("must be empty (SQLite) or a postgres:// URL")
+	}
+	*v.p = s
+	return nil
+}
+
+type leaseValue struct{ p *time.Duration }
+
+func (v *leaseValue) String() string { return v.p.String() }
+func (v *leaseValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("not a duration such as 15s")
+	}
+	if d < 300*time.Millisecond {
+		return fmt.Errorf("must be at least 300ms")
 	}
 	*v.p = d
 	return nil

@@ -209,7 +209,12 @@ func (r *Runner) progress(ctx context.Context, run store.Run, res *model.Executi
 		res.Progress = &f
 		// Best effort: a busy store delays progress, never the run.
 		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		if err := r.cfg.Store.SetProgress(wctx, run.RunID, f, mustJSON(res)); err != nil && ctx.Err() == nil {
+		l, _ := ctx.Value(leaseKey{}).(lease)
+		if l.job == nil {
+			cancel()
+			return // not run from the queue (no claim to write under)
+		}
+		if err := r.cfg.Store.SetProgress(wctx, l.job, l.owner, f, mustJSON(res)); err != nil && ctx.Err() == nil {
 			log.Debug("progress not recorded", "err", err)
 		}
 		cancel()

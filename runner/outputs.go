@@ -166,8 +166,9 @@ func (r *Runner) writeOutputs(ctx context.Context, run store.Run, cl store.Clust
 			}
 		}
 		desc := "Clusters of " + cl.ID + ", one document per cluster of its latest completed run"
+		l, _ := ctx.Value(leaseKey{}).(lease) // fences the write (none when not run from the queue)
 		col, err := r.cfg.Store.WriteClusterOutput(ctx, store.OutputWrite{NamespaceID: run.NamespaceID, ClusterID: cl.ID, Key: o.key,
-			Position: o.pos, Name: o.name, Description: desc, Documents: docs})
+			Position: o.pos, Name: o.name, Description: desc, Documents: docs, Job: l.job, Owner: l.owner})
 		if err != nil {
 			return err
 		}

@@ -107,7 +107,7 @@ func New(cfg Config) *Runner {
 	var b [4]byte
 	rand.Read(b[:])
 	return &Runner{cfg: cfg, owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
-		wake: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{}}
+		wake: make(chan struct{}, cfg.ConcurrentRuns), running: map[string]context.CancelCauseFunc{}}
 }
 
 // Start reclaims the jobs a previous process left running and starts the
@@ -120,8 +120,10 @@ func (r *Runner) Start(ctx context.Context) error {
 	if n > 0 {
 		r.cfg.Logger.Warn("requeued runs left processing by a previous process", "runs", n)
 	}
+	// With PostgreSQL, other processes' enqueues wake this one's workers.
+	unsubscribe := r.cfg.Store.SubscribeJobs(r.wakeAll)
 	wctx, cancel := context.WithCancel(context.Background())
-	r.stop = cancel
+	r.stop = func() { unsubscribe(); cancel() }
 	for i := 0; i < r.cfg.ConcurrentRuns; i++ {
 		// Each worker holds leases under its own name: a worker whose lease
 		// expired (a long pause) must see another worker's claim of the
@@ -164,6 +166,23 @@ func (r *Runner) Wake() {
 	case r.wake <- struct{}{}:
 	default:
 	}
+}
+
+// wakeAll tells every idle worker to look for a job now (a notification
+// may stand for several jobs).
+func (r *Runner) wakeAll() {
+	for i := 0; i < r.cfg.ConcurrentRuns; i++ {
+		r.Wake()
+	}
+}
+
+// leaseKey is the context key of the claim a run executes under (lease),
+// which its progress writes are fenced by.
+type leaseKey struct{}
+
+type lease struct {
+	job   *store.Job
+	owner string
 }
 
 // Cancel stops a run this process is executing; it reports whether it was.
@@ -213,7 +232,7 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job, owner string
 	if err := json.Unmarshal(run.Result, &res); err != nil {
 		log.Error("stored run result is unreadable", "err", err)
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithCancelCause(context.WithValue(context.Background(), leaseKey{}, lease{job, owner}))
 	defer cancel(nil)
 	r.mu.Lock()
 	r.running[run.RunID] = cancel

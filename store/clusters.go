@@ -132,11 +132,18 @@ func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
 	var runIDs, outputs []string
 	// Output collections' files go with the rows: no write of them may run
 	// meanwhile.
-	s.outputMu.Lock()
-	defer s.outputMu.Unlock()
+	unlockOutputs, err := s.lockOutputs(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	defer unlockOutputs()
 	if outs, err := s.ClusterOutputs(ctx, c.ID); err == nil {
 		for _, o := range outs {
-			defer s.cols.lock(o.CollectionID)()
+			unlock, err := s.lockCol(ctx, o.CollectionID)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 		}
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -227,11 +234,11 @@ var clusterFields = fieldMap{
 
 // ListClusters lists a namespace's clusters.
 func (s *Store) ListClusters(ctx context.Context, ns string, q Query) (Page[Cluster], error) {
-	where, args, err := whereClause(q.Filters, clusterFields)
+	where, args, err := whereClause(q.Filters, clusterFields, s.d)
 	if err != nil {
 		return Page[Cluster]{}, err
 	}
-	order, err := orderBy(q.Sort, clusterFields, Sort{Field: "created_at", Direction: "desc"}, "id")
+	order, err := orderBy(q.Sort, clusterFields, Sort{Field: "created_at", Direction: "desc"}, "id", s.d)
 	if err != nil {
 		return Page[Cluster]{}, err
 	}

@@ -194,11 +194,11 @@ var collectionFields = fieldMap{
 
 // ListCollections lists a namespace's collections.
 func (s *Store) ListCollections(ctx context.Context, ns string, q Query) (Page[Collection], error) {
-	where, args, err := whereClause(q.Filters, collectionFields)
+	where, args, err := whereClause(q.Filters, collectionFields, s.d)
 	if err != nil {
 		return Page[Collection]{}, err
 	}
-	order, err := orderBy(q.Sort, collectionFields, Sort{Field: "created_at", Direction: "desc"}, "id")
+	order, err := orderBy(q.Sort, collectionFields, Sort{Field: "created_at", Direction: "desc"}, "id", s.d)
 	if err != nil {
 		return Page[Collection]{}, err
 	}

@@ -106,7 +106,10 @@ type segment struct {
 // A failed upsert removes what it staged; one killed midway is removed by
 // the next Open.
 func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSource) (UpsertStats, error) {
-	unlock := s.cols.lock(collectionID)
+	unlock, err := s.lockCol(ctx, collectionID)
+	if err != nil {
+		return UpsertStats{}, err
+	}
 	defer unlock()
 	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: map[string]*segment{}, known: map[string]Feature{}, now: micros(s.now())}
 	defer func() {
@@ -869,13 +872,13 @@ var documentFields = fieldMap{
 // ListDocuments lists a collection's documents (without vectors), in
 // insertion order unless sorted otherwise.
 func (s *Store) ListDocuments(ctx context.Context, collectionID string, q Query) (Page[Document], error) {
-	where, args, err := whereClause(q.Filters, documentFields)
+	where, args, err := whereClause(q.Filters, documentFields, s.d)
 	if err != nil {
 		return Page[Document]{}, err
 	}
 	order := "ORDER BY d.seq" // insertion order, indexed
 	if q.Sort != nil {
-		if order, err = orderBy(q.Sort, documentFields, Sort{}, "d.seq"); err != nil {
+		if order, err = orderBy(q.Sort, documentFields, Sort{}, "d.seq", s.d); err != nil {
 			return Page[Document]{}, err
 		}
 	}
@@ -888,8 +891,12 @@ func (s *Store) ListDocuments(ctx context.Context, collectionID string, q Query)
 			return page, err
 		}
 	}
+	concat := "group_concat(feature, char(10))"
+	if s.d == dialectPostgres {
+		concat = "string_agg(feature, chr(10))"
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT d.document_id, d.payload, d.created_at, d.updated_at,
-		(SELECT group_concat(feature, char(10)) FROM vectors v WHERE v.collection_id = d.collection_id AND v.document_id = d.document_id)
+		(SELECT `+concat+` FROM vectors v WHERE v.collection_id = d.collection_id AND v.document_id = d.document_id)
 		FROM documents d WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
 	if err != nil {
 		return page, err
@@ -966,7 +973,7 @@ type Vectors struct {
 // each straight into the result, so an unfiltered, never-updated collection
 // loads with one sequential read of its segment file.
 func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature, filters json.RawMessage) (Vectors, error) {
-	where, args, err := whereClause(filters, documentFields)
+	where, args, err := whereClause(filters, documentFields, s.d)
 	if err != nil {
 		return Vectors{}, err
 	}
@@ -975,7 +982,7 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 	// only a replacement not yet folded into its row (see Upsert) can be
 	// out of order, and is sorted below.
 	q := `SELECT v.document_id, CASE WHEN v.next_gen IS NULL OR v.next_gen IN (SELECT gen FROM imports) THEN v.row ELSE v.next_row END FROM main.vectors v`
-	if where != "1" {
+	if where != "TRUE" {
 		q += ` JOIN documents d ON d.collection_id = v.collection_id AND d.document_id = v.document_id`
 	}
 	q += ` WHERE v.collection_id = ? AND v.feature = ? AND v.gen NOT IN (SELECT gen FROM imports) AND (` + where + `) AND v.row >= ? AND v.row < ? ORDER BY v.row`
@@ -1231,7 +1238,7 @@ func (s *Store) PatchPayloads(ctx context.Context, collectionID string, patches 
 // of the collection's documents matching filters (as in LoadVectors), in
 // insertion order.
 func (s *Store) LoadPayloads(ctx context.Context, collectionID string, filters json.RawMessage) ([]string, []json.RawMessage, error) {
-	where, args, err := whereClause(filters, documentFields)
+	where, args, err := whereClause(filters, documentFields, s.d)
 	if err != nil {
 		return nil, nil, err
 	}

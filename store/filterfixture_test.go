@@ -38,9 +38,9 @@ var fixtureDocs = []struct {
 	{"d6", `{"category":"STRASSE","n":-2,"tags":["red",1,true,null,{"x":1}],"nested":{"k":["V","x"]}}`},
 }
 
-func newFilterFixture(tb testing.TB) *filterFixture {
+func newFilterFixture(tb testing.TB, db *testDB) *filterFixture {
 	tb.Helper()
-	s, err := Open(tb.TempDir())
+	s, err := db.Open(tb, tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -144,11 +144,11 @@ func (fx *filterFixture) list(kind FilterKind, filters string, sort *Sort) ([]st
 		}
 	case "tasks":
 		// A task list as the tasks endpoint would query it.
-		where, args, err := whereClause(q.Filters, TaskFilters.fields)
+		where, args, err := whereClause(q.Filters, TaskFilters.fields, fx.s.d)
 		if err != nil {
 			return nil, err
 		}
-		order, err := orderBy(q.Sort, TaskFilters.fields, Sort{Field: "created_at", Direction: "desc"}, "runs.rowid")
+		order, err := orderBy(q.Sort, TaskFilters.fields, Sort{Field: "created_at", Direction: "desc"}, "runs.rowid", fx.s.d)
 		if err != nil {
 			return nil, err
 		}

@@ -60,6 +60,10 @@ type OutputWrite struct {
 	Name        string
 	Description string
 	Documents   []DocumentInput
+	// Job and Owner, when Job is set, fence the write like FinishRun's:
+	// ErrLeaseLost, and nothing written, once the claim was taken over.
+	Job   *Job
+	Owner string
 }
 
 // MaxOutputNameTries bounds the suffixes tried for an output collection's
@@ -76,14 +80,21 @@ const MaxOutputNameTries = 100
 // run is left behind). It fails with a NotFoundError when the cluster no
 // longer exists, so a run of a deleted cluster creates nothing.
 func (s *Store) WriteClusterOutput(ctx context.Context, w OutputWrite) (Collection, error) {
-	s.outputMu.Lock()
-	defer s.outputMu.Unlock()
+	unlockOutputs, err := s.lockOutputs(ctx, w.ClusterID)
+	if err != nil {
+		return Collection{}, err
+	}
+	defer unlockOutputs()
 	// An existing output collection is locked like any upsert's; a new one
 	// is invisible until this transaction commits.
 	if outs, err := s.ClusterOutputs(ctx, w.ClusterID); err == nil {
 		for _, o := range outs {
 			if o.Key == w.Key {
-				defer s.cols.lock(o.CollectionID)()
+				unlock, err := s.lockCol(ctx, o.CollectionID)
+				if err != nil {
+					return Collection{}, err
+				}
+				defer unlock()
 			}
 		}
 	}
@@ -91,7 +102,12 @@ func (s *Store) WriteClusterOutput(ctx context.Context, w OutputWrite) (Collecti
 	segs := map[string]*segment{}
 	gen := ids.New("")
 	fileOf := func(name string) string { return strings.TrimSuffix(featureFile(name), ".f32") + "-" + gen + ".f32" }
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if w.Job != nil {
+			if err := s.ownsJob(ctx, tx, w.Job, w.Owner); err != nil {
+				return err
+			}
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM clusters WHERE id = ? AND namespace_id = ?`, w.ClusterID, w.NamespaceID).Scan(&n); err != nil {
 			return err
@@ -182,7 +198,7 @@ func (s *Store) createOutput(ctx context.Context, tx *sql.Tx, w OutputWrite) (st
 
 // removeUnreferencedSegments deletes the segment files of a collection that
 // no feature refers to (those a replacement superseded, or left by one that
-// failed). The caller holds outputMu.
+// failed). The caller holds the outputs lock (lockOutputs).
 func (s *Store) removeUnreferencedSegments(ctx context.Context, collectionID string) error {
 	feats, err := s.features(ctx, s.w, collectionID)
 	if err != nil {

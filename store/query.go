@@ -95,6 +95,8 @@ type field struct {
 	expr string // SQL of its value
 	// jsonField: the JSON column and the SQL literal of the path in it.
 	col, path string
+	// pgPath is the path as PostgreSQL's text[] (ARRAY['a', 'b']).
+	pgPath string
 }
 
 func column(kind fieldKind, expr string) field { return field{kind: kind, expr: expr} }
@@ -114,7 +116,12 @@ func jsonAt(col string, segs []string) field {
 	}
 	b.WriteByte('\'')
 	path := b.String()
-	return field{kind: jsonField, col: col, path: path, expr: "json_extract(" + col + ", " + path + ")"}
+	quoted := make([]string, len(segs))
+	for i, s := range segs {
+		quoted[i] = "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	}
+	pgPath := "ARRAY[" + strings.Join(quoted, ", ") + "]::text[]"
+	return field{kind: jsonField, col: col, path: path, pgPath: pgPath, expr: "json_extract(" + col + ", " + path + ")"}
 }
 
 // fieldMap is what one kind of list filters and sorts on: named fields,
@@ -220,6 +227,7 @@ type problem struct {
 // compiler turns a parsed filter tree into SQL with placeholders (values
 // are never interpolated) and collects every problem on the way.
 type compiler struct {
+	pg        bool // PostgreSQL's dialect (see some and typed)
 	fields    fieldMap
 	limits    filterLimits
 	args      []any
@@ -271,15 +279,15 @@ func (c *compiler) countValues(path []any, n int) {
 }
 
 // compile compiles a filter tree (a value as schema.Parse returns it).
-// A null or empty tree is "1".
+// A null or empty tree is "TRUE".
 func (c *compiler) compile(node any) string {
 	obj, ok := node.(map[string]any)
 	if node == nil || (ok && len(obj) == 0) {
-		return "1"
+		return "TRUE"
 	}
 	if !ok {
 		c.fail(nil, "model_type", "Input should be a valid dictionary or instance of LogicalOperator")
-		return "0"
+		return "FALSE"
 	}
 	if _, isCond := obj["field"]; isCond {
 		// The root is a LogicalOperator by the contract, so a condition
@@ -325,7 +333,7 @@ func (c *compiler) caseSensitive(obj map[string]any, path []any, cs bool) bool {
 func (c *compiler) operator(obj map[string]any, path []any, cs bool, depth int) string {
 	if depth > c.limits.depth {
 		c.fail(path, "value_error", fmt.Sprintf("logical operators nest at most %d levels deep", c.limits.depth))
-		return "0"
+		return "FALSE"
 	}
 	cs = c.caseSensitive(obj, path, cs)
 	if list, ok := obj["conditions"].([]any); ok {
@@ -368,7 +376,7 @@ func (c *compiler) operator(obj map[string]any, path []any, cs bool, depth int) 
 			parts = append(parts, c.comparison(k, "eq", v, true, kpath, kpath, kpath, cs, hint))
 		}
 	}
-	return joinBalanced(parts, "AND", "1")
+	return joinBalanced(parts, "AND", "TRUE")
 }
 
 // legacy compiles {"operator": "AND"|"OR"|"NOT", "conditions": […]}, the
@@ -387,7 +395,7 @@ func (c *compiler) legacy(obj map[string]any, op string, list []any, path []any,
 	if e := c.combine(u, list, at(path, "conditions"), cs, depth); e != "" {
 		return e
 	}
-	return "1"
+	return "TRUE"
 }
 
 // combine compiles the items of an AND, OR or NOT list. An empty list
@@ -416,17 +424,17 @@ func (c *compiler) combine(op string, list []any, path []any, cs bool, depth int
 	}
 	switch op {
 	case "AND":
-		return joinBalanced(sub, "AND", "1")
+		return joinBalanced(sub, "AND", "TRUE")
 	case "OR":
-		return joinBalanced(sub, "OR", "0")
+		return joinBalanced(sub, "OR", "FALSE")
 	}
 	// NOT: no item may hold. A condition on a null field can be NULL in
 	// SQL, and NOT NULL would drop the row; "not canceled" must keep runs
 	// whose error_message is null, so an unknown counts as false here.
 	for i, e := range sub {
-		sub[i] = "COALESCE(" + e + ", 0)"
+		sub[i] = "COALESCE(" + e + ", FALSE)"
 	}
-	return "NOT " + joinBalanced(sub, "OR", "0")
+	return "NOT " + joinBalanced(sub, "OR", "FALSE")
 }
 
 // joinBalanced joins SQL boolean expressions with op as a balanced tree of
@@ -471,7 +479,7 @@ func (c *compiler) condition(obj map[string]any, path []any, cs bool) string {
 		s, ok := o.(string)
 		if !ok {
 			c.fail(opPath, "enum", "Input should be "+operatorNames)
-			return "0"
+			return "FALSE"
 		}
 		op = s
 		if alias, ok := operatorAliases[s]; ok {
@@ -482,7 +490,7 @@ func (c *compiler) condition(obj map[string]any, path []any, cs bool) string {
 	name, ok := obj["field"].(string)
 	if !ok {
 		c.fail(at(path, "field"), "string_type", "Input should be a valid string")
-		return "0"
+		return "FALSE"
 	}
 	return c.comparison(name, op, value, present, at(path, "field"), opPath, at(path, "value"), cs, "")
 }
@@ -513,7 +521,7 @@ func (c *compiler) comparison(name, op string, value any, present bool, fieldPat
 	if !known {
 		c.fail(fieldPath, "value_error", msg+hint)
 		if hint != "" { // a misspelt operator: its value is no condition's
-			return "0"
+			return "FALSE"
 		}
 		f = field{kind: jsonField} // check the value as for any field
 	}
@@ -523,14 +531,14 @@ func (c *compiler) comparison(name, op string, value any, present bool, fieldPat
 	}
 	if !knownOperators[op] {
 		c.fail(opPath, "enum", "Input should be "+operatorNames)
-		return "0"
+		return "FALSE"
 	}
 	if !present && needValue {
-		return "0"
+		return "FALSE"
 	}
 	if obj, ok := value.(map[string]any); ok && isDynamic(obj) {
 		c.fail(valuePath, "value_error", dynamicRefused)
-		return "0"
+		return "FALSE"
 	}
 	textOnly := func() bool {
 		if f.kind == textField || f.kind == jsonField {
@@ -556,11 +564,11 @@ func (c *compiler) comparison(name, op string, value any, present bool, fieldPat
 		}
 		v, ok := c.value(f, value, valuePath, op)
 		if !ok {
-			return "0"
+			return "FALSE"
 		}
 		c.countValues(valuePath, 1)
 		if !known {
-			return "0"
+			return "FALSE"
 		}
 		if op == "eq" {
 			e = c.some(f, func(x, t string) string { return c.equals(x, t, []val{v}, cs) })
@@ -571,7 +579,7 @@ func (c *compiler) comparison(name, op string, value any, present bool, fieldPat
 		list, ok := value.([]any)
 		if !ok {
 			c.fail(valuePath, "list_type", "Input should be a valid list for "+op)
-			return "0"
+			return "FALSE"
 		}
 		c.countValues(valuePath, len(list))
 		vals := make([]val, 0, len(list))
@@ -586,7 +594,7 @@ func (c *compiler) comparison(name, op string, value any, present bool, fieldPat
 			vals = append(vals, v)
 		}
 		if bad || !known {
-			return "0"
+			return "FALSE"
 		}
 		var parts []string
 		if len(vals) > 0 {
@@ -595,45 +603,45 @@ func (c *compiler) comparison(name, op string, value any, present bool, fieldPat
 		if withNull {
 			parts = append(parts, c.isNull(f, true))
 		}
-		e = joinBalanced(parts, "OR", "0")
+		e = joinBalanced(parts, "OR", "FALSE")
 		if op == "nin" {
-			e = "NOT COALESCE(" + e + ", 0)"
+			e = "NOT COALESCE(" + e + ", FALSE)"
 		}
 	case "gt", "lt", "gte", "lte":
 		if value == nil {
 			c.fail(valuePath, "value_error", op+" needs a value to compare with, not null")
-			return "0"
+			return "FALSE"
 		}
 		if _, isBool := value.(bool); isBool {
 			c.fail(valuePath, "value_error", op+" compares numbers, strings or times, not booleans")
-			return "0"
+			return "FALSE"
 		}
 		v, ok := c.value(f, value, valuePath, op)
 		if !ok {
-			return "0"
+			return "FALSE"
 		}
 		c.countValues(valuePath, 1)
 		if !known {
-			return "0"
+			return "FALSE"
 		}
 		e = c.some(f, func(x, t string) string {
-			return guard(t, v.kind) + x + " " + sqlComparisons[op] + " " + c.arg(v.sql())
+			return guard(t, v.kind) + c.typed(x, t, v.kind) + " " + sqlComparisons[op] + " " + c.arg(v.sql())
 		})
 	case "contains", "starts_with", "ends_with", "regex", "text":
 		if !textOnly() {
-			return "0"
+			return "FALSE"
 		}
 		s, ok := value.(string)
 		if !ok {
 			c.fail(valuePath, "string_type", "Input should be a valid string for "+op)
-			return "0"
+			return "FALSE"
 		}
 		c.countValues(valuePath, 1)
 		pred, ok := c.textPredicate(op, s, cs, valuePath)
 		if !ok || !known {
-			return "0"
+			return "FALSE"
 		}
-		e = c.some(f, func(x, t string) string { return guard(t, 's') + pred(x) })
+		e = c.some(f, func(x, t string) string { return guard(t, 's') + pred(c.typed(x, t, 's')) })
 	case "exists", "is_null":
 		want, ok := value.(bool)
 		if value == nil {
@@ -641,10 +649,10 @@ func (c *compiler) comparison(name, op string, value any, present bool, fieldPat
 		}
 		if !ok {
 			c.fail(valuePath, "bool_type", "Input should be a valid boolean for "+op)
-			return "0"
+			return "FALSE"
 		}
 		if !known {
-			return "0"
+			return "FALSE"
 		}
 		if op == "exists" {
 			e = c.exists(f, want)
@@ -653,7 +661,7 @@ func (c *compiler) comparison(name, op string, value any, present bool, fieldPat
 		}
 	}
 	if !known {
-		return "0"
+		return "FALSE"
 	}
 	return e
 }
@@ -778,19 +786,19 @@ func (c *compiler) equals(x, t string, vals []val, cs bool) string {
 	}
 	var parts []string
 	if len(strs) > 0 {
-		target := x
+		target := c.typed(x, t, 's')
 		if !cs {
-			target = "clusterd_fold(" + x + ")"
+			target = "clusterd_fold(" + target + ")"
 		}
 		parts = append(parts, guard(t, 's')+in(target, strs))
 	}
 	if len(nums) > 0 {
-		parts = append(parts, guard(t, 'n')+in(x, nums))
+		parts = append(parts, guard(t, 'n')+in(c.typed(x, t, 'n'), nums))
 	}
 	if len(bools) > 0 && t != "" {
 		parts = append(parts, t+" IN ("+strings.Join(bools, ", ")+")")
 	}
-	return joinBalanced(parts, "OR", "0")
+	return joinBalanced(parts, "OR", "FALSE")
 }
 
 // textPredicate checks the value of a text operator and returns its SQL
@@ -808,7 +816,7 @@ func (c *compiler) textPredicate(op, s string, cs bool, path []any) (func(x stri
 	switch op {
 	case "contains", "starts_with", "ends_with":
 		if s == "" {
-			return func(string) string { return "1" }, true
+			return func(string) string { return "TRUE" }, true
 		}
 		switch op {
 		case "contains":
@@ -817,6 +825,11 @@ func (c *compiler) textPredicate(op, s string, cs bool, path []any) (func(x stri
 			return func(x string) string { return "instr(" + target(x) + ", " + c.arg(s) + ") = 1" }, true
 		}
 		n := utf8.RuneCountInString(s) // SQLite's substr counts characters too
+		if c.pg {
+			return func(x string) string {
+				return "right(" + target(x) + ", " + strconv.Itoa(n) + ") = " + c.arg(s)
+			}, true
+		}
 		return func(x string) string {
 			return "substr(" + target(x) + ", -" + strconv.Itoa(n) + ") = " + c.arg(s)
 		}, true
@@ -855,23 +868,48 @@ func (c *compiler) some(f field, pred func(x, t string) string) string {
 	}
 	// json_each of a scalar yields it once (key NULL), of a list its
 	// elements (integer keys), of an object its members (text keys, left
-	// out: an object equals nothing).
+	// out: an object equals nothing). PostgreSQL's clusterd_each (see
+	// pgfuncs.go) yields the same, typed: j.s for strings, j.n for numbers.
+	if c.pg {
+		return "EXISTS (SELECT 1 FROM clusterd_each(" + f.col + ", " + f.pgPath + ") AS j WHERE (" + pred("j", "j.type") + "))"
+	}
 	return "EXISTS (SELECT 1 FROM json_each(" + f.col + ", " + f.path + ") AS j WHERE typeof(j.key) != 'text' AND (" + pred("j.value", "j.type") + "))"
+}
+
+// typed is x as a value of kind k ('s' or 'n') after guard(t, k) let it
+// through: on SQLite x itself; on PostgreSQL, where a JSON element is a
+// row of clusterd_each, its column of that type.
+func (c *compiler) typed(x, t string, k byte) string {
+	if !c.pg || t == "" {
+		return x
+	}
+	if k == 's' {
+		return x + ".s"
+	}
+	return x + ".n"
+}
+
+// jsonType is the SQL of the JSON type of f's value (NULL when absent).
+func (c *compiler) jsonType(f field) string {
+	if c.pg {
+		return "clusterd_jtype(" + f.col + "::jsonb #> " + f.pgPath + ")"
+	}
+	return "json_type(" + f.col + ", " + f.path + ")"
 }
 
 // none is "pred holds for no value of the field" (ne): true for a null or
 // absent field.
 func (c *compiler) none(f field, pred func(x, t string) string) string {
-	return "NOT COALESCE(" + c.some(f, pred) + ", 0)"
+	return "NOT COALESCE(" + c.some(f, pred) + ", FALSE)"
 }
 
 // isNull is "the field is null (or absent)" when want, else its negation.
 func (c *compiler) isNull(f field, want bool) string {
 	if f.kind == jsonField {
 		if want {
-			return "COALESCE(json_type(" + f.col + ", " + f.path + "), 'null') = 'null'"
+			return "COALESCE(" + c.jsonType(f) + ", 'null') = 'null'"
 		}
-		return "COALESCE(json_type(" + f.col + ", " + f.path + "), 'null') != 'null'"
+		return "COALESCE(" + c.jsonType(f) + ", 'null') != 'null'"
 	}
 	if want {
 		return f.expr + " IS NULL"
@@ -884,26 +922,26 @@ func (c *compiler) isNull(f field, want bool) string {
 func (c *compiler) exists(f field, want bool) string {
 	if f.kind == jsonField {
 		if want {
-			return "json_type(" + f.col + ", " + f.path + ") IS NOT NULL"
+			return c.jsonType(f) + " IS NOT NULL"
 		}
-		return "json_type(" + f.col + ", " + f.path + ") IS NULL"
+		return c.jsonType(f) + " IS NULL"
 	}
 	return c.isNull(f, !want)
 }
 
 // whereClause compiles a filter tree (see Query.Filters) into an SQL
-// boolean expression with placeholders and their values, or "1" when
+// boolean expression with placeholders and their values, or "TRUE" when
 // there is none. A tree with problems is a *QueryError, the first of them.
-func whereClause(raw json.RawMessage, fields fieldMap) (string, []any, error) {
+func whereClause(raw json.RawMessage, fields fieldMap, d dialect) (string, []any, error) {
 	t := strings.TrimSpace(string(raw))
 	if t == "" || t == "null" {
-		return "1", nil, nil
+		return "TRUE", nil, nil
 	}
 	node, err := schema.Parse([]byte(t))
 	if err != nil {
 		return "", nil, &QueryError{Path: []any{"filters"}, Msg: "must be a JSON object", Type: "json_invalid"}
 	}
-	c := &compiler{fields: fields, limits: defaultLimits}
+	c := &compiler{pg: d == dialectPostgres, fields: fields, limits: defaultLimits}
 	expr := c.compile(node)
 	if len(c.problems) > 0 {
 		p := c.problems[0]
@@ -916,7 +954,12 @@ func whereClause(raw json.RawMessage, fields fieldMap) (string, []any, error) {
 // a unique column appended so pages are stable. Values sort as SQLite
 // orders them: nulls first, then numbers, then strings (binary, so case
 // counts), then lists and objects as their JSON text.
-func orderBy(s *Sort, fields fieldMap, def Sort, tie string) (string, error) {
+//
+// On PostgreSQL (d) the same order is spelled out: nulls first when
+// ascending (PostgreSQL puts them last), and a JSON field sorts by its
+// type's rank (null, numbers, strings, then the rest), its number, then
+// its string in binary order.
+func orderBy(s *Sort, fields fieldMap, def Sort, tie string, d dialect) (string, error) {
 	if s == nil || s.Field == "" {
 		s = &def
 	}
@@ -933,6 +976,24 @@ func orderBy(s *Sort, fields fieldMap, def Sort, tie string) (string, error) {
 	default:
 		return "", &QueryError{Path: []any{"sort", "direction"}, Msg: fmt.Sprintf("Input should be 'asc' or 'desc', not %s", quoteName(s.Direction)), Type: "enum"}
 	}
+	if d == dialectPostgres {
+		nulls := " NULLS FIRST"
+		if dir == "DESC" {
+			nulls = " NULLS LAST"
+		}
+		if f.kind == jsonField {
+			v := "(" + f.col + "::jsonb #> " + f.pgPath + ")"
+			rank := "CASE WHEN jsonb_typeof(" + v + ") IS NULL OR jsonb_typeof(" + v + ") = 'null' THEN 0 WHEN jsonb_typeof(" + v + ") = 'number' THEN 1 WHEN jsonb_typeof(" + v + ") = 'string' THEN 2 ELSE 3 END"
+			num := "CASE WHEN jsonb_typeof(" + v + ") = 'number' THEN (" + v + " #>> '{}')::double precision END"
+			str := "(CASE WHEN jsonb_typeof(" + v + ") <> 'number' THEN " + v + " #>> '{}' END) COLLATE \"C\""
+			return fmt.Sprintf("ORDER BY %s %s, %s %s%s, %s %s%s, %s %s", rank, dir, num, dir, nulls, str, dir, nulls, tie, dir), nil
+		}
+		expr := f.expr
+		if f.kind == textField {
+			expr = "(" + expr + ") COLLATE \"C\""
+		}
+		return fmt.Sprintf("ORDER BY %s %s%s, %s %s", expr, dir, nulls, tie, dir), nil
+	}
 	return fmt.Sprintf("ORDER BY %s %s, %s %s", f.expr, dir, tie, dir), nil
 }
 
@@ -944,7 +1005,7 @@ const maxSearchTerms = 64
 func searchClause(search string, cols []string) (string, []any) {
 	terms := strings.Fields(search)
 	if len(terms) == 0 || len(cols) == 0 {
-		return "1", nil
+		return "TRUE", nil
 	}
 	if len(terms) > maxSearchTerms { // the rest are still matched, as one
 		terms = append(terms[:maxSearchTerms-1], strings.Join(terms[maxSearchTerms-1:], " "))
@@ -957,9 +1018,9 @@ func searchClause(search string, cols []string) (string, []any) {
 			ors[j] = fmt.Sprintf("instr(clusterd_fold(COALESCE(%s, '')), ?) > 0", col)
 			args = append(args, fold(term))
 		}
-		ands[i] = joinBalanced(ors, "OR", "0")
+		ands[i] = joinBalanced(ors, "OR", "FALSE")
 	}
-	return joinBalanced(ands, "AND", "1"), args
+	return joinBalanced(ands, "AND", "TRUE"), args
 }
 
 // Page is one page of a list.
@@ -971,7 +1032,7 @@ type Page[T any] struct {
 // ValidateDocumentFilters checks a filter tree over document fields
 // (document_id, created_at, updated_at, payload keys) without running it.
 func ValidateDocumentFilters(raw json.RawMessage) error {
-	_, _, err := whereClause(raw, documentFields)
+	_, _, err := whereClause(raw, documentFields, dialectSQLite)
 	return err
 }
 
@@ -1031,7 +1092,7 @@ func CheckFilters(kind FilterKind, filters map[string]any, at schema.Path) schem
 // CheckSort checks a sort of a kind and returns its problems located under
 // at.
 func CheckSort(kind FilterKind, s *Sort, at schema.Path) schema.Problems {
-	if _, err := orderBy(s, kind.fields, Sort{Field: s.Field}, "rowid"); err != nil {
+	if _, err := orderBy(s, kind.fields, Sort{Field: s.Field}, "rowid", dialectSQLite); err != nil {
 		if qe, ok := err.(*QueryError); ok {
 			typ := qe.Type
 			if typ == "" {

@@ -39,7 +39,7 @@ func FuzzFilters(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	fx := newFilterFixture(f)
+	fx := newFilterFixture(f, sqliteDB)
 	docs := referenceDocs(f)
 	kinds := []FilterKind{DocumentFilters, CollectionFilters, ClusterFilters, RunFilters, TaskFilters}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -63,7 +63,7 @@ func FuzzFilters(f *testing.F) {
 					}
 				}
 			}
-			_, _, werr := whereClause(raw, kind.fields)
+			_, _, werr := whereClause(raw, kind.fields, dialectSQLite)
 			if (len(ps) == 0) != (werr == nil) {
 				t.Fatalf("%s %s: CheckFilters %v but whereClause %v", kind.Name, raw, ps, werr)
 			}
@@ -88,7 +88,7 @@ func FuzzFilters(f *testing.F) {
 					}
 				}
 				if !slices.Equal(sorted(got), want) {
-					where, args, _ := whereClause(raw, kind.fields)
+					where, args, _ := whereClause(raw, kind.fields, dialectSQLite)
 					t.Fatalf("%s:\nSQLite    %v\nreference %v\nSQL %s %v", raw, sorted(got), want, where, args)
 				}
 			}

@@ -181,8 +181,8 @@ func (s *Store) foldIfNeeded(ctx context.Context) error {
 // imports, unfolded replacements, segment bytes past the last row a
 // committed row references, and the files of deleted collections and runs.
 func (s *Store) recover(ctx context.Context) error {
-	if err := os.RemoveAll(s.TempDir()); err != nil {
-		return fmt.Errorf("store: emptying %s: %w", s.TempDir(), err)
+	if err := s.tidyTemp(ctx); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(s.TempDir(), 0o755); err != nil {
 		return fmt.Errorf("store: %w", err)
@@ -206,7 +206,18 @@ func (s *Store) recover(ctx context.Context) error {
 	}
 	rows.Close()
 	for _, p := range imports {
-		if err := s.abortImport(ctx, p.gen, p.col); err != nil {
+		// An import whose collection is locked is a live process's (see
+		// shared.go); with SQLite no other process exists.
+		unlock, ok, err := s.tryLockCol(ctx, p.col)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		err = s.abortImport(ctx, p.gen, p.col)
+		unlock()
+		if err != nil {
 			return err
 		}
 	}
@@ -219,8 +230,14 @@ func (s *Store) recover(ctx context.Context) error {
 	return s.removeOrphanDirs(ctx)
 }
 
-// TempDir is the directory for spooled uploads; Open empties it.
-func (s *Store) TempDir() string { return filepath.Join(s.dir, "tmp") }
+// TempDir is the directory for spooled uploads; Open empties it. With
+// PostgreSQL each store has its own under tmp/ (see shared.go).
+func (s *Store) TempDir() string {
+	if s.d == dialectPostgres {
+		return filepath.Join(s.dir, "tmp", fmt.Sprintf("p%d", s.instance))
+	}
+	return filepath.Join(s.dir, "tmp")
+}
 
 // truncateSegments cuts every segment file to the rows committed rows
 // reference (the largest referenced row + 1): a killed upsert's rows are
@@ -229,18 +246,15 @@ func (s *Store) truncateSegments(ctx context.Context) error {
 	type seg struct {
 		col, name, file string
 		dim             int64
-		end             sql.NullInt64
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT f.collection_id, f.name, f.file, f.dim,
-		(SELECT MAX(v.row) FROM main.vectors v WHERE v.collection_id = f.collection_id AND v.feature = f.name)
-		FROM main.features f`)
+	rows, err := s.r.QueryContext(ctx, `SELECT f.collection_id, f.name, f.file, f.dim FROM main.features f`)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	var segs []seg
 	for rows.Next() {
 		var g seg
-		if err := rows.Scan(&g.col, &g.name, &g.file, &g.dim, &g.end); err != nil {
+		if err := rows.Scan(&g.col, &g.name, &g.file, &g.dim); err != nil {
 			rows.Close()
 			return fmt.Errorf("store: %w", err)
 		}
@@ -251,22 +265,47 @@ func (s *Store) truncateSegments(ctx context.Context) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	for _, g := range segs {
-		keep := int64(0)
-		if g.end.Valid {
-			keep = (g.end.Int64 + 1) * g.dim * 4
+		// A segment another process is appending to is locked (see
+		// shared.go): its bytes past the committed rows are its.
+		unlock, ok, err := s.tryLockCol(ctx, g.col)
+		if err != nil {
+			return err
 		}
-		path := filepath.Join(s.collectionDir(g.col), g.file)
-		st, err := os.Stat(path)
-		if errors.Is(err, os.ErrNotExist) {
+		if !ok {
 			continue
 		}
+		err = s.truncateSegment(ctx, g.col, g.name, g.file, g.dim)
+		unlock()
 		if err != nil {
-			return fmt.Errorf("store: %w", err)
+			return err
 		}
-		if st.Size() > keep {
-			if err := os.Truncate(path, keep); err != nil {
-				return fmt.Errorf("store: truncating %s: %w", path, err)
-			}
+	}
+	return nil
+}
+
+// truncateSegment cuts a collection's segment file to the rows committed
+// rows reference (the caller holds the collection's lock; the end is read
+// under it, as a process may have appended and committed just before).
+func (s *Store) truncateSegment(ctx context.Context, col, feature, file string, dim int64) error {
+	var end sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MAX(row) FROM main.vectors WHERE collection_id = ? AND feature = ?`, col, feature).Scan(&end); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	keep := int64(0)
+	if end.Valid {
+		keep = (end.Int64 + 1) * dim * 4
+	}
+	path := filepath.Join(s.collectionDir(col), file)
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if st.Size() > keep {
+		if err := os.Truncate(path, keep); err != nil {
+			return fmt.Errorf("store: truncating %s: %w", path, err)
 		}
 	}
 	return nil

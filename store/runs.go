@@ -120,6 +120,9 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, nr NewRun) (run Run, cr
 		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (run_id, state, enqueued_at) VALUES (?, 'queued', ?)`, run.RunID, micros(now)); err != nil {
 			return err
 		}
+		if err := s.notifyJobs(tx); err != nil {
+			return err
+		}
 		if nr.IdempotencyKey != "" {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO idempotency (namespace_id, cluster_id, key, run_id, created_at) VALUES (?, ?, ?, ?, ?)`,
 				nr.NamespaceID, nr.ClusterID, nr.IdempotencyKey, run.RunID, micros(now)); err != nil {
@@ -174,7 +177,8 @@ func (s *Store) LatestRun(ctx context.Context, ns, clusterID string) (*Run, erro
 // latestCache remembers LatestResult answers. An entry is valid while no
 // write has committed since it was read (the store's generation counter), so
 // a dashboard polling an idle cluster costs no query at all. This is sound
-// because one process owns the data directory.
+// because one process owns the data directory; with PostgreSQL, where other
+// processes write too, LatestResult reads the database every time.
 type latestCache struct {
 	mu      sync.Mutex
 	entries map[string]latestEntry
@@ -193,6 +197,9 @@ const maxLatestEntries = 10000
 // most frequent read (dashboards polling GET …/executions) from memory
 // until the next write.
 func (s *Store) LatestResult(ctx context.Context, ns, clusterIDOrName string) (json.RawMessage, error) {
+	if s.d == dialectPostgres {
+		return s.latestResult(ctx, ns, clusterIDOrName)
+	}
 	key := ns + "\x00" + clusterIDOrName
 	gen := s.gen.Load()
 	s.latest.mu.Lock()
@@ -264,9 +271,9 @@ var runFields = fieldMap{
 		"num_clusters":                    column(numberField, "num_clusters"),
 		"num_points":                      column(numberField, "num_points"),
 		"error_message":                   column(textField, "error_message"),
-		"metrics.silhouette_score":        column(numberField, "json_extract(result, '$.metrics.silhouette_score')"),
-		"metrics.davies_bouldin_index":    column(numberField, "json_extract(result, '$.metrics.davies_bouldin_index')"),
-		"metrics.calinski_harabasz_score": column(numberField, "json_extract(result, '$.metrics.calinski_harabasz_score')"),
+		"metrics.silhouette_score":        column(numberField, "CAST(json_extract(result, '$.metrics.silhouette_score') AS DOUBLE PRECISION)"),
+		"metrics.davies_bouldin_index":    column(numberField, "CAST(json_extract(result, '$.metrics.davies_bouldin_index') AS DOUBLE PRECISION)"),
+		"metrics.calinski_harabasz_score": column(numberField, "CAST(json_extract(result, '$.metrics.calinski_harabasz_score') AS DOUBLE PRECISION)"),
 		"algorithm":                       column(textField, "json_extract(result, '$.algorithm')"),
 		"backend":                         column(textField, "json_extract(result, '$.backend')"),
 		"backend_fallback_reason":         column(textField, "json_extract(result, '$.backend_fallback_reason')"),
@@ -311,11 +318,11 @@ type RunStats struct {
 // every match.
 func (s *Store) ListRuns(ctx context.Context, ns, clusterID string, q Query) (Page[Run], RunStats, error) {
 	var stats RunStats
-	where, args, err := whereClause(q.Filters, runFields)
+	where, args, err := whereClause(q.Filters, runFields, s.d)
 	if err != nil {
 		return Page[Run]{}, stats, err
 	}
-	order, err := orderBy(q.Sort, runFields, Sort{Field: "created_at", Direction: "desc"}, "rowid")
+	order, err := orderBy(q.Sort, runFields, Sort{Field: "created_at", Direction: "desc"}, "rowid", s.d)
 	if err != nil {
 		return Page[Run]{}, stats, err
 	}
@@ -419,6 +426,11 @@ type Job struct {
 	ID       int64
 	RunID    string
 	Attempts int // including this one
+	// Token fences the claim: each claim of the job writes a new one, and
+	// every write on the job's behalf (Heartbeat, StartRun, SetProgress,
+	// FinishRun, Requeue) checks it in the statement or transaction that
+	// writes, so a worker whose lease was taken over writes nothing.
+	Token int64
 }
 
 // ErrLeaseLost reports that a job's lease expired and another worker (or
@@ -519,9 +531,24 @@ func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration) (*
 		return nil, err
 	}
 	defer c.Close()
-	err = c.QueryRowContext(ctx, `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1
-		WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' OR (state = 'running' AND lease_until < ?)) AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT 1)
-		RETURNING id, run_id, attempts`, owner, micros(now.Add(lease)), micros(now), string(live)).Scan(&j.ID, &j.RunID, &j.Attempts)
+	q := `UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, lease_token = lease_token + 1, attempts = attempts + 1
+		WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' OR (state = 'running' AND lease_until < ?)) AND id NOT IN (SELECT CAST(value AS INTEGER) FROM json_each(?)) ORDER BY id LIMIT 1)
+		RETURNING id, run_id, attempts, lease_token`
+	if s.d == dialectPostgres {
+		// Processes claim side by side: the candidate row is locked as it
+		// is picked, and rows other claimers locked are skipped (not
+		// waited for), so two claimers never get the same job and never
+		// queue behind each other. lease_instance names this store, for
+		// RecoverOrphans.
+		q = `WITH pick AS (SELECT id FROM jobs WHERE (state = 'queued' OR (state = 'running' AND lease_until < ?)) AND id NOT IN (SELECT CAST(value AS BIGINT) FROM json_each(?))
+			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+		UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, lease_token = lease_token + 1, attempts = attempts + 1, lease_instance = ?
+		FROM pick WHERE jobs.id = pick.id
+		RETURNING jobs.id, jobs.run_id, jobs.attempts, jobs.lease_token`
+		err = c.QueryRowContext(ctx, q, micros(now), string(live), owner, micros(now.Add(lease)), s.instance).Scan(&j.ID, &j.RunID, &j.Attempts, &j.Token)
+	} else {
+		err = c.QueryRowContext(ctx, q, owner, micros(now.Add(lease)), micros(now), string(live)).Scan(&j.ID, &j.RunID, &j.Attempts, &j.Token)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -543,7 +570,7 @@ func (s *Store) Heartbeat(ctx context.Context, j *Job, owner string, lease time.
 	if !s.leases.extend(j.ID, owner, until) {
 		return false, ErrLeaseLost
 	}
-	res, err := s.exec(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'running'`, micros(until), j.ID, owner)
+	res, err := s.exec(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_token = ? AND state = 'running'`, micros(until), j.ID, owner, j.Token)
 	switch {
 	case err != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded):
 		return false, err
@@ -569,7 +596,7 @@ func (s *Store) Heartbeat(ctx context.Context, j *Job, owner string, lease time.
 // StartRun marks a run processing with its updated result JSON.
 func (s *Store) StartRun(ctx context.Context, j *Job, owner string, result json.RawMessage) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := ownsJob(ctx, tx, j, owner); err != nil {
+		if err := s.ownsJob(ctx, tx, j, owner); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'processing', started_at = ?, progress = 0, result = ? WHERE run_id = ?`,
@@ -578,21 +605,39 @@ func (s *Store) StartRun(ctx context.Context, j *Job, owner string, result json.
 	})
 }
 
-func ownsJob(ctx context.Context, tx *sql.Tx, j *Job, owner string) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE id = ? AND lease_owner = ? AND state = 'running'`, j.ID, owner).Scan(&n); err != nil {
+// ownsJob checks, inside the transaction that is about to write on the
+// job's behalf, that owner still holds the job under its claim's token;
+// ErrLeaseLost otherwise. With PostgreSQL it locks the job's row until the
+// transaction ends, so no claim of another process can slip in between the
+// check and the commit (a claimer skips the locked row); SQLite's write
+// transactions are serial already.
+func (s *Store) ownsJob(ctx context.Context, tx *sql.Tx, j *Job, owner string) error {
+	q := `SELECT id FROM jobs WHERE id = ? AND lease_owner = ? AND lease_token = ? AND state = 'running'`
+	if s.d == dialectPostgres {
+		q += ` FOR UPDATE`
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, q, j.ID, owner, j.Token).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrLeaseLost
+	}
+	return err
+}
+
+// SetProgress records how far a processing run is (0..1) and its result
+// JSON. ErrLeaseLost when the job is no longer owner's under j's token
+// (nothing is written).
+func (s *Store) SetProgress(ctx context.Context, j *Job, owner string, progress float64, result json.RawMessage) error {
+	res, err := s.exec(ctx, `UPDATE runs SET progress = ?, result = ? WHERE run_id = ? AND status = 'processing'
+		AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ? AND lease_token = ? AND state = 'running')`,
+		progress, string(result), j.RunID, j.ID, owner, j.Token)
+	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrLeaseLost
 	}
 	return nil
-}
-
-// SetProgress records how far a processing run is (0..1) and its result JSON.
-func (s *Store) SetProgress(ctx context.Context, runID string, progress float64, result json.RawMessage) error {
-	_, err := s.exec(ctx, `UPDATE runs SET progress = ?, result = ? WHERE run_id = ? AND status = 'processing'`, progress, string(result), runID)
-	return err
 }
 
 // Outcome is how a run ended.
@@ -614,7 +659,7 @@ type Outcome struct {
 // ErrLeaseLost when the job is no longer this owner's (nothing is written).
 func (s *Store) FinishRun(ctx context.Context, j *Job, owner string, o Outcome) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := ownsJob(ctx, tx, j, owner); err != nil {
+		if err := s.ownsJob(ctx, tx, j, owner); err != nil {
 			return err
 		}
 		now := s.now()
@@ -637,14 +682,16 @@ func (s *Store) FinishRun(ctx context.Context, j *Job, owner string, o Outcome) 
 // run back to pending; the attempt does not count.
 func (s *Store) Requeue(ctx context.Context, j *Job, owner string, result json.RawMessage) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := ownsJob(ctx, tx, j, owner); err != nil {
+		if err := s.ownsJob(ctx, tx, j, owner); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = 0, attempts = attempts - 1 WHERE id = ?`, j.ID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'pending', started_at = NULL, progress = NULL, result = ? WHERE run_id = ?`, string(result), j.RunID)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'pending', started_at = NULL, progress = NULL, result = ? WHERE run_id = ?`, string(result), j.RunID); err != nil {
+			return err
+		}
+		return s.notifyJobs(tx)
 	})
 	if err == nil {
 		s.leases.drop(j.ID, owner)
@@ -653,10 +700,35 @@ func (s *Store) Requeue(ctx context.Context, j *Job, owner string, result json.R
 }
 
 // RecoverOrphans makes every job left running by a dead process claimable
-// at once. Only call it while holding the data directory (Open does the
-// locking), when no worker of this process runs yet. It returns how many.
+// at once. Call it when no worker of this store runs yet. With SQLite
+// (this process holds the data directory) that is every running job; with
+// PostgreSQL, the jobs this store's earlier claims left and those of store
+// instances whose instance lock nobody holds (see shared.go): a live
+// process's jobs are left alone. It returns how many.
 func (s *Store) RecoverOrphans(ctx context.Context) (int, error) {
-	res, err := s.exec(ctx, `UPDATE jobs SET lease_until = 0 WHERE state = 'running'`)
+	q, args := `UPDATE jobs SET lease_until = 0 WHERE state = 'running'`, []any{}
+	if s.d == dialectPostgres {
+		owners, err := queryInts(ctx, s.r, `SELECT DISTINCT lease_instance FROM jobs WHERE state = 'running'`)
+		if err != nil {
+			return 0, err
+		}
+		dead := []int64{int64(s.instance)}
+		for _, o := range owners {
+			if o == int64(s.instance) {
+				continue
+			}
+			alive, err := s.instanceAlive(ctx, int32(o))
+			if err != nil {
+				return 0, err
+			}
+			if !alive {
+				dead = append(dead, o)
+			}
+		}
+		b, _ := json.Marshal(dead)
+		q, args = q+` AND lease_instance IN (SELECT CAST(value AS BIGINT) FROM json_each(?))`, []any{string(b)}
+	}
+	res, err := s.exec(ctx, q, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -667,9 +739,27 @@ func (s *Store) RecoverOrphans(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
+// queryInts runs a query of one integer column.
+func queryInts(ctx context.Context, db *sql.DB, q string, args ...any) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // QueueDepth counts queued and running jobs.
 func (s *Store) QueueDepth(ctx context.Context) (queued, running int, err error) {
-	err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'running'), 0) FROM jobs`).Scan(&queued, &running)
+	err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) FROM jobs`).Scan(&queued, &running)
 	return
 }
 

@@ -93,89 +93,93 @@ func look(t *testing.T, s *Store, ns, col string) visible {
 // itself once it returns. On the old code the concurrent write waited for
 // the whole import.
 func TestStagedImportIsAllOrNothing(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	ns, c := setupCollection(t, s)
-	n := 5000 // several batches
-	if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 1}); err != nil {
-		t.Fatal(err)
-	}
-	before := look(t, s, ns.ID, c.ID)
-	if before.count != int64(n) || before.payload != `{"v":1}` || before.vector != 1001 || before.loaded != n {
-		t.Fatalf("after the first import: %+v", before)
-	}
-	// The second import updates every document and adds as many again.
-	src := &gatedSource{n: 2 * n, d: 4, version: 2, gateAt: 6000, gate: make(chan struct{}), reached: make(chan struct{}), newFeat: "extra"}
-	done := make(chan error, 1)
-	go func() { _, err := s.Upsert(ctx, c.ID, src); done <- err }()
-	<-src.reached
-	if got := look(t, s, ns.ID, c.ID); fmt.Sprint(got) != fmt.Sprint(before) {
-		t.Fatalf("readers see a staged import:\nbefore %+v\nduring %+v", before, got)
-	}
-	created := make(chan error, 1)
-	go func() { _, err := s.CreateCollection(ctx, ns.ID, "other", "", nil); created <- err }()
-	select {
-	case err := <-created:
-		if err != nil {
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		ns, c := setupCollection(t, s)
+		n := 5000 // several batches
+		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 1}); err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("a collection create waited for the import")
-	}
-	close(src.gate)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	after := look(t, s, ns.ID, c.ID)
-	if after.count != int64(2*n) || after.payload != `{"v":2}` || after.vector != 2001 || after.loaded != 2*n || after.features["extra"] != int64(2*n) {
-		t.Fatalf("after the second import: %+v", after)
-	}
-	var next int
-	s.r.QueryRow(`SELECT COUNT(*) FROM main.documents WHERE next_gen IS NOT NULL`).Scan(&next)
-	if next != 0 {
-		t.Errorf("%d replacements left unfolded", next)
-	}
+		before := look(t, s, ns.ID, c.ID)
+		if before.count != int64(n) || before.payload != `{"v":1}` || before.vector != 1001 || before.loaded != n {
+			t.Fatalf("after the first import: %+v", before)
+		}
+		// The second import updates every document and adds as many again.
+		src := &gatedSource{n: 2 * n, d: 4, version: 2, gateAt: 6000, gate: make(chan struct{}), reached: make(chan struct{}), newFeat: "extra"}
+		done := make(chan error, 1)
+		go func() { _, err := s.Upsert(ctx, c.ID, src); done <- err }()
+		<-src.reached
+		if got := look(t, s, ns.ID, c.ID); fmt.Sprint(got) != fmt.Sprint(before) {
+			t.Fatalf("readers see a staged import:\nbefore %+v\nduring %+v", before, got)
+		}
+		created := make(chan error, 1)
+		go func() { _, err := s.CreateCollection(ctx, ns.ID, "other", "", nil); created <- err }()
+		select {
+		case err := <-created:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a collection create waited for the import")
+		}
+		close(src.gate)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		after := look(t, s, ns.ID, c.ID)
+		if after.count != int64(2*n) || after.payload != `{"v":2}` || after.vector != 2001 || after.loaded != 2*n || after.features["extra"] != int64(2*n) {
+			t.Fatalf("after the second import: %+v", after)
+		}
+		var next int
+		s.r.QueryRow(`SELECT COUNT(*) FROM main.documents WHERE next_gen IS NOT NULL`).Scan(&next)
+		if next != 0 {
+			t.Errorf("%d replacements left unfolded", next)
+		}
+	})
 }
 
 // TestFailedStagedImportLeavesNothing: an import that fails after several
 // batches removes its rows, replacements, new feature and segment bytes.
 func TestFailedStagedImportLeavesNothing(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	ns, c := setupCollection(t, s)
-	n := 2*stageDocuments + 3
-	if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 1}); err != nil {
-		t.Fatal(err)
-	}
-	before := look(t, s, ns.ID, c.ID)
-	seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
-	st0, _ := os.Stat(seg)
-	boom := errors.New("boom")
-	_, err := s.Upsert(ctx, c.ID, &gatedSource{n: 3 * n, d: 4, version: 2, failAt: 2*n + 1, failErr: boom, newFeat: "extra"})
-	if !errors.Is(err, boom) {
-		t.Fatalf("error %v", err)
-	}
-	if got := look(t, s, ns.ID, c.ID); fmt.Sprint(got) != fmt.Sprint(before) {
-		t.Fatalf("a failed import changed what readers see:\nbefore %+v\nafter  %+v", before, got)
-	}
-	st1, _ := os.Stat(seg)
-	if st1.Size() != st0.Size() {
-		t.Errorf("segment %d bytes after a failed import, %d before", st1.Size(), st0.Size())
-	}
-	for _, q := range []string{`SELECT COUNT(*) FROM main.documents WHERE gen != 0 AND gen NOT IN (SELECT MIN(gen) FROM main.documents WHERE gen != 0)`,
-		`SELECT COUNT(*) FROM main.documents WHERE next_gen IS NOT NULL`, `SELECT COUNT(*) FROM main.vectors WHERE next_gen IS NOT NULL`,
-		`SELECT COUNT(*) FROM main.features WHERE name = 'extra'`, `SELECT COUNT(*) FROM imports`,
-		`SELECT COUNT(*) FROM main.documents`} {
-		var k int
-		s.r.QueryRow(q).Scan(&k)
-		if want := 0; strings.HasSuffix(q, "main.documents") {
-			if k != n {
-				t.Errorf("%s: %d, want %d", q, k, n)
-			}
-		} else if k != want {
-			t.Errorf("%s: %d, want %d", q, k, want)
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		ns, c := setupCollection(t, s)
+		n := 2*stageDocuments + 3
+		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 1}); err != nil {
+			t.Fatal(err)
 		}
-	}
+		before := look(t, s, ns.ID, c.ID)
+		seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
+		st0, _ := os.Stat(seg)
+		boom := errors.New("boom")
+		_, err := s.Upsert(ctx, c.ID, &gatedSource{n: 3 * n, d: 4, version: 2, failAt: 2*n + 1, failErr: boom, newFeat: "extra"})
+		if !errors.Is(err, boom) {
+			t.Fatalf("error %v", err)
+		}
+		if got := look(t, s, ns.ID, c.ID); fmt.Sprint(got) != fmt.Sprint(before) {
+			t.Fatalf("a failed import changed what readers see:\nbefore %+v\nafter  %+v", before, got)
+		}
+		st1, _ := os.Stat(seg)
+		if st1.Size() != st0.Size() {
+			t.Errorf("segment %d bytes after a failed import, %d before", st1.Size(), st0.Size())
+		}
+		for _, q := range []string{`SELECT COUNT(*) FROM main.documents WHERE gen != 0 AND gen NOT IN (SELECT MIN(gen) FROM main.documents WHERE gen != 0)`,
+			`SELECT COUNT(*) FROM main.documents WHERE next_gen IS NOT NULL`, `SELECT COUNT(*) FROM main.vectors WHERE next_gen IS NOT NULL`,
+			`SELECT COUNT(*) FROM main.features WHERE name = 'extra'`, `SELECT COUNT(*) FROM imports`,
+			`SELECT COUNT(*) FROM main.documents`} {
+			var k int
+			s.r.QueryRow(q).Scan(&k)
+			if want := 0; strings.HasSuffix(q, "main.documents") {
+				if k != n {
+					t.Errorf("%s: %d, want %d", q, k, n)
+				}
+			} else if k != want {
+				t.Errorf("%s: %d, want %d", q, k, want)
+			}
+		}
+	})
 }
 
 // TestOpenRemovesAKilledImport: what an import left when its process died
@@ -183,61 +187,63 @@ func TestFailedStagedImportLeavesNothing(t *testing.T) {
 // committed rows, a spooled upload) is gone after the next Open, and the
 // collection reads as before.
 func TestOpenRemovesAKilledImport(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	ns, c := setupCollection(t, s)
-	n := stageDocuments + 1
-	const d = 256 // four batches of vectors fill the segment's write buffer
-	if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: d, version: 1}); err != nil {
-		t.Fatal(err)
-	}
-	before := look(t, s, ns.ID, c.ID)
-	seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
-	st0, _ := os.Stat(seg)
-	// The process "dies" with an import held after four batches: the store
-	// is closed under it, so nothing of its cleanup can run.
-	src := &gatedSource{n: 4 * n, d: d, version: 2, gateAt: 4*stageDocuments + 1, gate: make(chan struct{}), reached: make(chan struct{}), newFeat: "extra"}
-	done := make(chan error, 1)
-	go func() { _, err := s.Upsert(ctx, c.ID, src); done <- err }()
-	<-src.reached
-	os.WriteFile(filepath.Join(s.TempDir(), "import-123"), []byte("spooled"), 0o644)
-	s.Close()
-	st1, _ := os.Stat(seg)
-	if st1.Size() <= st0.Size() {
-		t.Fatalf("the held import wrote no vectors (%d bytes)", st1.Size())
-	}
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		dir := t.TempDir()
+		s, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		ns, c := setupCollection(t, s)
+		n := stageDocuments + 1
+		const d = 256 // four batches of vectors fill the segment's write buffer
+		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: d, version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		before := look(t, s, ns.ID, c.ID)
+		seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
+		st0, _ := os.Stat(seg)
+		// The process "dies" with an import held after four batches: the store
+		// is closed under it, so nothing of its cleanup can run.
+		src := &gatedSource{n: 4 * n, d: d, version: 2, gateAt: 4*stageDocuments + 1, gate: make(chan struct{}), reached: make(chan struct{}), newFeat: "extra"}
+		done := make(chan error, 1)
+		go func() { _, err := s.Upsert(ctx, c.ID, src); done <- err }()
+		<-src.reached
+		os.WriteFile(filepath.Join(s.TempDir(), "import-123"), []byte("spooled"), 0o644)
+		s.Close()
+		st1, _ := os.Stat(seg)
+		if st1.Size() <= st0.Size() {
+			t.Fatalf("the held import wrote no vectors (%d bytes)", st1.Size())
+		}
 
-	s2, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	if got := look(t, s2, ns.ID, c.ID); fmt.Sprint(got) != fmt.Sprint(before) {
-		t.Fatalf("after the restart:\nbefore %+v\nafter  %+v", before, got)
-	}
-	st2, _ := os.Stat(seg)
-	if st2.Size() != st0.Size() {
-		t.Errorf("segment %d bytes after the restart, %d before the killed import", st2.Size(), st0.Size())
-	}
-	file, live, err := s2.SegmentUsage(ctx)
-	if err != nil || file != live || live != int64(n*d*4) {
-		t.Errorf("segment usage %d file, %d live, %v; want %d", file, live, err, n*d*4)
-	}
-	if entries, _ := os.ReadDir(s2.TempDir()); len(entries) != 0 {
-		t.Errorf("tmp/ after the restart: %v", entries)
-	}
-	var k int
-	s2.r.QueryRow(`SELECT (SELECT COUNT(*) FROM imports) + (SELECT COUNT(*) FROM main.documents WHERE gen != (SELECT MIN(gen) FROM main.documents))
+		s2, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		if got := look(t, s2, ns.ID, c.ID); fmt.Sprint(got) != fmt.Sprint(before) {
+			t.Fatalf("after the restart:\nbefore %+v\nafter  %+v", before, got)
+		}
+		st2, _ := os.Stat(seg)
+		if st2.Size() != st0.Size() {
+			t.Errorf("segment %d bytes after the restart, %d before the killed import", st2.Size(), st0.Size())
+		}
+		file, live, err := s2.SegmentUsage(ctx)
+		if err != nil || file != live || live != int64(n*d*4) {
+			t.Errorf("segment usage %d file, %d live, %v; want %d", file, live, err, n*d*4)
+		}
+		if entries, _ := os.ReadDir(s2.TempDir()); len(entries) != 0 {
+			t.Errorf("tmp/ after the restart: %v", entries)
+		}
+		var k int
+		s2.r.QueryRow(`SELECT (SELECT COUNT(*) FROM imports) + (SELECT COUNT(*) FROM main.documents WHERE gen != (SELECT MIN(gen) FROM main.documents))
 		+ (SELECT COUNT(*) FROM main.features WHERE name = 'extra') + (SELECT COUNT(*) FROM main.documents WHERE next_gen IS NOT NULL)`).Scan(&k)
-	if k != 0 {
-		t.Errorf("%d staged rows survived the restart", k)
-	}
-	close(src.gate)
-	<-done
+		if k != 0 {
+			t.Errorf("%d staged rows survived the restart", k)
+		}
+		close(src.gate)
+		<-done
+	})
 }
 
 // holdWriter takes the writer connection until the returned func is called.
@@ -253,18 +259,20 @@ func holdWriter(t *testing.T, s *Store) func() {
 // TestWritesWaitBoundedly: a write that cannot get the writer within the
 // store's wait fails with context.DeadlineExceeded instead of queueing.
 func TestWritesWaitBoundedly(t *testing.T) {
-	s := open(t)
-	ns, _ := setupCollection(t, s)
-	s.writeWait = 50 * time.Millisecond
-	release := holdWriter(t, s)
-	_, err := s.CreateCollection(context.Background(), ns.ID, "late", "", nil)
-	release()
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("write while the writer is held: %v", err)
-	}
-	if _, err := s.CreateCollection(context.Background(), ns.ID, "late", "", nil); err != nil {
-		t.Fatalf("write after: %v", err)
-	}
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ns, _ := setupCollection(t, s)
+		s.writeWait = 50 * time.Millisecond
+		release := holdWriter(t, s)
+		_, err := s.CreateCollection(context.Background(), ns.ID, "late", "", nil)
+		release()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("write while the writer is held: %v", err)
+		}
+		if _, err := s.CreateCollection(context.Background(), ns.ID, "late", "", nil); err != nil {
+			t.Fatalf("write after: %v", err)
+		}
+	})
 }
 
 // TestLeaseSurvivesASlowWriter: while the writer is held past the lease,
@@ -273,115 +281,121 @@ func TestWritesWaitBoundedly(t *testing.T) {
 // database; once heartbeats stop, the job is taken. The store's clock is
 // the test's.
 func TestLeaseSurvivesASlowWriter(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	ns, _ := setupCollection(t, s)
-	s.CreateCluster(ctx, Cluster{ID: "clust_a", NamespaceID: ns.ID, Config: json.RawMessage(`{}`)})
-	initial := func(runID, taskID string, at time.Time) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }
-	if _, _, err := s.Enqueue(ctx, NewRun{NamespaceID: ns.ID, ClusterID: "clust_a", Initial: initial}); err != nil {
-		t.Fatal(err)
-	}
-	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	s.now = func() time.Time { return clock }
-	const lease = 100 * time.Millisecond
-	j, err := s.Claim(ctx, "a", lease)
-	if err != nil || j == nil {
-		t.Fatal(j, err)
-	}
-	s.writeWait = 20 * time.Millisecond
-	release := holdWriter(t, s)
-	clock = clock.Add(60 * time.Millisecond)
-	if _, err := s.Heartbeat(ctx, j, "a", lease); err != nil {
-		t.Fatalf("heartbeat with the writer busy: %v", err)
-	}
-	clock = clock.Add(60 * time.Millisecond) // past the lease the database holds
-	release()
-	var until int64
-	s.r.QueryRow(`SELECT lease_until FROM jobs WHERE id = ?`, j.ID).Scan(&until)
-	if !fromMicros(until).Before(clock) {
-		t.Fatal("the heartbeat reached the database: the test did not hold the writer")
-	}
-	if j2, err := s.Claim(ctx, "b", time.Minute); err != nil || j2 != nil {
-		t.Fatalf("another worker took a job whose worker kept heartbeating: %+v %v", j2, err)
-	}
-	if _, err := s.Heartbeat(ctx, j, "a", lease); err != nil {
-		t.Fatalf("heartbeat once the writer is free: %v", err)
-	}
-	clock = clock.Add(3 * lease) // the worker stops heartbeating
-	if j2, err := s.Claim(ctx, "b", time.Minute); err != nil || j2 == nil || j2.ID != j.ID {
-		t.Fatalf("claim after the lease lapsed: %+v %v", j2, err)
-	}
-	if _, err := s.Heartbeat(ctx, j, "a", lease); !errors.Is(err, ErrLeaseLost) {
-		t.Fatalf("old owner's heartbeat: %v", err)
-	}
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		ns, _ := setupCollection(t, s)
+		s.CreateCluster(ctx, Cluster{ID: "clust_a", NamespaceID: ns.ID, Config: json.RawMessage(`{}`)})
+		initial := func(runID, taskID string, at time.Time) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }
+		if _, _, err := s.Enqueue(ctx, NewRun{NamespaceID: ns.ID, ClusterID: "clust_a", Initial: initial}); err != nil {
+			t.Fatal(err)
+		}
+		clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+		s.now = func() time.Time { return clock }
+		const lease = 100 * time.Millisecond
+		j, err := s.Claim(ctx, "a", lease)
+		if err != nil || j == nil {
+			t.Fatal(j, err)
+		}
+		s.writeWait = 20 * time.Millisecond
+		release := holdWriter(t, s)
+		clock = clock.Add(60 * time.Millisecond)
+		if _, err := s.Heartbeat(ctx, j, "a", lease); err != nil {
+			t.Fatalf("heartbeat with the writer busy: %v", err)
+		}
+		clock = clock.Add(60 * time.Millisecond) // past the lease the database holds
+		release()
+		var until int64
+		s.r.QueryRow(`SELECT lease_until FROM jobs WHERE id = ?`, j.ID).Scan(&until)
+		if !fromMicros(until).Before(clock) {
+			t.Fatal("the heartbeat reached the database: the test did not hold the writer")
+		}
+		if j2, err := s.Claim(ctx, "b", time.Minute); err != nil || j2 != nil {
+			t.Fatalf("another worker took a job whose worker kept heartbeating: %+v %v", j2, err)
+		}
+		if _, err := s.Heartbeat(ctx, j, "a", lease); err != nil {
+			t.Fatalf("heartbeat once the writer is free: %v", err)
+		}
+		clock = clock.Add(3 * lease) // the worker stops heartbeating
+		if j2, err := s.Claim(ctx, "b", time.Minute); err != nil || j2 == nil || j2.ID != j.ID {
+			t.Fatalf("claim after the lease lapsed: %+v %v", j2, err)
+		}
+		if _, err := s.Heartbeat(ctx, j, "a", lease); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("old owner's heartbeat: %v", err)
+		}
+	})
 }
 
 // TestDeleteDuringImport: deleting a collection while a staged import
 // writes to it answers at once; the import then fails, and neither its
 // rows nor the collection's segment files are left.
 func TestDeleteDuringImport(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	ns, c := setupCollection(t, s)
-	src := &gatedSource{n: 10 * stageDocuments, d: 4, version: 1, gateAt: 2*stageDocuments + 1, gate: make(chan struct{}), reached: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() { _, err := s.Upsert(ctx, c.ID, src); done <- err }()
-	<-src.reached
-	deleted := make(chan error, 1)
-	go func() { deleted <- s.DeleteCollection(ctx, ns.ID, c.ID) }()
-	select {
-	case err := <-deleted:
-		if err != nil {
-			t.Fatal(err)
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		ns, c := setupCollection(t, s)
+		src := &gatedSource{n: 10 * stageDocuments, d: 4, version: 1, gateAt: 2*stageDocuments + 1, gate: make(chan struct{}), reached: make(chan struct{})}
+		done := make(chan error, 1)
+		go func() { _, err := s.Upsert(ctx, c.ID, src); done <- err }()
+		<-src.reached
+		deleted := make(chan error, 1)
+		go func() { deleted <- s.DeleteCollection(ctx, ns.ID, c.ID) }()
+		select {
+		case err := <-deleted:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the delete waited for the import")
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the delete waited for the import")
-	}
-	close(src.gate)
-	if err := <-done; !errors.Is(err, ErrNotFound) {
-		t.Fatalf("import into a deleted collection: %v", err)
-	}
-	var k int
-	s.r.QueryRow(`SELECT (SELECT COUNT(*) FROM main.documents) + (SELECT COUNT(*) FROM main.vectors) + (SELECT COUNT(*) FROM main.features) + (SELECT COUNT(*) FROM imports)`).Scan(&k)
-	if k != 0 {
-		t.Errorf("%d rows left", k)
-	}
-	if _, err := os.Stat(s.collectionDir(c.ID)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("segment directory after the delete: %v", err)
-	}
+		close(src.gate)
+		if err := <-done; !errors.Is(err, ErrNotFound) {
+			t.Fatalf("import into a deleted collection: %v", err)
+		}
+		var k int
+		s.r.QueryRow(`SELECT (SELECT COUNT(*) FROM main.documents) + (SELECT COUNT(*) FROM main.vectors) + (SELECT COUNT(*) FROM main.features) + (SELECT COUNT(*) FROM imports)`).Scan(&k)
+		if k != 0 {
+			t.Errorf("%d rows left", k)
+		}
+		if _, err := os.Stat(s.collectionDir(c.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("segment directory after the delete: %v", err)
+		}
+	})
 }
 
 // TestUnfoldedReplacementIsKept: a committed replacement whose fold did not
 // happen (the process died first) is what readers see, and the next upsert
 // and payload patch build on it rather than on the row it replaced.
 func TestUnfoldedReplacementIsKept(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	ns, c := setupCollection(t, s)
-	if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: 3, d: 4, version: 1}); err != nil {
-		t.Fatal(err)
-	}
-	// Generation 999 is not pending: a committed, unfolded replacement.
-	if _, err := s.exec(ctx, `UPDATE documents SET next_gen = 999, next_payload = '{"v":9}', next_updated_at = updated_at WHERE document_id = 'g1'`); err != nil {
-		t.Fatal(err)
-	}
-	if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":9}` {
-		t.Fatalf("readers see %q, want the replacement", got.payload)
-	}
-	// A vector-only upsert keeps the visible payload.
-	if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: []DocumentInput{{ID: "g1", Features: map[string][]float32{"e": {7, 7, 7, 7}}}}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":9}` || got.vector != 7 {
-		t.Fatalf("after an upsert: %+v", got)
-	}
-	if _, err := s.exec(ctx, `UPDATE documents SET next_gen = 998, next_payload = '{"v":8}', next_updated_at = updated_at WHERE document_id = 'g1'`); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.PatchPayloads(ctx, c.ID, []PayloadPatch{{DocumentID: "g1", Patch: json.RawMessage(`{"p":1}`)}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":8,"p":1}` {
-		t.Fatalf("after a patch: %q", got.payload)
-	}
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		ns, c := setupCollection(t, s)
+		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: 3, d: 4, version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		// Generation 999 is not pending: a committed, unfolded replacement.
+		if _, err := s.exec(ctx, `UPDATE documents SET next_gen = 999, next_payload = '{"v":9}', next_updated_at = updated_at WHERE document_id = 'g1'`); err != nil {
+			t.Fatal(err)
+		}
+		if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":9}` {
+			t.Fatalf("readers see %q, want the replacement", got.payload)
+		}
+		// A vector-only upsert keeps the visible payload.
+		if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: []DocumentInput{{ID: "g1", Features: map[string][]float32{"e": {7, 7, 7, 7}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":9}` || got.vector != 7 {
+			t.Fatalf("after an upsert: %+v", got)
+		}
+		if _, err := s.exec(ctx, `UPDATE documents SET next_gen = 998, next_payload = '{"v":8}', next_updated_at = updated_at WHERE document_id = 'g1'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.PatchPayloads(ctx, c.ID, []PayloadPatch{{DocumentID: "g1", Patch: json.RawMessage(`{"p":1}`)}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":8,"p":1}` {
+			t.Fatalf("after a patch: %q", got.payload)
+		}
+	})
 }

@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -74,9 +75,18 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // Store is an open data directory. It is safe for concurrent use.
 type Store struct {
 	dir  string
-	w    *sql.DB // the single writer connection: writes queue here instead of failing with SQLITE_BUSY
-	r    *sql.DB // readers, concurrent with the writer under WAL, through the visibility views
-	lock *os.File
+	d    dialect  // the database's SQL dialect (see dialect.go)
+	w    *sql.DB  // the single writer connection: writes queue here instead of failing with SQLITE_BUSY
+	r    *sql.DB  // readers, concurrent with the writer under WAL, through the visibility views
+	lock *os.File // SQLite: the data directory's lock
+	// locks holds PostgreSQL advisory locks (see shared.go); instance is
+	// this store's instance id, locked on instanceConn while it is open.
+	locks        *sql.DB
+	instance     int32
+	instanceConn *sql.Conn
+	lockHolders  sync.Map // backend pids of the lock connections holding a collection lock
+	// notify wakes this process's job waiters (see SubscribeJobs).
+	notify jobNotifier
 	// writeWait bounds the wait for the writer connection (WriteWait).
 	writeWait time.Duration
 	// cols serialises upserts per collection (segment appends, staging).
@@ -105,29 +115,47 @@ type Store struct {
 // context.DeadlineExceeded (the API answers 503).
 const WriteWait = 10 * time.Second
 
-// Open opens (creating if needed) the store in dir, migrates its schema and
-// tidies what a killed process left (see Recover).
-func Open(dir string) (*Store, error) {
+// Options say where a store keeps its state.
+type Options struct {
+	// Dir is the data directory: vector segments, run artifacts, spooled
+	// uploads, and (with SQLite) the database and its lock file. One
+	// process uses a directory at a time (an exclusive lock file).
+	Dir string
+	// DatabaseURL names the database for metadata, runs and the queue:
+	// empty (or "sqlite:") for SQLite in Dir, the default; or
+	// postgres://user@host:port/db?… (also postgresql://) for PostgreSQL
+	// through pgx, which many processes may share.
+	DatabaseURL string
+}
+
+// Open opens (creating if needed) the SQLite store in dir, migrates its
+// schema and tidies what a killed process left (see Recover).
+func Open(dir string) (*Store, error) { return OpenWith(Options{Dir: dir}) }
+
+// OpenWith opens the store o describes (see Options), migrates its schema
+// and tidies what a killed process left in the data directory.
+func OpenWith(o Options) (*Store, error) {
+	dir := o.Dir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: creating %s: %w", dir, err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
+	s := &Store{dir: dir, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }}
+	var err error
+	switch {
+	case o.DatabaseURL == "" || o.DatabaseURL == "sqlite:":
+		if err := s.lockDir(); err != nil {
+			return nil, err
+		}
+		err = s.openSQLite()
+	case strings.HasPrefix(o.DatabaseURL, "postgres://") || strings.HasPrefix(o.DatabaseURL, "postgresql://"):
+		// No lock file: processes sharing the database may share the
+		// directory too (see shared.go).
+		s.d = dialectPostgres
+		err = s.openPostgres(o.DatabaseURL)
+	default:
+		err = fmt.Errorf("store: unsupported database URL %q: use postgres://… or leave it empty for SQLite in the data directory", redactURL(o.DatabaseURL))
+	}
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("store: %s: %w", dir, ErrLocked)
-	}
-	s := &Store{dir: dir, lock: lock, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }}
-	path := filepath.Join(dir, "clusterd.db")
-	pragmas := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
-	if s.w, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate"); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	s.w.SetMaxOpenConns(1)
-	if err := s.migrate(context.Background()); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -135,21 +163,51 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.recover(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// lockDir takes the data directory's exclusive lock file (SQLite: one
+// process per directory).
+func (s *Store) lockDir() error {
+	lock, err := os.OpenFile(filepath.Join(s.dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return fmt.Errorf("store: %s: %w", s.dir, ErrLocked)
+	}
+	s.lock = lock
+	return nil
+}
+
+// openSQLite opens the data directory's SQLite database: one writer
+// connection, reader connections with the visibility views.
+func (s *Store) openSQLite() error {
+	path := filepath.Join(s.dir, "clusterd.db")
+	pragmas := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
+	var err error
+	if s.w, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate"); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	s.w.SetMaxOpenConns(1)
+	if err := s.migrate(context.Background()); err != nil {
+		return err
+	}
 	rc, err := sqlite.NewConnector("file:" + path + "?" + pragmas)
 	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store: %w", err)
+		return fmt.Errorf("store: %w", err)
 	}
 	s.r = sql.OpenDB(viewConnector{rc})
 	s.r.SetMaxOpenConns(8)
 	// Kept open: a new connection reads the schema and creates the views,
 	// which costs more than most queries (database/sql keeps 2 by default).
 	s.r.SetMaxIdleConns(8)
-	if err := s.recover(context.Background()); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	return nil
 }
 
 // readerViews hide what readers must not see (see the package doc): TEMP
@@ -220,6 +278,8 @@ func (s *Store) Close() error {
 	if s.w != nil {
 		errs = append(errs, s.w.Close())
 	}
+	s.notify.close()
+	errs = append(errs, s.closeLocks())
 	if s.lock != nil {
 		errs = append(errs, s.lock.Close())
 	}
@@ -324,7 +384,7 @@ func (s *Store) txMode(ctx context.Context, durable bool, fn func(*sql.Tx) error
 		return err
 	}
 	defer c.Close()
-	if !durable {
+	if !durable && s.d == dialectSQLite {
 		if _, err := c.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
@@ -333,6 +393,12 @@ func (s *Store) txMode(ctx context.Context, durable bool, fn func(*sql.Tx) error
 	t, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
+	}
+	if !durable && s.d == dialectPostgres {
+		if _, err := t.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			t.Rollback()
+			return fmt.Errorf("store: %w", err)
+		}
 	}
 	if err := fn(t); err != nil {
 		t.Rollback()
@@ -489,7 +555,16 @@ var migrations = []string{
 	triggerMigration, // store/triggers.go: triggers and their history
 	migrationImports,
 	migrationVectorsRowCover,
+	migrationLeaseToken,
 }
+
+// migrationLeaseToken fences job leases (see Claim): every claim of a job
+// gets a new token, and a write on the job's behalf only goes through
+// while the job still carries the writer's token.
+// lease_instance is the store instance that claimed it (PostgreSQL; see
+// RecoverOrphans).
+const migrationLeaseToken = `ALTER TABLE jobs ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE jobs ADD COLUMN lease_instance INTEGER NOT NULL DEFAULT 0;`
 
 // migrationVectorsRowCover makes the index on a feature's rows cover what
 // LoadVectors reads (the document id and the visibility columns), so that a
@@ -497,30 +572,6 @@ var migrations = []string{
 // row in the table (measured on 1,000,000 vectors: about half the time).
 const migrationVectorsRowCover = `CREATE INDEX vectors_row_cover ON vectors (collection_id, feature, row, document_id, gen, next_gen, next_row);
 	DROP INDEX vectors_row;`
-
-// migrate applies the migrations not yet applied, each in a transaction.
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	var v int
-	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	for i := v; i < len(migrations); i++ {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, i+1)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("store: migration %d: %w", i+1, err)
-		}
-	}
-	return nil
-}
 
 // migrationImports stages imports (see Upsert and the package doc): the
 // generation columns, the table of imports not yet committed, and the

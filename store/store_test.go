@@ -10,31 +10,31 @@ import (
 	"time"
 )
 
-func open(t *testing.T) *Store {
-	t.Helper()
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func TestOneProcessPerDirectory(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Open(dir); !errors.Is(err, ErrLocked) {
-		t.Fatalf("second Open: %v", err)
-	}
-	s.Close()
-	s2, err := Open(dir)
-	if err != nil {
-		t.Fatalf("Open after Close: %v", err)
-	}
-	s2.Close()
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		dir := t.TempDir()
+		s, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s1, err := db.Open(t, dir)
+		switch {
+		case db.d == dialectSQLite && !errors.Is(err, ErrLocked):
+			t.Fatalf("second Open: %v", err)
+		case db.d == dialectPostgres && err != nil:
+			// Processes sharing a PostgreSQL database may share the
+			// directory (see shared.go).
+			t.Fatalf("second Open on PostgreSQL: %v", err)
+		case s1 != nil:
+			s1.Close()
+		}
+		s.Close()
+		s2, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatalf("Open after Close: %v", err)
+		}
+		s2.Close()
+	})
 }
 
 func setupCollection(t *testing.T, s *Store) (Namespace, Collection) {
@@ -66,146 +66,154 @@ func docs(n, d int, offset float32) []DocumentInput {
 // TestUpsertIsAllOrNothing: a batch with one bad document writes nothing,
 // neither rows nor vector bytes, and later batches are unaffected.
 func TestUpsertIsAllOrNothing(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	_, c := setupCollection(t, s)
-	if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: docs(3, 4, 0)}); err != nil {
-		t.Fatal(err)
-	}
-	seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
-	before, _ := os.Stat(seg)
-	bad := docs(3, 4, 100)
-	bad[2].Features["e"] = []float32{1, 2} // wrong dimension
-	_, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: bad})
-	var de *DocumentError
-	if !errors.As(err, &de) || de.Index != 2 {
-		t.Fatalf("bad batch: %v", err)
-	}
-	after, _ := os.Stat(seg)
-	if after.Size() != before.Size() {
-		t.Fatalf("segment grew from %d to %d bytes on a failed upsert", before.Size(), after.Size())
-	}
-	f, _ := s.ResolveFeature(ctx, c.ID, "e")
-	v, err := s.LoadVectors(ctx, c.ID, f, nil)
-	if err != nil || v.N != 3 || v.X[0] != 0 || v.X[11] != 11 {
-		t.Fatalf("vectors after the failed batch: %d rows %v %v", v.N, v.X, err)
-	}
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		_, c := setupCollection(t, s)
+		if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: docs(3, 4, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
+		before, _ := os.Stat(seg)
+		bad := docs(3, 4, 100)
+		bad[2].Features["e"] = []float32{1, 2} // wrong dimension
+		_, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: bad})
+		var de *DocumentError
+		if !errors.As(err, &de) || de.Index != 2 {
+			t.Fatalf("bad batch: %v", err)
+		}
+		after, _ := os.Stat(seg)
+		if after.Size() != before.Size() {
+			t.Fatalf("segment grew from %d to %d bytes on a failed upsert", before.Size(), after.Size())
+		}
+		f, _ := s.ResolveFeature(ctx, c.ID, "e")
+		v, err := s.LoadVectors(ctx, c.ID, f, nil)
+		if err != nil || v.N != 3 || v.X[0] != 0 || v.X[11] != 11 {
+			t.Fatalf("vectors after the failed batch: %d rows %v %v", v.N, v.X, err)
+		}
+	})
 }
 
 // TestPartialRowIsCutOff: bytes a crash left at the end of a segment (a
 // partial row) are never read and are cut off by the next upsert.
 func TestPartialRowIsCutOff(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	_, c := setupCollection(t, s)
-	s.Upsert(ctx, c.ID, &SliceSource{Docs: docs(2, 4, 0)})
-	seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
-	f, _ := os.OpenFile(seg, os.O_APPEND|os.O_WRONLY, 0)
-	f.Write([]byte{1, 2, 3, 4, 5, 6}) // an interrupted append
-	f.Close()
-	more := docs(1, 4, 50)
-	more[0].ID = "z"
-	if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: more}); err != nil {
-		t.Fatal(err)
-	}
-	d, err := s.GetDocument(ctx, c.ID, "z")
-	if err != nil || d.Features["e"][0] != 50 {
-		t.Fatalf("document after the partial row: %+v %v", d, err)
-	}
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		_, c := setupCollection(t, s)
+		s.Upsert(ctx, c.ID, &SliceSource{Docs: docs(2, 4, 0)})
+		seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
+		f, _ := os.OpenFile(seg, os.O_APPEND|os.O_WRONLY, 0)
+		f.Write([]byte{1, 2, 3, 4, 5, 6}) // an interrupted append
+		f.Close()
+		more := docs(1, 4, 50)
+		more[0].ID = "z"
+		if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: more}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.GetDocument(ctx, c.ID, "z")
+		if err != nil || d.Features["e"][0] != 50 {
+			t.Fatalf("document after the partial row: %+v %v", d, err)
+		}
+	})
 }
 
 // TestQueue covers the job lifecycle: claim, heartbeat, finish; a lapsed
 // lease is claimed again by another owner and the first owner's writes are
 // refused; orphans are recovered at once; requeue does not count an attempt.
 func TestQueue(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	ns, _ := setupCollection(t, s)
-	s.CreateCluster(ctx, Cluster{ID: "clust_a", NamespaceID: ns.ID, Config: json.RawMessage(`{}`)})
-	initial := func(runID, taskID string, at time.Time) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }
-	r1, created, err := s.Enqueue(ctx, NewRun{NamespaceID: ns.ID, ClusterID: "clust_a", IdempotencyKey: "k", Initial: initial})
-	if err != nil || !created {
-		t.Fatal(err)
-	}
-	if again, created, _ := s.Enqueue(ctx, NewRun{NamespaceID: ns.ID, ClusterID: "clust_a", IdempotencyKey: "k", Initial: initial}); created || again.RunID != r1.RunID {
-		t.Fatal("idempotency key made a second run")
-	}
-	if q, _, _ := s.QueueDepth(ctx); q != 1 {
-		t.Fatalf("queue depth %d", q)
-	}
-	j, err := s.Claim(ctx, "a", time.Millisecond)
-	if err != nil || j == nil || j.RunID != r1.RunID || j.Attempts != 1 {
-		t.Fatalf("claim: %+v %v", j, err)
-	}
-	time.Sleep(5 * time.Millisecond) // a's lease lapses
-	j2, err := s.Claim(ctx, "b", time.Minute)
-	if err != nil || j2 == nil || j2.ID != j.ID || j2.Attempts != 2 {
-		t.Fatalf("reclaim: %+v %v", j2, err)
-	}
-	if _, err := s.Heartbeat(ctx, j, "a", time.Minute); !errors.Is(err, ErrLeaseLost) {
-		t.Fatalf("old owner's heartbeat: %v", err)
-	}
-	if err := s.FinishRun(ctx, j, "a", Outcome{Status: StatusCompleted, Result: json.RawMessage(`{}`)}); !errors.Is(err, ErrLeaseLost) {
-		t.Fatalf("old owner's finish: %v", err)
-	}
-	if err := s.Requeue(ctx, j2, "b", json.RawMessage(`{}`)); err != nil {
-		t.Fatal(err)
-	}
-	j3, _ := s.Claim(ctx, "c", time.Hour)
-	if j3 == nil || j3.Attempts != 2 {
-		t.Fatalf("after requeue: %+v", j3)
-	}
-	// The process dies: at the next start the job is claimable at once.
-	if n, err := s.RecoverOrphans(ctx); err != nil || n != 1 {
-		t.Fatalf("recover: %d %v", n, err)
-	}
-	j4, _ := s.Claim(ctx, "d", time.Hour)
-	if j4 == nil || j4.ID != j.ID {
-		t.Fatalf("claim after recovery: %+v", j4)
-	}
-	if err := s.FinishRun(ctx, j4, "d", Outcome{Status: StatusCompleted, Result: json.RawMessage(`{"status":"completed"}`), NumPoints: 7}); err != nil {
-		t.Fatal(err)
-	}
-	if j5, _ := s.Claim(ctx, "e", time.Hour); j5 != nil {
-		t.Fatalf("a finished job was claimed: %+v", j5)
-	}
-	r, _ := s.RunByID(ctx, r1.RunID)
-	if r.Status != StatusCompleted || r.CompletedAt == nil {
-		t.Fatalf("run %+v", r)
-	}
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		ns, _ := setupCollection(t, s)
+		s.CreateCluster(ctx, Cluster{ID: "clust_a", NamespaceID: ns.ID, Config: json.RawMessage(`{}`)})
+		initial := func(runID, taskID string, at time.Time) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }
+		r1, created, err := s.Enqueue(ctx, NewRun{NamespaceID: ns.ID, ClusterID: "clust_a", IdempotencyKey: "k", Initial: initial})
+		if err != nil || !created {
+			t.Fatal(err)
+		}
+		if again, created, _ := s.Enqueue(ctx, NewRun{NamespaceID: ns.ID, ClusterID: "clust_a", IdempotencyKey: "k", Initial: initial}); created || again.RunID != r1.RunID {
+			t.Fatal("idempotency key made a second run")
+		}
+		if q, _, _ := s.QueueDepth(ctx); q != 1 {
+			t.Fatalf("queue depth %d", q)
+		}
+		j, err := s.Claim(ctx, "a", time.Millisecond)
+		if err != nil || j == nil || j.RunID != r1.RunID || j.Attempts != 1 {
+			t.Fatalf("claim: %+v %v", j, err)
+		}
+		time.Sleep(5 * time.Millisecond) // a's lease lapses
+		j2, err := s.Claim(ctx, "b", time.Minute)
+		if err != nil || j2 == nil || j2.ID != j.ID || j2.Attempts != 2 {
+			t.Fatalf("reclaim: %+v %v", j2, err)
+		}
+		if _, err := s.Heartbeat(ctx, j, "a", time.Minute); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("old owner's heartbeat: %v", err)
+		}
+		if err := s.FinishRun(ctx, j, "a", Outcome{Status: StatusCompleted, Result: json.RawMessage(`{}`)}); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("old owner's finish: %v", err)
+		}
+		if err := s.Requeue(ctx, j2, "b", json.RawMessage(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		j3, _ := s.Claim(ctx, "c", time.Hour)
+		if j3 == nil || j3.Attempts != 2 {
+			t.Fatalf("after requeue: %+v", j3)
+		}
+		// The process dies: at the next start the job is claimable at once.
+		if n, err := s.RecoverOrphans(ctx); err != nil || n != 1 {
+			t.Fatalf("recover: %d %v", n, err)
+		}
+		j4, _ := s.Claim(ctx, "d", time.Hour)
+		if j4 == nil || j4.ID != j.ID {
+			t.Fatalf("claim after recovery: %+v", j4)
+		}
+		if err := s.FinishRun(ctx, j4, "d", Outcome{Status: StatusCompleted, Result: json.RawMessage(`{"status":"completed"}`), NumPoints: 7}); err != nil {
+			t.Fatal(err)
+		}
+		if j5, _ := s.Claim(ctx, "e", time.Hour); j5 != nil {
+			t.Fatalf("a finished job was claimed: %+v", j5)
+		}
+		r, _ := s.RunByID(ctx, r1.RunID)
+		if r.Status != StatusCompleted || r.CompletedAt == nil {
+			t.Fatalf("run %+v", r)
+		}
+	})
 }
 
 // TestLatestResultCache: the cached latest execution follows every write.
 func TestLatestResultCache(t *testing.T) {
-	s := open(t)
-	ctx := context.Background()
-	ns, _ := setupCollection(t, s)
-	s.CreateCluster(ctx, Cluster{ID: "clust_a", Name: "a", NamespaceID: ns.ID, Config: json.RawMessage(`{}`)})
-	if res, err := s.LatestResult(ctx, ns.ID, "a"); err != nil || res != nil {
-		t.Fatalf("before any run: %s %v", res, err)
-	}
-	n := 0
-	initial := func(runID, taskID string, at time.Time) (json.RawMessage, error) {
-		n++
-		return json.RawMessage(`{"n":` + string(rune('0'+n)) + `}`), nil
-	}
-	for want := 1; want <= 3; want++ {
-		s.Enqueue(ctx, NewRun{NamespaceID: ns.ID, ClusterID: "clust_a", Initial: initial})
-		for _, ref := range []string{"a", "clust_a"} {
-			res, err := s.LatestResult(ctx, ns.ID, ref)
-			if err != nil || string(res) != `{"n":`+string(rune('0'+want))+`}` {
-				t.Fatalf("after run %d by %s: %s %v", want, ref, res, err)
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		ns, _ := setupCollection(t, s)
+		s.CreateCluster(ctx, Cluster{ID: "clust_a", Name: "a", NamespaceID: ns.ID, Config: json.RawMessage(`{}`)})
+		if res, err := s.LatestResult(ctx, ns.ID, "a"); err != nil || res != nil {
+			t.Fatalf("before any run: %s %v", res, err)
+		}
+		n := 0
+		initial := func(runID, taskID string, at time.Time) (json.RawMessage, error) {
+			n++
+			return json.RawMessage(`{"n":` + string(rune('0'+n)) + `}`), nil
+		}
+		for want := 1; want <= 3; want++ {
+			s.Enqueue(ctx, NewRun{NamespaceID: ns.ID, ClusterID: "clust_a", Initial: initial})
+			for _, ref := range []string{"a", "clust_a"} {
+				res, err := s.LatestResult(ctx, ns.ID, ref)
+				if err != nil || string(res) != `{"n":`+string(rune('0'+want))+`}` {
+					t.Fatalf("after run %d by %s: %s %v", want, ref, res, err)
+				}
 			}
 		}
-	}
-	// Progress of the oldest run is a write too; the latest is still run 3.
-	j, _ := s.Claim(ctx, "w", time.Hour)
-	s.StartRun(ctx, j, "w", json.RawMessage(`{"n":1}`))
-	s.SetProgress(ctx, j.RunID, 0.5, json.RawMessage(`{"p":0.5}`))
-	if res, _ := s.LatestResult(ctx, ns.ID, "a"); string(res) != `{"n":3}` {
-		t.Fatalf("after progress on another run: %s", res)
-	}
-	if _, err := s.LatestResult(ctx, "other", "a"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("other namespace: %v", err)
-	}
+		// Progress of the oldest run is a write too; the latest is still run 3.
+		j, _ := s.Claim(ctx, "w", time.Hour)
+		s.StartRun(ctx, j, "w", json.RawMessage(`{"n":1}`))
+		s.SetProgress(ctx, j, "w", 0.5, json.RawMessage(`{"p":0.5}`))
+		if res, _ := s.LatestResult(ctx, ns.ID, "a"); string(res) != `{"n":3}` {
+			t.Fatalf("after progress on another run: %s", res)
+		}
+		if _, err := s.LatestResult(ctx, "other", "a"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("other namespace: %v", err)
+		}
+	})
 }

@@ -26,7 +26,7 @@ func taskStatusCondition(status string) (string, []any) {
 	case "CANCELED":
 		return "status = ? AND error_message = ?", []any{StatusFailed, CanceledMessage}
 	}
-	return "0", nil
+	return "FALSE", nil
 }
 
 // ListTasks lists a namespace's tasks (its runs, of every cluster), newest
@@ -34,11 +34,11 @@ func taskStatusCondition(status string) (string, []any) {
 // list when not nil; a task type other than engine_cluster_build matches
 // nothing. Search matches task_id, run_id, cluster_id and error_message.
 func (s *Store) ListTasks(ctx context.Context, ns string, q Query, status, taskType *string) (Page[Run], error) {
-	where, args, err := whereClause(q.Filters, taskFields)
+	where, args, err := whereClause(q.Filters, taskFields, s.d)
 	if err != nil {
 		return Page[Run]{}, err
 	}
-	order, err := orderBy(q.Sort, taskFields, Sort{Field: "created_at", Direction: "desc"}, "rowid")
+	order, err := orderBy(q.Sort, taskFields, Sort{Field: "created_at", Direction: "desc"}, "rowid", s.d)
 	if err != nil {
 		return Page[Run]{}, err
 	}
@@ -51,7 +51,7 @@ func (s *Store) ListTasks(ctx context.Context, ns string, q Query, status, taskT
 		all = append(all, a...)
 	}
 	if taskType != nil && *taskType != TaskTypeClusterBuild {
-		cond += " AND 0"
+		cond += " AND FALSE"
 	}
 	page := Page[Run]{Total: -1, Results: []Run{}}
 	if q.IncludeTotal {

@@ -139,8 +139,8 @@ var templateFields = fieldMap{
 		"category":           column(textField, "category"),
 		"scope":              column(textField, "scope"),
 		"tags":               jsonAt("tags", nil),
-		"is_public":          jsonAt("(CASE WHEN is_public THEN 'true' ELSE 'false' END)", nil),
-		"is_active":          jsonAt("(CASE WHEN is_active THEN 'true' ELSE 'false' END)", nil),
+		"is_public":          jsonAt("(CASE WHEN is_public <> 0 THEN 'true' ELSE 'false' END)", nil),
+		"is_active":          jsonAt("(CASE WHEN is_active <> 0 THEN 'true' ELSE 'false' END)", nil),
 		"internal_id":        column(textField, "namespace_id"),
 		"source_resource_id": column(textField, "source_resource_id"),
 		"created_at":         column(timeField, "created_at"),
@@ -172,11 +172,11 @@ type TemplateQuery struct {
 // templates, not stored), its own and every public one; by name unless
 // sorted.
 func (s *Store) ListTemplates(ctx context.Context, ns string, builtin []Template, q TemplateQuery) (Page[Template], error) {
-	where, args, err := whereClause(q.Filters, templateFields)
+	where, args, err := whereClause(q.Filters, templateFields, s.d)
 	if err != nil {
 		return Page[Template]{}, err
 	}
-	order, err := orderBy(q.Sort, templateFields, Sort{Field: "name", Direction: "asc"}, "template_id")
+	order, err := orderBy(q.Sort, templateFields, Sort{Field: "name", Direction: "asc"}, "template_id", s.d)
 	if err != nil {
 		return Page[Template]{}, err
 	}

@@ -358,7 +358,7 @@ func countDocumentWrites(ctx context.Context, tx *sql.Tx, collectionID string, s
 	if st.Inserted+st.Updated == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE triggers SET event_counter = event_counter + (CASE event_type WHEN 'documents_added' THEN ? ELSE ? END)
+	_, err := tx.ExecContext(ctx, `UPDATE triggers SET event_counter = event_counter + (CASE event_type WHEN 'documents_added' THEN CAST(? AS INTEGER) ELSE CAST(? AS INTEGER) END)
 		WHERE event_collection_id = ? AND trigger_type = 'event'`, st.Inserted, st.Inserted+st.Updated, collectionID)
 	return err
 }
@@ -540,7 +540,7 @@ func (s *Store) AdvanceTrigger(ctx context.Context, id string, version int64, ne
 // A run going on unchanged costs a read, not a write.
 func (s *Store) UnsettledTriggers(ctx context.Context) ([]string, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT t.id FROM triggers t LEFT JOIN runs r ON r.run_id = t.last_run_id
-		WHERE t.last_run_final = 0 AND (r.status IS NULL OR r.status IN ('completed', 'failed') OR r.status IS NOT t.last_execution_status)`)
+		WHERE t.last_run_final = 0 AND (r.status IS NULL OR r.status IN ('completed', 'failed') OR r.status IS DISTINCT FROM t.last_execution_status)`)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/clusterd/clusterd/config"
 	"github.com/clusterd/clusterd/internal/ari"
 	"github.com/clusterd/clusterd/internal/npy"
+	"github.com/clusterd/clusterd/internal/pgtest"
 	"github.com/clusterd/clusterd/internal/seedschema"
 	"github.com/clusterd/clusterd/triggers"
 )
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // stops the PostgreSQL server a test started
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

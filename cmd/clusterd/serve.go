@@ -45,7 +45,9 @@ func parseServe(args []string) (config.Serve, []string, bool, error) {
 
 // openArtifacts opens the bucket of runs' artifacts: the data directory
 // without --blob-url, else the URL's bucket, whose reads an s3:// bucket
-// caches in DataDir/blobcache. For a bucket outside the data directory it
+// caches in the store's TempDir()/blobcache: a directory of this process's
+// own even when processes share the data directory (with PostgreSQL), which
+// the store removes once the process is gone. For a bucket outside the data directory it
 // deletes the artifacts of runs that no longer exist (deleted while a
 // killed process wrote them); the store sweeps its own directory. That
 // needs every process writing under the bucket's prefix to share this
@@ -54,7 +56,7 @@ func openArtifacts(cfg config.Serve, st *store.Store, log *slog.Logger) (*artifa
 	if cfg.BlobURL == "" {
 		return artifacts.Local(st.Dir()), nil
 	}
-	b, err := blob.Open(cfg.BlobURL, blob.Options{CacheDir: filepath.Join(cfg.DataDir, "blobcache"), CacheBytes: cfg.BlobCacheBytes})
+	b, err := blob.Open(cfg.BlobURL, blob.Options{CacheDir: filepath.Join(st.TempDir(), "blobcache"), CacheBytes: cfg.BlobCacheBytes})
 	if err != nil {
 		return nil, usagef("--blob-url: %v", err)
 	}
@@ -111,7 +113,7 @@ func runServe(args []string) error {
 	if bs.GPUUnavailableReason != "" {
 		log.Info("GPU not used", "kind", bs.GPUUnavailableKind, "reason", bs.GPUUnavailableReason)
 	}
-	st, err := store.Open(cfg.DataDir)
+	st, err := store.OpenWith(store.Options{Dir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
 	if err != nil {
 		return err
 	}
@@ -138,7 +140,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, ConcurrentRuns: cfg.ConcurrentRuns, MaxAttempts: cfg.MaxAttempts, LLM: labeler})
+	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, ConcurrentRuns: cfg.ConcurrentRuns, MaxAttempts: cfg.MaxAttempts, Lease: cfg.JobLease, LLM: labeler})
 	run.UseArtifacts(arts)
 	if err := run.Start(context.Background()); err != nil {
 		return err
@@ -167,7 +169,7 @@ func runServe(args []string) error {
 	if len(keys) > 0 {
 		auth = fmt.Sprintf("%d keys", len(keys))
 	}
-	log.Info("clusterd listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "artifacts", arts.Bucket().URL(), "backend", bs.Chosen,
+	log.Info("clusterd listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "database", st.Dialect(), "artifacts", arts.Bucket().URL(), "backend", bs.Chosen,
 		"cpu_kernel", bs.CPU.Kernel, "concurrent_runs", cfg.ConcurrentRuns, "auth", auth)
 
 	sig := make(chan os.Signal, 1)
