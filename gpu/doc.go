@@ -1,6 +1,7 @@
 // Package gpu implements kernels.Backend on an NVIDIA GPU through the CUDA
-// driver API (gorgonia.org/cu), with the kernels of package kernels'
-// gpu/cuda/*.cu compiled to PTX and embedded in the binary.
+// driver API (gorgonia.org/cu): the CUDA kernels of gpu/cuda/*.cu,
+// compiled to PTX and embedded in the binary, behind package kernels'
+// contract.
 //
 // # Builds
 //

@@ -1,7 +1,8 @@
 // Package store persists clusterd's state in a data directory: metadata,
 // runs and the job queue in an embedded SQLite database (modernc.org/sqlite,
-// pure Go), document vectors in append-only segment files that load at disk
-// speed, and run artifacts as Parquet files.
+// pure Go) or, shared by several processes, in PostgreSQL (pgx; see
+// OpenWith), and document vectors in append-only segment files that load at
+// disk speed. (Run artifacts are package artifacts'.)
 //
 // Durability: SQLite runs in WAL mode with synchronous=FULL, so a committed
 // transaction survives a process kill; vector rows are written and fsynced

@@ -1,4 +1,4 @@
-// Package worker runs engine runs in another process and talks to it.
+// Package worker runs engine fits in another process and talks to it.
 //
 // The GPU worker (cmd/clusterd-gpu, built with -tags cuda) links CUDA and
 // exits at start-up on a machine without a driver, so clusterd never links
