@@ -432,11 +432,43 @@ func (s *Server) deleteCluster(c *gin.Context) error {
 			s.waitFinished(ctx, ns.ID, cl.ID, r.RunID, 5*time.Second)
 		}
 	}
+	runIDs, err := s.runIDs(ctx, ns.ID, cl.ID)
+	if err != nil {
+		return err
+	}
 	if err := s.cfg.Store.DeleteCluster(ctx, ns.ID, cl.ID); err != nil {
 		return err
 	}
+	// The runs are gone; their artifacts go now (in the data directory the
+	// store removed them already). One that fails stays until the next
+	// start's sweep: the cluster is deleted either way.
+	for _, id := range runIDs {
+		if err := s.cfg.Artifacts.Delete(context.WithoutCancel(ctx), id); err != nil {
+			s.log.Error("deleting a deleted run's artifacts (the next start sweeps them)", "run_id", id, "err", err)
+		}
+	}
 	c.JSON(http.StatusOK, gin.H{"success": true, "cluster_id": cl.ID, "message": "Successfully deleted"})
 	return nil
+}
+
+// runIDs lists a cluster's runs, oldest first, as far as list offsets
+// reach (store.Query's bounds); the start-up sweep removes the artifacts
+// of runs past them.
+func (s *Server) runIDs(ctx context.Context, ns, clusterID string) ([]string, error) {
+	var ids []string
+	for offset := 0; offset <= maxOffset; offset += maxLimit {
+		page, _, err := s.cfg.Store.ListRuns(ctx, ns, clusterID, store.Query{Sort: &store.Sort{Field: "created_at", Direction: "asc"}, Limit: maxLimit, Offset: offset})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Results {
+			ids = append(ids, r.RunID)
+		}
+		if len(page.Results) < maxLimit {
+			break
+		}
+	}
+	return ids, nil
 }
 
 func (s *Server) listClusters(c *gin.Context) error {

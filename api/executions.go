@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/clusterd/clusterd/artifacts"
+	"github.com/clusterd/clusterd/blob"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/schema"
 	"github.com/clusterd/clusterd/store"
@@ -269,11 +270,11 @@ func (s *Server) artifacts(c *gin.Context, r store.Run) error {
 	if problems != nil {
 		return &ValidationError{Items: problems}
 	}
-	dir := s.cfg.Store.RunDir(r.RunID)
+	ctx, arts := c.Request.Context(), s.cfg.Artifacts
 	out := ArtifactsResponse{RunID: r.RunID, ClusterID: r.ClusterID, ProjectionMethod: proj, Centroids: []ArtifactCentroid{}, Members: []ArtifactMember{}}
 	labels := executionLabels(r.Result)
 	if withCentroids {
-		cents, err := artifacts.ReadCentroids(dir)
+		cents, err := arts.ReadCentroids(ctx, r.RunID)
 		if err != nil {
 			return artifactError(err, r.RunID)
 		}
@@ -293,7 +294,7 @@ func (s *Server) artifacts(c *gin.Context, r store.Run) error {
 	var members []artifacts.Member
 	var total int
 	if sample > 0 && withMembers {
-		all, n, err := artifacts.ReadMembers(dir, 0, -1)
+		all, n, err := arts.ReadMembers(ctx, r.RunID, 0, -1)
 		if err != nil {
 			return artifactError(err, r.RunID)
 		}
@@ -304,7 +305,7 @@ func (s *Server) artifacts(c *gin.Context, r store.Run) error {
 		if sample > 0 {
 			limit = 0 // counts only
 		}
-		if members, total, err = artifacts.ReadMembers(dir, offset, limit*boolInt(withMembers)); err != nil {
+		if members, total, err = arts.ReadMembers(ctx, r.RunID, offset, limit*boolInt(withMembers)); err != nil {
 			return artifactError(err, r.RunID)
 		}
 	}
@@ -382,19 +383,21 @@ func artifactError(err error, runID string) error {
 	return err
 }
 
-// downloadArtifact serves centroids.parquet or members.parquet.
+// downloadArtifact serves centroids.parquet or members.parquet, streamed
+// from the artifacts' bucket (Range requests answered, Last-Modified set).
 func (s *Server) downloadArtifact(c *gin.Context) error {
 	r, err := s.completedRun(c)
 	if err != nil {
 		return err
 	}
-	path, err := artifacts.Path(s.cfg.Store.RunDir(r.RunID), c.Param("file"))
+	o, err := s.cfg.Artifacts.Open(c.Request.Context(), r.RunID, c.Param("file"))
 	if err != nil {
 		return artifactError(err, r.RunID)
 	}
+	defer o.Close()
 	c.Header("Content-Type", "application/vnd.apache.parquet")
 	c.Header("Content-Disposition", `attachment; filename="`+r.RunID+"-"+c.Param("file")+`"`)
-	c.File(path)
+	http.ServeContent(c.Writer, c.Request, c.Param("file"), o.ModTime(), blob.Reader(o))
 	return nil
 }
 
@@ -468,8 +471,8 @@ func (s *Server) executionData(c *gin.Context) error {
 		return err
 	}
 	limit := req.Limit
-	dir := s.cfg.Store.RunDir(r.RunID)
-	cents, err := artifacts.ReadCentroids(dir)
+	ctx, arts := c.Request.Context(), s.cfg.Artifacts
+	cents, err := arts.ReadCentroids(ctx, r.RunID)
 	if err != nil {
 		return artifactError(err, r.RunID)
 	}
@@ -498,16 +501,16 @@ func (s *Server) executionData(c *gin.Context) error {
 	var members []artifacts.Member
 	var total int
 	if req.ClusterIDs == nil && req.DocumentIDs == nil {
-		members, total, err = artifacts.ReadMembers(dir, req.Offset, limit*boolInt(withMembers))
+		members, total, err = arts.ReadMembers(ctx, r.RunID, req.Offset, limit*boolInt(withMembers))
 	} else {
-		members, total, err = filteredMembers(dir, req, limit*boolInt(withMembers))
+		members, total, err = filteredMembers(ctx, arts, r.RunID, req, limit*boolInt(withMembers))
 	}
 	if err != nil {
 		return artifactError(err, r.RunID)
 	}
 	var texts map[string]string
 	if req.IncludeText && len(members) > 0 {
-		if texts, err = s.firstLines(c.Request.Context(), r, members); err != nil {
+		if texts, err = s.firstLines(ctx, r, members); err != nil {
 			return err
 		}
 	}
@@ -536,8 +539,8 @@ func (s *Server) executionData(c *gin.Context) error {
 
 // filteredMembers pages through the members that pass req's cluster_ids
 // and document_ids filters, returning the page and how many pass.
-func filteredMembers(dir string, req DataRequest, limit int) ([]artifacts.Member, int, error) {
-	all, _, err := artifacts.ReadMembers(dir, 0, -1)
+func filteredMembers(ctx context.Context, arts *artifacts.Store, runID string, req DataRequest, limit int) ([]artifacts.Member, int, error) {
+	all, _, err := arts.ReadMembers(ctx, runID, 0, -1)
 	if err != nil {
 		return nil, 0, err
 	}

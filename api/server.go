@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/clusterd/clusterd/artifacts"
 	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
@@ -41,6 +42,9 @@ type Config struct {
 	// trigger routes use (default: an unstarted one on Store with the
 	// system clock).
 	Triggers *triggers.Scheduler
+	// Artifacts holds runs' Parquet files (default: the files under
+	// Store's directory, artifacts.Local).
+	Artifacts *artifacts.Store
 }
 
 // Server is the HTTP API.
@@ -62,8 +66,11 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Artifacts == nil && cfg.Store != nil {
+		cfg.Artifacts = artifacts.Local(cfg.Store.Dir())
+	}
 	if cfg.Triggers == nil {
-		cfg.Triggers = triggers.New(triggers.Config{Store: cfg.Store, Logger: cfg.Logger})
+		cfg.Triggers = triggers.New(triggers.Config{Store: cfg.Store, Logger: cfg.Logger, Artifacts: cfg.Artifacts})
 	}
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, log: cfg.Logger, triggers: cfg.Triggers}

@@ -3,21 +3,23 @@
 // labels and scatter-plot position) and members.parquet (one row per point,
 // with its cluster, position and distance to the centroid). Both are the
 // downloadable files of the API and the source of its artifacts and data
-// endpoints.
+// endpoints. They live in a blob.Bucket under the run's prefix,
+// runs/<run_id>/ (in the default file:// bucket at the data directory,
+// the files data/runs/<run_id>/centroids.parquet and members.parquet).
 package artifacts
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"strings"
 
-	"github.com/clusterd/clusterd/internal/fsync"
+	"github.com/clusterd/clusterd/blob"
 	"github.com/parquet-go/parquet-go"
 )
 
-// File names inside a run's directory.
+// File names under a run's prefix.
 const (
 	CentroidsFile = "centroids.parquet"
 	MembersFile   = "members.parquet"
@@ -67,71 +69,88 @@ type Member struct {
 // ErrMissing reports a run without artifacts (not completed, or deleted).
 var ErrMissing = errors.New("artifacts: not found")
 
-// Write stores both files in dir atomically (each written to a temporary
-// name, synced, then renamed), creating dir, and syncs dir and its parent so
-// that the names survive a power loss as well as the contents.
-func Write(dir string, centroids []Centroid, members []Member) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// Store reads and writes runs' artifacts in a bucket.
+type Store struct{ b blob.Bucket }
+
+// New returns the artifacts of the runs in b.
+func New(b blob.Bucket) *Store { return &Store{b: b} }
+
+// Local returns the artifacts under the data directory dir (dir/runs/...),
+// the layout of a store without --blob-url.
+func Local(dir string) *Store { return New(blob.Dir(dir)) }
+
+// Bucket is where the artifacts live.
+func (s *Store) Bucket() blob.Bucket { return s.b }
+
+// runsPrefix is the prefix of every run's keys.
+const runsPrefix = "runs/"
+
+// Prefix is the key prefix of a run's artifacts.
+func Prefix(runID string) string { return runsPrefix + runID + "/" }
+
+// Write stores both files of a run, replacing what an earlier attempt of
+// the run left (objects are immutable, so those are deleted first). Each
+// file becomes visible only once written whole (see blob.Bucket.Put); in a
+// file:// bucket each is synced and linked to its name, and the directories
+// synced, so that the names survive a power loss as well as the contents.
+func (s *Store) Write(ctx context.Context, runID string, centroids []Centroid, members []Member) error {
+	if err := s.b.DeletePrefix(ctx, Prefix(runID)); err != nil {
+		return fmt.Errorf("artifacts: clearing run %s: %w", runID, err)
+	}
+	if err := writeFile(ctx, s.b, Prefix(runID)+CentroidsFile, centroids); err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(dir, CentroidsFile), centroids); err != nil {
-		return err
-	}
-	if err := writeFile(filepath.Join(dir, MembersFile), members); err != nil {
-		return err
-	}
-	if err := fsync.Dir(dir); err != nil {
-		return err
-	}
-	return fsync.Dir(filepath.Dir(dir))
+	return writeFile(ctx, s.b, Prefix(runID)+MembersFile, members)
 }
 
-func writeFile[T any](path string, rows []T) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+// writeFile streams the Parquet encoding of rows into the bucket (through
+// a pipe: the file is never whole in memory).
+func writeFile[T any](ctx context.Context, b blob.Bucket, key string, rows []T) error {
+	pr, pw := io.Pipe()
+	go func() {
+		w := parquet.NewGenericWriter[T](pw, parquet.Compression(&parquet.Snappy))
+		_, err := w.Write(rows)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			err = fmt.Errorf("artifacts: encoding %s: %w", key, err)
+		}
+		pw.CloseWithError(err)
+	}()
+	err := b.Put(ctx, key, pr, -1)
+	pr.CloseWithError(errors.New("artifacts: upload ended")) // unblocks the encoder when Put failed early
 	if err != nil {
-		return err
+		return fmt.Errorf("artifacts: writing %s: %w", key, err)
 	}
-	w := parquet.NewGenericWriter[T](f, parquet.Compression(&parquet.Snappy))
-	if _, err := w.Write(rows); err != nil {
-		f.Close()
-		return fmt.Errorf("artifacts: writing %s: %w", filepath.Base(path), err)
-	}
-	if err := w.Close(); err != nil {
-		f.Close()
-		return fmt.Errorf("artifacts: writing %s: %w", filepath.Base(path), err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // ReadCentroids reads every centroid of a run.
-func ReadCentroids(dir string) ([]Centroid, error) {
-	rows, _, err := readRange[Centroid](filepath.Join(dir, CentroidsFile), 0, -1)
+func (s *Store) ReadCentroids(ctx context.Context, runID string) ([]Centroid, error) {
+	rows, _, err := readRange[Centroid](ctx, s.b, Prefix(runID)+CentroidsFile, 0, -1)
 	return rows, err
 }
 
 // ReadMembers reads members [offset, offset+limit) of a run (limit < 0: all)
 // and returns them with the total number of members.
-func ReadMembers(dir string, offset, limit int) ([]Member, int, error) {
-	return readRange[Member](filepath.Join(dir, MembersFile), offset, limit)
+func (s *Store) ReadMembers(ctx context.Context, runID string, offset, limit int) ([]Member, int, error) {
+	return readRange[Member](ctx, s.b, Prefix(runID)+MembersFile, offset, limit)
 }
 
-func readRange[T any](path string, offset, limit int) ([]T, int, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+func readRange[T any](ctx context.Context, b blob.Bucket, key string, offset, limit int) ([]T, int, error) {
+	o, err := b.Open(ctx, key)
+	if errors.Is(err, blob.ErrNotFound) {
 		return nil, 0, ErrMissing
 	}
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
+	defer o.Close()
+	f, err := parquet.OpenFile(o, o.Size())
+	if err != nil {
+		return nil, 0, fmt.Errorf("artifacts: %s: %w", key, err)
+	}
 	r := parquet.NewGenericReader[T](f)
 	defer r.Close()
 	total := int(r.NumRows())
@@ -160,14 +179,54 @@ func readRange[T any](path string, offset, limit int) ([]T, int, error) {
 	return out, total, nil
 }
 
-// Path returns the path of a downloadable artifact file, or ErrMissing.
-func Path(dir, name string) (string, error) {
+// Open opens a downloadable artifact file (CentroidsFile or MembersFile)
+// of a run for reading (blob.Reader streams it), or returns ErrMissing.
+func (s *Store) Open(ctx context.Context, runID, name string) (blob.Object, error) {
 	if name != CentroidsFile && name != MembersFile {
-		return "", ErrMissing
+		return nil, ErrMissing
 	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		return "", ErrMissing
+	o, err := s.b.Open(ctx, Prefix(runID)+name)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, ErrMissing
 	}
-	return p, nil
+	return o, err
+}
+
+// Delete removes a run's artifacts (nothing when it has none).
+func (s *Store) Delete(ctx context.Context, runID string) error {
+	if err := s.b.DeletePrefix(ctx, Prefix(runID)); err != nil {
+		return fmt.Errorf("artifacts: deleting run %s: %w", runID, err)
+	}
+	return nil
+}
+
+// Sweep deletes the artifacts of the runs that exist reports gone (runs
+// deleted while a process wrote their artifacts, then killed), and
+// returns how many runs it removed. It lists every artifact: a start-up
+// task.
+func (s *Store) Sweep(ctx context.Context, exists func(ctx context.Context, runID string) (bool, error)) (int, error) {
+	objects, err := s.b.List(ctx, runsPrefix)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	seen := map[string]bool{}
+	for _, o := range objects {
+		runID, _, ok := strings.Cut(strings.TrimPrefix(o.Key, runsPrefix), "/")
+		if !ok || seen[runID] {
+			continue
+		}
+		seen[runID] = true
+		ok, err := exists(ctx, runID)
+		if err != nil {
+			return removed, err
+		}
+		if !ok {
+			if err := s.Delete(ctx, runID); err != nil {
+				return removed, err
+			}
+			removed++
+		}
+	}
+	return removed, nil
 }

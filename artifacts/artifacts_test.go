@@ -1,16 +1,50 @@
 package artifacts
 
 import (
+	"context"
 	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/clusterd/clusterd/blob"
+	"github.com/clusterd/clusterd/blob/blobtest"
+	"github.com/parquet-go/parquet-go"
 )
 
 func p[T any](v T) *T { return &v }
 
+// buckets are the kinds of bucket the tests run against: the data
+// directory's files, and S3 (gofakes3) with and without the read cache.
+func buckets(t *testing.T) map[string]func(t *testing.T) *Store {
+	s3 := func(cacheBytes int64) func(t *testing.T) *Store {
+		return func(t *testing.T) *Store {
+			b, err := blob.Open(blobtest.Start(t, "art").URL("clusterd"), blob.Options{CacheDir: t.TempDir(), CacheBytes: cacheBytes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return New(b)
+		}
+	}
+	return map[string]func(t *testing.T) *Store{
+		"file":       func(t *testing.T) *Store { return Local(t.TempDir()) },
+		"s3":         s3(0),
+		"s3 cached":  s3(1 << 20),
+		"s3 too big": s3(100), // the files exceed the cache: ranged reads from the server
+	}
+}
+
 func TestRoundTrip(t *testing.T) {
-	dir := t.TempDir()
+	for name, open := range buckets(t) {
+		t.Run(name, func(t *testing.T) { testRoundTrip(t, open(t)) })
+	}
+}
+
+func testRoundTrip(t *testing.T, st *Store) {
+	ctx := context.Background()
+	dir := "run_1"
 	label := "Product reviews"
 	d := float32(1.5)
 	cents := []Centroid{
@@ -29,14 +63,18 @@ func TestRoundTrip(t *testing.T) {
 		}
 		members = append(members, m)
 	}
-	if err := Write(dir, cents, members); err != nil {
+	// A first attempt's files are replaced.
+	if err := st.Write(ctx, dir, cents[1:], members[:3]); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadCentroids(dir)
+	if err := st.Write(ctx, dir, cents, members); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.ReadCentroids(ctx, dir)
 	if err != nil || len(got) != 2 || *got[0].Label != label || got[1].Label != nil || !slices.Equal(got[1].CentroidVector, []float32{4, 5, 6}) {
 		t.Fatalf("centroids %+v %v", got, err)
 	}
-	page, total, err := ReadMembers(dir, 1000, 10)
+	page, total, err := st.ReadMembers(ctx, dir, 1000, 10)
 	if err != nil || total != 2500 || len(page) != 10 || *page[0].X != 1000 || page[0].DistanceToCentroid == nil {
 		t.Fatalf("members page %+v total %d %v", page, total, err)
 	}
@@ -46,15 +84,98 @@ func TestRoundTrip(t *testing.T) {
 	if page[1].Probability != nil || page[2].Probability == nil || *page[2].Probability != 0.2 {
 		t.Fatalf("probabilities of rows 1001 and 1002: %v %v, want null and 0.2", page[1].Probability, page[2].Probability)
 	}
-	tail, _, _ := ReadMembers(dir, 2495, 100)
+	tail, _, _ := st.ReadMembers(ctx, dir, 2495, 100)
 	if len(tail) != 5 {
 		t.Fatalf("tail %d rows", len(tail))
 	}
-	if _, _, err := ReadMembers(t.TempDir(), 0, 1); !errors.Is(err, ErrMissing) {
+	if _, _, err := st.ReadMembers(ctx, "run_2", 0, 1); !errors.Is(err, ErrMissing) {
 		t.Fatalf("missing: %v", err)
 	}
-	if _, err := Path(dir, "../x"); !errors.Is(err, ErrMissing) {
-		t.Fatal("path traversal accepted")
+	for _, name := range []string{"../x", "x", "../run_1/members.parquet"} {
+		if _, err := st.Open(ctx, dir, name); !errors.Is(err, ErrMissing) {
+			t.Fatalf("Open(%q) = %v, want ErrMissing", name, err)
+		}
+	}
+	// The download is the file: it reads back as the members.
+	o, err := st.Open(ctx, dir, MembersFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(blob.Reader(o))
+	o.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := parquet.Read[Member](bytesReaderAt(raw), int64(len(raw)))
+	if err != nil || len(rows) != 2500 || rows[2499].PointID != members[2499].PointID {
+		t.Fatalf("downloaded members: %d rows, %v", len(rows), err)
+	}
+	// Sweep removes the runs that are gone, Delete one run.
+	if err := st.Write(ctx, "run_3", cents, members[:1]); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.Sweep(ctx, func(_ context.Context, runID string) (bool, error) { return runID != "run_3", nil })
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1 run removed", n, err)
+	}
+	if _, err := st.ReadCentroids(ctx, "run_3"); !errors.Is(err, ErrMissing) {
+		t.Fatalf("after Sweep, run_3's centroids: %v", err)
+	}
+	if err := st.Delete(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := st.Bucket().List(ctx, ""); err != nil || len(l) != 0 {
+		t.Fatalf("after Delete, the bucket holds %v, %v", l, err)
+	}
+}
+
+type bytesReaderAt []byte
+
+func (b bytesReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// TestLayout: the file bucket keeps the layout of earlier versions,
+// data/runs/<run_id>/{centroids,members}.parquet.
+func TestLayout(t *testing.T) {
+	dir := t.TempDir()
+	if err := Local(dir).Write(context.Background(), "run_x", []Centroid{{ClusterID: "cl_0", Keywords: []string{}}}, []Member{{PointID: "d", ClusterID: "cl_0"}}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "runs", "run_x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{CentroidsFile, MembersFile}) {
+		t.Fatalf("the run's directory holds %v", names)
+	}
+}
+
+// writeOld writes rows as an earlier version did: a file in the run's
+// directory.
+func writeOld[T any](t *testing.T, path string, rows []T) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := parquet.Write(f, rows); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -80,18 +201,17 @@ func TestReadsEarlierFiles(t *testing.T) {
 		Y         float32 `parquet:"y"`
 		Z         float32 `parquet:"z"`
 	}
-	dir := t.TempDir()
-	if err := writeFile(filepath.Join(dir, CentroidsFile), []oldCentroid{{ClusterID: "cl_0", NumMembers: 3, Keywords: []string{"k"}, Variance: 0.25, X: 1, Y: 2, Z: 3, CentroidVector: []float32{1}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeFile(filepath.Join(dir, MembersFile), []oldMember{{PointID: "d", ClusterID: "cl_0", X: 4, Y: 5, Z: 6}}); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := ReadCentroids(dir)
+	data := t.TempDir()
+	dir := filepath.Join(data, "runs", "run_old")
+	writeOld(t, filepath.Join(dir, CentroidsFile), []oldCentroid{{ClusterID: "cl_0", NumMembers: 3, Keywords: []string{"k"}, Variance: 0.25, X: 1, Y: 2, Z: 3, CentroidVector: []float32{1}}})
+	writeOld(t, filepath.Join(dir, MembersFile), []oldMember{{PointID: "d", ClusterID: "cl_0", X: 4, Y: 5, Z: 6}})
+	ctx := context.Background()
+	st := Local(data)
+	cs, err := st.ReadCentroids(ctx, "run_old")
 	if err != nil || len(cs) != 1 || *cs[0].Variance != 0.25 || *cs[0].X != 1 || *cs[0].Z != 3 || cs[0].FeatureURI != nil || cs[0].Attributes != nil {
 		t.Fatalf("centroids %+v %v", cs, err)
 	}
-	ms, _, err := ReadMembers(dir, 0, -1)
+	ms, _, err := st.ReadMembers(ctx, "run_old", 0, -1)
 	if err != nil || len(ms) != 1 || *ms[0].X != 4 || *ms[0].Z != 6 || ms[0].FeatureURI != nil || ms[0].DistanceToCentroid != nil {
 		t.Fatalf("members %+v %v", ms, err)
 	}

@@ -41,6 +41,12 @@ func TestParse(t *testing.T) {
 			func(s Serve) bool { return s.ConcurrentRuns == 2 }, nil, 0},
 		{"argument", []string{"extra"}, nil, nil, []string{`unexpected argument "extra"`}, 0},
 		{"durations", []string{"--drain-delay", "250ms"}, nil, func(s Serve) bool { return s.DrainDelay == 250*time.Millisecond }, nil, 0},
+		{"object storage", []string{"--blob-url", "s3://bucket/clusterd?endpoint=minio:9000&secure=false"}, map[string]string{"CLUSTERD_BLOB_CACHE_BYTES": "0"},
+			func(s Serve) bool {
+				return s.BlobURL == "s3://bucket/clusterd?endpoint=minio:9000&secure=false" && s.BlobCacheBytes == 0
+			}, nil, 0},
+		{"bad object storage", []string{"--blob-url", "gs://bucket"}, map[string]string{"CLUSTERD_BLOB_CACHE_BYTES": "-1"}, nil,
+			[]string{`invalid value "gs://bucket" for flag -blob-url: must be a file:///abs/dir or s3://bucket/prefix URL`, `CLUSTERD_BLOB_CACHE_BYTES="-1": must be at least 0`}, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,6 +107,8 @@ func readmeDefault(s string) string {
 		return "67108864"
 	case "64 GiB":
 		return "68719476736"
+	case "4 GiB":
+		return "4294967296"
 	}
 	return s
 }

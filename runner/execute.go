@@ -135,9 +135,17 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	phases.Labels = time.Since(t).Seconds()
 	t = time.Now()
-	projection, err := writeArtifacts(st.RunDir(run.RunID), c.parts)
+	projection, err := writeArtifacts(ctx, r.artifacts(), run.RunID, c.parts)
 	if err != nil {
 		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
+	}
+	if _, err := st.RunByID(ctx, run.RunID); errors.Is(err, store.ErrNotFound) {
+		// Deleted while it ran: the delete removed the files it found,
+		// before these were written, so they are this run's to remove.
+		if err := r.artifacts().Delete(context.WithoutCancel(ctx), run.RunID); err != nil {
+			log.Error("removing a deleted run's artifacts", "err", err)
+		}
+		return store.Outcome{}, fmt.Errorf("writing artifacts: run %s: %w", run.RunID, err)
 	}
 	phases.Projection, phases.Artifacts = projection, time.Since(t).Seconds()-projection
 	c.record(res, res.Backend, model.Now())
@@ -404,7 +412,7 @@ func runError(err error, ids []string) error {
 //
 // It returns the seconds spent on the projections (fitting the axes and
 // projecting the points and centroids).
-func writeArtifacts(dir string, parts []*part) (float64, error) {
+func writeArtifacts(ctx context.Context, a *artifacts.Store, runID string, parts []*part) (float64, error) {
 	var cents []artifacts.Centroid
 	var members []artifacts.Member
 	var projection float64
@@ -416,7 +424,7 @@ func writeArtifacts(dir string, parts []*part) (float64, error) {
 		cents, members = append(cents, c...), append(members, m...)
 		projection += sec
 	}
-	return projection, artifacts.Write(dir, cents, members)
+	return projection, a.Write(ctx, runID, cents, members)
 }
 
 func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, float64, error) {

@@ -8,7 +8,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/clusterd/clusterd/artifacts"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/store"
 )
@@ -153,7 +152,7 @@ func (s *Scheduler) drift(ctx context.Context, ns string, cfg model.CreateCluste
 	if n == 0 {
 		return evaluation{}, nil // the documents written lack the clustered features, or the filters leave them out
 	}
-	cents, err := artifacts.ReadCentroids(s.cfg.Store.RunDir(last.RunID))
+	cents, err := s.cfg.Artifacts.ReadCentroids(ctx, last.RunID)
 	if err != nil {
 		return evaluation{}, fmt.Errorf("centroids of run %s: %w", last.RunID, err)
 	}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/clusterd/clusterd/artifacts"
 	"github.com/clusterd/clusterd/model"
 	"github.com/clusterd/clusterd/runner"
 	"github.com/clusterd/clusterd/store"
@@ -75,6 +76,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Load reads vectors for drift (default runner.LoadDataset).
 	Load Loader
+	// Artifacts holds runs' centroids, which drift is measured against
+	// (default: the files under Store's directory, artifacts.Local).
+	Artifacts *artifacts.Store
 }
 
 // Scheduler fires triggers. Its Tick may run in several processes sharing
@@ -114,6 +118,9 @@ func New(cfg Config) *Scheduler {
 	}
 	if cfg.Load == nil {
 		cfg.Load = runner.LoadDataset
+	}
+	if cfg.Artifacts == nil && cfg.Store != nil {
+		cfg.Artifacts = artifacts.Local(cfg.Store.Dir())
 	}
 	return &Scheduler{cfg: cfg, wake: make(chan struct{}, 1)}
 }

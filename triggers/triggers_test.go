@@ -492,7 +492,7 @@ func TestDriftTrigger(t *testing.T) {
 			for _, v := range vecs {
 				cs = append(cs, artifacts.Centroid{ClusterID: "cl", Keywords: []string{}, CentroidVector: v})
 			}
-			if err := artifacts.Write(e.st.RunDir(r), cs, nil); err != nil {
+			if err := artifacts.Local(e.st.Dir()).Write(e.ctx, r, cs, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -18,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/clusterd/clusterd/api"
+	"github.com/clusterd/clusterd/artifacts"
+	"github.com/clusterd/clusterd/blob"
 	"github.com/clusterd/clusterd/config"
 	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/llm"
@@ -38,6 +41,38 @@ func parseServe(args []string) (config.Serve, []string, bool, error) {
 		return cfg, nil, false, usagef("%v", err)
 	}
 	return cfg, warnings, false, nil
+}
+
+// openArtifacts opens the bucket of runs' artifacts: the data directory
+// without --blob-url, else the URL's bucket, whose reads an s3:// bucket
+// caches in DataDir/blobcache. For a bucket outside the data directory it
+// deletes the artifacts of runs that no longer exist (deleted while a
+// killed process wrote them); the store sweeps its own directory. That
+// needs every process writing under the bucket's prefix to share this
+// process's database.
+func openArtifacts(cfg config.Serve, st *store.Store, log *slog.Logger) (*artifacts.Store, error) {
+	if cfg.BlobURL == "" {
+		return artifacts.Local(st.Dir()), nil
+	}
+	b, err := blob.Open(cfg.BlobURL, blob.Options{CacheDir: filepath.Join(cfg.DataDir, "blobcache"), CacheBytes: cfg.BlobCacheBytes})
+	if err != nil {
+		return nil, usagef("--blob-url: %v", err)
+	}
+	arts := artifacts.New(b)
+	n, err := arts.Sweep(context.Background(), func(ctx context.Context, runID string) (bool, error) {
+		_, err := st.RunByID(ctx, runID)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("artifacts in %s: %w", b.URL(), err)
+	}
+	if n > 0 {
+		log.Info("removed the artifacts of deleted runs", "runs", n, "bucket", b.URL())
+	}
+	return arts, nil
 }
 
 func newLogger(level string) (*slog.Logger, error) {
@@ -81,6 +116,10 @@ func runServe(args []string) error {
 		return err
 	}
 	defer st.Close()
+	arts, err := openArtifacts(cfg, st, log)
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -100,6 +139,7 @@ func runServe(args []string) error {
 		return usageError{err}
 	}
 	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, ConcurrentRuns: cfg.ConcurrentRuns, MaxAttempts: cfg.MaxAttempts, Lease: cfg.JobLease, LLM: labeler})
+	run.UseArtifacts(arts)
 	if err := run.Start(context.Background()); err != nil {
 		return err
 	}
@@ -107,13 +147,13 @@ func runServe(args []string) error {
 	// the runner (which requeues what a previous process left running) and
 	// stops before the store closes.
 	sched := triggers.New(triggers.Config{Store: st, MaxFailures: cfg.TriggerMaxFailures, Wake: run.Wake,
-		Metrics: telemetry.NewTriggerMetrics(reg), Logger: log})
+		Metrics: telemetry.NewTriggerMetrics(reg), Logger: log, Artifacts: arts})
 	sched.Start()
 	// ready is read by /readyz handlers while the signal path writes it.
 	var ready atomic.Bool
 	ready.Store(true)
 	srv := api.New(api.Config{Store: st, Runner: run, Backends: bm, Metrics: metrics, Gatherer: gatherer, Logger: log, APIKeys: keys,
-		MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes, Ready: ready.Load, Triggers: sched})
+		MaxBodyBytes: cfg.MaxBodyBytes, MaxImportBytes: cfg.MaxImportBytes, Ready: ready.Load, Triggers: sched, Artifacts: arts})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		sched.Stop(context.Background())
@@ -127,7 +167,7 @@ func runServe(args []string) error {
 	if len(keys) > 0 {
 		auth = fmt.Sprintf("%d keys", len(keys))
 	}
-	log.Info("clusterd listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "database", st.Dialect(), "backend", bs.Chosen,
+	log.Info("clusterd listening", "addr", "http://"+ln.Addr().String(), "data_dir", cfg.DataDir, "database", st.Dialect(), "artifacts", arts.Bucket().URL(), "backend", bs.Chosen,
 		"cpu_kernel", bs.CPU.Kernel, "concurrent_runs", cfg.ConcurrentRuns, "auth", auth)
 
 	sig := make(chan os.Signal, 1)
