@@ -43,20 +43,29 @@ func parseServe(args []string) (config.Serve, []string, bool, error) {
 	return cfg, warnings, false, nil
 }
 
-// openArtifacts opens the bucket of runs' artifacts: the data directory
-// without --blob-url, else the URL's bucket, whose reads an s3:// bucket
-// caches in DataDir/blobcache. For a bucket outside the data directory it
-// deletes the artifacts of runs that no longer exist (deleted while a
-// killed process wrote them); the store sweeps its own directory. That
-// needs every process writing under the bucket's prefix to share this
-// process's database.
-func openArtifacts(cfg config.Serve, st *store.Store, log *slog.Logger) (*artifacts.Store, error) {
+// openBucket opens the --blob-url bucket (nil without one), whose reads an
+// s3:// bucket caches in DataDir/blobcache. It holds runs' artifacts and
+// the store's vector segments.
+func openBucket(cfg config.Serve) (blob.Bucket, error) {
 	if cfg.BlobURL == "" {
-		return artifacts.Local(st.Dir()), nil
+		return nil, nil
 	}
 	b, err := blob.Open(cfg.BlobURL, blob.Options{CacheDir: filepath.Join(cfg.DataDir, "blobcache"), CacheBytes: cfg.BlobCacheBytes})
 	if err != nil {
 		return nil, usagef("--blob-url: %v", err)
+	}
+	return b, nil
+}
+
+// openArtifacts opens the store of runs' artifacts: the data directory
+// without a bucket (b nil), else the bucket. For a bucket it deletes the
+// artifacts of runs that no longer exist (deleted while a killed process
+// wrote them); the store sweeps its own directory. That needs every
+// process writing under the bucket's prefix to share this process's
+// database.
+func openArtifacts(b blob.Bucket, st *store.Store, log *slog.Logger) (*artifacts.Store, error) {
+	if b == nil {
+		return artifacts.Local(st.Dir()), nil
 	}
 	arts := artifacts.New(b)
 	n, err := arts.Sweep(context.Background(), func(ctx context.Context, runID string) (bool, error) {
@@ -111,12 +120,17 @@ func runServe(args []string) error {
 	if bs.GPUUnavailableReason != "" {
 		log.Info("GPU not used", "kind", bs.GPUUnavailableKind, "reason", bs.GPUUnavailableReason)
 	}
-	st, err := store.OpenWith(store.Options{Dir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	bucket, err := openBucket(cfg)
+	if err != nil {
+		return err
+	}
+	// With a bucket the vector segments are chunks on it too.
+	st, err := store.OpenWith(store.Options{Dir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Blob: bucket})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	arts, err := openArtifacts(cfg, st, log)
+	arts, err := openArtifacts(bucket, st, log)
 	if err != nil {
 		return err
 	}
