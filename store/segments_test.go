@@ -5,9 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/clusterd/clusterd/blob"
+	"github.com/clusterd/clusterd/blob/blobtest"
 )
 
 // vec is the 4-wide vector [v, v+1, v+2, v+3].
@@ -177,5 +181,68 @@ func TestBucketStoreNeedsItsBucket(t *testing.T) {
 			t.Fatalf("opened without its bucket: %v", err)
 		}
 		db.s3, db.bucket = true, saved
+	})
+}
+
+// hookBucket calls afterPut after each successful Put.
+type hookBucket struct {
+	blob.Bucket
+	afterPut func()
+}
+
+func (h *hookBucket) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	err := h.Bucket.Put(ctx, key, r, size)
+	if err == nil && h.afterPut != nil {
+		h.afterPut()
+	}
+	return err
+}
+
+// TestFailedUpsertDeletesItsChunk: an upsert that fails after storing its
+// chunk (here: its context is canceled right after the upload, so the
+// transaction that would list the chunk does not commit) deletes the
+// chunk, in one transaction and staged; the next upsert stores its rows
+// from the same row on.
+func TestFailedUpsertDeletesItsChunk(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		srv := blobtest.Start(t, "segments")
+		b, err := blob.Open(srv.URL("data"), blob.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hook := &hookBucket{Bucket: b}
+		db.s3, db.bucket = true, hook
+		s := db.open(t)
+		_, c := setupCollection(t, s)
+		for _, n := range []int{3, 2*stageDocuments + 3} {
+			ctx, cancel := context.WithCancel(context.Background())
+			puts := 0
+			hook.afterPut = func() { puts++; cancel() }
+			batch := docs(n, 4, 0)
+			for i := range batch {
+				batch[i].ID = fmt.Sprint("doc", i)
+			}
+			_, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: batch})
+			cancel()
+			hook.afterPut = nil
+			if !errors.Is(err, context.Canceled) || puts != 1 {
+				t.Fatalf("%d documents: %v after %d puts, want context.Canceled after 1", n, err, puts)
+			}
+			if names := db.segmentNames(t, s, c.ID); names != nil {
+				t.Fatalf("%d documents: chunks left by the failed upsert: %v", n, names)
+			}
+		}
+		ctx := context.Background()
+		if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: docs(3, 4, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		names := db.segmentNames(t, s, c.ID)
+		if len(names) != 1 || !strings.Contains(names[0], fmt.Sprintf("/%016d-", 0)) {
+			t.Fatalf("chunks %v, want one from row 0", names)
+		}
+		f, _ := s.ResolveFeature(ctx, c.ID, "e")
+		if v, err := s.LoadVectors(ctx, c.ID, f, nil); err != nil || v.N != 3 || v.X[11] != 11 {
+			t.Fatalf("vectors: %v %v", v.X, err)
+		}
 	})
 }
