@@ -68,7 +68,7 @@ type Serve struct {
 	// the data directory (file://DataDir, runs/<run_id>/...), else
 	// file:///abs/dir or s3://bucket/prefix?endpoint=host:port&region=r&secure=false.
 	BlobURL string
-	// BlobCacheBytes bounds the local disk cache (under DataDir/tmp, one per process) of
+	// BlobCacheBytes bounds the local disk cache (under DataDir/blobcache, one per process) of
 	// what an s3:// BlobURL's reads fetched, in bytes; 0 disables it.
 	BlobCacheBytes int64
 }
@@ -106,7 +106,7 @@ type Option struct {
 func (s *Serve) Options() []Option {
 	return []Option{
 		{Flag: "addr", Env: "CLUSTERD_ADDR", Usage: "listen address", value: (*stringValue)(&s.Addr)},
-		{Flag: "data-dir", Env: "CLUSTERD_DATA_DIR", Usage: "SQLite database, vector segments, run artifacts unless --blob-url (one process per directory with SQLite; processes sharing a PostgreSQL database may share it)", value: (*stringValue)(&s.DataDir)},
+		{Flag: "data-dir", Env: "CLUSTERD_DATA_DIR", Usage: "SQLite database, vector segments and run artifacts unless --blob-url (one process per directory with SQLite; processes sharing a PostgreSQL database may share it)", value: (*stringValue)(&s.DataDir)},
 		{Flag: "database-url", Env: "CLUSTERD_DATABASE_URL", Usage: "empty: SQLite in the data directory; `postgres://user@host:port/db`: PostgreSQL, which several processes may share", value: &databaseURL{&s.DatabaseURL}},
 		{Flag: "api-keys", Env: "CLUSTERD_API_KEYS", Usage: "`key1,key2=ns1|ns2`: bearer keys, optionally scoped to namespaces; empty: auth off", value: (*stringValue)(&s.APIKeys)},
 		{Flag: "backend", Env: "CLUSTERD_BACKEND", Usage: "`auto` (GPU when usable, else CPU), `cpu`, `gpu` (a start-up error without a GPU)", value: (*stringValue)(&s.Backend)},
@@ -121,7 +121,7 @@ func (s *Serve) Options() []Option {
 		{Flag: "log-level", Env: "CLUSTERD_LOG_LEVEL", Usage: "`debug`, `info`, `warn` or `error` (slog text logs on stderr)", value: &levelValue{&s.LogLevel}},
 		{Flag: "job-lease", Env: "CLUSTERD_JOB_LEASE", Usage: "how long a claimed run stays reserved without a heartbeat before another worker or process takes it over (a Go duration, at least 300ms)", value: &leaseValue{&s.JobLease}},
 		{Flag: "drain-delay", Env: "CLUSTERD_DRAIN_DELAY", Usage: "after SIGTERM, how long /readyz answers 503 before the listener closes (a Go duration: 5s, 0)", value: &durationValue{&s.DrainDelay}},
-		{Flag: "blob-url", Env: "CLUSTERD_BLOB_URL", Usage: "where run artifacts live: `file:///abs/dir` or `s3://bucket/prefix?endpoint=host:port&region=r&secure=false` (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); empty: the data directory", value: &blobURLValue{&s.BlobURL}},
+		{Flag: "blob-url", Env: "CLUSTERD_BLOB_URL", Usage: "where run artifacts and vector segments live: `file:///abs/dir` or `s3://bucket/prefix?endpoint=host:port&region=r&secure=false` (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); empty: the data directory", value: &blobURLValue{&s.BlobURL}},
 		{Flag: "blob-cache-bytes", Env: "CLUSTERD_BLOB_CACHE_BYTES", Usage: "local disk cache of an s3:// --blob-url's reads, in bytes (under the data directory; 0: off)", value: &nonNegativeInt64{&s.BlobCacheBytes}},
 	}
 }

@@ -178,7 +178,7 @@ func (s *Store) DeleteCluster(ctx context.Context, ns, id string) error {
 		os.RemoveAll(s.RunDir(r))
 	}
 	for _, col := range outputs {
-		os.RemoveAll(s.collectionDir(col))
+		s.removeCollectionFiles(col)
 	}
 	return nil
 }

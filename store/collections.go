@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -174,8 +173,7 @@ func (s *Store) DeleteCollection(ctx context.Context, ns, id string) error {
 	}
 	// The segment files go once no upsert of the collection runs: now, or
 	// when an import in progress ends (it fails: its collection is gone).
-	dir := s.collectionDir(c.ID)
-	s.cols.whenFree(c.ID, func() { os.RemoveAll(dir) })
+	s.cols.whenFree(c.ID, func() { s.removeCollectionFiles(c.ID) })
 	return nil
 }
 

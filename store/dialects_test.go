@@ -1,9 +1,15 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/clusterd/clusterd/blob"
+	"github.com/clusterd/clusterd/blob/blobtest"
 	"github.com/clusterd/clusterd/internal/pgtest"
 )
 
@@ -22,6 +28,11 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 type testDB struct {
 	d   dialect
 	url string // PostgreSQL's database, made on first use
+	// s3 keeps vector segments on a bucket of a gofakes3 server (started
+	// on first use, with a read cache), which every store of the testDB
+	// shares; else they are local files.
+	s3     bool
+	bucket blob.Bucket
 }
 
 // sqliteDB is for tests that run on SQLite only (fuzzing, benchmarks).
@@ -37,6 +48,24 @@ func forEachDialect(t *testing.T, body func(t *testing.T, db *testDB)) {
 	}
 }
 
+// forEachPlace runs body as a subtest per dialect and place of the vector
+// segments: local files, and chunks on an S3 bucket (gofakes3). For the
+// tests of what segments hold (upserts, imports, reads, outputs, recovery).
+func forEachPlace(t *testing.T, body func(t *testing.T, db *testDB)) {
+	t.Helper()
+	for _, d := range []dialect{dialectSQLite, dialectPostgres} {
+		for _, s3 := range []bool{false, true} {
+			name := d.String()
+			if s3 {
+				name += "+s3"
+			}
+			t.Run(name, func(t *testing.T) {
+				body(t, &testDB{d: d, s3: s3})
+			})
+		}
+	}
+}
+
 // Open opens the store in dir on db's database.
 func (db *testDB) Open(tb testing.TB, dir string) (*Store, error) {
 	tb.Helper()
@@ -47,7 +76,77 @@ func (db *testDB) Open(tb testing.TB, dir string) (*Store, error) {
 		}
 		o.DatabaseURL = db.url
 	}
+	if db.s3 {
+		if db.bucket == nil {
+			srv := blobtest.Start(tb, "segments")
+			b, err := blob.Open(srv.URL("data"), blob.Options{CacheDir: tb.TempDir(), CacheBytes: 64 << 20})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			db.bucket = b
+		}
+		o.Blob = db.bucket
+	}
 	return OpenWith(o)
+}
+
+// segmentBytes is the bytes of a collection's feature in its segment:
+// the local file's size, or the sum of its chunks' sizes on the bucket.
+func (db *testDB) segmentBytes(tb testing.TB, s *Store, colID, feature string) int64 {
+	tb.Helper()
+	if db.bucket == nil {
+		st, err := os.Stat(filepath.Join(s.collectionDir(colID), featureFile(feature)))
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return st.Size()
+	}
+	objs, err := db.bucket.List(context.Background(), collectionPrefix(colID)+strings.TrimSuffix(featureFile(feature), ".f32")+"/")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var n int64
+	for _, o := range objs {
+		n += o.Size
+	}
+	return n
+}
+
+// segmentNames lists a collection's segment files, or with a bucket its
+// chunks' keys under the collection's prefix; nil when there are none.
+func (db *testDB) segmentNames(tb testing.TB, s *Store, colID string) []string {
+	tb.Helper()
+	var out []string
+	if db.bucket == nil {
+		entries, err := os.ReadDir(s.collectionDir(colID))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		return out
+	}
+	objs, err := db.bucket.List(context.Background(), collectionPrefix(colID))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, o := range objs {
+		out = append(out, strings.TrimPrefix(o.Key, collectionPrefix(colID)))
+	}
+	if db.bucket != nil {
+		// Nothing of a bucket store is on local disk.
+		if _, err := os.Stat(s.collectionDir(colID)); !errors.Is(err, os.ErrNotExist) {
+			tb.Errorf("a bucket store has local segments for %s: %v", colID, err)
+		}
+	}
+	return out
 }
 
 // open opens a store in a new directory, closed when the test ends.

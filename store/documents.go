@@ -86,7 +86,17 @@ type segment struct {
 	pending  int64 // bytes written since the last writeback request
 	flushed  int64 // file offset up to which writeback was requested
 	fileName string
+	// With a bucket (key != ""), f is a temporary file holding this
+	// upsert's rows [firstRow, nextRow), put under key before the commit
+	// that makes them visible (see segments.go).
+	key      string
+	feature  string
+	firstRow int64
+	put      bool // the object exists
 }
+
+// newSegmentWriter buffers a segment's appends.
+func newSegmentWriter(f *os.File) *bufio.Writer { return bufio.NewWriterSize(f, 1<<20) }
 
 // Upsert writes every document of src into the collection: all of them or,
 // on any error, none, as readers see it. A document that exists (same id)
@@ -102,7 +112,9 @@ type segment struct {
 // (so other writes get the writer between them), with the generation that
 // hides them from readers (see the package doc), then makes them visible
 // in one short final transaction. Vectors are appended to the feature's
-// segment file and fsynced before the transaction that makes them visible.
+// segment file and fsynced before the transaction that makes them visible
+// (with a bucket: written to a new chunk, stored before that transaction;
+// see segments.go).
 // A failed upsert removes what it staged; one killed midway is removed by
 // the next Open.
 func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSource) (UpsertStats, error) {
@@ -114,6 +126,10 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: map[string]*segment{}, known: map[string]Feature{}, now: micros(s.now())}
 	defer func() {
 		for _, sg := range u.segs {
+			if sg.key != "" {
+				releaseChunk(sg)
+				continue
+			}
 			sg.f.Close()
 		}
 	}()
@@ -153,7 +169,8 @@ type upsert struct {
 	known map[string]Feature // the collection's features, with those this upsert creates
 	fresh []Feature          // features created since the last batch was written
 	segs  map[string]*segment
-	seq   int64 // the last sequence number given
+	tx    *sql.Tx // the caller's transaction (upsertTx), else nil
+	seq   int64   // the last sequence number given
 	now   int64
 	st    UpsertStats
 	batch []stagedDoc
@@ -282,6 +299,13 @@ func (u *upsert) fill(src DocumentSource) (eof bool, err error) {
 
 // single writes the only batch in one transaction, visible at its commit.
 func (u *upsert) single() error {
+	if u.s.blob != nil {
+		// Chunks are stored before the transaction, not while it holds the
+		// writer.
+		if err := u.syncSegments(); err != nil {
+			return err
+		}
+	}
 	return u.s.tx(u.ctx, func(tx *sql.Tx) error {
 		var exists int
 		if err := tx.QueryRowContext(u.ctx, `SELECT COUNT(*) FROM collections WHERE id = ?`, u.col).Scan(&exists); err != nil {
@@ -294,6 +318,9 @@ func (u *upsert) single() error {
 			return err
 		}
 		if err := u.syncSegments(); err != nil {
+			return err
+		}
+		if err := u.recordSegments(tx); err != nil {
 			return err
 		}
 		return u.touch(tx)
@@ -344,6 +371,9 @@ func (u *upsert) staged(src DocumentSource) (err error) {
 		if _, err := tx.ExecContext(u.ctx, `DELETE FROM imports WHERE gen = ?`, u.gen); err != nil {
 			return err
 		}
+		if err := u.recordSegments(tx); err != nil {
+			return err
+		}
 		return u.touch(tx)
 	})
 	if err != nil {
@@ -377,7 +407,7 @@ func (u *upsert) touch(tx *sql.Tx) error {
 // the collection's lock (s.cols), and closes segs with closeSegments once
 // tx has committed or failed.
 func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, collectionID string, src DocumentSource, fileOf func(string) string, segs map[string]*segment, st *UpsertStats) error {
-	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: segs, known: map[string]Feature{}, now: micros(s.now()), fileOf: fileOf}
+	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: segs, tx: tx, known: map[string]Feature{}, now: micros(s.now()), fileOf: fileOf}
 	rows, err := tx.QueryContext(ctx, `SELECT name, dim, file FROM features WHERE collection_id = ?`, collectionID)
 	if err != nil {
 		return err
@@ -412,15 +442,25 @@ func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, collectionID string, s
 	if err := u.syncSegments(); err != nil {
 		return err
 	}
+	if err := u.recordSegments(tx); err != nil {
+		return err
+	}
 	*st = u.st
 	return u.touch(tx)
 }
 
 // closeSegments closes an upsert's segment files; when its transaction did
 // not commit, each is cut back to its size before (the rows were never
-// referenced).
-func closeSegments(segs map[string]*segment, committed bool) {
+// referenced), and each chunk stored in a bucket is deleted.
+func (s *Store) closeSegments(segs map[string]*segment, committed bool) {
 	for _, sg := range segs {
+		if sg.key != "" {
+			if !committed {
+				s.dropChunk(sg)
+			}
+			releaseChunk(sg)
+			continue
+		}
 		if !committed {
 			sg.w.Reset(sg.f)
 			sg.f.Truncate(sg.start)
@@ -429,9 +469,16 @@ func closeSegments(segs map[string]*segment, committed bool) {
 	}
 }
 
-// syncSegments flushes and fsyncs every segment written.
+// syncSegments flushes and fsyncs every segment written; with a bucket,
+// it stores every chunk.
 func (u *upsert) syncSegments() error {
 	for _, sg := range u.segs {
+		if sg.key != "" {
+			if err := u.s.putChunk(u.ctx, sg); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := sg.w.Flush(); err != nil {
 			return fmt.Errorf("store: writing vectors: %w", err)
 		}
@@ -446,6 +493,10 @@ func (u *upsert) syncSegments() error {
 // rows were never visible.
 func (u *upsert) truncate() {
 	for _, sg := range u.segs {
+		if sg.key != "" {
+			u.s.dropChunk(sg)
+			continue
+		}
 		sg.w.Reset(sg.f)
 		sg.f.Truncate(sg.start)
 	}
@@ -680,7 +731,7 @@ func (sg *segment) write(b []byte) error {
 		if err := sg.w.Flush(); err != nil {
 			return err
 		}
-		end := sg.nextRow*int64(sg.dim)*4 + int64(len(b))
+		end := (sg.nextRow-sg.firstRow)*int64(sg.dim)*4 + int64(len(b))
 		startWriteback(sg.f, sg.flushed, end-sg.flushed)
 		sg.flushed, sg.pending = end, 0
 	}
@@ -702,6 +753,14 @@ func (u *upsert) segmentFor(name string, dim int) (*segment, error) {
 		f = Feature{Name: name, Dim: dim, file: file}
 		u.known[name] = f
 		u.fresh = append(u.fresh, f)
+	}
+	if u.s.blob != nil {
+		sg, err := u.bucketSegment(f, !ok)
+		if err != nil {
+			return nil, err
+		}
+		u.segs[name] = sg
+		return sg, nil
 	}
 	dir := u.s.collectionDir(u.col)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -833,7 +892,7 @@ func (s *Store) GetDocument(ctx context.Context, collectionID, documentID string
 			return d, err
 		}
 		vec := make([]float32, dim)
-		if err := s.readRows(collectionID, file, dim, row, vec); err != nil {
+		if err := s.readRows(ctx, collectionID, Feature{Name: name, Dim: dim, file: file}, row, vec); err != nil {
 			return d, err
 		}
 		d.Features[name] = vec
@@ -842,14 +901,15 @@ func (s *Store) GetDocument(ctx context.Context, collectionID, documentID string
 	return d, rows.Err()
 }
 
-// readRows reads consecutive rows starting at row into dst (a multiple of dim).
-func (s *Store) readRows(collectionID, file string, dim int, row int64, dst []float32) error {
-	f, err := os.Open(filepath.Join(s.collectionDir(collectionID), file))
+// readRows reads consecutive rows of feature f starting at row into dst (a
+// multiple of f.Dim).
+func (s *Store) readRows(ctx context.Context, collectionID string, f Feature, row int64, dst []float32) error {
+	r, err := s.openRows(ctx, collectionID, f)
 	if err != nil {
-		return fmt.Errorf("store: vectors of %s: %w", collectionID, err)
+		return err
 	}
-	defer f.Close()
-	if _, err := f.ReadAt(rawbytes.Float32s(dst), row*int64(dim)*4); err != nil {
+	defer r.Close()
+	if err := r.readRows(row, dst); err != nil {
 		return fmt.Errorf("store: vectors of %s row %d: %w", collectionID, row, err)
 	}
 	return nil
@@ -1062,18 +1122,17 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 	if out.N == 0 {
 		return out, nil
 	}
-	file, err := os.Open(filepath.Join(s.collectionDir(collectionID), f.file))
+	file, err := s.openRows(ctx, collectionID, f)
 	if err != nil {
-		return Vectors{}, fmt.Errorf("store: vectors of %s: %w", collectionID, err)
+		return Vectors{}, err
 	}
 	defer file.Close()
-	rowBytes := int64(f.Dim) * 4
 	for i := 0; i < out.N; {
 		j := i + 1
 		for j < out.N && rowIdx[j] == rowIdx[j-1]+1 {
 			j++
 		}
-		if _, err := file.ReadAt(rawbytes.Float32s(out.X[i*out.D:j*out.D]), rowIdx[i]*rowBytes); err != nil {
+		if err := file.readRows(rowIdx[i], out.X[i*out.D:j*out.D]); err != nil {
 			return Vectors{}, fmt.Errorf("store: vectors of %s rows %d–%d: %w", collectionID, rowIdx[i], rowIdx[j-1], err)
 		}
 		i = j

@@ -5,10 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-
-	"github.com/clusterd/clusterd/internal/rawbytes"
 )
 
 // idsPerQuery bounds the ids bound to one IN (…) list.
@@ -56,9 +52,9 @@ func (s *Store) FeatureVectors(ctx context.Context, collectionID string, f Featu
 	if len(ids) == 0 {
 		return out, nil
 	}
-	file, err := os.Open(filepath.Join(s.collectionDir(collectionID), f.file))
+	file, err := s.openRows(ctx, collectionID, f)
 	if err != nil {
-		return nil, fmt.Errorf("store: vectors of %s: %w", collectionID, err)
+		return nil, err
 	}
 	defer file.Close()
 	for start := 0; start < len(ids); start += idsPerQuery {
@@ -92,7 +88,7 @@ func (s *Store) FeatureVectors(ctx context.Context, collectionID string, f Featu
 		}
 		for _, r := range refs {
 			vec := make([]float32, f.Dim)
-			if _, err := file.ReadAt(rawbytes.Float32s(vec), r.row*int64(f.Dim)*4); err != nil {
+			if err := file.readRows(r.row, vec); err != nil {
 				return nil, fmt.Errorf("store: vectors of %s row %d: %w", collectionID, r.row, err)
 			}
 			out[r.id] = vec

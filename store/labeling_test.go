@@ -12,7 +12,7 @@ import (
 // paths (strings only), whole payloads and one feature's vectors of chosen
 // documents.
 func TestLabelingReads(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testDB) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
 		ctx := context.Background()
 		_, c := setupCollection(t, s)

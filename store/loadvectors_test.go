@@ -12,7 +12,7 @@ import (
 // vector once, in row order (an updated document's new row last), with the
 // right values, with and without a filter.
 func TestLoadVectorsInRanges(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testDB) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
 		ctx := context.Background()
 		_, col := setupCollection(t, s)

@@ -99,6 +99,7 @@ func (s *Store) WriteClusterOutput(ctx context.Context, w OutputWrite) (Collecti
 		}
 	}
 	var colID string
+	var oldKeys []string // the chunks replaced (with a bucket)
 	segs := map[string]*segment{}
 	gen := ids.New("")
 	fileOf := func(name string) string { return strings.TrimSuffix(featureFile(name), ".f32") + "-" + gen + ".f32" }
@@ -131,9 +132,13 @@ func (s *Store) WriteClusterOutput(ctx context.Context, w OutputWrite) (Collecti
 		if err != nil {
 			return err
 		}
+		if oldKeys, err = collectionKeys(ctx, tx, colID); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM vectors WHERE collection_id = ?`,
 			`DELETE FROM features WHERE collection_id = ?`,
+			`DELETE FROM segments WHERE collection_id = ?`,
 			`DELETE FROM documents WHERE collection_id = ? AND document_id NOT IN (SELECT value FROM json_each(?))`,
 		} {
 			args := []any{colID}
@@ -147,7 +152,10 @@ func (s *Store) WriteClusterOutput(ctx context.Context, w OutputWrite) (Collecti
 		var st UpsertStats
 		return s.upsertTx(ctx, tx, colID, &SliceSource{Docs: w.Documents}, fileOf, segs, &st)
 	})
-	closeSegments(segs, err == nil)
+	s.closeSegments(segs, err == nil)
+	if err == nil && s.blob != nil {
+		s.deleteKeys(oldKeys)
+	}
 	if colID != "" {
 		if cerr := s.removeUnreferencedSegments(ctx, colID); cerr != nil && err == nil {
 			err = cerr
@@ -229,7 +237,7 @@ func (s *Store) removeUnreferencedSegments(ctx context.Context, collectionID str
 // deleteCollectionRows deletes a collection's rows (documents, vectors,
 // features, ownership) inside tx; its files are the caller's to remove.
 func deleteCollectionRows(ctx context.Context, tx *sql.Tx, id string) error {
-	for _, q := range []string{`DELETE FROM vectors WHERE collection_id = ?`, `DELETE FROM documents WHERE collection_id = ?`,
+	for _, q := range []string{`DELETE FROM vectors WHERE collection_id = ?`, `DELETE FROM documents WHERE collection_id = ?`, `DELETE FROM segments WHERE collection_id = ?`,
 		`DELETE FROM features WHERE collection_id = ?`, `DELETE FROM cluster_outputs WHERE collection_id = ?`, `DELETE FROM collections WHERE id = ?`} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return err

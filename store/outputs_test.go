@@ -5,27 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 )
-
-func segmentFiles(t *testing.T, s *Store, colID string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(s.collectionDir(colID))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, e.Name())
-	}
-	return out
-}
 
 func documentIDs(t *testing.T, s *Store, colID string) []string {
 	t.Helper()
@@ -50,7 +33,7 @@ func documentIDs(t *testing.T, s *Store, colID string) []string {
 // write recreate it; a deleted cluster gets no output and takes its outputs
 // with it.
 func TestClusterOutputs(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testDB) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
 		ctx := context.Background()
 		ns, user := setupCollection(t, s)
@@ -97,7 +80,7 @@ func TestClusterOutputs(t *testing.T) {
 		if err != nil || !slices.Equal(d.Features["emb"], []float32{5, 6, 7}) || !d.CreatedAt.Equal(d0.CreatedAt) || string(d.Payload) != `{"label":"cl_0"}` {
 			t.Fatalf("cl_0 after the replacement: %+v %v (created %v, first %v)", d, err, d.CreatedAt, d0.CreatedAt)
 		}
-		if files := segmentFiles(t, s, first.ID); len(files) != 1 {
+		if files := db.segmentNames(t, s, first.ID); len(files) != 1 {
 			t.Fatalf("segment files after the replacement: %v", files)
 		}
 		// A write that fails (a NaN vector) leaves the previous content.
@@ -107,7 +90,7 @@ func TestClusterOutputs(t *testing.T) {
 		if got := documentIDs(t, s, first.ID); !slices.Equal(got, []string{"cl_0", "cl_2"}) {
 			t.Fatalf("documents after a failed write: %v", got)
 		}
-		if files := segmentFiles(t, s, first.ID); len(files) != 1 {
+		if files := db.segmentNames(t, s, first.ID); len(files) != 1 {
 			t.Fatalf("segment files after a failed write: %v", files)
 		}
 		if got := documentIDs(t, s, user.ID); !slices.Equal(got, []string{"cl_0"}) {
@@ -137,7 +120,7 @@ func TestClusterOutputs(t *testing.T) {
 		if _, err := s.GetCollection(ctx, ns.ID, third.ID); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("output collection after the cluster's deletion: %v", err)
 		}
-		if files := segmentFiles(t, s, third.ID); files != nil {
+		if files := db.segmentNames(t, s, third.ID); files != nil {
 			t.Fatalf("files left: %v", files)
 		}
 		if _, err := write(doc("cl_0", 1, 1)); !errors.Is(err, ErrNotFound) {
@@ -161,7 +144,7 @@ func TestClusterOutputs(t *testing.T) {
 // TestOutputKeys: one cluster owns one collection per output key, listed
 // in position order.
 func TestOutputKeys(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testDB) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
 		ctx := context.Background()
 		ns, _ := setupCollection(t, s)

@@ -224,7 +224,14 @@ func (s *Store) recover(ctx context.Context) error {
 	if err := s.foldCommitted(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	if err := s.truncateSegments(ctx); err != nil {
+	if err := s.checkSegmentsPlace(ctx); err != nil {
+		return err
+	}
+	if s.blob != nil {
+		if err := s.sweepSegments(ctx); err != nil {
+			return err
+		}
+	} else if err := s.truncateSegments(ctx); err != nil {
 		return err
 	}
 	return s.removeOrphanDirs(ctx)
@@ -345,7 +352,18 @@ func (s *Store) removeOrphanDirs(ctx context.Context) error {
 // the bytes of the rows readers can reach (one row per visible vector). The
 // difference is rows of an import in progress and rows replaced by later
 // upserts, which are not reclaimed.
+//
+// With a bucket, fileBytes is the bytes of the chunks the segments table
+// lists (rows of an import in progress are not stored yet; chunks of a
+// killed upsert are not counted, and go with Open's sweep).
 func (s *Store) SegmentUsage(ctx context.Context) (fileBytes, liveBytes int64, err error) {
+	if s.blob != nil {
+		err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(g.n_rows * f.dim * 4), 0) FROM segments g
+			JOIN features f ON f.collection_id = g.collection_id AND f.name = g.feature`).Scan(&fileBytes)
+		if err != nil {
+			return 0, 0, fmt.Errorf("store: %w", err)
+		}
+	}
 	root := filepath.Join(s.dir, "vectors")
 	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil {

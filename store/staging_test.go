@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -93,7 +94,7 @@ func look(t *testing.T, s *Store, ns, col string) visible {
 // itself once it returns. On the old code the concurrent write waited for
 // the whole import.
 func TestStagedImportIsAllOrNothing(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testDB) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
 		ctx := context.Background()
 		ns, c := setupCollection(t, s)
@@ -142,7 +143,7 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 // TestFailedStagedImportLeavesNothing: an import that fails after several
 // batches removes its rows, replacements, new feature and segment bytes.
 func TestFailedStagedImportLeavesNothing(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testDB) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
 		ctx := context.Background()
 		ns, c := setupCollection(t, s)
@@ -151,8 +152,7 @@ func TestFailedStagedImportLeavesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := look(t, s, ns.ID, c.ID)
-		seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
-		st0, _ := os.Stat(seg)
+		st0 := db.segmentBytes(t, s, c.ID, "e")
 		boom := errors.New("boom")
 		_, err := s.Upsert(ctx, c.ID, &gatedSource{n: 3 * n, d: 4, version: 2, failAt: 2*n + 1, failErr: boom, newFeat: "extra"})
 		if !errors.Is(err, boom) {
@@ -161,9 +161,11 @@ func TestFailedStagedImportLeavesNothing(t *testing.T) {
 		if got := look(t, s, ns.ID, c.ID); fmt.Sprint(got) != fmt.Sprint(before) {
 			t.Fatalf("a failed import changed what readers see:\nbefore %+v\nafter  %+v", before, got)
 		}
-		st1, _ := os.Stat(seg)
-		if st1.Size() != st0.Size() {
-			t.Errorf("segment %d bytes after a failed import, %d before", st1.Size(), st0.Size())
+		if st1 := db.segmentBytes(t, s, c.ID, "e"); st1 != st0 || st0 != int64(n*4*4) {
+			t.Errorf("segment %d bytes after a failed import, %d before", st1, st0)
+		}
+		if extra := db.segmentBytes(t, s, c.ID, "extra"); extra != 0 {
+			t.Errorf("the failed import's new feature left %d bytes", extra)
 		}
 		for _, q := range []string{`SELECT COUNT(*) FROM main.documents WHERE gen != 0 AND gen NOT IN (SELECT MIN(gen) FROM main.documents WHERE gen != 0)`,
 			`SELECT COUNT(*) FROM main.documents WHERE next_gen IS NOT NULL`, `SELECT COUNT(*) FROM main.vectors WHERE next_gen IS NOT NULL`,
@@ -187,7 +189,7 @@ func TestFailedStagedImportLeavesNothing(t *testing.T) {
 // committed rows, a spooled upload) is gone after the next Open, and the
 // collection reads as before.
 func TestOpenRemovesAKilledImport(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testDB) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
 		dir := t.TempDir()
 		s, err := db.Open(t, dir)
 		if err != nil {
@@ -201,8 +203,7 @@ func TestOpenRemovesAKilledImport(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := look(t, s, ns.ID, c.ID)
-		seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
-		st0, _ := os.Stat(seg)
+		st0 := db.segmentBytes(t, s, c.ID, "e")
 		// The process "dies" with an import held after four batches: the store
 		// is closed under it, so nothing of its cleanup can run.
 		src := &gatedSource{n: 4 * n, d: d, version: 2, gateAt: 4*stageDocuments + 1, gate: make(chan struct{}), reached: make(chan struct{}), newFeat: "extra"}
@@ -211,9 +212,21 @@ func TestOpenRemovesAKilledImport(t *testing.T) {
 		<-src.reached
 		os.WriteFile(filepath.Join(s.TempDir(), "import-123"), []byte("spooled"), 0o644)
 		s.Close()
-		st1, _ := os.Stat(seg)
-		if st1.Size() <= st0.Size() {
-			t.Fatalf("the held import wrote no vectors (%d bytes)", st1.Size())
+		if db.bucket == nil {
+			if st1 := db.segmentBytes(t, s, c.ID, "e"); st1 <= st0 {
+				t.Fatalf("the held import wrote no vectors (%d bytes)", st1)
+			}
+		} else {
+			// With a bucket the import's rows are in a temporary file until
+			// its end; a chunk stored but never committed is what a kill
+			// between the upload and the commit leaves.
+			orphan := collectionPrefix(c.ID) + strings.TrimSuffix(featureFile("e"), ".f32") + "/" + fmt.Sprintf("%016d-killed.f32", n)
+			if err := db.bucket.Put(ctx, orphan, bytes.NewReader(make([]byte, 4*d)), 4*d); err != nil {
+				t.Fatal(err)
+			}
+			grace := segmentSweepGrace
+			segmentSweepGrace = 0
+			defer func() { segmentSweepGrace = grace }()
 		}
 
 		s2, err := db.Open(t, dir)
@@ -224,9 +237,8 @@ func TestOpenRemovesAKilledImport(t *testing.T) {
 		if got := look(t, s2, ns.ID, c.ID); fmt.Sprint(got) != fmt.Sprint(before) {
 			t.Fatalf("after the restart:\nbefore %+v\nafter  %+v", before, got)
 		}
-		st2, _ := os.Stat(seg)
-		if st2.Size() != st0.Size() {
-			t.Errorf("segment %d bytes after the restart, %d before the killed import", st2.Size(), st0.Size())
+		if st2 := db.segmentBytes(t, s2, c.ID, "e"); st2 != st0 {
+			t.Errorf("segment %d bytes after the restart, %d before the killed import", st2, st0)
 		}
 		file, live, err := s2.SegmentUsage(ctx)
 		if err != nil || file != live || live != int64(n*d*4) {
@@ -330,7 +342,7 @@ func TestLeaseSurvivesASlowWriter(t *testing.T) {
 // writes to it answers at once; the import then fails, and neither its
 // rows nor the collection's segment files are left.
 func TestDeleteDuringImport(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testDB) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
 		ctx := context.Background()
 		ns, c := setupCollection(t, s)
@@ -357,8 +369,8 @@ func TestDeleteDuringImport(t *testing.T) {
 		if k != 0 {
 			t.Errorf("%d rows left", k)
 		}
-		if _, err := os.Stat(s.collectionDir(c.ID)); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("segment directory after the delete: %v", err)
+		if names := db.segmentNames(t, s, c.ID); names != nil {
+			t.Errorf("segments after the delete: %v", names)
 		}
 	})
 }
@@ -367,7 +379,7 @@ func TestDeleteDuringImport(t *testing.T) {
 // happen (the process died first) is what readers see, and the next upsert
 // and payload patch build on it rather than on the row it replaced.
 func TestUnfoldedReplacementIsKept(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testDB) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
 		ctx := context.Background()
 		ns, c := setupCollection(t, s)

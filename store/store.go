@@ -43,6 +43,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clusterd/clusterd/blob"
+
 	"modernc.org/sqlite"
 )
 
@@ -92,6 +94,8 @@ type Store struct {
 	writeWait time.Duration
 	// cols serialises upserts per collection (segment appends, staging).
 	cols collectionLocks
+	// blob holds the vector segments as chunks when set (see segments.go).
+	blob blob.Bucket
 	// outputMu serialises the writes and deletes of clusters' output
 	// collections (see outputs.go), which may create a collection.
 	outputMu sync.Mutex
@@ -127,6 +131,11 @@ type Options struct {
 	// postgres://user@host:port/db?… (also postgresql://) for PostgreSQL
 	// through pgx, which many processes may share.
 	DatabaseURL string
+	// Blob, when set, holds the vector segments as immutable chunks (see
+	// segments.go) instead of files in Dir. A store whose vectors are in a
+	// bucket cannot be opened without it (ErrWrongPlace). Processes sharing
+	// a database must share the bucket too.
+	Blob blob.Bucket
 }
 
 // Open opens (creating if needed) the SQLite store in dir, migrates its
@@ -140,7 +149,7 @@ func OpenWith(o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: creating %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{dir: dir, blob: o.Blob, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }}
 	var err error
 	switch {
 	case o.DatabaseURL == "" || o.DatabaseURL == "sqlite:":
@@ -557,6 +566,7 @@ var migrations = []string{
 	migrationImports,
 	migrationVectorsRowCover,
 	migrationLeaseToken,
+	migrationSegments, // store/segments.go: vector chunks on a bucket
 }
 
 // migrationLeaseToken fences job leases (see Claim): every claim of a job

@@ -66,15 +66,14 @@ func docs(n, d int, offset float32) []DocumentInput {
 // TestUpsertIsAllOrNothing: a batch with one bad document writes nothing,
 // neither rows nor vector bytes, and later batches are unaffected.
 func TestUpsertIsAllOrNothing(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, db *testDB) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
 		ctx := context.Background()
 		_, c := setupCollection(t, s)
 		if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: docs(3, 4, 0)}); err != nil {
 			t.Fatal(err)
 		}
-		seg := filepath.Join(s.collectionDir(c.ID), featureFile("e"))
-		before, _ := os.Stat(seg)
+		before := db.segmentBytes(t, s, c.ID, "e")
 		bad := docs(3, 4, 100)
 		bad[2].Features["e"] = []float32{1, 2} // wrong dimension
 		_, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: bad})
@@ -82,9 +81,8 @@ func TestUpsertIsAllOrNothing(t *testing.T) {
 		if !errors.As(err, &de) || de.Index != 2 {
 			t.Fatalf("bad batch: %v", err)
 		}
-		after, _ := os.Stat(seg)
-		if after.Size() != before.Size() {
-			t.Fatalf("segment grew from %d to %d bytes on a failed upsert", before.Size(), after.Size())
+		if after := db.segmentBytes(t, s, c.ID, "e"); after != before || before != 3*4*4 {
+			t.Fatalf("segment grew from %d to %d bytes on a failed upsert", before, after)
 		}
 		f, _ := s.ResolveFeature(ctx, c.ID, "e")
 		v, err := s.LoadVectors(ctx, c.ID, f, nil)

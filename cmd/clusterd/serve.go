@@ -43,22 +43,35 @@ func parseServe(args []string) (config.Serve, []string, bool, error) {
 	return cfg, warnings, false, nil
 }
 
-// openArtifacts opens the bucket of runs' artifacts: the data directory
-// without --blob-url, else the URL's bucket, whose reads an s3:// bucket
-// caches in the store's TempDir()/blobcache: a directory of this process's
-// own even when processes share the data directory (with PostgreSQL), which
-// the store removes once the process is gone. For a bucket outside the data directory it
-// deletes the artifacts of runs that no longer exist (deleted while a
-// killed process wrote them); the store sweeps its own directory. That
-// needs every process writing under the bucket's prefix to share this
-// process's database.
-func openArtifacts(cfg config.Serve, st *store.Store, log *slog.Logger) (*artifacts.Store, error) {
+// openBucket opens the --blob-url bucket (nil without one), whose reads an
+// s3:// bucket caches in a directory of this process's own under
+// DataDir/blobcache (see cacheDir). It holds runs' artifacts and the
+// store's vector segments. release lets the cache directory go at exit.
+func openBucket(cfg config.Serve) (b blob.Bucket, release func(), err error) {
 	if cfg.BlobURL == "" {
-		return artifacts.Local(st.Dir()), nil
+		return nil, func() {}, nil
 	}
-	b, err := blob.Open(cfg.BlobURL, blob.Options{CacheDir: filepath.Join(st.TempDir(), "blobcache"), CacheBytes: cfg.BlobCacheBytes})
+	dir, release, err := cacheDir(filepath.Join(cfg.DataDir, "blobcache"))
 	if err != nil {
-		return nil, usagef("--blob-url: %v", err)
+		return nil, nil, err
+	}
+	b, err = blob.Open(cfg.BlobURL, blob.Options{CacheDir: dir, CacheBytes: cfg.BlobCacheBytes})
+	if err != nil {
+		release()
+		return nil, nil, usagef("--blob-url: %v", err)
+	}
+	return b, release, nil
+}
+
+// openArtifacts opens the store of runs' artifacts: the data directory
+// without a bucket (b nil), else the bucket. For a bucket it deletes the
+// artifacts of runs that no longer exist (deleted while a killed process
+// wrote them); the store sweeps its own directory. That needs every
+// process writing under the bucket's prefix to share this process's
+// database.
+func openArtifacts(b blob.Bucket, st *store.Store, log *slog.Logger) (*artifacts.Store, error) {
+	if b == nil {
+		return artifacts.Local(st.Dir()), nil
 	}
 	arts := artifacts.New(b)
 	n, err := arts.Sweep(context.Background(), func(ctx context.Context, runID string) (bool, error) {
@@ -113,12 +126,18 @@ func runServe(args []string) error {
 	if bs.GPUUnavailableReason != "" {
 		log.Info("GPU not used", "kind", bs.GPUUnavailableKind, "reason", bs.GPUUnavailableReason)
 	}
-	st, err := store.OpenWith(store.Options{Dir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL})
+	bucket, release, err := openBucket(cfg)
+	if err != nil {
+		return err
+	}
+	defer release()
+	// With a bucket the vector segments are chunks on it too.
+	st, err := store.OpenWith(store.Options{Dir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Blob: bucket})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	arts, err := openArtifacts(cfg, st, log)
+	arts, err := openArtifacts(bucket, st, log)
 	if err != nil {
 		return err
 	}
