@@ -135,14 +135,14 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	phases.Labels = time.Since(t).Seconds()
 	t = time.Now()
-	projection, err := writeArtifacts(ctx, r.artifacts(), run.RunID, c.parts)
+	projection, err := writeArtifacts(ctx, r.cfg.Artifacts, run.RunID, c.parts)
 	if err != nil {
 		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
 	}
 	if _, err := st.RunByID(ctx, run.RunID); errors.Is(err, store.ErrNotFound) {
 		// Deleted while it ran: the delete removed the files it found,
 		// before these were written, so they are this run's to remove.
-		if err := r.artifacts().Delete(context.WithoutCancel(ctx), run.RunID); err != nil {
+		if err := r.cfg.Artifacts.Delete(context.WithoutCancel(ctx), run.RunID); err != nil {
 			log.Error("removing a deleted run's artifacts", "err", err)
 		}
 		return store.Outcome{}, fmt.Errorf("writing artifacts: run %s: %w", run.RunID, err)

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clusterd/clusterd/artifacts"
 	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
 	"github.com/clusterd/clusterd/llm"
@@ -61,6 +62,9 @@ type Config struct {
 	ProgressEvery time.Duration
 	// LLM names clusters whose llm_labeling is enabled; nil disables it.
 	LLM *llm.Labeler
+	// Artifacts is where runs' artifacts are written and read; nil is the
+	// files under the store's directory (artifacts.Local).
+	Artifacts *artifacts.Store
 }
 
 // Runner runs queued jobs, ConcurrentRuns at a time.
@@ -102,6 +106,9 @@ func New(cfg Config) *Runner {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Artifacts == nil {
+		cfg.Artifacts = artifacts.Local(cfg.Store.Dir())
 	}
 	host, _ := os.Hostname()
 	var b [4]byte
@@ -334,6 +341,10 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job, owner string
 // directory and before this run wrote its artifacts there.
 func (r *Runner) dropIfDeleted(runID string, log *slog.Logger) {
 	if _, err := r.cfg.Store.RunByID(context.Background(), runID); !errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	if err := r.cfg.Artifacts.Delete(context.Background(), runID); err != nil {
+		log.Error("removing a deleted run's artifacts", "err", err)
 		return
 	}
 	if err := os.RemoveAll(r.cfg.Store.RunDir(runID)); err != nil {

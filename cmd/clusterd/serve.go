@@ -159,8 +159,7 @@ func runServe(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, ConcurrentRuns: cfg.ConcurrentRuns, MaxAttempts: cfg.MaxAttempts, Lease: cfg.JobLease, LLM: labeler})
-	run.UseArtifacts(arts)
+	run := runner.New(runner.Config{Store: st, Backends: bm, Metrics: metrics, Logger: log, ConcurrentRuns: cfg.ConcurrentRuns, MaxAttempts: cfg.MaxAttempts, Lease: cfg.JobLease, LLM: labeler, Artifacts: arts})
 	if err := run.Start(context.Background()); err != nil {
 		return err
 	}
