@@ -13,22 +13,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterd/clusterd/blob/blobtest"
 	"github.com/clusterd/clusterd/internal/pgtest"
 )
 
 // The scale-out tests run several clusterd serve processes on one
 // PostgreSQL database (a throwaway server, internal/pgtest) and one shared
-// data directory, as docs/DESIGN.md ("Scaling out") describes. They skip,
+// data directory or one S3 bucket (gofakes3, blob/blobtest), as
+// docs/DESIGN.md ("Scaling out") describes. They skip,
 // saying why, when PostgreSQL is not installed.
 
 // cluster starts n processes on one database and directory.
-func cluster(t *testing.T, n int, lease string) ([]*server, string) {
+func cluster(t *testing.T, n int, lease string, bucket bool) ([]*server, string) {
 	t.Helper()
 	url := pgtest.URL(t)
 	dir := t.TempDir()
+	args := []string{"--database-url", url, "--job-lease", lease}
+	if bucket {
+		s3 := blobtest.Start(t, "clusterd") // sets the AWS_* credentials the children inherit
+		args = append(args, "--blob-url", s3.URL("scale"))
+	}
 	var out []*server
 	for i := 0; i < n; i++ {
-		s := &server{t: t, dir: dir, addr: freeAddr(t), args: []string{"--database-url", url, "--job-lease", lease}}
+		if bucket {
+			dir = t.TempDir() // a data directory of its own: the vectors are in the bucket
+		}
+		s := &server{t: t, dir: dir, addr: freeAddr(t), args: args}
 		s.start()
 		t.Cleanup(s.stop)
 		out = append(out, s)
@@ -53,13 +63,27 @@ func events(servers []*server, re *regexp.Regexp) map[string][]int {
 	return out
 }
 
-// TestScaleOut: three processes on one PostgreSQL database. 30 runs queued
+// TestScaleOut: three processes on one PostgreSQL database, sharing one
+// data directory, or each with its own and vectors and artifacts in one
+// S3 bucket (gofakes3). 30 runs queued
 // through all three complete, each started and finished exactly once,
 // spread over the processes; each process answers the latest execution
 // another one wrote; and a run whose process is killed (SIGKILL) is
 // finished by another once its lease lapsed.
 func TestScaleOut(t *testing.T) {
-	servers, url := cluster(t, 3, "2s")
+	for _, c := range []struct {
+		name   string
+		bucket bool
+	}{
+		{"one data directory", false},
+		{"one bucket, a data directory each", true},
+	} {
+		t.Run(c.name, func(t *testing.T) { scaleOut(t, c.bucket) })
+	}
+}
+
+func scaleOut(t *testing.T, bucket bool) {
+	servers, url := cluster(t, 3, "2s", bucket)
 	quick := servers[0].load("docs", 4000, `{"n_clusters":8,"n_init":5}`)
 	var runs []string
 	for i := 0; i < 30; i++ {
@@ -163,7 +187,7 @@ func TestScaleOut(t *testing.T) {
 // writes nothing (its lease token is stale) and the other process's
 // outcome stands.
 func TestPausedWorkerIsFenced(t *testing.T) {
-	servers, _ := cluster(t, 1, "1s")
+	servers, _ := cluster(t, 1, "1s", false)
 	a := servers[0]
 	slow := a.load("big", 20000, slowRun)
 	run := a.execute(slow)
