@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // dialect is the SQL database a store runs on. The store's SQL is written
@@ -37,8 +38,8 @@ func (d dialect) String() string {
 	return "sqlite"
 }
 
-// rebindCache holds rebound statement texts: the store runs the same few
-// hundred texts over and over.
+// rebindCache holds rebound statement texts (at most maxRebindCached): the
+// store runs the same few hundred texts over and over.
 var rebindCache sync.Map
 
 // rebind rewrites the "?" placeholders of a statement written for SQLite
@@ -94,11 +95,22 @@ func rebind(q string) string {
 		}
 	}
 	out := b.String()
-	if len(q) < 64<<10 {
-		rebindCache.Store(q, out)
+	// Filters make statements whose text depends on the request, so the
+	// cache is bounded: in entries (a client can send any number of
+	// distinct filters) and in statement length.
+	if len(q) < 64<<10 && rebindCached.Load() < maxRebindCached {
+		if _, loaded := rebindCache.LoadOrStore(q, out); !loaded {
+			rebindCached.Add(1)
+		}
 	}
 	return out
 }
+
+// maxRebindCached bounds rebindCache; statements past it are rebound on
+// every use.
+const maxRebindCached = 4096
+
+var rebindCached atomic.Int64
 
 // pgDDL translates a migration written for SQLite into PostgreSQL's DDL
 // (see dialect). A migration PostgreSQL must spell differently beyond
