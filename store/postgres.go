@@ -73,6 +73,8 @@ func (s *Store) openPostgres(rawURL string) error {
 	s.r.SetMaxOpenConns(pgReaders)
 	s.r.SetMaxIdleConns(pgReaders)
 	s.notify.cfg = cfg.Copy()
+	s.notify.wrote = func() { s.gen.Add(1) }
+	s.notify.start()
 	return s.openLocks(cfg)
 }
 

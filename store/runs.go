@@ -176,9 +176,14 @@ func (s *Store) LatestRun(ctx context.Context, ns, clusterID string) (*Run, erro
 
 // latestCache remembers LatestResult answers. An entry is valid while no
 // write has committed since it was read (the store's generation counter), so
-// a dashboard polling an idle cluster costs no query at all. This is sound
-// because one process owns the data directory; with PostgreSQL, where other
-// processes write too, LatestResult reads the database every time.
+// a dashboard polling an idle cluster costs no query at all. With SQLite one
+// process owns the data directory, so its own commits are all the writes.
+// With PostgreSQL every write transaction also notifies writesChannel, and
+// each process counts the notifications of the others' commits into the
+// same counter (jobNotifier): a cached answer lasts until another process's
+// write is heard of, a moment (the notification's delivery) after its
+// commit; while the listener is not connected, nothing is served from the
+// cache.
 type latestCache struct {
 	mu      sync.Mutex
 	entries map[string]latestEntry
@@ -197,7 +202,8 @@ const maxLatestEntries = 10000
 // most frequent read (dashboards polling GET …/executions) from memory
 // until the next write.
 func (s *Store) LatestResult(ctx context.Context, ns, clusterIDOrName string) (json.RawMessage, error) {
-	if s.d == dialectPostgres {
+	if s.d == dialectPostgres && !s.notify.live.Load() {
+		// Other processes' writes are not heard of (see jobNotifier.live).
 		return s.latestResult(ctx, ns, clusterIDOrName)
 	}
 	key := ns + "\x00" + clusterIDOrName

@@ -371,6 +371,9 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	res, err := c.ExecContext(ctx, query, args...)
 	if err == nil {
 		s.gen.Add(1)
+		// Committed already (one statement): the other processes hear of
+		// it a moment later.
+		err = s.notifyWrite(ctx, c)
 	}
 	return res, err
 }
@@ -413,6 +416,10 @@ func (s *Store) txMode(ctx context.Context, durable bool, fn func(*sql.Tx) error
 	if err := fn(t); err != nil {
 		t.Rollback()
 		return err
+	}
+	if err := s.notifyWrite(ctx, t); err != nil {
+		t.Rollback()
+		return fmt.Errorf("store: %w", err)
 	}
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)

@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestLatestResultAcrossStores: with PostgreSQL, two stores on one
+// database stand for two processes. Store a caches the latest execution
+// once its listener is live; a run that b enqueues is a write a hears of
+// (its write counter moves without a write of its own), and a's answer
+// becomes b's run within a second.
+func TestLatestResultAcrossStores(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		if db.d != dialectPostgres {
+			t.Skip("one process per SQLite database")
+		}
+		ctx := context.Background()
+		dir := t.TempDir()
+		a, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		b, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		ns, _ := setupCollection(t, a)
+		if _, err := a.CreateCluster(ctx, Cluster{ID: "clust_l", NamespaceID: ns.ID, Config: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		enqueue := func(s *Store) string {
+			r, _, err := s.Enqueue(ctx, NewRun{NamespaceID: ns.ID, ClusterID: "clust_l",
+				Initial: func(runID, _ string, _ time.Time) (json.RawMessage, error) {
+					return json.RawMessage(fmt.Sprintf(`{"run_id":%q}`, runID)), nil
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.RunID
+		}
+		latest := func() string {
+			res, err := a.LatestResult(ctx, ns.ID, "clust_l")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v struct {
+				RunID string `json:"run_id"`
+			}
+			if err := json.Unmarshal(res, &v); err != nil {
+				t.Fatalf("%s: %v", res, err)
+			}
+			return v.RunID
+		}
+		for deadline := time.Now().Add(5 * time.Second); !a.notify.live.Load(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a's listener is not live after 5 s: nothing would be cached")
+			}
+		}
+		first := enqueue(a)
+		if got := latest(); got != first {
+			t.Fatalf("latest %s, want %s", got, first)
+		}
+		gen := a.gen.Load()
+		second := enqueue(b)
+		start := time.Now()
+		for latest() != second {
+			if time.Since(start) > time.Second {
+				t.Fatalf("a still answers %s a second after b enqueued %s", latest(), second)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if a.gen.Load() == gen {
+			t.Error("a answered b's run without hearing of b's write: its cache was not in use")
+		}
+		t.Logf("a answered b's run %v after b's commit", time.Since(start))
+	})
+}
