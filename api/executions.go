@@ -274,7 +274,7 @@ func (s *Server) artifacts(c *gin.Context, r store.Run) error {
 	out := ArtifactsResponse{RunID: r.RunID, ClusterID: r.ClusterID, ProjectionMethod: proj, Centroids: []ArtifactCentroid{}, Members: []ArtifactMember{}}
 	labels := executionLabels(r.Result)
 	if withCentroids {
-		cents, err := arts.ReadCentroids(ctx, r.RunID)
+		cents, err := arts.ReadCentroids(ctx, r.ArtifactsKey())
 		if err != nil {
 			return artifactError(err, r.RunID)
 		}
@@ -294,7 +294,7 @@ func (s *Server) artifacts(c *gin.Context, r store.Run) error {
 	var members []artifacts.Member
 	var total int
 	if sample > 0 && withMembers {
-		all, n, err := arts.ReadMembers(ctx, r.RunID, 0, -1)
+		all, n, err := arts.ReadMembers(ctx, r.ArtifactsKey(), 0, -1)
 		if err != nil {
 			return artifactError(err, r.RunID)
 		}
@@ -305,7 +305,7 @@ func (s *Server) artifacts(c *gin.Context, r store.Run) error {
 		if sample > 0 {
 			limit = 0 // counts only
 		}
-		if members, total, err = arts.ReadMembers(ctx, r.RunID, offset, limit*boolInt(withMembers)); err != nil {
+		if members, total, err = arts.ReadMembers(ctx, r.ArtifactsKey(), offset, limit*boolInt(withMembers)); err != nil {
 			return artifactError(err, r.RunID)
 		}
 	}
@@ -390,7 +390,7 @@ func (s *Server) downloadArtifact(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	o, err := s.cfg.Artifacts.Open(c.Request.Context(), r.RunID, c.Param("file"))
+	o, err := s.cfg.Artifacts.Open(c.Request.Context(), r.ArtifactsKey(), c.Param("file"))
 	if err != nil {
 		return artifactError(err, r.RunID)
 	}
@@ -472,7 +472,7 @@ func (s *Server) executionData(c *gin.Context) error {
 	}
 	limit := req.Limit
 	ctx, arts := c.Request.Context(), s.cfg.Artifacts
-	cents, err := arts.ReadCentroids(ctx, r.RunID)
+	cents, err := arts.ReadCentroids(ctx, r.ArtifactsKey())
 	if err != nil {
 		return artifactError(err, r.RunID)
 	}
@@ -501,9 +501,9 @@ func (s *Server) executionData(c *gin.Context) error {
 	var members []artifacts.Member
 	var total int
 	if req.ClusterIDs == nil && req.DocumentIDs == nil {
-		members, total, err = arts.ReadMembers(ctx, r.RunID, req.Offset, limit*boolInt(withMembers))
+		members, total, err = arts.ReadMembers(ctx, r.ArtifactsKey(), req.Offset, limit*boolInt(withMembers))
 	} else {
-		members, total, err = filteredMembers(ctx, arts, r.RunID, req, limit*boolInt(withMembers))
+		members, total, err = filteredMembers(ctx, arts, r.ArtifactsKey(), req, limit*boolInt(withMembers))
 	}
 	if err != nil {
 		return artifactError(err, r.RunID)
@@ -539,8 +539,8 @@ func (s *Server) executionData(c *gin.Context) error {
 
 // filteredMembers pages through the members that pass req's cluster_ids
 // and document_ids filters, returning the page and how many pass.
-func filteredMembers(ctx context.Context, arts *artifacts.Store, runID string, req DataRequest, limit int) ([]artifacts.Member, int, error) {
-	all, _, err := arts.ReadMembers(ctx, runID, 0, -1)
+func filteredMembers(ctx context.Context, arts *artifacts.Store, key string, req DataRequest, limit int) ([]artifacts.Member, int, error) {
+	all, _, err := arts.ReadMembers(ctx, key, 0, -1)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -3,9 +3,10 @@
 // labels and scatter-plot position) and members.parquet (one row per point,
 // with its cluster, position and distance to the centroid). Both are the
 // downloadable files of the API and the source of its artifacts and data
-// endpoints. They live in a blob.Bucket under the run's prefix,
-// runs/<run_id>/ (in the default file:// bucket at the data directory,
-// the files data/runs/<run_id>/centroids.parquet and members.parquet).
+// endpoints. They live in a blob.Bucket under runs/<key>/, where key is
+// the run's store.Run.ArtifactsKey: the run id and the lease token of the
+// claim that wrote them (<run_id>/t<token>; in the default file:// bucket
+// at the data directory, the files data/runs/<run_id>/t<token>/*.parquet).
 package artifacts
 
 import (
@@ -85,22 +86,24 @@ func (s *Store) Bucket() blob.Bucket { return s.b }
 // runsPrefix is the prefix of every run's keys.
 const runsPrefix = "runs/"
 
-// Prefix is the key prefix of a run's artifacts.
-func Prefix(runID string) string { return runsPrefix + runID + "/" }
+// Prefix is the key prefix of the artifacts under key: a run id (every
+// claim's artifacts of the run) or a run's ArtifactsKey (one claim's).
+func Prefix(key string) string { return runsPrefix + key + "/" }
 
-// Write stores both files of a run, replacing what an earlier attempt of
-// the run left (objects are immutable, so those are deleted first). Each
+// Write stores both files of a run under key (the claim's
+// store.Run.ArtifactsKey), replacing what was stored under it before
+// (objects are immutable, so those are deleted first). Each
 // file becomes visible only once written whole (see blob.Bucket.Put); in a
 // file:// bucket each is synced and linked to its name, and the directories
 // synced, so that the names survive a power loss as well as the contents.
-func (s *Store) Write(ctx context.Context, runID string, centroids []Centroid, members []Member) error {
-	if err := s.b.DeletePrefix(ctx, Prefix(runID)); err != nil {
-		return fmt.Errorf("artifacts: clearing run %s: %w", runID, err)
+func (s *Store) Write(ctx context.Context, key string, centroids []Centroid, members []Member) error {
+	if err := s.b.DeletePrefix(ctx, Prefix(key)); err != nil {
+		return fmt.Errorf("artifacts: clearing run %s: %w", key, err)
 	}
-	if err := writeFile(ctx, s.b, Prefix(runID)+CentroidsFile, centroids); err != nil {
+	if err := writeFile(ctx, s.b, Prefix(key)+CentroidsFile, centroids); err != nil {
 		return err
 	}
-	return writeFile(ctx, s.b, Prefix(runID)+MembersFile, members)
+	return writeFile(ctx, s.b, Prefix(key)+MembersFile, members)
 }
 
 // writeFile streams the Parquet encoding of rows into the bucket (through
@@ -126,16 +129,16 @@ func writeFile[T any](ctx context.Context, b blob.Bucket, key string, rows []T) 
 	return nil
 }
 
-// ReadCentroids reads every centroid of a run.
-func (s *Store) ReadCentroids(ctx context.Context, runID string) ([]Centroid, error) {
-	rows, _, err := readRange[Centroid](ctx, s.b, Prefix(runID)+CentroidsFile, 0, -1)
+// ReadCentroids reads every centroid of the run artifacts under key.
+func (s *Store) ReadCentroids(ctx context.Context, key string) ([]Centroid, error) {
+	rows, _, err := readRange[Centroid](ctx, s.b, Prefix(key)+CentroidsFile, 0, -1)
 	return rows, err
 }
 
-// ReadMembers reads members [offset, offset+limit) of a run (limit < 0: all)
+// ReadMembers reads members [offset, offset+limit) under key (limit < 0: all)
 // and returns them with the total number of members.
-func (s *Store) ReadMembers(ctx context.Context, runID string, offset, limit int) ([]Member, int, error) {
-	return readRange[Member](ctx, s.b, Prefix(runID)+MembersFile, offset, limit)
+func (s *Store) ReadMembers(ctx context.Context, key string, offset, limit int) ([]Member, int, error) {
+	return readRange[Member](ctx, s.b, Prefix(key)+MembersFile, offset, limit)
 }
 
 func readRange[T any](ctx context.Context, b blob.Bucket, key string, offset, limit int) ([]T, int, error) {
@@ -180,12 +183,12 @@ func readRange[T any](ctx context.Context, b blob.Bucket, key string, offset, li
 }
 
 // Open opens a downloadable artifact file (CentroidsFile or MembersFile)
-// of a run for reading (blob.Reader streams it), or returns ErrMissing.
-func (s *Store) Open(ctx context.Context, runID, name string) (blob.Object, error) {
+// under key for reading (blob.Reader streams it), or returns ErrMissing.
+func (s *Store) Open(ctx context.Context, key, name string) (blob.Object, error) {
 	if name != CentroidsFile && name != MembersFile {
 		return nil, ErrMissing
 	}
-	o, err := s.b.Open(ctx, Prefix(runID)+name)
+	o, err := s.b.Open(ctx, Prefix(key)+name)
 	if errors.Is(err, blob.ErrNotFound) {
 		return nil, ErrMissing
 	}

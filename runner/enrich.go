@@ -47,7 +47,7 @@ func (r *Runner) Enrich(ctx context.Context, ns string, runs []store.Run, target
 		for _, c := range res.Centroids {
 			centroids[centroidKey(c.FeatureURI, c.ClusterID)] = c
 		}
-		members, _, err := r.cfg.Artifacts.ReadMembers(ctx, run.RunID, 0, -1)
+		members, _, err := r.cfg.Artifacts.ReadMembers(ctx, run.ArtifactsKey(), 0, -1)
 		if err != nil {
 			return out, fmt.Errorf("run %s members: %w", run.RunID, err)
 		}

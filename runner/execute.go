@@ -135,7 +135,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	phases.Labels = time.Since(t).Seconds()
 	t = time.Now()
-	projection, err := writeArtifacts(ctx, r.cfg.Artifacts, run.RunID, c.parts)
+	projection, err := writeArtifacts(ctx, r.cfg.Artifacts, run.ArtifactsKey(), c.parts)
 	if err != nil {
 		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
 	}

@@ -129,7 +129,7 @@ func (w *world) completed(clusterID string) (store.Run, model.ExecutionResult) {
 
 func (w *world) members(run store.Run) []artifacts.Member {
 	w.t.Helper()
-	m, _, err := artifacts.Local(w.st.Dir()).ReadMembers(context.Background(), run.RunID, 0, -1)
+	m, _, err := artifacts.Local(w.st.Dir()).ReadMembers(context.Background(), run.ArtifactsKey(), 0, -1)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func (w *world) members(run store.Run) []artifacts.Member {
 
 func (w *world) centroids(run store.Run) []artifacts.Centroid {
 	w.t.Helper()
-	c, err := artifacts.Local(w.st.Dir()).ReadCentroids(context.Background(), run.RunID)
+	c, err := artifacts.Local(w.st.Dir()).ReadCentroids(context.Background(), run.ArtifactsKey())
 	if err != nil {
 		w.t.Fatal(err)
 	}

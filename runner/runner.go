@@ -301,6 +301,10 @@ func (r *Runner) process(workerCtx context.Context, job *store.Job, owner string
 	}
 	log.Info("run started")
 	start := time.Now()
+	// This claim's artifacts go under a key of its own (see
+	// store.Run.ArtifactsKey), which FinishRun records if the claim still
+	// holds the lease then.
+	run.ArtifactsToken = job.Token
 	outcome, err := r.execute(ctx, run, &res, log)
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errShutdown):

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,9 +40,31 @@ type Run struct {
 	Progress        *float64
 	CancelRequested bool
 	Result          json.RawMessage
+	// ArtifactsToken is the lease token of the claim that finished the run
+	// (0 for runs finished before tokens named artifacts).
+	ArtifactsToken int64
 }
 
-const runCols = `run_id, task_id, cluster_id, namespace_id, status, created_at, started_at, completed_at, error_message, progress, cancel_requested, result`
+// ArtifactsKey names the run's artifacts in package artifacts: the run id,
+// then the finishing claim's lease token. Each claim writes its artifacts
+// under its own key (see ClaimArtifactsKey) and FinishRun records the
+// token in the transaction that checks the claim still holds the lease, so
+// a worker that lost its lease may write files, but never the ones the
+// run's result points to.
+func (r Run) ArtifactsKey() string {
+	if r.ArtifactsToken == 0 {
+		return r.RunID
+	}
+	return ClaimArtifactsKey(r.RunID, r.ArtifactsToken)
+}
+
+// ClaimArtifactsKey is where the claim with lease token token of run runID
+// writes its artifacts.
+func ClaimArtifactsKey(runID string, token int64) string {
+	return runID + "/t" + strconv.FormatInt(token, 10)
+}
+
+const runCols = `run_id, task_id, cluster_id, namespace_id, status, created_at, started_at, completed_at, error_message, progress, cancel_requested, result, COALESCE(artifacts_token, 0)`
 
 func scanRun(row interface{ Scan(...any) error }) (Run, error) {
 	var r Run
@@ -51,7 +74,7 @@ func scanRun(row interface{ Scan(...any) error }) (Run, error) {
 	var progress sql.NullFloat64
 	var cancel int
 	var result []byte // scanned straight into bytes: results are tens of KB
-	if err := row.Scan(&r.RunID, &r.TaskID, &r.ClusterID, &r.NamespaceID, &r.Status, &created, &started, &completed, &errMsg, &progress, &cancel, &result); err != nil {
+	if err := row.Scan(&r.RunID, &r.TaskID, &r.ClusterID, &r.NamespaceID, &r.Status, &created, &started, &completed, &errMsg, &progress, &cancel, &result, &r.ArtifactsToken); err != nil {
 		return r, err
 	}
 	r.CreatedAt, r.StartedAt, r.CompletedAt = fromMicros(created), nullMicros(started), nullMicros(completed)
@@ -670,9 +693,9 @@ func (s *Store) FinishRun(ctx context.Context, j *Job, owner string, o Outcome) 
 		}
 		now := s.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, completed_at = ?, num_clusters = ?, num_points = ?, silhouette = ?, duration_ms = ?,
-			error_message = ?, failure_kind = ?, search_text = ?, progress = NULL, result = ? WHERE run_id = ?`,
+			error_message = ?, failure_kind = ?, search_text = ?, progress = NULL, result = ?, artifacts_token = ? WHERE run_id = ?`,
 			o.Status, micros(now), o.NumClusters, o.NumPoints, o.Silhouette, o.DurationMS, nullString(o.ErrorMessage), nullString(o.FailureKind),
-			j.RunID+" "+o.SearchText, string(o.Result), j.RunID); err != nil {
+			j.RunID+" "+o.SearchText, string(o.Result), j.Token, j.RunID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'done', last_error = ? WHERE id = ?`, nullString(o.ErrorMessage), j.ID)

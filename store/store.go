@@ -574,7 +574,12 @@ var migrations = []string{
 	migrationVectorsRowCover,
 	migrationLeaseToken,
 	migrationSegments, // store/segments.go: vector chunks on a bucket
+	migrationArtifactsToken,
 }
+
+// migrationArtifactsToken records which claim of a run wrote the artifacts
+// its result describes (see Run.ArtifactsKey).
+const migrationArtifactsToken = `ALTER TABLE runs ADD COLUMN artifacts_token INTEGER`
 
 // migrationLeaseToken fences job leases (see Claim): every claim of a job
 // gets a new token, and a write on the job's behalf only goes through

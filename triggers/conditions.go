@@ -152,7 +152,7 @@ func (s *Scheduler) drift(ctx context.Context, ns string, cfg model.CreateCluste
 	if n == 0 {
 		return evaluation{}, nil // the documents written lack the clustered features, or the filters leave them out
 	}
-	cents, err := s.cfg.Artifacts.ReadCentroids(ctx, last.RunID)
+	cents, err := s.cfg.Artifacts.ReadCentroids(ctx, last.ArtifactsKey())
 	if err != nil {
 		return evaluation{}, fmt.Errorf("centroids of run %s: %w", last.RunID, err)
 	}

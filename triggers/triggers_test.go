@@ -492,7 +492,11 @@ func TestDriftTrigger(t *testing.T) {
 			for _, v := range vecs {
 				cs = append(cs, artifacts.Centroid{ClusterID: "cl", Keywords: []string{}, CentroidVector: v})
 			}
-			if err := artifacts.Local(e.st.Dir()).Write(e.ctx, r, cs, nil); err != nil {
+			run, err := e.st.RunByID(e.ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := artifacts.Local(e.st.Dir()).Write(e.ctx, run.ArtifactsKey(), cs, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -55,7 +55,9 @@ func TestObjectStorage(t *testing.T) {
 		}
 		return keys
 	}
-	if got, want := strings.Join(objects(), " "), "runs/"+run+"/centroids.parquet runs/"+run+"/members.parquet"; got != want {
+	// The run's first claim (lease token 1) wrote them, under its own key.
+	claim := "runs/" + run + "/t1/"
+	if got, want := strings.Join(objects(), " "), claim+"centroids.parquet "+claim+"members.parquet"; got != want {
 		t.Fatalf("the bucket holds %q, want %q", got, want)
 	}
 	if _, err := os.Stat(filepath.Join(s.dir, "runs", run)); !errors.Is(err, os.ErrNotExist) {
@@ -88,7 +90,7 @@ func TestObjectStorage(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("%s: download: %d %s", when, code, body)
 		}
-		o, err := bucket.Open(ctx, "runs/"+run+"/members.parquet")
+		o, err := bucket.Open(ctx, claim+"members.parquet")
 		if err != nil {
 			t.Fatal(err)
 		}

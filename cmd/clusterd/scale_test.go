@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -232,6 +233,20 @@ func TestPausedWorkerIsFenced(t *testing.T) {
 	}
 	if strings.Contains(a.log.String(), `msg="run finished" run_id=`+run) {
 		t.Errorf("the paused process recorded an outcome:\n%s", a.log)
+	}
+	// Its artifacts too: the run's result points to the files of the
+	// claim that finished it (the second, lease token 2), which only that
+	// claim wrote; whatever the resumed process wrote went under its own
+	// key (t1).
+	if _, err := os.Stat(filepath.Join(a.dir, "runs", run, "t2", "members.parquet")); err != nil {
+		t.Errorf("the finishing claim's artifacts: %v", err)
+	}
+	var arts struct {
+		TotalMembers int `json:"total_members"`
+	}
+	b.json("GET", "/v1/clusters/"+slow+"/executions/"+run+"/artifacts?include_members=true&limit=1", nil, &arts)
+	if arts.TotalMembers != 20000 {
+		t.Errorf("the run's artifacts have %d members, want 20000", arts.TotalMembers)
 	}
 	t.Logf("paused process: %q", fmt.Sprint(regexp.MustCompile(`.*(lost the job's lease|job lease lost).*`).FindString(a.log.String())))
 }
