@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -94,7 +95,11 @@ func TestDeleteCluster(t *testing.T) {
 	e.ok("POST", "/v1/clusters/"+cid+"/execute", nil, &task)
 	e.wait(cid)
 	runDir := e.store.RunDir(task.Data["run_id"])
-	if _, err := os.Stat(filepath.Join(runDir, "members.parquet")); err != nil {
+	run, err := e.store.RunByID(context.Background(), task.Data["run_id"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(e.store.Dir(), "runs", run.ArtifactsKey(), "members.parquet")); err != nil {
 		t.Fatal(err)
 	}
 	var slow struct {
