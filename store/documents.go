@@ -175,6 +175,9 @@ type upsert struct {
 	st    UpsertStats
 	batch []stagedDoc
 	next  int // index in the source of the next document
+	// idSeq makes the ids of documents sent without one: consecutive, so
+	// their rows append to the indexes rather than land all over them.
+	idSeq *ids.Sequence
 	// fileOf names the segment file of a feature new to the collection
 	// (featureFile when nil).
 	fileOf func(string) string
@@ -271,6 +274,12 @@ func (u *upsert) fill(src DocumentSource) (eof bool, err error) {
 			if err := u.ctx.Err(); err != nil {
 				return false, err
 			}
+		}
+		if doc.ID == "" {
+			if u.idSeq == nil {
+				u.idSeq = ids.NewSequence("doc_")
+			}
+			doc.ID = u.idSeq.Next()
 		}
 		if err := validateDocument(idx, &doc); err != nil {
 			return false, err
@@ -822,10 +831,9 @@ func ValidID(id string) string {
 	return ""
 }
 
+// validateDocument checks a document read from a source (its ID already
+// given or generated).
 func validateDocument(idx int, doc *DocumentInput) error {
-	if doc.ID == "" {
-		doc.ID = ids.New("doc_")
-	}
 	if msg := ValidID(doc.ID); msg != "" {
 		return &DocumentError{Index: idx, Field: []any{"document_id"}, Msg: "document_id " + msg}
 	}

@@ -195,13 +195,21 @@ func (s *Store) lockDir() error {
 	return nil
 }
 
+// writerPragmas tune the writer connection for imports: statement
+// journals (which every multi-row upsert opens) in memory rather than in a
+// temporary file, and a 64 MiB page cache, so the index pages an import
+// appends to stay in memory between its batches (readers keep SQLite's
+// default 2 MB each). Together 15–25% of an import's time
+// (BenchmarkUpsertVectors).
+const writerPragmas = "&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)"
+
 // openSQLite opens the data directory's SQLite database: one writer
 // connection, reader connections with the visibility views.
 func (s *Store) openSQLite() error {
 	path := filepath.Join(s.dir, "clusterd.db")
 	pragmas := "_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
 	var err error
-	if s.w, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate"); err != nil {
+	if s.w, err = sql.Open("sqlite", "file:"+path+"?"+pragmas+writerPragmas+"&_txlock=immediate"); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	s.w.SetMaxOpenConns(1)
