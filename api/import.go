@@ -295,14 +295,15 @@ func (n *ndjsonSource) Next() (store.DocumentInput, error) {
 // npySource streams the rows of a 2-D float32/float64 .npy as documents
 // with ids from the ids part or prefix+row.
 type npySource struct {
-	m       *npy.MatrixReader
-	feature string
-	prefix  string
-	ids     []string
-	buf     []float32
-	have    int // rows in buf
-	next    int // next row of buf to hand out
-	row     int
+	m        *npy.MatrixReader
+	feature  string
+	prefix   string
+	ids      []string
+	buf      []float32
+	features map[string][]float32
+	have     int // rows in buf
+	next     int // next row of buf to hand out
+	row      int
 }
 
 // npyChunkBytes bounds the rows an import reads at once.
@@ -351,7 +352,11 @@ func (n *npySource) Next() (store.DocumentInput, error) {
 	}
 	n.next++
 	n.row++
-	return store.DocumentInput{ID: id, Features: map[string][]float32{n.feature: vec}}, nil
+	if n.features == nil {
+		n.features = make(map[string][]float32, 1)
+	}
+	n.features[n.feature] = vec // reused by every row (store.DocumentSource)
+	return store.DocumentInput{ID: id, Features: n.features}, nil
 }
 
 // parquetSource reads rows of a Parquet file: an id column, a list<float>
@@ -366,7 +371,10 @@ type parquetSource struct {
 	rows       []parquet.Row
 	have, next int
 	row        int
-	dim        int // the last vector's length
+	// vec and features are reused by every row: the store copies a
+	// document's vectors before it asks for the next (store.DocumentSource).
+	vec      []float32
+	features map[string][]float32
 }
 
 func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn string) (p *parquetSource, err error) {
@@ -440,8 +448,11 @@ func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
 	}
 	row := p.rows[p.next]
 	p.next++
-	doc = store.DocumentInput{Features: make(map[string][]float32, 1)}
-	vec := make([]float32, 0, p.dim) // the previous row's length: one allocation for a whole vector
+	if p.features == nil {
+		p.features = make(map[string][]float32, 1)
+	}
+	doc = store.DocumentInput{Features: p.features}
+	vec := p.vec[:0]
 	var payload map[string]any
 	for _, v := range row {
 		col := v.Column()
@@ -468,7 +479,7 @@ func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
 			}
 		}
 	}
-	p.dim = len(vec)
+	p.vec = vec
 	doc.Features[p.feature] = vec
 	if len(payload) > 0 {
 		doc.Payload, _ = json.Marshal(payload)

@@ -31,6 +31,10 @@ type DocumentInput struct {
 }
 
 // DocumentSource yields documents to upsert; Next returns io.EOF at the end.
+// The store copies what it keeps of a document (its vectors to the segments,
+// its id and payload to strings) before it calls Next again, so a source
+// may reuse the memory of the documents it returned (a vector buffer, the
+// Features map). Next is never called concurrently.
 type DocumentSource interface {
 	Next() (DocumentInput, error)
 }
@@ -167,14 +171,14 @@ type upsert struct {
 	col   string
 	gen   int64              // the import generation; 0 for a single transaction
 	known map[string]Feature // the collection's features, with those this upsert creates
-	fresh []Feature          // features created since the last batch was written
+	fresh []Feature          // features created by the documents read since the last take
 	segs  map[string]*segment
 	tx    *sql.Tx // the caller's transaction (upsertTx), else nil
 	seq   int64   // the last sequence number given
 	now   int64
 	st    UpsertStats
-	batch []stagedDoc
-	next  int // index in the source of the next document
+	batch []stagedDoc // the documents read by the last fill
+	next  int         // index in the source of the next document
 	// idSeq makes the ids of documents sent without one: consecutive, so
 	// their rows append to the indexes rather than land all over them.
 	idSeq *ids.Sequence
@@ -183,8 +187,24 @@ type upsert struct {
 	fileOf func(string) string
 }
 
+// readBatch is what one fill read, taken (take) for writeBatch: its
+// documents and the features they created.
+type readBatch struct {
+	docs  []stagedDoc
+	fresh []Feature
+}
+
+// take hands the documents and features read since the last take to the
+// caller, who writes them (writeBatch) while fill reads into new slices.
+func (u *upsert) take() readBatch {
+	b := readBatch{docs: u.batch, fresh: u.fresh}
+	u.batch, u.fresh = nil, nil
+	return b
+}
+
 // stagedDoc is a document read and validated, its vectors appended to the
-// segments.
+// segments. It holds no memory of the source's (a source may reuse its
+// buffers once Next is called again).
 type stagedDoc struct {
 	id      string
 	payload any
@@ -236,7 +256,22 @@ func (u *upsert) start() error {
 	if err := u.s.foldIfNeeded(u.ctx); err != nil {
 		return err
 	}
-	rows, err := u.s.r.QueryContext(u.ctx, `SELECT name, dim, file FROM main.features WHERE collection_id = ?`, u.col)
+	return u.readCollection(u.s.r, "main.")
+}
+
+// querier is what readCollection reads through: the readers (*sql.DB) or
+// the caller's transaction (*sql.Tx).
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readCollection reads the collection's features into u.known and its last
+// sequence number into u.seq, through q, from the tables schema names
+// ("main." for the tables themselves rather than the readers' views, ""
+// in a transaction).
+func (u *upsert) readCollection(q querier, schema string) error {
+	rows, err := q.QueryContext(u.ctx, `SELECT name, dim, file FROM `+schema+`features WHERE collection_id = ?`, u.col)
 	if err != nil {
 		return err
 	}
@@ -252,11 +287,15 @@ func (u *upsert) start() error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	return u.s.r.QueryRowContext(u.ctx, `SELECT COALESCE(MAX(seq), 0) FROM main.documents WHERE collection_id = ?`, u.col).Scan(&u.seq)
+	return q.QueryRowContext(u.ctx, `SELECT COALESCE(MAX(seq), 0) FROM `+schema+`documents WHERE collection_id = ?`, u.col).Scan(&u.seq)
 }
 
 // fill reads the next batch from src: validates each document and appends
 // its vectors to the segments. eof reports that src is exhausted.
+//
+// fill touches only what reading needs (the source, the segments, the
+// features known, the ids); writeBatch only what writing needs, so that the
+// two may run at once on different batches (see staged).
 func (u *upsert) fill(src DocumentSource) (eof bool, err error) {
 	u.batch = u.batch[:0]
 	var bytes int
@@ -315,6 +354,7 @@ func (u *upsert) single() error {
 			return err
 		}
 	}
+	b := u.take()
 	return u.s.tx(u.ctx, func(tx *sql.Tx) error {
 		var exists int
 		if err := tx.QueryRowContext(u.ctx, `SELECT COUNT(*) FROM collections WHERE id = ?`, u.col).Scan(&exists); err != nil {
@@ -323,7 +363,7 @@ func (u *upsert) single() error {
 		if exists == 0 {
 			return &NotFoundError{Resource: "collection", ID: u.col}
 		}
-		if err := u.writeBatch(tx); err != nil {
+		if err := u.writeBatch(tx, b); err != nil {
 			return err
 		}
 		if err := u.syncSegments(); err != nil {
@@ -351,17 +391,34 @@ func (u *upsert) staged(src DocumentSource) (err error) {
 			u.s.abortImport(context.WithoutCancel(u.ctx), u.gen, u.col)
 		}
 	}()
-	for {
-		if err := u.s.txMode(u.ctx, false, u.writeBatch); err != nil {
-			return err
+	// Each batch is written while the next is read, on another goroutine:
+	// SQLite's writer is one thread, and reading (decoding Parquet,
+	// checking values, appending to the segments) would otherwise add its
+	// time to the writer's.
+	type filled struct {
+		eof bool
+		err error
+	}
+	next := make(chan filled, 1)
+	for b := u.take(); ; {
+		go func() {
+			eof, err := u.fill(src)
+			next <- filled{eof, err}
+		}()
+		werr := u.s.txMode(u.ctx, false, func(tx *sql.Tx) error { return u.writeBatch(tx, b) })
+		f := <-next // the reader is done with src and the segments before this returns
+		if werr != nil {
+			return werr
 		}
-		if eof, err := u.fill(src); err != nil {
-			return err
-		} else if eof && len(u.batch) == 0 {
-			break
-		} else if eof {
-			if err := u.s.txMode(u.ctx, false, u.writeBatch); err != nil {
-				return err
+		if f.err != nil {
+			return f.err
+		}
+		b = u.take()
+		if f.eof {
+			if len(b.docs) > 0 {
+				if err := u.s.txMode(u.ctx, false, func(tx *sql.Tx) error { return u.writeBatch(tx, b) }); err != nil {
+					return err
+				}
 			}
 			break
 		}
@@ -417,23 +474,7 @@ func (u *upsert) touch(tx *sql.Tx) error {
 // tx has committed or failed.
 func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, collectionID string, src DocumentSource, fileOf func(string) string, segs map[string]*segment, st *UpsertStats) error {
 	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: segs, tx: tx, known: map[string]Feature{}, now: micros(s.now()), fileOf: fileOf}
-	rows, err := tx.QueryContext(ctx, `SELECT name, dim, file FROM features WHERE collection_id = ?`, collectionID)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var f Feature
-		if err := rows.Scan(&f.Name, &f.Dim, &f.file); err != nil {
-			rows.Close()
-			return err
-		}
-		u.known[f.Name] = f
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM documents WHERE collection_id = ?`, collectionID).Scan(&u.seq); err != nil {
+	if err := u.readCollection(tx, ""); err != nil {
 		return err
 	}
 	for {
@@ -441,7 +482,7 @@ func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, collectionID string, s
 		if err != nil {
 			return err
 		}
-		if err := u.writeBatch(tx); err != nil {
+		if err := u.writeBatch(tx, u.take()); err != nil {
 			return err
 		}
 		if eof {
@@ -511,9 +552,8 @@ func (u *upsert) truncate() {
 	}
 }
 
-// writeBatch writes the batch's rows (and features created since the last
-// batch) in tx.
-func (u *upsert) writeBatch(tx *sql.Tx) error {
+// writeBatch writes a batch's rows (and the features it created) in tx.
+func (u *upsert) writeBatch(tx *sql.Tx, b readBatch) error {
 	if u.gen != 0 {
 		// A collection deleted while its import runs fails the import now
 		// rather than at its end.
@@ -525,14 +565,13 @@ func (u *upsert) writeBatch(tx *sql.Tx) error {
 			return &NotFoundError{Resource: "collection", ID: u.col}
 		}
 	}
-	for _, f := range u.fresh {
+	for _, f := range b.fresh {
 		if _, err := tx.ExecContext(u.ctx, `INSERT INTO features (collection_id, name, dim, file, gen) VALUES (?, ?, ?, ?, ?)`, u.col, f.Name, f.Dim, f.file, u.gen); err != nil {
 			return err
 		}
 	}
-	u.fresh = u.fresh[:0]
 	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, seen: map[string]bool{}, prepared: &u.s.batch}
-	for _, d := range u.batch {
+	for _, d := range b.docs {
 		u.seq++
 		if err := rb.addDocument(u.ctx, d.id, u.seq, d.payload); err != nil {
 			return err

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/clusterd/clusterd/bench"
 	"github.com/clusterd/clusterd/internal/npy"
 	"github.com/clusterd/clusterd/internal/seedschema"
+	"github.com/clusterd/clusterd/internal/syncbuf"
 )
 
 // server is a clusterd serve child process on a data directory.
@@ -26,29 +26,10 @@ type server struct {
 	dir     string
 	addr    string
 	cmd     *exec.Cmd
-	log     *lockedBuffer
+	log     *syncbuf.Buffer // the child's standard error
 	env     []string
 	args    []string // more flags (a later one wins over the defaults above)
 	started int
-}
-
-// lockedBuffer is the child's standard error: exec's copying goroutine
-// writes it while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -67,7 +48,7 @@ func newServer(t *testing.T, env ...string) *server {
 // start launches the process and waits until it answers /readyz.
 func (s *server) start() {
 	s.t.Helper()
-	s.log = &lockedBuffer{}
+	s.log = &syncbuf.Buffer{}
 	s.cmd = exec.Command(binary, append([]string{"serve", "--data-dir", s.dir, "--addr", s.addr, "--backend", "cpu", "--drain-delay", "0"}, s.args...)...)
 	s.cmd.Env = append(os.Environ(), s.env...)
 	s.cmd.Stderr = s.log

@@ -51,12 +51,12 @@ func (p *progressPrinter) update(ev engine.Progress) {
 	var line string
 	switch ev.Phase {
 	case "iterate":
-		line = fmt.Sprintf("run %d/%d iteration %d/%d inertia %.6g %s points/s", max(ev.Restart, 1), max(ev.Restarts, 1), ev.Iteration, ev.MaxIter, ev.Inertia, si(ev.PointsPerSecond))
+		line = fmt.Sprintf("restart %d/%d iteration %d/%d inertia %.6g %s points/s", max(ev.Restart, 1), max(ev.Restarts, 1), ev.Iteration, ev.MaxIter, ev.Inertia, si(ev.PointsPerSecond))
 	case "init":
 		if ev.MaxIter > 0 && ev.Iteration > 0 {
 			line = fmt.Sprintf("init: centre %d/%d", ev.Iteration, ev.MaxIter)
 		} else {
-			line = fmt.Sprintf("init run %d/%d", max(ev.Restart, 1), max(ev.Restarts, 1))
+			line = fmt.Sprintf("init: restart %d/%d", max(ev.Restart, 1), max(ev.Restarts, 1))
 		}
 	default:
 		line = ev.Phase

@@ -13,36 +13,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/clusterd/clusterd/internal/syncbuf"
 )
 
 // Server is a clusterd serve process on a data directory.
 type Server struct {
 	Bin, Dir, Addr string
 	Env            []string
-	Log            *Buffer
+	Log            *syncbuf.Buffer // the child's standard error
 	cmd            *exec.Cmd
 	client         *http.Client
-}
-
-// Buffer is a child's standard error, written by exec's goroutine.
-type Buffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Build compiles ./cmd/clusterd (from the repository root, the working
@@ -70,7 +53,7 @@ func New(bin, dir string, env ...string) (*Server, error) {
 
 // Start launches the process and waits until /readyz answers 200.
 func (s *Server) Start() error {
-	s.Log = &Buffer{}
+	s.Log = &syncbuf.Buffer{}
 	s.cmd = exec.Command(s.Bin, "serve", "--data-dir", s.Dir, "--addr", s.Addr, "--backend", "cpu", "--drain-delay", "0")
 	s.cmd.Env = append(os.Environ(), s.Env...)
 	s.cmd.Stderr = s.Log
