@@ -37,7 +37,7 @@ func TestOneProcessPerDirectory(t *testing.T) {
 	})
 }
 
-func setupCollection(t *testing.T, s *Store) (Namespace, Collection) {
+func setupCollection(t testing.TB, s *Store) (Namespace, Collection) {
 	t.Helper()
 	ctx := context.Background()
 	ns, err := s.ResolveNamespace(ctx, "", true)

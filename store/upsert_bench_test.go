@@ -50,17 +50,9 @@ func BenchmarkUpsertVectors(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				ctx := context.Background()
-				ns, err := s.ResolveNamespace(ctx, "", true)
-				if err != nil {
-					b.Fatal(err)
-				}
-				col, err := s.CreateCollection(ctx, ns.ID, "c", "", nil)
-				if err != nil {
-					b.Fatal(err)
-				}
+				_, col := setupCollection(b, s)
 				b.StartTimer()
-				if _, err := s.Upsert(ctx, col.ID, &vectorSource{n: n, d: d, prefix: c.prefix}); err != nil {
+				if _, err := s.Upsert(context.Background(), col.ID, &vectorSource{n: n, d: d, prefix: c.prefix}); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()

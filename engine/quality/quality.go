@@ -206,14 +206,19 @@ func silhouetteOf(row []float64, l int32, count []float64) float64 {
 }
 
 // silhouetteSumsBytes bounds the per-row, per-cluster distance sums the
-// silhouette holds at once: above it (10,000 sampled rows and more than 100
-// clusters), the rows are taken in blocks (silhouetteBlocked), which keeps
-// the sums (20–80 MB for 250–1,000 clusters) out of a run's peak memory at
-// about twice the time of the backend's fused ClusterDistanceSums. At 32 MB
-// the sums and blocks were a fifth of the peak resident memory of k-means
-// on 200,000 × 128 (k = 256: 158 → 145 MB at 8 MB, metrics 0.26 → 0.54 s)
-// and 200,000 × 96 (k = 512: 134 → 119 MB).
-const silhouetteSumsBytes = 8 << 20
+// backend's fused ClusterDistanceSums fills at once: above it (10,000
+// sampled rows and more than 400 clusters), the rows are taken in blocks
+// (silhouetteBlocked), which keeps the sums (40–80 MB for 500–1,000
+// clusters) out of a run's peak memory at about twice the fused kernel's
+// time. Below it the fused kernel's speed is worth its memory: blocking
+// 200,000 × 128 with k = 256 as well took 13 MB off the peak (158 → 145 MB)
+// but 0.3–0.4 s onto its 0.26 s of metrics.
+const silhouetteSumsBytes = 32 << 20
+
+// silhouetteBlockBytes bounds a block's distances (sampled rows × block
+// rows, float32): at 32 MB they were a tenth of the peak of k-means on
+// 200,000 × 96 with k = 512 (134 MB; 119 MB at 8 MB, the same time).
+const silhouetteBlockBytes = 8 << 20
 
 // silhouetteBlockRows bounds a block: the block's distances (m×B float32)
 // and sums (k×B float64) stay within a few MB.
@@ -222,11 +227,11 @@ const silhouetteBlockRows = 512
 // silhouetteBlocked is the silhouette of the m rows of ds (sub, grouped by
 // label) in blocks:
 // the squared distances from every row to a block of rows
-// (Backend.Distances, m×B at most silhouetteSumsBytes), then, per row of the
+// (Backend.Distances, m×B at most silhouetteBlockBytes), then, per row of the
 // block, its per-cluster sums of their roots (its distance to itself is 0,
 // not the GEMM form's rounding). Memory is O(m·B + B·k) instead of O(m·k).
 func silhouetteBlocked(ctx context.Context, be kernels.Backend, ds kernels.Dataset, sub algo.Input, lab []int32, k int, count []float64) (float64, error) {
-	return silhouetteBlockedWith(ctx, be, ds, sub, lab, k, count, silhouetteSumsBytes)
+	return silhouetteBlockedWith(ctx, be, ds, sub, lab, k, count, silhouetteBlockBytes)
 }
 
 // silhouetteBlockedWith is silhouetteBlocked with blocks of at most
