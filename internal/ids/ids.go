@@ -1,5 +1,7 @@
 // Package ids makes the API's identifiers: a prefix ("run_", "clust_", …)
-// followed by random alphanumerics from crypto/rand.
+// followed by random alphanumerics from crypto/rand (New), or by
+// consecutive ones from a random start (Sequence, for the many documents of
+// one import).
 package ids
 
 import (
