@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/clusterd/clusterd/dispatch"
 	"github.com/clusterd/clusterd/engine"
+	"github.com/clusterd/clusterd/internal/syncbuf"
 	"github.com/clusterd/clusterd/store"
 	"github.com/clusterd/clusterd/telemetry"
 )
@@ -55,31 +55,13 @@ func (b gatedBackends) Choose(string) (dispatch.Executor, *dispatch.Unavailable,
 }
 func (b gatedBackends) CPU() dispatch.Executor { return b.cpu }
 
-// lockedLog is the runner's log, read by the test while workers write it.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type fixture struct {
 	st            *store.Store
 	dir           string
 	ns, clusterID string
 	g             *gated
 	r             *Runner
-	log           *lockedLog
+	log           *syncbuf.Buffer // the runner's log, read by the test while workers write it
 }
 
 // newFixture stores 300 two-dimensional documents in three groups and a
@@ -120,7 +102,7 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 		t.Fatal(err)
 	}
 	g := &gated{cpu: bm.CPU(), entered: make(chan struct{}, 8), gate: make(chan struct{})}
-	log := &lockedLog{}
+	log := &syncbuf.Buffer{}
 	cfg.Store, cfg.Backends, cfg.Metrics = st, gatedBackends{g, bm.CPU()}, telemetry.New(prometheus.NewRegistry())
 	cfg.Logger = slog.New(slog.NewTextHandler(log, nil))
 	cfg.Poll = 20 * time.Millisecond

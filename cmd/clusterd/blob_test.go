@@ -19,6 +19,20 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
+// bucketKeys lists the keys of the objects under prefix.
+func bucketKeys(t *testing.T, bucket blob.Bucket, prefix string) []string {
+	t.Helper()
+	l, err := bucket.List(context.Background(), prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range l {
+		keys = append(keys, o.Key)
+	}
+	return keys
+}
+
 // TestObjectStorage runs the service with --blob-url on an S3 server
 // (gofakes3): a run's artifacts are objects there, not files in the data
 // directory; the artifacts, data and download endpoints serve them (also
@@ -43,18 +57,7 @@ func TestObjectStorage(t *testing.T) {
 		t.Fatalf("run: %s\n%s", e.raw, s.log)
 	}
 
-	objects := func() []string {
-		t.Helper()
-		l, err := bucket.List(ctx, "runs/"+run+"/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var keys []string
-		for _, o := range l {
-			keys = append(keys, o.Key)
-		}
-		return keys
-	}
+	objects := func() []string { return bucketKeys(t, bucket, "runs/"+run+"/") }
 	// The run's first claim (lease token 1) wrote them, under its own key.
 	claim := "runs/" + run + "/t1/"
 	if got, want := strings.Join(objects(), " "), claim+"centroids.parquet "+claim+"members.parquet"; got != want {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -45,7 +44,6 @@ func localSegments(t *testing.T, dir string) []string {
 // process on another data directory, sharing the database and the bucket,
 // executes a run over vectors the first process imported.
 func TestVectorsOnTheBucket(t *testing.T) {
-	ctx := context.Background()
 	s3 := blobtest.Start(t, "clusterd") // sets the AWS_* credentials the children inherit
 	chunks := func(url, prefix string) []string {
 		t.Helper()
@@ -53,15 +51,7 @@ func TestVectorsOnTheBucket(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := bucket.List(ctx, prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var keys []string
-		for _, o := range l {
-			keys = append(keys, o.Key)
-		}
-		return keys
+		return bucketKeys(t, bucket, prefix)
 	}
 	collectionID := func(s *server, name string) string {
 		var c struct {

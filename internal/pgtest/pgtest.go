@@ -83,10 +83,10 @@ func Main(m *testing.M) int {
 	return code
 }
 
-// URL starts the server if needed and returns the URL of a new, empty
-// database on it; the test is skipped (with the reason) when PostgreSQL
-// is not installed, and fails when it is installed but does not start.
-func URL(tb testing.TB) string {
+// ensureServer starts the server once per test binary; it skips tb (with
+// the reason) when PostgreSQL is not installed and fails it when the server
+// does not start.
+func ensureServer(tb testing.TB) {
 	tb.Helper()
 	if why := Available(); why != "" {
 		tb.Skipf("skipping the PostgreSQL run: %s", why)
@@ -95,6 +95,14 @@ func URL(tb testing.TB) string {
 	if srvErr != nil {
 		tb.Fatalf("pgtest: %v", srvErr)
 	}
+}
+
+// URL starts the server if needed and returns the URL of a new, empty
+// database on it; the test is skipped (with the reason) when PostgreSQL
+// is not installed, and fails when it is installed but does not start.
+func URL(tb testing.TB) string {
+	tb.Helper()
+	ensureServer(tb)
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbCount.Add(1))
 	if _, err := srv.admin.Exec("CREATE DATABASE " + name); err != nil {
 		tb.Fatalf("pgtest: creating database %s: %v", name, err)
@@ -107,13 +115,7 @@ func URL(tb testing.TB) string {
 // hand one database to several processes).
 func ServerURL(tb testing.TB, name string) string {
 	tb.Helper()
-	if why := Available(); why != "" {
-		tb.Skipf("skipping the PostgreSQL run: %s", why)
-	}
-	once.Do(func() { srv, srvErr = start() })
-	if srvErr != nil {
-		tb.Fatalf("pgtest: %v", srvErr)
-	}
+	ensureServer(tb)
 	var n int
 	if err := srv.admin.QueryRow(`SELECT COUNT(*) FROM pg_database WHERE datname = $1`, name).Scan(&n); err != nil {
 		tb.Fatalf("pgtest: %v", err)
