@@ -246,12 +246,17 @@ func (s *Store) ListClusters(ctx context.Context, ns string, q Query) (Page[Clus
 	cond := fmt.Sprintf("namespace_id = ? AND (%s) AND %s", where, search)
 	all := append(append([]any{ns}, args...), sargs...)
 	page := Page[Cluster]{Total: -1, Results: []Cluster{}}
+	snap, err := s.snapshot(ctx) // the page and its total from one state
+	if err != nil {
+		return page, err
+	}
+	defer snap.Rollback()
 	if q.IncludeTotal {
-		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM clusters WHERE `+cond, all...).Scan(&page.Total); err != nil {
+		if err := snap.QueryRowContext(ctx, `SELECT COUNT(*) FROM clusters WHERE `+cond, all...).Scan(&page.Total); err != nil {
 			return page, err
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+clusterCols+` FROM clusters WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
+	rows, err := snap.QueryContext(ctx, `SELECT `+clusterCols+` FROM clusters WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
 	if err != nil {
 		return page, err
 	}

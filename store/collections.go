@@ -204,12 +204,17 @@ func (s *Store) ListCollections(ctx context.Context, ns string, q Query) (Page[C
 	cond := fmt.Sprintf("namespace_id = ? AND (%s) AND %s", where, search)
 	all := append(append([]any{ns}, args...), sargs...)
 	page := Page[Collection]{Total: -1}
+	snap, err := s.snapshot(ctx) // the page and its total from one state
+	if err != nil {
+		return page, err
+	}
+	defer snap.Rollback()
 	if q.IncludeTotal {
-		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE `+cond, all...).Scan(&page.Total); err != nil {
+		if err := snap.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE `+cond, all...).Scan(&page.Total); err != nil {
 			return page, err
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id FROM collections WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
+	rows, err := snap.QueryContext(ctx, `SELECT id FROM collections WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
 	if err != nil {
 		return page, err
 	}
@@ -223,6 +228,7 @@ func (s *Store) ListCollections(ctx context.Context, ns string, q Query) (Page[C
 		idsList = append(idsList, id)
 	}
 	rows.Close()
+	snap.Rollback() // before GetCollection takes readers of its own
 	page.Results = []Collection{}
 	for _, id := range idsList {
 		c, err := s.GetCollection(ctx, ns, id)

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -272,3 +274,21 @@ func (c *rebindConn) CheckNamedValue(nv *driver.NamedValue) error {
 
 // Raw is the pgx connection (for LISTEN and COPY).
 func (c *rebindConn) Raw() driver.Conn { return c.Conn }
+
+// snapshot begins a read-only transaction on the readers whose queries all
+// see one state of the database: a page and its total (a count and a
+// query) must agree even while writes commit between them. SQLite (WAL)
+// keeps the snapshot its first read takes until the transaction ends;
+// PostgreSQL needs REPEATABLE READ for that (READ COMMITTED takes one per
+// statement). The caller rolls it back when done.
+func (s *Store) snapshot(ctx context.Context) (*sql.Tx, error) {
+	opts := &sql.TxOptions{}
+	if s.d == dialectPostgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := s.r.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return tx, nil
+}

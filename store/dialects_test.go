@@ -159,3 +159,39 @@ func (db *testDB) open(tb testing.TB) *Store {
 	tb.Cleanup(func() { s.Close() })
 	return s
 }
+
+// TestSnapshotSeesOneState: the reads of one snapshot (a list page and its
+// total) see the database as it was at the first of them, though a write
+// commits between them; a new snapshot sees the write. On PostgreSQL's
+// default isolation the second count would see it (a total that disagreed
+// with its page failed TestTriggerFiresLive once).
+func TestSnapshotSeesOneState(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		ns, _ := setupCollection(t, s)
+		count := func(q querier) int {
+			t.Helper()
+			var n int
+			if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE namespace_id = ?`, ns.ID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		snap, err := s.snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Rollback()
+		before := count(snap)
+		if _, err := s.CreateCollection(ctx, ns.ID, "later", "", nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := count(snap); got != before {
+			t.Fatalf("the snapshot counted %d collections, then %d after another write committed", before, got)
+		}
+		if got := count(s.r); got != before+1 {
+			t.Fatalf("outside the snapshot: %d collections, want %d", got, before+1)
+		}
+	})
+}

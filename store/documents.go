@@ -993,8 +993,13 @@ func (s *Store) ListDocuments(ctx context.Context, collectionID string, q Query)
 	cond := fmt.Sprintf("d.collection_id = ? AND (%s) AND %s", where, search)
 	all := append(append([]any{collectionID}, args...), sargs...)
 	page := Page[Document]{Total: -1, Results: []Document{}}
+	snap, err := s.snapshot(ctx) // the page and its total from one state
+	if err != nil {
+		return page, err
+	}
+	defer snap.Rollback()
 	if q.IncludeTotal {
-		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM documents d WHERE `+cond, all...).Scan(&page.Total); err != nil {
+		if err := snap.QueryRowContext(ctx, `SELECT COUNT(*) FROM documents d WHERE `+cond, all...).Scan(&page.Total); err != nil {
 			return page, err
 		}
 	}
@@ -1002,7 +1007,7 @@ func (s *Store) ListDocuments(ctx context.Context, collectionID string, q Query)
 	if s.d == dialectPostgres {
 		concat = "string_agg(feature, chr(10))"
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT d.document_id, d.payload, d.created_at, d.updated_at,
+	rows, err := snap.QueryContext(ctx, `SELECT d.document_id, d.payload, d.created_at, d.updated_at,
 		(SELECT `+concat+` FROM vectors v WHERE v.collection_id = d.collection_id AND v.document_id = d.document_id)
 		FROM documents d WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
 	if err != nil {

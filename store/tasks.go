@@ -54,12 +54,17 @@ func (s *Store) ListTasks(ctx context.Context, ns string, q Query, status, taskT
 		cond += " AND FALSE"
 	}
 	page := Page[Run]{Total: -1, Results: []Run{}}
+	snap, err := s.snapshot(ctx) // the page and its total from one state
+	if err != nil {
+		return page, err
+	}
+	defer snap.Rollback()
 	if q.IncludeTotal {
-		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE `+cond, all...).Scan(&page.Total); err != nil {
+		if err := snap.QueryRowContext(ctx, `SELECT COUNT(*) FROM runs WHERE `+cond, all...).Scan(&page.Total); err != nil {
 			return page, err
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
+	rows, err := snap.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
 	if err != nil {
 		return page, err
 	}

@@ -260,11 +260,16 @@ func (s *Store) ListTriggers(ctx context.Context, ns string, f TriggerFilter) ([
 	if f.Desc {
 		dir = "DESC"
 	}
-	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM triggers WHERE `+cond, args...).Scan(&total); err != nil {
+	snap, err := s.snapshot(ctx) // the page and its total from one state
+	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+triggerCols+` FROM triggers WHERE `+cond+` ORDER BY `+col+` `+dir+`, id `+dir+` LIMIT ? OFFSET ?`,
+	defer snap.Rollback()
+	var total int
+	if err := snap.QueryRowContext(ctx, `SELECT COUNT(*) FROM triggers WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := snap.QueryContext(ctx, `SELECT `+triggerCols+` FROM triggers WHERE `+cond+` ORDER BY `+col+` `+dir+`, id `+dir+` LIMIT ? OFFSET ?`,
 		append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, err
@@ -666,8 +671,13 @@ func (s *Store) TriggerHistory(ctx context.Context, ns, triggerID, status string
 		args = append(args, status)
 	}
 	from := `FROM trigger_history h LEFT JOIN runs r ON r.run_id = h.run_id AND h.final = 0 WHERE ` + cond
+	snap, err := s.snapshot(ctx) // the page and its total from one state
+	if err != nil {
+		return nil, 0, err
+	}
+	defer snap.Rollback()
 	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) `+from, args...).Scan(&total); err != nil {
+	if err := snap.QueryRowContext(ctx, `SELECT COUNT(*) `+from, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	// A run that ended but is not settled yet gives its numbers itself.
@@ -677,7 +687,7 @@ func (s *Store) TriggerHistory(ctx context.Context, ns, triggerID, status string
 		liveColumns  = `CASE WHEN ` + done + ` THEN r.num_clusters ELSE h.num_clusters END, CASE WHEN ` + done + ` THEN r.num_points ELSE h.num_documents END, `
 		liveColumns2 = `CASE WHEN ` + ended + ` THEN CAST(ROUND(r.duration_ms) AS INTEGER) ELSE h.execution_time_ms END, CASE WHEN ` + ended + ` THEN r.error_message ELSE h.error END`
 	)
-	rows, err := s.r.QueryContext(ctx, `SELECT h.run_id, h.job_id, h.triggered_at, `+live+`, `+liveColumns+liveColumns2+`,
+	rows, err := snap.QueryContext(ctx, `SELECT h.run_id, h.job_id, h.triggered_at, `+live+`, `+liveColumns+liveColumns2+`,
 		h.scheduled_at, h.slots, h.catch_up, h.detail `+from+` ORDER BY h.id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, err
