@@ -66,12 +66,6 @@ func (p *plainAssigner) assign(ctx context.Context, centers []float32, _ []float
 func (p *plainAssigner) labels() []int32  { return p.lab }
 func (p *plainAssigner) inertia() float64 { return algo.Sum64(p.dist) }
 
-// boundTol is the relative error, against ‖x‖² + ‖c‖², allowed for a
-// squared distance from the backend (its contract's tolerance); bounds are
-// widened by it so that rounding can never let a bound skip a row whose
-// centre changed.
-const boundTol = 1e-5
-
 // boundedAssigner is Hamerly's accelerated assignment. Per row it keeps an
 // upper bound u on the distance to its centre and a lower bound l on the
 // distance to every other centre; per centre, s is half the distance to the
@@ -82,7 +76,7 @@ const boundTol = 1e-5
 // (SubsetAssigner) and get exact bounds (see filter for the refinements).
 //
 // Bounds are float32, rounded outwards (upper bounds up, lower bounds
-// down), which halves their memory at a relative cost far below boundTol.
+// down), which halves their memory at a relative cost far below algo.BoundTol.
 type boundedAssigner struct {
 	r            *algo.State
 	sa           kernels.SubsetAssigner
@@ -103,23 +97,6 @@ func newBounded(r *algo.State, sa kernels.SubsetAssigner, k int) *boundedAssigne
 	n := r.In.N
 	return &boundedAssigner{r: r, sa: sa, k: k, d: r.In.D, lab: make([]int32, n), upper: make([]float32, n), lower: make([]float32, n),
 		state: make([]uint8, n), first: true, rho: 1}
-}
-
-// up32 is the smallest float32 ≥ v; down32 the largest float32 ≤ v.
-func up32(v float64) float32 {
-	f := float32(v)
-	if float64(f) < v {
-		f = math.Nextafter32(f, float32(math.Inf(1)))
-	}
-	return f
-}
-
-func down32(v float64) float32 {
-	f := float32(v)
-	if float64(f) > v {
-		f = math.Nextafter32(f, float32(math.Inf(-1)))
-	}
-	return f
 }
 
 // measureChunk is the most rows measured in one SubsetAssigner call, which
@@ -174,9 +151,9 @@ func (b *boundedAssigner) measure(ctx context.Context, rows []int32, centers []f
 			// ‖x‖² ≤ (‖x − c‖ + ‖c‖)², so the backend's tolerance is bounded
 			// without another pass over the data.
 			e := math.Sqrt(float64(b.best[p])) + math.Sqrt(cnMax)
-			tol := boundTol * (e*e + cnMax)
-			b.upper[i] = up32(math.Sqrt(float64(b.best[p]) + tol))
-			b.lower[i] = down32(math.Sqrt(math.Max(0, float64(b.second[p])-tol))) // +Inf stays +Inf (k = 1)
+			tol := algo.BoundTol * (e*e + cnMax)
+			b.upper[i] = algo.Up32(math.Sqrt(float64(b.best[p]) + tol))
+			b.lower[i] = algo.Down32(math.Sqrt(math.Max(0, float64(b.second[p])-tol))) // +Inf stays +Inf (k = 1)
 		}
 	}
 	return changed, nil
@@ -288,8 +265,8 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 	parallel.Chunks(context.Background(), 0, n, filterChunk, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			a := b.lab[i]
-			b.upper[i] = up32(float64(b.upper[i]) + moved[a])
-			b.lower[i] = down32(float64(b.lower[i]) - dec(e, a))
+			b.upper[i] = algo.Up32(float64(b.upper[i]) + moved[a])
+			b.lower[i] = algo.Down32(float64(b.lower[i]) - dec(e, a))
 			switch {
 			case float64(b.upper[i]) <= half[a]:
 				state[i] = keep
@@ -324,7 +301,7 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 				// for every centre, the stored bound (for the others) less
 				// the moves it left out.
 				a := b.lab[i]
-				b.lower[i] = down32(float64(b.lower[i]) + dec(e, a) - dec(0, a))
+				b.lower[i] = algo.Down32(float64(b.lower[i]) + dec(e, a) - dec(0, a))
 			}
 		}
 	}
@@ -354,8 +331,8 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 			}
 			// Widened as the bounds from a full measurement are.
 			x := math.Sqrt(float64(near)) + math.Sqrt(cnMax)
-			tol := boundTol * (x*x + cnMax)
-			l := down32(math.Sqrt(math.Max(0, float64(near)-tol)))
+			tol := algo.BoundTol * (x*x + cnMax)
+			l := algo.Down32(math.Sqrt(math.Max(0, float64(near)-tol)))
 			if b.upper[i] <= l {
 				b.lower[i] = min(b.lower[i], l)
 			} else {
@@ -387,10 +364,10 @@ func (b *boundedAssigner) tighten(centers []float32, half []float64, checking bo
 		for p := lo; p < hi; p++ {
 			i := rows[p]
 			a := int(b.lab[i])
-			// float64 differences: exact to far below boundTol, so
+			// float64 differences: exact to far below algo.BoundTol, so
 			// the widened bound stays an upper bound.
-			u := math.Sqrt(sqDist64(b.r.In.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + boundTol)
-			b.upper[i] = min(b.upper[i], up32(u))
+			u := math.Sqrt(algo.SqDist64(b.r.In.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + algo.BoundTol)
+			b.upper[i] = min(b.upper[i], algo.Up32(u))
 			switch {
 			case float64(b.upper[i]) <= half[a]:
 				state[i] = keep
@@ -401,27 +378,6 @@ func (b *boundedAssigner) tighten(centers []float32, half []float64, checking bo
 			}
 		}
 	})
-}
-
-// sqDist64 is ‖x − c‖² accumulated in float64.
-func sqDist64(x, c []float32) float64 {
-	var s0, s1, s2, s3 float64
-	t := 0
-	for ; t+4 <= len(x); t += 4 {
-		e0 := float64(x[t]) - float64(c[t])
-		e1 := float64(x[t+1]) - float64(c[t+1])
-		e2 := float64(x[t+2]) - float64(c[t+2])
-		e3 := float64(x[t+3]) - float64(c[t+3])
-		s0 += e0 * e0
-		s1 += e1 * e1
-		s2 += e2 * e2
-		s3 += e3 * e3
-	}
-	for ; t < len(x); t++ {
-		e := float64(x[t]) - float64(c[t])
-		s0 += e * e
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // halfNearest returns, per centre, half the distance to its nearest other
@@ -437,7 +393,7 @@ func (b *boundedAssigner) halfNearest(ctx context.Context, centers []float32, cn
 		return nil, err
 	}
 	half := make([]float64, b.k)
-	tol := boundTol * 2 * cnMax
+	tol := algo.BoundTol * 2 * cnMax
 	for j := range half {
 		m := math.Inf(1)
 		for j2, e := range d2[j*b.k : (j+1)*b.k] {

@@ -13,6 +13,7 @@ import (
 	"github.com/clusterd/clusterd/engine/algo"
 	"github.com/clusterd/clusterd/engine/kmeans"
 
+	"github.com/clusterd/clusterd/internal/parallel"
 	"github.com/clusterd/clusterd/kernels"
 	"github.com/clusterd/clusterd/schema"
 )
@@ -94,10 +95,15 @@ func randInts(rng *rand.Rand, n, size int) []int {
 type batchMeasurer struct {
 	r            *algo.State
 	sa           kernels.SubsetAssigner
+	vb           *visitBounds // nil: every row is measured
 	order        []int
 	rows         []int32
 	lab          []int32
 	dist, second []float32
+	measure      []int32 // positions in rows of the rows to measure
+	mRows, mLab  []int32 // the rows to measure and their labels
+	mDist        []float32
+	kept         []bool
 }
 
 func newBatchMeasurer(r *algo.State, batch int) *batchMeasurer {
@@ -129,8 +135,7 @@ func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float3
 			rows = append(rows, int32(idx[p]))
 		}
 	}
-	m := len(rows)
-	if err := bm.sa.AssignSubset(ctx, bm.r.DS, rows, centers, k, bm.lab[:m], bm.dist[:m], bm.second[:m]); err != nil {
+	if err := bm.measureRows(ctx, rows, centers, k, bm.lab, bm.dist); err != nil {
 		return err
 	}
 	u := -1
@@ -142,6 +147,122 @@ func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float3
 	}
 	return nil
 }
+
+// measureRows sets lab[q] and dist[q] (squared) for the distinct rows
+// rows[q] (ascending): from the visit bounds where they keep a row's
+// centre, else by measuring it against every centre (SubsetAssigner),
+// which also renews its bounds.
+func (bm *batchMeasurer) measureRows(ctx context.Context, rows []int32, centers []float32, k int, lab []int32, dist []float32) error {
+	d := bm.r.In.D
+	kept := growBool(&bm.kept, len(rows))
+	if bm.vb != nil {
+		// A bound test reads the row and its centre: mostly the wait for
+		// the row, spread over the cores.
+		parallel.Chunks(ctx, 0, len(rows), keepChunk, func(lo, hi int) {
+			for q := lo; q < hi; q++ {
+				i := int(rows[q])
+				lab[q], dist[q], kept[q] = bm.vb.keep(i, bm.r.In.X[i*d:(i+1)*d], centers)
+			}
+		})
+	} else {
+		clear(kept)
+	}
+	measure := bm.measure[:0]
+	mRows := bm.mRows[:0]
+	for q, i := range rows {
+		if !kept[q] {
+			measure = append(measure, int32(q))
+			mRows = append(mRows, i)
+		}
+	}
+	bm.measure, bm.mRows = measure, mRows
+	m := len(mRows)
+	if m == 0 {
+		return nil
+	}
+	ml, md, ms := growI32(&bm.mLab, m), growF32(&bm.mDist, m), growF32(&bm.second, m)
+	if err := bm.sa.AssignSubset(ctx, bm.r.DS, mRows, centers, k, ml, md, ms); err != nil {
+		return err
+	}
+	for p, q := range measure {
+		lab[q], dist[q] = ml[p], md[p]
+		if bm.vb != nil {
+			bm.vb.record(int(mRows[p]), ml[p], md[p], ms[p])
+		}
+	}
+	if bm.vb != nil {
+		bm.vb.kept += int64(len(rows) - m)
+		bm.vb.measured += int64(m)
+	}
+	return nil
+}
+
+// keepChunk is the rows of a batch per task of the bound tests.
+const keepChunk = 128
+
+func growBool(s *[]bool, n int) []bool {
+	if cap(*s) < n {
+		*s = make([]bool, n)
+	}
+	return (*s)[:n]
+}
+
+func growI32(s *[]int32, n int) []int32 {
+	if cap(*s) < n {
+		*s = make([]int32, n)
+	}
+	return (*s)[:n]
+}
+
+func growF32(s *[]float32, n int) []float32 {
+	if cap(*s) < n {
+		*s = make([]float32, n)
+	}
+	return (*s)[:n]
+}
+
+// assignAll sets labels and dist (squared) for every row: with visit
+// bounds, the rows they keep are not measured again.
+func (bm *batchMeasurer) assignAll(ctx context.Context, centers []float32, k int, labels []int32, dist []float32) error {
+	if bm.vb == nil {
+		return bm.r.Backend.Assign(ctx, bm.r.DS, centers, k, labels, dist)
+	}
+	n, d := bm.r.In.N, bm.r.In.D
+	// The bounds first, in parallel (a distance a row), then the rows they
+	// did not keep, measured in chunks.
+	keep := make([]bool, n)
+	parallel.Chunks(ctx, 0, n, 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			labels[i], dist[i], keep[i] = bm.vb.keep(i, bm.r.In.X[i*d:(i+1)*d], centers)
+		}
+	})
+	var rows []int32
+	lab, dst, sec := make([]int32, allChunk), make([]float32, allChunk), make([]float32, allChunk)
+	for lo := 0; lo < n; lo = min(n, lo+allChunk) {
+		rows = rows[:0]
+		for i := lo; i < min(n, lo+allChunk); i++ {
+			if !keep[i] {
+				rows = append(rows, int32(i))
+			}
+		}
+		bm.vb.kept += int64(min(n, lo+allChunk) - lo - len(rows))
+		m := len(rows)
+		if m == 0 {
+			continue
+		}
+		if err := bm.sa.AssignSubset(ctx, bm.r.DS, rows, centers, k, lab[:m], dst[:m], sec[:m]); err != nil {
+			return err
+		}
+		for p, i := range rows {
+			labels[i], dist[i] = lab[p], dst[p]
+		}
+		bm.vb.measured += int64(m)
+	}
+	return ctx.Err()
+}
+
+// allChunk is the most rows assignAll measures in one call.
+const allChunk = 1 << 16
 
 // subset is a small dataset made of chosen rows, uploaded for a step.
 type subset struct {
@@ -166,8 +287,16 @@ func newSubset(be kernels.Backend, in algo.Input, idx []int) (*subset, error) {
 // points are reassigned to random points now and then; it stops early when
 // the smoothed batch inertia has not improved for max_no_improvement steps,
 // or (tol > 0) when the centres moved less than tol. Finally every point is
-// assigned to the nearest final centre.
+// assigned to the nearest final centre. Rows drawn again, and the final
+// assignment, skip the measurement against every centre where the visit
+// bounds (visitBounds) show their centre cannot have changed.
 func (m *Algorithm) Fit(ctx context.Context, r *algo.State) (*algo.Fitted, error) {
+	f, _, err := m.fit(ctx, r)
+	return f, err
+}
+
+// fit is Fit, with the visit bounds it used (nil without).
+func (m *Algorithm) fit(ctx context.Context, r *algo.State) (*algo.Fitted, *visitBounds, error) {
 	p := m.p
 	n, d, k := r.In.N, r.In.D, p.NClusters
 	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x6d62))
@@ -185,7 +314,7 @@ func (m *Algorithm) Fit(ctx context.Context, r *algo.State) (*algo.Fitted, error
 
 	valid, err := newSubset(r.Backend, r.In, randInts(rng, n, min(initSize, n)))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer valid.ds.Close()
 	tInit := time.Now()
@@ -202,10 +331,10 @@ func (m *Algorithm) Fit(ctx context.Context, r *algo.State) (*algo.Fitted, error
 		if p.Init == "random" {
 			c = kmeans.RandomInit(r.In, k, rng)
 		} else if c, err = kmeans.SeedCoreset(ctx, r, k, initSize, 100, 0, rng, r.Report, &info); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := r.Backend.Assign(ctx, valid.ds, c, k, vlabels, vdist); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if in := algo.Sum64(vdist); in < bestInertia {
 			bestInertia, centers, seeded = in, c, info
@@ -232,14 +361,20 @@ func (m *Algorithm) Fit(ctx context.Context, r *algo.State) (*algo.Fitted, error
 	step := 0
 	iterSec := 0.0
 	bm := newBatchMeasurer(r, batch)
+	if bm.sa != nil && k >= 2 && visitBoundsOn {
+		bm.vb = newVisitBounds(n, k, d, batch, centers)
+	}
 	for step = 0; step < steps; step++ {
 		t0 := time.Now()
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		idx := randInts(rng, n, batch)
+		if bm.vb != nil {
+			bm.vb.beginStep(centers)
+		}
 		if err := bm.assign(ctx, idx, centers, k, labels, dist); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// The batch's sums per cluster, in batch order, then each centre
 		// with members moves to the weighted mean of its old position
@@ -268,13 +403,18 @@ func (m *Algorithm) Fit(ctx context.Context, r *algo.State) (*algo.Fitted, error
 				cj[t] = v
 			}
 			counts[j] = total
+			if bm.vb != nil {
+				bm.vb.moved(j, cj)
+			}
 			clear(sj)
 			bcounts[j] = 0
 		}
 		sinceReassign += batch
 		if p.ReassignmentRatio > 0 && (hasZero(counts) || sinceReassign >= 10*k) {
 			sinceReassign = 0
-			reassignSmall(r.In, centers, counts, p.ReassignmentRatio, batch, rng)
+			if moved := reassignSmall(r.In, centers, counts, p.ReassignmentRatio, batch, rng); len(moved) > 0 && bm.vb != nil {
+				bm.vb.jumped(moved, centers)
+			}
 		}
 		bi := algo.Sum64(dist) / float64(batch)
 		el := time.Since(t0).Seconds()
@@ -307,16 +447,16 @@ func (m *Algorithm) Fit(ctx context.Context, r *algo.State) (*algo.Fitted, error
 	}
 	full := make([]int32, n)
 	fdist := make([]float32, n)
-	if err := r.Backend.Assign(ctx, r.DS, centers, k, full, fdist); err != nil {
-		return nil, err
+	if err := bm.assignAll(ctx, centers, k, full, fdist); err != nil {
+		return nil, nil, err
 	}
 	if err := r.Backend.LabelDistances(ctx, r.DS, centers, k, full, fdist); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inertia := algo.Sum64(fdist)
 	epochs := int(math.Ceil(float64(min(step, steps)) * float64(batch) / float64(n)))
 	return &algo.Fitted{Labels: full, K: k, Centroids: centers, Iterations: epochs, IterSeconds: iterSec, Inertia: &inertia, NInitUsed: p.NInit,
-		InitSample: seeded.Sample, Seeding: seeded.Method, SeedIterations: seeded.Iterations}, nil
+		InitSample: seeded.Sample, Seeding: seeded.Method, SeedIterations: seeded.Iterations}, bm.vb, nil
 }
 
 func hasZero(v []float64) bool {
@@ -331,7 +471,8 @@ func hasZero(v []float64) bool {
 // reassignSmall moves centres whose accumulated count is below ratio times
 // the largest count to random distinct points, as scikit-learn does, never
 // more than half the batch, and gives them the smallest remaining count.
-func reassignSmall(in algo.Input, centers []float32, counts []float64, ratio float64, batch int, rng *rand.Rand) {
+// It returns the centres it moved.
+func reassignSmall(in algo.Input, centers []float32, counts []float64, ratio float64, batch int, rng *rand.Rand) []int {
 	maxC := 0.0
 	for _, c := range counts {
 		maxC = math.Max(maxC, c)
@@ -346,7 +487,7 @@ func reassignSmall(in algo.Input, centers []float32, counts []float64, ratio flo
 		small = small[:batch/2]
 	}
 	if len(small) == 0 {
-		return
+		return nil
 	}
 	minKept := math.Inf(1)
 	isSmall := make([]bool, len(counts))
@@ -363,6 +504,7 @@ func reassignSmall(in algo.Input, centers []float32, counts []float64, ratio flo
 		copy(centers[j*in.D:(j+1)*in.D], picked[s*in.D:(s+1)*in.D])
 		counts[j] = minKept
 	}
+	return small
 }
 
 // Extend implements algo.Extender: every point goes to its nearest fitted
