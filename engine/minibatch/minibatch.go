@@ -221,6 +221,92 @@ func growF32(s *[]float32, n int) []float32 {
 	return (*s)[:n]
 }
 
+// updater moves the centres towards their members in a batch.
+type updater struct {
+	d       int
+	members []int32 // per centre: its members in the batch (0 between steps)
+	cursor  []int32 // per centre: where its next member goes in order
+	touched []int32 // the centres with members, in the order of their first
+	start   []int32 // per touched centre: where its members start in order
+	order   []int32 // batch positions grouped by centre, in batch order within
+	shift   []float64
+	drift   [][2]float64 // per touched centre: move's squared distance and norm
+}
+
+func newUpdater(k, d, batch int) *updater {
+	return &updater{d: d, members: make([]int32, k), cursor: make([]int32, k), order: make([]int32, batch)}
+}
+
+// updateChunk is the touched centres per task of an update.
+const updateChunk = 32
+
+// step moves every centre with members in the batch (rows idx, labels
+// labels) to the weighted mean of its old position (weight: its count) and
+// its members, adds the members to counts, records the moves in vb (when
+// not nil) and returns the total squared shift. The centres are updated in
+// parallel, each from its members' float64 sums in batch order, so the
+// result does not depend on the number of cores.
+func (u *updater) step(ctx context.Context, in algo.Input, idx []int, labels []int32, centers []float32, counts []float64, vb *visitBounds) float64 {
+	d := u.d
+	touched := u.touched[:0]
+	for _, l := range labels {
+		if u.members[l] == 0 {
+			touched = append(touched, l)
+		}
+		u.members[l]++
+	}
+	u.touched = touched
+	start := growI32(&u.start, len(touched)+1)
+	off := int32(0)
+	for q, l := range touched {
+		start[q], u.cursor[l] = off, off
+		off += u.members[l]
+	}
+	start[len(touched)] = off
+	for p, l := range labels {
+		u.order[u.cursor[l]] = int32(p)
+		u.cursor[l]++
+	}
+	if cap(u.shift) < len(touched) {
+		u.shift, u.drift = make([]float64, len(touched)), make([][2]float64, len(touched))
+	}
+	parallel.Chunks(ctx, 0, len(touched), updateChunk, func(lo, hi int) {
+		sum := make([]float64, d)
+		for q := lo; q < hi; q++ {
+			j := int(touched[q])
+			clear(sum)
+			for _, p := range u.order[start[q]:start[q+1]] {
+				for t, v := range in.X[idx[p]*d : (idx[p]+1)*d] {
+					sum[t] += float64(v)
+				}
+			}
+			cj := centers[j*d : (j+1)*d]
+			total := counts[j] + float64(u.members[j])
+			var sh float64
+			for t := range cj {
+				v := float32((float64(cj[t])*counts[j] + sum[t]) / total)
+				e := float64(v) - float64(cj[t])
+				sh += e * e
+				cj[t] = v
+			}
+			u.shift[q] = sh
+			if vb != nil {
+				u.drift[q][0], u.drift[q][1] = vb.move(j, cj)
+			}
+		}
+	})
+	var shift float64
+	for q, l := range touched {
+		shift += u.shift[q]
+		counts[l] += float64(u.members[l])
+		u.members[l] = 0
+		if vb != nil {
+			vb.noteMove(u.drift[q][0], u.drift[q][1])
+		}
+	}
+	return shift
+}
+
 // assignAll sets labels and dist (squared) for every row: with visit
 // bounds, the rows they keep are not measured again.
 func (bm *batchMeasurer) assignAll(ctx context.Context, centers []float32, k int, labels []int32, dist []float32) error {
@@ -312,26 +398,41 @@ func (m *Algorithm) fit(ctx context.Context, r *algo.State) (*algo.Fitted, *visi
 		tolAbs = p.Tol * kmeans.MeanVariance(r.In)
 	}
 
-	valid, err := newSubset(r.Backend, r.In, randInts(rng, n, min(initSize, n)))
-	if err != nil {
-		return nil, nil, err
+	// The validation sample is drawn even when one initialisation leaves
+	// nothing to compare, so that the random stream, and the run, do not
+	// depend on n_init's being 1.
+	validRows := randInts(rng, n, min(initSize, n))
+	var valid *subset
+	var vlabels []int32
+	var vdist []float32
+	if p.NInit > 1 {
+		var err error
+		if valid, err = newSubset(r.Backend, r.In, validRows); err != nil {
+			return nil, nil, err
+		}
+		defer valid.ds.Close()
+		vlabels, vdist = make([]int32, valid.in.N), make([]float32, valid.in.N)
 	}
-	defer valid.ds.Close()
 	tInit := time.Now()
 	var centers []float32
 	var initCounts []float64
 	var seeded kmeans.SeedInfo
 	bestInertia := math.Inf(1)
-	vlabels := make([]int32, valid.in.N)
-	vdist := make([]float32, valid.in.N)
 	for restart := 0; restart < p.NInit; restart++ {
 		r.Report(algo.Progress{Phase: "init", Restart: restart + 1, Restarts: p.NInit})
 		var c []float32
 		var info kmeans.SeedInfo
 		if p.Init == "random" {
 			c = kmeans.RandomInit(r.In, k, rng)
-		} else if c, err = kmeans.SeedCoreset(ctx, r, k, initSize, 100, 0, rng, r.Report, &info); err != nil {
-			return nil, nil, err
+		} else {
+			var err error
+			if c, err = kmeans.SeedCoreset(ctx, r, k, initSize, 100, 0, rng, r.Report, &info); err != nil {
+				return nil, nil, err
+			}
+		}
+		if valid == nil {
+			centers, seeded = c, info
+			break
 		}
 		if err := r.Backend.Assign(ctx, valid.ds, c, k, vlabels, vdist); err != nil {
 			return nil, nil, err
@@ -351,9 +452,7 @@ func (m *Algorithm) fit(ctx context.Context, r *algo.State) (*algo.Fitted, *visi
 	}
 	labels := make([]int32, batch)
 	dist := make([]float32, batch)
-	sums := make([]float64, k*d)
-	bcounts := make([]int64, k)
-	var touched []int32
+	up := newUpdater(k, d, batch)
 	steps := int(int64(p.MaxIter) * int64(n) / int64(batch))
 	var ewa, ewaMin float64
 	haveEwa, haveMin := false, false
@@ -376,39 +475,7 @@ func (m *Algorithm) fit(ctx context.Context, r *algo.State) (*algo.Fitted, *visi
 		if err := bm.assign(ctx, idx, centers, k, labels, dist); err != nil {
 			return nil, nil, err
 		}
-		// The batch's sums per cluster, in batch order, then each centre
-		// with members moves to the weighted mean of its old position
-		// (weight: its count) and its members.
-		touched = touched[:0]
-		for p, i := range idx {
-			l := labels[p]
-			if bcounts[l] == 0 {
-				touched = append(touched, l)
-			}
-			bcounts[l]++
-			s := sums[int(l)*d : (int(l)+1)*d]
-			for t, v := range r.In.X[i*d : (i+1)*d] {
-				s[t] += float64(v)
-			}
-		}
-		var shift float64
-		for _, l := range touched {
-			j := int(l)
-			cj, sj := centers[j*d:(j+1)*d], sums[j*d:(j+1)*d]
-			total := counts[j] + float64(bcounts[j])
-			for t := range cj {
-				v := float32((float64(cj[t])*counts[j] + sj[t]) / total)
-				e := float64(v) - float64(cj[t])
-				shift += e * e
-				cj[t] = v
-			}
-			counts[j] = total
-			if bm.vb != nil {
-				bm.vb.moved(j, cj)
-			}
-			clear(sj)
-			bcounts[j] = 0
-		}
+		shift := up.step(ctx, r.In, idx, labels, centers, counts, bm.vb)
 		sinceReassign += batch
 		if p.ReassignmentRatio > 0 && (hasZero(counts) || sinceReassign >= 10*k) {
 			sinceReassign = 0

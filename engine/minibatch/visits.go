@@ -34,9 +34,7 @@ import (
 // Memory: 12 bytes a row and maxEpochs·k·d float32 snapshots.
 type visitBounds struct {
 	k, d      int
-	lab       []int32   // per row: its centre when last measured; −1 never measured
-	lower     []float32 // per row: lower bound on its distance to every other centre then (Euclidean, rounded down)
-	epoch     []int32   // per row: the epoch it was last measured in (older than first: folded)
+	rows      []rowBound // per row (one record: a bound test reads one cache line)
 	snaps     [][]float32
 	within    []float64 // per live epoch (oldest first): see visitBounds
 	toCurrent []float64 // per live epoch: largest centre distance between its snapshot and the current one
@@ -54,6 +52,13 @@ type visitBounds struct {
 // visitBoundsOn turns the visit bounds on (tests compare with them off).
 var visitBoundsOn = true
 
+// rowBound is a row's state in visitBounds.
+type rowBound struct {
+	lab   int32   // its centre when last measured; −1 never measured
+	epoch int32   // the epoch of its bound (older than first: folded)
+	lower float32 // lower bound on its distance to every other centre (Euclidean, rounded down)
+}
+
 // jump is a centre reassigned as an epoch started.
 type jump struct{ epoch, centre int32 }
 
@@ -69,10 +74,10 @@ const (
 )
 
 func newVisitBounds(n, k, d, batch int, centers []float32) *visitBounds {
-	vb := &visitBounds{k: k, d: d, lab: make([]int32, n), lower: make([]float32, n), epoch: make([]int32, n),
+	vb := &visitBounds{k: k, d: d, rows: make([]rowBound, n),
 		steps: max(1, (n+batch*epochsPerPass-1)/(batch*epochsPerPass))}
-	for i := range vb.lab {
-		vb.lab[i] = -1
+	for i := range vb.rows {
+		vb.rows[i].lab = -1
 	}
 	vb.lastJump = make([]int32, k)
 	for j := range vb.lastJump {
@@ -154,10 +159,10 @@ func (vb *visitBounds) fold() []float32 {
 	// as measured in the next; their epoch stays, for the reassignment
 	// checks, which drop leaves out.
 	oldest := int32(vb.first)
-	parallel.Chunks(context.Background(), 0, len(vb.lab), 1<<16, func(lo, hi int) {
+	parallel.Chunks(context.Background(), 0, len(vb.rows), 1<<16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			if vb.epoch[i] <= oldest {
-				vb.lower[i] = algo.Down32(float64(vb.lower[i]) - drop)
+			if rb := &vb.rows[i]; rb.epoch <= oldest {
+				rb.lower = algo.Down32(float64(rb.lower) - drop)
 			}
 		}
 	})
@@ -167,45 +172,63 @@ func (vb *visitBounds) fold() []float32 {
 	return freed
 }
 
-// moved records that centre j is now at c (after a step's update or a
-// reassignment).
-func (vb *visitBounds) moved(j int, c []float32) {
-	cur := len(vb.snaps) - 1
-	snap := vb.snaps[cur][j*vb.d : (j+1)*vb.d]
-	var dist, norm float64
+// move measures centre j at its new position c: its squared distance from
+// the current epoch's snapshot and its squared norm, for noteMove. It only
+// reads, so centres may be measured in parallel.
+func (vb *visitBounds) move(j int, c []float32) (dist2, norm2 float64) {
+	snap := vb.snaps[len(vb.snaps)-1][j*vb.d : (j+1)*vb.d]
 	for t, v := range c {
 		e := float64(v) - float64(snap[t])
-		dist += e * e
-		norm += float64(v) * float64(v)
+		dist2 += e * e
+		norm2 += float64(v) * float64(v)
 	}
-	vb.within[cur] = math.Max(vb.within[cur], math.Sqrt(dist))
-	vb.cnMax = math.Max(vb.cnMax, norm)
+	return dist2, norm2
+}
+
+// noteMove records a centre's move measured by move.
+func (vb *visitBounds) noteMove(dist2, norm2 float64) {
+	cur := len(vb.within) - 1
+	vb.within[cur] = math.Max(vb.within[cur], math.Sqrt(dist2))
+	vb.cnMax = math.Max(vb.cnMax, norm2)
 }
 
 // keep reports whether row i (its vector x) certainly still has its last
-// centre among centers, and its exact squared distance to it.
+// centre among centers, and its exact squared distance to it. A row kept
+// has its bound renewed for the current epoch (every other centre is at
+// least that far now), so that the drift before now, and the reassignments
+// it was checked against, are not counted again at its next visit. Rows
+// are distinct within a call, so calls may run in parallel.
 func (vb *visitBounds) keep(i int, x, centers []float32) (int32, float32, bool) {
-	l := vb.lab[i]
+	rb := &vb.rows[i]
+	l := rb.lab
 	if l < 0 {
 		return 0, 0, false
 	}
-	e := max(int(vb.epoch[i]), vb.first) - vb.first // folded epochs count as the oldest live one
+	e := max(int(rb.epoch), vb.first) - vb.first // folded epochs count as the oldest live one
 	slack := vb.within[e] + vb.toCurrent[e] + vb.within[len(vb.within)-1]
+	lower := float64(rb.lower) - slack
 	u2 := algo.SqDist64(x, centers[int(l)*vb.d:(int(l)+1)*vb.d])
-	if math.Sqrt(u2) > float64(vb.lower[i])-slack {
+	u := math.Sqrt(u2)
+	if u > lower {
 		return 0, 0, false
 	}
 	// The centres reassigned since the row was measured (the newest last).
 	checks := 0
-	for q := len(vb.jumps) - 1; q >= 0 && vb.jumps[q].epoch > vb.epoch[i]; q-- {
+	for q := len(vb.jumps) - 1; q >= 0 && vb.jumps[q].epoch > rb.epoch; q-- {
 		j := int(vb.jumps[q].centre)
+		if j == int(l) {
+			continue
+		}
 		if checks++; checks > maxJumpChecks {
 			return 0, 0, false
 		}
-		if j != int(l) && algo.SqDist64(x, centers[j*vb.d:(j+1)*vb.d]) < u2 {
+		dj2 := algo.SqDist64(x, centers[j*vb.d:(j+1)*vb.d])
+		if dj2 < u2 {
 			return 0, 0, false
 		}
+		lower = math.Min(lower, math.Sqrt(dj2))
 	}
+	rb.lower, rb.epoch = algo.Down32(lower), int32(vb.current())
 	return l, float32(u2), true
 }
 
@@ -216,7 +239,6 @@ func (vb *visitBounds) record(i int, label int32, best2, second2 float32) {
 	// ‖x‖² ≤ (‖x − c‖ + ‖c‖)²: the backend's tolerance without another pass.
 	e := math.Sqrt(float64(best2)) + math.Sqrt(vb.cnMax)
 	tol := algo.BoundTol * (e*e + vb.cnMax)
-	vb.lab[i] = label
-	vb.lower[i] = algo.Down32(math.Sqrt(math.Max(0, float64(second2)-tol))) // +Inf stays +Inf
-	vb.epoch[i] = int32(vb.current())
+	// +Inf (k = 1) stays +Inf.
+	vb.rows[i] = rowBound{lab: label, epoch: int32(vb.current()), lower: algo.Down32(math.Sqrt(math.Max(0, float64(second2)-tol)))}
 }
