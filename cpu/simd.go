@@ -123,6 +123,11 @@ func (s *simd) nearestRows(ctx context.Context, workers int, ds *dataset, rows [
 	// Padding candidates sit at +Inf, so they never become best or second.
 	cands, cnp := s.candTable(c, k, d, cn, inf32, zero)
 	np, chunk, per := len(cands)/C, s.candChunk(d), s.panelsPerTask()*L
+	// A few rows (mini-batch k-means' rows that fail their bounds) are
+	// split into smaller tasks, so that every thread gets some.
+	if g := max(workers, 1); n < 2*g*per {
+		per = max(L, blocks(blocks(n, 2*g), L)*L)
+	}
 	return parallelFor(ctx, workers, blocks(n, per), func(t int) {
 		lo, hi := t*per, min(n, (t+1)*per)
 		sc := getScratch()
