@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/clusterd/clusterd/engine/algo"
+	"github.com/clusterd/clusterd/internal/parallel"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/mat"
@@ -125,14 +126,15 @@ func zcaMatrix(in Input, shrinkage float64, seed int64) ([]float32, []float64, e
 }
 
 // affine computes (x_i − mean)·Wᵀ for every row: x is n×d, w is k×d
-// (row-major), the result n×k. Rows go through gonum's Sgemm in chunks.
+// (row-major), the result n×k. Rows go through gonum's Sgemm in chunks,
+// on every core.
 func affine(x []float32, n, d int, mean []float64, w []float32, k int) []float32 {
 	const chunk = 1024
 	out := make([]float32, n*k)
-	buf := make([]float32, chunk*d)
 	W := blas32.General{Rows: k, Cols: d, Stride: d, Data: w}
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(n, lo+chunk)
+	// Rows are independent: chunks run on every core, each with its buffer.
+	parallel.Chunks(context.Background(), 0, n, chunk, func(lo, hi int) {
+		buf := make([]float32, (hi-lo)*d)
 		for i := lo; i < hi; i++ {
 			src, dst := x[i*d:(i+1)*d], buf[(i-lo)*d:(i-lo+1)*d]
 			for t, v := range src {
@@ -142,7 +144,7 @@ func affine(x []float32, n, d int, mean []float64, w []float32, k int) []float32
 		A := blas32.General{Rows: hi - lo, Cols: d, Stride: d, Data: buf}
 		C := blas32.General{Rows: hi - lo, Cols: k, Stride: k, Data: out[lo*k : hi*k]}
 		blas32.Gemm(blas.NoTrans, blas.Trans, 1, A, W, 0, C)
-	}
+	})
 	return out
 }
 

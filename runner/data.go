@@ -117,8 +117,9 @@ func (r *Runner) loadBlocks(ctx context.Context, ns string, cfg *model.CreateClu
 	return out, nil
 }
 
+// collection finds a collection a cluster names, uncounted (FindCollection).
 func (r *Runner) collection(ctx context.Context, ns, ref string) (store.Collection, error) {
-	col, err := r.cfg.Store.GetCollection(ctx, ns, ref)
+	col, err := r.cfg.Store.FindCollection(ctx, ns, ref)
 	if errors.Is(err, store.ErrNotFound) {
 		return col, &userError{fmt.Sprintf("Collection %s not found", ref)}
 	}

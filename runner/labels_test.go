@@ -3,9 +3,11 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -293,5 +295,37 @@ func TestSamplerDedupOff(t *testing.T) {
 	want := []llm.Sample{{{Key: "v", Value: llm.Vector{3, 4, 0}}}, {{Key: "v", Value: llm.Vector{0, 0, 2}}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("samples = %v, want %v", got, want)
+	}
+}
+
+// TestMemberMeansMatchRepresentative: the one-pass means of disjoint
+// clusters are bit for bit the per-cluster representative means; clusters
+// that share rows (sub-clusters) get none.
+func TestMemberMeansMatchRepresentative(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	const n, d, k = 3000, 7, 11
+	b := block{Name: "f", D: d, X: make([]float32, n*d)}
+	for i := range b.X {
+		b.X[i] = float32(rng.NormFloat64() * 100)
+	}
+	members := make([][]int, k+1) // the last cluster stays empty
+	for i := 0; i < n; i++ {
+		if j := rng.IntN(k + 3); j < k { // some rows are noise
+			members[j] = append(members[j], i)
+		}
+	}
+	means := memberMeans(b, members)
+	if len(means) != len(members) {
+		t.Fatalf("%d means for %d clusters", len(means), len(members))
+	}
+	for j, rows := range members {
+		want := representative(b, rows, "mean", nil, engine.Input{})
+		if !slices.Equal(means[j], want) {
+			t.Fatalf("cluster %d: %v, want %v", j, means[j], want)
+		}
+	}
+	shared := [][]int{{0, 1, 2}, {2, 3}}
+	if m := memberMeans(b, shared); m != nil {
+		t.Fatalf("clusters sharing a row got means %v", m)
 	}
 }

@@ -144,6 +144,12 @@ func (r *Runner) writeOutputs(ctx context.Context, run store.Run, cl store.Clust
 			}
 			all := p.res.AllClusters()
 			members := clusterMembers(p.res, all)
+			means := map[string][][]float32{} // per block, when method is mean
+			if method == "mean" {
+				for _, b := range use {
+					means[b.Name] = memberMeans(b, members)
+				}
+			}
 			var feature *string
 			if p.feature != "" {
 				feature = &p.feature
@@ -153,7 +159,11 @@ func (r *Runner) writeOutputs(ctx context.Context, run store.Run, cl store.Clust
 				if len(use) > 0 {
 					doc.Features = map[string][]float32{}
 					for _, b := range use {
-						doc.Features[b.Name] = representative(b, members[j], method, ecl.Centroid, p.res.Vectors)
+						if m := means[b.Name]; m != nil {
+							doc.Features[b.Name] = m[j]
+						} else {
+							doc.Features[b.Name] = representative(b, members[j], method, ecl.Centroid, p.res.Vectors)
+						}
 					}
 				}
 				payload := outputPayload(centroids[centroidKey(feature, ecl.ID)], ecl, run, p.attrs[ecl.ID])
@@ -217,6 +227,47 @@ func centroidObject(ec model.ExecutionCentroid) map[string]any {
 	var out map[string]any
 	if b, err := json.Marshal(ec); err == nil {
 		json.Unmarshal(b, &out)
+	}
+	return out
+}
+
+// memberMeans is representative's mean for every cluster at once, in one
+// pass over the rows in order, when no row is in two clusters (else nil:
+// sub-clusters share their parents' rows). It adds each cluster's rows in
+// the same order as representative, so the means are the same, without
+// reading the rows cluster by cluster across the whole block.
+func memberMeans(b block, members [][]int) [][]float32 {
+	n := len(b.X) / max(b.D, 1)
+	owner := make([]int32, n)
+	for i := range owner {
+		owner[i] = -1
+	}
+	for j, rows := range members {
+		for _, i := range rows {
+			if owner[i] >= 0 {
+				return nil
+			}
+			owner[i] = int32(j)
+		}
+	}
+	sums := make([]float64, len(members)*b.D)
+	for i, j := range owner {
+		if j >= 0 {
+			s := sums[int(j)*b.D : (int(j)+1)*b.D]
+			for t, v := range b.X[i*b.D : (i+1)*b.D] {
+				s[t] += float64(v)
+			}
+		}
+	}
+	out := make([][]float32, len(members))
+	for j, rows := range members {
+		out[j] = make([]float32, b.D)
+		if len(rows) == 0 {
+			continue
+		}
+		for t := range out[j] {
+			out[j][t] = float32(sums[j*b.D+t] / float64(len(rows)))
+		}
 	}
 	return out
 }

@@ -116,13 +116,29 @@ func (s *Store) CreateCollection(ctx context.Context, ns, name, description stri
 	return c, err
 }
 
-// GetCollection finds a collection by id or name within the namespace.
+// GetCollection finds a collection by id or name within the namespace,
+// with its document count and its features' counts.
 func (s *Store) GetCollection(ctx context.Context, ns, idOrName string) (Collection, error) {
+	return s.getCollection(ctx, ns, idOrName, true)
+}
+
+// FindCollection is GetCollection without counting: DocumentCount and the
+// features' Count are 0. Counting reads every document's index entry (a
+// third of a second for a million documents on SQLite), which a caller
+// that wants the collection's identity does not need.
+func (s *Store) FindCollection(ctx context.Context, ns, idOrName string) (Collection, error) {
+	return s.getCollection(ctx, ns, idOrName, false)
+}
+
+func (s *Store) getCollection(ctx context.Context, ns, idOrName string, counted bool) (Collection, error) {
 	var c Collection
 	var desc, meta sql.NullString
 	var created, updated int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, namespace_id, name, description, metadata, created_at, updated_at,
-		(SELECT COUNT(*) FROM documents d WHERE d.collection_id = c.id)
+	count := "0"
+	if counted {
+		count = "(SELECT COUNT(*) FROM documents d WHERE d.collection_id = c.id)"
+	}
+	err := s.r.QueryRowContext(ctx, `SELECT id, namespace_id, name, description, metadata, created_at, updated_at, `+count+`
 		FROM collections c WHERE namespace_id = ? AND (id = ? OR name = ?) ORDER BY id = ? DESC LIMIT 1`,
 		ns, idOrName, idOrName, idOrName).Scan(&c.ID, &c.NamespaceID, &c.Name, &desc, &meta, &created, &updated, &c.DocumentCount)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -133,7 +149,7 @@ func (s *Store) GetCollection(ctx context.Context, ns, idOrName string) (Collect
 	}
 	c.Description, c.Metadata = desc.String, rawJSON(meta)
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
-	c.Features, err = s.features(ctx, s.r, c.ID)
+	c.Features, err = s.features(ctx, s.r, c.ID, counted)
 	return c, err
 }
 
@@ -141,8 +157,14 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func (s *Store) features(ctx context.Context, q queryer, collectionID string) ([]Feature, error) {
-	rows, err := q.QueryContext(ctx, `SELECT f.name, f.dim, f.file, (SELECT COUNT(*) FROM vectors v WHERE v.collection_id = f.collection_id AND v.feature = f.name)
+// features lists a collection's features, with their counts when counted
+// (else Count is 0).
+func (s *Store) features(ctx context.Context, q queryer, collectionID string, counted bool) ([]Feature, error) {
+	count := "0"
+	if counted {
+		count = "(SELECT COUNT(*) FROM vectors v WHERE v.collection_id = f.collection_id AND v.feature = f.name)"
+	}
+	rows, err := q.QueryContext(ctx, `SELECT f.name, f.dim, f.file, `+count+`
 		FROM features f WHERE collection_id = ? ORDER BY name`, collectionID)
 	if err != nil {
 		return nil, err

@@ -1033,9 +1033,10 @@ func (s *Store) ListDocuments(ctx context.Context, collectionID string, q Query)
 // ResolveFeature finds the collection's feature a request names: an exact
 // name, else a name or URI whose last path segment matches (so
 // "mixpeek://text_extractor@v1/text_embedding" finds "text_embedding" and
-// vice versa). An empty request picks the only feature.
+// vice versa). An empty request picks the only feature. The feature's
+// Count is not filled (counting reads every vector's index entry).
 func (s *Store) ResolveFeature(ctx context.Context, collectionID, requested string) (Feature, error) {
-	feats, err := s.features(ctx, s.r, collectionID)
+	feats, err := s.features(ctx, s.r, collectionID, false)
 	if err != nil {
 		return Feature{}, err
 	}

@@ -208,7 +208,7 @@ func (s *Store) createOutput(ctx context.Context, tx *sql.Tx, w OutputWrite) (st
 // no feature refers to (those a replacement superseded, or left by one that
 // failed). The caller holds the outputs lock (lockOutputs).
 func (s *Store) removeUnreferencedSegments(ctx context.Context, collectionID string) error {
-	feats, err := s.features(ctx, s.w, collectionID)
+	feats, err := s.features(ctx, s.w, collectionID, false)
 	if err != nil {
 		return err
 	}

@@ -73,6 +73,19 @@ func look(t *testing.T, s *Store, ns, col string) visible {
 	for _, f := range c.Features {
 		v.features[f.Name] = f.Count
 	}
+	// FindCollection: the same collection and features, nothing counted.
+	fc, err := s.FindCollection(ctx, ns, col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.ID != c.ID || fc.Name != c.Name || fc.DocumentCount != 0 || len(fc.Features) != len(c.Features) {
+		t.Fatalf("FindCollection: %+v, GetCollection: %+v", fc, c)
+	}
+	for i, f := range fc.Features {
+		if f.Name != c.Features[i].Name || f.Dim != c.Features[i].Dim || f.Count != 0 {
+			t.Fatalf("FindCollection's feature %+v, GetCollection's %+v", f, c.Features[i])
+		}
+	}
 	if d, err := s.GetDocument(ctx, col, "g1"); err == nil {
 		v.payload, v.vector = string(d.Payload), d.Features["e"][0]
 	} else if !errors.Is(err, ErrNotFound) {
