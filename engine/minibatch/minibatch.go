@@ -3,11 +3,9 @@
 package minibatch
 
 import (
-	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/clusterd/clusterd/engine/algo"
@@ -96,7 +94,7 @@ type batchMeasurer struct {
 	r            *algo.State
 	sa           kernels.SubsetAssigner
 	vb           *visitBounds // nil: every row is measured
-	order        []int
+	slot         []int32      // per row of the data: its place in rows during assign, −1 otherwise
 	rows         []int32
 	lab          []int32
 	dist, second []float32
@@ -107,7 +105,7 @@ type batchMeasurer struct {
 }
 
 func newBatchMeasurer(r *algo.State, batch int) *batchMeasurer {
-	bm := &batchMeasurer{r: r, order: make([]int, batch), rows: make([]int32, 0, batch),
+	bm := &batchMeasurer{r: r, rows: make([]int32, 0, batch),
 		lab: make([]int32, batch), dist: make([]float32, batch), second: make([]float32, batch)}
 	bm.sa, _ = r.Backend.(kernels.SubsetAssigner)
 	return bm
@@ -123,29 +121,31 @@ func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float3
 		defer b.ds.Close()
 		return bm.r.Backend.Assign(ctx, b.ds, centers, k, labels, dist)
 	}
-	// The distinct rows, ascending (SubsetAssigner takes distinct rows).
-	order := bm.order[:len(idx)]
-	for p := range order {
-		order[p] = p
+	// The distinct rows, in the order drawn (SubsetAssigner takes distinct
+	// rows; each row's result depends on nothing else): slot[i] is row i's
+	// place among them during the call, −1 otherwise.
+	if bm.slot == nil {
+		bm.slot = make([]int32, bm.r.In.N)
+		for i := range bm.slot {
+			bm.slot[i] = -1
+		}
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(idx[a], idx[b]) })
 	rows := bm.rows[:0]
-	for q, p := range order {
-		if q == 0 || idx[p] != idx[order[q-1]] {
-			rows = append(rows, int32(idx[p]))
+	for _, i := range idx {
+		if bm.slot[i] < 0 {
+			bm.slot[i] = int32(len(rows))
+			rows = append(rows, int32(i))
 		}
 	}
-	if err := bm.measureRows(ctx, rows, centers, k, bm.lab, bm.dist); err != nil {
-		return err
-	}
-	u := -1
-	for q, p := range order {
-		if q == 0 || idx[p] != idx[order[q-1]] {
-			u++
-		}
+	err := bm.measureRows(ctx, rows, centers, k, bm.lab, bm.dist)
+	for p, i := range idx {
+		u := bm.slot[i]
 		labels[p], dist[p] = bm.lab[u], bm.dist[u]
 	}
-	return nil
+	for _, i := range rows {
+		bm.slot[i] = -1
+	}
+	return err
 }
 
 // measureRows sets lab[q] and dist[q] (squared) for the distinct rows
