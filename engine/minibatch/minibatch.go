@@ -102,6 +102,8 @@ type batchMeasurer struct {
 	mRows, mLab  []int32 // the rows to measure and their labels
 	mDist        []float32
 	kept         []bool
+	xb           []float32 // the distinct rows of the last batch, copied (len(rows)×d)
+	pos          []int32   // per batch position: its row's place in rows and xb
 }
 
 func newBatchMeasurer(r *algo.State, batch int) *batchMeasurer {
@@ -114,6 +116,7 @@ func newBatchMeasurer(r *algo.State, batch int) *batchMeasurer {
 // assign sets labels[p] and dist[p] (squared) for the rows idx[p].
 func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float32, k int, labels []int32, dist []float32) error {
 	if bm.sa == nil || k < 2 {
+		bm.pos = nil // the centre update reads the data
 		b, err := newSubset(bm.r.Backend, bm.r.In, idx)
 		if err != nil {
 			return err
@@ -138,14 +141,26 @@ func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float3
 		}
 	}
 	err := bm.measureRows(ctx, rows, centers, k, bm.lab, bm.dist)
+	bm.pos = growI32(&bm.pos, len(idx))
 	for p, i := range idx {
 		u := bm.slot[i]
 		labels[p], dist[p] = bm.lab[u], bm.dist[u]
+		bm.pos[p] = u
 	}
 	for _, i := range rows {
 		bm.slot[i] = -1
 	}
 	return err
+}
+
+// rowOf returns the vector of the batch's position p (rows idx): from the
+// copy assign made, or from the data.
+func (bm *batchMeasurer) rowOf(idx []int) func(p int) []float32 {
+	d := bm.r.In.D
+	if bm.pos == nil {
+		return func(p int) []float32 { return bm.r.In.X[idx[p]*d : (idx[p]+1)*d] }
+	}
+	return func(p int) []float32 { u := int(bm.pos[p]); return bm.xb[u*d : (u+1)*d] }
 }
 
 // measureRows sets lab[q] and dist[q] (squared) for the distinct rows
@@ -155,18 +170,23 @@ func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float3
 func (bm *batchMeasurer) measureRows(ctx context.Context, rows []int32, centers []float32, k int, lab []int32, dist []float32) error {
 	d := bm.r.In.D
 	kept := growBool(&bm.kept, len(rows))
-	if bm.vb != nil {
-		// A bound test reads the row and its centre: mostly the wait for
-		// the row, spread over the cores.
-		parallel.Chunks(ctx, 0, len(rows), keepChunk, func(lo, hi int) {
-			for q := lo; q < hi; q++ {
-				i := int(rows[q])
-				lab[q], dist[q], kept[q] = bm.vb.keep(i, bm.r.In.X[i*d:(i+1)*d], centers)
+	xb := growF32(&bm.xb, len(rows)*d)
+	// The rows are copied into one block first, on every core: a copy
+	// has all of a row's cache lines in flight at once, where reading it
+	// value by value waits for them one after another. The bound tests and
+	// the centre update then read the copy.
+	parallel.Chunks(ctx, 0, len(rows), keepChunk, func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			i := int(rows[q])
+			x := xb[q*d : (q+1)*d]
+			copy(x, bm.r.In.X[i*d:(i+1)*d])
+			if bm.vb != nil {
+				lab[q], dist[q], kept[q] = bm.vb.keep(i, x, centers)
+			} else {
+				kept[q] = false
 			}
-		})
-	} else {
-		clear(kept)
-	}
+		}
+	})
 	measure := bm.measure[:0]
 	mRows := bm.mRows[:0]
 	for q, i := range rows {
@@ -246,7 +266,7 @@ const updateChunk = 32
 // not nil) and returns the total squared shift. The centres are updated in
 // parallel, each from its members' float64 sums in batch order, so the
 // result does not depend on the number of cores.
-func (u *updater) step(ctx context.Context, in algo.Input, idx []int, labels []int32, centers []float32, counts []float64, vb *visitBounds) float64 {
+func (u *updater) step(ctx context.Context, rowOf func(p int) []float32, labels []int32, centers []float32, counts []float64, vb *visitBounds) float64 {
 	d := u.d
 	touched := u.touched[:0]
 	for _, l := range labels {
@@ -276,7 +296,7 @@ func (u *updater) step(ctx context.Context, in algo.Input, idx []int, labels []i
 			j := int(touched[q])
 			clear(sum)
 			for _, p := range u.order[start[q]:start[q+1]] {
-				for t, v := range in.X[idx[p]*d : (idx[p]+1)*d] {
+				for t, v := range rowOf(int(p)) {
 					sum[t] += float64(v)
 				}
 			}
@@ -475,7 +495,7 @@ func (m *Algorithm) fit(ctx context.Context, r *algo.State) (*algo.Fitted, *visi
 		if err := bm.assign(ctx, idx, centers, k, labels, dist); err != nil {
 			return nil, nil, err
 		}
-		shift := up.step(ctx, r.In, idx, labels, centers, counts, bm.vb)
+		shift := up.step(ctx, bm.rowOf(idx), labels, centers, counts, bm.vb)
 		sinceReassign += batch
 		if p.ReassignmentRatio > 0 && (hasZero(counts) || sinceReassign >= 10*k) {
 			sinceReassign = 0
