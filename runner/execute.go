@@ -120,6 +120,11 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		phases.Add(p.res.Stats.PhaseSeconds)
 	}
 	phases.Load = c.load
+	// The scatter projections need only the clustering: they are computed
+	// while the clusters are labelled (mostly the store reading payloads,
+	// on one core).
+	projected := make(chan projections, 1)
+	go func() { projected <- projectParts(c.parts) }()
 	t := time.Now()
 	var llmErrors []string
 	for _, p := range c.parts {
@@ -135,8 +140,11 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	phases.Labels = time.Since(t).Seconds()
 	t = time.Now()
-	projection, err := writeArtifacts(ctx, r.cfg.Artifacts, run.ArtifactsKey(), c.parts)
-	if err != nil {
+	proj := <-projected // before any return: the goroutine ends
+	if proj.err != nil {
+		return store.Outcome{}, fmt.Errorf("projecting: %w", proj.err)
+	}
+	if err := writeArtifacts(ctx, r.cfg.Artifacts, run.ArtifactsKey(), c.parts, proj.scatters); err != nil {
 		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
 	}
 	if _, err := st.RunByID(ctx, run.RunID); errors.Is(err, store.ErrNotFound) {
@@ -147,7 +155,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		}
 		return store.Outcome{}, fmt.Errorf("writing artifacts: run %s: %w", run.RunID, err)
 	}
-	phases.Projection, phases.Artifacts = projection, time.Since(t).Seconds()-projection
+	phases.Projection, phases.Artifacts = proj.seconds, time.Since(t).Seconds()
 	c.record(res, res.Backend, model.Now())
 	res.Stats.PhaseSeconds = model.Phases(phases)
 	res.LLMLabelingErrors = llmErrors
@@ -412,33 +420,59 @@ func runError(err error, ids []string) error {
 //
 // It returns the seconds spent on the projections (fitting the axes and
 // projecting the points and centroids).
-func writeArtifacts(ctx context.Context, a *artifacts.Store, runID string, parts []*part) (float64, error) {
+func writeArtifacts(ctx context.Context, a *artifacts.Store, runID string, parts []*part, scatters []scatter) error {
 	var cents []artifacts.Centroid
 	var members []artifacts.Member
-	var projection float64
-	for _, p := range parts {
-		c, m, sec, err := partArtifacts(p)
-		if err != nil {
-			return 0, err
-		}
+	for i, p := range parts {
+		c, m := partArtifacts(p, scatters[i])
 		cents, members = append(cents, c...), append(members, m...)
-		projection += sec
 	}
-	return projection, a.Write(ctx, runID, cents, members)
+	return a.Write(ctx, runID, cents, members)
 }
 
-func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, float64, error) {
+// scatter is a part's scatter-plot coordinates, 3 a point (points, n×3)
+// and 3 a cluster of AllClusters (clusters); both nil without vectors.
+type scatter struct{ points, clusters []float32 }
+
+// projections are the scatters of a run's parts and the seconds they took.
+type projections struct {
+	scatters []scatter
+	seconds  float64
+	err      error
+}
+
+// projectParts projects every part's vectors and cluster centroids on the
+// first three principal axes of its vectors (engine.FitProjection).
+func projectParts(parts []*part) projections {
+	t := time.Now()
+	out := projections{scatters: make([]scatter, len(parts))}
+	for i, p := range parts {
+		res := p.res
+		v := res.Vectors
+		if v.D == 0 || v.N == 0 {
+			continue
+		}
+		proj, err := engine.FitProjection(v.X, v.N, v.D, 3, res.Stats.Seed)
+		if err != nil {
+			out.err = err
+			return out
+		}
+		if all := res.AllClusters(); len(all) > 0 {
+			vecs := make([]float32, 0, len(all)*v.D)
+			for _, c := range all {
+				vecs = append(vecs, c.Centroid...)
+			}
+			out.scatters[i].clusters = proj.Transform(vecs, len(all))
+		}
+		out.scatters[i].points = proj.Transform(v.X, v.N)
+	}
+	out.seconds = time.Since(t).Seconds()
+	return out
+}
+
+func partArtifacts(p *part, sc scatter) ([]artifacts.Centroid, []artifacts.Member) {
 	res := p.res
 	v := res.Vectors
-	t := time.Now()
-	var proj *engine.Projection
-	if v.D > 0 && v.N > 0 {
-		var err error
-		if proj, err = engine.FitProjection(v.X, v.N, v.D, 3, res.Stats.Seed); err != nil {
-			return nil, nil, 0, err
-		}
-	}
-	var projection float64
 	var feature *string
 	if p.feature != "" {
 		feature = &p.feature
@@ -452,14 +486,7 @@ func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, float64, 
 	}
 	all := res.AllClusters()
 	cents := make([]artifacts.Centroid, 0, len(all))
-	var cpos []float32
-	if proj != nil && len(all) > 0 {
-		vecs := make([]float32, 0, len(all)*v.D)
-		for _, c := range all {
-			vecs = append(vecs, c.Centroid...)
-		}
-		cpos = proj.Transform(vecs, len(all))
-	}
+	cpos, pts := sc.clusters, sc.points
 	for j, c := range all {
 		a := artifacts.Centroid{ClusterID: c.ID, NumMembers: int64(c.Members), Keywords: []string{}, HierarchyLevel: int32(c.Level),
 			CentroidVector: c.Centroid, FeatureURI: feature}
@@ -484,11 +511,6 @@ func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, float64, 
 		}
 		cents = append(cents, a)
 	}
-	var pts []float32
-	if proj != nil {
-		pts = proj.Transform(v.X, v.N)
-	}
-	projection = time.Since(t).Seconds()
 	leaf := res.Labels
 	if res.Leaf != nil {
 		leaf = res.Leaf
@@ -526,7 +548,7 @@ func partArtifacts(p *part) ([]artifacts.Centroid, []artifacts.Member, float64, 
 		}
 		members[i] = m
 	}
-	return cents, members, projection, nil
+	return cents, members
 }
 
 // exactDistance is the Euclidean distance of row i of v to c.
