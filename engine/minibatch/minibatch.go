@@ -197,6 +197,10 @@ func (bm *batchMeasurer) measureRows(ctx context.Context, rows []int32, centers 
 	}
 	bm.measure, bm.mRows = measure, mRows
 	m := len(mRows)
+	if bm.vb != nil {
+		bm.vb.kept += int64(len(rows) - m)
+		bm.vb.measured += int64(m)
+	}
 	if m == 0 {
 		return nil
 	}
@@ -209,10 +213,6 @@ func (bm *batchMeasurer) measureRows(ctx context.Context, rows []int32, centers 
 		if bm.vb != nil {
 			bm.vb.record(int(mRows[p]), ml[p], md[p], ms[p])
 		}
-	}
-	if bm.vb != nil {
-		bm.vb.kept += int64(len(rows) - m)
-		bm.vb.measured += int64(m)
 	}
 	return nil
 }
@@ -328,7 +328,8 @@ func (u *updater) step(ctx context.Context, rowOf func(p int) []float32, labels 
 }
 
 // assignAll sets labels and dist (squared) for every row: with visit
-// bounds, the rows they keep are not measured again.
+// bounds, the rows they keep are not measured again, and the rows measured
+// get their bounds.
 func (bm *batchMeasurer) assignAll(ctx context.Context, centers []float32, k int, labels []int32, dist []float32) error {
 	if bm.vb == nil {
 		return bm.r.Backend.Assign(ctx, bm.r.DS, centers, k, labels, dist)
@@ -361,6 +362,7 @@ func (bm *batchMeasurer) assignAll(ctx context.Context, centers []float32, k int
 		}
 		for p, i := range rows {
 			labels[i], dist[i] = lab[p], dst[p]
+			bm.vb.record(int(i), lab[p], dst[p], sec[p])
 		}
 		bm.vb.measured += int64(m)
 	}
@@ -480,8 +482,19 @@ func (m *Algorithm) fit(ctx context.Context, r *algo.State) (*algo.Fitted, *visi
 	step := 0
 	iterSec := 0.0
 	bm := newBatchMeasurer(r, batch)
+	full := make([]int32, n)
+	fdist := make([]float32, n)
 	if bm.sa != nil && k >= 2 && visitBoundsOn {
 		bm.vb = newVisitBounds(n, k, d, batch, centers)
+		// Every row is measured against every centre once in any case
+		// (when first drawn, or at the end): measuring them all now takes
+		// one pass in large blocks instead of a few hundred rows a batch,
+		// and the seeds move little before the rows are drawn.
+		t0 := time.Now()
+		if err := bm.assignAll(ctx, centers, k, full, fdist); err != nil {
+			return nil, nil, err
+		}
+		iterSec += time.Since(t0).Seconds()
 	}
 	for step = 0; step < steps; step++ {
 		t0 := time.Now()
@@ -532,8 +545,6 @@ func (m *Algorithm) fit(ctx context.Context, r *algo.State) (*algo.Fitted, *visi
 			break
 		}
 	}
-	full := make([]int32, n)
-	fdist := make([]float32, n)
 	if err := bm.assignAll(ctx, centers, k, full, fdist); err != nil {
 		return nil, nil, err
 	}
