@@ -1,8 +1,10 @@
 package minibatch
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
 
 	"github.com/clusterd/clusterd/engine/algo"
 	"github.com/clusterd/clusterd/internal/parallel"
@@ -212,15 +214,16 @@ func (vb *visitBounds) keep(i int, x, centers []float32) (int32, float32, bool) 
 	if u > lower {
 		return 0, 0, false
 	}
-	// The centres reassigned since the row was measured (the newest last).
-	checks := 0
-	for q := len(vb.jumps) - 1; q >= 0 && vb.jumps[q].epoch > rb.epoch; q-- {
-		j := int(vb.jumps[q].centre)
+	// The centres reassigned since the row was measured (the jumps are in
+	// epoch order): too many, and the row is measured without trying them.
+	since, _ := slices.BinarySearchFunc(vb.jumps, rb.epoch+1, func(j jump, e int32) int { return cmp.Compare(j.epoch, e) })
+	if len(vb.jumps)-since > maxJumpChecks {
+		return 0, 0, false
+	}
+	for _, jp := range vb.jumps[since:] {
+		j := int(jp.centre)
 		if j == int(l) {
 			continue
-		}
-		if checks++; checks > maxJumpChecks {
-			return 0, 0, false
 		}
 		dj2 := algo.SqDist64(x, centers[j*vb.d:(j+1)*vb.d])
 		if dj2 < u2 {
