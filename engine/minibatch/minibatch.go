@@ -260,8 +260,8 @@ func newUpdater(k, d, batch int) *updater {
 // updateChunk is the touched centres per task of an update.
 const updateChunk = 32
 
-// step moves every centre with members in the batch (rows idx, labels
-// labels) to the weighted mean of its old position (weight: its count) and
+// step moves every centre with members in the batch (position p's vector
+// rowOf(p), its label labels[p]) to the weighted mean of its old position (weight: its count) and
 // its members, adds the members to counts, records the moves in vb (when
 // not nil) and returns the total squared shift. The centres are updated in
 // parallel, each from its members' float64 sums in batch order, so the

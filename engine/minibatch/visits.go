@@ -19,8 +19,8 @@ import (
 // have come nearer. The labels are those of measuring every row (the
 // bounds are widened by the backend's tolerance, as k-means' are).
 //
-// δ comes from snapshots of the centres, one at the start of each epoch of
-// epochSteps steps. For a row measured during epoch e, every centre is
+// δ comes from snapshots of the centres, one at the start of each epoch
+// (steps steps, about a sixteenth of a pass). For a row measured during epoch e, every centre is
 // within within[e] + toCurrent[e] + within[current] of the position it was
 // measured against, where within[e] is the largest distance of a centre
 // from snapshot e during epoch e, and toCurrent[e] the largest distance of
