@@ -141,6 +141,9 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	phases.Labels = time.Since(t).Seconds()
 	t = time.Now()
 	proj := <-projected // before any return: the goroutine ends
+	// The projection phase is what the run still waited for it after the
+	// labels, so that the phases add up to at most the run's time.
+	waited := time.Since(t).Seconds()
 	if proj.err != nil {
 		return store.Outcome{}, fmt.Errorf("projecting: %w", proj.err)
 	}
@@ -155,7 +158,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 		}
 		return store.Outcome{}, fmt.Errorf("writing artifacts: run %s: %w", run.RunID, err)
 	}
-	phases.Projection, phases.Artifacts = proj.seconds, time.Since(t).Seconds()
+	phases.Projection, phases.Artifacts = waited, time.Since(t).Seconds()-waited
 	c.record(res, res.Backend, model.Now())
 	res.Stats.PhaseSeconds = model.Phases(phases)
 	res.LLMLabelingErrors = llmErrors
@@ -416,10 +419,8 @@ func runError(err error, ids []string) error {
 // runs the sub-clusters with their parents (members carry their deepest
 // cluster). Each part (feature of an "independent" run) has its own axes;
 // its rows carry its feature URI. A run without vectors has no positions,
-// vectors or distances.
-//
-// It returns the seconds spent on the projections (fitting the axes and
-// projecting the points and centroids).
+// vectors or distances. scatters are the parts' projections
+// (projectParts), in the order of parts.
 func writeArtifacts(ctx context.Context, a *artifacts.Store, runID string, parts []*part, scatters []scatter) error {
 	var cents []artifacts.Centroid
 	var members []artifacts.Member
@@ -434,17 +435,15 @@ func writeArtifacts(ctx context.Context, a *artifacts.Store, runID string, parts
 // and 3 a cluster of AllClusters (clusters); both nil without vectors.
 type scatter struct{ points, clusters []float32 }
 
-// projections are the scatters of a run's parts and the seconds they took.
+// projections are the scatters of a run's parts, or why they failed.
 type projections struct {
 	scatters []scatter
-	seconds  float64
 	err      error
 }
 
 // projectParts projects every part's vectors and cluster centroids on the
 // first three principal axes of its vectors (engine.FitProjection).
 func projectParts(parts []*part) projections {
-	t := time.Now()
 	out := projections{scatters: make([]scatter, len(parts))}
 	for i, p := range parts {
 		res := p.res
@@ -466,7 +465,6 @@ func projectParts(parts []*part) projections {
 		}
 		out.scatters[i].points = proj.Transform(v.X, v.N)
 	}
-	out.seconds = time.Since(t).Seconds()
 	return out
 }
 
