@@ -132,18 +132,23 @@ func affine(x []float32, n, d int, mean []float64, w []float32, k int) []float32
 	const chunk = 1024
 	out := make([]float32, n*k)
 	W := blas32.General{Rows: k, Cols: d, Stride: d, Data: w}
-	// Rows are independent: chunks run on every core, each with its buffer.
-	parallel.Chunks(context.Background(), 0, n, chunk, func(lo, hi int) {
-		buf := make([]float32, (hi-lo)*d)
-		for i := lo; i < hi; i++ {
-			src, dst := x[i*d:(i+1)*d], buf[(i-lo)*d:(i-lo+1)*d]
-			for t, v := range src {
-				dst[t] = float32(float64(v) - mean[t])
+	// Rows are independent: each goroutine takes every g-th chunk with one
+	// buffer of its own.
+	g := parallel.Goroutines(0)
+	parallel.For(context.Background(), g, g, func(w int) {
+		buf := make([]float32, chunk*d)
+		for lo := w * chunk; lo < n; lo += g * chunk {
+			hi := min(n, lo+chunk)
+			for i := lo; i < hi; i++ {
+				src, dst := x[i*d:(i+1)*d], buf[(i-lo)*d:(i-lo+1)*d]
+				for t, v := range src {
+					dst[t] = float32(float64(v) - mean[t])
+				}
 			}
+			A := blas32.General{Rows: hi - lo, Cols: d, Stride: d, Data: buf[:(hi-lo)*d]}
+			C := blas32.General{Rows: hi - lo, Cols: k, Stride: k, Data: out[lo*k : hi*k]}
+			blas32.Gemm(blas.NoTrans, blas.Trans, 1, A, W, 0, C)
 		}
-		A := blas32.General{Rows: hi - lo, Cols: d, Stride: d, Data: buf}
-		C := blas32.General{Rows: hi - lo, Cols: k, Stride: k, Data: out[lo*k : hi*k]}
-		blas32.Gemm(blas.NoTrans, blas.Trans, 1, A, W, 0, C)
 	})
 	return out
 }

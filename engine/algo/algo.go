@@ -256,6 +256,16 @@ func Compact(labels []int32, k int, centroids []float32, d int) ([]int32, int, [
 	return out, kk, cent
 }
 
+// Grow returns s resliced to length n when its capacity allows, else a new
+// zeroed slice of length n (the contents are not kept): scratch buffers
+// reused from call to call.
+func Grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
 func SqNorm64(v []float32) float64 {
 	var s float64
 	for _, e := range v {

@@ -139,7 +139,7 @@ func (b *boundedAssigner) measure(ctx context.Context, rows []int32, centers []f
 	for lo := 0; lo < len(rows); lo += measureChunk {
 		part := rows[lo:min(len(rows), lo+measureChunk)]
 		m := len(part)
-		b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
+		b.newLab, b.best, b.second = algo.Grow(b.newLab, m), algo.Grow(b.best, m), algo.Grow(b.second, m)
 		if err := b.sa.AssignSubset(ctx, b.r.DS, part, centers, b.k, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
 			return nil, err
 		}
@@ -320,7 +320,7 @@ func (b *boundedAssigner) filter(ctx context.Context, centers []float32, moved, 
 	for lo := 0; lo < len(b.checks); lo += measureChunk {
 		part := b.checks[lo:min(len(b.checks), lo+measureChunk)]
 		m := len(part)
-		b.newLab, b.best, b.second = grow(b.newLab, m), growF(b.best, m), growF(b.second, m)
+		b.newLab, b.best, b.second = algo.Grow(b.newLab, m), algo.Grow(b.best, m), algo.Grow(b.second, m)
 		if err := b.sa.AssignSubset(ctx, b.r.DS, part, ex, e, b.newLab[:m], b.best[:m], b.second[:m]); err != nil {
 			return err
 		}
@@ -414,20 +414,6 @@ func (b *boundedAssigner) inertia() float64 {
 		s += float64(u) * float64(u)
 	}
 	return s
-}
-
-func grow(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n)
-	}
-	return s[:n]
-}
-
-func growF(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
 }
 
 // ExcludedCounts is how often, since the process started, the bounds

@@ -141,7 +141,7 @@ func (bm *batchMeasurer) assign(ctx context.Context, idx []int, centers []float3
 		}
 	}
 	err := bm.measureRows(ctx, rows, centers, k, bm.lab, bm.dist)
-	bm.pos = growI32(&bm.pos, len(idx))
+	bm.pos = algo.Grow(bm.pos, len(idx))
 	for p, i := range idx {
 		u := bm.slot[i]
 		labels[p], dist[p] = bm.lab[u], bm.dist[u]
@@ -169,8 +169,8 @@ func (bm *batchMeasurer) rowOf(idx []int) func(p int) []float32 {
 // which also renews its bounds.
 func (bm *batchMeasurer) measureRows(ctx context.Context, rows []int32, centers []float32, k int, lab []int32, dist []float32) error {
 	d := bm.r.In.D
-	kept := growBool(&bm.kept, len(rows))
-	xb := growF32(&bm.xb, len(rows)*d)
+	bm.kept, bm.xb = algo.Grow(bm.kept, len(rows)), algo.Grow(bm.xb, len(rows)*d)
+	kept, xb := bm.kept, bm.xb
 	// The rows are copied into one block first, on every core: a copy
 	// has all of a row's cache lines in flight at once, where reading it
 	// value by value waits for them one after another. The bound tests and
@@ -204,7 +204,8 @@ func (bm *batchMeasurer) measureRows(ctx context.Context, rows []int32, centers 
 	if m == 0 {
 		return nil
 	}
-	ml, md, ms := growI32(&bm.mLab, m), growF32(&bm.mDist, m), growF32(&bm.second, m)
+	bm.mLab, bm.mDist, bm.second = algo.Grow(bm.mLab, m), algo.Grow(bm.mDist, m), algo.Grow(bm.second, m)
+	ml, md, ms := bm.mLab, bm.mDist, bm.second
 	if err := bm.sa.AssignSubset(ctx, bm.r.DS, mRows, centers, k, ml, md, ms); err != nil {
 		return err
 	}
@@ -219,27 +220,6 @@ func (bm *batchMeasurer) measureRows(ctx context.Context, rows []int32, centers 
 
 // keepChunk is the rows of a batch per task of the bound tests.
 const keepChunk = 128
-
-func growBool(s *[]bool, n int) []bool {
-	if cap(*s) < n {
-		*s = make([]bool, n)
-	}
-	return (*s)[:n]
-}
-
-func growI32(s *[]int32, n int) []int32 {
-	if cap(*s) < n {
-		*s = make([]int32, n)
-	}
-	return (*s)[:n]
-}
-
-func growF32(s *[]float32, n int) []float32 {
-	if cap(*s) < n {
-		*s = make([]float32, n)
-	}
-	return (*s)[:n]
-}
 
 // updater moves the centres towards their members in a batch.
 type updater struct {
@@ -276,7 +256,8 @@ func (u *updater) step(ctx context.Context, rowOf func(p int) []float32, labels 
 		u.members[l]++
 	}
 	u.touched = touched
-	start := growI32(&u.start, len(touched)+1)
+	u.start = algo.Grow(u.start, len(touched)+1)
+	start := u.start
 	off := int32(0)
 	for q, l := range touched {
 		start[q], u.cursor[l] = off, off

@@ -20,9 +20,9 @@ import (
 // bounds are widened by the backend's tolerance, as k-means' are).
 //
 // δ comes from snapshots of the centres, one at the start of each epoch
-// (steps steps, about a sixteenth of a pass). For a row measured during epoch e, every centre is
-// within within[e] + toCurrent[e] + within[current] of the position it was
-// measured against, where within[e] is the largest distance of a centre
+// (steps steps, about a sixteenth of a pass). For a row measured during
+// epoch e, every centre is within within[e] + toCurrent[e] +
+// within[current] of the position it was measured against, where within[e] is the largest distance of a centre
 // from snapshot e during epoch e, and toCurrent[e] the largest distance of
 // a centre between snapshot e and the current epoch's. At most maxEpochs
 // snapshots are kept: the oldest is folded into the next one, its rows'
