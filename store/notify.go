@@ -42,6 +42,11 @@ type jobNotifier struct {
 	live atomic.Bool
 	// wrote counts a write of another process (Store.gen.Add).
 	wrote func()
+	// self is the payload this store's own write notifications carry, so
+	// that its listener skips them: the store counted its own commits
+	// already, and counting them again when their notification arrives (a
+	// moment later) would drop answers cached since.
+	self string
 }
 
 // SubscribeJobs calls fn (which must not block) whenever a job may have
@@ -104,8 +109,10 @@ func (n *jobNotifier) startLocked() {
 type writesHandler struct{ n *jobNotifier }
 
 // HandleNotification counts another process's write.
-func (h writesHandler) HandleNotification(context.Context, *pgconn.Notification, *pgx.Conn) error {
-	h.n.wrote()
+func (h writesHandler) HandleNotification(_ context.Context, note *pgconn.Notification, _ *pgx.Conn) error {
+	if note.Payload != h.n.self {
+		h.n.wrote()
+	}
 	return nil
 }
 
@@ -158,7 +165,7 @@ func (s *Store) notifyWrite(ctx context.Context, c interface {
 	if s.d != dialectPostgres {
 		return nil
 	}
-	_, err := c.ExecContext(ctx, `SELECT pg_notify('`+writesChannel+`', '')`)
+	_, err := c.ExecContext(ctx, `SELECT pg_notify('`+writesChannel+`', ?)`, s.notify.self)
 	return err
 }
 

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/clusterd/clusterd/internal/ids"
 )
 
 // PostgreSQL layout: the tables live in the schema "main" (the name
@@ -74,6 +76,7 @@ func (s *Store) openPostgres(rawURL string) error {
 	s.r.SetMaxIdleConns(pgReaders)
 	s.notify.cfg = cfg.Copy()
 	s.notify.wrote = func() { s.gen.Add(1) }
+	s.notify.self = ids.New("store")
 	s.notify.start()
 	return s.openLocks(cfg)
 }
