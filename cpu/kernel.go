@@ -6,6 +6,8 @@ package cpu
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/clusterd/clusterd/internal/sqdist"
 )
 
 // Kernel paths, the values of Options.Kernel.
@@ -71,9 +73,9 @@ type simd struct {
 	// reads rows rowWidth features at a time.
 	distRows func(x *float32, n, d int, yp, xn, yn, out *float32, m int, aux *int32)
 	rowWidth int
-	// sqDist sums (a−b)² in float64 over n floats, n a multiple of sqBlock.
-	sqDist  func(a, b *float32, n int) float64
-	sqBlock int
+	// sqDist sums (a−b)² in float64 over n floats, n a multiple of
+	// sqdist.Block.
+	sqDist func(a, b *float32, n int) float64
 	// Float64 reductions; see addRows, sumRows and segSum.
 	addRowsVec func(sums *float64, x *float32, labels *int32, n, d, lo, hi int)
 	sumRowsVec func(dst *float64, src *float32, rows, ld, w int)
@@ -160,18 +162,10 @@ func (s *simd) packRows(dst []float32, x []float32, d int, rows []int32, ptrs []
 
 // exactSqDist is ‖a−b‖² accumulated in float64 from exact differences: the
 // slow, precise form used to settle near ties and near-zero distances. The
-// vector part runs on s (nil: scalar Go), the remainder in Go.
+// vector part runs on s (nil: Go only).
 func (s *simd) exactSqDist(a, b []float32) float64 {
-	b = b[:len(a)]
-	var sum float64
-	head := 0
-	if s != nil && len(a) >= s.sqBlock {
-		head = len(a) - len(a)%s.sqBlock
-		sum = s.sqDist(unsafe.SliceData(a), unsafe.SliceData(b), head)
+	if s == nil {
+		return sqdist.With(nil, a, b)
 	}
-	for t := head; t < len(a); t++ {
-		e := float64(a[t]) - float64(b[t])
-		sum += e * e
-	}
-	return sum
+	return sqdist.With(s.sqDist, a, b)
 }

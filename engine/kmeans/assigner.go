@@ -9,6 +9,7 @@ import (
 
 	"github.com/clusterd/clusterd/engine/algo"
 	"github.com/clusterd/clusterd/internal/parallel"
+	"github.com/clusterd/clusterd/internal/sqdist"
 
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -366,7 +367,7 @@ func (b *boundedAssigner) tighten(centers []float32, half []float64, checking bo
 			a := int(b.lab[i])
 			// float64 differences: exact to far below algo.BoundTol, so
 			// the widened bound stays an upper bound.
-			u := math.Sqrt(algo.SqDist64(b.r.In.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + algo.BoundTol)
+			u := math.Sqrt(sqdist.Exact(b.r.In.X[int(i)*d:(int(i)+1)*d], centers[a*d:(a+1)*d])) * (1 + algo.BoundTol)
 			b.upper[i] = min(b.upper[i], algo.Up32(u))
 			switch {
 			case float64(b.upper[i]) <= half[a]:

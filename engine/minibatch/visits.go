@@ -8,6 +8,7 @@ import (
 
 	"github.com/clusterd/clusterd/engine/algo"
 	"github.com/clusterd/clusterd/internal/parallel"
+	"github.com/clusterd/clusterd/internal/sqdist"
 )
 
 // visitBounds carries Hamerly's bounds from one batch to the next, so that
@@ -134,7 +135,7 @@ func (vb *visitBounds) maxDistance(a, b []float32, since int32) float64 {
 	m := 0.0
 	for j := 0; j < vb.k; j++ {
 		if vb.lastJump[j] <= since {
-			m = math.Max(m, algo.SqDist64(a[j*vb.d:(j+1)*vb.d], b[j*vb.d:(j+1)*vb.d]))
+			m = math.Max(m, sqdist.Exact(a[j*vb.d:(j+1)*vb.d], b[j*vb.d:(j+1)*vb.d]))
 		}
 	}
 	return math.Sqrt(m)
@@ -209,7 +210,7 @@ func (vb *visitBounds) keep(i int, x, centers []float32) (int32, float32, bool) 
 	e := max(int(rb.epoch), vb.first) - vb.first // folded epochs count as the oldest live one
 	slack := vb.within[e] + vb.toCurrent[e] + vb.within[len(vb.within)-1]
 	lower := float64(rb.lower) - slack
-	u2 := algo.SqDist64(x, centers[int(l)*vb.d:(int(l)+1)*vb.d])
+	u2 := sqdist.Exact(x, centers[int(l)*vb.d:(int(l)+1)*vb.d])
 	u := math.Sqrt(u2)
 	if u > lower {
 		return 0, 0, false
@@ -225,7 +226,7 @@ func (vb *visitBounds) keep(i int, x, centers []float32) (int32, float32, bool) 
 		if j == int(l) {
 			continue
 		}
-		dj2 := algo.SqDist64(x, centers[j*vb.d:(j+1)*vb.d])
+		dj2 := sqdist.Exact(x, centers[j*vb.d:(j+1)*vb.d])
 		if dj2 < u2 {
 			return 0, 0, false
 		}
