@@ -377,7 +377,7 @@ func CheckInput(in Input) error {
 	const block = 1 << 16
 	blocks := (len(in.X) + block - 1) / block
 	bad := make([]bool, blocks)
-	parallel.For(nil, 0, blocks, func(b int) {
+	parallel.For(context.Background(), 0, blocks, func(b int) {
 		bad[b] = !allFinite(in.X[b*block : min((b+1)*block, len(in.X))])
 	})
 	for b, isBad := range bad {
