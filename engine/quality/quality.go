@@ -189,16 +189,24 @@ func Silhouette(ctx context.Context, be kernels.Backend, in algo.Input, labels [
 // silhouetteOf is one row's silhouette from its per-cluster distance sums
 // (row) and the clusters' sizes: 0 for a row alone in its cluster.
 func silhouetteOf(row []float64, l int32, count []float64) float64 {
-	if count[l] <= 1 {
-		return 0
-	}
-	a := row[l] / (count[l] - 1)
 	b := math.Inf(1)
 	for j, s := range row {
 		if int32(j) != l && count[j] > 0 {
 			b = math.Min(b, s/count[j])
 		}
 	}
+	return silhouetteFrom(row[l], count[l], b)
+}
+
+// silhouetteFrom is a row's silhouette from the sum of its distances to the
+// other members of its cluster (own), its cluster's size and b, its
+// smallest mean distance to another cluster: 0 for a row alone in its
+// cluster.
+func silhouetteFrom(own, size, b float64) float64 {
+	if size <= 1 {
+		return 0
+	}
+	a := own / (size - 1)
 	if den := math.Max(a, b); den > 0 {
 		return (b - a) / den
 	}
@@ -223,6 +231,10 @@ const silhouetteBlockBytes = 8 << 20
 // silhouetteBlockRows bounds a block: the block's distances (m×B float32)
 // and sums (k×B float64) stay within a few MB.
 const silhouetteBlockRows = 512
+
+// silhouetteRowsPerTask is how many of a block's rows a task of
+// silhouetteBlocked's last step takes.
+const silhouetteRowsPerTask = 64
 
 // silhouetteBlocked is the silhouette of the m rows of ds (sub, grouped by
 // label) in blocks:
@@ -283,15 +295,30 @@ func silhouetteBlockedWith(ctx context.Context, be kernels.Backend, ds kernels.D
 				}
 			}
 		})
-		parallel.For(context.Background(), 0, b, func(j int) {
-			row := make([]float64, k)
-			// Its distance to itself is 0, not the GEMM form's rounding.
-			self := math.Sqrt(float64(out[(lo+j)*b+j]))
-			for l := range row {
-				row[l] = sums[l*block+j]
+		// Each task takes a range of the block's rows and reads the sums
+		// cluster by cluster, contiguously, keeping each row's smallest
+		// mean distance to another cluster.
+		parallel.Chunks(context.Background(), 0, b, silhouetteRowsPerTask, func(j0, j1 int) {
+			nearest := make([]float64, j1-j0)
+			for j := range nearest {
+				nearest[j] = math.Inf(1)
 			}
-			row[lab[lo+j]] -= self
-			part[j] = silhouetteOf(row, lab[lo+j], count)
+			for l := 0; l < k; l++ {
+				if count[l] == 0 {
+					continue
+				}
+				for j, s := range sums[l*block+j0 : l*block+j1] {
+					if int(lab[lo+j0+j]) != l {
+						nearest[j] = math.Min(nearest[j], s/count[l])
+					}
+				}
+			}
+			for j := j0; j < j1; j++ {
+				l := lab[lo+j]
+				// Its distance to itself is 0, not the GEMM form's rounding.
+				self := math.Sqrt(float64(out[(lo+j)*b+j]))
+				part[j] = silhouetteFrom(sums[int(l)*block+j]-self, count[l], nearest[j-j0])
+			}
 		})
 		for _, v := range part[:b] { // in row order, whatever the number of cores
 			total += v
