@@ -12,6 +12,7 @@ import (
 	"github.com/clusterd/clusterd/engine/kmeans"
 
 	"github.com/clusterd/clusterd/internal/parallel"
+	"github.com/clusterd/clusterd/internal/sqdist"
 	"github.com/clusterd/clusterd/kernels"
 	"github.com/clusterd/clusterd/schema"
 )
@@ -273,6 +274,7 @@ func (u *updater) step(ctx context.Context, rowOf func(p int) []float32, labels 
 	}
 	parallel.Chunks(ctx, 0, len(touched), updateChunk, func(lo, hi int) {
 		sum := make([]float64, d)
+		next := make([]float32, d)
 		for q := lo; q < hi; q++ {
 			j := int(touched[q])
 			clear(sum)
@@ -282,15 +284,14 @@ func (u *updater) step(ctx context.Context, rowOf func(p int) []float32, labels 
 				}
 			}
 			cj := centers[j*d : (j+1)*d]
-			total := counts[j] + float64(u.members[j])
-			var sh float64
-			for t := range cj {
-				v := float32((float64(cj[t])*counts[j] + sum[t]) / total)
-				e := float64(v) - float64(cj[t])
-				sh += e * e
-				cj[t] = v
+			// Scaled by the reciprocal of the new count, as scikit-learn
+			// does: a product per feature, not a division.
+			old, inv := counts[j], 1/(counts[j]+float64(u.members[j]))
+			for t, c := range cj {
+				next[t] = float32((float64(c)*old + sum[t]) * inv)
 			}
-			u.shift[q] = sh
+			u.shift[q] = sqdist.Exact(next, cj)
+			copy(cj, next)
 			if vb != nil {
 				u.drift[q][0], u.drift[q][1] = vb.move(j, cj)
 			}

@@ -179,13 +179,7 @@ func (vb *visitBounds) fold() []float32 {
 // the current epoch's snapshot and its squared norm, for noteMove. It only
 // reads, so centres may be measured in parallel.
 func (vb *visitBounds) move(j int, c []float32) (dist2, norm2 float64) {
-	snap := vb.snaps[len(vb.snaps)-1][j*vb.d : (j+1)*vb.d]
-	for t, v := range c {
-		e := float64(v) - float64(snap[t])
-		dist2 += e * e
-		norm2 += float64(v) * float64(v)
-	}
-	return dist2, norm2
+	return sqdist.Exact(c, vb.snaps[len(vb.snaps)-1][j*vb.d:(j+1)*vb.d]), algo.SqNorm64(c)
 }
 
 // noteMove records a centre's move measured by move.
