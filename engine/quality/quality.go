@@ -12,6 +12,7 @@ import (
 
 	"github.com/clusterd/clusterd/engine/algo"
 	"github.com/clusterd/clusterd/internal/parallel"
+	"github.com/clusterd/clusterd/internal/sqdist"
 
 	"github.com/clusterd/clusterd/kernels"
 )
@@ -91,12 +92,7 @@ func DaviesBouldinCalinski(ctx context.Context, be kernels.Backend, ds kernels.D
 	}
 
 	cdist := func(a, b int) float64 {
-		var s float64
-		for t := 0; t < d; t++ {
-			e := float64(means[a*d+t]) - float64(means[b*d+t])
-			s += e * e
-		}
-		return math.Sqrt(s)
+		return math.Sqrt(sqdist.Exact(means[a*d:(a+1)*d], means[b*d:(b+1)*d]))
 	}
 	allIntraZero, allCentroidZero := true, true
 	for j := 0; j < k; j++ {
@@ -112,19 +108,20 @@ func DaviesBouldinCalinski(ctx context.Context, be kernels.Backend, ds kernels.D
 	if allIntraZero || allCentroidZero {
 		return 0, ch, nil
 	}
+	// Each pair once: the distance and the ratio are the same both ways.
+	worst := make([]float64, k)
 	for j := 0; j < k; j++ {
-		worst := 0.0
-		for l := 0; l < k; l++ {
-			if l == j {
-				continue
-			}
+		for l := j + 1; l < k; l++ {
 			cd := cdist(j, l)
 			if cd == 0 {
 				continue // scikit-learn divides by +Inf here, giving 0
 			}
-			worst = math.Max(worst, (intra[j]+intra[l])/cd)
+			r := (intra[j] + intra[l]) / cd
+			worst[j], worst[l] = math.Max(worst[j], r), math.Max(worst[l], r)
 		}
-		db += worst
+	}
+	for _, w := range worst {
+		db += w
 	}
 	return db / float64(k), ch, nil
 }
