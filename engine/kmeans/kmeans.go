@@ -424,10 +424,6 @@ func potentials(closest []float32, w []float64, dc []float32, trials int, pots [
 	part := make([]float64, chunks*trials)
 	parallel.For(context.Background(), 0, chunks, func(c int) {
 		p := part[c*trials : (c+1)*trials]
-		if trials == candidateGroup {
-			potentials8(closest, w, dc, c*potChunk, min(n, (c+1)*potChunk), (*[candidateGroup]float64)(p))
-			return
-		}
 		for i := c * potChunk; i < min(n, (c+1)*potChunk); i++ {
 			cl := closest[i]
 			if w == nil {
@@ -448,29 +444,6 @@ func potentials(closest []float32, w []float64, dc []float32, trials int, pots [
 			pots[t] += part[c*trials+t]
 		}
 	}
-}
-
-// potentials8 is a chunk [lo, hi) of potentials for a full group of
-// candidates, its sums held in registers rather than in p: the same sums in
-// the same order (w nil: w_i = 1, and 1·x is x), about three times faster.
-func potentials8(closest []float32, w []float64, dc []float32, lo, hi int, p *[candidateGroup]float64) {
-	var s0, s1, s2, s3, s4, s5, s6, s7 float64
-	for i := lo; i < hi; i++ {
-		cl, wi := closest[i], 1.0
-		if w != nil {
-			wi = w[i]
-		}
-		d := (*[candidateGroup]float32)(dc[i*candidateGroup : (i+1)*candidateGroup])
-		s0 += wi * float64(min(cl, d[0]))
-		s1 += wi * float64(min(cl, d[1]))
-		s2 += wi * float64(min(cl, d[2]))
-		s3 += wi * float64(min(cl, d[3]))
-		s4 += wi * float64(min(cl, d[4]))
-		s5 += wi * float64(min(cl, d[5]))
-		s6 += wi * float64(min(cl, d[6]))
-		s7 += wi * float64(min(cl, d[7]))
-	}
-	p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7] = s0, s1, s2, s3, s4, s5, s6, s7
 }
 
 // potential is Σ_i w_i·closest[i] (w nil: w_i = 1).

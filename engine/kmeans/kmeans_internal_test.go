@@ -1,7 +1,6 @@
 package kmeans
 
 import (
-	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -63,39 +62,5 @@ func TestEmptyClustersAreRelocated(t *testing.T) {
 	}
 	if len(seen) != 4 {
 		t.Fatalf("clusters used: %v", seen)
-	}
-}
-
-// TestPotentialsGroup: a full group of candidates (potentials8, sums in
-// registers) gives the general loop's potentials bit for bit, weighted and
-// not, over several chunks and a short last one. The general loop runs on
-// the same distances with a ninth candidate appended.
-func TestPotentialsGroup(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	n := 2*potChunk + 1234
-	closest := make([]float32, n)
-	w := make([]float64, n)
-	dc8 := make([]float32, n*candidateGroup)
-	dc9 := make([]float32, n*(candidateGroup+1))
-	for i := range closest {
-		closest[i] = rng.Float32() * 100
-		w[i] = rng.Float64() * 30
-		for c := 0; c <= candidateGroup; c++ {
-			v := rng.Float32() * 100
-			if c < candidateGroup {
-				dc8[i*candidateGroup+c] = v
-			}
-			dc9[i*(candidateGroup+1)+c] = v
-		}
-	}
-	for _, weights := range [][]float64{nil, w} {
-		got, want := make([]float64, candidateGroup), make([]float64, candidateGroup+1)
-		potentials(closest, weights, dc8, candidateGroup, got)
-		potentials(closest, weights, dc9, candidateGroup+1, want)
-		for c := range got {
-			if got[c] != want[c] {
-				t.Errorf("weighted %v, candidate %d: %v, the general loop %v", weights != nil, c, got[c], want[c])
-			}
-		}
 	}
 }
