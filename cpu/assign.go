@@ -14,44 +14,13 @@ import (
 // larger gap cannot be an ordering error.
 const tieTol = 1e-5
 
-// centroidNorms returns ‖c_j‖² for the k rows of c: each sqNorm's sum, in
-// its order, but four rows at a time (four independent sums instead of one
-// chain of dependent additions), and blocks of rows on threads goroutines
-// once there are many. Mini-batch k-means asks for the norms of its 1,000
-// centres at every batch: one row at a time, they were 0.3 s of a 7 s run
-// on W4, on one core.
-func centroidNorms(threads int, c []float32, k, d int) []float32 {
+// centroidNorms returns ‖c_j‖² for the k rows of c.
+func centroidNorms(c []float32, k, d int) []float32 {
 	cn := make([]float32, k)
-	const block = 64 // rows a task
-	if k*d < 1<<16 {
-		rowNorms4(c, d, cn)
-		return cn
+	for j := range cn {
+		cn[j] = float32(sqNorm(c[j*d : (j+1)*d]))
 	}
-	parallelFor(context.Background(), threads, blocks(k, block), func(t int) {
-		lo, hi := t*block, min(k, (t+1)*block)
-		rowNorms4(c[lo*d:hi*d], d, cn[lo:hi])
-	})
 	return cn
-}
-
-// rowNorms4 sets out[j] = float32(sqNorm(row j of x)) for the len(out) rows
-// of x (d floats each), four rows at a time.
-func rowNorms4(x []float32, d int, out []float32) {
-	j := 0
-	for ; j+4 <= len(out); j += 4 {
-		r0, r1, r2, r3 := x[j*d:(j+1)*d], x[(j+1)*d:(j+2)*d], x[(j+2)*d:(j+3)*d], x[(j+3)*d:(j+4)*d]
-		var s0, s1, s2, s3 float64
-		for t := range r0 {
-			s0 += float64(r0[t]) * float64(r0[t])
-			s1 += float64(r1[t]) * float64(r1[t])
-			s2 += float64(r2[t]) * float64(r2[t])
-			s3 += float64(r3[t]) * float64(r3[t])
-		}
-		out[j], out[j+1], out[j+2], out[j+3] = float32(s0), float32(s1), float32(s2), float32(s3)
-	}
-	for ; j < len(out); j++ {
-		out[j] = float32(sqNorm(x[j*d : (j+1)*d]))
-	}
 }
 
 // nearest holds the best and second-best centroid of one row.
@@ -122,7 +91,7 @@ func (b *Backend) nearestRows(ctx context.Context, ds *dataset, rows []int32, c 
 	if rows != nil {
 		n = len(rows)
 	}
-	cn := centroidNorms(b.threads, c, k, d)
+	cn := centroidNorms(c, k, d)
 	if s := b.simd; s != nil {
 		return s.nearestRows(ctx, b.threads, ds, rows, n, c, cn, k, labels, dist2, second2)
 	}
@@ -193,7 +162,7 @@ func (b *Backend) Distances(ctx context.Context, x kernels.Dataset, y []float32,
 	if err := kernels.CheckDistances(ds.n, ds.d, y, m, out); err != nil {
 		return err
 	}
-	yn := centroidNorms(b.threads, y, m, ds.d)
+	yn := centroidNorms(y, m, ds.d)
 	if s := b.simd; s != nil {
 		if m <= skinnyMax {
 			return s.skinnyDistances(ctx, b.threads, ds, y, yn, m, out)

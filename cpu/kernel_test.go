@@ -381,24 +381,3 @@ func TestSkinnyDistances(t *testing.T) {
 		}
 	}
 }
-
-// TestCentroidNorms: the norms taken four rows at a time, on one core or
-// several, are sqNorm's bit for bit, for every remainder of four and for k
-// below and above the parallel threshold.
-func TestCentroidNorms(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, c := range []struct{ k, d int }{{1, 3}, {3, 7}, {5, 128}, {7, 1}, {1000, 128}, {1003, 96}} {
-		x := make([]float32, c.k*c.d)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64() * 10)
-		}
-		for _, threads := range []int{1, 3} {
-			got := centroidNorms(threads, x, c.k, c.d)
-			for j := range got {
-				if want := float32(sqNorm(x[j*c.d : (j+1)*c.d])); got[j] != want {
-					t.Fatalf("k=%d d=%d threads=%d row %d: %v, sqNorm %v", c.k, c.d, threads, j, got[j], want)
-				}
-			}
-		}
-	}
-}
