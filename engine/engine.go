@@ -399,9 +399,10 @@ func CheckInput(in Input) error {
 
 // allFinite reports whether every value of x is finite. v − v is 0 for a
 // finite v and NaN for NaN and ±Inf, and a NaN stays NaN through the sums:
-// four independent sums and no branch per value make it about ten times
-// faster than testing each value (1,000,000 × 128: 0.06 s instead of 0.64 s
-// of CPU).
+// four independent sums and no branch per value make it 2.4 times as fast
+// as testing each value (128,000,000 values in memory, one core: 50 ms
+// instead of 122 ms; the two cores of the development machine then read
+// them at about the memory's rate, 46 ms).
 func allFinite(x []float32) bool {
 	var s0, s1, s2, s3 float32
 	i := 0
