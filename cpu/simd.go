@@ -225,10 +225,13 @@ func (s *simd) distances(ctx context.Context, workers int, ds *dataset, y, yn []
 					out: unsafe.Pointer(&sc.buf[0]), d: d, np: min(chunk, np-p0), ldo: 4 * L, mode: modeStore,
 				}
 				s.panel(a)
-				for j := p0 * C; j < min(m, (p0+chunk)*C); j++ {
-					e := sc.buf[(j-p0*C)*L:]
-					for i := lo + q*L; i < min(hi, lo+(q+1)*L); i++ {
-						out[i*m+j] = max(0, e[i-lo-q*L])
+				// Row by row, so that the stores run along out's rows (the
+				// kernel's output is by candidate, L rows each, and small).
+				j0, j1 := p0*C, min(m, (p0+chunk)*C)
+				for i := lo + q*L; i < min(hi, lo+(q+1)*L); i++ {
+					o, e := out[i*m+j0:i*m+j1], sc.buf[i-lo-q*L:]
+					for j := range o {
+						o[j] = max(0, e[j*L])
 					}
 				}
 			}
