@@ -81,3 +81,55 @@ func TestLatestResultAcrossStores(t *testing.T) {
 		t.Logf("a answered b's run %v after b's commit", time.Since(start))
 	})
 }
+
+// TestOwnWritesCountedOnce: with PostgreSQL a store counts its own commit
+// when it makes it and skips that write's notification when its listener
+// receives it (the payload is the store's token), while every write of
+// another store is counted once, when heard of. a writes once and b twice:
+// a's counter moves by exactly three, and stays there.
+func TestOwnWritesCountedOnce(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		if db.d != dialectPostgres {
+			t.Skip("no notifications with SQLite")
+		}
+		ctx := context.Background()
+		dir := t.TempDir()
+		a, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		b, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		ns, _ := setupCollection(t, a)
+		for deadline := time.Now().Add(5 * time.Second); !a.notify.live.Load(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a's listener is not live after 5 s")
+			}
+		}
+		time.Sleep(200 * time.Millisecond) // the setup's notifications arrive
+		start := a.gen.Load()
+		for _, c := range []struct {
+			s  *Store
+			id string
+		}{{a, "clust_a"}, {b, "clust_b1"}, {b, "clust_b2"}} {
+			if _, err := c.s.CreateCluster(ctx, Cluster{ID: c.id, NamespaceID: ns.ID, Config: json.RawMessage(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for deadline := time.Now().Add(5 * time.Second); a.gen.Load() < start+3; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("a counted %d writes in 5 s, want 3", a.gen.Load()-start)
+			}
+		}
+		// Notifications come in commit order, so a's own came before b's
+		// two; a moment more lets a late one show.
+		time.Sleep(200 * time.Millisecond)
+		if got := a.gen.Load() - start; got != 3 {
+			t.Errorf("a counted %d writes, want 3 (its own once, b's two once each)", got)
+		}
+	})
+}
