@@ -8,6 +8,27 @@ import (
 	"time"
 )
 
+// twoProcesses opens two stores on db's PostgreSQL database, standing for
+// two processes, and waits until a's listener is live (before that a
+// caches nothing and hears of no write); both close when the test ends.
+func twoProcesses(t *testing.T, db *testDB) (a, b *Store) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, s := range []**Store{&a, &b} {
+		var err error
+		if *s, err = db.Open(t, dir); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { (*s).Close() })
+	}
+	for deadline := time.Now().Add(5 * time.Second); !a.notify.live.Load(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a's listener is not live after 5 s")
+		}
+	}
+	return a, b
+}
+
 // TestLatestResultAcrossStores: with PostgreSQL, two stores on one
 // database stand for two processes. Store a caches the latest execution
 // once its listener is live; a run that b enqueues is a write a hears of
@@ -19,17 +40,7 @@ func TestLatestResultAcrossStores(t *testing.T) {
 			t.Skip("one process per SQLite database")
 		}
 		ctx := context.Background()
-		dir := t.TempDir()
-		a, err := db.Open(t, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		b, err := db.Open(t, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
+		a, b := twoProcesses(t, db)
 		ns, _ := setupCollection(t, a)
 		if _, err := a.CreateCluster(ctx, Cluster{ID: "clust_l", NamespaceID: ns.ID, Config: json.RawMessage(`{}`)}); err != nil {
 			t.Fatal(err)
@@ -56,11 +67,6 @@ func TestLatestResultAcrossStores(t *testing.T) {
 				t.Fatalf("%s: %v", res, err)
 			}
 			return v.RunID
-		}
-		for deadline := time.Now().Add(5 * time.Second); !a.notify.live.Load(); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("a's listener is not live after 5 s: nothing would be cached")
-			}
 		}
 		first := enqueue(a)
 		if got := latest(); got != first {
@@ -93,23 +99,8 @@ func TestOwnWritesCountedOnce(t *testing.T) {
 			t.Skip("no notifications with SQLite")
 		}
 		ctx := context.Background()
-		dir := t.TempDir()
-		a, err := db.Open(t, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
-		b, err := db.Open(t, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
+		a, b := twoProcesses(t, db)
 		ns, _ := setupCollection(t, a)
-		for deadline := time.Now().Add(5 * time.Second); !a.notify.live.Load(); time.Sleep(10 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("a's listener is not live after 5 s")
-			}
-		}
 		time.Sleep(200 * time.Millisecond) // the setup's notifications arrive
 		start := a.gen.Load()
 		for _, c := range []struct {
