@@ -303,7 +303,7 @@ func (u *updater) step(ctx context.Context, rowOf func(p int) []float32, labels 
 		counts[l] += float64(u.members[l])
 		u.members[l] = 0
 		if vb != nil {
-			vb.noteMove(u.drift[q][0], u.drift[q][1])
+			vb.noteMove(int(l), u.drift[q][0], u.drift[q][1])
 		}
 	}
 	return shift
@@ -535,8 +535,12 @@ func (m *Algorithm) fit(ctx context.Context, r *algo.State) (*algo.Fitted, *visi
 	}
 	inertia := algo.Sum64(fdist)
 	epochs := int(math.Ceil(float64(min(step, steps)) * float64(batch) / float64(n)))
-	return &algo.Fitted{Labels: full, K: k, Centroids: centers, Iterations: epochs, IterSeconds: iterSec, Inertia: &inertia, NInitUsed: p.NInit,
-		InitSample: seeded.Sample, Seeding: seeded.Method, SeedIterations: seeded.Iterations}, bm.vb, nil
+	f := &algo.Fitted{Labels: full, K: k, Centroids: centers, Iterations: epochs, IterSeconds: iterSec, Inertia: &inertia, NInitUsed: p.NInit,
+		InitSample: seeded.Sample, Seeding: seeded.Method, SeedIterations: seeded.Iterations}
+	if bm.vb != nil {
+		f.Measured = int(bm.vb.measured)
+	}
+	return f, bm.vb, nil
 }
 
 func hasZero(v []float64) bool {

@@ -31,10 +31,26 @@ import (
 //
 // A reassigned centre jumps across the space, which would defeat every
 // bound; it is left out of the distances above, and a row measured before
-// the jump is kept only if that centre is no nearer than its own (at most
-// maxJumpChecks such centres; beyond, the row is measured).
+// the jump is kept only if that centre is no nearer than its own. Once
+// placed, it moves fast for a while (its count is small), which would
+// widen every row's slack: it settles first. A settling centre is left out
+// of the distances above too and every row is checked against it, until
+// an epoch in which it moved no more than the others; it then counts as
+// jumping at the next epoch's start, so that the rows measured before are
+// checked against it.
 //
-// Memory: 12 bytes a row and maxEpochs·k·d float32 snapshots.
+// The checks mostly need no distance: a row whose centre l is at distance
+// u is safe from centre j when ‖c_l − c_j‖ ≥ 2u (triangle inequality),
+// and ‖c_l − c_j‖ is at least the distance in a table (the centre against
+// every centre in one snapshot) less how far both moved since. A settling
+// centre's table is renewed every epoch; a jump's is taken in its epoch's
+// snapshot and kept while that snapshot lives (the last maxJumpTables).
+// Otherwise the row is measured against j, at most maxJumpChecks times a
+// row; beyond that, or with more than maxJumpRecords jumps since it was
+// measured, the row is measured against every centre.
+//
+// Memory: 12 bytes a row, maxEpochs·k·d float32 snapshots and
+// (maxJumpTables + maxSettling)·k float32 tables.
 type visitBounds struct {
 	k, d      int
 	rows      []rowBound // per row (one record: a bound test reads one cache line)
@@ -47,9 +63,16 @@ type visitBounds struct {
 	left      int       // steps left in the current epoch
 	lastJump  []int32   // per centre: the epoch its last reassignment started (−1 none)
 	jumps     []jump    // the reassignments, in order
+	tabled    int       // jumps before this index have no table
+	tables    int       // jumps with a table
+	spare     [][]float32
+	settling  []settler // the centres settling after a jump
+	slot      []int32   // per centre: its place in settling, −1 if not settling
 	cnMax     float64   // at least every centre's squared norm so far (for the tolerance)
 	kept      int64     // rows that kept their centre unmeasured (stats and tests)
 	measured  int64     // rows measured against every centre
+	settled   int       // centres that settled after a jump (tests)
+	unsettled int       // centres that jumped without settling (maxSettling settled already; tests)
 }
 
 // visitBoundsOn turns the visit bounds on (tests compare with them off).
@@ -62,11 +85,42 @@ type rowBound struct {
 	lower float32 // lower bound on its distance to every other centre (Euclidean, rounded down)
 }
 
-// jump is a centre reassigned as an epoch started.
-type jump struct{ epoch, centre int32 }
+// jump is a centre reassigned as an epoch started. apart, when not nil, is
+// its table: the distance (rounded down) from the centre to every centre,
+// in that epoch's snapshot.
+type jump struct {
+	epoch, centre int32
+	apart         []float32
+}
 
-// maxJumpChecks bounds the reassigned centres a row is checked against.
-const maxJumpChecks = 16
+// Jumps a row is checked against: at most maxJumpChecks measured (the
+// others settled by their table), at most maxJumpRecords in all; and the
+// most jumps with a table (the latest; a table is k float32).
+const (
+	maxJumpChecks  = 16
+	maxJumpRecords = 256
+	maxJumpTables  = 64
+)
+
+// settler is a centre settling after its jump (see visitBounds).
+type settler struct {
+	centre int32
+	joined int32     // the epoch it jumped in
+	move   float64   // its largest distance from the current snapshot this epoch
+	apart  []float32 // its distance (rounded down) to every centre in the current snapshot
+}
+
+// maxSettling bounds the settling centres: a centre reassigned when as
+// many settle is a plain jump. (A variable for the tests.)
+var maxSettling = 64
+
+// settlingMark is lastJump's value for a settling centre: later than every
+// epoch, so that the drift distances leave it out.
+const settlingMark = math.MaxInt32
+
+// jumpRoundoff widens the tabled test by a relative margin for the
+// rounding of the float64 distances it combines.
+const jumpRoundoff = 1e-9
 
 // maxEpochs bounds the live snapshots of visitBounds; epochsPerPass sets
 // the epoch's length: about a sixteenth of a pass over the data, so that
@@ -82,14 +136,14 @@ func newVisitBounds(n, k, d, batch int, centers []float32) *visitBounds {
 	for i := range vb.rows {
 		vb.rows[i].lab = -1
 	}
-	vb.lastJump = make([]int32, k)
+	vb.lastJump, vb.slot = make([]int32, k), make([]int32, k)
 	for j := range vb.lastJump {
-		vb.lastJump[j] = -1
+		vb.lastJump[j], vb.slot[j] = -1, -1
 	}
 	for j := 0; j < k; j++ {
 		vb.cnMax = math.Max(vb.cnMax, algo.SqNorm64(centers[j*d:(j+1)*d]))
 	}
-	vb.newEpoch(centers)
+	vb.newEpoch(centers, 0)
 	return vb
 }
 
@@ -100,14 +154,35 @@ func (vb *visitBounds) current() int { return vb.first + len(vb.snaps) - 1 }
 // epoch every vb.steps steps.
 func (vb *visitBounds) beginStep(centers []float32) {
 	if vb.left == 0 {
-		vb.newEpoch(centers)
+		vb.newEpoch(centers, len(vb.jumps))
 	}
 	vb.left--
 }
 
 // newEpoch snapshots centers as the start of a new epoch, measures how far
 // every live snapshot is from it, and folds the oldest beyond maxEpochs.
-func (vb *visitBounds) newEpoch(centers []float32) {
+// The settling centres that moved no more than the others in the epoch
+// that ends jump now; the tables of the jumps of jumps[tableFrom:] and of
+// the settling centres are measured in the new snapshot.
+func (vb *visitBounds) newEpoch(centers []float32, tableFrom int) {
+	e := int32(vb.current() + 1)
+	if len(vb.within) > 0 {
+		others := vb.within[len(vb.within)-1]
+		kept := vb.settling[:0]
+		for _, st := range vb.settling {
+			if st.joined < e-1 && st.move <= others {
+				vb.lastJump[st.centre], vb.slot[st.centre] = e, -1
+				vb.jumps = append(vb.jumps, jump{epoch: e, centre: st.centre})
+				vb.spare = append(vb.spare, st.apart)
+				vb.settled++
+				continue
+			}
+			vb.slot[st.centre] = int32(len(kept))
+			kept = append(kept, st)
+		}
+		clear(vb.settling[len(kept):])
+		vb.settling = kept
+	}
 	var snap []float32
 	if len(vb.snaps) == maxEpochs {
 		snap = vb.fold()
@@ -127,6 +202,49 @@ func (vb *visitBounds) newEpoch(centers []float32) {
 		vb.toNext[last-1] = vb.toCurrent[last-1]
 	}
 	vb.left = vb.steps
+	vb.measureTables(snap, tableFrom)
+}
+
+// measureTables gives the jumps of jumps[from:] (the last maxJumpTables of
+// them) their tables, dropping the oldest beyond maxJumpTables, and renews
+// the settling centres' tables, all in snapshot snap.
+func (vb *visitBounds) measureTables(snap []float32, from int) {
+	fresh := vb.jumps[max(from, len(vb.jumps)-maxJumpTables):]
+	for q := range fresh {
+		fresh[q].apart = vb.table()
+	}
+	vb.tables += len(fresh)
+	vb.dropTables(func(jump) bool { return vb.tables > maxJumpTables })
+	outs := make([][]float32, 0, len(fresh)+len(vb.settling))
+	centres := make([]int32, 0, cap(outs))
+	for _, jp := range fresh {
+		if jp.apart != nil { // not dropped at once (more than maxJumpTables)
+			outs, centres = append(outs, jp.apart), append(centres, jp.centre)
+		}
+	}
+	for q := range vb.settling {
+		st := &vb.settling[q]
+		st.move = 0
+		outs, centres = append(outs, st.apart), append(centres, st.centre)
+	}
+	d := vb.d
+	parallel.For(context.Background(), 0, len(outs), func(q int) {
+		j := int(centres[q])
+		cj := snap[j*d : (j+1)*d]
+		for l, out := 0, outs[q]; l < vb.k; l++ {
+			out[l] = algo.Down32(math.Sqrt(sqdist.Exact(snap[l*d:(l+1)*d], cj)))
+		}
+	})
+}
+
+// table returns memory for a table (k float32).
+func (vb *visitBounds) table() []float32 {
+	if n := len(vb.spare); n > 0 {
+		t := vb.spare[n-1]
+		vb.spare = vb.spare[:n-1]
+		return t
+	}
+	return make([]float32, vb.k)
 }
 
 // maxDistance is the largest distance between the same centre of a and b,
@@ -142,15 +260,37 @@ func (vb *visitBounds) maxDistance(a, b []float32, since int32) float64 {
 }
 
 // jumped records that the centres js were reassigned (centers holds their
-// new positions): a new epoch starts with them.
+// new positions): they settle (up to maxSettling) or jump, and a new epoch
+// starts with them.
 func (vb *visitBounds) jumped(js []int, centers []float32) {
 	e := int32(vb.current() + 1)
+	from := len(vb.jumps)
 	for _, j := range js {
-		vb.lastJump[j] = e
-		vb.jumps = append(vb.jumps, jump{e, int32(j)})
 		vb.cnMax = math.Max(vb.cnMax, algo.SqNorm64(centers[j*vb.d:(j+1)*vb.d]))
+		switch {
+		case vb.slot[j] >= 0: // settling already: it starts again
+			vb.settling[vb.slot[j]].joined = e
+		case len(vb.settling) < maxSettling:
+			vb.lastJump[j], vb.slot[j] = settlingMark, int32(len(vb.settling))
+			vb.settling = append(vb.settling, settler{centre: int32(j), joined: e, apart: vb.table()})
+		default:
+			vb.lastJump[j] = e
+			vb.jumps = append(vb.jumps, jump{epoch: e, centre: int32(j)})
+			vb.unsettled++
+		}
 	}
-	vb.newEpoch(centers)
+	vb.newEpoch(centers, from)
+}
+
+// dropTables frees the tables of the oldest jumps while drop says so.
+func (vb *visitBounds) dropTables(drop func(jump) bool) {
+	for ; vb.tabled < len(vb.jumps) && drop(vb.jumps[vb.tabled]); vb.tabled++ {
+		if jp := &vb.jumps[vb.tabled]; jp.apart != nil {
+			vb.spare = append(vb.spare, jp.apart)
+			jp.apart = nil
+			vb.tables--
+		}
+	}
 }
 
 // fold merges the oldest epoch into the next: its rows' lower bounds drop
@@ -172,6 +312,8 @@ func (vb *visitBounds) fold() []float32 {
 	freed := vb.snaps[0]
 	vb.snaps, vb.within, vb.toCurrent, vb.toNext = vb.snaps[1:], vb.within[1:], vb.toCurrent[1:], vb.toNext[1:]
 	vb.first++
+	// A table is measured in its epoch's snapshot: gone with it.
+	vb.dropTables(func(jp jump) bool { return int(jp.epoch) < vb.first })
 	return freed
 }
 
@@ -182,10 +324,15 @@ func (vb *visitBounds) move(j int, c []float32) (dist2, norm2 float64) {
 	return sqdist.Exact(c, vb.snaps[len(vb.snaps)-1][j*vb.d:(j+1)*vb.d]), algo.SqNorm64(c)
 }
 
-// noteMove records a centre's move measured by move.
-func (vb *visitBounds) noteMove(dist2, norm2 float64) {
-	cur := len(vb.within) - 1
-	vb.within[cur] = math.Max(vb.within[cur], math.Sqrt(dist2))
+// noteMove records centre j's move measured by move.
+func (vb *visitBounds) noteMove(j int, dist2, norm2 float64) {
+	if s := vb.slot[j]; s >= 0 {
+		st := &vb.settling[s]
+		st.move = math.Max(st.move, math.Sqrt(dist2))
+	} else {
+		cur := len(vb.within) - 1
+		vb.within[cur] = math.Max(vb.within[cur], math.Sqrt(dist2))
+	}
 	vb.cnMax = math.Max(vb.cnMax, norm2)
 }
 
@@ -212,19 +359,70 @@ func (vb *visitBounds) keep(i int, x, centers []float32) (int32, float32, bool) 
 	// The centres reassigned since the row was measured (the jumps are in
 	// epoch order): too many, and the row is measured without trying them.
 	since, _ := slices.BinarySearchFunc(vb.jumps, rb.epoch+1, func(j jump, e int32) int { return cmp.Compare(j.epoch, e) })
-	if len(vb.jumps)-since > maxJumpChecks {
+	if len(vb.jumps)-since > maxJumpRecords {
 		return 0, 0, false
 	}
-	for _, jp := range vb.jumps[since:] {
-		j := int(jp.centre)
-		if j == int(l) {
-			continue
+	w, checks := vb.within[len(vb.within)-1], 0
+	// How far a centre moved since the current snapshot: w, or its own
+	// move if it settles.
+	moved := func(j int) float64 {
+		if s := vb.slot[j]; s >= 0 {
+			return vb.settling[s].move
+		}
+		return w
+	}
+	// apart is a lower bound on ‖x − c_j‖ from a table distance between
+	// the centres less their moves since (dist ≥ dist(c_l, c_j) − u).
+	apart := func(table float32, moves float64) float64 {
+		return float64(table)*(1-jumpRoundoff) - (moves+u)*(1+jumpRoundoff)
+	}
+	safe := max(lower, u*(1+jumpRoundoff))
+	// exact measures j: false when it may be nearer than the row's centre
+	// or the row was measured against too many.
+	exact := func(j int) bool {
+		if checks++; checks > maxJumpChecks {
+			return false
 		}
 		dj2 := sqdist.Exact(x, centers[j*vb.d:(j+1)*vb.d])
 		if dj2 < u2 {
-			return 0, 0, false
+			return false
 		}
 		lower = math.Min(lower, math.Sqrt(dj2))
+		return true
+	}
+	ml := moved(int(l))
+	for _, st := range vb.settling {
+		j := int(st.centre)
+		if j == int(l) {
+			continue
+		}
+		// Settled when the bound is at least the row's, which then stands
+		// (a looser bound would cost the row its next visits).
+		if apart(st.apart[l], ml+st.move) >= safe {
+			continue
+		}
+		if !exact(j) {
+			return 0, 0, false
+		}
+	}
+	for _, jp := range vb.jumps[since:] {
+		j := int(jp.centre)
+		if j == int(l) || vb.lastJump[j] != jp.epoch {
+			// Its own centre is measured; a centre that jumped again (or
+			// settles) is checked at its last jump (or above).
+			continue
+		}
+		if jp.apart != nil && vb.lastJump[l] <= jp.epoch {
+			// Since the table's snapshot neither centre jumped: each moved
+			// at most drift.
+			drift := vb.toCurrent[int(jp.epoch)-vb.first] + w
+			if apart(jp.apart[l], 2*drift) >= safe {
+				continue
+			}
+		}
+		if !exact(j) {
+			return 0, 0, false
+		}
 	}
 	rb.lower, rb.epoch = algo.Down32(lower), int32(vb.current())
 	return l, float32(u2), true
