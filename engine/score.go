@@ -65,12 +65,7 @@ func Score(ctx context.Context, be kernels.Backend, in Input, labels []int32, sa
 			means[j*in.D+t] = float32(sums[j*in.D+t] / float64(counts[j]))
 		}
 	}
-	var rows []int
-	for i, l := range dense {
-		if l >= 0 {
-			rows = append(rows, i)
-		}
-	}
+	rows := algo.LabelledRows(dense)
 	if k < 2 || k >= len(rows) {
 		return nil, nil
 	}

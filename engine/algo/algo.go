@@ -299,6 +299,25 @@ func Sum64(v []float32) float64 {
 	return s
 }
 
+// LabelledRows returns the rows whose label is not noise (≥ 0), in order,
+// in one allocation (a list grown by appending costs a million-row run
+// about 0.1 s in copies and the collections they start under a low GOGC).
+func LabelledRows(labels []int32) []int {
+	n := 0
+	for _, l := range labels {
+		if l >= 0 {
+			n++
+		}
+	}
+	rows := make([]int, 0, n)
+	for i, l := range labels {
+		if l >= 0 {
+			rows = append(rows, i)
+		}
+	}
+	return rows
+}
+
 // GatherRows copies the listed rows of in into a new Input.
 func GatherRows(in Input, idx []int) Input {
 	out := Input{X: make([]float32, len(idx)*in.D), N: len(idx), D: in.D}

@@ -25,12 +25,7 @@ import (
 // The silhouette uses at most sampleLimit points (a seeded uniform sample;
 // sampleLimit < 0 means all) and the second result is how many it used.
 func Compute(ctx context.Context, be kernels.Backend, ds kernels.Dataset, in algo.Input, labels []int32, k int, means []float32, counts []int64, sampleLimit int, seed int64) (*Metrics, int, error) {
-	var rows []int
-	for i, l := range labels {
-		if l >= 0 {
-			rows = append(rows, i)
-		}
-	}
+	rows := algo.LabelledRows(labels)
 	if k < 2 || k >= len(rows) {
 		return nil, 0, nil
 	}
