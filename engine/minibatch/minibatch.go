@@ -81,7 +81,11 @@ func (m *Algorithm) Params() map[string]any {
 func (m *Algorithm) Check(in algo.Input) error { return kmeans.CheckClusterCount(in, m.p.NClusters) }
 
 func randInts(rng *rand.Rand, n, size int) []int {
-	out := make([]int, size)
+	return fillRandInts(rng, n, make([]int, size))
+}
+
+// fillRandInts sets every element of out to a random row below n.
+func fillRandInts(rng *rand.Rand, n int, out []int) []int {
 	for i := range out {
 		out[i] = rng.IntN(n)
 	}
@@ -232,10 +236,17 @@ type updater struct {
 	order   []int32 // batch positions grouped by centre, in batch order within
 	shift   []float64
 	drift   [][2]float64 // per touched centre: move's squared distance and norm
+	// Per task of a step (touched centres lo/updateChunk): a centre's
+	// members' sums and its next position, allocated once (a step's
+	// garbage would otherwise start a collection every few steps).
+	sums []float64
+	next []float32
 }
 
 func newUpdater(k, d, batch int) *updater {
-	return &updater{d: d, members: make([]int32, k), cursor: make([]int32, k), order: make([]int32, batch)}
+	tasks := (min(k, batch) + updateChunk - 1) / updateChunk
+	return &updater{d: d, members: make([]int32, k), cursor: make([]int32, k), order: make([]int32, batch),
+		sums: make([]float64, tasks*d), next: make([]float32, tasks*d)}
 }
 
 // updateChunk is the touched centres per task of an update.
@@ -273,8 +284,8 @@ func (u *updater) step(ctx context.Context, rowOf func(p int) []float32, labels 
 		u.shift, u.drift = make([]float64, len(touched)), make([][2]float64, len(touched))
 	}
 	parallel.Chunks(ctx, 0, len(touched), updateChunk, func(lo, hi int) {
-		sum := make([]float64, d)
-		next := make([]float32, d)
+		task := lo / updateChunk
+		sum, next := u.sums[task*d:(task+1)*d], u.next[task*d:(task+1)*d]
 		for q := lo; q < hi; q++ {
 			j := int(touched[q])
 			clear(sum)
@@ -464,6 +475,7 @@ func (m *Algorithm) fit(ctx context.Context, r *algo.State) (*algo.Fitted, *visi
 	step := 0
 	iterSec := 0.0
 	bm := newBatchMeasurer(r, batch)
+	idx := make([]int, batch)
 	full := make([]int32, n)
 	fdist := make([]float32, n)
 	if bm.sa != nil && k >= 2 && visitBoundsOn {
@@ -483,7 +495,7 @@ func (m *Algorithm) fit(ctx context.Context, r *algo.State) (*algo.Fitted, *visi
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		idx := randInts(rng, n, batch)
+		idx = fillRandInts(rng, n, idx)
 		if bm.vb != nil {
 			bm.vb.beginStep(centers)
 		}
