@@ -281,10 +281,7 @@ func silhouetteBlockedWith(ctx context.Context, be kernels.Backend, ds kernels.D
 		parallel.For(context.Background(), 0, len(runs)-1, func(c int) {
 			for i := runs[c]; i < runs[c+1]; i++ {
 				l := int(lab[i])
-				o, acc := out[i*b:(i+1)*b], sums[l*block:l*block+b]
-				for j, e := range o {
-					acc[j] += math.Sqrt(float64(e))
-				}
+				addRoots(sums[l*block:l*block+b], out[i*b:(i+1)*b])
 			}
 		})
 		// Each task takes a range of the block's rows and reads the sums
