@@ -423,25 +423,45 @@ func potentials(closest []float32, w []float64, dc []float32, trials int, pots [
 	chunks := (n + potChunk - 1) / potChunk
 	part := make([]float64, chunks*trials)
 	parallel.For(context.Background(), 0, chunks, func(c int) {
-		p := part[c*trials : (c+1)*trials]
-		for i := c * potChunk; i < min(n, (c+1)*potChunk); i++ {
-			cl := closest[i]
-			if w == nil {
-				for t, v := range dc[i*trials : (i+1)*trials] {
-					p[t] += float64(min(cl, v))
-				}
-				continue
-			}
-			wi := w[i]
-			for t, v := range dc[i*trials : (i+1)*trials] {
-				p[t] += wi * float64(min(cl, v))
-			}
-		}
+		potentialsRows(part[c*trials:(c+1)*trials], closest, w, dc, c*potChunk, min(n, (c+1)*potChunk))
 	})
 	clear(pots)
 	for c := 0; c < chunks; c++ {
 		for t := range pots {
 			pots[t] += part[c*trials+t]
+		}
+	}
+}
+
+// potentialsRows adds rows lo…hi−1's terms of potentials to p (one per
+// candidate, len(p) of them), row after row: on AVX2 with 8 candidates
+// (candidateGroup), all 8 in one register pair, with the same roundings in
+// the same order as the loop, so the same bits.
+func potentialsRows(p []float64, closest []float32, w []float64, dc []float32, lo, hi int) {
+	trials := len(p)
+	if potentialsAVX2 && trials == 8 && hi > lo {
+		var wp *float64
+		if w != nil {
+			wp = &w[lo]
+		}
+		_, _ = closest[hi-1], dc[hi*8-1]
+		if w != nil {
+			_ = w[hi-1]
+		}
+		potentials8AVX2(&p[0], &closest[lo], wp, &dc[lo*8], hi-lo)
+		return
+	}
+	for i := lo; i < hi; i++ {
+		cl := closest[i]
+		if w == nil {
+			for t, v := range dc[i*trials : (i+1)*trials] {
+				p[t] += float64(min(cl, v))
+			}
+			continue
+		}
+		wi := w[i]
+		for t, v := range dc[i*trials : (i+1)*trials] {
+			p[t] += wi * float64(min(cl, v))
 		}
 	}
 }

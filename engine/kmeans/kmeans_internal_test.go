@@ -1,6 +1,8 @@
 package kmeans
 
 import (
+	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -62,5 +64,60 @@ func TestEmptyClustersAreRelocated(t *testing.T) {
 	}
 	if len(seen) != 4 {
 		t.Fatalf("clusters used: %v", seen)
+	}
+}
+
+// TestPotentialsRows: the potentials of candidate groups give the bits of
+// the plain loop (w·min(closest, d) added row after row, per candidate),
+// weighted and not, for 8 candidates (the vector path) and 5, over row
+// ranges from empty to 40 rows, with ties and zeros among the values.
+func TestPotentialsRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 3))
+	for _, trials := range []int{8, 5} {
+		for _, weighted := range []bool{false, true} {
+			for rows := 0; rows <= 40; rows++ {
+				lo, hi := 3, 3+rows
+				n := hi + 2
+				closest := make([]float32, n)
+				dc := make([]float32, n*trials)
+				var w []float64
+				if weighted {
+					w = make([]float64, n)
+				}
+				for i := range closest {
+					closest[i] = float32(rng.ExpFloat64() * 10)
+					if i%7 == 0 {
+						closest[i] = 0
+					}
+					if w != nil {
+						w[i] = rng.Float64() * 50
+					}
+					for t := range trials {
+						dc[i*trials+t] = float32(rng.ExpFloat64() * 10)
+						if (i+t)%5 == 0 {
+							dc[i*trials+t] = closest[i]
+						}
+					}
+				}
+				want := make([]float64, trials)
+				for t := range want {
+					want[t] = rng.NormFloat64()
+				}
+				got := slices.Clone(want)
+				for i := lo; i < hi; i++ {
+					for t := range trials {
+						term := float64(min(closest[i], dc[i*trials+t]))
+						if w != nil {
+							term = w[i] * term
+						}
+						want[t] += term
+					}
+				}
+				potentialsRows(got, closest, w, dc, lo, hi)
+				if !slices.EqualFunc(got, want, func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }) {
+					t.Fatalf("%d candidates, weighted %v, %d rows: %v, want %v", trials, weighted, rows, got, want)
+				}
+			}
+		}
 	}
 }
