@@ -97,22 +97,42 @@ func Prefix(key string) string { return runsPrefix + key + "/" }
 // file:// bucket each is synced and linked to its name, and the directories
 // synced, so that the names survive a power loss as well as the contents.
 func (s *Store) Write(ctx context.Context, key string, centroids []Centroid, members []Member) error {
+	return s.WriteFunc(ctx, key, centroids, len(members), func(i int) Member { return members[i] })
+}
+
+// WriteFunc is Write with the members made one at a time, member(i) for i
+// from 0 to n−1 in order, and encoded rowChunk at a time: a run's million
+// members are never all in memory as rows (96 MB of them, which took a
+// third of a second to make and more to collect).
+func (s *Store) WriteFunc(ctx context.Context, key string, centroids []Centroid, n int, member func(i int) Member) error {
 	if err := s.b.DeletePrefix(ctx, Prefix(key)); err != nil {
 		return fmt.Errorf("artifacts: clearing run %s: %w", key, err)
 	}
-	if err := writeFile(ctx, s.b, Prefix(key)+CentroidsFile, centroids); err != nil {
+	if err := writeFile(ctx, s.b, Prefix(key)+CentroidsFile, len(centroids), func(i int) Centroid { return centroids[i] }); err != nil {
 		return err
 	}
-	return writeFile(ctx, s.b, Prefix(key)+MembersFile, members)
+	return writeFile(ctx, s.b, Prefix(key)+MembersFile, n, member)
 }
 
-// writeFile streams the Parquet encoding of rows into the bucket (through
-// a pipe: the file is never whole in memory).
-func writeFile[T any](ctx context.Context, b blob.Bucket, key string, rows []T) error {
+// rowChunk is how many rows writeFile hands the encoder at once.
+const rowChunk = 16384
+
+// writeFile streams the Parquet encoding of the n rows row(0), …,
+// row(n−1) into the bucket (through a pipe: the file is never whole in
+// memory, nor the rows).
+func writeFile[T any](ctx context.Context, b blob.Bucket, key string, n int, row func(i int) T) error {
 	pr, pw := io.Pipe()
 	go func() {
 		w := parquet.NewGenericWriter[T](pw, parquet.Compression(&parquet.Snappy))
-		_, err := w.Write(rows)
+		var err error
+		chunk := make([]T, min(n, rowChunk))
+		for lo := 0; lo < n && err == nil; lo += rowChunk {
+			rows := chunk[:min(n-lo, rowChunk)]
+			for j := range rows {
+				rows[j] = row(lo + j)
+			}
+			_, err = w.Write(rows)
+		}
 		if cerr := w.Close(); err == nil {
 			err = cerr
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/clusterd/clusterd/blob"
@@ -215,4 +216,55 @@ func TestReadsEarlierFiles(t *testing.T) {
 	if err != nil || len(ms) != 1 || *ms[0].X != 4 || *ms[0].Z != 6 || ms[0].FeatureURI != nil || ms[0].DistanceToCentroid != nil {
 		t.Fatalf("members %+v %v", ms, err)
 	}
+}
+
+// TestWriteFuncChunks: members made one at a time are encoded rowChunk at
+// a time; a file of 2.5 chunks reads back whole and in order, each row as
+// made (optional values absent and present), and a page across a chunk
+// boundary too.
+func TestWriteFuncChunks(t *testing.T) {
+	ctx := context.Background()
+	st := Local(t.TempDir())
+	n := 2*rowChunk + rowChunk/2
+	vals := make([]float32, n)
+	made := 0
+	member := func(i int) Member {
+		if i != made {
+			t.Fatalf("member(%d) asked after member(%d)", i, made-1)
+		}
+		made++
+		m := Member{PointID: "doc_" + strconv.Itoa(i), ClusterID: "cl_" + strconv.Itoa(i%7)}
+		if i%3 != 0 {
+			vals[i] = float32(i) / 4
+			m.DistanceToCentroid = &vals[i]
+		}
+		return m
+	}
+	if err := st.WriteFunc(ctx, "run_1", []Centroid{{ClusterID: "cl_0", Keywords: []string{}}}, n, member); err != nil {
+		t.Fatal(err)
+	}
+	if made != n {
+		t.Fatalf("%d members made, want %d", made, n)
+	}
+	check := func(rows []Member, from int) {
+		t.Helper()
+		for p, m := range rows {
+			i := from + p
+			want := Member{PointID: "doc_" + strconv.Itoa(i), ClusterID: "cl_" + strconv.Itoa(i%7)}
+			if m.PointID != want.PointID || m.ClusterID != want.ClusterID || (m.DistanceToCentroid == nil) != (i%3 == 0) ||
+				(m.DistanceToCentroid != nil && *m.DistanceToCentroid != float32(i)/4) {
+				t.Fatalf("member %d read back as %+v", i, m)
+			}
+		}
+	}
+	all, total, err := st.ReadMembers(ctx, "run_1", 0, -1)
+	if err != nil || total != n || len(all) != n {
+		t.Fatalf("ReadMembers: %d rows of %d, %v; want %d", len(all), total, err, n)
+	}
+	check(all, 0)
+	page, _, err := st.ReadMembers(ctx, "run_1", rowChunk-5, 10)
+	if err != nil || len(page) != 10 {
+		t.Fatalf("a page across a chunk boundary: %d rows, %v", len(page), err)
+	}
+	check(page, rowChunk-5)
 }

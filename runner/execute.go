@@ -423,12 +423,20 @@ func runError(err error, ids []string) error {
 // (projectParts), in the order of parts.
 func writeArtifacts(ctx context.Context, a *artifacts.Store, runID string, parts []*part, scatters []scatter) error {
 	var cents []artifacts.Centroid
-	var members []artifacts.Member
+	var members []func(int) artifacts.Member
+	start := []int{0} // where each part's members start among all
 	for i, p := range parts {
-		c, m := partArtifacts(p, scatters[i])
-		cents, members = append(cents, c...), append(members, m...)
+		c, n, m := partArtifacts(p, scatters[i])
+		cents, members = append(cents, c...), append(members, m)
+		start = append(start, start[i]+n)
 	}
-	return a.Write(ctx, runID, cents, members)
+	part := 0
+	return a.WriteFunc(ctx, runID, cents, start[len(parts)], func(i int) artifacts.Member {
+		for i >= start[part+1] { // in order: the parts one after the other
+			part++
+		}
+		return members[part](i - start[part])
+	})
 }
 
 // scatter is a part's scatter-plot coordinates, 3 a point (points, n×3)
@@ -468,7 +476,9 @@ func projectParts(parts []*part) projections {
 	return out
 }
 
-func partArtifacts(p *part, sc scatter) ([]artifacts.Centroid, []artifacts.Member) {
+// partArtifacts returns a part's centroids, its number of members and
+// member(i), its i-th member, made when asked (see artifacts.WriteFunc).
+func partArtifacts(p *part, sc scatter) (cents []artifacts.Centroid, n int, member func(i int) artifacts.Member) {
 	res := p.res
 	v := res.Vectors
 	var feature *string
@@ -483,7 +493,7 @@ func partArtifacts(p *part, sc scatter) ([]artifacts.Centroid, []artifacts.Membe
 		return &a, &b, &c
 	}
 	all := res.AllClusters()
-	cents := make([]artifacts.Centroid, 0, len(all))
+	cents = make([]artifacts.Centroid, 0, len(all))
 	cpos, pts := sc.clusters, sc.points
 	for j, c := range all {
 		a := artifacts.Centroid{ClusterID: c.ID, NumMembers: int64(c.Members), Keywords: []string{}, HierarchyLevel: int32(c.Level),
@@ -513,14 +523,13 @@ func partArtifacts(p *part, sc scatter) ([]artifacts.Centroid, []artifacts.Membe
 	if res.Leaf != nil {
 		leaf = res.Leaf
 	}
-	members := make([]artifacts.Member, len(leaf))
 	// The members' optional values point into one array (a member has at
 	// most 4), not into an allocation each.
 	var vals []float32
 	if pts != nil || v.D > 0 {
 		vals = make([]float32, 4*len(leaf))
 	}
-	for i := range members {
+	return cents, len(leaf), func(i int) artifacts.Member {
 		m := artifacts.Member{PointID: p.data.IDs[i], ClusterID: model.NoiseClusterID, FeatureURI: feature}
 		if pts != nil {
 			copy(vals[4*i:4*i+3], pts[3*i:3*i+3])
@@ -541,12 +550,10 @@ func partArtifacts(p *part, sc scatter) ([]artifacts.Centroid, []artifacts.Membe
 			}
 		}
 		if res.Probabilities != nil {
-			p := res.Probabilities[i]
-			m.Probability = &p
+			m.Probability = &res.Probabilities[i]
 		}
-		members[i] = m
+		return m
 	}
-	return cents, members
 }
 
 // exactDistance is the Euclidean distance of row i of v to c.

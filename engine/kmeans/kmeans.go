@@ -440,13 +440,11 @@ func potentials(closest []float32, w []float64, dc []float32, trials int, pots [
 func potentialsRows(p []float64, closest []float32, w []float64, dc []float32, lo, hi int) {
 	trials := len(p)
 	if potentialsAVX2 && trials == 8 && hi > lo {
+		_, _ = closest[hi-1], dc[hi*8-1] // the assembly reads these ranges unchecked
 		var wp *float64
 		if w != nil {
-			wp = &w[lo]
-		}
-		_, _ = closest[hi-1], dc[hi*8-1]
-		if w != nil {
 			_ = w[hi-1]
+			wp = &w[lo]
 		}
 		potentials8AVX2(&p[0], &closest[lo], wp, &dc[lo*8], hi-lo)
 		return

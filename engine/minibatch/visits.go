@@ -162,8 +162,10 @@ func (vb *visitBounds) beginStep(centers []float32) {
 // newEpoch snapshots centers as the start of a new epoch, measures how far
 // every live snapshot is from it, and folds the oldest beyond maxEpochs.
 // The settling centres that moved no more than the others in the epoch
-// that ends jump now; the tables of the jumps of jumps[tableFrom:] and of
-// the settling centres are measured in the new snapshot.
+// that ends (and settled a whole epoch before it, not a part cut short by
+// another reassignment) jump now; the tables of the jumps of
+// jumps[tableFrom:] and of the settling centres are measured in the new
+// snapshot.
 func (vb *visitBounds) newEpoch(centers []float32, tableFrom int) {
 	e := int32(vb.current() + 1)
 	if len(vb.within) > 0 {
