@@ -129,8 +129,8 @@ func TestReassignedCentreChecked(t *testing.T) {
 		{"jumping far, moving far", 0, [2]float32{100, 100}, [2]float32{60, 60}, false},
 		{"jumping near but not nearer", 0, [2]float32{2.5, 0}, [2]float32{2.5, 0}, true},
 		{"jumping nearer than the row's centre", 0, [2]float32{0.9, 0.1}, [2]float32{0.9, 0.1}, false},
-		// Its move (13.5) leaves the row's other centres beyond it, but
-		// not its own distance from the row's centre (15) in the table.
+		// Its move (13.5) leaves the row's other centres beyond the row's
+		// bound less the drift; the row must still be checked against it.
 		{"jumping, then moving nearer than the row's centre", 0, [2]float32{15, 0}, [2]float32{1.5, 0.1}, false},
 	}
 	for _, tc := range cases {
