@@ -164,7 +164,7 @@ func Silhouette(ctx context.Context, be kernels.Backend, in algo.Input, labels [
 	for _, l := range lab {
 		count[l]++
 	}
-	if m*k*8 > silhouetteSumsBytes {
+	if m*k*8 > fusedSumsLimit(in) {
 		return silhouetteBlocked(ctx, be, ds, sub, lab, k, count)
 	}
 	sums := make([]float64, m*k)
@@ -210,15 +210,31 @@ func silhouetteFrom(own, size, b float64) float64 {
 // sampled rows and more than 400 clusters), the rows are taken in blocks
 // (silhouetteBlocked), which keeps the sums (40–80 MB for 500–1,000
 // clusters) out of a run's peak memory at about twice the fused kernel's
-// time. Below it the fused kernel's speed is worth its memory: blocking
-// 200,000 × 128 with k = 256 as well took 13 MB off the peak (158 → 145 MB)
-// but 0.3–0.4 s onto its 0.26 s of metrics.
+// time.
 const silhouetteSumsBytes = 32 << 20
 
+// fusedSumsLimit is the most bytes of sums the fused kernel may fill for a
+// run on in: silhouetteSumsBytes, and no more than a sixteenth of the
+// input's vectors, whose size is the floor of the run's peak memory. The
+// fused kernel is about twice as fast as the blocks, but its sums should
+// not add more than a few percent to that peak. Measured with k-means (20
+// iterations, 10,000 sampled rows): 200,000 × 128 with k = 256 (20 MB of
+// sums against a 102 MB input) peaked at 153–155 MB fused and 134–135 MB
+// in blocks, with 0.20 → 0.36 s of metrics; 100,000 × 768 with k = 100
+// (8 MB against 307 MB) stays fused: blocks took 7 MB off a 360 MB peak
+// but doubled its metrics (0.63 → 1.33 s).
+func fusedSumsLimit(in algo.Input) int {
+	return min(silhouetteSumsBytes, in.N*in.D*4/16)
+}
+
 // silhouetteBlockBytes bounds a block's distances (sampled rows × block
-// rows, float32): at 32 MB they were a tenth of the peak of k-means on
-// 200,000 × 96 with k = 512 (134 MB; 119 MB at 8 MB, the same time).
-const silhouetteBlockBytes = 8 << 20
+// rows, float32). With 10,000 sampled rows a block is 52 rows: measured
+// against 8 MB (209 rows), the peak of k-means on 200,000 × 96 with
+// k = 512 came down from 115–117 to 110 MB and that of 200,000 × 128
+// with k = 256 from 140 to 134–135 MB, for 0.02–0.05 s more metrics (the
+// same on 1,000,000 × 128 with k = 1,000: 0.52–0.56 s against
+// 0.57–0.58 s).
+const silhouetteBlockBytes = 2 << 20
 
 // silhouetteBlockRows bounds a block: the block's distances (m×B float32)
 // and sums (k×B float64) stay within a few MB.
