@@ -1256,7 +1256,7 @@ func (s *Store) payloadTexts(ctx context.Context, collectionID string, paths, id
 			return map[string]string{}, nil
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT document_id, `+strings.Join(parts, ", ")+` FROM documents WHERE collection_id = ? AND payload IS NOT NULL`+only, args...)
+	rows, err := s.r.QueryContext(ctx, payloadTextsSQL(strings.Join(parts, ", "), only), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -1287,6 +1287,20 @@ func (s *Store) payloadTexts(ctx context.Context, collectionID string, paths, id
 		}
 	}
 	return out, rows.Err()
+}
+
+// payloadTextsSQL selects the document id and cols (expressions of payload)
+// of a collection's documents (the first argument) with a visible payload
+// and the condition only. It reads the table itself rather than the reader
+// view, with the view's rules spelled out, so that the documents with a
+// payload are found through documents_payload: a collection of bare
+// vectors (a million, imported from .npy) is answered without reading its
+// rows.
+func payloadTextsSQL(cols, only string) string {
+	return `SELECT document_id, ` + cols + ` FROM (SELECT document_id,
+		CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN payload ELSE COALESCE(next_payload, payload) END AS payload
+		FROM main.documents WHERE collection_id = ? AND (payload IS NOT NULL OR next_payload IS NOT NULL) AND gen NOT IN (SELECT gen FROM imports)` + only + `) visible
+		WHERE payload IS NOT NULL`
 }
 
 // sqlJSONPath is the SQLite JSON path of a payload dot path: every field

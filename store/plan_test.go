@@ -7,8 +7,9 @@ import (
 )
 
 // TestQueryPlans: SQLite's planner, given plannerStats, looks a document's
-// vectors up by the primary key and reads a feature's rows in order from
-// the covering index. Without the statistics the first read every vector
+// vectors up by the primary key, reads a feature's rows in order from
+// the covering index and finds the documents with a payload in their
+// partial index. Without the statistics the first read every vector
 // of the collection for each document listed (two minutes to list 10,000
 // documents of 20,000).
 func TestQueryPlans(t *testing.T) {
@@ -28,6 +29,8 @@ func TestQueryPlans(t *testing.T) {
 		{"a feature's rows in a range (LoadVectors)", `SELECT v.document_id, v.row FROM main.vectors v
 			WHERE v.collection_id = ? AND v.feature = ? AND v.gen NOT IN (SELECT gen FROM imports) AND v.row >= ? AND v.row < ? ORDER BY v.row`,
 			"USING COVERING INDEX vectors_row_cover (collection_id=? AND feature=? AND row>? AND row<?)", []any{"c", "f", 0, 10}},
+		{"the documents with a payload (PayloadTexts)", payloadTextsSQL("payload", ""),
+			"SEARCH main.documents USING INDEX documents_payload (collection_id=?)", []any{"c"}},
 	} {
 		rows, err := s.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+c.query, c.args...)
 		if err != nil {

@@ -15,8 +15,9 @@ import (
 )
 
 // gatedSource yields n documents of dimension d (ids "g0", "g1", …, each
-// with payload {"v": version}); after gateAt of them it waits for gate to
-// be closed, and it fails with failErr at failAt (when set).
+// with payload {"v": version, "t": "v<version>"}); after gateAt of them it
+// waits for gate to be closed, and it fails with failErr at failAt (when
+// set).
 type gatedSource struct {
 	n, d, i   int
 	version   int
@@ -45,7 +46,7 @@ func (g *gatedSource) Next() (DocumentInput, error) {
 		v[t] = float32(g.version*1000 + g.i)
 	}
 	doc := DocumentInput{ID: fmt.Sprintf("g%d", g.i+g.idsOffset), Features: map[string][]float32{"e": v},
-		Payload: json.RawMessage(fmt.Sprintf(`{"v":%d}`, g.version))}
+		Payload: json.RawMessage(fmt.Sprintf(`{"v":%d,"t":"v%d"}`, g.version, g.version))}
 	if g.newFeat != "" {
 		doc.Features[g.newFeat] = []float32{1, 2}
 	}
@@ -60,6 +61,8 @@ type visible struct {
 	payload  string // of document g1
 	vector   float32
 	loaded   int
+	text     string // of document g1 at payload path "t" (PayloadTexts)
+	texts    int    // documents with a text there
 }
 
 func look(t *testing.T, s *Store, ns, col string) visible {
@@ -98,6 +101,11 @@ func look(t *testing.T, s *Store, ns, col string) visible {
 		}
 		v.loaded = vs.N
 	}
+	texts, err := s.PayloadTexts(ctx, col, []string{"t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.text, v.texts = texts["g1"], len(texts)
 	return v
 }
 
@@ -116,7 +124,7 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := look(t, s, ns.ID, c.ID)
-		if before.count != int64(n) || before.payload != `{"v":1}` || before.vector != 1001 || before.loaded != n {
+		if before.count != int64(n) || before.payload != `{"v":1,"t":"v1"}` || before.vector != 1001 || before.loaded != n || before.text != "v1" || before.texts != n {
 			t.Fatalf("after the first import: %+v", before)
 		}
 		// The second import updates every document and adds as many again.
@@ -142,7 +150,7 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		after := look(t, s, ns.ID, c.ID)
-		if after.count != int64(2*n) || after.payload != `{"v":2}` || after.vector != 2001 || after.loaded != 2*n || after.features["extra"] != int64(2*n) {
+		if after.count != int64(2*n) || after.payload != `{"v":2,"t":"v2"}` || after.vector != 2001 || after.loaded != 2*n || after.features["extra"] != int64(2*n) || after.text != "v2" || after.texts != 2*n {
 			t.Fatalf("after the second import: %+v", after)
 		}
 		var next int
@@ -403,8 +411,8 @@ func TestUnfoldedReplacementIsKept(t *testing.T) {
 		if _, err := s.exec(ctx, `UPDATE documents SET next_gen = 999, next_payload = '{"v":9}', next_updated_at = updated_at WHERE document_id = 'g1'`); err != nil {
 			t.Fatal(err)
 		}
-		if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":9}` {
-			t.Fatalf("readers see %q, want the replacement", got.payload)
+		if got := look(t, s, ns.ID, c.ID); got.payload != `{"v":9}` || got.text != "" || got.texts != 2 {
+			t.Fatalf("readers see %+v, want the replacement (no text)", got)
 		}
 		// A vector-only upsert keeps the visible payload.
 		if _, err := s.Upsert(ctx, c.ID, &SliceSource{Docs: []DocumentInput{{ID: "g1", Features: map[string][]float32{"e": {7, 7, 7, 7}}}}}); err != nil {

@@ -605,7 +605,15 @@ var migrations = []string{
 	migrationLeaseToken,
 	migrationSegments, // store/segments.go: vector chunks on a bucket
 	migrationArtifactsToken,
+	migrationDocumentsPayload,
 }
+
+// migrationDocumentsPayload indexes the documents with a payload, visible
+// or staged (see payloadTexts): without it, labelling a run's clusters
+// read every row of a collection of bare vectors to find none (0.34–0.46 s
+// for 1,000,000 documents). Documents without a payload are not in it, so
+// imports of vectors alone do not pay for it.
+const migrationDocumentsPayload = `CREATE INDEX documents_payload ON documents (collection_id) WHERE payload IS NOT NULL OR next_payload IS NOT NULL;`
 
 // migrationArtifactsToken records which claim of a run wrote the artifacts
 // its result describes (see Run.ArtifactsKey).
