@@ -572,11 +572,12 @@ func TestCoreCountIndependent(t *testing.T, f Factory) {
 	cent := centroidsFor(c, x, 17)
 	labels := labelsFor(c.N, c.K, 18)
 	type result struct {
-		labels []int32
-		dist   []float32
-		sums   []float64
-		knn    []int32
-		cds    []float64
+		labels   []int32
+		dist     []float32
+		sums     []float64
+		longSums []float64
+		knn      []int32
+		cds      []float64
 	}
 	run := func(procs int) result {
 		old := runtime.GOMAXPROCS(procs)
@@ -591,6 +592,20 @@ func TestCoreCountIndependent(t *testing.T, f Factory) {
 		}
 		r.sums = make([]float64, c.K*c.D)
 		if err := b.SumByLabel(ctx, ds, labels, c.K, r.sums, make([]int64, c.K)); err != nil {
+			t.Fatal(err)
+		}
+		// Rows enough for the CPU backend to sum in several chunks (of
+		// 16,384 rows), more than some core counts add at once, scaled
+		// over 48 binary orders so that float64 sums round and their
+		// order shows.
+		long := Case{N: 70_000, D: 8, K: 10}
+		xLong := Data(long, 19)
+		for i := range xLong {
+			xLong[i] = float32(math.Ldexp(float64(xLong[i]), (i/long.D*7)%48-24))
+		}
+		dsLong := upload(t, b, xLong, long.N, long.D)
+		r.longSums = make([]float64, long.K*long.D)
+		if err := b.SumByLabel(ctx, dsLong, labelsFor(long.N, long.K, 20), long.K, r.longSums, make([]int64, long.K)); err != nil {
 			t.Fatal(err)
 		}
 		r.knn = make([]int32, c.N*5)
@@ -611,7 +626,7 @@ func TestCoreCountIndependent(t *testing.T, f Factory) {
 		if !slices.Equal(one.labels, got.labels) || !slices.Equal(one.dist, got.dist) {
 			t.Errorf("GOMAXPROCS=%d: Assign differs from GOMAXPROCS=1", procs)
 		}
-		if !slices.Equal(one.sums, got.sums) {
+		if !slices.Equal(one.sums, got.sums) || !slices.Equal(one.longSums, got.longSums) {
 			t.Errorf("GOMAXPROCS=%d: SumByLabel differs from GOMAXPROCS=1", procs)
 		}
 		if !slices.Equal(one.knn, got.knn) {
