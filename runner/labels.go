@@ -59,12 +59,19 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 		}
 	}
 	all := res.AllClusters()
-	members := clusterMembers(res, all)
 	v := res.Vectors
 	input := make([]labeling.Cluster, len(all))
 	orders := make([][]int, len(all)) // member rows, closest to the centroid first
 	withLLM := l != nil && l.Enabled && r.cfg.LLM != nil
+	var members [][]int
+	if withLLM || slices.ContainsFunc(texts, func(t string) bool { return t != "" }) {
+		members = clusterMembers(res, all)
+	}
 	for j, c := range all {
+		if members == nil {
+			input[j] = labeling.Cluster{ID: c.ID}
+			continue // no text anywhere, and no LLM to sample for
+		}
 		rows := members[j]
 		input[j] = labeling.Cluster{ID: c.ID}
 		if !withLLM && !slices.ContainsFunc(rows, func(i int) bool { return texts[i] != "" }) {
@@ -178,6 +185,18 @@ func decodeAnswer(raw json.RawMessage) (map[string]any, bool) {
 func clusterMembers(res *engine.Result, all []engine.Cluster) [][]int {
 	members := make([][]int, len(all))
 	if res.Leaf == nil {
+		// Counted first, so that the lists share one allocation.
+		count := make([]int, len(all))
+		for _, l := range res.Labels {
+			if l >= 0 {
+				count[l]++
+			}
+		}
+		rows, at := make([]int, 0, len(res.Labels)), 0
+		for j, c := range count {
+			members[j] = rows[at : at : at+c]
+			at += c
+		}
 		for i, l := range res.Labels {
 			if l >= 0 {
 				members[l] = append(members[l], i)
