@@ -10,8 +10,11 @@ import (
 // TestLoadVectorsInRanges: a feature of more than parallelLoadRows rows is
 // read in row ranges on several connections; the result is every visible
 // vector once, in row order (an updated document's new row last), with the
-// right values, with and without a filter.
+// right values, with and without a filter. Runs of rows of 4 KiB and more
+// are read from local files in pieces (parallelReadBytes).
 func TestLoadVectorsInRanges(t *testing.T) {
+	defer func(old int) { parallelReadBytes = old }(parallelReadBytes)
+	parallelReadBytes = 4 << 10
 	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
 		ctx := context.Background()
@@ -62,9 +65,12 @@ func TestLoadVectorsInRanges(t *testing.T) {
 				t.Fatalf("filter %q: %d rows (%d ids), want %d", filter, v.N, len(v.IDs), len(want))
 			}
 			for p, i := range want {
-				id := fmt.Sprintf("d%06d", max(i, -i))
-				if v.IDs[p] != id || v.X[2*p] != float32(i) {
-					t.Fatalf("filter %q: row %d is %s %v, want %s %v", filter, p, v.IDs[p], v.X[2*p:2*p+2], id, float32(i))
+				id, second := fmt.Sprintf("d%06d", max(i, -i)), float32(1)
+				if i < 0 {
+					second = 2
+				}
+				if v.IDs[p] != id || v.X[2*p] != float32(i) || v.X[2*p+1] != second {
+					t.Fatalf("filter %q: row %d is %s %v, want %s [%v %v]", filter, p, v.IDs[p], v.X[2*p:2*p+2], id, float32(i), second)
 				}
 			}
 		}

@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clusterd/clusterd/blob"
@@ -182,10 +184,38 @@ type fileRows struct {
 	dim int64
 }
 
+// readRows reads a run of parallelReadBytes or more in pieces, one per
+// core (at least two), at once: most of such a read is the kernel faulting
+// in the destination's fresh pages, which the cores share (measured on
+// 1,000,000 × 128 rows, the first load of a fresh process: 0.82–1.18 s
+// read whole, 0.71–0.82 s in two pieces on 2 cores).
 func (r *fileRows) readRows(row int64, dst []float32) error {
-	_, err := r.f.ReadAt(rawbytes.Float32s(dst), row*r.dim*4)
-	return err
+	buf, off := rawbytes.Float32s(dst), row*r.dim*4
+	pieces := 1
+	if len(buf) >= parallelReadBytes {
+		pieces = max(2, runtime.GOMAXPROCS(0))
+	}
+	if pieces == 1 {
+		_, err := r.f.ReadAt(buf, off)
+		return err
+	}
+	errs := make([]error, pieces)
+	var wg sync.WaitGroup
+	for p := range pieces {
+		lo, hi := len(buf)*p/pieces, len(buf)*(p+1)/pieces
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[p] = r.f.ReadAt(buf[lo:hi], off+int64(lo))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
+
+// parallelReadBytes is the size from which fileRows.readRows reads in
+// pieces. A variable for tests.
+var parallelReadBytes = 64 << 20
 
 func (r *fileRows) Close() error { return r.f.Close() }
 
