@@ -303,7 +303,7 @@ func (r *Runner) clusterAttributes(ctx context.Context, ns string, cfg *model.Cr
 	var data *dataset
 	c := &clustering{}
 	if feats != nil {
-		if data, err = r.loadBlocks(ctx, ns, cfg, feats); err != nil {
+		if data, err = r.loadBlocks(ctx, ns, cfg, feats, false); err != nil {
 			return nil, err
 		}
 		weights := make([]float64, len(feats))

@@ -25,6 +25,18 @@ type dataset struct {
 	Blocks []block
 	// Payloads are the rows' payloads (attribute clusters only).
 	Payloads []json.RawMessage
+	// closers release the vectors store.MapVectors mapped (see release).
+	closers []func() error
+}
+
+// release unmaps the stored vectors loadBlocks mapped: the dataset's rows,
+// and every slice of them, must not be used after. Vectors read into
+// memory are left to the garbage collector.
+func (d *dataset) release() {
+	for _, c := range d.closers {
+		c() // munmap of a mapping of ours does not fail
+	}
+	d.closers = nil
 }
 
 // block is one feature's stored vectors of a dataset's rows.
@@ -70,9 +82,20 @@ func gather(x []float32, d int, rows []int) []float32 {
 // collection of collection_ids, restricted by the cluster's filters, into
 // the dataset's Blocks: one row per document that has every feature (the
 // others are left out), in the first feature's order, collections one
-// after the other. X is left for the strategy to build.
-func (r *Runner) loadBlocks(ctx context.Context, ns string, cfg *model.CreateClusterRequest, feats []string) (*dataset, error) {
+// after the other. X is left for the strategy to build. With mapped, large
+// runs of stored rows are mapped rather than read (store.MapVectors), and
+// the caller must release the dataset when done with it.
+func (r *Runner) loadBlocks(ctx context.Context, ns string, cfg *model.CreateClusterRequest, feats []string, mapped bool) (_ *dataset, err error) {
 	out := &dataset{Blocks: make([]block, len(feats))}
+	defer func() {
+		if err != nil {
+			out.release()
+		}
+	}()
+	load := r.cfg.Store.LoadVectors
+	if mapped {
+		load = r.cfg.Store.MapVectors
+	}
 	for b, uri := range feats {
 		out.Blocks[b].URI = uri
 	}
@@ -90,9 +113,10 @@ func (r *Runner) loadBlocks(ctx context.Context, ns string, cfg *model.CreateClu
 			if out.Blocks[i].Name == "" {
 				out.Blocks[i].Name = f.Name
 			}
-			if parts[i], err = r.cfg.Store.LoadVectors(ctx, col.ID, f, cfg.Filters); err != nil {
+			if parts[i], err = load(ctx, col.ID, f, cfg.Filters); err != nil {
 				return nil, filterError(err)
 			}
+			out.closers = append(out.closers, parts[i].Close)
 		}
 		if len(parts) > 1 {
 			parts = align(parts)

@@ -27,7 +27,7 @@ func LoadDataset(ctx context.Context, st *store.Store, ns string, cfg *model.Cre
 	if vc.MultiFeatureStrategy == model.StrategyIndependent {
 		feats = feats[:1]
 	}
-	data, err := r.loadBlocks(ctx, ns, cfg, feats)
+	data, err := r.loadBlocks(ctx, ns, cfg, feats, false)
 	if err != nil {
 		return nil, 0, 0, nil, err
 	}

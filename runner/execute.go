@@ -83,6 +83,17 @@ type clustering struct {
 	// load is the seconds spent reading the documents and joining their
 	// features (the load phase).
 	load float64
+	// release unmaps the parts' mapped vectors (see dataset.release); nil
+	// when none are.
+	release func()
+}
+
+// free releases the clustering's mapped vectors: nothing may use its
+// parts' rows after.
+func (c *clustering) free() {
+	if c.release != nil {
+		c.release()
+	}
 }
 
 // execute runs the clustering of one run, labels it, writes its artifacts,
@@ -115,6 +126,7 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	if err != nil {
 		return store.Outcome{}, err
 	}
+	defer c.free() // after every use of the rows, the projection's included
 	var phases engine.Phases
 	for _, p := range c.parts {
 		phases.Add(p.res.Stats.PhaseSeconds)
@@ -125,6 +137,12 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	// on one core).
 	projected := make(chan projections, 1)
 	go func() { projected <- projectParts(c.parts) }()
+	received := false
+	defer func() {
+		if !received { // returning early: the projection still reads the rows
+			<-projected
+		}
+	}()
 	t := time.Now()
 	var llmErrors []string
 	for _, p := range c.parts {
@@ -140,7 +158,8 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	}
 	phases.Labels = time.Since(t).Seconds()
 	t = time.Now()
-	proj := <-projected // before any return: the goroutine ends
+	proj := <-projected
+	received = true
 	// The projection phase is what the run still waited for it after the
 	// labels, so that the phases add up to at most the run's time.
 	waited := time.Since(t).Seconds()
@@ -293,10 +312,18 @@ func (r *Runner) clusterVectors(ctx context.Context, ns string, cfg *model.Creat
 		feats = []string{""}
 	}
 	t0 := time.Now()
-	data, err := r.loadBlocks(ctx, ns, cfg, feats)
+	data, err := r.loadBlocks(ctx, ns, cfg, feats, true)
 	if err != nil {
 		return nil, err
 	}
+	// The mapped rows are the returned clustering's to release, or else
+	// released here.
+	kept := false
+	defer func() {
+		if !kept {
+			data.release()
+		}
+	}()
 	var bytes int
 	for _, b := range data.Blocks {
 		bytes += len(b.X) * 4
@@ -312,10 +339,11 @@ func (r *Runner) clusterVectors(ctx context.Context, ns string, cfg *model.Creat
 	spec := engine.Spec{Algorithm: vc.ClusteringMethod, Params: vc.Params(), Pipeline: PipelineOf(vc)}
 	if vc.MultiFeatureStrategy == model.StrategyIndependent && len(feats) > 1 {
 		c, err := r.clusterIndependent(ctx, exec, data, spec, res, progress, log)
-		if c != nil {
-			c.load = load
+		if err != nil {
+			return nil, err
 		}
-		return c, err
+		c.load, c.release, kept = load, data.release, true
+		return c, nil
 	}
 	c := &clustering{load: load}
 	weights := make([]float64, len(feats))
@@ -345,6 +373,7 @@ func (r *Runner) clusterVectors(ctx context.Context, ns string, cfg *model.Creat
 		return nil, err
 	}
 	c.parts = []*part{{data: data, res: result}}
+	c.release, kept = data.release, true
 	return c, nil
 }
 

@@ -37,7 +37,9 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(dir)
+	// Every run maps its stored vectors (store.MapVectors), however few:
+	// a use of them after the run released them faults.
+	st, err := store.OpenWith(store.Options{Dir: dir, MapBytes: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

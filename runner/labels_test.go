@@ -75,7 +75,7 @@ func (f *fakeChat) promptOf(marker string) string {
 func labelFixture(t *testing.T) (*store.Store, *dataset, *engine.Result) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(t.TempDir())
+	st, err := store.OpenWith(store.Options{Dir: t.TempDir(), MapBytes: 1}) // runs map their vectors
 	if err != nil {
 		t.Fatal(err)
 	}

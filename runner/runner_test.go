@@ -71,7 +71,7 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := store.Open(dir)
+	st, err := store.OpenWith(store.Options{Dir: dir, MapBytes: 1}) // runs map their vectors
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1078,7 +1078,23 @@ type Vectors struct {
 	N   int
 	D   int
 	IDs []string // document ids, one per row
+	// release unmaps X when MapVectors mapped it (nil otherwise).
+	release func() error
 }
+
+// Close releases X when MapVectors mapped it from a segment file; X must
+// not be used after. For vectors read into memory it does nothing. It may
+// be called more than once, on any copy of v.
+func (v Vectors) Close() error {
+	if v.release == nil {
+		return nil
+	}
+	return v.release()
+}
+
+// DefaultMapBytes is Options.MapBytes's default: MapVectors maps vectors
+// of 64 MiB and more.
+const DefaultMapBytes = 64 << 20
 
 // LoadVectors reads every vector of a feature (of the documents matching
 // filters, a filter tree over document fields as in Query.Filters) in the
@@ -1086,6 +1102,23 @@ type Vectors struct {
 // each straight into the result, so an unfiltered, never-updated collection
 // loads with one sequential read of its segment file.
 func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature, filters json.RawMessage) (Vectors, error) {
+	return s.loadVectors(ctx, collectionID, f, filters, false)
+}
+
+// MapVectors is LoadVectors, but when the rows it returns are one run of a
+// local segment file (a collection never updated nor filtered, as a bulk
+// import leaves it) of at least Options.MapBytes, X is a private mapping of
+// the file rather than a copy: loading costs no read into fresh memory
+// (the first load of 1,000,000 × 128 rows took 0.25–0.3 s of its 0.7–0.8 s
+// in that read), and the rows stay in the page cache, shared, instead of
+// being held twice. Writing to X changes only this copy. The caller must
+// Close the result when done with X.
+func (s *Store) MapVectors(ctx context.Context, collectionID string, f Feature, filters json.RawMessage) (Vectors, error) {
+	return s.loadVectors(ctx, collectionID, f, filters, s.mapBytes >= 0)
+}
+
+// loadVectors is LoadVectors, mapping (see MapVectors) when mapping is set.
+func (s *Store) loadVectors(ctx context.Context, collectionID string, f Feature, filters json.RawMessage, mapping bool) (Vectors, error) {
 	where, args, err := whereClause(filters, documentFields, s.d)
 	if err != nil {
 		return Vectors{}, err
@@ -1171,8 +1204,8 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 		out.IDs, rowIdx = ids, rs
 	}
 	out.N = len(rowIdx)
-	out.X = make([]float32, out.N*out.D)
 	if out.N == 0 {
+		out.X = []float32{}
 		return out, nil
 	}
 	file, err := s.openRows(ctx, collectionID, f)
@@ -1180,6 +1213,18 @@ func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature,
 		return Vectors{}, err
 	}
 	defer file.Close()
+	if fr, ok := file.(*fileRows); ok && mapping && rowIdx[out.N-1]-rowIdx[0] == int64(out.N-1) &&
+		int64(out.N)*int64(out.D)*4 >= int64(s.mapBytes) {
+		x, release, err := mapRows(fr.f, rowIdx[0], out.N, out.D)
+		if err != nil {
+			return Vectors{}, fmt.Errorf("store: mapping the vectors of %s: %w", collectionID, err)
+		}
+		if x != nil {
+			out.X, out.release = x, release
+			return out, nil
+		}
+	}
+	out.X = make([]float32, out.N*out.D)
 	for i := 0; i < out.N; {
 		j := i + 1
 		for j < out.N && rowIdx[j] == rowIdx[j-1]+1 {

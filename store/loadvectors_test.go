@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -74,5 +75,83 @@ func TestLoadVectorsInRanges(t *testing.T) {
 				}
 			}
 		}
+	})
+}
+
+// TestMapVectors: MapVectors returns what LoadVectors does. It maps a
+// local segment's rows when they are one run (a fresh import; every
+// document updated), and reads them when they are not
+// (an updated document's row moved to the end, a filter) or live in a
+// bucket. A write to mapped rows changes neither the file nor another
+// load, and Close may be called twice.
+func TestMapVectors(t *testing.T) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		s.mapBytes = 1
+		ctx := context.Background()
+		_, col := setupCollection(t, s)
+		const n = 300
+		docs := make([]DocumentInput, n)
+		for i := range docs {
+			docs[i] = DocumentInput{ID: fmt.Sprintf("d%03d", i), Features: map[string][]float32{"e": {float32(i), 0.5, -float32(i)}},
+				Payload: []byte(fmt.Sprintf(`{"odd":%v}`, i%2 == 1))}
+		}
+		if _, err := s.Upsert(ctx, col.ID, &SliceSource{Docs: docs}); err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.ResolveFeature(ctx, col.ID, "e")
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(step, filter string, wantMapped bool) {
+			t.Helper()
+			var raw []byte
+			if filter != "" {
+				raw = []byte(filter)
+			}
+			want, err := s.LoadVectors(ctx, col.ID, f, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.MapVectors(ctx, col.ID, f, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mapped := got.release != nil; mapped != (wantMapped && !db.s3) {
+				t.Errorf("%s: mapped %v, want %v", step, mapped, wantMapped && !db.s3)
+			}
+			if got.N != want.N || got.D != want.D || !slices.Equal(got.IDs, want.IDs) || !slices.Equal(got.X, want.X) {
+				t.Fatalf("%s: MapVectors %d×%d %v…, LoadVectors %d×%d %v…", step, got.N, got.D, got.X[:min(6, len(got.X))], want.N, want.D, want.X[:min(6, len(want.X))])
+			}
+			if got.N > 0 {
+				got.X[0] = 1e9 // a private copy of the page
+				again, err := s.LoadVectors(ctx, col.ID, f, raw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if again.X[0] != want.X[0] {
+					t.Errorf("%s: a write to mapped rows reached the file: %v, was %v", step, again.X[0], want.X[0])
+				}
+			}
+			if err := errors.Join(got.Close(), got.Close(), want.Close()); err != nil {
+				t.Errorf("%s: Close: %v", step, err)
+			}
+		}
+		check("fresh import", "", true)
+		check("filtered", `{"AND":[{"field":"odd","operator":"eq","value":true}]}`, false)
+		// d150 gets a new vector: its row moves to the end.
+		if _, err := s.Upsert(ctx, col.ID, &SliceSource{Docs: []DocumentInput{{ID: "d150", Features: map[string][]float32{"e": {-1, -1, -1}}}}}); err != nil {
+			t.Fatal(err)
+		}
+		check("after an update", "", false)
+		// Every document gets a new vector: rows 301–600, one run again,
+		// from an offset that is not a page's.
+		for i := range docs {
+			docs[i].Features["e"][1] = 2
+		}
+		if _, err := s.Upsert(ctx, col.ID, &SliceSource{Docs: docs}); err != nil {
+			t.Fatal(err)
+		}
+		check("after updating every document", "", true)
 	})
 }

@@ -96,6 +96,8 @@ type Store struct {
 	cols collectionLocks
 	// blob holds the vector segments as chunks when set (see segments.go).
 	blob blob.Bucket
+	// mapBytes is Options.MapBytes, its default applied.
+	mapBytes int
 	// outputMu serialises the writes and deletes of clusters' output
 	// collections (see outputs.go), which may create a collection.
 	outputMu sync.Mutex
@@ -136,6 +138,10 @@ type Options struct {
 	// bucket cannot be opened without it (ErrWrongPlace). Processes sharing
 	// a database must share the bucket too.
 	Blob blob.Bucket
+	// MapBytes is the size from which MapVectors maps a run of a local
+	// segment file instead of reading it: 0 means DefaultMapBytes, a
+	// negative value never.
+	MapBytes int
 }
 
 // Open opens (creating if needed) the SQLite store in dir, migrates its
@@ -149,7 +155,10 @@ func OpenWith(o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: creating %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, blob: o.Blob, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{dir: dir, blob: o.Blob, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }, mapBytes: o.MapBytes}
+	if s.mapBytes == 0 {
+		s.mapBytes = DefaultMapBytes
+	}
 	var err error
 	switch {
 	case o.DatabaseURL == "" || o.DatabaseURL == "sqlite:":
