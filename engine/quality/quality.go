@@ -164,7 +164,7 @@ func Silhouette(ctx context.Context, be kernels.Backend, in algo.Input, labels [
 	for _, l := range lab {
 		count[l]++
 	}
-	if m*k*8 > fusedSumsLimit(in) {
+	if m*k*8 > fusedSumsLimit(in, m) {
 		return silhouetteBlocked(ctx, be, ds, sub, lab, k, count)
 	}
 	sums := make([]float64, m*k)
@@ -214,17 +214,22 @@ func silhouetteFrom(own, size, b float64) float64 {
 const silhouetteSumsBytes = 32 << 20
 
 // fusedSumsLimit is the most bytes of sums the fused kernel may fill for a
-// run on in: silhouetteSumsBytes, and no more than a sixteenth of the
-// input's vectors, whose size is the floor of the run's peak memory. The
-// fused kernel is about twice as fast as the blocks, but its sums should
-// not add more than a few percent to that peak. Measured with k-means (20
-// iterations, 10,000 sampled rows): 200,000 × 128 with k = 256 (20 MB of
-// sums against a 102 MB input) peaked at 153–155 MB fused and 134–135 MB
-// in blocks, with 0.20 → 0.36 s of metrics; 100,000 × 768 with k = 100
-// (8 MB against 307 MB) stays fused: blocks took 7 MB off a 360 MB peak
-// but doubled its metrics (0.63 → 1.33 s).
-func fusedSumsLimit(in algo.Input) int {
-	return min(silhouetteSumsBytes, in.N*in.D*4/16)
+// silhouette of m rows of in: silhouetteSumsBytes, and no more than the
+// larger of the rows' own copy (m×d float32, which the silhouette makes
+// anyway) and a sixteenth of the input's vectors, whose size is the floor
+// of a run's peak memory. The fused kernel is about twice as fast as the
+// blocks (three times on 20,000 × 768, where the blocks repack the rows
+// for every block), but its sums should not add more than a few percent
+// to that peak. Measured with k-means (20 iterations, 10,000 sampled
+// rows): 200,000 × 128 with k = 256 (20 MB of sums against a 102 MB input
+// and a 5 MB copy) peaked at 153–155 MB fused and 134–135 MB in blocks,
+// with 0.20 → 0.36 s of metrics; 100,000 × 768 with k = 100 (8 MB against
+// 307 MB) stays fused: blocks took 7 MB off a 360 MB peak but doubled its
+// metrics (0.63 → 1.33 s). The exact silhouette of all 20,000 rows of a
+// 20,000 × 768 file with k = 100 (16 MB against a 61 MB copy) stays fused:
+// 2.2 s, against 6.7 s in blocks.
+func fusedSumsLimit(in algo.Input, m int) int {
+	return min(silhouetteSumsBytes, max(m*in.D*4, in.N*in.D*4/16))
 }
 
 // silhouetteBlockBytes bounds a block's distances (sampled rows × block
