@@ -1098,16 +1098,17 @@ const DefaultMapBytes = 64 << 20
 
 // LoadVectors reads every vector of a feature (of the documents matching
 // filters, a filter tree over document fields as in Query.Filters) in the
-// order they were written. Runs of consecutive rows are read with one read
-// each straight into the result, so an unfiltered, never-updated collection
-// loads with one sequential read of its segment file.
+// order they were written. Runs of consecutive rows are read straight into
+// the result, each with one read (in pieces read at once when long; see
+// fileRows.readRows), so an unfiltered, never-updated collection loads
+// with one sequential read of its segment file.
 func (s *Store) LoadVectors(ctx context.Context, collectionID string, f Feature, filters json.RawMessage) (Vectors, error) {
 	return s.loadVectors(ctx, collectionID, f, filters, false)
 }
 
 // MapVectors is LoadVectors, but when the rows it returns are one run of a
-// local segment file (a collection never updated nor filtered, as a bulk
-// import leaves it) of at least Options.MapBytes, X is a private mapping of
+// local segment file (a collection as a bulk import leaves it, clustered
+// unfiltered) of at least Options.MapBytes, X is a private mapping of
 // the file rather than a copy: loading costs no read into fresh memory
 // (the first load of 1,000,000 × 128 rows took 0.25–0.3 s of its 0.7–0.8 s
 // in that read), and the rows stay in the page cache, shared, instead of
@@ -1335,12 +1336,12 @@ func (s *Store) payloadTexts(ctx context.Context, collectionID string, paths, id
 }
 
 // payloadTextsSQL selects the document id and cols (expressions of payload)
-// of a collection's documents (the first argument) with a visible payload
-// and the condition only. It reads the table itself rather than the reader
-// view, with the view's rules spelled out, so that the documents with a
-// payload are found through documents_payload: a collection of bare
-// vectors (a million, imported from .npy) is answered without reading its
-// rows.
+// of the documents with a visible payload of the collection that is the
+// query's first argument, and the condition only. It reads the table
+// itself rather than the reader view, with the view's rules spelled out,
+// so that the documents with a payload are found through
+// documents_payload: a collection of bare vectors (a million, imported
+// from .npy) is answered without reading its rows.
 func payloadTextsSQL(cols, only string) string {
 	return `SELECT document_id, ` + cols + ` FROM (SELECT document_id,
 		CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN payload ELSE COALESCE(next_payload, payload) END AS payload

@@ -80,10 +80,10 @@ func TestLoadVectorsInRanges(t *testing.T) {
 
 // TestMapVectors: MapVectors returns what LoadVectors does. It maps a
 // local segment's rows when they are one run (a fresh import; every
-// document updated), and reads them when they are not
-// (an updated document's row moved to the end, a filter) or live in a
-// bucket. A write to mapped rows changes neither the file nor another
-// load, and Close may be called twice.
+// document updated), and reads them when they are not (an updated
+// document's row moved to the end, a filter) or live in a bucket. A write
+// to mapped rows changes neither the file nor another load, and Close may
+// be called twice.
 func TestMapVectors(t *testing.T) {
 	forEachPlace(t, func(t *testing.T, db *testDB) {
 		s := db.open(t)
