@@ -11,11 +11,11 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/clusterd/clusterd/blob"
 	"github.com/clusterd/clusterd/internal/ids"
+	"github.com/clusterd/clusterd/internal/parallel"
 	"github.com/clusterd/clusterd/internal/rawbytes"
 )
 
@@ -200,16 +200,10 @@ func (r *fileRows) readRows(row int64, dst []float32) error {
 		return err
 	}
 	errs := make([]error, pieces)
-	var wg sync.WaitGroup
-	for p := range pieces {
+	parallel.For(context.Background(), pieces, pieces, func(p int) {
 		lo, hi := len(buf)*p/pieces, len(buf)*(p+1)/pieces
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[p] = r.f.ReadAt(buf[lo:hi], off+int64(lo))
-		}()
-	}
-	wg.Wait()
+		_, errs[p] = r.f.ReadAt(buf[lo:hi], off+int64(lo))
+	})
 	return errors.Join(errs...)
 }
 
