@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -20,7 +21,7 @@ func TestLoadVectorsInRanges(t *testing.T) {
 		s := db.open(t)
 		ctx := context.Background()
 		_, col := setupCollection(t, s)
-		n := parallelLoadRows + 20_001
+		n := int(parallelLoadRows) + 20_001
 		docs := make([]DocumentInput, n)
 		for i := range docs {
 			docs[i] = DocumentInput{ID: fmt.Sprintf("d%06d", i), Features: map[string][]float32{"e": {float32(i), 1}},
@@ -75,6 +76,77 @@ func TestLoadVectorsInRanges(t *testing.T) {
 				}
 			}
 		}
+	})
+}
+
+// TestLoadVectorsOneState: the parts of a load read one state of the
+// database, the first part's, even when a write commits while the others
+// start. Here a document's vector is replaced at that moment: its row
+// moves past the last row the first part saw, so parts that read the new
+// state would return it neither at its old row nor at its new one.
+func TestLoadVectorsOneState(t *testing.T) {
+	defer func(old int64) { parallelLoadRows = old }(parallelLoadRows)
+	parallelLoadRows = 100
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(maxLoadParts))
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		_, col := setupCollection(t, s)
+		const n = 400
+		docs := make([]DocumentInput, n)
+		for i := range docs {
+			docs[i] = DocumentInput{ID: fmt.Sprintf("d%03d", i), Features: map[string][]float32{"e": {float32(i), 1}}}
+		}
+		if _, err := s.Upsert(ctx, col.ID, &SliceSource{Docs: docs}); err != nil {
+			t.Fatal(err)
+		}
+		f, err := s.ResolveFeature(ctx, col.ID, "e")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const moved = 350
+		replaced := false
+		afterFirstSnapshot = func() {
+			replaced = true
+			if _, err := s.Upsert(ctx, col.ID, &SliceSource{Docs: []DocumentInput{{ID: fmt.Sprintf("d%03d", moved), Features: map[string][]float32{"e": {-moved, 2}}}}}); err != nil {
+				t.Error(err)
+			}
+		}
+		v, err := s.LoadVectors(ctx, col.ID, f, nil)
+		afterFirstSnapshot = nil
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !replaced {
+			t.Fatal("the load did not read in parts")
+		}
+		check := func(step string, want func(p int) (string, [2]float32)) {
+			t.Helper()
+			if v.N != n || len(v.IDs) != n {
+				t.Fatalf("%s: %d rows (%d ids), want %d", step, v.N, len(v.IDs), n)
+			}
+			for p := range n {
+				id, x := want(p)
+				if v.IDs[p] != id || v.X[2*p] != x[0] || v.X[2*p+1] != x[1] {
+					t.Fatalf("%s: row %d is %s %v, want %s %v", step, p, v.IDs[p], v.X[2*p:2*p+2], id, x)
+				}
+			}
+		}
+		check("load started before the replacement", func(p int) (string, [2]float32) {
+			return fmt.Sprintf("d%03d", p), [2]float32{float32(p), 1}
+		})
+		if v, err = s.LoadVectors(ctx, col.ID, f, nil); err != nil {
+			t.Fatal(err)
+		}
+		check("load after it", func(p int) (string, [2]float32) {
+			switch {
+			case p == n-1:
+				return fmt.Sprintf("d%03d", moved), [2]float32{-moved, 2}
+			case p >= moved:
+				p++
+			}
+			return fmt.Sprintf("d%03d", p), [2]float32{float32(p), 1}
+		})
 	})
 }
 

@@ -29,6 +29,8 @@ func TestQueryPlans(t *testing.T) {
 		{"a feature's rows in a range (LoadVectors)", `SELECT v.document_id, v.row FROM main.vectors v
 			WHERE v.collection_id = ? AND v.feature = ? AND v.gen NOT IN (SELECT gen FROM imports) AND v.row >= ? AND v.row < ? ORDER BY v.row`,
 			"USING COVERING INDEX vectors_row_cover (collection_id=? AND feature=? AND row>? AND row<?)", []any{"c", "f", 0, 10}},
+		{"the documents an upsert's flush inserted (on the writer, where documents is the table)", strings.Replace(countInsertedSQL, "FROM documents", "FROM main.documents", 1),
+			"SEARCH main.documents USING COVERING INDEX documents_seq (collection_id=? AND seq>? AND seq<?)", []any{"c", 1, 2}},
 		{"the documents with a payload (PayloadTexts)", payloadTextsSQL("payload", ""),
 			"SEARCH main.documents USING INDEX documents_payload (collection_id=?)", []any{"c"}},
 	} {

@@ -110,6 +110,15 @@ type Store struct {
 	nstmts atomic.Int32
 	// namespaces caches resolved namespaces by the reference used.
 	namespaces sync.Map
+	// commitMu (SQLite) is held for writing by every commit of a write
+	// transaction, which adds one to commits, and for reading while
+	// LoadVectors takes the snapshots of its parts (see loadSnapshots).
+	commitMu sync.RWMutex
+	commits  uint64
+	// loadSlot lets one LoadVectors at a time gather the connections of
+	// its parts: two loads each holding some while waiting for more could
+	// wait for each other forever.
+	loadSlot chan struct{}
 	// gen counts committed writes; latest caches LatestResult answers
 	// tagged with the generation they were read at (see LatestResult).
 	gen    atomic.Uint64
@@ -155,7 +164,7 @@ func OpenWith(o Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: creating %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, blob: o.Blob, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }, mapBytes: o.MapBytes}
+	s := &Store{dir: dir, blob: o.Blob, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }, mapBytes: o.MapBytes, loadSlot: make(chan struct{}, 1)}
 	if s.mapBytes == 0 {
 		s.mapBytes = DefaultMapBytes
 	}
@@ -460,7 +469,16 @@ func (s *Store) txMode(ctx context.Context, durable bool, fn func(*sql.Tx) error
 		t.Rollback()
 		return fmt.Errorf("store: %w", err)
 	}
-	if err := t.Commit(); err != nil {
+	if s.d == dialectSQLite {
+		s.commitMu.Lock()
+		if err = t.Commit(); err == nil {
+			s.commits++
+		}
+		s.commitMu.Unlock()
+	} else {
+		err = t.Commit()
+	}
+	if err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	s.gen.Add(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -90,6 +91,66 @@ func TestUpsertIsAllOrNothing(t *testing.T) {
 			t.Fatalf("vectors after the failed batch: %d rows %v %v", v.N, v.X, err)
 		}
 	})
+}
+
+// TestUpsertCounts: an upsert reports as inserted the documents whose id
+// the collection did not have, and as updated every other document it
+// wrote (an id sent twice in one upsert is inserted once, then updated),
+// in one transaction and staged (more than stageDocuments), and the
+// collection ends up with one document per distinct id.
+func TestUpsertCounts(t *testing.T) {
+	ids := func(prefix string, lo, hi int) []string {
+		var out []string
+		for i := lo; i < hi; i++ {
+			out = append(out, fmt.Sprintf("%s%d", prefix, i))
+		}
+		return out
+	}
+	big := 2*stageDocuments + 7
+	for _, c := range []struct {
+		name    string
+		upserts [][]string
+		want    []UpsertStats // per upsert
+		total   int           // documents at the end
+	}{
+		{"new, then some again with new ones", [][]string{ids("a", 0, 3), append(ids("a", 1, 3), "b")},
+			[]UpsertStats{{3, 0}, {1, 2}}, 4},
+		{"an id twice in one upsert", [][]string{{"a", "b", "a"}}, []UpsertStats{{2, 1}}, 2},
+		{"staged, half of it existing", [][]string{ids("a", 0, big/2), ids("a", 0, big)},
+			[]UpsertStats{{big / 2, 0}, {big - big/2, big / 2}}, big},
+		{"staged, an id in two batches", [][]string{append(ids("a", 0, big), "a3")},
+			[]UpsertStats{{big, 1}}, big},
+		{"staged over a staged import, all of it again", [][]string{ids("a", 0, big), ids("a", 0, big)},
+			[]UpsertStats{{big, 0}, {0, big}}, big},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, db *testDB) {
+				s := db.open(t)
+				ctx := context.Background()
+				_, col := setupCollection(t, s)
+				for i, list := range c.upserts {
+					in := make([]DocumentInput, len(list))
+					for j, id := range list {
+						in[j] = DocumentInput{ID: id, Features: map[string][]float32{"e": {float32(j), 1}}}
+					}
+					got, err := s.Upsert(ctx, col.ID, &SliceSource{Docs: in})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got != c.want[i] {
+						t.Errorf("upsert %d: %+v, want %+v", i, got, c.want[i])
+					}
+				}
+				page, err := s.ListDocuments(ctx, col.ID, Query{Limit: 1, IncludeTotal: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if page.Total != c.total {
+					t.Errorf("%d documents, want %d", page.Total, c.total)
+				}
+			})
+		})
+	}
 }
 
 // TestPartialRowIsCutOff: bytes a crash left at the end of a segment (a
