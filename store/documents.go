@@ -1150,11 +1150,6 @@ func (s *Store) loadVectors(ctx context.Context, collectionID string, f Feature,
 	if err != nil {
 		return Vectors{}, err
 	}
-	defer func() {
-		for _, tx := range txs {
-			tx.Rollback()
-		}
-	}()
 	parts := len(txs)
 	type part struct {
 		ids  []string
@@ -1192,6 +1187,9 @@ func (s *Store) loadVectors(ctx context.Context, collectionID string, f Feature,
 		}()
 	}
 	wg.Wait()
+	for _, tx := range txs { // done with the database: let checkpoints pass the snapshot
+		tx.Rollback()
+	}
 	out := Vectors{D: f.Dim}
 	var rowIdx []int64
 	for p, r := range results {
