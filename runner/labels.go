@@ -68,12 +68,11 @@ func (r *Runner) labelClusters(ctx context.Context, data *dataset, res *engine.R
 		members = clusterMembers(res, all)
 	}
 	for j, c := range all {
+		input[j] = labeling.Cluster{ID: c.ID}
 		if members == nil {
-			input[j] = labeling.Cluster{ID: c.ID}
 			continue // no text anywhere, and no LLM to sample for
 		}
 		rows := members[j]
-		input[j] = labeling.Cluster{ID: c.ID}
 		if !withLLM && !slices.ContainsFunc(rows, func(i int) bool { return texts[i] != "" }) {
 			continue // nothing to order: no text, and no LLM to sample for
 		}
