@@ -380,7 +380,7 @@ func (u *upsert) single() error {
 // generation, then makes it all visible at once.
 func (u *upsert) staged(src DocumentSource) (err error) {
 	err = u.s.tx(u.ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(u.ctx, `INSERT INTO imports (collection_id, started_at) VALUES (?, ?) RETURNING gen`, u.col, u.now).Scan(&u.gen)
+		return tx.QueryRowContext(u.ctx, `INSERT INTO imports (collection_id, started_at, seq_floor) VALUES (?, ?, ?) RETURNING gen`, u.col, u.now, u.seq).Scan(&u.gen)
 	})
 	if err != nil {
 		return err

@@ -8,8 +8,8 @@ import (
 
 // TestQueryPlans: SQLite's planner, given plannerStats, looks a document's
 // vectors up by the primary key, reads a feature's rows in order from
-// the covering index and finds the documents with a payload in their
-// partial index. Without the statistics the first read every vector
+// the covering index, finds the documents with a payload in their
+// partial index, and finds an aborted import's rows by index. Without the statistics the first read every vector
 // of the collection for each document listed (two minutes to list 10,000
 // documents of 20,000).
 func TestQueryPlans(t *testing.T) {
@@ -33,6 +33,13 @@ func TestQueryPlans(t *testing.T) {
 			"SEARCH main.documents USING COVERING INDEX documents_seq (collection_id=? AND seq>? AND seq<?)", []any{"c", 1, 2}},
 		{"the documents with a payload (PayloadTexts)", payloadTextsSQL("payload", ""),
 			"SEARCH main.documents USING INDEX documents_payload (collection_id=?)", []any{"c"}},
+		// abortImport, without an index by generation.
+		{"the documents an import inserted", strings.Replace(strings.Replace(importedDocumentsSQL, "FROM documents", "FROM main.documents", 1), "LIMIT", "LIMIT 10", 1),
+			"SEARCH main.documents USING INDEX documents_seq (collection_id=? AND seq>?)", []any{"c", 1, 2}},
+		{"the documents an import touched", strings.Replace(strings.Replace(touchedDocumentsSQL, "FROM documents", "FROM main.documents", 1), "LIMIT", "LIMIT 10", 1),
+			"SEARCH main.documents USING INDEX documents_next (next_gen=?)", []any{2, "c"}},
+		{"the vectors of a batch of those documents", `DELETE FROM main.vectors WHERE collection_id = ? AND document_id IN (?, ?)`,
+			"SEARCH main.vectors USING INDEX sqlite_autoindex_vectors_1 (collection_id=? AND document_id=?)", []any{"c", "a", "b"}},
 	} {
 		rows, err := s.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+c.query, c.args...)
 		if err != nil {

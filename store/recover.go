@@ -100,29 +100,61 @@ func (s *Store) batched(ctx context.Context, query string, args ...any) error {
 // it inserted, the replacements it staged, the features it created, and
 // last its imports row (so that a cleanup cut short is redone by Open).
 // Segment bytes are the caller's (or Open's) to truncate.
+//
+// No index is kept by generation (each would be one more B-tree written
+// per imported row). The import's new documents are found by sequence
+// number: it took numbers above its collection's highest (seq_floor, kept
+// in its imports row), and upserts into one collection run one at a time,
+// so they are among the documents past seq_floor (documents_seq). The
+// documents it touched are found by their staged replacement (next_gen,
+// documents_next), and its vectors through both: a vector is written with
+// its document, so a vector of generation gen belongs to a new document or
+// to a touched one. Each batch of documents is settled with its vectors in
+// one transaction, so a cleanup cut short leaves no vector behind.
 func (s *Store) abortImport(ctx context.Context, gen int64, col string) error {
-	feats, err := s.rawFeatureNames(ctx, col)
-	if err != nil {
-		return err
+	var floor sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT seq_floor FROM imports WHERE gen = ?`, gen).Scan(&floor)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: removing staged import %d: %w", gen, err)
 	}
-	steps := []struct {
-		q    string
-		args []any
-	}{
-		{`DELETE FROM documents WHERE rowid IN (SELECT rowid FROM documents WHERE collection_id = ? AND gen = ? LIMIT)`, []any{col, gen}},
-		{`UPDATE documents SET next_gen = NULL, next_payload = NULL, next_updated_at = NULL WHERE rowid IN (SELECT rowid FROM documents WHERE next_gen = ? LIMIT)`, []any{gen}},
-		{`UPDATE vectors SET next_gen = NULL, next_row = NULL WHERE rowid IN (SELECT rowid FROM vectors WHERE next_gen = ? LIMIT)`, []any{gen}},
+	if !floor.Valid {
+		floor.Int64 = -1 // registered before seq_floor existed: every document is looked at
 	}
-	for _, f := range feats {
-		steps = append(steps, struct {
-			q    string
-			args []any
-		}{`DELETE FROM vectors WHERE rowid IN (SELECT rowid FROM vectors WHERE collection_id = ? AND feature = ? AND gen = ? LIMIT)`, []any{col, f, gen}})
-	}
-	for _, st := range steps {
-		if err := s.batched(ctx, st.q, st.args...); err != nil {
-			return fmt.Errorf("store: removing staged import %d: %w", gen, err)
+	if s.d == dialectPostgres {
+		// The import's rows may be unknown to the planner's statistics,
+		// which would then scan the collection for each batch's ids.
+		for _, t := range []string{"documents", "vectors"} {
+			if _, err := s.exec(ctx, `ANALYZE main.`+t); err != nil {
+				return fmt.Errorf("store: removing staged import %d: %w", gen, err)
+			}
 		}
+	}
+	err = s.documentBatches(ctx, importedDocumentsSQL, []any{col, floor.Int64, gen},
+		func(tx *sql.Tx, in string, ids []any) error {
+			args := append([]any{col}, ids...)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM vectors WHERE collection_id = ? AND document_id IN `+in, args...); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `DELETE FROM documents WHERE collection_id = ? AND document_id IN `+in, args...)
+			return err
+		})
+	if err == nil {
+		err = s.documentBatches(ctx, touchedDocumentsSQL, []any{gen, col},
+			func(tx *sql.Tx, in string, ids []any) error {
+				// A feature the document did not have: a row of its own.
+				if _, err := tx.ExecContext(ctx, `DELETE FROM vectors WHERE collection_id = ? AND gen = ? AND document_id IN `+in, append([]any{col, gen}, ids...)...); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `UPDATE documents SET next_gen = NULL, next_payload = NULL, next_updated_at = NULL
+					WHERE collection_id = ? AND document_id IN `+in, append([]any{col}, ids...)...)
+				return err
+			})
+	}
+	if err == nil {
+		err = s.batched(ctx, `UPDATE vectors SET next_gen = NULL, next_row = NULL WHERE rowid IN (SELECT rowid FROM vectors WHERE next_gen = ? LIMIT)`, gen)
+	}
+	if err != nil {
+		return fmt.Errorf("store: removing staged import %d: %w", gen, err)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM features WHERE collection_id = ? AND gen = ?`, col, gen); err != nil {
@@ -133,22 +165,59 @@ func (s *Store) abortImport(ctx context.Context, gen int64, col string) error {
 	})
 }
 
-// rawFeatureNames lists a collection's features, staged ones included.
-func (s *Store) rawFeatureNames(ctx context.Context, col string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name FROM main.features WHERE collection_id = ?`, col)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
+// The documents an import inserted (collection, seq_floor, generation) and
+// those it staged a replacement for (generation, collection), as
+// abortImport reads them (TestQueryPlans checks their indexes).
+const (
+	importedDocumentsSQL = `SELECT document_id FROM documents WHERE collection_id = ? AND seq > ? AND gen = ? ORDER BY seq LIMIT`
+	touchedDocumentsSQL  = `SELECT document_id FROM documents WHERE next_gen = ? AND collection_id = ? LIMIT`
+)
+
+// idsPerStatement bounds the document ids one statement of documentBatches
+// lists (SQLite and PostgreSQL bound a statement's parameters).
+const idsPerStatement = 500
+
+// documentBatches reads at most cleanupBatch document ids with sel (its
+// "LIMIT" placeholder replaced) and hands them to settle in groups of at
+// most idsPerStatement, as a placeholder list ("(?, ?, …)") and its
+// arguments, all in one transaction; then again in a new transaction,
+// until sel finds nothing. settle must change the documents so that sel
+// no longer finds them.
+func (s *Store) documentBatches(ctx context.Context, sel string, args []any, settle func(tx *sql.Tx, in string, ids []any) error) error {
+	sel = strings.Replace(sel, "LIMIT", fmt.Sprintf("LIMIT %d", cleanupBatch), 1)
+	for {
+		var n int
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(ctx, sel, args...)
+			if err != nil {
+				return err
+			}
+			var ids []any
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				ids = append(ids, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			n = len(ids)
+			for lo := 0; lo < len(ids); lo += idsPerStatement {
+				part := ids[lo:min(len(ids), lo+idsPerStatement)]
+				if err := settle(tx, placeholders(len(part), 1), part); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || n == 0 {
+			return err
 		}
-		out = append(out, n)
 	}
-	return out, rows.Err()
 }
 
 // foldCommitted moves the replacements of committed imports into their

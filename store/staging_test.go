@@ -191,10 +191,10 @@ func TestFailedStagedImportLeavesNothing(t *testing.T) {
 		for _, q := range []string{`SELECT COUNT(*) FROM main.documents WHERE gen != 0 AND gen NOT IN (SELECT MIN(gen) FROM main.documents WHERE gen != 0)`,
 			`SELECT COUNT(*) FROM main.documents WHERE next_gen IS NOT NULL`, `SELECT COUNT(*) FROM main.vectors WHERE next_gen IS NOT NULL`,
 			`SELECT COUNT(*) FROM main.features WHERE name = 'extra'`, `SELECT COUNT(*) FROM imports`,
-			`SELECT COUNT(*) FROM main.documents`} {
+			`SELECT COUNT(*) FROM main.documents`, `SELECT COUNT(*) FROM main.vectors`} {
 			var k int
 			s.r.QueryRow(q).Scan(&k)
-			if want := 0; strings.HasSuffix(q, "main.documents") {
+			if want := 0; strings.HasSuffix(q, "main.documents") || strings.HasSuffix(q, "main.vectors") { // one vector ("e") per document
 				if k != n {
 					t.Errorf("%s: %d, want %d", q, k, n)
 				}
@@ -273,6 +273,9 @@ func TestOpenRemovesAKilledImport(t *testing.T) {
 		+ (SELECT COUNT(*) FROM main.features WHERE name = 'extra') + (SELECT COUNT(*) FROM main.documents WHERE next_gen IS NOT NULL)`).Scan(&k)
 		if k != 0 {
 			t.Errorf("%d staged rows survived the restart", k)
+		}
+		if s2.r.QueryRow(`SELECT COUNT(*) FROM main.vectors`).Scan(&k); k != n {
+			t.Errorf("%d vectors rows after the restart, want %d (one per document)", k, n)
 		}
 		close(src.gate)
 		<-done
