@@ -34,6 +34,7 @@ import (
 	"math"
 	"runtime"
 
+	"github.com/clusterd/clusterd/internal/sqdist"
 	"github.com/clusterd/clusterd/kernels"
 )
 
@@ -162,14 +163,8 @@ func rowNorms(b *Backend, x []float32, n, d int, out []float32) {
 // normBlock is the number of rows per task of the row-wise loops.
 const normBlock = 1024
 
-// sqNorm is ‖v‖² accumulated in float64.
-func sqNorm(v []float32) float64 {
-	var s float64
-	for _, e := range v {
-		s += float64(e) * float64(e)
-	}
-	return s
-}
+// sqNorm is ‖v‖² accumulated in float64 (sqdist.Norm).
+func sqNorm(v []float32) float64 { return sqdist.Norm(v) }
 
 // blocks is the number of blocks of size needed to cover n.
 func blocks(n, size int) int { return (n + size - 1) / size }

@@ -18,6 +18,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/clusterd/clusterd/internal/sqdist"
 	"github.com/clusterd/clusterd/kernels"
 	"github.com/clusterd/clusterd/schema"
 )
@@ -266,13 +267,51 @@ func Grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-func SqNorm64(v []float32) float64 {
-	var s float64
-	for _, e := range v {
-		s += float64(e) * float64(e)
+// AddRows64 adds every row of x (rows of len(sum) values, in order) to
+// sum, in float64: the same additions in the same order as the plain loop
+// (sum[t] += x[i·d+t] row after row), so the same bits, but eight features
+// at a time over a block of rows, with their sums in registers. The plain
+// loop keeps each sum in memory and waits for the store of one row before
+// it adds the next (about 8 cycles a value; a column sum of 1,000,000 ×
+// 128 took 0.17 s).
+func AddRows64(sum []float64, x []float32) {
+	d := len(sum)
+	if d == 0 {
+		return
 	}
-	return s
+	const block = 256 // rows per block: 128 KiB at d = 128, read from cache once per 8 features
+	for lo := 0; lo < len(x); lo += block * d {
+		xb := x[lo:min(len(x), lo+block*d)]
+		t := 0
+		for ; t+8 <= d; t += 8 {
+			s := sum[t : t+8 : t+8]
+			s0, s1, s2, s3, s4, s5, s6, s7 := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+			for i := t; i+8 <= len(xb); i += d {
+				v := xb[i : i+8 : i+8]
+				s0 += float64(v[0])
+				s1 += float64(v[1])
+				s2 += float64(v[2])
+				s3 += float64(v[3])
+				s4 += float64(v[4])
+				s5 += float64(v[5])
+				s6 += float64(v[6])
+				s7 += float64(v[7])
+			}
+			s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7] = s0, s1, s2, s3, s4, s5, s6, s7
+		}
+		for ; t < d; t++ {
+			st := sum[t]
+			for i := t; i < len(xb); i += d {
+				st += float64(xb[i])
+			}
+			sum[t] = st
+		}
+	}
 }
+
+// SqNorm64 is ‖v‖² accumulated in float64 (sqdist.Norm: each square
+// exact, vectorised where the machine can).
+func SqNorm64(v []float32) float64 { return sqdist.Norm(v) }
 
 // SampleRows returns m distinct indices drawn uniformly from rows, in
 // ascending order, using a seeded generator.

@@ -264,11 +264,7 @@ func seed(ctx context.Context, r *algo.State, p Params, rng *rand.Rand, report f
 // variance, the scale scikit-learn multiplies tol by.
 func MeanVariance(in algo.Input) float64 {
 	mean := make([]float64, in.D)
-	for i := 0; i < in.N; i++ {
-		for t, v := range in.X[i*in.D : (i+1)*in.D] {
-			mean[t] += float64(v)
-		}
-	}
+	algo.AddRows64(mean, in.X[:in.N*in.D])
 	for t := range mean {
 		mean[t] /= float64(in.N)
 	}

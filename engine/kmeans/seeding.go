@@ -93,11 +93,7 @@ func SeedCoreset(ctx context.Context, r *algo.State, k, m, maxIter int, tolAbs f
 func lightweightCoreset(ctx context.Context, r *algo.State, m int, rng *rand.Rand) ([]int, []float64, error) {
 	n, d := r.In.N, r.In.D
 	mean := make([]float64, d)
-	for i := 0; i < n; i++ {
-		for t, v := range r.In.X[i*d : (i+1)*d] {
-			mean[t] += float64(v)
-		}
-	}
+	algo.AddRows64(mean, r.In.X[:n*d])
 	mu := make([]float32, d)
 	for t := range mu {
 		mu[t] = float32(mean[t] / float64(n))

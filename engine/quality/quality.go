@@ -340,11 +340,7 @@ func silhouetteBlockedWith(ctx context.Context, be kernels.Backend, ds kernels.D
 // center subtracts the column means from in.X in place.
 func center(in algo.Input) {
 	mean := make([]float64, in.D)
-	for i := 0; i < in.N; i++ {
-		for t, v := range in.X[i*in.D : (i+1)*in.D] {
-			mean[t] += float64(v)
-		}
-	}
+	algo.AddRows64(mean, in.X[:in.N*in.D])
 	for i := 0; i < in.N; i++ {
 		row := in.X[i*in.D : (i+1)*in.D]
 		for t := range row {

@@ -13,3 +13,12 @@ func sameBits(a, b []float32) (float64, float64) {
 	}
 	return AVX512(&a[0], &b[0], len(a)), y
 }
+
+// sameNormBits is sameBits for the norm routines.
+func sameNormBits(a []float32) (float64, float64) {
+	y := NormAVX2(&a[0], len(a))
+	if !cpu.X86.HasAVX512F {
+		return y, y
+	}
+	return NormAVX512(&a[0], len(a)), y
+}

@@ -16,6 +16,27 @@ func AVX512(a, b *float32, n int) float64
 //go:noescape
 func AVX2(a, b *float32, n int) float64
 
+// NormAVX512 sums a_t² in float64 over t < n, n a multiple of Block: AVX512
+// with b = 0 (the same accumulators and fold).
+//
+//go:noescape
+func NormAVX512(a *float32, n int) float64
+
+// NormAVX2 is NormAVX512 on 4-lane registers, folded in the same tree.
+//
+//go:noescape
+func NormAVX2(a *float32, n int) float64
+
+func bestNormRoutine() func(a *float32, n int) float64 {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		return nil
+	}
+	if cpu.X86.HasAVX512F {
+		return NormAVX512
+	}
+	return NormAVX2
+}
+
 func bestRoutine() func(a, b *float32, n int) float64 {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
 		return nil

@@ -3,3 +3,5 @@
 package sqdist
 
 func bestRoutine() func(a, b *float32, n int) float64 { return nil }
+
+func bestNormRoutine() func(a *float32, n int) float64 { return nil }
