@@ -249,16 +249,19 @@ type updater struct {
 	shift   []float64
 	drift   [][2]float64 // per touched centre: move's squared distance and norm
 	// Per task of a step (touched centres lo/updateChunk): a centre's
-	// next position and its members' vectors, allocated once (a step's
-	// garbage would otherwise start a collection every few steps).
-	next []float32
-	rows [][][]float32
+	// next position, its members' sums, their vectors and a copy of them,
+	// allocated once (a step's garbage would otherwise start a collection
+	// every few steps).
+	next  []float32
+	sums  []float64
+	rows  [][][]float32
+	block [][]float32
 }
 
 func newUpdater(k, d, batch int) *updater {
 	tasks := (min(k, batch) + updateChunk - 1) / updateChunk
 	return &updater{d: d, members: make([]int32, k), cursor: make([]int32, k), order: make([]int32, batch),
-		next: make([]float32, tasks*d), rows: make([][][]float32, tasks)}
+		next: make([]float32, tasks*d), sums: make([]float64, tasks*d), rows: make([][][]float32, tasks), block: make([][]float32, tasks)}
 }
 
 // updateChunk is the touched centres per task of an update.
@@ -297,7 +300,7 @@ func (u *updater) step(ctx context.Context, rowOf func(p int) []float32, labels 
 	}
 	parallel.Chunks(ctx, 0, len(touched), updateChunk, func(lo, hi int) {
 		task := lo / updateChunk
-		next := u.next[task*d : (task+1)*d]
+		next, sum := u.next[task*d:(task+1)*d], u.sums[task*d:(task+1)*d]
 		for q := lo; q < hi; q++ {
 			j := int(touched[q])
 			rows := u.rows[task][:0]
@@ -309,7 +312,8 @@ func (u *updater) step(ctx context.Context, rowOf func(p int) []float32, labels 
 			// Scaled by the reciprocal of the new count, as scikit-learn
 			// does: a product per feature, not a division.
 			old, inv := counts[j], 1/(counts[j]+float64(u.members[j]))
-			moveCentre(next, cj, rows, old, inv)
+			u.block[task] = algo.Grow(u.block[task], len(rows)*d)
+			moveCentre(next, cj, rows, old, inv, u.block[task], sum)
 			u.shift[q] = sqdist.Exact(next, cj)
 			copy(cj, next)
 			if vb != nil {
@@ -330,43 +334,18 @@ func (u *updater) step(ctx context.Context, rowOf func(p int) []float32, labels 
 }
 
 // moveCentre sets next[t] = (c[t]·old + Σ_rows x[t])·inv, the members'
-// sum taken in float64 in the order of rows. Eight features at a time
-// over all the members, so the sums stay in registers: a sum kept in
-// memory per feature, added to row after row, cost about 8 cycles a value
-// (a round trip through the store buffer per row) and was a third of a
-// step on W4.
-func moveCentre(next, c []float32, rows [][]float32, old, inv float64) {
+// sum taken in float64 in the order of rows (algo.AddRows64, over the
+// members copied into one block, block: len(rows)·len(c) floats; sums:
+// len(c)).
+func moveCentre(next, c []float32, rows [][]float32, old, inv float64, block []float32, sums []float64) {
 	d := len(c)
-	t := 0
-	for ; t+8 <= d; t += 8 {
-		var s0, s1, s2, s3, s4, s5, s6, s7 float64
-		for _, x := range rows {
-			x := x[t : t+8 : t+8]
-			s0 += float64(x[0])
-			s1 += float64(x[1])
-			s2 += float64(x[2])
-			s3 += float64(x[3])
-			s4 += float64(x[4])
-			s5 += float64(x[5])
-			s6 += float64(x[6])
-			s7 += float64(x[7])
-		}
-		cc, nx := c[t:t+8:t+8], next[t:t+8:t+8]
-		nx[0] = float32((float64(cc[0])*old + s0) * inv)
-		nx[1] = float32((float64(cc[1])*old + s1) * inv)
-		nx[2] = float32((float64(cc[2])*old + s2) * inv)
-		nx[3] = float32((float64(cc[3])*old + s3) * inv)
-		nx[4] = float32((float64(cc[4])*old + s4) * inv)
-		nx[5] = float32((float64(cc[5])*old + s5) * inv)
-		nx[6] = float32((float64(cc[6])*old + s6) * inv)
-		nx[7] = float32((float64(cc[7])*old + s7) * inv)
+	for q, x := range rows {
+		copy(block[q*d:(q+1)*d], x)
 	}
-	for ; t < d; t++ {
-		var s float64
-		for _, x := range rows {
-			s += float64(x[t])
-		}
-		next[t] = float32((float64(c[t])*old + s) * inv)
+	clear(sums)
+	algo.AddRows64(sums, block[:len(rows)*d])
+	for t, v := range c {
+		next[t] = float32((float64(v)*old + sums[t]) * inv)
 	}
 }
 

@@ -6,6 +6,34 @@
 
 #include "textflag.h"
 
+// FOLD512 adds the accumulators Z0–Z3 (8 lanes each) into X0's low lane,
+// in a fixed tree.
+#define FOLD512 \
+	VADDPD        Z2, Z0, Z0; \
+	VADDPD        Z3, Z1, Z1; \
+	VADDPD        Z1, Z0, Z0; \
+	VEXTRACTF64X4 $1, Z0, Y1; \
+	VADDPD        Y1, Y0, Y0; \
+	VEXTRACTF128  $1, Y0, X1; \
+	VADDPD        X1, X0, X0; \
+	VUNPCKHPD     X0, X0, X1; \
+	VADDSD        X1, X0, X0
+
+// FOLD256 is FOLD512 for Y0–Y7 (4 lanes each; Y(2z) and Y(2z+1) the halves
+// of Zz), in the same tree, so both give the same bits.
+#define FOLD256 \
+	VADDPD       Y4, Y0, Y0; \
+	VADDPD       Y5, Y1, Y1; \
+	VADDPD       Y6, Y2, Y2; \
+	VADDPD       Y7, Y3, Y3; \
+	VADDPD       Y2, Y0, Y0; \
+	VADDPD       Y3, Y1, Y1; \
+	VADDPD       Y1, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPD       X1, X0, X0; \
+	VUNPCKHPD    X0, X0, X1; \
+	VADDSD       X1, X0, X0
+
 // SQ16AVX2 adds the squared differences of the 16 floats at o(SI) and o(DI)
 // to the accumulators y0–y3 (4 lanes each).
 #define SQ16AVX2(o, y0, y1, y2, y3) \
@@ -78,15 +106,7 @@ sd512one:
 	VFMADD231PD Z5, Z5, Z1
 
 sd512sum:
-	VADDPD        Z2, Z0, Z0
-	VADDPD        Z3, Z1, Z1
-	VADDPD        Z1, Z0, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPD        Y1, Y0, Y0
-	VEXTRACTF128  $1, Y0, X1
-	VADDPD        X1, X0, X0
-	VUNPCKHPD     X0, X0, X1
-	VADDSD        X1, X0, X0
+	FOLD512
 	VMOVSD        X0, ret+24(FP)
 	VZEROUPPER
 	RET
@@ -126,17 +146,7 @@ sd256one:
 	SQ16AVX2(0, Y0, Y1, Y2, Y3)
 
 sd256sum:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y6, Y2, Y2
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VADDPD       Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD       X1, X0, X0
-	VUNPCKHPD    X0, X0, X1
-	VADDSD       X1, X0, X0
+	FOLD256
 	VMOVSD       X0, ret+24(FP)
 	VZEROUPPER
 	RET
@@ -190,15 +200,7 @@ nm512one:
 	VFMADD231PD Z5, Z5, Z1
 
 nm512sum:
-	VADDPD        Z2, Z0, Z0
-	VADDPD        Z3, Z1, Z1
-	VADDPD        Z1, Z0, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPD        Y1, Y0, Y0
-	VEXTRACTF128  $1, Y0, X1
-	VADDPD        X1, X0, X0
-	VUNPCKHPD     X0, X0, X1
-	VADDSD        X1, X0, X0
+	FOLD512
 	VMOVSD        X0, ret+16(FP)
 	VZEROUPPER
 	RET
@@ -234,17 +236,7 @@ nm256one:
 	NORM16AVX2(0, Y0, Y1, Y2, Y3)
 
 nm256sum:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y6, Y2, Y2
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VADDPD       Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD       X1, X0, X0
-	VUNPCKHPD    X0, X0, X1
-	VADDSD       X1, X0, X0
+	FOLD256
 	VMOVSD       X0, ret+16(FP)
 	VZEROUPPER
 	RET
