@@ -78,7 +78,8 @@ type Phases struct {
 	// Labels is naming the clusters (keywords, LLM labels).
 	Labels float64 `json:"labels"`
 	// Artifacts is writing the run's files: the Parquet artifacts (the
-	// service), the labels and result files (the CLI).
+	// service: the time the run still waited for them after the outputs,
+	// which are written meanwhile), the labels and result files (the CLI).
 	Artifacts float64 `json:"artifacts"`
 	// Outputs is enriching the source documents and writing the output
 	// collections (the service).

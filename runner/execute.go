@@ -166,23 +166,54 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 	if proj.err != nil {
 		return store.Outcome{}, fmt.Errorf("projecting: %w", proj.err)
 	}
-	if err := writeArtifacts(ctx, r.cfg.Artifacts, run.ArtifactsKey(), c.parts, proj.scatters); err != nil {
-		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
+	phases.Projection = waited
+	// The artifacts (Parquet encoding, one core) are written while the
+	// source is enriched and the output collections written (the store,
+	// the member means): on W4 through the service, 0.27 and 0.19 s that
+	// ran one after the other. The artifacts phase is what the run still
+	// waited for them after the outputs, as for the projection.
+	written := make(chan error, 1)
+	go func() {
+		written <- writeArtifacts(ctx, r.cfg.Artifacts, run.ArtifactsKey(), c.parts, proj.scatters)
+	}()
+	joined, artifactsErr, artifactsWait := false, error(nil), 0.0
+	// join waits for the artifacts once (the enrichment reads them) and
+	// returns their error; the time waited is the artifacts phase.
+	join := func() error {
+		if !joined {
+			t := time.Now()
+			artifactsErr, joined = <-written, true
+			artifactsWait = time.Since(t).Seconds()
+		}
+		return artifactsErr
 	}
-	if _, err := st.RunByID(ctx, run.RunID); errors.Is(err, store.ErrNotFound) {
-		// Deleted while it ran: the delete removed the files it found,
-		// before these were written, so they are this run's to remove.
+	defer func() {
+		if !joined { // returning early: the encoder still reads the rows
+			<-written
+		}
+	}()
+	// deleted fails a run deleted while it ran: the delete removed the
+	// files it found, maybe before these were written, so they are this
+	// run's to remove once written.
+	deleted := func(err error) (store.Outcome, error) {
+		join()
 		if err := r.cfg.Artifacts.Delete(context.WithoutCancel(ctx), run.RunID); err != nil {
 			log.Error("removing a deleted run's artifacts", "err", err)
 		}
 		return store.Outcome{}, fmt.Errorf("writing artifacts: run %s: %w", run.RunID, err)
 	}
-	phases.Projection, phases.Artifacts = waited, time.Since(t).Seconds()-waited
+	if _, err := st.RunByID(ctx, run.RunID); errors.Is(err, store.ErrNotFound) {
+		return deleted(err) // no output collection for a deleted run
+	}
 	c.record(res, res.Backend, model.Now())
 	res.Stats.PhaseSeconds = model.Phases(phases)
 	res.LLMLabelingErrors = llmErrors
 	t = time.Now()
 	if cfg.EnrichSourceCollection || (cfg.VectorConfig != nil && cfg.VectorConfig.EnrichSource) {
+		// The enrichment reads the members from the artifacts.
+		if err := join(); err != nil {
+			return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
+		}
 		done := run
 		done.Result = mustJSON(res)
 		for _, src := range c.parts[0].data.Sources {
@@ -201,7 +232,17 @@ func (r *Runner) execute(ctx context.Context, run store.Run, res *model.Executio
 			return store.Outcome{}, fmt.Errorf("writing output collections: %w", err)
 		}
 	}
-	res.Stats.PhaseSeconds.Outputs = time.Since(t).Seconds()
+	outputs := time.Since(t).Seconds()
+	if joined { // waited inside the outputs' time, for the enrichment
+		outputs -= artifactsWait
+	}
+	if err := join(); err != nil {
+		return store.Outcome{}, fmt.Errorf("writing artifacts: %w", err)
+	}
+	if _, err := st.RunByID(ctx, run.RunID); errors.Is(err, store.ErrNotFound) {
+		return deleted(err)
+	}
+	res.Stats.PhaseSeconds.Artifacts, res.Stats.PhaseSeconds.Outputs = artifactsWait, outputs
 	o := store.Outcome{Status: store.StatusCompleted, Result: mustJSON(res), NumClusters: res.NumClusters, NumPoints: res.NumPoints}
 	if res.Metrics != nil && res.Metrics.SilhouetteScore != nil {
 		s := *res.Metrics.SilhouetteScore
