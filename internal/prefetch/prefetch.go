@@ -15,7 +15,7 @@ func Rows(x []float32, d int, rows []int32) {
 	n := len(x) / d
 	for _, r := range rows {
 		if r >= 0 && int(r) < n {
-			line(x[int(r)*d:], d)
+			span(x[int(r)*d:], d)
 		}
 	}
 }

@@ -10,5 +10,5 @@ import "unsafe"
 //go:noescape
 func lines(p unsafe.Pointer, bytes int)
 
-// line prefetches the first d floats of x (len(x) ≥ d > 0).
-func line(x []float32, d int) { lines(unsafe.Pointer(unsafe.SliceData(x)), d*4) }
+// span prefetches the first d floats of x (len(x) ≥ d > 0).
+func span(x []float32, d int) { lines(unsafe.Pointer(unsafe.SliceData(x)), d*4) }

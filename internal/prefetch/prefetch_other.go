@@ -2,6 +2,6 @@
 
 package prefetch
 
-// line does nothing where there is no prefetch routine: the rows are
+// span does nothing where there is no prefetch routine: the rows are
 // loaded when read.
-func line(x []float32, d int) {}
+func span(x []float32, d int) {}
