@@ -434,8 +434,16 @@ func (u *upsert) staged(src DocumentSource) (err error) {
 		if exists == 0 {
 			return &NotFoundError{Resource: "collection", ID: u.col} // deleted while the import ran
 		}
-		if _, err := tx.ExecContext(u.ctx, `DELETE FROM imports WHERE gen = ?`, u.gen); err != nil {
+		// Only while the import is still registered and not being removed
+		// (see importLive): a removal that began first wins.
+		res, err := tx.ExecContext(u.ctx, `DELETE FROM imports WHERE gen = ? AND aborting = 0`, u.gen)
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return errImportRemoved
 		}
 		if err := u.recordSegments(tx); err != nil {
 			return err
@@ -563,6 +571,9 @@ func (u *upsert) writeBatch(tx *sql.Tx, b readBatch) error {
 		}
 		if exists == 0 {
 			return &NotFoundError{Resource: "collection", ID: u.col}
+		}
+		if err := u.s.importLive(u.ctx, tx, u.gen); err != nil {
+			return err
 		}
 	}
 	for _, f := range b.fresh {

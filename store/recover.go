@@ -111,9 +111,32 @@ func (s *Store) batched(ctx context.Context, query string, args ...any) error {
 // its document, so a vector of generation gen belongs to a new document or
 // to a touched one. Each batch of documents is settled with its vectors in
 // one transaction, so a cleanup cut short leaves no vector behind.
+//
+// It first marks the import as being removed (imports.aborting), in a
+// transaction of its own: from then on neither a batch of the import's
+// writes nor its commit goes through (importLive, Upsert), so no row of
+// the import lands after the removal looked for its rows (a batch already
+// on its way, or a writer that lost its collection lock while another
+// process removed its import). An import no longer registered (committed,
+// or removed already) is left alone.
 func (s *Store) abortImport(ctx context.Context, gen int64, col string) error {
+	var marked int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE imports SET aborting = 1 WHERE gen = ?`, gen)
+		if err != nil {
+			return err
+		}
+		marked, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: removing staged import %d: %w", gen, err)
+	}
+	if marked == 0 {
+		return nil
+	}
 	var floor sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT seq_floor FROM imports WHERE gen = ?`, gen).Scan(&floor)
+	err = s.r.QueryRowContext(ctx, `SELECT seq_floor FROM imports WHERE gen = ?`, gen).Scan(&floor)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: removing staged import %d: %w", gen, err)
 	}
@@ -163,6 +186,28 @@ func (s *Store) abortImport(ctx context.Context, gen int64, col string) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM imports WHERE gen = ?`, gen)
 		return err
 	})
+}
+
+// errImportRemoved fails an import whose registration was removed, or is
+// being removed, while it ran (see abortImport).
+var errImportRemoved = errors.New("store: the import was removed while it ran")
+
+// importLive checks, in a transaction of an import's writes, that import
+// gen is still registered and not being removed; on PostgreSQL it holds a
+// share lock on its imports row until tx ends, so that abortImport's mark
+// waits for the batch to commit (and then finds its rows) or the batch
+// sees the mark. SQLite's writes are one at a time anyway.
+func (s *Store) importLive(ctx context.Context, tx *sql.Tx, gen int64) error {
+	q := `SELECT aborting FROM imports WHERE gen = ?`
+	if s.d == dialectPostgres {
+		q += ` FOR SHARE`
+	}
+	var aborting int
+	err := tx.QueryRowContext(ctx, q, gen).Scan(&aborting)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && aborting != 0 {
+		return errImportRemoved
+	}
+	return err
 }
 
 // The documents an import inserted (collection, seq_floor, generation) and

@@ -435,3 +435,50 @@ func TestUnfoldedReplacementIsKept(t *testing.T) {
 		}
 	})
 }
+
+// TestRemovedImportWritesNothingMore: an import removed while it runs (as
+// Open removes the import of a process it believes dead, or a cleanup
+// racing a batch already on its way) writes no batch and commits nothing
+// after the removal: the import fails, and readers see the collection as
+// before it. Without the removal's mark, the batches after the removal
+// landed with no imports row to hide them: visible, half an import.
+func TestRemovedImportWritesNothingMore(t *testing.T) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
+		s, err := db.Open(t, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ctx := context.Background()
+		ns, c := setupCollection(t, s)
+		n := stageDocuments + 1
+		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		before := look(t, s, ns.ID, c.ID)
+		// Held after two batches (the second may still be on its way).
+		src := &gatedSource{n: 4 * n, d: 4, version: 2, gateAt: 2*stageDocuments + 1, gate: make(chan struct{}), reached: make(chan struct{})}
+		done := make(chan error, 1)
+		go func() { _, err := s.Upsert(ctx, c.ID, src); done <- err }()
+		<-src.reached
+		var gen int64
+		if err := s.r.QueryRow(`SELECT gen FROM imports WHERE collection_id = ?`, c.ID).Scan(&gen); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.abortImport(ctx, gen, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		close(src.gate)
+		if err := <-done; !errors.Is(err, errImportRemoved) {
+			t.Fatalf("the removed import ended with %v, want %v", err, errImportRemoved)
+		}
+		if got := look(t, s, ns.ID, c.ID); fmt.Sprint(got) != fmt.Sprint(before) {
+			t.Fatalf("after the removed import:\nbefore %+v\nafter  %+v", before, got)
+		}
+		var k int
+		s.r.QueryRow(`SELECT (SELECT COUNT(*) FROM imports) + (SELECT COUNT(*) FROM main.documents WHERE gen = ?) + (SELECT COUNT(*) FROM main.vectors WHERE gen = ?)`, gen, gen).Scan(&k)
+		if k != 0 {
+			t.Errorf("%d rows of the removed import are left", k)
+		}
+	})
+}

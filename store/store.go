@@ -631,7 +631,13 @@ var migrations = []string{
 	migrationArtifactsToken,
 	migrationDocumentsPayload,
 	migrationDropGenIndexes,
+	migrationImportAborting,
 }
+
+// migrationImportAborting marks an import whose removal has begun (see
+// abortImport): its writes and its commit check the mark, so that none
+// lands after the removal looked for the import's rows.
+const migrationImportAborting = `ALTER TABLE imports ADD COLUMN aborting INTEGER NOT NULL DEFAULT 0`
 
 // migrationDropGenIndexes drops the indexes by import generation, which
 // only an import's removal read: abortImport now finds an import's
