@@ -130,8 +130,11 @@ func classify(err error) (int, any) {
 }
 
 func conflictCode(ce *store.ConflictError) string {
-	if ce.Resource == "run" {
+	switch ce.Resource {
+	case "run":
 		return "run_already_finished"
+	case "import":
+		return "import_removed"
 	}
 	return ce.Resource + "_name_taken"
 }

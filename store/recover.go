@@ -189,8 +189,10 @@ func (s *Store) abortImport(ctx context.Context, gen int64, col string) error {
 }
 
 // errImportRemoved fails an import whose registration was removed, or is
-// being removed, while it ran (see abortImport).
-var errImportRemoved = errors.New("store: the import was removed while it ran")
+// being removed, while it ran (see abortImport): a conflict with the
+// removal, which the client may answer by sending the import again.
+var errImportRemoved = &ConflictError{Resource: "import",
+	Msg: "the import was removed while it ran (another process took it for a dead process's); nothing of it was kept: send it again"}
 
 // importLive checks, in a transaction of an import's writes, that import
 // gen is still registered and not being removed; on PostgreSQL it holds a
