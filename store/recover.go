@@ -235,22 +235,13 @@ func (s *Store) documentBatches(ctx context.Context, sel string, args []any, set
 	for {
 		var n int
 		err := s.tx(ctx, func(tx *sql.Tx) error {
-			rows, err := tx.QueryContext(ctx, sel, args...)
+			found, err := queryStrings(ctx, tx, sel, args...)
 			if err != nil {
 				return err
 			}
-			var ids []any
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				ids = append(ids, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
+			ids := make([]any, len(found))
+			for i, id := range found {
+				ids[i] = id
 			}
 			n = len(ids)
 			for lo := 0; lo < len(ids); lo += idsPerStatement {

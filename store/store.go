@@ -256,8 +256,9 @@ func (s *Store) openSQLite() error {
 // the covering vectors_row_cover on collection_id alone (reading every
 // vector of the collection for each document: listing 10,000 documents of
 // a 20,000-document collection took two minutes) instead of the primary
-// key (collection_id, document_id, feature). The figures are relative sizes (a million vectors,
-// 100,000 per collection and feature, one per document and feature), not
+// key (collection_id, document_id, feature). The figures are relative
+// sizes (a million vectors, 100,000 per collection and feature, one per
+// document and feature), not
 // measurements; a real ANALYZE replaces them. ANALYZE
 // of the small imports table creates sqlite_stat1 when it is missing.
 const plannerStats = `ANALYZE imports;
