@@ -258,9 +258,9 @@ func (s *Store) openSQLite() error {
 // a 20,000-document collection took two minutes) instead of the primary
 // key (collection_id, document_id, feature). The figures are relative
 // sizes (a million vectors, 100,000 per collection and feature, one per
-// document and feature), not
-// measurements; a real ANALYZE replaces them. ANALYZE
-// of the small imports table creates sqlite_stat1 when it is missing.
+// document and feature), not measurements; a real ANALYZE replaces them.
+// ANALYZE of the small imports table creates sqlite_stat1 when it is
+// missing.
 const plannerStats = `ANALYZE imports;
 INSERT OR REPLACE INTO sqlite_stat1 (tbl, idx, stat) VALUES
 	('vectors', 'vectors_row_cover', '1000000 100000 100000 1 1 1 1 1'),
