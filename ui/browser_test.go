@@ -797,8 +797,10 @@ func TestDashboard(t *testing.T) {
 		tb.screenshot("runs")
 
 		// A long run: execute from the page, watch its progress move, cancel it.
+		// n_init is the most allowed so the run outlasts the 1 s list refresh
+		// several times over on any machine (20 restarts took 2.9 s on CI).
 		slowCol := s.collection("slow", blobs(60000, 32, 400, 0, 3))
-		slow := s.cluster("slow", slowCol, "kmeans", `{"n_clusters": 300, "n_init": 20, "max_iter": 300, "tol": 0, "init": "random"}`)
+		slow := s.cluster("slow", slowCol, "kmeans", `{"n_clusters": 300, "n_init": 1000, "max_iter": 300, "tol": 0, "init": "random"}`)
 		tb.open(ui+"#/clusters/"+slow+"/runs", "ready")
 		tb.do(chromedp.Click("#execute"))
 		tb.poll(`document.querySelector("tr[data-status=processing] .progress")`)
