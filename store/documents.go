@@ -127,7 +127,7 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 		return UpsertStats{}, err
 	}
 	defer unlock()
-	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: map[string]*segment{}, known: map[string]Feature{}, now: micros(s.now())}
+	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: map[string]*segment{}, known: map[string]Feature{}, now: micros(s.now()), limit: stageDocuments}
 	defer func() {
 		for _, sg := range u.segs {
 			if sg.key != "" {
@@ -154,12 +154,28 @@ func (s *Store) Upsert(ctx context.Context, collectionID string, src DocumentSou
 }
 
 // Staged batches: an upsert that does not fit in one is staged, and each
-// staged transaction writes at most this much, which bounds how long it
-// holds the writer (about 10–30 ms).
+// staged transaction writes at most stageVectorBytes of vectors and a
+// number of documents that adapts (nextBatchLimit): stageDocuments at
+// first and whenever another write waited for the writer during the last
+// batch, which keeps a competing write's wait short (a batch of 512 holds
+// the writer for a few milliseconds); doubling up to stageMaxDocuments
+// while nothing waits, since each transaction's commit (page cache, WAL
+// frames, checkpoint) costs as much as hundreds of rows.
 const (
-	stageDocuments   = 512
-	stageVectorBytes = 8 << 20
+	stageDocuments    = 512
+	stageMaxDocuments = 8192
+	stageVectorBytes  = 8 << 20
 )
+
+// nextBatchLimit is the number of documents of the next staged batch after
+// one of limit documents; contended tells whether another write waited for
+// the writer while it ran.
+func nextBatchLimit(limit int, contended bool) int {
+	if contended {
+		return stageDocuments
+	}
+	return min(2*limit, stageMaxDocuments)
+}
 
 // MaxDimension bounds a feature's dimension.
 const MaxDimension = 65536
@@ -178,6 +194,7 @@ type upsert struct {
 	now   int64
 	st    UpsertStats
 	batch []stagedDoc // the documents read by the last fill
+	limit int         // the most documents the next fill reads (nextBatchLimit)
 	next  int         // index in the source of the next document
 	// idSeq makes the ids of documents sent without one: consecutive, so
 	// their rows append to the indexes rather than land all over them.
@@ -299,7 +316,7 @@ func (u *upsert) readCollection(q querier, schema string) error {
 func (u *upsert) fill(src DocumentSource) (eof bool, err error) {
 	u.batch = u.batch[:0]
 	var bytes int
-	for len(u.batch) < stageDocuments && bytes < stageVectorBytes {
+	for len(u.batch) < u.limit && bytes < stageVectorBytes {
 		doc, err := src.Next()
 		if errors.Is(err, io.EOF) {
 			return true, nil
@@ -405,7 +422,7 @@ func (u *upsert) staged(src DocumentSource) (err error) {
 			eof, err := u.fill(src)
 			next <- filled{eof, err}
 		}()
-		werr := u.s.txMode(u.ctx, false, func(tx *sql.Tx) error { return u.writeBatch(tx, b) })
+		contended, werr := u.writeStaged(b)
 		f := <-next // the reader is done with src and the segments before this returns
 		if werr != nil {
 			return werr
@@ -413,10 +430,13 @@ func (u *upsert) staged(src DocumentSource) (err error) {
 		if f.err != nil {
 			return f.err
 		}
+		// The batch being read was sized before this one's outcome was
+		// known: a change of size shows one batch later.
+		u.limit = nextBatchLimit(u.limit, contended)
 		b = u.take()
 		if f.eof {
 			if len(b.docs) > 0 {
-				if err := u.s.txMode(u.ctx, false, func(tx *sql.Tx) error { return u.writeBatch(tx, b) }); err != nil {
+				if _, err := u.writeStaged(b); err != nil {
 					return err
 				}
 			}
@@ -460,6 +480,23 @@ func (u *upsert) staged(src DocumentSource) (err error) {
 	return nil
 }
 
+// writeStaged writes one staged batch in a transaction of its own, not
+// synced (see txMode), and tells whether another write waited for the
+// writer meanwhile (or this one waited for another's).
+func (u *upsert) writeStaged(b readBatch) (contended bool, err error) {
+	waits := u.s.w.Stats().WaitCount
+	err = u.s.txMode(u.ctx, false, func(tx *sql.Tx) error {
+		if err := u.writeBatch(tx, b); err != nil {
+			return err
+		}
+		if u.s.stagedBatchHook != nil {
+			u.s.stagedBatchHook(len(b.docs))
+		}
+		return nil
+	})
+	return u.s.w.Stats().WaitCount > waits, err
+}
+
 // touch records the upsert in the transaction that makes it visible: the
 // collection's updated_at, and the counters of event triggers (so a count
 // never includes documents that did not commit).
@@ -481,7 +518,7 @@ func (u *upsert) touch(tx *sql.Tx) error {
 // the collection's lock (s.cols), and closes segs with closeSegments once
 // tx has committed or failed.
 func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, collectionID string, src DocumentSource, fileOf func(string) string, segs map[string]*segment, st *UpsertStats) error {
-	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: segs, tx: tx, known: map[string]Feature{}, now: micros(s.now()), fileOf: fileOf}
+	u := &upsert{s: s, ctx: ctx, col: collectionID, segs: segs, tx: tx, known: map[string]Feature{}, now: micros(s.now()), fileOf: fileOf, limit: stageDocuments}
 	if err := u.readCollection(tx, ""); err != nil {
 		return err
 	}

@@ -282,6 +282,55 @@ func TestOpenRemovesAKilledImport(t *testing.T) {
 	})
 }
 
+// TestStagedBatchesAdapt: a staged import's batches double from
+// stageDocuments to stageMaxDocuments while no other write waits for the
+// writer, and are stageDocuments again after a batch during which one
+// waited, one batch later (the batch being read was sized before).
+func TestStagedBatchesAdapt(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		ns, c := setupCollection(t, s)
+		var sizes []int
+		created := make(chan error, 1)
+		s.stagedBatchHook = func(docs int) {
+			sizes = append(sizes, docs)
+			if len(sizes) != 5 {
+				return
+			}
+			// A collection create waits for the writer this batch holds.
+			waits := s.w.Stats().WaitCount
+			go func() { _, err := s.CreateCollection(ctx, ns.ID, "competing", "", nil); created <- err }()
+			for s.w.Stats().WaitCount == waits {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		const n = 20000
+		st, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-created; err != nil {
+			t.Fatal(err)
+		}
+		want := []int{stageDocuments, stageDocuments, 2 * stageDocuments, 4 * stageDocuments, 8 * stageDocuments, stageMaxDocuments, stageDocuments}
+		total := 0
+		for i, got := range sizes {
+			total += got
+			if i < len(want) && got != want[i] || got > stageMaxDocuments {
+				t.Errorf("batch sizes %v, want %v first, none over %d", sizes, want, stageMaxDocuments)
+				break
+			}
+		}
+		if len(sizes) <= len(want) || total != n || st.Inserted != n {
+			t.Errorf("batch sizes %v (%d documents), %d inserted; want more than %d batches, %d documents", sizes, total, st.Inserted, len(want), n)
+		}
+		if got := look(t, s, ns.ID, c.ID); got.count != n {
+			t.Errorf("readers see %d documents, want %d", got.count, n)
+		}
+	})
+}
+
 // holdWriter takes the writer connection until the returned func is called.
 func holdWriter(t *testing.T, s *Store) func() {
 	t.Helper()

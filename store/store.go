@@ -103,6 +103,9 @@ type Store struct {
 	outputMu sync.Mutex
 	// leases are the job leases this process holds (see Claim).
 	leases leaseBook
+	// stagedBatchHook, when set (by tests), is called with a staged
+	// batch's number of documents inside its transaction, after its rows.
+	stagedBatchHook func(docs int)
 	// batch holds the prepared statements of a full upsert batch.
 	batch batchStmts
 	// stmts caches read statements by text (cachedQuery); nstmts counts them.
