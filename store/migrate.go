@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
@@ -27,7 +28,9 @@ const gooseTable = "goose_db_version"
 
 // pgMigrationOverrides are PostgreSQL's texts of the migrations pgDDL does
 // not translate, by index in migrations.
-var pgMigrationOverrides = map[int]string{}
+var pgMigrationOverrides = map[int]string{
+	slices.Index(migrations, migrationVectorsWithoutRowid): pgVectorsWithoutRowid,
+}
 
 // pgMigration is migration i in PostgreSQL's dialect.
 func pgMigration(i int) string {

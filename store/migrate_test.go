@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -77,4 +79,58 @@ func TestRebind(t *testing.T) {
 			t.Errorf("rebind(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+// TestVectorsLoseTheirRowid: a store made before
+// migrationVectorsWithoutRowid, holding documents with vectors, opens with
+// the same documents and vectors, and its vectors table has no rowid
+// (SQLite: a WITHOUT ROWID table; PostgreSQL: the identity column gone).
+func TestVectorsLoseTheirRowid(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		dir := t.TempDir()
+		s, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		ns, c := setupCollection(t, s)
+		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: 2*stageDocuments + 3, d: 4, version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		before := look(t, s, ns.ID, c.ID)
+		// Back to the schema before the migration, the rows kept.
+		rewind := []string{`ALTER TABLE vectors ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE`}
+		if db.d == dialectSQLite {
+			rewind = []string{
+				`CREATE TABLE vectors_old (collection_id TEXT NOT NULL, feature TEXT NOT NULL, document_id TEXT NOT NULL, row INTEGER NOT NULL,
+					gen INTEGER NOT NULL DEFAULT 0, next_gen INTEGER, next_row INTEGER, PRIMARY KEY (collection_id, document_id, feature))`,
+				`INSERT INTO vectors_old SELECT collection_id, feature, document_id, row, gen, next_gen, next_row FROM vectors`,
+				`DROP TABLE vectors`,
+				`ALTER TABLE vectors_old RENAME TO vectors`,
+				`CREATE INDEX vectors_next ON vectors (next_gen) WHERE next_gen IS NOT NULL`,
+				`CREATE INDEX vectors_row_cover ON vectors (collection_id, feature, row, document_id, gen, next_gen, next_row)`,
+			}
+		}
+		rewind = append(rewind, fmt.Sprintf(`DELETE FROM goose_db_version WHERE version_id = %d`, slices.Index(migrations, migrationVectorsWithoutRowid)+1))
+		for _, q := range rewind {
+			if _, err := s.w.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		if _, err := s.w.ExecContext(ctx, `SELECT rowid FROM vectors LIMIT 1`); err != nil {
+			t.Fatalf("the rewound table has no rowid: %v", err)
+		}
+		s.Close()
+		s, err = db.Open(t, dir)
+		if err != nil {
+			t.Fatalf("migrating: %v", err)
+		}
+		defer s.Close()
+		if after := look(t, s, ns.ID, c.ID); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Errorf("after the migration readers see\n%+v\nbefore\n%+v", after, before)
+		}
+		if _, err := s.w.ExecContext(ctx, `SELECT rowid FROM vectors LIMIT 1`); err == nil {
+			t.Error("the vectors table still has a rowid")
+		}
+	})
 }

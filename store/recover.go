@@ -174,7 +174,7 @@ func (s *Store) abortImport(ctx context.Context, gen int64, col string) error {
 			})
 	}
 	if err == nil {
-		err = s.batched(ctx, `UPDATE vectors SET next_gen = NULL, next_row = NULL WHERE rowid IN (SELECT rowid FROM vectors WHERE next_gen = ? LIMIT)`, gen)
+		err = s.batched(ctx, dropVectorReplacementsSQL, gen)
 	}
 	if err != nil {
 		return fmt.Errorf("store: removing staged import %d: %w", gen, err)
@@ -266,10 +266,21 @@ func (s *Store) foldCommitted(ctx context.Context) error {
 		s.batched(ctx, `UPDATE documents SET payload = COALESCE(next_payload, payload), updated_at = next_updated_at,
 			next_gen = NULL, next_payload = NULL, next_updated_at = NULL
 			WHERE rowid IN (SELECT rowid FROM documents WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports) LIMIT)`),
-		s.batched(ctx, `UPDATE vectors SET row = next_row, next_gen = NULL, next_row = NULL
-			WHERE rowid IN (SELECT rowid FROM vectors WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports) LIMIT)`),
+		s.batched(ctx, foldVectorsSQL),
 	)
 }
+
+// dropVectorReplacementsSQL and foldVectorsSQL drop the vector
+// replacements an import staged, or fold those of committed imports into
+// their rows, a batch (batched) at a time. Rows are picked by primary key:
+// the vectors table has no rowid (migrationVectorsWithoutRowid).
+const (
+	dropVectorReplacementsSQL = `UPDATE vectors SET next_gen = NULL, next_row = NULL
+		WHERE (collection_id, document_id, feature) IN (SELECT collection_id, document_id, feature FROM vectors WHERE next_gen = ? LIMIT)`
+	foldVectorsSQL = `UPDATE vectors SET row = next_row, next_gen = NULL, next_row = NULL
+		WHERE (collection_id, document_id, feature) IN (SELECT collection_id, document_id, feature FROM vectors
+			WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports) LIMIT)`
+)
 
 // foldIfNeeded runs foldCommitted when a committed replacement is left
 // (reads first: the usual answer is none, and a write would cost a commit).
