@@ -618,7 +618,7 @@ func (u *upsert) writeBatch(tx *sql.Tx, b readBatch) error {
 			return err
 		}
 	}
-	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, seen: map[string]bool{}, prepared: &u.s.batch}
+	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, seen: map[string]bool{}, prepared: &u.s.batch, arrays: u.s.d == dialectPostgres}
 	for _, d := range b.docs {
 		u.seq++
 		if err := rb.addDocument(u.ctx, d.id, u.seq, d.payload); err != nil {
@@ -631,46 +631,57 @@ func (u *upsert) writeBatch(tx *sql.Tx, b readBatch) error {
 	return rb.flush(u.ctx)
 }
 
-// batchDocuments is the number of documents written per INSERT statement.
+// batchDocuments is the number of documents written per INSERT statement
+// of SQLite (a multi-row VALUES with 7 parameters a document).
 const batchDocuments = 256
 
 // rowBatch collects document and vector rows and writes them with
-// multi-row INSERTs, which cost far less per row than a statement each. A
-// document id that repeats inside a batch flushes the batch first, so the
-// inserted/updated counts stay right.
+// multi-row INSERTs, which cost far less per row than a statement each:
+// on SQLite a VALUES list of batchDocuments rows, on PostgreSQL (arrays)
+// one array per column, unnested, for every row collected (a statement of
+// 8 parameters whatever the rows: PostgreSQL's backend parses, plans and
+// binds a VALUES list of 1,792 parameters per 256 documents, its one busy
+// core during an import). A document id that repeats inside a batch
+// flushes the batch first, so the inserted/updated counts stay right (and
+// no INSERT meets one key twice).
 type rowBatch struct {
 	tx           *sql.Tx
 	collectionID string
 	gen          int64
 	now          int64
 	st           *UpsertStats
-	docArgs      []any // collection_id, document_id, seq, payload, created_at, updated_at, gen per document
-	n            int   // documents collected
-	firstSeq     int64 // the sequence number of the batch's first document (they ascend)
-	lastSeq      int64
-	vecArgs      []any // collection_id, feature, document_id, row, gen per vector
-	seen         map[string]bool
-	prepared     *batchStmts
+	arrays       bool
+	// The documents collected: their ids, sequence numbers (ascending) and
+	// payloads (nil or a JSON string).
+	docIDs   []string
+	seqs     []int64
+	payloads []any
+	// The vectors collected: feature, document id and segment row of each.
+	vecFeatures []string
+	vecIDs      []string
+	vecRows     []int64
+	args        []any // a statement's arguments (SQLite)
+	seen        map[string]bool
+	prepared    *batchStmts
 }
 
 func (b *rowBatch) addDocument(ctx context.Context, id string, seq int64, payload any) error {
-	if b.seen[id] || b.n == batchDocuments {
+	if b.seen[id] || (len(b.docIDs) == batchDocuments && !b.arrays) {
 		if err := b.flush(ctx); err != nil {
 			return err
 		}
 	}
 	b.seen[id] = true
-	if b.n == 0 {
-		b.firstSeq = seq
-	}
-	b.lastSeq = seq
-	b.n++
-	b.docArgs = append(b.docArgs, b.collectionID, id, seq, payload, b.now, b.now, b.gen)
+	b.docIDs = append(b.docIDs, id)
+	b.seqs = append(b.seqs, seq)
+	b.payloads = append(b.payloads, payload)
 	return nil
 }
 
 func (b *rowBatch) addVector(feature, id string, row int64) {
-	b.vecArgs = append(b.vecArgs, b.collectionID, feature, id, row, b.gen)
+	b.vecFeatures = append(b.vecFeatures, feature)
+	b.vecIDs = append(b.vecIDs, id)
+	b.vecRows = append(b.vecRows, row)
 }
 
 // Conflict clauses. In one transaction (gen 0) an existing document is
@@ -719,13 +730,39 @@ func insertVectorsSQL(n int, staged bool) string {
 	return `INSERT INTO vectors (collection_id, feature, document_id, row, gen) VALUES ` + placeholders(n, 5) + conflict
 }
 
+// insertDocumentArraysSQL and insertVectorArraysSQL are PostgreSQL's
+// inserts of a batch's rows from arrays (see rowBatch): the collection id,
+// times and generation once, then the columns.
+func insertDocumentArraysSQL(staged bool) string {
+	conflict := documentsInPlace
+	if staged {
+		conflict = documentsStaged
+	}
+	return `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen)
+		SELECT ?, d, s, p, ?, ?, ? FROM unnest(?::text[], ?::bigint[], ?::text[]) AS t (d, s, p)` + conflict
+}
+
+func insertVectorArraysSQL(staged bool) string {
+	conflict := vectorsInPlace
+	if staged {
+		conflict = vectorsStaged
+	}
+	return `INSERT INTO vectors (collection_id, feature, document_id, row, gen)
+		SELECT ?, f, d, r, ? FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t (f, d, r)` + conflict
+}
+
 // batchStmts are the statements of a full batch, prepared once (by
 // prepareBatchStatements) so that the parser does not run on every batch:
 // [staged][count, documents, vectors].
 type batchStmts [2][3]*sql.Stmt
 
 // prepareBatchStatements prepares the full-batch statements on the writer.
+// PostgreSQL's writer needs none: its batches are array statements (see
+// rowBatch), and pgx prepares and caches each statement text it runs.
 func (s *Store) prepareBatchStatements(ctx context.Context) error {
+	if s.d == dialectPostgres {
+		return nil
+	}
 	for i, staged := range []bool{false, true} {
 		for j, q := range []string{countInsertedSQL, insertDocumentsSQL(batchDocuments, staged), insertVectorsSQL(batchDocuments, staged)} {
 			st, err := s.w.PrepareContext(ctx, q)
@@ -789,27 +826,71 @@ func stmtIndex(q string) int {
 // flush writes the collected rows. An existing document keeps its sequence
 // number and creation time and takes the new payload when one is given.
 func (b *rowBatch) flush(ctx context.Context) error {
-	if b.n == 0 {
+	n := len(b.docIDs)
+	if n == 0 {
 		return nil
 	}
 	staged := b.gen != 0
-	if _, err := b.stmt(ctx, insertDocumentsSQL(b.n, staged), b.n == batchDocuments, staged).ExecContext(ctx, b.docArgs...); err != nil {
+	var err error
+	if b.arrays {
+		err = b.insertArrays(ctx, staged)
+	} else {
+		err = b.insertValues(ctx, staged)
+	}
+	if err != nil {
 		return err
 	}
 	var inserted int
-	if err := b.stmt(ctx, countInsertedSQL, true, staged).QueryRowContext(ctx, b.collectionID, b.firstSeq, b.lastSeq).Scan(&inserted); err != nil {
+	if err := b.stmt(ctx, countInsertedSQL, true, staged).QueryRowContext(ctx, b.collectionID, b.seqs[0], b.seqs[n-1]).Scan(&inserted); err != nil {
 		return err
 	}
 	b.st.Inserted += inserted
-	b.st.Updated += b.n - inserted
-	if n := len(b.vecArgs) / 5; n > 0 {
-		if _, err := b.stmt(ctx, insertVectorsSQL(n, staged), n == batchDocuments, staged).ExecContext(ctx, b.vecArgs...); err != nil {
-			return err
-		}
-	}
-	b.docArgs, b.vecArgs, b.n = b.docArgs[:0], b.vecArgs[:0], 0
+	b.st.Updated += n - inserted
+	b.docIDs, b.seqs, b.payloads = b.docIDs[:0], b.seqs[:0], b.payloads[:0]
+	b.vecFeatures, b.vecIDs, b.vecRows = b.vecFeatures[:0], b.vecIDs[:0], b.vecRows[:0]
 	clear(b.seen)
 	return nil
+}
+
+// insertValues writes the rows collected with multi-row VALUES lists
+// (SQLite).
+func (b *rowBatch) insertValues(ctx context.Context, staged bool) error {
+	n := len(b.docIDs)
+	b.args = b.args[:0]
+	for i, id := range b.docIDs {
+		b.args = append(b.args, b.collectionID, id, b.seqs[i], b.payloads[i], b.now, b.now, b.gen)
+	}
+	if _, err := b.stmt(ctx, insertDocumentsSQL(n, staged), n == batchDocuments, staged).ExecContext(ctx, b.args...); err != nil {
+		return err
+	}
+	if len(b.vecIDs) == 0 {
+		return nil
+	}
+	b.args = b.args[:0]
+	for i, id := range b.vecIDs {
+		b.args = append(b.args, b.collectionID, b.vecFeatures[i], id, b.vecRows[i], b.gen)
+	}
+	_, err := b.stmt(ctx, insertVectorsSQL(len(b.vecIDs), staged), len(b.vecIDs) == batchDocuments, staged).ExecContext(ctx, b.args...)
+	return err
+}
+
+// insertArrays writes the rows collected as one array per column
+// (PostgreSQL; pgx sends Go slices as arrays, and a nil *string as NULL).
+func (b *rowBatch) insertArrays(ctx context.Context, staged bool) error {
+	payloads := make([]*string, len(b.payloads))
+	for i, p := range b.payloads {
+		if p, ok := p.(string); ok {
+			payloads[i] = &p
+		}
+	}
+	if _, err := b.tx.ExecContext(ctx, insertDocumentArraysSQL(staged), b.collectionID, b.now, b.now, b.gen, b.docIDs, b.seqs, payloads); err != nil {
+		return err
+	}
+	if len(b.vecIDs) == 0 {
+		return nil
+	}
+	_, err := b.tx.ExecContext(ctx, insertVectorArraysSQL(staged), b.collectionID, b.gen, b.vecFeatures, b.vecIDs, b.vecRows)
+	return err
 }
 
 // placeholders returns "(?, ?), (?, ?)"-style groups: rows groups of cols.

@@ -29,7 +29,7 @@ const gooseTable = "goose_db_version"
 // pgMigrationOverrides are PostgreSQL's texts of the migrations pgDDL does
 // not translate, by index in migrations.
 var pgMigrationOverrides = map[int]string{
-	slices.Index(migrations, migrationVectorsWithoutRowid): pgVectorsWithoutRowid,
+	slices.Index(migrations, migrationDropRowids): pgDropRowids,
 }
 
 // pgMigration is migration i in PostgreSQL's dialect.

@@ -81,11 +81,11 @@ func TestRebind(t *testing.T) {
 	}
 }
 
-// TestVectorsLoseTheirRowid: a store made before
-// migrationVectorsWithoutRowid, holding documents with vectors, opens with
-// the same documents and vectors, and its vectors table has no rowid
-// (SQLite: a WITHOUT ROWID table; PostgreSQL: the identity column gone).
-func TestVectorsLoseTheirRowid(t *testing.T) {
+// TestRowidsDropped: a store made before migrationDropRowids, holding
+// documents with vectors, opens with the same documents and vectors, and
+// its vectors table has no rowid (SQLite: a WITHOUT ROWID table), nor on
+// PostgreSQL its documents table (the identity columns gone).
+func TestRowidsDropped(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testDB) {
 		dir := t.TempDir()
 		s, err := db.Open(t, dir)
@@ -99,7 +99,9 @@ func TestVectorsLoseTheirRowid(t *testing.T) {
 		}
 		before := look(t, s, ns.ID, c.ID)
 		// Back to the schema before the migration, the rows kept.
-		rewind := []string{`ALTER TABLE vectors ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE`}
+		rewind := []string{`ALTER TABLE vectors ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE`,
+			`ALTER TABLE documents ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE`}
+		dropped := []string{"vectors", "documents"}
 		if db.d == dialectSQLite {
 			rewind = []string{
 				`CREATE TABLE vectors_old (collection_id TEXT NOT NULL, feature TEXT NOT NULL, document_id TEXT NOT NULL, row INTEGER NOT NULL,
@@ -110,15 +112,18 @@ func TestVectorsLoseTheirRowid(t *testing.T) {
 				`CREATE INDEX vectors_next ON vectors (next_gen) WHERE next_gen IS NOT NULL`,
 				`CREATE INDEX vectors_row_cover ON vectors (collection_id, feature, row, document_id, gen, next_gen, next_row)`,
 			}
+			dropped = dropped[:1]
 		}
-		rewind = append(rewind, fmt.Sprintf(`DELETE FROM goose_db_version WHERE version_id = %d`, slices.Index(migrations, migrationVectorsWithoutRowid)+1))
+		rewind = append(rewind, fmt.Sprintf(`DELETE FROM goose_db_version WHERE version_id = %d`, slices.Index(migrations, migrationDropRowids)+1))
 		for _, q := range rewind {
 			if _, err := s.w.ExecContext(ctx, q); err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
 		}
-		if _, err := s.w.ExecContext(ctx, `SELECT rowid FROM vectors LIMIT 1`); err != nil {
-			t.Fatalf("the rewound table has no rowid: %v", err)
+		for _, table := range dropped {
+			if _, err := s.w.ExecContext(ctx, `SELECT rowid FROM `+table+` LIMIT 1`); err != nil {
+				t.Fatalf("the rewound %s table has no rowid: %v", table, err)
+			}
 		}
 		s.Close()
 		s, err = db.Open(t, dir)
@@ -129,8 +134,10 @@ func TestVectorsLoseTheirRowid(t *testing.T) {
 		if after := look(t, s, ns.ID, c.ID); fmt.Sprint(after) != fmt.Sprint(before) {
 			t.Errorf("after the migration readers see\n%+v\nbefore\n%+v", after, before)
 		}
-		if _, err := s.w.ExecContext(ctx, `SELECT rowid FROM vectors LIMIT 1`); err == nil {
-			t.Error("the vectors table still has a rowid")
+		for _, table := range dropped {
+			if _, err := s.w.ExecContext(ctx, `SELECT rowid FROM `+table+` LIMIT 1`); err == nil {
+				t.Errorf("the %s table still has a rowid", table)
+			}
 		}
 	})
 }

@@ -45,6 +45,8 @@ func TestQueryPlans(t *testing.T) {
 			"SEARCH main.vectors USING COVERING INDEX vectors_next (next_gen=?)", []any{2}},
 		{"the vector replacements an import staged, by key", onTables(dropVectorReplacementsSQL),
 			"SEARCH main.vectors USING PRIMARY KEY (collection_id=? AND document_id=?)", []any{2}},
+		{"the document replacements of committed imports", onTables(foldDocumentsSQL),
+			"SEARCH main.documents USING INDEX documents_next (next_gen>?)", nil},
 		{"the vector replacements of committed imports", onTables(foldVectorsSQL),
 			"SEARCH main.vectors USING COVERING INDEX vectors_next (next_gen>?)", nil},
 	} {
@@ -68,11 +70,13 @@ func TestQueryPlans(t *testing.T) {
 	}
 }
 
-// onTables is a batched statement on vectors as the writer runs it, for a
-// reader connection (where vectors is a view): on main.vectors, with a
-// batch size.
+// onTables is a batched statement as the writer runs it, for a reader
+// connection (where vectors and documents are views): on the tables, with
+// a batch size.
 func onTables(q string) string {
-	q = strings.ReplaceAll(q, "UPDATE vectors", "UPDATE main.vectors")
-	q = strings.ReplaceAll(q, "FROM vectors", "FROM main.vectors")
+	for _, table := range []string{"vectors", "documents"} {
+		q = strings.ReplaceAll(q, "UPDATE "+table, "UPDATE main."+table)
+		q = strings.ReplaceAll(q, "FROM "+table, "FROM main."+table)
+	}
 	return strings.Replace(q, "LIMIT", "LIMIT 10", 1)
 }

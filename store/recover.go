@@ -263,18 +263,21 @@ func (s *Store) documentBatches(ctx context.Context, sel string, args []any, set
 // replacement already) and keeps the next_* columns empty between imports.
 func (s *Store) foldCommitted(ctx context.Context) error {
 	return errors.Join(
-		s.batched(ctx, `UPDATE documents SET payload = COALESCE(next_payload, payload), updated_at = next_updated_at,
-			next_gen = NULL, next_payload = NULL, next_updated_at = NULL
-			WHERE rowid IN (SELECT rowid FROM documents WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports) LIMIT)`),
+		s.batched(ctx, foldDocumentsSQL),
 		s.batched(ctx, foldVectorsSQL),
 	)
 }
 
-// dropVectorReplacementsSQL and foldVectorsSQL drop the vector
-// replacements an import staged, or fold those of committed imports into
-// their rows, a batch (batched) at a time. Rows are picked by primary key:
-// the vectors table has no rowid (migrationVectorsWithoutRowid).
+// dropVectorReplacementsSQL drops the vector replacements an import
+// staged; foldDocumentsSQL and foldVectorsSQL fold those of committed
+// imports into their rows; a batch (batched) at a time. Rows are picked by
+// primary key: vectors have no rowid, nor documents on PostgreSQL
+// (migrationDropRowids).
 const (
+	foldDocumentsSQL = `UPDATE documents SET payload = COALESCE(next_payload, payload), updated_at = next_updated_at,
+		next_gen = NULL, next_payload = NULL, next_updated_at = NULL
+		WHERE (collection_id, document_id) IN (SELECT collection_id, document_id FROM documents
+			WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports) LIMIT)`
 	dropVectorReplacementsSQL = `UPDATE vectors SET next_gen = NULL, next_row = NULL
 		WHERE (collection_id, document_id, feature) IN (SELECT collection_id, document_id, feature FROM vectors WHERE next_gen = ? LIMIT)`
 	foldVectorsSQL = `UPDATE vectors SET row = next_row, next_gen = NULL, next_row = NULL

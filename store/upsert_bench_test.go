@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"testing"
+
+	"github.com/clusterd/clusterd/internal/ids"
 )
 
 // vectorSource yields n documents without payloads, each with one
@@ -33,33 +35,45 @@ func (v *vectorSource) Next() (DocumentInput, error) {
 }
 
 // BenchmarkUpsertVectors imports 200,000 × 128 vectors into a new
-// collection of the default store (SQLite): the per-document cost of an
-// import. Reports MB/s of vectors.
+// collection, on SQLite (the default store) and on PostgreSQL (skipped
+// without it): the per-document cost of an import. Reports MB/s of
+// vectors.
 //
 //	go test ./store -run '^$' -bench UpsertVectors -benchtime 3x
 func BenchmarkUpsertVectors(b *testing.B) {
 	const n, d = 200_000, 128
-	for _, c := range []struct{ name, prefix string }{
-		{"generated ids", ""},
-		{"row ids", "row_"}, // the .npy import's default
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			for b.Loop() {
-				b.StopTimer()
-				s, err := Open(b.TempDir())
-				if err != nil {
-					b.Fatal(err)
+	for _, db := range []*testDB{{d: dialectSQLite}, {d: dialectPostgres}} {
+		for _, c := range []struct{ name, prefix string }{
+			{"generated ids", ""},
+			{"row ids", "row_"}, // the .npy import's default
+		} {
+			b.Run(db.d.String()+"/"+c.name, func(b *testing.B) {
+				for b.Loop() {
+					b.StopTimer()
+					s, err := db.Open(b, b.TempDir())
+					if err != nil {
+						b.Fatal(err)
+					}
+					// Every store of a testDB shares its database: a new
+					// collection each time.
+					ns, err := s.ResolveNamespace(context.Background(), "", true)
+					if err != nil {
+						b.Fatal(err)
+					}
+					col, err := s.CreateCollection(context.Background(), ns.ID, ids.New("bench_"), "", nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					if _, err := s.Upsert(context.Background(), col.ID, &vectorSource{n: n, d: d, prefix: c.prefix}); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					s.Close()
+					b.StartTimer()
 				}
-				_, col := setupCollection(b, s)
-				b.StartTimer()
-				if _, err := s.Upsert(context.Background(), col.ID, &vectorSource{n: n, d: d, prefix: c.prefix}); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				s.Close()
-				b.StartTimer()
-			}
-			b.SetBytes(n * d * 4)
-		})
+				b.SetBytes(n * d * 4)
+			})
+		}
 	}
 }
