@@ -649,8 +649,9 @@ var migrations = []string{
 // cleanups select by primary key (foldDocumentsSQL). The rebuild copies
 // every vector row once, in the migration's transaction, when an older
 // data directory opens. BenchmarkUpsertVectors (200,000 × 128, row ids),
-// alternated: SQLite 75–77 → 80–81.5 MB/s; PostgreSQL, with the arrays of
-// rowBatch, 25.0–25.7 → 36.8–37.7 (33.5 with the arrays alone).
+// alternated: SQLite 75–77 → 80–81.5 MB/s; PostgreSQL 25.0–25.7 with the
+// vectors' rowid dropped, 33.5 with rowBatch's arrays too, 36.8–37.7 with
+// the documents' rowid dropped as well (see docs/PERFORMANCE.md).
 const migrationDropRowids = `CREATE TABLE vectors_by_key (
 		collection_id TEXT NOT NULL,
 		feature TEXT NOT NULL,
