@@ -6,6 +6,23 @@
 
 #include "textflag.h"
 
+// ZERO512 and ZERO256 clear the accumulators FOLD512 and FOLD256 add up.
+#define ZERO512 \
+	VPXORQ Z0, Z0, Z0; \
+	VPXORQ Z1, Z1, Z1; \
+	VPXORQ Z2, Z2, Z2; \
+	VPXORQ Z3, Z3, Z3
+
+#define ZERO256 \
+	VXORPD Y0, Y0, Y0; \
+	VXORPD Y1, Y1, Y1; \
+	VXORPD Y2, Y2, Y2; \
+	VXORPD Y3, Y3, Y3; \
+	VXORPD Y4, Y4, Y4; \
+	VXORPD Y5, Y5, Y5; \
+	VXORPD Y6, Y6, Y6; \
+	VXORPD Y7, Y7, Y7
+
 // FOLD512 adds the accumulators Z0–Z3 (8 lanes each) into X0's low lane,
 // in a fixed tree.
 #define FOLD512 \
@@ -63,10 +80,7 @@ TEXT ·AVX512(SB), NOSPLIT, $0-32
 	MOVQ   a+0(FP), SI
 	MOVQ   b+8(FP), DI
 	MOVQ   n+16(FP), CX
-	VPXORQ Z0, Z0, Z0
-	VPXORQ Z1, Z1, Z1
-	VPXORQ Z2, Z2, Z2
-	VPXORQ Z3, Z3, Z3
+	ZERO512
 	CMPQ   CX, $32
 	JLT    sd512one
 
@@ -120,14 +134,7 @@ TEXT ·AVX2(SB), NOSPLIT, $0-32
 	MOVQ   a+0(FP), SI
 	MOVQ   b+8(FP), DI
 	MOVQ   n+16(FP), CX
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
+	ZERO256
 	CMPQ   CX, $32
 	JLT    sd256one
 
@@ -170,10 +177,7 @@ sd256sum:
 TEXT ·NormAVX512(SB), NOSPLIT, $0-24
 	MOVQ   a+0(FP), SI
 	MOVQ   n+8(FP), CX
-	VPXORQ Z0, Z0, Z0
-	VPXORQ Z1, Z1, Z1
-	VPXORQ Z2, Z2, Z2
-	VPXORQ Z3, Z3, Z3
+	ZERO512
 	CMPQ   CX, $32
 	JLT    nm512one
 
@@ -211,14 +215,7 @@ nm512sum:
 TEXT ·NormAVX2(SB), NOSPLIT, $0-24
 	MOVQ   a+0(FP), SI
 	MOVQ   n+8(FP), CX
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
+	ZERO256
 	CMPQ   CX, $32
 	JLT    nm256one
 
