@@ -102,7 +102,7 @@ type Feature struct {
 // CreateCollection makes a collection; the name must be unique in the namespace.
 func (s *Store) CreateCollection(ctx context.Context, ns, name, description string, metadata json.RawMessage) (Collection, error) {
 	now := s.now()
-	c := Collection{ID: ids.New("col_"), NamespaceID: ns, Name: name, Description: description, Metadata: metadata, CreatedAt: now, UpdatedAt: now, Features: []Feature{}}
+	c := Collection{ID: ids.NewAt("col_", now), NamespaceID: ns, Name: name, Description: description, Metadata: metadata, CreatedAt: now, UpdatedAt: now, Features: []Feature{}}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections WHERE namespace_id = ? AND name = ?`, ns, name).Scan(&n)

@@ -193,8 +193,8 @@ func (s *Store) createOutput(ctx context.Context, tx *sql.Tx, w OutputWrite) (st
 	if name == "" {
 		return "", &ConflictError{Resource: "collection", Msg: fmt.Sprintf("no free name for the output collection %q (tried %d suffixes)", w.Name, MaxOutputNameTries)}
 	}
-	id := ids.New("col_")
-	now := micros(s.now())
+	at := s.now()
+	id, now := ids.NewAt("col_", at), micros(at)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO collections (id, namespace_id, name, description, metadata, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		id, w.NamespaceID, name, nullString(w.Description), nil, now, now); err != nil {
 		return "", err

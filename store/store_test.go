@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -273,6 +275,44 @@ func TestLatestResultCache(t *testing.T) {
 		}
 		if _, err := s.LatestResult(ctx, "other", "a"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("other namespace: %v", err)
+		}
+	})
+}
+
+// TestCollectionIDsSortByCreation: the ids of collections, created by a
+// user or as a cluster's output, sort in the order the store's clock made
+// them (ids.NewAt), on both dialects: a new collection's documents then
+// append to the shared tables' keys rather than land among another
+// collection's.
+func TestCollectionIDsSortByCreation(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *testDB) {
+		s := db.open(t)
+		ctx := context.Background()
+		clock := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+		s.now = func() time.Time { return clock }
+		ns, err := s.ResolveNamespace(ctx, "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateCluster(ctx, Cluster{ID: "clust_a", NamespaceID: ns.ID, Name: "topics", Config: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		var made []string
+		for i := range 6 {
+			clock = clock.Add(time.Millisecond)
+			var c Collection
+			if i%3 == 2 {
+				c, err = s.WriteClusterOutput(ctx, OutputWrite{NamespaceID: ns.ID, ClusterID: "clust_a", Key: strconv.Itoa(i), Name: "topics_clusters"})
+			} else {
+				c, err = s.CreateCollection(ctx, ns.ID, "c"+strconv.Itoa(i), "", nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			made = append(made, c.ID)
+		}
+		if !slices.IsSorted(made) {
+			t.Fatalf("collection ids in the order they were made: %v; want them sorted", made)
 		}
 	})
 }

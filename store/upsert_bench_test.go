@@ -37,15 +37,21 @@ func (v *vectorSource) Next() (DocumentInput, error) {
 // BenchmarkUpsertVectors imports 200,000 × 128 vectors into a new
 // collection, on SQLite (the default store) and on PostgreSQL (skipped
 // without it): the per-document cost of an import. Reports MB/s of
-// vectors.
+// vectors. "after another" first imports the same vectors into another
+// collection (not timed): the new collection's keys then go into B-trees
+// that hold another's, after them (ids.NewAt).
 //
 //	go test ./store -run '^$' -bench UpsertVectors -benchtime 3x
 func BenchmarkUpsertVectors(b *testing.B) {
 	const n, d = 200_000, 128
 	for _, db := range []*testDB{{d: dialectSQLite}, {d: dialectPostgres}} {
-		for _, c := range []struct{ name, prefix string }{
-			{"generated ids", ""},
-			{"row ids", "row_"}, // the .npy import's default
+		for _, c := range []struct {
+			name, prefix string
+			another      bool
+		}{
+			{"generated ids", "", false},
+			{"row ids", "row_", false}, // the .npy import's default
+			{"row ids after another", "row_", true},
 		} {
 			b.Run(db.d.String()+"/"+c.name, func(b *testing.B) {
 				for b.Loop() {
@@ -59,6 +65,15 @@ func BenchmarkUpsertVectors(b *testing.B) {
 					ns, err := s.ResolveNamespace(context.Background(), "", true)
 					if err != nil {
 						b.Fatal(err)
+					}
+					if c.another {
+						other, err := s.CreateCollection(context.Background(), ns.ID, ids.New("bench_"), "", nil)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if _, err := s.Upsert(context.Background(), other.ID, &vectorSource{n: n, d: d, prefix: c.prefix}); err != nil {
+							b.Fatal(err)
+						}
 					}
 					col, err := s.CreateCollection(context.Background(), ns.ID, ids.New("bench_"), "", nil)
 					if err != nil {

@@ -1,5 +1,6 @@
 // Package ids makes the API's identifiers: a prefix ("run_", "clust_", …)
-// followed by random alphanumerics from crypto/rand (New), or by
+// followed by random alphanumerics from crypto/rand (New), by the time
+// they were made and random ones (NewAt, for collections), or by
 // consecutive ones from a random start (Sequence, for the many documents of
 // one import).
 package ids
@@ -7,6 +8,7 @@ package ids
 import (
 	"crypto/rand"
 	"math/big"
+	"time"
 )
 
 const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -27,6 +29,33 @@ func New(prefix string) string {
 	}
 	return prefix + string(b)
 }
+
+// NewAt returns an id of New's shape (prefix and Length characters of its
+// alphabet) that sorts after every NewAt id made at an earlier millisecond:
+// the first Length/2 characters are the milliseconds from 2020-01-01 UTC
+// to t in base 36 (ordered alphabet; 36^8 ms reach May 2109, and times
+// outside that range are clamped to it), the rest random (two ids of one
+// millisecond collide with probability 36^-8 ≈ 3.5e-13).
+//
+// Collections get these: every collection's documents share the store's
+// tables, whose keys begin with the collection id, so the import into a
+// new collection appends at the end of each index, as into an empty store,
+// where a random id lands in the middle of the others' keys and splits
+// pages there (1,000,000 × 128 into a store holding another million:
+// 69–73 MB/s with an id sorting before the other's, 79–84 after; 80–87
+// into an empty store).
+func NewAt(prefix string, t time.Time) string {
+	b := make([]byte, len(prefix)+Length)
+	copy(b, prefix)
+	p := len(prefix)
+	ms := min(max(t.Sub(epoch).Milliseconds(), 0), half-1)
+	encode(b[p:p+Length/2], uint64(ms))
+	encode(b[p+Length/2:], randBelow(half))
+	return string(b)
+}
+
+// epoch is the time NewAt's ids count from.
+var epoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // ordered is the alphabet of a Sequence: the same characters as New's, in
 // byte order, so that ids of one sequence sort as they were made.
