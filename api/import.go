@@ -51,11 +51,12 @@ func importFormat(c *gin.Context, ct string) (string, error) {
 		Message: fmt.Sprintf("cannot tell the import format from Content-Type %q: send application/x-ndjson, application/x-npy or application/vnd.apache.parquet, multipart/form-data with a \"file\" part, or ?format=ndjson|npy|parquet", ct)}
 }
 
-// importDocuments streams a bulk load: the body (or the "file" part of a
-// multipart form, with an optional "ids" part for .npy) is spooled to a
-// temporary file in the data directory with bounded memory, then read
-// document by document into one store transaction: all of the file is
-// imported, or nothing.
+// importDocuments streams a bulk load into one store upsert: all of the
+// file is imported, or nothing. An NDJSON or .npy body of known length is
+// read document by document as it arrives; a Parquet body, a body of
+// unknown length and the "file" part of a multipart form (with an optional
+// "ids" part for .npy) are first spooled to a temporary file in the data
+// directory with bounded memory.
 func (s *Server) importDocuments(c *gin.Context) error {
 	ctx := c.Request.Context()
 	col, err := s.cfg.Store.GetCollection(ctx, nsOf(c).ID, c.Param("collection_id"))
@@ -68,27 +69,46 @@ func (s *Server) importDocuments(c *gin.Context) error {
 	var ids []string
 	var spool *os.File
 	var format string
+	// in is what the source reads, of size bytes: the spooled file, or the
+	// body itself (streamed).
+	var in io.Reader
+	var size int64
+	var streamed *bodyReader
 	if ct == "multipart/form-data" {
 		spool, ids, format, err = s.spoolMultipart(c, body, params["boundary"])
-	} else {
-		if format, err = importFormat(c, ct); err == nil {
+	} else if format, err = importFormat(c, ct); err == nil {
+		if n := c.Request.ContentLength; n >= 0 && format != formatParquet {
+			// NDJSON and .npy are read front to back, so a body of known
+			// length is imported as it arrives: the upload and the import
+			// overlap instead of adding up. Parquet's footer is at the end
+			// of the file, and a body of unknown length gives .npy's check
+			// of its header nothing to check against: those are spooled.
+			if n > s.cfg.MaxImportBytes {
+				return &http.MaxBytesError{Limit: s.cfg.MaxImportBytes}
+			}
+			streamed = &bodyReader{r: body}
+			in, size = streamed, n
+		} else {
 			spool, err = s.spool(body)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	defer func() { spool.Close(); os.Remove(spool.Name()) }()
-	size, _ := spool.Seek(0, io.SeekCurrent)
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return err
+	if spool != nil {
+		defer func() { spool.Close(); os.Remove(spool.Name()) }()
+		size, _ = spool.Seek(0, io.SeekCurrent)
+		if _, err := spool.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		in = spool
 	}
 	feature := c.Query("feature")
 	var src store.DocumentSource
 	var rowWord string
 	switch format {
 	case formatNDJSON:
-		src, rowWord = newNDJSONSource(spool, int(s.cfg.MaxBodyBytes)), "line"
+		src, rowWord = newNDJSONSource(in, int(s.cfg.MaxBodyBytes)), "line"
 	case formatNPY:
 		if feature == "" {
 			return invalid([]any{"query", "feature"}, "Field required: the feature name the .npy vectors are stored under", "missing")
@@ -97,17 +117,22 @@ func (s *Server) importDocuments(c *gin.Context) error {
 		if msg := store.ValidID(prefix + "0"); msg != "" {
 			return invalid([]any{"query", "id_prefix"}, "id_prefix + row number "+msg, "value_error")
 		}
-		src, err = newNPYSource(spool, size, feature, prefix, ids)
+		src, err = newNPYSource(in, size, feature, prefix, ids)
 		rowWord = "row"
 	case formatParquet:
 		src, err = newParquetSource(spool, size, feature, c.DefaultQuery("id_column", "document_id"), c.Query("vector_column"))
 		rowWord = "row"
 	}
-	if err != nil {
-		return err
+	var st store.UpsertStats
+	if err == nil {
+		st, err = s.cfg.Store.Upsert(ctx, col.ID, src)
 	}
-	st, err := s.cfg.Store.Upsert(ctx, col.ID, src)
 	if err != nil {
+		if streamed != nil && streamed.err != nil {
+			// The upload itself failed (too large, cut short, the client
+			// gone): what the source made of it does not matter.
+			return uploadError(streamed.err)
+		}
 		var de *store.DocumentError
 		if errors.As(err, &de) {
 			// The store checks each document as soon as it is read, so the
@@ -125,6 +150,31 @@ func (s *Server) importDocuments(c *gin.Context) error {
 	return nil
 }
 
+// bodyReader reads a streamed upload and keeps its first error other than
+// io.EOF, which tells a failed upload from a bad file.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// uploadError is the answer to an upload that could not be read: a 413
+// past --max-import-bytes (the error classifier's), else a 400.
+func uploadError(err error) error {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return err
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "unreadable_body", Message: "could not read the upload: " + err.Error()}
+}
+
 // spool copies r into a new temporary file in the data directory's tmp/
 // (emptied by store.Open, so a killed import leaves nothing behind) and
 // leaves the file positioned at its end.
@@ -140,11 +190,7 @@ func (s *Server) spool(r io.Reader) (*os.File, error) {
 	if _, err := io.CopyBuffer(f, r, make([]byte, 4<<20)); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return nil, err
-		}
-		return nil, &Error{Status: http.StatusBadRequest, Code: "unreadable_body", Message: "could not read the upload: " + err.Error()}
+		return nil, uploadError(err)
 	}
 	return f, nil
 }

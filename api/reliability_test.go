@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -216,4 +220,140 @@ func TestIDsInURLsAreRefusedWithSlash(t *testing.T) {
 	}
 	_ = json.Valid
 	_ = http.StatusOK
+}
+
+// TestImportsStream: an NDJSON or .npy body of known length is imported as
+// it arrives, with nothing spooled: while half of the body is sent, the
+// collection's segment file grows and tmp/ stays empty, and the whole
+// import lands once the rest comes. A body cut short is a 400 that stores
+// nothing; a Content-Length past --max-import-bytes a 413 before anything
+// is read.
+func TestImportsStream(t *testing.T) {
+	// More than one staged batch (512 documents), and vectors large enough
+	// that the reader's chunks (4 MiB of .npy rows) and the segment's write
+	// buffer (1 MiB) fill long before half of the body is sent.
+	const rows, dim = 3000, 1024
+	var nd bytes.Buffer
+	for i := range rows {
+		fmt.Fprintf(&nd, `{"document_id":"d%d","features":{"e":[%d`, i, i)
+		for range dim - 1 {
+			nd.WriteString(",1")
+		}
+		nd.WriteString("]}}\n")
+	}
+	cases := []struct {
+		name, ct, query string
+		body            []byte
+	}{
+		{".npy", "application/x-npy", "?feature=e", npyMatrix(t, rows, dim)},
+		{"NDJSON", "application/x-ndjson", "", nd.Bytes()},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, envOpts{})
+			var col struct {
+				ID string `json:"collection_id"`
+			}
+			e.ok("POST", "/v1/collections", map[string]any{"collection_name": "c"}, &col)
+			segments := filepath.Join(e.store.Dir(), "vectors", col.ID)
+			written := func() int64 {
+				var n int64
+				entries, _ := os.ReadDir(segments)
+				for _, en := range entries {
+					if info, err := en.Info(); err == nil {
+						n += info.Size()
+					}
+				}
+				return n
+			}
+			send := func(body io.Reader, length int64) (int, []byte) {
+				req, _ := http.NewRequest("POST", e.url+"/v1/collections/c/documents/import"+c.query, body)
+				req.ContentLength = length
+				req.Header.Set("Content-Type", c.ct)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return 0, []byte(err.Error())
+				}
+				defer resp.Body.Close()
+				out, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, out
+			}
+
+			pr, pw := io.Pipe()
+			defer pw.CloseWithError(errors.New("the test ended")) // a failed test does not leave the request hanging
+			type answer struct {
+				code int
+				body []byte
+			}
+			done := make(chan answer, 1)
+			go func() {
+				code, out := send(pr, int64(len(c.body)))
+				done <- answer{code, out}
+			}()
+			half := len(c.body) / 2
+			if _, err := pw.Write(c.body[:half]); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for written() == 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if written() == 0 {
+				t.Fatal("half of the body sent, and no vector written after 10 s: the import waits for the whole upload")
+			}
+			if entries, _ := os.ReadDir(e.store.TempDir()); len(entries) != 0 {
+				t.Fatalf("tmp/ holds %d files while the body streams", len(entries))
+			}
+			if _, err := pw.Write(c.body[half:]); err != nil {
+				t.Fatal(err)
+			}
+			pw.Close()
+			a := <-done
+			var st struct{ Inserted int }
+			if a.code != 200 || json.Unmarshal(a.body, &st) != nil || st.Inserted != rows {
+				t.Fatalf("import: %d %s, want 200 with %d inserted", a.code, a.body, rows)
+			}
+
+			// Cut short: the client says more than it sends and goes away.
+			// Then the whole body into the same collection: imports into
+			// one collection run one at a time, so this one starts once the
+			// failed one is gone, and finds none of its documents.
+			e.ok("POST", "/v1/collections", map[string]any{"collection_name": "cut"}, nil)
+			req, _ := http.NewRequest("POST", e.url+"/v1/collections/cut/documents/import"+c.query, &closingReader{r: bytes.NewReader(c.body[:half])})
+			req.ContentLength = int64(len(c.body))
+			req.Header.Set("Content-Type", c.ct)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				out, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				checkError(t, resp.StatusCode, out, 400, "could not read the upload")
+			}
+			e.ok("POST", "/v1/collections/cut/documents/import"+c.query, c.body, &st, "Content-Type", c.ct)
+			var cut struct {
+				DocumentCount int `json:"document_count"`
+			}
+			e.ok("GET", "/v1/collections/cut", nil, &cut)
+			if st.Inserted != rows || cut.DocumentCount != rows {
+				t.Fatalf("after a body cut short and the whole one: %d inserted, %d documents; want %d and %d", st.Inserted, cut.DocumentCount, rows, rows)
+			}
+
+			// Too large: answered before a byte of the body is read (the
+			// body never comes).
+			never, closeBody := io.Pipe()
+			defer closeBody.Close()
+			code, out := send(never, 1<<62)
+			checkError(t, code, out, 413, "")
+		})
+	}
+}
+
+// closingReader returns its bytes, then an error instead of io.EOF: the
+// upload ends early, as when a client goes away.
+type closingReader struct{ r io.Reader }
+
+func (c *closingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		return n, errors.New("client gone")
+	}
+	return n, err
 }
