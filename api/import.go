@@ -128,6 +128,13 @@ func (s *Server) importDocuments(c *gin.Context) error {
 		st, err = s.cfg.Store.Upsert(ctx, col.ID, src)
 	}
 	if err != nil {
+		if streamed != nil && streamed.err == nil {
+			// A refused file: the rest of the body is read (and dropped)
+			// before the answer, as when it was spooled, since a client
+			// still sending may not read an answer given early (Go's
+			// server closes the connection when much of a body is unread).
+			io.Copy(io.Discard, streamed)
+		}
 		if streamed != nil && streamed.err != nil {
 			// The upload itself failed (too large, cut short, the client
 			// gone): what the source made of it does not matter.

@@ -3,15 +3,18 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -241,12 +244,18 @@ func TestImportsStream(t *testing.T) {
 		}
 		nd.WriteString("]}}\n")
 	}
+	npyBody := npyMatrix(t, rows, dim)
+	// The same files with their first document refused: a NaN, a bad line.
+	npyBad := slices.Clone(npyBody)
+	binary.LittleEndian.PutUint32(npyBad[len(npyBad)-rows*dim*4:], math.Float32bits(float32(math.NaN())))
+	ndBad := append([]byte("{\n"), nd.Bytes()...)
 	cases := []struct {
 		name, ct, query string
-		body            []byte
+		body, bad       []byte
+		badAt           string
 	}{
-		{".npy", "application/x-npy", "?feature=e", npyMatrix(t, rows, dim)},
-		{"NDJSON", "application/x-ndjson", "", nd.Bytes()},
+		{".npy", "application/x-npy", "?feature=e", npyBody, npyBad, `["body","row",0`},
+		{"NDJSON", "application/x-ndjson", "", nd.Bytes(), ndBad, `["body","line",1]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -335,6 +344,23 @@ func TestImportsStream(t *testing.T) {
 			if st.Inserted != rows || cut.DocumentCount != rows {
 				t.Fatalf("after a body cut short and the whole one: %d inserted, %d documents; want %d and %d", st.Inserted, cut.DocumentCount, rows, rows)
 			}
+
+			// A file refused at its first document: the answer (a 422 at
+			// it) comes once the whole body is read, so that a client
+			// still sending gets it; the body was not cut off.
+			pr, pw = io.Pipe()
+			go func() {
+				code, out := send(pr, int64(len(c.bad)))
+				done <- answer{code, out}
+			}()
+			for off := 0; off < len(c.bad); off += 1 << 20 {
+				if _, err := pw.Write(c.bad[off:min(off+1<<20, len(c.bad))]); err != nil {
+					t.Fatalf("writing the refused body at byte %d of %d: %v (the server stopped reading it)", off, len(c.bad), err)
+				}
+			}
+			pw.Close()
+			a = <-done
+			checkError(t, a.code, a.body, 422, c.badAt)
 
 			// Too large: answered before a byte of the body is read (the
 			// body never comes).
