@@ -34,7 +34,8 @@ type Config struct {
 	APIKeys []APIKey
 	// MaxBodyBytes bounds JSON request bodies (default 64 MiB).
 	MaxBodyBytes int64
-	// MaxImportBytes bounds bulk imports, which are spooled to disk (default 64 GiB).
+	// MaxImportBytes bounds bulk imports (default 64 GiB): NDJSON and .npy
+	// bodies of known length are streamed, the others spooled to disk.
 	MaxImportBytes int64
 	// Ready reports whether the queue is running (for /readyz).
 	Ready func() bool

@@ -53,7 +53,8 @@ type Serve struct {
 	TriggerMaxFailures int
 	// MaxBodyBytes bounds JSON request bodies (413 above).
 	MaxBodyBytes int64
-	// MaxImportBytes bounds bulk imports, which are spooled to disk.
+	// MaxImportBytes bounds bulk imports (NDJSON and .npy bodies of known
+	// length are streamed, the others spooled to disk).
 	MaxImportBytes int64
 	// GPUWorker is the clusterd-gpu binary; empty looks next to clusterd,
 	// then on PATH.
@@ -116,7 +117,7 @@ func (s *Serve) Options() []Option {
 		{Flag: "max-attempts", Env: "CLUSTERD_MAX_ATTEMPTS", Usage: "starts of a run whose process keeps dying before it ends failed", value: &positiveInt{&s.MaxAttempts}},
 		{Flag: "trigger-max-failures", Env: "CLUSTERD_TRIGGER_MAX_FAILURES", Usage: "consecutive failed runs after which a trigger is paused", value: &positiveInt{&s.TriggerMaxFailures}},
 		{Flag: "max-body-bytes", Env: "CLUSTERD_MAX_BODY_BYTES", Usage: "largest JSON request body in bytes (413 above)", value: &positiveInt64{&s.MaxBodyBytes}},
-		{Flag: "max-import-bytes", Env: "CLUSTERD_MAX_IMPORT_BYTES", Usage: "largest bulk import in bytes (spooled to disk)", value: &positiveInt64{&s.MaxImportBytes}},
+		{Flag: "max-import-bytes", Env: "CLUSTERD_MAX_IMPORT_BYTES", Usage: "largest bulk import in bytes (NDJSON and .npy of known length streamed, the others spooled to disk)", value: &positiveInt64{&s.MaxImportBytes}},
 		{Flag: "gpu-worker", Env: "CLUSTERD_GPU_WORKER", Usage: "the clusterd-gpu binary (empty: next to clusterd, then PATH)", value: (*stringValue)(&s.GPUWorker)},
 		{Flag: "log-level", Env: "CLUSTERD_LOG_LEVEL", Usage: "`debug`, `info`, `warn` or `error` (slog text logs on stderr)", value: &levelValue{&s.LogLevel}},
 		{Flag: "job-lease", Env: "CLUSTERD_JOB_LEASE", Usage: "how long a claimed run stays reserved without a heartbeat before another worker or process takes it over (a Go duration, at least 300ms)", value: &leaseValue{&s.JobLease}},

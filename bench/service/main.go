@@ -101,11 +101,12 @@ func run(in, params, bin, work string, withParquet bool) (*result, error) {
 	if withParquet {
 		uploads = append(uploads, upload{"parquet", pq, "application/vnd.apache.parquet", &res.Parquet})
 	}
-	// Each import goes into a server of its own on an empty data directory:
-	// in one database, the second import's rate would depend on where its
-	// collection's random id sorts against the first's (an append at the
-	// end of the primary keys, or inserts in their middle: 81 against 73
-	// MB/s, docs/PERFORMANCE.md). The .npy server stays up for the run.
+	// Each import goes into a server of its own on an empty data directory,
+	// so that the two figures measure the same thing: in one database the
+	// second import's rows go into B-trees that hold the first's (and,
+	// while collection ids were random, into their middle when its id
+	// sorted first: 69–73 against 79–84 MB/s, docs/PERFORMANCE.md). The
+	// .npy server stays up for the run.
 	var srv *child.Server
 	for i := len(uploads) - 1; i >= 0; i-- { // the .npy last, so its server is the one kept
 		c := uploads[i]
