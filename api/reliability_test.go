@@ -228,9 +228,10 @@ func TestIDsInURLsAreRefusedWithSlash(t *testing.T) {
 // TestImportsStream: an NDJSON or .npy body of known length is imported as
 // it arrives, with nothing spooled: while half of the body is sent, the
 // collection's segment file grows and tmp/ stays empty, and the whole
-// import lands once the rest comes. A body cut short is a 400 that stores
-// nothing; a Content-Length past --max-import-bytes a 413 before anything
-// is read.
+// import lands once the rest comes. A body cut short stores nothing (a 400,
+// when the client is still there to read it); a file refused at its first
+// document is answered (422) only after the rest of its body was read; a
+// Content-Length past --max-import-bytes is a 413 before anything is read.
 func TestImportsStream(t *testing.T) {
 	// More than one staged batch (512 documents), and vectors large enough
 	// that the reader's chunks (4 MiB of .npy rows) and the segment's write
