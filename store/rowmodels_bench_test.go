@@ -12,9 +12,11 @@ import (
 
 // rowModel is one way of keeping a collection's documents and the segment
 // rows of their vectors in SQLite: the tables and indexes (ddl) and the
-// statements that write a batch of documents, each a multi-row VALUES of
+// statements that write a batch of documents. Each is a multi-row VALUES of
 // batchDocuments rows (docCols parameters a document; vectors, vecCols
-// parameters a vector, or none when the documents carry their row).
+// parameters a vector, or none when the documents carry their row) or,
+// with jsonIDs, a statement a transaction that takes the ids as a JSON
+// array (see insertDocumentIDsSQL).
 type rowModel struct {
 	name             string
 	ddl              string
@@ -23,6 +25,7 @@ type rowModel struct {
 	vectors          string
 	vecCols          int
 	documentsHaveRow bool
+	jsonIDs          bool
 }
 
 // The alternative models keep today's columns and conflict clauses (which
@@ -60,15 +63,20 @@ var rowModels = []rowModel{
 	{name: "one table", docCols: 8, documentsHaveRow: true, documents: rowModelDocumentsRow,
 		ddl: `CREATE TABLE documents (` + rowModelDocumentColumns + `, row INTEGER, PRIMARY KEY (collection_id, document_id));
 		CREATE INDEX documents_seq ON documents (collection_id, seq, row);`},
+	{name: "one table, ids as JSON", documentsHaveRow: true, jsonIDs: true,
+		documents: `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen, row)
+		SELECT ?, value, ? + key, NULL, ?, ?, ?, ? + key FROM json_each(?) WHERE true` + documentsInPlace + `, row = excluded.row`,
+		ddl: `CREATE TABLE documents (` + rowModelDocumentColumns + `, row INTEGER, PRIMARY KEY (collection_id, document_id));
+		CREATE INDEX documents_seq ON documents (collection_id, seq, row);`},
 	{name: "one table without rowid", docCols: 8, documentsHaveRow: true, documents: rowModelDocumentsRow,
 		ddl: `CREATE TABLE documents (` + rowModelDocumentColumns + `, row INTEGER, PRIMARY KEY (collection_id, document_id)) WITHOUT ROWID;
 		CREATE INDEX documents_seq ON documents (collection_id, seq, row);`},
 }
 
-// todayRowModel is the store's own model: the documents and vectors tables
-// and indexes as a migrated store has them, written by the store's own
-// staged statements.
-func todayRowModel(b *testing.B) rowModel {
+// todayRowModels are the store's own model: the documents and vectors
+// tables and indexes as a migrated store has them, written by the store's
+// own staged statements, and by the VALUES lists it used before.
+func todayRowModels(b *testing.B) []rowModel {
 	s, err := Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -87,9 +95,12 @@ func todayRowModel(b *testing.B) rowModel {
 		}
 		ddl = append(ddl, q)
 	}
-	return rowModel{name: "today", ddl: strings.Join(ddl, ";\n"), docCols: 7, vecCols: 5,
-		documents: strings.Replace(insertDocumentsSQL(1, true), placeholders(1, 7), "%s", 1),
-		vectors:   strings.Replace(insertVectorsSQL(1, true), placeholders(1, 5), "%s", 1)}
+	return []rowModel{
+		{name: "today", ddl: strings.Join(ddl, ";\n"), jsonIDs: true, documents: insertDocumentIDsSQL(true), vectors: insertVectorIDsSQL(true)},
+		{name: "today with VALUES lists", ddl: strings.Join(ddl, ";\n"), docCols: 7, vecCols: 5,
+			documents: strings.Replace(insertDocumentsSQL(1, true), placeholders(1, 7), "%s", 1),
+			vectors:   strings.Replace(insertVectorsSQL(1, true), placeholders(1, 5), "%s", 1)},
+	}
 }
 
 // BenchmarkRowModels writes the rows of an import of 200,192 documents
@@ -97,15 +108,14 @@ func todayRowModel(b *testing.B) rowModel {
 // batches of 8,192 documents, under the writer's pragmas, for today's row
 // model and the alternatives: the SQL cost alone (no segment file, no
 // validation), in µs a document, and the import rate it would allow at 512
-// bytes of vector a document. What bounds the import (BenchmarkUpsertVectors
-// runs at 80–86 MB/s, about 6 µs a document), and what a new model would
-// give (docs/PERFORMANCE.md):
+// bytes of vector a document. What bounds the import, and what a new model
+// would give (docs/PERFORMANCE.md):
 //
 //	go test ./store -run '^$' -bench RowModels -benchtime 3x
 func BenchmarkRowModels(b *testing.B) {
 	const n, perTx, vectorBytes = 782 * batchDocuments, stageMaxDocuments, 128 * 4
 	const collection, feature = "col_01jexample8k3m2p4q6r", "embedding"
-	for _, m := range append([]rowModel{todayRowModel(b)}, rowModels...) {
+	for _, m := range append(todayRowModels(b), rowModels...) {
 		b.Run(m.name, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
@@ -121,7 +131,10 @@ func BenchmarkRowModels(b *testing.B) {
 					if q == "" {
 						return nil
 					}
-					st, err := db.Prepare(fmt.Sprintf(q, placeholders(batchDocuments, cols)))
+					if !m.jsonIDs {
+						q = fmt.Sprintf(q, placeholders(batchDocuments, cols))
+					}
+					st, err := db.Prepare(q)
 					if err != nil {
 						b.Fatalf("%s: %v", m.name, err)
 					}
@@ -130,7 +143,11 @@ func BenchmarkRowModels(b *testing.B) {
 				docs, vecs := prepare(m.documents, m.docCols), prepare(m.vectors, m.vecCols)
 				args := make([]any, 0, batchDocuments*max(m.docCols, m.vecCols))
 				b.StartTimer()
-				if err := writeRowModel(context.Background(), db, docs, vecs, m.documentsHaveRow, n, perTx, collection, feature, args); err != nil {
+				write := writeRowModel
+				if m.jsonIDs {
+					write = writeRowModelJSON
+				}
+				if err := write(context.Background(), db, docs, vecs, m.documentsHaveRow, n, perTx, collection, feature, args); err != nil {
 					b.Fatalf("%s: %v", m.name, err)
 				}
 				b.StopTimer()
@@ -184,4 +201,39 @@ func writeRowModel(ctx context.Context, db *sql.DB, docs, vecs *sql.Stmt, docume
 		}
 	}
 	return tx.Commit()
+}
+
+// writeRowModelJSON is writeRowModel for statements that take the ids of
+// a transaction's documents as one JSON array.
+func writeRowModelJSON(ctx context.Context, db *sql.DB, docs, vecs *sql.Stmt, documentsHaveRow bool, n, perTx int, collection, feature string, _ []any) error {
+	const gen = 7
+	ids := make([]string, 0, perTx)
+	var list []byte
+	for first := 0; first < n; first += perTx {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		ids = ids[:0]
+		for i := first; i < min(n, first+perTx); i++ {
+			ids = append(ids, "row_"+strconv.Itoa(i))
+		}
+		list = appendJSONStrings(list[:0], ids)
+		args := []any{collection, first + 1, 1, 1, gen, string(list)}
+		if documentsHaveRow {
+			args = []any{collection, first + 1, 1, 1, gen, first, string(list)}
+		}
+		if _, err := tx.StmtContext(ctx, docs).ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		if vecs != nil {
+			if _, err := tx.StmtContext(ctx, vecs).ExecContext(ctx, collection, feature, first, gen, string(list)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -106,8 +106,9 @@ type Store struct {
 	// stagedBatchHook, when set (by tests), is called with a staged
 	// batch's number of documents inside its transaction, after its rows.
 	stagedBatchHook func(docs int)
-	// batch holds the prepared statements of a full upsert batch.
-	batch batchStmts
+	// batch holds SQLite's prepared upsert statements by text
+	// (prepareBatchStatements).
+	batch map[string]*sql.Stmt
 	// stmts caches read statements by text (cachedQuery); nstmts counts them.
 	stmts  sync.Map
 	nstmts atomic.Int32
@@ -326,11 +327,7 @@ func (s *Store) Close() error {
 		return true
 	})
 	for _, st := range s.batch {
-		for _, p := range st {
-			if p != nil {
-				errs = append(errs, p.Close())
-			}
-		}
+		errs = append(errs, st.Close())
 	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())

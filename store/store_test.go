@@ -316,3 +316,94 @@ func TestCollectionIDsSortByCreation(t *testing.T) {
 		}
 	})
 }
+
+// TestUpsertWritesEachRowItsOwn: the rows of every document and vector
+// land as sent, whichever statement writes them (ids as a JSON array, or
+// VALUES lists when a document carries a payload): ids with the bytes
+// JSON escapes and with multi-byte characters, two features where only
+// some documents have the second (so each feature's rows interleave with
+// the other's), in one transaction and staged, then again with new vectors
+// (and payloads) for every document. Each document must read back its own
+// vectors and payload, and the feature's loaded rows their own ids.
+func TestUpsertWritesEachRowItsOwn(t *testing.T) {
+	specials := []string{`quote"d`, `back\slash`, `\"both\\`, "ünïcödé", "emoji 😀", "[not, json]", "'single'", "tab-free spaces "}
+	for _, c := range []struct {
+		name     string
+		n        int
+		payloads bool
+	}{
+		{"one transaction, no payloads", 50, false},
+		{"one transaction, payloads", 50, true},
+		{"staged, no payloads", 3*stageDocuments + 11, false},
+		{"staged, payloads", 3*stageDocuments + 11, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, db *testDB) {
+				s := db.open(t)
+				ctx := context.Background()
+				_, col := setupCollection(t, s)
+				documents := func(version float32) []DocumentInput {
+					in := make([]DocumentInput, c.n)
+					for i := range in {
+						id := fmt.Sprintf("d%d", i)
+						if i < len(specials) {
+							id = specials[i]
+						}
+						in[i] = DocumentInput{ID: id, Features: map[string][]float32{"a": {float32(i), version}}}
+						if i%3 == 1 {
+							in[i].Features["b"] = []float32{version, float32(i), -1}
+						}
+						if c.payloads && i%2 == 0 {
+							in[i].Payload = json.RawMessage(fmt.Sprintf(`{"i":%d,"v":%g}`, i, version))
+						}
+					}
+					return in
+				}
+				for _, version := range []float32{1, 2} {
+					in := documents(version)
+					st, err := s.Upsert(ctx, col.ID, &SliceSource{Docs: in})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if version == 1 && st != (UpsertStats{Inserted: c.n}) || version == 2 && st != (UpsertStats{Updated: c.n}) {
+						t.Fatalf("version %g: %+v", version, st)
+					}
+					for _, want := range in {
+						got, err := s.GetDocument(ctx, col.ID, want.ID)
+						if err != nil {
+							t.Fatalf("version %g, %q: %v", version, want.ID, err)
+						}
+						if len(got.Features) != len(want.Features) {
+							t.Fatalf("version %g, %q: features %v, want %v", version, want.ID, got.Features, want.Features)
+						}
+						for name, v := range want.Features {
+							if !slices.Equal(got.Features[name], v) {
+								t.Fatalf("version %g, %q, feature %s: %v, want %v", version, want.ID, name, got.Features[name], v)
+							}
+						}
+						if string(got.Payload) != string(want.Payload) && !(want.Payload == nil && string(got.Payload) == "null") {
+							t.Fatalf("version %g, %q: payload %s, want %s", version, want.ID, got.Payload, want.Payload)
+						}
+					}
+					f, err := s.ResolveFeature(ctx, col.ID, "b")
+					if err != nil {
+						t.Fatal(err)
+					}
+					vs, err := s.LoadVectors(ctx, col.ID, f, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if vs.N != (c.n+1)/3 {
+						t.Fatalf("version %g: %d vectors of b, want %d", version, vs.N, (c.n+1)/3)
+					}
+					for r, id := range vs.IDs {
+						i := slices.IndexFunc(in, func(d DocumentInput) bool { return d.ID == id })
+						if i < 0 || !slices.Equal(vs.X[r*vs.D:(r+1)*vs.D], in[i].Features["b"]) {
+							t.Fatalf("version %g: row %d of b is %q with %v", version, r, id, vs.X[r*vs.D:(r+1)*vs.D])
+						}
+					}
+				}
+			})
+		})
+	}
+}
