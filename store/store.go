@@ -119,6 +119,8 @@ type Store struct {
 	// LoadVectors takes the snapshots of its parts (see loadSnapshots).
 	commitMu sync.RWMutex
 	commits  uint64
+	// ckpt copies the write-ahead log into the database file (SQLite).
+	ckpt *checkpointer
 	// loadSlot lets one LoadVectors at a time gather the connections of
 	// its parts: two loads each holding some while waiting for more could
 	// wait for each other forever.
@@ -222,8 +224,10 @@ func (s *Store) lockDir() error {
 // temporary file, and a 64 MiB page cache, so the index pages an import
 // appends to stay in memory between its batches (readers keep SQLite's
 // default 2 MB each). Together 15–25% of an import's time
-// (BenchmarkUpsertVectors).
-const writerPragmas = "&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)"
+// (BenchmarkUpsertVectors). The writer checkpoints the log only past
+// checkpointPages (see checkpointer), and the log file is cut back to
+// 8 MiB when SQLite rewinds it (else it kept the size an import grew it to).
+var writerPragmas = fmt.Sprintf("&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", checkpointPages, 8<<20)
 
 // openSQLite opens the data directory's SQLite database: one writer
 // connection, reader connections with the visibility views.
@@ -250,7 +254,8 @@ func (s *Store) openSQLite() error {
 	// Kept open: a new connection reads the schema and creates the views,
 	// which costs more than most queries (database/sql keeps 2 by default).
 	s.r.SetMaxIdleConns(8)
-	return nil
+	s.ckpt, err = startCheckpointer("file:" + path + "?" + pragmas)
+	return err
 }
 
 // plannerStats tells SQLite's query planner (sqlite_stat1, read when a
@@ -329,6 +334,7 @@ func (s *Store) Close() error {
 	for _, st := range s.batch {
 		errs = append(errs, st.Close())
 	}
+	errs = append(errs, s.ckpt.close())
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -418,6 +424,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	res, err := c.ExecContext(ctx, query, args...)
 	if err == nil {
 		s.gen.Add(1)
+		s.ckpt.committed()
 		// Committed already (one statement): the other processes hear of
 		// it a moment later.
 		err = s.notifyWrite(ctx, c)
@@ -474,6 +481,7 @@ func (s *Store) txMode(ctx context.Context, durable bool, fn func(*sql.Tx) error
 			s.commits++
 		}
 		s.commitMu.Unlock()
+		s.ckpt.committed()
 	} else {
 		err = t.Commit()
 	}

@@ -407,3 +407,52 @@ func TestUpsertWritesEachRowItsOwn(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckpointerCopiesCommits (SQLite): the pages of a commit reach the
+// database file soon after it, on the checkpointer's connection, long
+// before the log holds the checkpointPages at which the writer would copy
+// them itself. (With SQLite's default of 1,000 pages, the writer's, a
+// write of a few hundred pages stays in the log.)
+func TestCheckpointerCopiesCommits(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	_, col := setupCollection(t, s)
+	db := filepath.Join(dir, "clusterd.db")
+	size := func(name string) int64 {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for size(db+"-wal") > 0 && size(db) == 0 { // the migrations, copied
+		if time.Now().After(deadline) {
+			t.Fatal("the migrations' pages never reached the database file")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := size(db)
+	in := make([]DocumentInput, 3000)
+	for i := range in {
+		in[i] = DocumentInput{ID: "c" + strconv.Itoa(i), Features: map[string][]float32{"e": {float32(i), 1, 2, 3}}}
+	}
+	if _, err := s.Upsert(ctx, col.ID, &SliceSource{Docs: in}); err != nil {
+		t.Fatal(err)
+	}
+	wal := size(db + "-wal")
+	if pages := wal / 4096; pages < 100 || pages >= checkpointPages {
+		t.Fatalf("the upsert left %d pages in the log: want a few hundred", pages)
+	}
+	for size(db) == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file stayed at %d bytes with %d bytes in the log", before, wal)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
