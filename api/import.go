@@ -414,20 +414,18 @@ func (n *npySource) Next() (store.DocumentInput, error) {
 
 // parquetSource reads rows of a Parquet file: an id column, a list<float>
 // (or list<double>) vector column, and every other flat column into the
-// payload.
+// payload. Each column is read on its own (parquetColumn).
 type parquetSource struct {
-	r          *parquet.GenericReader[any]
-	feature    string
-	idCol      int
-	vecCol     int
-	payloadCol map[int]string
-	rows       []parquet.Row
-	have, next int
-	row        int
+	feature  string
+	vecs, id *parquetColumn // id nil without an id column
+	payload  []*parquetColumn
+	names    []string // of the payload columns
+	row      int
 	// vec and features are reused by every row: the store copies a
 	// document's vectors before it asks for the next (store.DocumentSource).
 	vec      []float32
 	features map[string][]float32
+	vals     []parquet.Value
 }
 
 func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn string) (p *parquetSource, err error) {
@@ -440,20 +438,28 @@ func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn
 	if err != nil {
 		return nil, invalid([]any{"body"}, "not a readable Parquet file: "+err.Error(), "value_error")
 	}
-	p = &parquetSource{feature: feature, idCol: -1, vecCol: -1, payloadCol: map[int]string{}, rows: make([]parquet.Row, 256)}
-	lists := map[string]int{} // repeated (list) leaf columns by top-level name
+	p = &parquetSource{feature: feature}
+	leaf := func(path []string) parquet.LeafColumn {
+		l, ok := pf.Schema().Lookup(path...)
+		if !ok {
+			panic(fmt.Sprintf("column %s is not in the schema", strings.Join(path, ".")))
+		}
+		return l
+	}
+	lists := map[string][]string{} // repeated (list) leaf columns by top-level name
 	var listNames []string
-	for i, path := range pf.Schema().Columns() {
+	for _, path := range pf.Schema().Columns() {
 		switch {
 		case len(path) > 1:
 			if _, seen := lists[path[0]]; !seen {
-				lists[path[0]] = i
+				lists[path[0]] = path
 				listNames = append(listNames, path[0])
 			}
 		case path[0] == idColumn:
-			p.idCol = i
+			p.id = newParquetColumn(pf, leaf(path), false)
 		default:
-			p.payloadCol[i] = path[0]
+			p.payload = append(p.payload, newParquetColumn(pf, leaf(path), false))
+			p.names = append(p.names, path[0])
 		}
 	}
 	// The vector column: as named, else the one named like the feature,
@@ -467,15 +473,14 @@ func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn
 			return nil, invalid([]any{"query", "vector_column"}, fmt.Sprintf("cannot tell which list column holds the vectors (%s); name it with ?vector_column=", strings.Join(listNames, ", ")), "missing")
 		}
 	}
-	col, ok := lists[vectorColumn]
+	path, ok := lists[vectorColumn]
 	if !ok {
 		return nil, invalid([]any{"query", "vector_column"}, fmt.Sprintf("no list column %q in the Parquet file (list columns: %s)", vectorColumn, strings.Join(listNames, ", ")), "value_error")
 	}
-	p.vecCol = col
+	p.vecs = newParquetColumn(pf, leaf(path), true)
 	if p.feature == "" {
 		p.feature = vectorColumn
 	}
-	p.r = parquet.NewGenericReader[any](pf)
 	return p, nil
 }
 
@@ -489,51 +494,58 @@ func recoverParquet(err *error, loc []any) {
 
 func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
 	defer recoverParquet(&err, []any{"body", "row", p.row})
-	if p.next == p.have {
-		n, err := p.r.ReadRows(p.rows)
-		if n == 0 {
-			if err == nil || errors.Is(err, io.EOF) {
-				return store.DocumentInput{}, io.EOF
-			}
-			return store.DocumentInput{}, invalid([]any{"body", "row", p.row}, "reading Parquet: "+err.Error(), "value_error")
-		}
-		p.have, p.next = n, 0
+	vec, _, ok, err := p.vecs.nextRow(p.vec[:0], nil)
+	if errors.Is(err, errVectorKind) {
+		return doc, invalid([]any{"body", "row", p.row, p.feature}, err.Error(), "value_error")
 	}
-	row := p.rows[p.next]
-	p.next++
+	if err != nil {
+		return doc, invalid([]any{"body", "row", p.row}, "reading Parquet: "+err.Error(), "value_error")
+	}
+	if !ok {
+		return store.DocumentInput{}, io.EOF
+	}
+	p.vec = vec
 	if p.features == nil {
 		p.features = make(map[string][]float32, 1)
 	}
 	doc = store.DocumentInput{Features: p.features}
-	vec := p.vec[:0]
-	var payload map[string]any
-	for _, v := range row {
-		col := v.Column()
-		switch {
-		case col == p.vecCol:
-			if !v.IsNull() {
-				switch v.Kind() {
-				case parquet.Float:
-					vec = append(vec, v.Float())
-				case parquet.Double:
-					vec = append(vec, float32(v.Double()))
-				default:
-					return doc, invalid([]any{"body", "row", p.row, p.feature}, "vector values must be float or double", "value_error")
-				}
-			}
-		case col == p.idCol:
-			doc.ID = valueString(v)
-		default:
-			if name, ok := p.payloadCol[col]; ok && !v.IsNull() {
-				if payload == nil {
-					payload = map[string]any{}
-				}
-				payload[name] = valueAny(v)
+	doc.Features[p.feature] = vec
+	// The last non-null value of a column's row (flat columns have one).
+	last := func(c *parquetColumn) (parquet.Value, bool, error) {
+		var ok bool
+		_, p.vals, ok, err = c.nextRow(nil, p.vals[:0])
+		if err == nil && !ok {
+			err = errors.New("a column has fewer rows than the vector column")
+		}
+		for i := len(p.vals) - 1; i >= 0; i-- {
+			if !p.vals[i].IsNull() {
+				return p.vals[i], true, err
 			}
 		}
+		return parquet.Value{}, false, err
 	}
-	p.vec = vec
-	doc.Features[p.feature] = vec
+	if p.id != nil {
+		v, ok, err := last(p.id)
+		if err != nil {
+			return doc, invalid([]any{"body", "row", p.row}, "reading Parquet: "+err.Error(), "value_error")
+		}
+		if ok {
+			doc.ID = valueString(v)
+		}
+	}
+	var payload map[string]any
+	for i, c := range p.payload {
+		v, ok, err := last(c)
+		if err != nil {
+			return doc, invalid([]any{"body", "row", p.row}, "reading Parquet: "+err.Error(), "value_error")
+		}
+		if ok {
+			if payload == nil {
+				payload = map[string]any{}
+			}
+			payload[p.names[i]] = valueAny(v)
+		}
+	}
 	if len(payload) > 0 {
 		doc.Payload, _ = json.Marshal(payload)
 	}
