@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -1327,14 +1328,19 @@ func (s *Store) loadVectors(ctx context.Context, collectionID string, f Feature,
 	// spelled out, so that the rows come in the order of the index on row;
 	// only a replacement not yet folded into its row (see Upsert) can be
 	// out of order, and is sorted below.
-	q := `SELECT v.document_id, CASE WHEN v.next_gen IS NULL OR v.next_gen IN (SELECT gen FROM imports) THEN v.row ELSE v.next_row END FROM main.vectors v`
+	q := `SELECT v.document_id AS id, CASE WHEN v.next_gen IS NULL OR v.next_gen IN (SELECT gen FROM imports) THEN v.row ELSE v.next_row END AS r FROM main.vectors v`
 	if where != "TRUE" {
 		q += ` JOIN documents d ON d.collection_id = v.collection_id AND d.document_id = v.document_id`
 	}
 	q += ` WHERE v.collection_id = ? AND v.feature = ? AND v.gen NOT IN (SELECT gen FROM imports) AND (` + where + `) AND v.row >= ? AND v.row < ? ORDER BY v.row`
+	// The database hands over a range's ids and rows as two strings (see
+	// loadChunkRows), not a result row each.
+	agg := `SELECT count(*), coalesce(group_concat(id, char(31)), ''), coalesce(group_concat(r, ','), '') FROM (` + q + `) AS t`
+	if s.d == dialectPostgres {
+		agg = `SELECT count(*), coalesce(string_agg(id, chr(31)), ''), coalesce(string_agg(r::text, ','), '') FROM (` + q + `) AS t`
+	}
 	// A large feature is read in row ranges on several reader connections
-	// at once: the rows' ids cost a step of SQLite each, and the ranges
-	// concatenated are the order of the whole.
+	// at once, and the ranges concatenated are the order of the whole.
 	txs, last, err := s.loadSnapshots(ctx, collectionID, f.Name)
 	if err != nil {
 		return Vectors{}, err
@@ -1356,23 +1362,13 @@ func (s *Store) loadVectors(ctx context.Context, collectionID string, f Feature,
 		go func() {
 			defer wg.Done()
 			out := &results[p]
-			rows, err := txs[p].QueryContext(ctx, q, append(append([]any{collectionID, f.Name}, args...), lo, hi)...)
-			if err != nil {
-				out.err = err
-				return
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id string
-				var r int64
-				if err := rows.Scan(&id, &r); err != nil {
-					out.err = err
-					return
+			for from := lo; from < hi && out.err == nil; from += loadChunkRows {
+				var n int
+				var ids, rows string
+				if out.err = txs[p].QueryRowContext(ctx, agg, append(append([]any{collectionID, f.Name}, args...), from, min(from+loadChunkRows, hi))...).Scan(&n, &ids, &rows); out.err == nil {
+					out.ids, out.rows, out.err = appendLoaded(out.ids, out.rows, n, ids, rows)
 				}
-				out.ids = append(out.ids, id)
-				out.rows = append(out.rows, r)
 			}
-			out.err = rows.Err()
 		}()
 	}
 	wg.Wait()
@@ -1439,6 +1435,37 @@ func (s *Store) loadVectors(ctx context.Context, collectionID string, f Feature,
 		}
 	}
 	return out, nil
+}
+
+// loadChunkRows is the most segment rows whose ids LoadVectors reads in
+// one statement. The ids and rows come as two strings (ids hold no
+// control characters, see ValidID, so char(31) separates them), which
+// keeps the cost of a row inside the database: a result row each cost
+// the driver's locks, type checks and copies, about two thirds of the
+// time (BenchmarkLoadVectors, 1,000,000 ids: SQLite 0.44 → 0.27 s,
+// PostgreSQL 0.43 → 0.33 s). The
+// bound keeps a statement's strings to some 20 MB.
+const loadChunkRows = 1 << 20
+
+// appendLoaded appends the n ids of a chunk, separated by char(31) in ids,
+// and their rows, comma-separated decimals in rows, to the slices. The
+// ids are substrings of one string.
+func appendLoaded(idList []string, rowList []int64, n int, ids, rows string) ([]string, []int64, error) {
+	if n == 0 {
+		return idList, rowList, nil
+	}
+	idList, rowList = slices.Grow(idList, n), slices.Grow(rowList, n)
+	for i := range n {
+		id, rest, found := strings.Cut(ids, "\x1f")
+		row, more, _ := strings.Cut(rows, ",")
+		r, err := strconv.ParseInt(row, 10, 64)
+		if found != (i < n-1) || err != nil {
+			return idList, rowList, fmt.Errorf("store: internal error: %d ids and rows read as %d and %d bytes do not split (%v)", n, len(ids), len(rows), err)
+		}
+		idList, rowList = append(idList, id), append(rowList, r)
+		ids, rows = rest, more
+	}
+	return idList, rowList, nil
 }
 
 // LoadVectors reads a feature of parallelLoadRows rows or more in up to

@@ -227,3 +227,38 @@ func TestMapVectors(t *testing.T) {
 		check("after updating every document", "", true)
 	})
 }
+
+// TestAppendLoaded: the ids and rows of a chunk, as the database hands
+// them over, split into one id and one row each, or fail when they do
+// not split into n of each (an id holding the separator, a row missing
+// or not a number) rather than pair ids with the wrong rows.
+func TestAppendLoaded(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		n          int
+		ids, rows  string
+		wantIDs    []string
+		wantRows   []int64
+		wantErrors bool
+	}{
+		{"none", 0, "", "", nil, nil, false},
+		{"one", 1, "a", "7", []string{"a"}, []int64{7}, false},
+		{"three", 3, "a\x1fb c\x1fd", "0,1,5", []string{"a", "b c", "d"}, []int64{0, 1, 5}, false},
+		{"an id holding the separator", 2, "a\x1fb\x1fc", "0,1", nil, nil, true},
+		{"a row missing", 2, "a\x1fb", "0", nil, nil, true},
+		{"a row not a number", 2, "a\x1fb", "0,x", nil, nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ids, rows, err := appendLoaded([]string{"before"}, []int64{-1}, c.n, c.ids, c.rows)
+			if c.wantErrors {
+				if err == nil {
+					t.Fatalf("no error: %q %v", ids, rows)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(ids, append([]string{"before"}, c.wantIDs...)) || !slices.Equal(rows, append([]int64{-1}, c.wantRows...)) {
+				t.Fatalf("%q %v %v", ids, rows, err)
+			}
+		})
+	}
+}
