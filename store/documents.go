@@ -865,8 +865,8 @@ func (b *rowBatch) flush(ctx context.Context) error {
 // carries a payload, and each feature's vectors go in one statement each
 // that takes their ids as one JSON array (insertDocumentIDsSQL): binding
 // 7 parameters a document and 5 a vector cost a quarter of an import's
-// writes (BenchmarkRowModels, 200,192 documents: 5.39 µs a document with
-// VALUES lists, 4.04 from JSON arrays). Documents with payloads go in
+// writes (BenchmarkRowModels, 200,192 documents: 5.67 µs a document with
+// VALUES lists, 3.86 from JSON arrays). Documents with payloads go in
 // multi-row VALUES statements of batchDocuments rows. Sequence numbers,
 // and a feature's rows, are consecutive (writeBatch appends them so): the
 // statements give each row the first one plus its index.
@@ -1443,8 +1443,8 @@ func (s *Store) loadVectors(ctx context.Context, collectionID string, f Feature,
 // keeps the cost of a row inside the database: a result row each cost
 // the driver's locks, type checks and copies, about two thirds of the
 // time (BenchmarkLoadVectors, 1,000,000 ids: SQLite 0.44 → 0.27 s,
-// PostgreSQL 0.43 → 0.33 s). The
-// bound keeps a statement's strings to some 20 MB.
+// PostgreSQL 0.43 → 0.33 s). The bound keeps a statement's strings to
+// some 20 MB.
 const loadChunkRows = 1 << 20
 
 // appendLoaded appends the n ids of a chunk, separated by char(31) in ids,
