@@ -21,14 +21,7 @@ func BenchmarkLoadVectors(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			ns, err := s.ResolveNamespace(ctx, "", true)
-			if err != nil {
-				b.Fatal(err)
-			}
-			col, err := s.CreateCollection(ctx, ns.ID, "load", "", nil)
-			if err != nil {
-				b.Fatal(err)
-			}
+			_, col := setupCollection(b, s)
 			if _, err := s.Upsert(ctx, col.ID, &vectorSource{n: n, d: d, prefix: "row_"}); err != nil {
 				b.Fatal(err)
 			}
