@@ -513,8 +513,8 @@ func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
 	// The last non-null value of a column's row (flat columns have one).
 	last := func(c *parquetColumn) (parquet.Value, bool, error) {
 		var ok bool
-		_, p.vals, ok, err = c.nextRow(nil, p.vals[:0])
-		if err == nil && !ok {
+		var err error
+		if _, p.vals, ok, err = c.nextRow(nil, p.vals[:0]); err == nil && !ok {
 			err = errors.New("a column has fewer rows than the vector column")
 		}
 		for i := len(p.vals) - 1; i >= 0; i-- {
