@@ -203,6 +203,10 @@ type upsert struct {
 	// fileOf names the segment file of a feature new to the collection
 	// (featureFile when nil).
 	fileOf func(string) string
+	// conflicts (PostgreSQL) is set once a batch met an existing row: the
+	// upsert's later batches go straight to the conflict clauses (see
+	// rowBatch.insertArrays).
+	conflicts bool
 }
 
 // readBatch is what one fill read, taken (take) for writeBatch: its
@@ -619,7 +623,7 @@ func (u *upsert) writeBatch(tx *sql.Tx, b readBatch) error {
 			return err
 		}
 	}
-	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, seen: map[string]bool{}, prepared: u.s.batch, arrays: u.s.d == dialectPostgres}
+	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, seen: map[string]bool{}, prepared: u.s.batch, arrays: u.s.d == dialectPostgres, conflicts: &u.conflicts}
 	for _, d := range b.docs {
 		u.seq++
 		if err := rb.addDocument(u.ctx, d.id, u.seq, d.payload); err != nil {
@@ -668,6 +672,7 @@ type rowBatch struct {
 	ids         []string // one feature's document ids (SQLite)
 	seen        map[string]bool
 	prepared    map[string]*sql.Stmt
+	conflicts   *bool // the upsert's (PostgreSQL)
 }
 
 func (b *rowBatch) addDocument(ctx context.Context, id string, seq int64, payload any) error {
@@ -762,20 +767,27 @@ func insertVectorIDsSQL(staged bool) string {
 
 // insertDocumentArraysSQL and insertVectorArraysSQL are PostgreSQL's
 // inserts of a batch's rows from arrays (see rowBatch): the collection id,
-// times and generation once, then the columns.
-func insertDocumentArraysSQL(staged bool) string {
+// times and generation once, then the columns; without onConflict, plain
+// INSERTs (see insertArrays).
+func insertDocumentArraysSQL(staged, onConflict bool) string {
 	conflict := documentsInPlace
 	if staged {
 		conflict = documentsStaged
+	}
+	if !onConflict {
+		conflict = ""
 	}
 	return `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen)
 		SELECT ?, d, s, p, ?, ?, ? FROM unnest(?::text[], ?::bigint[], ?::text[]) AS t (d, s, p)` + conflict
 }
 
-func insertVectorArraysSQL(staged bool) string {
+func insertVectorArraysSQL(staged, onConflict bool) string {
 	conflict := vectorsInPlace
 	if staged {
 		conflict = vectorsStaged
+	}
+	if !onConflict {
+		conflict = ""
 	}
 	return `INSERT INTO vectors (collection_id, feature, document_id, row, gen)
 		SELECT ?, f, d, r, ? FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t (f, d, r)` + conflict
@@ -937,6 +949,12 @@ func appendJSONStrings(dst []byte, ids []string) []byte {
 
 // insertArrays writes the rows collected as one array per column
 // (PostgreSQL; pgx sends Go slices as arrays, and a nil *string as NULL).
+// It tries plain INSERTs first, inside a savepoint: PostgreSQL's ON
+// CONFLICT inserts each row speculatively, which was a third of an
+// import's time (BenchmarkUpsertVectors, row ids: 30 MB/s with the
+// clauses, 43 without). A batch that meets an existing row (a unique
+// violation) goes back to the savepoint and is written with the conflict
+// clauses, as are the upsert's later batches.
 func (b *rowBatch) insertArrays(ctx context.Context, staged bool) error {
 	payloads := make([]*string, len(b.payloads))
 	for i, p := range b.payloads {
@@ -944,13 +962,36 @@ func (b *rowBatch) insertArrays(ctx context.Context, staged bool) error {
 			payloads[i] = &p
 		}
 	}
-	if _, err := b.tx.ExecContext(ctx, insertDocumentArraysSQL(staged), b.collectionID, b.now, b.now, b.gen, b.docIDs, b.seqs, payloads); err != nil {
+	if !*b.conflicts {
+		if _, err := b.tx.ExecContext(ctx, `SAVEPOINT plain_rows`); err != nil {
+			return err
+		}
+		err := b.execArrays(ctx, staged, false, payloads)
+		if err == nil {
+			_, err = b.tx.ExecContext(ctx, `RELEASE SAVEPOINT plain_rows`)
+			return err
+		}
+		if !isUniqueViolation(err) {
+			return err
+		}
+		if _, err := b.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT plain_rows`); err != nil {
+			return err
+		}
+		*b.conflicts = true
+	}
+	return b.execArrays(ctx, staged, true, payloads)
+}
+
+// execArrays runs insertArrays' statements, with the conflict clauses
+// (onConflict) or without.
+func (b *rowBatch) execArrays(ctx context.Context, staged, onConflict bool, payloads []*string) error {
+	if _, err := b.tx.ExecContext(ctx, insertDocumentArraysSQL(staged, onConflict), b.collectionID, b.now, b.now, b.gen, b.docIDs, b.seqs, payloads); err != nil {
 		return err
 	}
 	if len(b.vecIDs) == 0 {
 		return nil
 	}
-	_, err := b.tx.ExecContext(ctx, insertVectorArraysSQL(staged), b.collectionID, b.gen, b.vecFeatures, b.vecIDs, b.vecRows)
+	_, err := b.tx.ExecContext(ctx, insertVectorArraysSQL(staged, onConflict), b.collectionID, b.gen, b.vecFeatures, b.vecIDs, b.vecRows)
 	return err
 }
 
