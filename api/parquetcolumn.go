@@ -94,11 +94,16 @@ func (c *parquetColumn) load(pg parquet.Page) error {
 	if (c.maxRep > 0 && len(c.rep) != c.n) || (c.maxDef > 0 && len(c.def) != c.n) {
 		return fmt.Errorf("a page of column %d has %d repetition and %d definition levels for %d values", c.index, len(c.rep), len(c.def), c.n)
 	}
-	data := pg.Data()
+	// A vector column's plain page is read from its decoded array; any
+	// other page value by value.
+	var data encoding.Values
+	if c.vector && pg.Dictionary() == nil {
+		data = pg.Data()
+	}
 	switch {
-	case c.vector && pg.Dictionary() == nil && data.Kind() == encoding.Float:
+	case data.Kind() == encoding.Float:
 		c.floats = data.Float()
-	case c.vector && pg.Dictionary() == nil && data.Kind() == encoding.Double:
+	case data.Kind() == encoding.Double:
 		c.convert = c.convert[:0]
 		for _, d := range data.Double() {
 			c.convert = append(c.convert, float32(d))
