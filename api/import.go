@@ -430,13 +430,20 @@ type parquetSource struct {
 
 func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn string) (p *parquetSource, err error) {
 	defer recoverParquet(&err, []any{"body"})
-	// Checked first: parquet-go allocates what a file claims (see checkParquet).
-	if err := checkParquet(f, size); err != nil {
-		return nil, invalid([]any{"body"}, "not a readable Parquet file: "+err.Error(), "value_error")
+	// Checked first: parquet-go allocates what a file claims (see
+	// checkParquetFooter; each column chunk's pages are checked as the
+	// column reaches them).
+	meta, _, err := checkParquetFooter(f, size)
+	if err != nil {
+		return nil, unreadableParquet(err)
 	}
 	pf, err := parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
-		return nil, invalid([]any{"body"}, "not a readable Parquet file: "+err.Error(), "value_error")
+		return nil, unreadableParquet(err)
+	}
+	checker := newChunkChecker(f)
+	column := func(leaf parquet.LeafColumn, vector bool) *parquetColumn {
+		return newParquetColumn(pf, meta, checker, leaf, vector)
 	}
 	p = &parquetSource{feature: feature}
 	leaf := func(path []string) parquet.LeafColumn {
@@ -456,9 +463,9 @@ func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn
 				listNames = append(listNames, path[0])
 			}
 		case path[0] == idColumn:
-			p.id = newParquetColumn(pf, leaf(path), false)
+			p.id = column(leaf(path), false)
 		default:
-			p.payload = append(p.payload, newParquetColumn(pf, leaf(path), false))
+			p.payload = append(p.payload, column(leaf(path), false))
 			p.names = append(p.names, path[0])
 		}
 	}
@@ -477,11 +484,27 @@ func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn
 	if !ok {
 		return nil, invalid([]any{"query", "vector_column"}, fmt.Sprintf("no list column %q in the Parquet file (list columns: %s)", vectorColumn, strings.Join(listNames, ", ")), "value_error")
 	}
-	p.vecs = newParquetColumn(pf, leaf(path), true)
+	p.vecs = column(leaf(path), true)
 	if p.feature == "" {
 		p.feature = vectorColumn
 	}
 	return p, nil
+}
+
+// unreadableParquet is the answer to a file that fails a structural check
+// (see checkParquetFooter) or that parquet-go cannot open.
+func unreadableParquet(err error) error {
+	return invalid([]any{"body"}, "not a readable Parquet file: "+err.Error(), "value_error")
+}
+
+// readError is the answer to an error reading the row at p.row: a column
+// chunk that fails its check makes the file unreadable, whatever row it
+// was found at.
+func (p *parquetSource) readError(err error) error {
+	if errors.Is(err, errParquetLimit) {
+		return unreadableParquet(err)
+	}
+	return invalid([]any{"body", "row", p.row}, "reading Parquet: "+err.Error(), "value_error")
 }
 
 // recoverParquet turns a panic of the Parquet library on a malformed file
@@ -499,7 +522,7 @@ func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
 		return doc, invalid([]any{"body", "row", p.row, p.feature}, err.Error(), "value_error")
 	}
 	if err != nil {
-		return doc, invalid([]any{"body", "row", p.row}, "reading Parquet: "+err.Error(), "value_error")
+		return doc, p.readError(err)
 	}
 	if !ok {
 		return store.DocumentInput{}, io.EOF
@@ -527,7 +550,7 @@ func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
 	if p.id != nil {
 		v, ok, err := last(p.id)
 		if err != nil {
-			return doc, invalid([]any{"body", "row", p.row}, "reading Parquet: "+err.Error(), "value_error")
+			return doc, p.readError(err)
 		}
 		if ok {
 			doc.ID = valueString(v)
@@ -537,7 +560,7 @@ func (p *parquetSource) Next() (doc store.DocumentInput, err error) {
 	for i, c := range p.payload {
 		v, ok, err := last(c)
 		if err != nil {
-			return doc, invalid([]any{"body", "row", p.row}, "reading Parquet: "+err.Error(), "value_error")
+			return doc, p.readError(err)
 		}
 		if ok {
 			if payload == nil {

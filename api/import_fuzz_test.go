@@ -92,6 +92,24 @@ func FuzzParquetImport(f *testing.F) {
 	})
 }
 
+// checkWholeParquet checks a file's footer and the pages of every column
+// chunk, as an import does by the time it has read every column.
+func checkWholeParquet(r io.ReaderAt, size int64) error {
+	md, _, err := checkParquetFooter(r, size)
+	if err != nil {
+		return err
+	}
+	k := newChunkChecker(r)
+	for _, rg := range md.RowGroups {
+		for _, cc := range rg.Columns {
+			if err := k.check(cc.MetaData); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // TestParquetCodecsPassTheCheck: files parquet-go writes with each codec it
 // supports (several pages, a dictionary, nulls) pass checkParquet and read
 // back whole.
@@ -116,7 +134,7 @@ func TestParquetCodecsPassTheCheck(t *testing.T) {
 			// parquet-go v0.32 cannot read back its own LZ4_RAW pages
 			// (DELTA_LENGTH_BYTE_ARRAY: invalid number of mini block), with
 			// or without the check: only the check is tested.
-			if err := checkParquet(bytes.NewReader(b.Bytes()), int64(b.Len())); err != nil {
+			if err := checkWholeParquet(bytes.NewReader(b.Bytes()), int64(b.Len())); err != nil {
 				t.Fatalf("%s: %v", codec, err)
 			}
 			continue
@@ -141,6 +159,59 @@ func TestParquetCodecsPassTheCheck(t *testing.T) {
 		}
 		if n != len(rows) {
 			t.Fatalf("%s: %d rows read", codec, n)
+		}
+	}
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestParquetCheckSkipsPlainPages: the check reads an uncompressed page's
+// header, not its data (the import reads the data once, through
+// parquet-go), and still reads and decompresses every compressed page.
+func TestParquetCheckSkipsPlainPages(t *testing.T) {
+	type row struct {
+		DocumentID string    `parquet:"document_id"`
+		Vec        []float32 `parquet:"vec,list"`
+	}
+	rows := make([]row, 20000)
+	for i := range rows {
+		rows[i] = row{DocumentID: fmt.Sprintf("d%d", i), Vec: make([]float32, 32)}
+		for j := range rows[i].Vec {
+			rows[i].Vec[j] = float32(i*j%977) / 7
+		}
+	}
+	for _, tc := range []struct {
+		codec   compress.Codec
+		atMost  float64 // of the file's bytes read by the check
+		atLeast float64
+	}{
+		{&parquet.Uncompressed, 0.1, 0},
+		{&parquet.Snappy, 1.01, 0.9},
+	} {
+		var b bytes.Buffer
+		w := parquet.NewGenericWriter[row](&b, parquet.Compression(tc.codec), parquet.PageBufferSize(512<<10))
+		if _, err := w.Write(rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r := &countingReaderAt{r: bytes.NewReader(b.Bytes())}
+		if err := checkWholeParquet(r, int64(b.Len())); err != nil {
+			t.Fatalf("%s: %v", tc.codec, err)
+		}
+		if f := float64(r.n) / float64(b.Len()); f > tc.atMost || f < tc.atLeast {
+			t.Errorf("%s: the check read %d of the file's %d bytes (%.2f), want %.2f to %.2f", tc.codec, r.n, b.Len(), f, tc.atLeast, tc.atMost)
 		}
 	}
 }

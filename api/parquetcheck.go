@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
@@ -17,10 +18,11 @@ import (
 	"github.com/pierrec/lz4/v4"
 )
 
-// Limits of a Parquet import, checked before the Parquet library reads the
-// file: the library allocates what the file's headers claim (footer length,
-// list lengths, page sizes, decompressed sizes) before it reads, so a small
-// file could make it allocate gigabytes.
+// Limits of a Parquet import, each checked before the Parquet library reads
+// the part of the file it bounds: the library allocates what the file's
+// headers claim (footer length, list lengths, page sizes, decompressed
+// sizes) before it reads, so a small file could make it allocate
+// gigabytes.
 const (
 	// MaxParquetFooterBytes bounds the file's metadata.
 	MaxParquetFooterBytes = 16 << 20
@@ -35,62 +37,63 @@ const (
 	maxPageHeaderBytes = 1 << 20
 )
 
-// errParquetLimit is wrapped by every error of checkParquet.
+// errParquetLimit is wrapped by every error of checkParquetFooter and of
+// chunkChecker.check (as parquetColumn reports it).
 var errParquetLimit = errors.New("parquet")
 
 func parquetErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{errParquetLimit}, args...)...)
 }
 
-// checkParquet walks a Parquet file's structure without trusting any size
-// it claims: the footer's length against the file's, every thrift length
-// (strings, lists, maps) against the bytes that follow it, every column
-// chunk's byte range against the file, every page header and page against
-// its chunk, and every page's decompressed size, by decompressing it with a
-// bound, against its header and MaxParquetPageBytes. What passes can be
-// read by parquet-go with allocations bounded by the file's size and these
-// limits.
-func checkParquet(r io.ReaderAt, size int64) error {
+// checkParquetFooter checks a Parquet file's structure without trusting
+// any size it claims, except its pages: the footer's length against the
+// file's, every thrift length (strings, lists, maps) against the bytes that
+// follow it, the schema's depth, and every column chunk's byte range
+// against the file's data (which ends at dataEnd). It reads the footer
+// alone. The pages of a column chunk are checked by checkChunkPages before
+// parquet-go reads them (see parquetColumn), so that the walk through the
+// file's pages runs while the store writes, not before the import starts.
+func checkParquetFooter(r io.ReaderAt, size int64) (md *format.FileMetaData, dataEnd int64, err error) {
 	if size < 12 {
-		return parquetErr("file of %d bytes is too short", size)
+		return nil, 0, parquetErr("file of %d bytes is too short", size)
 	}
 	var head, tail [8]byte
 	if _, err := r.ReadAt(head[:4], 0); err != nil {
-		return parquetErr("reading the header: %v", err)
+		return nil, 0, parquetErr("reading the header: %v", err)
 	}
 	if _, err := r.ReadAt(tail[:], size-8); err != nil {
-		return parquetErr("reading the footer: %v", err)
+		return nil, 0, parquetErr("reading the footer: %v", err)
 	}
 	if string(head[:4]) != "PAR1" || string(tail[4:]) != "PAR1" {
-		return parquetErr("not a Parquet file (or an encrypted one): bad magic bytes")
+		return nil, 0, parquetErr("not a Parquet file (or an encrypted one): bad magic bytes")
 	}
 	footerLen := int64(binary.LittleEndian.Uint32(tail[:4]))
 	if footerLen > size-12 || footerLen > MaxParquetFooterBytes {
-		return parquetErr("footer of %d bytes in a file of %d (at most %d)", footerLen, size, MaxParquetFooterBytes)
+		return nil, 0, parquetErr("footer of %d bytes in a file of %d (at most %d)", footerLen, size, MaxParquetFooterBytes)
 	}
 	footer := make([]byte, footerLen)
 	if _, err := r.ReadAt(footer, size-8-footerLen); err != nil {
-		return parquetErr("reading the footer: %v", err)
+		return nil, 0, parquetErr("reading the footer: %v", err)
 	}
 	if err := walkThrift(bytes.NewReader(footer), footerLen, nil); err != nil {
-		return parquetErr("file metadata: %v", err)
+		return nil, 0, parquetErr("file metadata: %v", err)
 	}
-	var md format.FileMetaData
-	if err := thrift.Unmarshal(new(thrift.CompactProtocol), footer, &md); err != nil {
-		return parquetErr("file metadata: %v", err)
+	md = new(format.FileMetaData)
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), footer, md); err != nil {
+		return nil, 0, parquetErr("file metadata: %v", err)
 	}
 	if err := checkSchema(md.Schema); err != nil {
-		return err
+		return nil, 0, err
 	}
-	dataEnd := size - 8 - footerLen
+	dataEnd = size - 8 - footerLen
 	for g, rg := range md.RowGroups {
 		for c, cc := range rg.Columns {
-			if err := checkColumnChunk(r, cc.MetaData, dataEnd); err != nil {
-				return parquetErr("row group %d, column %d: %v", g, c, err)
+			if err := checkChunkRange(cc.MetaData, dataEnd); err != nil {
+				return nil, 0, parquetErr("row group %d, column %d: %v", g, c, err)
 			}
 		}
 	}
-	return nil
+	return md, dataEnd, nil
 }
 
 // checkSchema bounds the schema tree's depth (its elements are a flat
@@ -119,30 +122,59 @@ func checkSchema(elems []format.SchemaElement) error {
 	return nil
 }
 
-// checkColumnChunk walks the pages of one column chunk the way parquet-go
-// reads them: from the dictionary page (or first data page) on, through
-// total_compressed_size bytes.
-func checkColumnChunk(r io.ReaderAt, m format.ColumnMetaData, dataEnd int64) error {
-	base := m.DataPageOffset
+// chunkStart is where parquet-go starts reading a column chunk: at its
+// dictionary page, or at its first data page.
+func chunkStart(m format.ColumnMetaData) int64 {
 	if m.DictionaryPageOffset != 0 {
-		base = m.DictionaryPageOffset
+		return m.DictionaryPageOffset
 	}
+	return m.DataPageOffset
+}
+
+// checkChunkRange checks that a column chunk's bytes lie in the file's data
+// (4 to dataEnd) and its first data page within them.
+func checkChunkRange(m format.ColumnMetaData, dataEnd int64) error {
+	base := chunkStart(m)
 	if base < 4 || m.TotalCompressedSize < 0 || m.TotalCompressedSize > dataEnd-base {
 		return fmt.Errorf("byte range %d+%d is outside the file's data (4–%d)", base, m.TotalCompressedSize, dataEnd)
 	}
 	if m.DataPageOffset < base || m.DataPageOffset >= base+max(m.TotalCompressedSize, 1) {
 		return fmt.Errorf("data page offset %d is outside the chunk %d+%d", m.DataPageOffset, base, m.TotalCompressedSize)
 	}
-	br := bufio.NewReaderSize(io.NewSectionReader(r, base, m.TotalCompressedSize), 64<<10)
-	left := m.TotalCompressedSize
-	for page := 0; left > 0; page++ {
-		var hdr bytes.Buffer
-		if err := walkThrift(br, min(left, maxPageHeaderBytes), &hdr); err != nil {
+	return nil
+}
+
+// chunkChecker walks the pages of column chunks (checkChunkRange passed)
+// the way parquet-go reads them: from the dictionary page (or first data
+// page) on, through total_compressed_size bytes. Each page header is
+// checked against the chunk; a compressed page is read and decompressed,
+// with a bound, to check its size; an uncompressed page's bytes are
+// skipped, not read. Its buffers are reused from chunk to chunk.
+type chunkChecker struct {
+	r    io.ReaderAt
+	br   *bufio.Reader // a page header and, when compressed, its data
+	hdr  bytes.Buffer
+	data []byte
+}
+
+func newChunkChecker(r io.ReaderAt) *chunkChecker {
+	return &chunkChecker{r: r, br: bufio.NewReaderSize(nil, 16<<10)}
+}
+
+// check walks the pages of the column chunk m.
+func (k *chunkChecker) check(m format.ColumnMetaData) error {
+	pos, end := chunkStart(m), chunkStart(m)+m.TotalCompressedSize
+	for page := 0; pos < end; page++ {
+		left := end - pos
+		k.br.Reset(io.NewSectionReader(k.r, pos, left))
+		k.hdr.Reset()
+		if err := walkThrift(k.br, min(left, maxPageHeaderBytes), &k.hdr); err != nil {
 			return fmt.Errorf("page %d header: %v", page, err)
 		}
-		left -= int64(hdr.Len())
+		left -= int64(k.hdr.Len())
+		pos += int64(k.hdr.Len())
 		var h format.PageHeader
-		if err := thrift.Unmarshal(new(thrift.CompactProtocol), hdr.Bytes(), &h); err != nil {
+		if err := thrift.Unmarshal(new(thrift.CompactProtocol), k.hdr.Bytes(), &h); err != nil {
 			return fmt.Errorf("page %d header: %v", page, err)
 		}
 		if h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > left || h.CompressedPageSize > MaxParquetPageBytes {
@@ -151,7 +183,7 @@ func checkColumnChunk(r io.ReaderAt, m format.ColumnMetaData, dataEnd int64) err
 		if h.UncompressedPageSize < 0 || h.UncompressedPageSize > MaxParquetPageBytes {
 			return fmt.Errorf("page %d of %d bytes uncompressed (at most %d)", page, h.UncompressedPageSize, MaxParquetPageBytes)
 		}
-		values, levels, compressed := int32(0), int32(0), true
+		values, levels, compressed := int32(0), int32(0), m.Codec != format.Uncompressed
 		if d, ok := h.DataPageHeader.Get(); ok {
 			values = d.NumValues
 		}
@@ -171,23 +203,25 @@ func checkColumnChunk(r io.ReaderAt, m format.ColumnMetaData, dataEnd int64) err
 			if levels < 0 || levels > h.CompressedPageSize || levels > h.UncompressedPageSize {
 				return fmt.Errorf("page %d: %d bytes of levels in a page of %d", page, levels, h.CompressedPageSize)
 			}
-			if c, ok := d.IsCompressed.Get(); ok {
-				compressed = c
+			if c, ok := d.IsCompressed.Get(); ok && !c {
+				compressed = false
 			}
 		}
 		if values < 0 || values > MaxParquetPageValues {
 			return fmt.Errorf("page %d has %d values (at most %d)", page, values, MaxParquetPageValues)
 		}
-		data := make([]byte, h.CompressedPageSize)
-		if _, err := io.ReadFull(br, data); err != nil {
-			return fmt.Errorf("page %d: %v", page, err)
-		}
-		left -= int64(h.CompressedPageSize)
 		if compressed {
-			if err := checkDecompressed(m.Codec, data[levels:], int64(h.UncompressedPageSize-levels)); err != nil {
+			k.data = slices.Grow(k.data[:0], int(h.CompressedPageSize))[:h.CompressedPageSize]
+			if _, err := io.ReadFull(k.br, k.data); err != nil {
 				return fmt.Errorf("page %d: %v", page, err)
 			}
+			if err := checkDecompressed(m.Codec, k.data[levels:], int64(h.UncompressedPageSize-levels)); err != nil {
+				return fmt.Errorf("page %d: %v", page, err)
+			}
+		} else if h.CompressedPageSize != h.UncompressedPageSize {
+			return fmt.Errorf("uncompressed page %d of %d bytes where the header says %d", page, h.CompressedPageSize, h.UncompressedPageSize)
 		}
+		pos += int64(h.CompressedPageSize)
 	}
 	return nil
 }
@@ -198,8 +232,6 @@ func checkDecompressed(codec format.CompressionCodec, src []byte, want int64) er
 	var got int64
 	var err error
 	switch codec {
-	case format.Uncompressed:
-		got = int64(len(src))
 	case format.Snappy:
 		var n int
 		if n, err = snappy.DecodedLen(src); err == nil {

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // npyWithHeader is a version 1.0 .npy whose header dictionary is dict,
@@ -383,4 +385,83 @@ func (c *closingReader) Read(p []byte) (int, error) {
 		return n, errors.New("client gone")
 	}
 	return n, err
+}
+
+// TestParquetBadChunkStoresNothing: a column chunk's pages are checked
+// when the import reaches them, after earlier rows were written (staged);
+// a bad page there still refuses the whole file (422, located in the
+// body) and leaves nothing stored. The same file, unbroken, imports whole.
+func TestParquetBadChunkStoresNothing(t *testing.T) {
+	type row struct {
+		DocumentID string    `parquet:"document_id"`
+		Vec        []float32 `parquet:"vec,list"`
+	}
+	const groupRows = 2000 // several staged batches before the second row group
+	rows := make([]row, 2*groupRows)
+	for i := range rows {
+		rows[i] = row{DocumentID: fmt.Sprintf("d%d", i), Vec: []float32{float32(i), 1, 2, 3, 4, 5, 6, 7}}
+	}
+	var b bytes.Buffer
+	w := parquet.NewGenericWriter[row](&b, parquet.Compression(&parquet.Snappy), parquet.MaxRowsPerRowGroup(groupRows))
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	good := b.Bytes()
+	f, err := parquet.OpenFile(bytes.NewReader(good), int64(len(good)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := f.Metadata()
+	if len(md.RowGroups) != 2 {
+		t.Fatalf("%d row groups, want 2", len(md.RowGroups))
+	}
+	// The snappy length of the first page of the second row group's vector
+	// column, off by one.
+	vec := md.RowGroups[1].Columns[1].MetaData
+	if vec.DictionaryPageOffset != 0 {
+		t.Fatal("the vector column has a dictionary page")
+	}
+	// The page header is the shortest prefix that decodes whole; a
+	// version 2 page's levels come before its compressed values.
+	at := vec.DataPageOffset
+	for n := int64(1); ; n++ {
+		var h format.PageHeader
+		if thrift.Unmarshal(new(thrift.CompactProtocol), good[at:at+n], &h) == nil {
+			at += n
+			if v2, ok := h.DataPageHeaderV2.Get(); ok {
+				at += int64(v2.RepetitionLevelsByteLength + v2.DefinitionLevelsByteLength)
+			}
+			break
+		}
+		if n == 1024 {
+			t.Fatal("no page header at the vector column's first data page")
+		}
+	}
+	bad := slices.Clone(good)
+	bad[at] ^= 1
+
+	e := newEnv(t, envOpts{})
+	e.ok("POST", "/v1/collections", map[string]any{"collection_name": "c"}, nil)
+	code, out := e.call("POST", "/v1/collections/c/documents/import", bad, "Content-Type", "application/vnd.apache.parquet")
+	if code != 422 || !strings.Contains(string(out), `"loc":["body"]`) || !strings.Contains(string(out), "row group 1, column 1: page 0: snappy data") {
+		t.Fatalf("a bad page in the second row group: %d %s, want a 422 at [\"body\"] naming it", code, out)
+	}
+	var col struct {
+		DocumentCount int `json:"document_count"`
+	}
+	e.ok("GET", "/v1/collections/c", nil, &col)
+	if col.DocumentCount != 0 {
+		t.Fatalf("%d documents stored by a refused file", col.DocumentCount)
+	}
+	var st struct {
+		Inserted int `json:"inserted"`
+	}
+	e.ok("POST", "/v1/collections/c/documents/import", good, &st, "Content-Type", "application/vnd.apache.parquet")
+	e.ok("GET", "/v1/collections/c", nil, &col)
+	if st.Inserted != len(rows) || col.DocumentCount != len(rows) {
+		t.Fatalf("the unbroken file: %d inserted, %d stored, want %d", st.Inserted, col.DocumentCount, len(rows))
+	}
 }

@@ -1,6 +1,7 @@
 // Command service measures a large collection through the service: it
 // imports the vectors of a float32 .npy as Parquet (an id column and a
-// list<float> column, written next to the .npy on first use; POST
+// list<float> column, written next to the .npy on first use, its pages
+// compressed with -parquet-codec; POST
 // …/documents/import as application/vnd.apache.parquet), then the .npy
 // itself (as application/x-npy), each into a clusterd serve child of its
 // own on an empty data directory, runs k-means on the .npy's collection
@@ -29,6 +30,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
 
 	"github.com/clusterd/clusterd/bench/internal/child"
 	"github.com/clusterd/clusterd/internal/npy"
@@ -40,11 +42,15 @@ func main() {
 	bin := flag.String("clusterd", "", "clusterd binary (default: go build ./cmd/clusterd)")
 	work := flag.String("work", "", "working directory for the data directory (default: a new temporary one, removed at the end)")
 	withParquet := flag.Bool("parquet", true, "also import the vectors as Parquet")
+	codec := flag.String("parquet-codec", "none", "compression of the Parquet copy's pages: none, snappy (pyarrow's default) or zstd")
 	flag.Parse()
 	if *in == "" {
 		log.Fatal("-npy is required")
 	}
-	out, err := run(*in, *params, *bin, *work, *withParquet)
+	if _, ok := parquetCodecs[*codec]; !ok {
+		log.Fatalf("-parquet-codec %q: want none, snappy or zstd", *codec)
+	}
+	out, err := run(*in, *params, *bin, *work, *withParquet, *codec)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -71,7 +77,10 @@ type result struct {
 	Server  string          `json:"server_log_tail,omitempty"`
 }
 
-func run(in, params, bin, work string, withParquet bool) (*result, error) {
+// parquetCodecs are the -parquet-codec choices.
+var parquetCodecs = map[string]compress.Codec{"none": &parquet.Uncompressed, "snappy": &parquet.Snappy, "zstd": &parquet.Zstd}
+
+func run(in, params, bin, work string, withParquet bool, codec string) (*result, error) {
 	if work == "" {
 		d, err := os.MkdirTemp("", "service-*")
 		if err != nil {
@@ -87,8 +96,11 @@ func run(in, params, bin, work string, withParquet bool) (*result, error) {
 		}
 	}
 	pq := strings.TrimSuffix(in, ".npy") + ".parquet"
+	if codec != "none" {
+		pq = strings.TrimSuffix(in, ".npy") + "." + codec + ".parquet"
+	}
 	if withParquet {
-		if err := writeParquet(in, pq); err != nil {
+		if err := writeParquet(in, pq, parquetCodecs[codec]); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", pq, err)
 		}
 	}
@@ -224,7 +236,7 @@ type vectorRow struct {
 
 // writeParquet writes the rows of the .npy at in as Parquet at out (ids
 // row_0, row_1, …, as the .npy import names them), unless out exists.
-func writeParquet(in, out string) error {
+func writeParquet(in, out string, codec compress.Codec) error {
 	if _, err := os.Stat(out); err == nil {
 		return nil
 	}
@@ -243,7 +255,7 @@ func writeParquet(in, out string) error {
 		return err
 	}
 	defer o.Close()
-	w := parquet.NewGenericWriter[vectorRow](o)
+	w := parquet.NewGenericWriter[vectorRow](o, parquet.Compression(codec))
 	buf := make([]float32, 4096*m.Cols)
 	rows := make([]vectorRow, 0, 4096)
 	for i := 0; ; {
