@@ -274,8 +274,10 @@ func (u *upsert) start() error {
 		}
 	}
 	// Replacements of a committed import must be folded into their rows
-	// before this upsert writes them (its fold may have failed).
-	if err := u.s.foldIfNeeded(u.ctx); err != nil {
+	// before this upsert writes them (its fold runs after it answered, or
+	// failed): those of this collection; other collections' writes do not
+	// wait for them.
+	if err := u.s.foldIfNeeded(u.ctx, u.col); err != nil {
 		return err
 	}
 	return u.readCollection(u.s.r, "main.")
@@ -479,9 +481,8 @@ func (u *upsert) staged(src DocumentSource) (err error) {
 		return err
 	}
 	// Committed: fold the replacements into their rows (what readers see
-	// does not change). Not needed for correctness, so its errors only
-	// leave the work for the next upsert or Open.
-	u.s.foldCommitted(context.WithoutCancel(u.ctx))
+	// does not change), after the answer (see foldLater).
+	u.s.foldLater()
 	return nil
 }
 

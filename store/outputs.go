@@ -95,6 +95,13 @@ func (s *Store) WriteClusterOutput(ctx context.Context, w OutputWrite) (Collecti
 					return Collection{}, err
 				}
 				defer unlock()
+				// Its documents are updated in place: a replacement an
+				// import committed and left to the background fold
+				// (foldLater) would hide the new payloads, then overwrite
+				// them.
+				if err := s.foldIfNeeded(ctx, o.CollectionID); err != nil {
+					return Collection{}, err
+				}
 			}
 		}
 	}

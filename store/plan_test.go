@@ -45,10 +45,18 @@ func TestQueryPlans(t *testing.T) {
 			"SEARCH main.vectors USING COVERING INDEX vectors_next (next_gen=?)", []any{2}},
 		{"the vector replacements an import staged, by key", onTables(dropVectorReplacementsSQL),
 			"SEARCH main.vectors USING PRIMARY KEY (collection_id=? AND document_id=?)", []any{2}},
-		{"the document replacements of committed imports", onTables(foldDocumentsSQL),
+		{"the document replacements of committed imports", onTables(foldDocumentsSQL(false)),
 			"SEARCH main.documents USING INDEX documents_next (next_gen>?)", nil},
-		{"the vector replacements of committed imports", onTables(foldVectorsSQL),
+		{"the vector replacements of committed imports", onTables(foldVectorsSQL(false)),
 			"SEARCH main.vectors USING COVERING INDEX vectors_next (next_gen>?)", nil},
+		{"the document replacements of a collection's committed imports", onTables(foldDocumentsSQL(true)),
+			"SEARCH main.documents USING INDEX documents_next (next_gen>?)", []any{"c"}},
+		{"the vector replacements of a collection's committed imports", onTables(foldVectorsSQL(true)),
+			"SEARCH main.vectors USING COVERING INDEX vectors_next (next_gen>?)", []any{"c"}},
+		{"whether a collection has a committed document replacement", foldNeededSQL,
+			"SEARCH main.documents USING INDEX documents_next (next_gen>?)", []any{"c", "c"}},
+		{"whether a collection has a committed vector replacement", foldNeededSQL,
+			"SEARCH main.vectors USING COVERING INDEX vectors_next (next_gen>?)", []any{"c", "c"}},
 	} {
 		rows, err := s.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+c.query, c.args...)
 		if err != nil {

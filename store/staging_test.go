@@ -153,10 +153,94 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 		if after.count != int64(2*n) || after.payload != `{"v":2,"t":"v2"}` || after.vector != 2001 || after.loaded != 2*n || after.features["extra"] != int64(2*n) || after.text != "v2" || after.texts != 2*n {
 			t.Fatalf("after the second import: %+v", after)
 		}
-		var next int
-		s.r.QueryRow(`SELECT COUNT(*) FROM main.documents WHERE next_gen IS NOT NULL`).Scan(&next)
-		if next != 0 {
+		s.fold.wg.Wait() // the fold runs after the import answers (foldLater)
+		if next := unfolded(t, s); next != 0 {
 			t.Errorf("%d replacements left unfolded", next)
+		}
+	})
+}
+
+// unfolded counts the document and vector rows with a replacement.
+func unfolded(t *testing.T, s *Store) int {
+	t.Helper()
+	var n int
+	if err := s.r.QueryRow(`SELECT (SELECT COUNT(*) FROM main.documents WHERE next_gen IS NOT NULL) + (SELECT COUNT(*) FROM main.vectors WHERE next_gen IS NOT NULL)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestFoldAfterTheAnswer: a staged import that replaces documents answers
+// before its replacements are folded into their rows, and readers see
+// them all the same; a store closed before the fold ran leaves it to the
+// next Open, which folds them with nothing readers see changed; an upsert
+// into the same collection that comes while a fold is pending folds
+// first, so the pending replacements are kept under its own, and one into
+// another collection leaves them alone.
+func TestFoldAfterTheAnswer(t *testing.T) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
+		dir := t.TempDir()
+		s, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { s.Close() }()
+		ctx := context.Background()
+		ns, c := setupCollection(t, s)
+		n := 2*stageDocuments + 3 // staged
+		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		// Every fold waits until the store closes, so it never runs.
+		s.fold.wg.Wait()
+		s.foldHook = func(ctx context.Context) { <-ctx.Done() }
+		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 2}); err != nil {
+			t.Fatal(err)
+		}
+		if k := unfolded(t, s); k != 2*n {
+			t.Fatalf("%d rows with a replacement after the second import answered, want %d (its documents and vectors)", k, 2*n)
+		}
+		v2 := look(t, s, ns.ID, c.ID)
+		if v2.count != int64(n) || v2.payload != `{"v":2,"t":"v2"}` || v2.vector != 2001 || v2.loaded != n || v2.text != "v2" {
+			t.Fatalf("readers before the fold: %+v", v2)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = db.Open(t, dir); err != nil {
+			t.Fatal(err)
+		}
+		if k := unfolded(t, s); k != 0 {
+			t.Fatalf("%d replacements left unfolded after Open", k)
+		}
+		if got := look(t, s, ns.ID, c.ID); fmt.Sprint(got) != fmt.Sprint(v2) {
+			t.Fatalf("the fold changed what readers see:\nbefore %+v\nafter  %+v", v2, got)
+		}
+		// A fold pending (held) when the next import comes, and that
+		// import fails after staging replacements of the same documents:
+		// it folded first, so the pending replacements are kept.
+		s.foldHook = func(ctx context.Context) { <-ctx.Done() }
+		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 3}); err != nil {
+			t.Fatal(err)
+		}
+		// Another collection's write does not fold them (nor wait for it).
+		other, err := s.CreateCollection(ctx, ns.ID, "other", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Upsert(ctx, other.ID, &SliceSource{Docs: docs(3, 4, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		if k := unfolded(t, s); k != 2*n {
+			t.Fatalf("%d rows with a replacement after another collection's write, want %d", k, 2*n)
+		}
+		boom := errors.New("boom")
+		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 4, failAt: n - 1, failErr: boom}); !errors.Is(err, boom) {
+			t.Fatalf("error %v", err)
+		}
+		got := look(t, s, ns.ID, c.ID)
+		if got.count != int64(n) || got.payload != `{"v":3,"t":"v3"}` || got.vector != 3001 || got.loaded != n || got.text != "v3" {
+			t.Fatalf("after an import that failed with a fold pending: %+v", got)
 		}
 	})
 }
@@ -529,5 +613,62 @@ func TestRemovedImportWritesNothingMore(t *testing.T) {
 		if k != 0 {
 			t.Errorf("%d rows of the removed import are left", k)
 		}
+	})
+}
+
+// TestOutputWriteFoldsFirst: a cluster's output collection that an import
+// replaced documents of, its fold still pending, is written over with the
+// run's documents as they are given: the write folds the collection first
+// (else the pending replacements would hide its payloads, then overwrite
+// them when folded).
+func TestOutputWriteFoldsFirst(t *testing.T) {
+	forEachPlace(t, func(t *testing.T, db *testDB) {
+		dir := t.TempDir()
+		s, err := db.Open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { s.Close() }()
+		ctx := context.Background()
+		ns, _ := setupCollection(t, s)
+		if _, err := s.CreateCluster(ctx, Cluster{ID: "clust_f", NamespaceID: ns.ID, Name: "f", Config: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		n := 2*stageDocuments + 3
+		write := func(label string) Collection {
+			docs := make([]DocumentInput, n)
+			for i := range docs {
+				docs[i] = DocumentInput{ID: fmt.Sprintf("g%d", i), Features: map[string][]float32{"emb": {float32(i), 1}},
+					Payload: json.RawMessage(`{"label":"` + label + `"}`)}
+			}
+			out, err := s.WriteClusterOutput(ctx, OutputWrite{NamespaceID: ns.ID, ClusterID: "clust_f", Name: "f_clusters", Documents: docs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		out := write("first")
+		s.foldHook = func(ctx context.Context) { <-ctx.Done() }
+		if _, err := s.Upsert(ctx, out.ID, &gatedSource{n: n, d: 4, version: 2}); err != nil {
+			t.Fatal(err)
+		}
+		if k := unfolded(t, s); k != n { // the documents (the vectors are of a new feature)
+			t.Fatalf("%d rows with a replacement, want %d", k, n)
+		}
+		write("second")
+		check := func(when string) {
+			d, err := s.GetDocument(ctx, out.ID, "g1")
+			if err != nil || string(d.Payload) != `{"label":"second"}` || d.Features["emb"][0] != 1 {
+				t.Fatalf("%s: %s %v %v", when, d.Payload, d.Features, err)
+			}
+		}
+		check("after the output write")
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = db.Open(t, dir); err != nil {
+			t.Fatal(err)
+		}
+		check("after Open")
 	})
 }

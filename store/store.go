@@ -130,6 +130,11 @@ type Store struct {
 	gen    atomic.Uint64
 	latest latestCache
 	now    func() time.Time
+	// fold runs foldCommitted after a staged import commits (see foldLater).
+	fold backgroundFold
+	// foldHook, when set (by tests), is called with the background fold's
+	// context before each of its rounds.
+	foldHook func(ctx context.Context)
 }
 
 // WriteWait is how long a write waits for the database's one writer
@@ -171,6 +176,7 @@ func OpenWith(o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: creating %s: %w", dir, err)
 	}
 	s := &Store{dir: dir, blob: o.Blob, writeWait: WriteWait, now: func() time.Time { return time.Now().UTC() }, mapBytes: o.MapBytes, loadSlot: make(chan struct{}, 1)}
+	s.fold.ctx, s.fold.stop = context.WithCancel(context.Background())
 	if s.mapBytes == 0 {
 		s.mapBytes = DefaultMapBytes
 	}
@@ -326,6 +332,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database and releases the directory lock.
 func (s *Store) Close() error {
+	s.fold.stop()
+	s.fold.wg.Wait()
 	var errs []error
 	s.stmts.Range(func(_, v any) bool {
 		errs = append(errs, v.(*sql.Stmt).Close())
