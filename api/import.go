@@ -433,7 +433,7 @@ func newParquetSource(f io.ReaderAt, size int64, feature, idColumn, vectorColumn
 	// Checked first: parquet-go allocates what a file claims (see
 	// checkParquetFooter; each column chunk's pages are checked as the
 	// column reaches them).
-	meta, _, err := checkParquetFooter(f, size)
+	meta, err := checkParquetFooter(f, size)
 	if err != nil {
 		return nil, unreadableParquet(err)
 	}

@@ -95,7 +95,7 @@ func FuzzParquetImport(f *testing.F) {
 // checkWholeParquet checks a file's footer and the pages of every column
 // chunk, as an import does by the time it has read every column.
 func checkWholeParquet(r io.ReaderAt, size int64) error {
-	md, _, err := checkParquetFooter(r, size)
+	md, err := checkParquetFooter(r, size)
 	if err != nil {
 		return err
 	}
@@ -111,8 +111,8 @@ func checkWholeParquet(r io.ReaderAt, size int64) error {
 }
 
 // TestParquetCodecsPassTheCheck: files parquet-go writes with each codec it
-// supports (several pages, a dictionary, nulls) pass checkParquet and read
-// back whole.
+// supports (several pages, a dictionary, nulls) pass the check (footer and
+// pages) and read back whole.
 func TestParquetCodecsPassTheCheck(t *testing.T) {
 	type row struct {
 		DocumentID string    `parquet:"document_id"`

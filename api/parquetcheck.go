@@ -49,51 +49,52 @@ func parquetErr(format string, args ...any) error {
 // any size it claims, except its pages: the footer's length against the
 // file's, every thrift length (strings, lists, maps) against the bytes that
 // follow it, the schema's depth, and every column chunk's byte range
-// against the file's data (which ends at dataEnd). It reads the footer
-// alone. The pages of a column chunk are checked by checkChunkPages before
-// parquet-go reads them (see parquetColumn), so that the walk through the
-// file's pages runs while the store writes, not before the import starts.
-func checkParquetFooter(r io.ReaderAt, size int64) (md *format.FileMetaData, dataEnd int64, err error) {
+// against the file's data. It reads the footer alone, and returns the
+// file's metadata. The pages of a column chunk are checked by a
+// chunkChecker before parquet-go reads them (see parquetColumn), so that
+// the walk through the file's pages runs while the store writes, not
+// before the import starts.
+func checkParquetFooter(r io.ReaderAt, size int64) (*format.FileMetaData, error) {
 	if size < 12 {
-		return nil, 0, parquetErr("file of %d bytes is too short", size)
+		return nil, parquetErr("file of %d bytes is too short", size)
 	}
 	var head, tail [8]byte
 	if _, err := r.ReadAt(head[:4], 0); err != nil {
-		return nil, 0, parquetErr("reading the header: %v", err)
+		return nil, parquetErr("reading the header: %v", err)
 	}
 	if _, err := r.ReadAt(tail[:], size-8); err != nil {
-		return nil, 0, parquetErr("reading the footer: %v", err)
+		return nil, parquetErr("reading the footer: %v", err)
 	}
 	if string(head[:4]) != "PAR1" || string(tail[4:]) != "PAR1" {
-		return nil, 0, parquetErr("not a Parquet file (or an encrypted one): bad magic bytes")
+		return nil, parquetErr("not a Parquet file (or an encrypted one): bad magic bytes")
 	}
 	footerLen := int64(binary.LittleEndian.Uint32(tail[:4]))
 	if footerLen > size-12 || footerLen > MaxParquetFooterBytes {
-		return nil, 0, parquetErr("footer of %d bytes in a file of %d (at most %d)", footerLen, size, MaxParquetFooterBytes)
+		return nil, parquetErr("footer of %d bytes in a file of %d (at most %d)", footerLen, size, MaxParquetFooterBytes)
 	}
 	footer := make([]byte, footerLen)
 	if _, err := r.ReadAt(footer, size-8-footerLen); err != nil {
-		return nil, 0, parquetErr("reading the footer: %v", err)
+		return nil, parquetErr("reading the footer: %v", err)
 	}
 	if err := walkThrift(bytes.NewReader(footer), footerLen, nil); err != nil {
-		return nil, 0, parquetErr("file metadata: %v", err)
+		return nil, parquetErr("file metadata: %v", err)
 	}
-	md = new(format.FileMetaData)
+	md := new(format.FileMetaData)
 	if err := thrift.Unmarshal(new(thrift.CompactProtocol), footer, md); err != nil {
-		return nil, 0, parquetErr("file metadata: %v", err)
+		return nil, parquetErr("file metadata: %v", err)
 	}
 	if err := checkSchema(md.Schema); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	dataEnd = size - 8 - footerLen
+	dataEnd := size - 8 - footerLen
 	for g, rg := range md.RowGroups {
 		for c, cc := range rg.Columns {
 			if err := checkChunkRange(cc.MetaData, dataEnd); err != nil {
-				return nil, 0, parquetErr("row group %d, column %d: %v", g, c, err)
+				return nil, parquetErr("row group %d, column %d: %v", g, c, err)
 			}
 		}
 	}
-	return md, dataEnd, nil
+	return md, nil
 }
 
 // checkSchema bounds the schema tree's depth (its elements are a flat
