@@ -277,20 +277,25 @@ func (s *Store) foldCommitted(ctx context.Context, col string) error {
 // PostgreSQL (migrationDropRowids). The committed replacements are found
 // through the partial indexes of rows with one (documents_next,
 // vectors_next), of a collection too: its own rows may be far more than
-// the store's replacements (TestQueryPlans).
+// the store's replacements (TestQueryPlans). A fold checks next_gen on the
+// row it updates as well: on PostgreSQL, two processes may fold the same
+// rows at once, and the one that waited for a row's lock rechecks only the
+// updated table's own conditions on the row's new version, not the
+// selection's (without the check it wrote the emptied next_* into the row:
+// TestConcurrentFoldsOnPostgreSQL).
 const dropVectorReplacementsSQL = `UPDATE vectors SET next_gen = NULL, next_row = NULL
 		WHERE (collection_id, document_id, feature) IN (SELECT collection_id, document_id, feature FROM vectors WHERE next_gen = ? LIMIT)`
 
 func foldDocumentsSQL(inCollection bool) string {
 	return `UPDATE documents SET payload = COALESCE(next_payload, payload), updated_at = next_updated_at,
 		next_gen = NULL, next_payload = NULL, next_updated_at = NULL
-		WHERE (collection_id, document_id) IN (SELECT collection_id, document_id FROM documents
+		WHERE next_gen IS NOT NULL AND (collection_id, document_id) IN (SELECT collection_id, document_id FROM documents
 			WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports)` + inCollectionSQL(inCollection) + ` LIMIT)`
 }
 
 func foldVectorsSQL(inCollection bool) string {
 	return `UPDATE vectors SET row = next_row, next_gen = NULL, next_row = NULL
-		WHERE (collection_id, document_id, feature) IN (SELECT collection_id, document_id, feature FROM vectors
+		WHERE next_gen IS NOT NULL AND (collection_id, document_id, feature) IN (SELECT collection_id, document_id, feature FROM vectors
 			WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports)` + inCollectionSQL(inCollection) + ` LIMIT)`
 }
 
