@@ -277,7 +277,7 @@ func (u *upsert) start() error {
 	// before this upsert writes them (its fold runs after it answered, or
 	// failed): those of this collection; other collections' writes do not
 	// wait for them.
-	if err := u.s.foldIfNeeded(u.ctx, u.col); err != nil {
+	if err := u.s.foldCommitted(u.ctx, u.col); err != nil {
 		return err
 	}
 	return u.readCollection(u.s.r, "main.")

@@ -99,7 +99,7 @@ func (s *Store) WriteClusterOutput(ctx context.Context, w OutputWrite) (Collecti
 				// import committed and left to the background fold
 				// (foldLater) would hide the new payloads, then overwrite
 				// them.
-				if err := s.foldIfNeeded(ctx, o.CollectionID); err != nil {
+				if err := s.foldCommitted(ctx, o.CollectionID); err != nil {
 					return Collection{}, err
 				}
 			}

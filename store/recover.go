@@ -261,42 +261,76 @@ func (s *Store) documentBatches(ctx context.Context, sel string, args []any, set
 // foldCommitted moves the replacements of committed imports into their
 // rows, which changes nothing readers see (the views show a committed
 // replacement already) and keeps the next_* columns empty between imports:
-// those of collection col, or with col "" of every collection.
+// those of collection col, or with col "" of every collection. It reads
+// first, and writes only when a replacement is left (a write costs a
+// commit, and the usual answer is none).
 func (s *Store) foldCommitted(ctx context.Context, col string) error {
-	if col == "" {
-		return errors.Join(s.batched(ctx, foldDocumentsSQL(false)), s.batched(ctx, foldVectorsSQL(false)))
+	return errors.Join(s.foldTable(ctx, "documents", col), s.foldTable(ctx, "vectors", col))
+}
+
+// foldTable folds table's committed replacements (of collection col, or
+// of all with col ""), a generation at a time, oldest first.
+func (s *Store) foldTable(ctx context.Context, table, col string) error {
+	scoped := col != ""
+	var args []any
+	if scoped {
+		args = append(args, col)
 	}
-	return errors.Join(s.batched(ctx, foldDocumentsSQL(true), col), s.batched(ctx, foldVectorsSQL(true), col))
+	for {
+		var gen int64
+		err := s.r.QueryRowContext(ctx, oldestFoldableSQL(table, scoped), args...).Scan(&gen)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.batched(ctx, foldSQL(table, scoped), append([]any{gen, gen}, args...)...); err != nil {
+			return err
+		}
+	}
 }
 
 // dropVectorReplacementsSQL drops the vector replacements an import
-// staged; foldDocumentsSQL and foldVectorsSQL fold those of committed
-// imports into their rows (with inCollection, those of the collection the
-// statement's parameter names); a batch (batched) at a time. Rows are
-// picked by primary key: vectors have no rowid, nor documents on
-// PostgreSQL (migrationDropRowids). The committed replacements are found
-// through the partial indexes of rows with one (documents_next,
-// vectors_next), of a collection too: its own rows may be far more than
-// the store's replacements (TestQueryPlans). A fold checks next_gen on the
-// row it updates as well: on PostgreSQL, two processes may fold the same
-// rows at once, and the one that waited for a row's lock rechecks only the
-// updated table's own conditions on the row's new version, not the
-// selection's (without the check it wrote the emptied next_* into the row:
-// TestConcurrentFoldsOnPostgreSQL).
+// staged; foldSQL folds those of a committed import into their rows (with
+// inCollection, those of the collection its last parameter names); a
+// batch (batched) at a time. Rows are picked by primary key: vectors have
+// no rowid, nor documents on PostgreSQL (migrationDropRowids).
+//
+// oldestFoldableSQL finds the oldest generation with a committed
+// replacement left. The replacements are found through the partial
+// indexes of rows with one (documents_next, vectors_next), a collection's
+// too: its own rows may be far more than the store's replacements
+// (TestQueryPlans).
+//
+// A fold updates a row only while it holds the replacement of the
+// generation it folds (its first parameter; compared as an expression, so
+// that the rows are found by key from the selection, not by scanning the
+// generation's in the partial index for each batch): on PostgreSQL a
+// fold that waited for a row's lock rechecks the row's new version against
+// that, so it leaves alone a row another process folded meanwhile
+// (without the check it wrote the emptied next_* columns into the row:
+// TestConcurrentFoldsOnPostgreSQL) or folded and then gave a new import's
+// staged replacement, which must not be folded before that import
+// commits.
 const dropVectorReplacementsSQL = `UPDATE vectors SET next_gen = NULL, next_row = NULL
 		WHERE (collection_id, document_id, feature) IN (SELECT collection_id, document_id, feature FROM vectors WHERE next_gen = ? LIMIT)`
 
-func foldDocumentsSQL(inCollection bool) string {
-	return `UPDATE documents SET payload = COALESCE(next_payload, payload), updated_at = next_updated_at,
+func foldSQL(table string, inCollection bool) string {
+	if table == "documents" {
+		return `UPDATE documents SET payload = COALESCE(next_payload, payload), updated_at = next_updated_at,
 		next_gen = NULL, next_payload = NULL, next_updated_at = NULL
-		WHERE next_gen IS NOT NULL AND (collection_id, document_id) IN (SELECT collection_id, document_id FROM documents
-			WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports)` + inCollectionSQL(inCollection) + ` LIMIT)`
+		WHERE next_gen + 0 = ? AND (collection_id, document_id) IN (SELECT collection_id, document_id FROM documents
+			WHERE next_gen = ?` + inCollectionSQL(inCollection) + ` LIMIT)`
+	}
+	return `UPDATE vectors SET row = next_row, next_gen = NULL, next_row = NULL
+		WHERE next_gen + 0 = ? AND (collection_id, document_id, feature) IN (SELECT collection_id, document_id, feature FROM vectors
+			WHERE next_gen = ?` + inCollectionSQL(inCollection) + ` LIMIT)`
 }
 
-func foldVectorsSQL(inCollection bool) string {
-	return `UPDATE vectors SET row = next_row, next_gen = NULL, next_row = NULL
-		WHERE next_gen IS NOT NULL AND (collection_id, document_id, feature) IN (SELECT collection_id, document_id, feature FROM vectors
-			WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports)` + inCollectionSQL(inCollection) + ` LIMIT)`
+func oldestFoldableSQL(table string, inCollection bool) string {
+	return `SELECT next_gen FROM main.` + table + ` WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports)` +
+		inCollectionSQL(inCollection) + ` ORDER BY next_gen LIMIT 1`
 }
 
 // inCollectionSQL narrows a selection of replacements to a collection. The
@@ -308,22 +342,6 @@ func inCollectionSQL(inCollection bool) string {
 		return ` AND collection_id || '' = ?`
 	}
 	return ""
-}
-
-// foldNeededSQL tells whether a collection has a committed replacement.
-var foldNeededSQL = `SELECT EXISTS (SELECT 1 FROM main.documents WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports)` + inCollectionSQL(true) + `)
-	OR EXISTS (SELECT 1 FROM main.vectors WHERE next_gen IS NOT NULL AND next_gen NOT IN (SELECT gen FROM imports)` + inCollectionSQL(true) + `)`
-
-// foldIfNeeded folds the committed replacements of collection col when
-// one is left (reads first: the usual answer is none, and a write would
-// cost a commit).
-func (s *Store) foldIfNeeded(ctx context.Context, col string) error {
-	var left int
-	err := s.r.QueryRowContext(ctx, foldNeededSQL, col, col).Scan(&left)
-	if err != nil || left == 0 {
-		return err
-	}
-	return s.foldCommitted(ctx, col)
 }
 
 // backgroundFold is the state of the fold that follows staged imports:

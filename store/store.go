@@ -659,7 +659,7 @@ var migrations = []string{
 // (the table's key, and a payload is best kept out of the key's B-tree).
 // PostgreSQL drops the rowid identity column (and its unique index) that
 // every table gets (pgDDL) from vectors and documents. The batched
-// cleanups select by primary key (foldDocumentsSQL). The rebuild copies
+// cleanups select by primary key (foldSQL). The rebuild copies
 // every vector row once, in the migration's transaction, when an older
 // data directory opens. BenchmarkUpsertVectors (200,000 × 128, row ids),
 // alternated: SQLite 75–77 → 80–81.5 MB/s; PostgreSQL 25.0–25.7 with the
