@@ -360,9 +360,10 @@ type backgroundFold struct {
 // rather than once they are also folded: re-importing a million documents
 // spent as long folding as writing (about 10 s each on W4). Until the fold
 // is done, readers see the replacements through the views, as they do the
-// moment the import commits, and the next upsert folds what is left before
-// it stages anything (upsert.start, foldIfNeeded), so no replacement of a
-// committed import is ever overwritten. Errors leave the work for the next
+// moment the import commits, and the next write into the collection
+// folds what is left of it before it writes (upsert.start,
+// WriteClusterOutput), so no replacement of a committed import is ever
+// overwritten. Errors leave the work for the next
 // upsert or Open, as a fold cut short by Close does.
 func (s *Store) foldLater() {
 	f := &s.fold
