@@ -345,7 +345,7 @@ func inCollectionSQL(inCollection bool) string {
 }
 
 // backgroundFold is the state of the fold that follows staged imports:
-// one goroutine at a time, stopped by Close.
+// one goroutine at a time, stopped by Close (stopFolds).
 type backgroundFold struct {
 	ctx     context.Context
 	stop    context.CancelFunc
@@ -369,6 +369,9 @@ func (s *Store) foldLater() {
 	f := &s.fold
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.ctx.Err() != nil {
+		return // closing (see stopFolds)
+	}
 	if f.running {
 		f.again = true
 		return
@@ -392,6 +395,15 @@ func (s *Store) foldLater() {
 			f.mu.Unlock()
 		}
 	}()
+}
+
+// stopFolds stops the background fold and waits for it; none starts after.
+// Stopping under the lock orders it with foldLater's start.
+func (s *Store) stopFolds() {
+	s.fold.mu.Lock()
+	s.fold.stop()
+	s.fold.mu.Unlock()
+	s.fold.wg.Wait()
 }
 
 // recover tidies what a killed process left, before anything else uses the

@@ -332,8 +332,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database and releases the directory lock.
 func (s *Store) Close() error {
-	s.fold.stop()
-	s.fold.wg.Wait()
+	s.stopFolds()
 	var errs []error
 	s.stmts.Range(func(_, v any) bool {
 		errs = append(errs, v.(*sql.Stmt).Close())
