@@ -363,8 +363,8 @@ type backgroundFold struct {
 // moment the import commits, and the next write into the collection
 // folds what is left of it before it writes (upsert.start,
 // WriteClusterOutput), so no replacement of a committed import is ever
-// overwritten. Errors leave the work for the next
-// upsert or Open, as a fold cut short by Close does.
+// overwritten. Errors leave the work for the next write or Open, as a
+// fold cut short by Close does.
 func (s *Store) foldLater() {
 	f := &s.fold
 	f.mu.Lock()
