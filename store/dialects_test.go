@@ -149,6 +149,29 @@ func (db *testDB) segmentNames(tb testing.TB, s *Store, colID string) []string {
 	return out
 }
 
+// restartable opens a store in a new directory and returns it with
+// restart, which closes the store and opens the directory again, as a
+// process restarting would; the store open when the test ends is closed.
+func (db *testDB) restartable(tb testing.TB) (*Store, func() *Store) {
+	tb.Helper()
+	dir := tb.TempDir()
+	cur, err := db.Open(tb, dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cur.Close() })
+	return cur, func() *Store {
+		tb.Helper()
+		if err := cur.Close(); err != nil {
+			tb.Fatal(err)
+		}
+		if cur, err = db.Open(tb, dir); err != nil {
+			tb.Fatal(err)
+		}
+		return cur
+	}
+}
+
 // open opens a store in a new directory, closed when the test ends.
 func (db *testDB) open(tb testing.TB) *Store {
 	tb.Helper()

@@ -160,6 +160,13 @@ func TestStagedImportIsAllOrNothing(t *testing.T) {
 	})
 }
 
+// holdFolds waits for s's background fold, if one runs, and makes every
+// later one wait until s closes, so that it never runs.
+func holdFolds(s *Store) {
+	s.fold.wg.Wait()
+	s.foldHook = func(ctx context.Context) { <-ctx.Done() }
+}
+
 // unfolded counts the document and vector rows with a replacement.
 func unfolded(t *testing.T, s *Store) int {
 	t.Helper()
@@ -179,21 +186,14 @@ func unfolded(t *testing.T, s *Store) int {
 // another collection leaves them alone.
 func TestFoldAfterTheAnswer(t *testing.T) {
 	forEachPlace(t, func(t *testing.T, db *testDB) {
-		dir := t.TempDir()
-		s, err := db.Open(t, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { s.Close() }()
+		s, restart := db.restartable(t)
 		ctx := context.Background()
 		ns, c := setupCollection(t, s)
 		n := 2*stageDocuments + 3 // staged
 		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 1}); err != nil {
 			t.Fatal(err)
 		}
-		// Every fold waits until the store closes, so it never runs.
-		s.fold.wg.Wait()
-		s.foldHook = func(ctx context.Context) { <-ctx.Done() }
+		holdFolds(s)
 		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 2}); err != nil {
 			t.Fatal(err)
 		}
@@ -204,12 +204,7 @@ func TestFoldAfterTheAnswer(t *testing.T) {
 		if v2.count != int64(n) || v2.payload != `{"v":2,"t":"v2"}` || v2.vector != 2001 || v2.loaded != n || v2.text != "v2" {
 			t.Fatalf("readers before the fold: %+v", v2)
 		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if s, err = db.Open(t, dir); err != nil {
-			t.Fatal(err)
-		}
+		s = restart()
 		if k := unfolded(t, s); k != 0 {
 			t.Fatalf("%d replacements left unfolded after Open", k)
 		}
@@ -219,7 +214,7 @@ func TestFoldAfterTheAnswer(t *testing.T) {
 		// A fold pending (held) when the next import comes, and that
 		// import fails after staging replacements of the same documents:
 		// it folded first, so the pending replacements are kept.
-		s.foldHook = func(ctx context.Context) { <-ctx.Done() }
+		holdFolds(s)
 		if _, err := s.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 3}); err != nil {
 			t.Fatal(err)
 		}
@@ -623,12 +618,7 @@ func TestRemovedImportWritesNothingMore(t *testing.T) {
 // them when folded).
 func TestOutputWriteFoldsFirst(t *testing.T) {
 	forEachPlace(t, func(t *testing.T, db *testDB) {
-		dir := t.TempDir()
-		s, err := db.Open(t, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { s.Close() }()
+		s, restart := db.restartable(t)
 		ctx := context.Background()
 		ns, _ := setupCollection(t, s)
 		if _, err := s.CreateCluster(ctx, Cluster{ID: "clust_f", NamespaceID: ns.ID, Name: "f", Config: json.RawMessage(`{}`)}); err != nil {
@@ -648,7 +638,7 @@ func TestOutputWriteFoldsFirst(t *testing.T) {
 			return out
 		}
 		out := write("first")
-		s.foldHook = func(ctx context.Context) { <-ctx.Done() }
+		holdFolds(s)
 		if _, err := s.Upsert(ctx, out.ID, &gatedSource{n: n, d: 4, version: 2}); err != nil {
 			t.Fatal(err)
 		}
@@ -663,12 +653,7 @@ func TestOutputWriteFoldsFirst(t *testing.T) {
 			}
 		}
 		check("after the output write")
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if s, err = db.Open(t, dir); err != nil {
-			t.Fatal(err)
-		}
+		s = restart()
 		check("after Open")
 	})
 }
@@ -696,8 +681,7 @@ func TestConcurrentFoldsOnPostgreSQL(t *testing.T) {
 	if _, err := a.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 1}); err != nil {
 		t.Fatal(err)
 	}
-	a.fold.wg.Wait()
-	a.foldHook = func(ctx context.Context) { <-ctx.Done() }
+	holdFolds(a)
 	if _, err := a.Upsert(ctx, c.ID, &gatedSource{n: n, d: 4, version: 2}); err != nil {
 		t.Fatal(err)
 	}
