@@ -624,7 +624,16 @@ func (u *upsert) writeBatch(tx *sql.Tx, b readBatch) error {
 			return err
 		}
 	}
-	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, seen: map[string]bool{}, prepared: u.s.batch, arrays: u.s.d == dialectPostgres, conflicts: &u.conflicts}
+	// Sized for the whole batch up front: growing the map and the slices
+	// document by document was garbage made on the writer's core (W4's
+	// .npy through the service, six alternated pairs: 4.94 → 4.69 s mean).
+	nvec := 0
+	for _, d := range b.docs {
+		nvec += len(d.vecs)
+	}
+	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, prepared: u.s.batch, arrays: u.s.d == dialectPostgres, conflicts: &u.conflicts,
+		seen: make(map[string]bool, len(b.docs)), docIDs: make([]string, 0, len(b.docs)), seqs: make([]int64, 0, len(b.docs)), payloads: make([]any, 0, len(b.docs)),
+		vecFeatures: make([]string, 0, nvec), vecIDs: make([]string, 0, nvec), vecRows: make([]int64, 0, nvec)}
 	for _, d := range b.docs {
 		u.seq++
 		if err := rb.addDocument(u.ctx, d.id, u.seq, d.payload); err != nil {
