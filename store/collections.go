@@ -97,6 +97,9 @@ type Feature struct {
 	Dim   int
 	Count int64 // documents with this feature
 	file  string
+	// inline: the documents hold this feature's rows (documents.row, see
+	// migrationInlineVectors), not vectors.
+	inline bool
 }
 
 // CreateCollection makes a collection; the name must be unique in the namespace.
@@ -162,9 +165,9 @@ type queryer interface {
 func (s *Store) features(ctx context.Context, q queryer, collectionID string, counted bool) ([]Feature, error) {
 	count := "0"
 	if counted {
-		count = "(SELECT COUNT(*) FROM vectors v WHERE v.collection_id = f.collection_id AND v.feature = f.name)"
+		count = vectorCountSQL
 	}
-	rows, err := q.QueryContext(ctx, `SELECT f.name, f.dim, f.file, `+count+`
+	rows, err := q.QueryContext(ctx, `SELECT f.name, f.dim, f.file, f.inline, `+count+`
 		FROM features f WHERE collection_id = ? ORDER BY name`, collectionID)
 	if err != nil {
 		return nil, err
@@ -173,7 +176,7 @@ func (s *Store) features(ctx context.Context, q queryer, collectionID string, co
 	out := []Feature{}
 	for rows.Next() {
 		var f Feature
-		if err := rows.Scan(&f.Name, &f.Dim, &f.file, &f.Count); err != nil {
+		if err := rows.Scan(&f.Name, &f.Dim, &f.file, &f.inline, &f.Count); err != nil {
 			return nil, err
 		}
 		out = append(out, f)

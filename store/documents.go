@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -295,13 +296,13 @@ type querier interface {
 // ("main." for the tables themselves rather than the readers' views, ""
 // in a transaction).
 func (u *upsert) readCollection(q querier, schema string) error {
-	rows, err := q.QueryContext(u.ctx, `SELECT name, dim, file FROM `+schema+`features WHERE collection_id = ?`, u.col)
+	rows, err := q.QueryContext(u.ctx, `SELECT name, dim, file, inline FROM `+schema+`features WHERE collection_id = ?`, u.col)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var f Feature
-		if err := rows.Scan(&f.Name, &f.Dim, &f.file); err != nil {
+		if err := rows.Scan(&f.Name, &f.Dim, &f.file, &f.inline); err != nil {
 			rows.Close()
 			return err
 		}
@@ -348,6 +349,16 @@ func (u *upsert) fill(src DocumentSource) (eof bool, err error) {
 			return false, err
 		}
 		sd := stagedDoc{id: doc.ID, payload: nullJSON(doc.Payload)}
+		if len(u.known) == 0 && len(doc.Features) > 1 {
+			// The collection's first feature becomes its inline one
+			// (segmentFor): of a first document with several, the first
+			// by name, not the map's random first.
+			for _, name := range slices.Sorted(maps.Keys(doc.Features)) {
+				if _, err := u.segmentFor(name, len(doc.Features[name])); err != nil {
+					return false, err
+				}
+			}
+		}
 		for name, vec := range doc.Features {
 			sg, err := u.segmentFor(name, len(vec))
 			if err != nil {
@@ -620,7 +631,7 @@ func (u *upsert) writeBatch(tx *sql.Tx, b readBatch) error {
 		}
 	}
 	for _, f := range b.fresh {
-		if _, err := tx.ExecContext(u.ctx, `INSERT INTO features (collection_id, name, dim, file, gen) VALUES (?, ?, ?, ?, ?)`, u.col, f.Name, f.Dim, f.file, u.gen); err != nil {
+		if _, err := tx.ExecContext(u.ctx, `INSERT INTO features (collection_id, name, dim, file, gen, inline) VALUES (?, ?, ?, ?, ?, ?)`, u.col, f.Name, f.Dim, f.file, u.gen, boolInt(f.inline)); err != nil {
 			return err
 		}
 	}
@@ -632,15 +643,23 @@ func (u *upsert) writeBatch(tx *sql.Tx, b readBatch) error {
 		nvec += len(d.vecs)
 	}
 	rb := &rowBatch{tx: tx, collectionID: u.col, gen: u.gen, now: u.now, st: &u.st, prepared: u.s.batch, arrays: u.s.d == dialectPostgres, conflicts: &u.conflicts,
-		seen: make(map[string]bool, len(b.docs)), docIDs: make([]string, 0, len(b.docs)), seqs: make([]int64, 0, len(b.docs)), payloads: make([]any, 0, len(b.docs)),
+		seen: make(map[string]bool, len(b.docs)), docIDs: make([]string, 0, len(b.docs)), seqs: make([]int64, 0, len(b.docs)), payloads: make([]any, 0, len(b.docs)), rows: make([]int64, 0, len(b.docs)),
 		vecFeatures: make([]string, 0, nvec), vecIDs: make([]string, 0, nvec), vecRows: make([]int64, 0, nvec)}
 	for _, d := range b.docs {
 		u.seq++
-		if err := rb.addDocument(u.ctx, d.id, u.seq, d.payload); err != nil {
+		row := int64(-1)
+		for _, v := range d.vecs {
+			if u.known[v.feature].inline {
+				row = v.row
+			}
+		}
+		if err := rb.addDocument(u.ctx, d.id, u.seq, d.payload, row); err != nil {
 			return err
 		}
 		for _, v := range d.vecs {
-			rb.addVector(v.feature, d.id, v.row)
+			if !u.known[v.feature].inline {
+				rb.addVector(v.feature, d.id, v.row)
+			}
 		}
 	}
 	return rb.flush(u.ctx)
@@ -668,10 +687,12 @@ type rowBatch struct {
 	st           *UpsertStats
 	arrays       bool
 	// The documents collected: their ids, sequence numbers (consecutive,
-	// ascending) and payloads (nil or a JSON string).
+	// ascending), payloads (nil or a JSON string) and the segment rows of
+	// their inline vectors (-1: none).
 	docIDs   []string
 	seqs     []int64
 	payloads []any
+	rows     []int64
 	// The vectors collected: feature, document id and segment row of each
 	// (a feature's rows consecutive, in the order they were appended).
 	vecFeatures []string
@@ -685,7 +706,9 @@ type rowBatch struct {
 	conflicts   *bool // the upsert's (PostgreSQL)
 }
 
-func (b *rowBatch) addDocument(ctx context.Context, id string, seq int64, payload any) error {
+// addDocument collects a document; row is the segment row of its inline
+// vector, -1 for none.
+func (b *rowBatch) addDocument(ctx context.Context, id string, seq int64, payload any, row int64) error {
 	if b.seen[id] {
 		if err := b.flush(ctx); err != nil {
 			return err
@@ -695,6 +718,7 @@ func (b *rowBatch) addDocument(ctx context.Context, id string, seq int64, payloa
 	b.docIDs = append(b.docIDs, id)
 	b.seqs = append(b.seqs, seq)
 	b.payloads = append(b.payloads, payload)
+	b.rows = append(b.rows, row)
 	return nil
 }
 
@@ -708,14 +732,19 @@ func (b *rowBatch) addVector(feature, id string, row int64) {
 // updated in place. Staged (gen > 0), a document this import wrote is
 // updated in place (it is still invisible), and any other existing one gets
 // its replacement in the next_* columns, which readers see once the import
-// commits: a payload not given (NULL) keeps the current one.
+// commits: a payload not given (NULL), or an inline vector (row), keeps
+// the current one.
 const (
-	documentsInPlace = ` ON CONFLICT (collection_id, document_id) DO UPDATE SET payload = COALESCE(excluded.payload, documents.payload), updated_at = excluded.updated_at`
-	documentsStaged  = ` ON CONFLICT (collection_id, document_id) DO UPDATE SET
+	documentsInPlace = ` ON CONFLICT (collection_id, document_id) DO UPDATE SET payload = COALESCE(excluded.payload, documents.payload), updated_at = excluded.updated_at,
+		row = COALESCE(excluded.row, documents.row)`
+	documentsStaged = ` ON CONFLICT (collection_id, document_id) DO UPDATE SET
 		payload = CASE WHEN documents.gen = excluded.gen THEN COALESCE(excluded.payload, documents.payload) ELSE documents.payload END,
+		row = CASE WHEN documents.gen = excluded.gen THEN COALESCE(excluded.row, documents.row) ELSE documents.row END,
 		updated_at = CASE WHEN documents.gen = excluded.gen THEN excluded.updated_at ELSE documents.updated_at END,
 		next_payload = CASE WHEN documents.gen = excluded.gen THEN NULL
 			ELSE COALESCE(excluded.payload, CASE WHEN documents.next_gen = excluded.gen THEN documents.next_payload END) END,
+		next_row = CASE WHEN documents.gen = excluded.gen THEN NULL
+			ELSE COALESCE(excluded.row, CASE WHEN documents.next_gen = excluded.gen THEN documents.next_row END) END,
 		next_updated_at = CASE WHEN documents.gen = excluded.gen THEN NULL ELSE excluded.updated_at END,
 		next_gen = CASE WHEN documents.gen = excluded.gen THEN NULL ELSE excluded.gen END`
 	vectorsInPlace = ` ON CONFLICT (collection_id, document_id, feature) DO UPDATE SET row = excluded.row`
@@ -739,7 +768,7 @@ func insertDocumentsSQL(n int, staged bool) string {
 	if staged {
 		conflict = documentsStaged
 	}
-	return `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen) VALUES ` + placeholders(n, 7) + conflict
+	return `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen, row) VALUES ` + placeholders(n, 8) + conflict
 }
 
 func insertVectorsSQL(n int, staged bool) string {
@@ -752,18 +781,18 @@ func insertVectorsSQL(n int, staged bool) string {
 
 // insertDocumentIDsSQL and insertVectorIDsSQL are SQLite's inserts of a
 // batch's rows from a JSON array of document ids (see insertJSON): the
-// collection id, the first sequence number (documents) or the feature and
-// its first segment row (vectors), the times and the generation once, and
-// json_each gives each id and its index in the array. ("WHERE true" tells
-// SQLite's parser that ON CONFLICT begins an upsert clause, not a join
-// constraint.)
+// collection id, the first sequence number and the first inline row, or
+// NULL (documents), or the feature and its first segment row (vectors),
+// the times and the generation once, and json_each gives each id and its
+// index in the array. ("WHERE true" tells SQLite's parser that ON CONFLICT
+// begins an upsert clause, not a join constraint.)
 func insertDocumentIDsSQL(staged bool) string {
 	conflict := documentsInPlace
 	if staged {
 		conflict = documentsStaged
 	}
-	return `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen)
-		SELECT ?, value, ? + key, NULL, ?, ?, ? FROM json_each(?) WHERE true` + conflict
+	return `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen, row)
+		SELECT ?, value, ? + key, NULL, ?, ?, ?, ? + key FROM json_each(?) WHERE true` + conflict
 }
 
 func insertVectorIDsSQL(staged bool) string {
@@ -787,8 +816,8 @@ func insertDocumentArraysSQL(staged, onConflict bool) string {
 	if !onConflict {
 		conflict = ""
 	}
-	return `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen)
-		SELECT ?, d, s, p, ?, ?, ? FROM unnest(?::text[], ?::bigint[], ?::text[]) AS t (d, s, p)` + conflict
+	return `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen, row)
+		SELECT ?, d, s, p, ?, ?, ?, r FROM unnest(?::text[], ?::bigint[], ?::text[], ?::bigint[]) AS t (d, s, p, r)` + conflict
 }
 
 func insertVectorArraysSQL(staged, onConflict bool) string {
@@ -877,7 +906,7 @@ func (b *rowBatch) flush(ctx context.Context) error {
 	}
 	b.st.Inserted += inserted
 	b.st.Updated += n - inserted
-	b.docIDs, b.seqs, b.payloads = b.docIDs[:0], b.seqs[:0], b.payloads[:0]
+	b.docIDs, b.seqs, b.payloads, b.rows = b.docIDs[:0], b.seqs[:0], b.payloads[:0], b.rows[:0]
 	b.vecFeatures, b.vecIDs, b.vecRows = b.vecFeatures[:0], b.vecIDs[:0], b.vecRows[:0]
 	clear(b.seen)
 	return nil
@@ -893,12 +922,29 @@ func (b *rowBatch) flush(ctx context.Context) error {
 // and a feature's rows, are consecutive (writeBatch appends them so): the
 // statements give each row the first one plus its index.
 func (b *rowBatch) insertJSON(ctx context.Context, staged bool) error {
-	if slices.ContainsFunc(b.payloads, func(p any) bool { return p != nil }) {
+	// The JSON statement gives the documents' inline rows as the first
+	// plus the index: all consecutive, or none.
+	var firstRow any
+	rowsFit := b.rows[0] < 0 && !slices.ContainsFunc(b.rows, func(r int64) bool { return r >= 0 })
+	if !rowsFit && b.rows[0] >= 0 {
+		firstRow, rowsFit = b.rows[0], true
+		for i, r := range b.rows {
+			if r != b.rows[0]+int64(i) {
+				rowsFit = false
+				break
+			}
+		}
+	}
+	if !rowsFit || slices.ContainsFunc(b.payloads, func(p any) bool { return p != nil }) {
 		for first := 0; first < len(b.docIDs); first += batchDocuments {
 			last := min(first+batchDocuments, len(b.docIDs))
 			b.args = b.args[:0]
 			for i := first; i < last; i++ {
-				b.args = append(b.args, b.collectionID, b.docIDs[i], b.seqs[i], b.payloads[i], b.now, b.now, b.gen)
+				var row any
+				if b.rows[i] >= 0 {
+					row = b.rows[i]
+				}
+				b.args = append(b.args, b.collectionID, b.docIDs[i], b.seqs[i], b.payloads[i], b.now, b.now, b.gen, row)
 			}
 			if _, err := b.stmt(ctx, insertDocumentsSQL(last-first, staged)).ExecContext(ctx, b.args...); err != nil {
 				return err
@@ -906,7 +952,7 @@ func (b *rowBatch) insertJSON(ctx context.Context, staged bool) error {
 		}
 	} else {
 		b.json = appendJSONStrings(b.json[:0], b.docIDs)
-		if _, err := b.stmt(ctx, insertDocumentIDsSQL(staged)).ExecContext(ctx, b.collectionID, b.seqs[0], b.now, b.now, b.gen, string(b.json)); err != nil {
+		if _, err := b.stmt(ctx, insertDocumentIDsSQL(staged)).ExecContext(ctx, b.collectionID, b.seqs[0], b.now, b.now, b.gen, firstRow, string(b.json)); err != nil {
 			return err
 		}
 	}
@@ -972,11 +1018,17 @@ func (b *rowBatch) insertArrays(ctx context.Context, staged bool) error {
 			payloads[i] = &p
 		}
 	}
+	rows := make([]*int64, len(b.rows))
+	for i := range b.rows {
+		if b.rows[i] >= 0 {
+			rows[i] = &b.rows[i]
+		}
+	}
 	if !*b.conflicts {
 		if _, err := b.tx.ExecContext(ctx, `SAVEPOINT plain_rows`); err != nil {
 			return err
 		}
-		err := b.execArrays(ctx, staged, false, payloads)
+		err := b.execArrays(ctx, staged, false, payloads, rows)
 		if err == nil {
 			_, err = b.tx.ExecContext(ctx, `RELEASE SAVEPOINT plain_rows`)
 			return err
@@ -989,13 +1041,13 @@ func (b *rowBatch) insertArrays(ctx context.Context, staged bool) error {
 		}
 		*b.conflicts = true
 	}
-	return b.execArrays(ctx, staged, true, payloads)
+	return b.execArrays(ctx, staged, true, payloads, rows)
 }
 
 // execArrays runs insertArrays' statements, with the conflict clauses
 // (onConflict) or without.
-func (b *rowBatch) execArrays(ctx context.Context, staged, onConflict bool, payloads []*string) error {
-	if _, err := b.tx.ExecContext(ctx, insertDocumentArraysSQL(staged, onConflict), b.collectionID, b.now, b.now, b.gen, b.docIDs, b.seqs, payloads); err != nil {
+func (b *rowBatch) execArrays(ctx context.Context, staged, onConflict bool, payloads []*string, rows []*int64) error {
+	if _, err := b.tx.ExecContext(ctx, insertDocumentArraysSQL(staged, onConflict), b.collectionID, b.now, b.now, b.gen, b.docIDs, b.seqs, payloads, rows); err != nil {
 		return err
 	}
 	if len(b.vecIDs) == 0 {
@@ -1049,7 +1101,8 @@ func (u *upsert) segmentFor(name string, dim int) (*segment, error) {
 		if u.fileOf != nil {
 			file = u.fileOf(name)
 		}
-		f = Feature{Name: name, Dim: dim, file: file}
+		// The collection's first feature is its inline one.
+		f = Feature{Name: name, Dim: dim, file: file, inline: len(u.known) == 0}
 		u.known[name] = f
 		u.fresh = append(u.fresh, f)
 	}
@@ -1176,7 +1229,9 @@ func (s *Store) GetDocument(ctx context.Context, collectionID, documentID string
 	}
 	d.Payload, d.CreatedAt, d.UpdatedAt = rawJSON(payload), fromMicros(created), fromMicros(updated)
 	rows, err := s.r.QueryContext(ctx, `SELECT v.feature, v.row, f.dim, f.file FROM vectors v JOIN features f ON f.collection_id = v.collection_id AND f.name = v.feature
-		WHERE v.collection_id = ? AND v.document_id = ? ORDER BY v.feature`, collectionID, documentID)
+		WHERE v.collection_id = ? AND v.document_id = ?
+		UNION ALL SELECT f.name, d.row, f.dim, f.file FROM features f JOIN documents d ON d.collection_id = f.collection_id
+		WHERE f.inline = 1 AND d.collection_id = ? AND d.document_id = ? AND d.row IS NOT NULL ORDER BY 1`, collectionID, documentID, collectionID, documentID)
 	if err != nil {
 		return d, err
 	}
@@ -1259,7 +1314,8 @@ func (s *Store) ListDocuments(ctx context.Context, collectionID string, q Query)
 		concat = "string_agg(feature, chr(10))"
 	}
 	rows, err := snap.QueryContext(ctx, `SELECT d.document_id, d.payload, d.created_at, d.updated_at,
-		(SELECT `+concat+` FROM vectors v WHERE v.collection_id = d.collection_id AND v.document_id = d.document_id)
+		(SELECT `+concat+` FROM (SELECT v.feature FROM vectors v WHERE v.collection_id = d.collection_id AND v.document_id = d.document_id
+			UNION ALL SELECT f.name FROM features f WHERE f.collection_id = d.collection_id AND f.inline = 1 AND d.row IS NOT NULL) AS names)
 		FROM documents d WHERE `+cond+` `+order+` LIMIT ? OFFSET ?`, append(all, q.Limit, q.Offset)...)
 	if err != nil {
 		return page, err
@@ -1378,12 +1434,24 @@ func (s *Store) loadVectors(ctx context.Context, collectionID string, f Feature,
 	// The table itself rather than the reader view, with the view's rules
 	// spelled out, so that the rows come in the order of the index on row;
 	// only a replacement not yet folded into its row (see Upsert) can be
-	// out of order, and is sorted below.
+	// out of order, and is sorted below. An inline feature's rows are
+	// read from the documents, in the order of the index on seq (the
+	// order they were imported in), in ranges of seq; a replaced vector
+	// is out of order there too.
 	q := `SELECT v.document_id AS id, CASE WHEN v.next_gen IS NULL OR v.next_gen IN (SELECT gen FROM imports) THEN v.row ELSE v.next_row END AS r FROM main.vectors v`
+	if f.inline {
+		q = `SELECT v.document_id AS id, ` + inlineRowSQL("v") + ` AS r FROM main.documents v`
+	}
 	if where != "TRUE" {
 		q += ` JOIN documents d ON d.collection_id = v.collection_id AND d.document_id = v.document_id`
 	}
-	q += ` WHERE v.collection_id = ? AND v.feature = ? AND v.gen NOT IN (SELECT gen FROM imports) AND (` + where + `) AND v.row >= ? AND v.row < ? ORDER BY v.row`
+	key := []any{collectionID, f.Name}
+	if f.inline {
+		q += ` WHERE v.collection_id = ? AND v.gen NOT IN (SELECT gen FROM imports) AND ` + inlineRowSQL("v") + ` IS NOT NULL AND (` + where + `) AND v.seq >= ? AND v.seq < ? ORDER BY v.seq`
+		key = key[:1]
+	} else {
+		q += ` WHERE v.collection_id = ? AND v.feature = ? AND v.gen NOT IN (SELECT gen FROM imports) AND (` + where + `) AND v.row >= ? AND v.row < ? ORDER BY v.row`
+	}
 	// The database hands over a range's ids and rows as two strings (see
 	// loadChunkRows), not a result row each.
 	agg := `SELECT count(*), coalesce(group_concat(id, char(31)), ''), coalesce(group_concat(r, ','), '') FROM (` + q + `) AS t`
@@ -1392,7 +1460,7 @@ func (s *Store) loadVectors(ctx context.Context, collectionID string, f Feature,
 	}
 	// A large feature is read in row ranges on several reader connections
 	// at once, and the ranges concatenated are the order of the whole.
-	txs, last, err := s.loadSnapshots(ctx, collectionID, f.Name)
+	txs, last, err := s.loadSnapshots(ctx, collectionID, f)
 	if err != nil {
 		return Vectors{}, err
 	}
@@ -1416,7 +1484,7 @@ func (s *Store) loadVectors(ctx context.Context, collectionID string, f Feature,
 			for from := lo; from < hi && out.err == nil; from += loadChunkRows {
 				var n int
 				var ids, rows string
-				if out.err = txs[p].QueryRowContext(ctx, agg, append(append([]any{collectionID, f.Name}, args...), from, min(from+loadChunkRows, hi))...).Scan(&n, &ids, &rows); out.err == nil {
+				if out.err = txs[p].QueryRowContext(ctx, agg, append(append(slices.Clip(key), args...), from, min(from+loadChunkRows, hi))...).Scan(&n, &ids, &rows); out.err == nil {
 					out.ids, out.rows, out.err = appendLoaded(out.ids, out.rows, n, ids, rows)
 				}
 			}
@@ -1526,8 +1594,8 @@ var parallelLoadRows int64 = 100_000 // a variable for tests
 const maxLoadParts = 4
 
 // loadSnapshots begins the read transactions LoadVectors reads a feature's
-// rows in, one per part, and reads the feature's last row (NULL: no rows)
-// in them. All of them see one state of the database: parts that saw
+// rows in, one per part, and reads the feature's last row (NULL: no rows;
+// of an inline feature, the collection's last seq) in them. All of them see one state of the database: parts that saw
 // different states would each see an import committed or not, or a
 // replaced vector at its old row or (folded) at its new one, so a document
 // could come twice or not at all. On PostgreSQL the first transaction
@@ -1539,7 +1607,7 @@ const maxLoadParts = 4
 // There is one part unless the feature has parallelLoadRows rows or more
 // and no other load is gathering connections (loadSlot); then one per
 // core, at most maxLoadParts. The caller rolls every transaction back.
-func (s *Store) loadSnapshots(ctx context.Context, collectionID, feature string) (txs []*sql.Tx, last sql.NullInt64, err error) {
+func (s *Store) loadSnapshots(ctx context.Context, collectionID string, f Feature) (txs []*sql.Tx, last sql.NullInt64, err error) {
 	rollback := func(from int) {
 		for _, tx := range txs[from:] {
 			tx.Rollback()
@@ -1551,14 +1619,17 @@ func (s *Store) loadSnapshots(ctx context.Context, collectionID, feature string)
 			rollback(0)
 		}
 	}()
-	const lastRow = `SELECT MAX(row) FROM main.vectors WHERE collection_id = ? AND feature = ?`
+	lastRow, key := `SELECT MAX(row) FROM main.vectors WHERE collection_id = ? AND feature = ?`, []any{collectionID, f.Name}
+	if f.inline {
+		lastRow, key = `SELECT MAX(seq) FROM main.documents WHERE collection_id = ?`, key[:1]
+	}
 	first, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, last, err
 	}
 	txs = append(txs, first)
 	s.commitMu.RLock()
-	err = first.QueryRowContext(ctx, lastRow, collectionID, feature).Scan(&last)
+	err = first.QueryRowContext(ctx, lastRow, key...).Scan(&last)
 	commits := s.commits
 	s.commitMu.RUnlock()
 	if err != nil {
@@ -1609,7 +1680,7 @@ func (s *Store) loadSnapshots(ctx context.Context, collectionID, feature string)
 	}
 	for _, tx := range txs[1:] {
 		var again sql.NullInt64
-		if err := tx.QueryRowContext(ctx, lastRow, collectionID, feature).Scan(&again); err != nil {
+		if err := tx.QueryRowContext(ctx, lastRow, key...).Scan(&again); err != nil {
 			return txs, last, err
 		}
 		if again != last {
@@ -1757,6 +1828,8 @@ func (s *Store) PatchPayloads(ctx context.Context, collectionID string, patches 
 			updated_at = ?,
 			next_payload = CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN next_payload END,
 			next_updated_at = CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN next_updated_at END,
+			row = CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN row ELSE COALESCE(next_row, row) END,
+			next_row = CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN next_row END,
 			next_gen = CASE WHEN next_gen IS NULL OR next_gen IN (SELECT gen FROM imports) THEN next_gen END
 			WHERE collection_id = ? AND document_id = ? AND gen NOT IN (SELECT gen FROM imports)`)
 		if err != nil {

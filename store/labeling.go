@@ -60,12 +60,16 @@ func (s *Store) FeatureVectors(ctx context.Context, collectionID string, f Featu
 	for start := 0; start < len(ids); start += idsPerQuery {
 		chunk := ids[start:min(len(ids), start+idsPerQuery)]
 		args := make([]any, 0, len(chunk)+2)
+		q := `SELECT document_id, row FROM vectors WHERE collection_id = ? AND feature = ? AND document_id IN `
 		args = append(args, collectionID, f.Name)
+		if f.inline {
+			q = `SELECT document_id, row FROM documents WHERE row IS NOT NULL AND collection_id = ? AND document_id IN `
+			args = args[:1]
+		}
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		rows, err := s.r.QueryContext(ctx, `SELECT document_id, row FROM vectors WHERE collection_id = ? AND feature = ? AND document_id IN `+
-			placeholders(len(chunk), 1), args...)
+		rows, err := s.r.QueryContext(ctx, q+placeholders(len(chunk), 1), args...)
 		if err != nil {
 			return nil, err
 		}

@@ -84,7 +84,9 @@ func TestRebind(t *testing.T) {
 // TestRowidsDropped: a store made before migrationDropRowids, holding
 // documents with vectors, opens with the same documents and vectors, and
 // its vectors table has no rowid (SQLite: a WITHOUT ROWID table), nor on
-// PostgreSQL its documents table (the identity columns gone).
+// PostgreSQL its documents table (the identity columns gone). The store
+// also predates migrationInlineVectors (unInline): its vectors stay in
+// vectors, under features that are not inline.
 func TestRowidsDropped(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testDB) {
 		dir := t.TempDir()
@@ -114,7 +116,7 @@ func TestRowidsDropped(t *testing.T) {
 			}
 			dropped = dropped[:1]
 		}
-		rewind = append(rewind, fmt.Sprintf(`DELETE FROM goose_db_version WHERE version_id = %d`, slices.Index(migrations, migrationDropRowids)+1))
+		rewind = append(append(unInline(db.d), rewind...), fmt.Sprintf(`DELETE FROM goose_db_version WHERE version_id = %d`, slices.Index(migrations, migrationDropRowids)+1))
 		for _, q := range rewind {
 			if _, err := s.w.ExecContext(ctx, q); err != nil {
 				t.Fatalf("%s: %v", q, err)
@@ -140,4 +142,23 @@ func TestRowidsDropped(t *testing.T) {
 			}
 		}
 	})
+}
+
+// unInline are the statements that take a store back to before
+// migrationInlineVectors: the rows of inline features moved to vectors,
+// the migration's columns dropped (on PostgreSQL the reader views, which
+// read them, first; Open makes them again) and its version unrecorded.
+func unInline(d dialect) []string {
+	var views []string
+	if d == dialectPostgres {
+		views = []string{`DROP VIEW clusterd_read.documents, clusterd_read.vectors, clusterd_read.features`}
+	}
+	return append(views,
+		`INSERT INTO vectors (collection_id, feature, document_id, row, gen, next_gen, next_row)
+			SELECT d.collection_id, f.name, d.document_id, d.row, d.gen, CASE WHEN d.next_row IS NOT NULL THEN d.next_gen END, d.next_row
+			FROM documents d JOIN features f ON f.collection_id = d.collection_id AND f.inline = 1 WHERE d.row IS NOT NULL`,
+		`ALTER TABLE documents DROP COLUMN row`,
+		`ALTER TABLE documents DROP COLUMN next_row`,
+		`ALTER TABLE features DROP COLUMN inline`,
+		fmt.Sprintf(`DELETE FROM goose_db_version WHERE version_id = %d`, slices.Index(migrations, migrationInlineVectors)+1))
 }

@@ -23,13 +23,23 @@ func TestQueryPlans(t *testing.T) {
 		name, query, want string
 		args              []any
 	}{
-		{"a listed document's features", `SELECT d.document_id,
-			(SELECT group_concat(feature, char(10)) FROM vectors v WHERE v.collection_id = d.collection_id AND v.document_id = d.document_id)
-			FROM documents d WHERE d.collection_id = ? ORDER BY d.seq LIMIT 10 OFFSET 10`,
+		{"a listed document's features", listedFeaturesPlanSQL,
 			"SEARCH main.vectors USING PRIMARY KEY (collection_id=? AND document_id=?)", []any{"c"}},
+		{"a listed document's inline feature", listedFeaturesPlanSQL,
+			"SEARCH main.features USING INDEX sqlite_autoindex_features_1 (collection_id=?)", []any{"c"}},
 		{"a feature's rows in a range (LoadVectors)", `SELECT v.document_id, v.row FROM main.vectors v
 			WHERE v.collection_id = ? AND v.feature = ? AND v.gen NOT IN (SELECT gen FROM imports) AND v.row >= ? AND v.row < ? ORDER BY v.row`,
 			"USING COVERING INDEX vectors_row_cover (collection_id=? AND feature=? AND row>? AND row<?)", []any{"c", "f", 0, 10}},
+		{"an inline feature's rows in a range of seq (LoadVectors)", `SELECT v.document_id, ` + inlineRowSQL("v") + ` FROM main.documents v
+			WHERE v.collection_id = ? AND v.gen NOT IN (SELECT gen FROM imports) AND ` + inlineRowSQL("v") + ` IS NOT NULL AND v.seq >= ? AND v.seq < ? ORDER BY v.seq`,
+			"SEARCH v USING INDEX documents_seq (collection_id=? AND seq>? AND seq<?)", []any{"c", 0, 10}},
+		{"a document's inline vector (GetDocument)", `SELECT f.name, d.row FROM features f JOIN documents d ON d.collection_id = f.collection_id
+			WHERE f.inline = 1 AND d.collection_id = ? AND d.document_id = ? AND d.row IS NOT NULL`,
+			"SEARCH main.documents USING INDEX sqlite_autoindex_documents_1 (collection_id=? AND document_id=?)", []any{"c", "a"}},
+		{"a collection's vectors of a feature, counted", `SELECT ` + vectorCountSQL + ` FROM features f WHERE f.collection_id = ?`,
+			"SEARCH main.vectors USING COVERING INDEX vectors_row_cover (collection_id=? AND feature=?)", []any{"c"}},
+		{"a collection's vectors of an inline feature, counted", `SELECT ` + vectorCountSQL + ` FROM features f WHERE f.collection_id = ?`,
+			"SEARCH main.documents USING INDEX documents_seq (collection_id=?)", []any{"c"}},
 		{"the documents an upsert's flush inserted (on the writer, where documents is the table)", strings.Replace(countInsertedSQL, "FROM documents", "FROM main.documents", 1),
 			"SEARCH main.documents USING COVERING INDEX documents_seq (collection_id=? AND seq>? AND seq<?)", []any{"c", 1, 2}},
 		{"the documents with a payload (PayloadTexts)", payloadTextsSQL("payload", ""),
@@ -96,3 +106,10 @@ func onTables(q string) string {
 	}
 	return strings.Replace(q, "LIMIT", "LIMIT 10", 1)
 }
+
+// listedFeaturesPlanSQL is ListDocuments' statement as far as its
+// features go: those in vectors and the inline one.
+const listedFeaturesPlanSQL = `SELECT d.document_id,
+	(SELECT group_concat(feature, char(10)) FROM (SELECT v.feature FROM vectors v WHERE v.collection_id = d.collection_id AND v.document_id = d.document_id
+		UNION ALL SELECT f.name FROM features f WHERE f.collection_id = d.collection_id AND f.inline = 1 AND d.row IS NOT NULL) AS names)
+	FROM documents d WHERE d.collection_id = ? ORDER BY d.seq LIMIT 10 OFFSET 10`

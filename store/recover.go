@@ -168,7 +168,7 @@ func (s *Store) abortImport(ctx context.Context, gen int64, col string) error {
 				if _, err := tx.ExecContext(ctx, `DELETE FROM vectors WHERE collection_id = ? AND gen = ? AND document_id IN `+in, append([]any{col, gen}, ids...)...); err != nil {
 					return err
 				}
-				_, err := tx.ExecContext(ctx, `UPDATE documents SET next_gen = NULL, next_payload = NULL, next_updated_at = NULL
+				_, err := tx.ExecContext(ctx, `UPDATE documents SET next_gen = NULL, next_payload = NULL, next_updated_at = NULL, next_row = NULL
 					WHERE collection_id = ? AND document_id IN `+in, append([]any{col}, ids...)...)
 				return err
 			})
@@ -318,8 +318,8 @@ const dropVectorReplacementsSQL = `UPDATE vectors SET next_gen = NULL, next_row 
 
 func foldSQL(table string, inCollection bool) string {
 	if table == "documents" {
-		return `UPDATE documents SET payload = COALESCE(next_payload, payload), updated_at = next_updated_at,
-		next_gen = NULL, next_payload = NULL, next_updated_at = NULL
+		return `UPDATE documents SET payload = COALESCE(next_payload, payload), updated_at = next_updated_at, row = COALESCE(next_row, row),
+		next_gen = NULL, next_payload = NULL, next_updated_at = NULL, next_row = NULL
 		WHERE next_gen + 0 = ? AND (collection_id, document_id) IN (SELECT collection_id, document_id FROM documents
 			WHERE next_gen = ?` + inCollectionSQL(inCollection) + ` LIMIT)`
 	}
@@ -483,15 +483,16 @@ func (s *Store) truncateSegments(ctx context.Context) error {
 	type seg struct {
 		col, name, file string
 		dim             int64
+		inline          bool
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT f.collection_id, f.name, f.file, f.dim FROM main.features f`)
+	rows, err := s.r.QueryContext(ctx, `SELECT f.collection_id, f.name, f.file, f.dim, f.inline FROM main.features f`)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	var segs []seg
 	for rows.Next() {
 		var g seg
-		if err := rows.Scan(&g.col, &g.name, &g.file, &g.dim); err != nil {
+		if err := rows.Scan(&g.col, &g.name, &g.file, &g.dim, &g.inline); err != nil {
 			rows.Close()
 			return fmt.Errorf("store: %w", err)
 		}
@@ -511,7 +512,7 @@ func (s *Store) truncateSegments(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		err = s.truncateSegment(ctx, g.col, g.name, g.file, g.dim)
+		err = s.truncateSegment(ctx, g.col, g.name, g.file, g.dim, g.inline)
 		unlock()
 		if err != nil {
 			return err
@@ -523,9 +524,14 @@ func (s *Store) truncateSegments(ctx context.Context) error {
 // truncateSegment cuts a collection's segment file to the rows committed
 // rows reference (the caller holds the collection's lock; the end is read
 // under it, as a process may have appended and committed just before).
-func (s *Store) truncateSegment(ctx context.Context, col, feature, file string, dim int64) error {
+func (s *Store) truncateSegment(ctx context.Context, col, feature, file string, dim int64, inline bool) error {
 	var end sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT MAX(row) FROM main.vectors WHERE collection_id = ? AND feature = ?`, col, feature).Scan(&end); err != nil {
+	q, args := `SELECT MAX(row) FROM main.vectors WHERE collection_id = ? AND feature = ?`, []any{col, feature}
+	if inline {
+		// No index has the documents' rows: this reads the collection's.
+		q, args = `SELECT MAX(row) FROM main.documents WHERE collection_id = ?`, []any{col}
+	}
+	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&end); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	keep := int64(0)
@@ -612,7 +618,6 @@ func (s *Store) SegmentUsage(ctx context.Context) (fileBytes, liveBytes int64, e
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: %w", err)
 	}
-	err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(f.dim * 4 * (SELECT COUNT(*) FROM vectors v WHERE v.collection_id = f.collection_id AND v.feature = f.name)), 0)
-		FROM features f`).Scan(&liveBytes)
+	err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(f.dim * 4 * `+vectorCountSQL+`), 0) FROM features f`).Scan(&liveBytes)
 	return fileBytes, liveBytes, err
 }

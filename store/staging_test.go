@@ -45,7 +45,9 @@ func (g *gatedSource) Next() (DocumentInput, error) {
 	for t := range v {
 		v[t] = float32(g.version*1000 + g.i)
 	}
-	doc := DocumentInput{ID: fmt.Sprintf("g%d", g.i+g.idsOffset), Features: map[string][]float32{"e": v},
+	// "e" is the collection's inline feature (the first by name), "x" has
+	// rows of its own in vectors: each import exercises both.
+	doc := DocumentInput{ID: fmt.Sprintf("g%d", g.i+g.idsOffset), Features: map[string][]float32{"e": v, "x": v[:2]},
 		Payload: json.RawMessage(fmt.Sprintf(`{"v":%d,"t":"v%d"}`, g.version, g.version))}
 	if g.newFeat != "" {
 		doc.Features[g.newFeat] = []float32{1, 2}
@@ -341,8 +343,8 @@ func TestOpenRemovesAKilledImport(t *testing.T) {
 			t.Errorf("segment %d bytes after the restart, %d before the killed import", st2, st0)
 		}
 		file, live, err := s2.SegmentUsage(ctx)
-		if err != nil || file != live || live != int64(n*d*4) {
-			t.Errorf("segment usage %d file, %d live, %v; want %d", file, live, err, n*d*4)
+		if err != nil || file != live || live != int64(n*(d+2)*4) { // "e" and "x"
+			t.Errorf("segment usage %d file, %d live, %v; want %d", file, live, err, n*(d+2)*4)
 		}
 		if entries, _ := os.ReadDir(s2.TempDir()); len(entries) != 0 {
 			t.Errorf("tmp/ after the restart: %v", entries)
