@@ -40,8 +40,8 @@ const (
 		gen INTEGER NOT NULL DEFAULT 0, next_gen INTEGER, next_row INTEGER`
 	rowModelDocumentsInsert = `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen) VALUES %s
 		ON CONFLICT (collection_id, document_id) DO UPDATE SET payload = COALESCE(excluded.payload, documents.payload), updated_at = excluded.updated_at`
-	rowModelDocumentsRow    = `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen, row) VALUES %s` + documentsInPlace
-	rowModelVectorsInsert   = `INSERT INTO vectors (collection_id, feature, document_id, row, gen) VALUES %s` + vectorsInPlace
+	rowModelDocumentsRow  = `INSERT INTO documents (collection_id, document_id, seq, payload, created_at, updated_at, gen, row) VALUES %s` + documentsInPlace
+	rowModelVectorsInsert = `INSERT INTO vectors (collection_id, feature, document_id, row, gen) VALUES %s` + vectorsInPlace
 )
 
 // rowModels are today's model (read from a migrated store, see
