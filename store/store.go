@@ -20,6 +20,10 @@
 // than one batch is staged (see Upsert) and commits batch by batch, its
 // rows invisible to readers until one short final commit.
 //
+// Rows: a document's row holds the segment row of its vector of the
+// collection's inline feature (the first feature it got), and the vectors
+// table a row per vector of any other feature (see migrationInlineVectors).
+//
 // Visibility: rows of documents, vectors and features carry the import
 // generation that wrote them (gen, 0 for a single-transaction upsert) and,
 // for a document or vector an import replaces, the replacement in next_*
