@@ -15,11 +15,7 @@ import (
 // LoadVectors, FeatureVectors, the counts) sees the vectors of both kinds.
 func TestInlineFeature(t *testing.T) {
 	forEachPlace(t, func(t *testing.T, db *testDB) {
-		s, err := db.Open(t, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := db.open(t)
 		ctx := context.Background()
 		ns, c := setupCollection(t, s)
 		upsert := func(docs ...DocumentInput) {

@@ -8,7 +8,8 @@ import (
 
 // TestQueryPlans: SQLite's planner, given plannerStats, looks a document's
 // vectors up by the primary key, reads a feature's rows in order from the
-// covering index, finds the documents with a payload in their partial
+// covering index (an inline feature's from documents_seq, and a
+// document's inline vector by the documents' key), finds the documents with a payload in their partial
 // index, and finds an aborted import's rows and the vector replacements to
 // drop or fold by index. Without the statistics the first read every
 // vector of the collection for each document listed (two minutes to list
