@@ -672,7 +672,7 @@ var migrations = []string{
 // the B-trees of its document row alone, where a vectors row added two
 // more (the table's and vectors_row_cover): BenchmarkRowModels, 200,192
 // documents, 3.70 → 1.98 µs a document; W4's .npy through the service
-// 99–108 → 168–172 MB/s (docs/PERFORMANCE.md).
+// (bench/service) 109 → 194–199 MB/s (docs/PERFORMANCE.md).
 const migrationInlineVectors = `ALTER TABLE features ADD COLUMN inline INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE documents ADD COLUMN row INTEGER;
 	ALTER TABLE documents ADD COLUMN next_row INTEGER;`
