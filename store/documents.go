@@ -922,19 +922,7 @@ func (b *rowBatch) flush(ctx context.Context) error {
 // and a feature's rows, are consecutive (writeBatch appends them so): the
 // statements give each row the first one plus its index.
 func (b *rowBatch) insertJSON(ctx context.Context, staged bool) error {
-	// The JSON statement gives the documents' inline rows as the first
-	// plus the index: all consecutive, or none.
-	var firstRow any
-	rowsFit := b.rows[0] < 0 && !slices.ContainsFunc(b.rows, func(r int64) bool { return r >= 0 })
-	if !rowsFit && b.rows[0] >= 0 {
-		firstRow, rowsFit = b.rows[0], true
-		for i, r := range b.rows {
-			if r != b.rows[0]+int64(i) {
-				rowsFit = false
-				break
-			}
-		}
-	}
+	firstRow, rowsFit := inlineRun(b.rows)
 	if !rowsFit || slices.ContainsFunc(b.payloads, func(p any) bool { return p != nil }) {
 		for first := 0; first < len(b.docIDs); first += batchDocuments {
 			last := min(first+batchDocuments, len(b.docIDs))
@@ -980,6 +968,21 @@ func (b *rowBatch) insertJSON(ctx context.Context, staged bool) error {
 		}
 	}
 	return nil
+}
+
+// inlineRun tells whether the JSON statement can give a flush's documents
+// their inline rows (-1: none) as its first row plus the index: when none
+// has one (first is nil) or all are consecutive from rows[0] (first).
+func inlineRun(rows []int64) (first any, ok bool) {
+	for i, r := range rows {
+		if (rows[0] < 0) != (r < 0) || rows[0] >= 0 && r != rows[0]+int64(i) {
+			return nil, false
+		}
+	}
+	if rows[0] < 0 {
+		return nil, true
+	}
+	return rows[0], true
 }
 
 // appendJSONStrings appends the ids to dst as a JSON array of strings.

@@ -127,3 +127,26 @@ func TestInlineFeature(t *testing.T) {
 		}
 	})
 }
+
+// TestInlineRun: the JSON statement takes a flush's inline rows only when
+// none has one or all are consecutive; anything else goes to VALUES lists.
+func TestInlineRun(t *testing.T) {
+	for _, c := range []struct {
+		rows  []int64
+		first any
+		ok    bool
+	}{
+		{[]int64{-1}, nil, true},
+		{[]int64{-1, -1, -1}, nil, true},
+		{[]int64{7}, int64(7), true},
+		{[]int64{7, 8, 9}, int64(7), true},
+		{[]int64{7, 9}, nil, false},
+		{[]int64{8, 7}, nil, false},
+		{[]int64{-1, 0}, nil, false}, // -1 + 1 is 0: consecutive numbers, not rows
+		{[]int64{3, -1}, nil, false},
+	} {
+		if first, ok := inlineRun(c.rows); first != c.first || ok != c.ok {
+			t.Errorf("inlineRun(%v) = %v, %v; want %v, %v", c.rows, first, ok, c.first, c.ok)
+		}
+	}
+}
