@@ -25,10 +25,23 @@ import (
 //
 // SQLite's own lower() and LIKE fold ASCII only; these fold "É" to "é" and
 // "Straße" to "strasse" as a client expects.
+//
+// They take their text arguments as views of SQLite's own bytes
+// (VolatileArgs): the driver's copy of a text argument otherwise stops at
+// its first NUL, so a pattern "a\x00b" became "a" and matched "apple". A
+// view lives only during the call; what outlives it (the regexp cache's
+// keys) is copied.
 func init() {
-	sqlite.MustRegisterDeterministicScalarFunction("clusterd_fold", 1, sqlFold)
-	sqlite.MustRegisterDeterministicScalarFunction("clusterd_regexp", 2, sqlRegexp)
-	sqlite.MustRegisterDeterministicScalarFunction("clusterd_text", 3, sqlText)
+	for name, fn := range map[string]struct {
+		args int32
+		fn   func(*sqlite.FunctionContext, []driver.Value) (driver.Value, error)
+	}{
+		"clusterd_fold":   {1, sqlFold},
+		"clusterd_regexp": {2, sqlRegexp},
+		"clusterd_text":   {3, sqlText},
+	} {
+		sqlite.MustRegisterFunction(name, &sqlite.FunctionImpl{NArgs: fn.args, Deterministic: true, VolatileArgs: true, Scalar: fn.fn})
+	}
 }
 
 func sqlFold(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
@@ -125,6 +138,7 @@ func compileRegexp(p string) (*regexp.Regexp, error) {
 	if ok {
 		return re, nil
 	}
+	p = strings.Clone(p) // the cache and the Regexp keep it; p may be a view of SQLite's bytes
 	re, err := regexp.Compile(p)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"database/sql"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -107,5 +109,77 @@ func TestCompileRegexpCache(t *testing.T) {
 	regexps.Unlock()
 	if n > maxCachedRegexps {
 		t.Errorf("%d cached patterns, want at most %d", n, maxCachedRegexps)
+	}
+}
+
+// TestSQLFunctionsKeepNUL runs the SQL functions through SQLite on text
+// holding NUL bytes: each must see the whole text (the driver's default
+// copy of an argument stops at the first NUL), and the regexp cache must
+// keep its own copies of the patterns, not views of SQLite's row buffers
+// that the next row overwrites. The expected values are Go's regexp and
+// strings packages' answers on the same strings.
+func TestSQLFunctionsKeepNUL(t *testing.T) {
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, c := range []struct {
+		query string
+		args  []any
+		want  any
+	}{
+		{"SELECT clusterd_regexp(?, ?)", []any{"a\x00b", "apple"}, int64(0)},
+		{"SELECT clusterd_regexp(?, ?)", []any{"a\x00b", "xa\x00by"}, int64(1)},
+		{"SELECT clusterd_regexp(?, ?)", []any{"b$", "a\x00b"}, int64(1)},
+		{"SELECT clusterd_fold(?)", []any{"A\x00B"}, "a\x00b"},
+		{"SELECT clusterd_fold(?)", []any{"É\x00É"}, "é\x00é"},
+		{"SELECT clusterd_text(?, ?, 0)", []any{"quick\x00fox", "fox"}, int64(1)},
+		{"SELECT clusterd_text(?, ?, 1)", []any{"quick fox", "quick\x00cat"}, int64(0)},
+	} {
+		var got any
+		if err := db.QueryRow(c.query, c.args...).Scan(&got); err != nil {
+			t.Fatalf("%s %q: %v", c.query, c.args, err)
+		}
+		if s, ok := got.([]byte); ok {
+			got = string(s)
+		}
+		if got != c.want {
+			t.Errorf("%s %q = %#v, want %#v", c.query, c.args, got, c.want)
+		}
+	}
+
+	// Patterns that differ row by row, read from a table so that SQLite
+	// hands them over from its own reused buffers.
+	if _, err := db.Exec(`CREATE TABLE t (p TEXT, x TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for i := range 50 {
+		p := fmt.Sprintf("^nul%02d\x00[a-z]+$", i)
+		patterns = append(patterns, p)
+		if _, err := db.Exec(`INSERT INTO t VALUES (?, ?)`, p, fmt.Sprintf("nul%02d\x00match", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := db.QueryRow(`SELECT SUM(clusterd_regexp(p, x)) FROM t`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(patterns) {
+		t.Errorf("%d of %d rows matched their own pattern", n, len(patterns))
+	}
+	regexps.Lock()
+	defer regexps.Unlock()
+	for _, p := range patterns {
+		if re, ok := regexps.m[p]; ok && re.String() != p {
+			t.Errorf("the cache holds %q under %q", re.String(), p)
+		}
+	}
+	for k, re := range regexps.m {
+		if re.String() != k {
+			t.Errorf("the cache holds %q under %q (a key that changed after it was stored)", re.String(), k)
+		}
 	}
 }
