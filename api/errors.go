@@ -101,6 +101,7 @@ func classify(err error) (int, any) {
 	var qe *store.QueryError
 	var de *store.DocumentError
 	var mb *http.MaxBytesError
+	var te *store.TextNULError
 	switch {
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, ValidationBody{Detail: ve.Items}
@@ -118,6 +119,8 @@ func classify(err error) (int, any) {
 	case errors.As(err, &de):
 		loc := append([]any{"body", "documents", de.Index}, de.Field...)
 		return http.StatusUnprocessableEntity, ValidationBody{Detail: []ValidationItem{{Loc: loc, Msg: de.Error(), Type: "value_error"}}}
+	case errors.As(err, &te):
+		return http.StatusUnprocessableEntity, ValidationBody{Detail: []ValidationItem{{Loc: []any{"body"}, Msg: te.Error(), Type: "value_error"}}}
 	case errors.As(err, &mb):
 		ae = &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
 			Message: fmt.Sprintf("request body is larger than the limit of %d bytes", mb.Limit), Details: map[string]any{"limit_bytes": mb.Limit}}

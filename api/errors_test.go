@@ -27,3 +27,13 @@ func TestClassifyConflicts(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyTextNUL: PostgreSQL's refusal of text holding U+0000 is the
+// client's to mend, a 422 on the body, also when wrapped.
+func TestClassifyTextNUL(t *testing.T) {
+	status, body := classify(fmt.Errorf("create collection: %w", &store.TextNULError{}))
+	vb, ok := body.(ValidationBody)
+	if status != http.StatusUnprocessableEntity || !ok || len(vb.Detail) != 1 || len(vb.Detail[0].Loc) != 1 || vb.Detail[0].Loc[0] != "body" || vb.Detail[0].Type != "value_error" {
+		t.Fatalf("%d %+v, want 422 with one value_error at [body]", status, body)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,6 +179,9 @@ func (s rebindStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (
 	if !ok {
 		return nil, errNoInterface
 	}
+	if err := pgWriteArgs(args); err != nil {
+		return nil, err
+	}
 	return e.ExecContext(ctx, args)
 }
 
@@ -186,7 +190,7 @@ func (s rebindStmt) QueryContext(ctx context.Context, args []driver.NamedValue) 
 	if !ok {
 		return nil, errNoInterface
 	}
-	r, err := q.QueryContext(ctx, args)
+	r, err := q.QueryContext(ctx, pgReadArgs(args))
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +202,40 @@ func (s rebindStmt) CheckNamedValue(nv *driver.NamedValue) error {
 		return ch.CheckNamedValue(nv)
 	}
 	return driver.ErrSkip
+}
+
+// pgReadArgs returns the arguments of a statement that reads with U+0000
+// in their text read as U+FFFF, as clusterd_jsonb reads the escape \u0000
+// of stored JSON (see pgFunctions): PostgreSQL refuses text holding
+// U+0000, and none it stores holds one, so a lookup of such text finds
+// what SQLite would (nothing, or the JSON values holding U+0000) instead
+// of failing. args is returned itself when no text holds U+0000.
+func pgReadArgs(args []driver.NamedValue) []driver.NamedValue {
+	var out []driver.NamedValue
+	for i, a := range args {
+		if s, ok := a.Value.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			if out == nil {
+				out = slices.Clone(args)
+			}
+			out[i].Value = strings.ReplaceAll(s, "\x00", "\uffff")
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
+// pgWriteArgs is a *TextNULError when a text argument of a statement that
+// writes holds U+0000: PostgreSQL cannot store it, and storing anything
+// else would change the client's text.
+func pgWriteArgs(args []driver.NamedValue) error {
+	for _, a := range args {
+		if s, ok := a.Value.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			return &TextNULError{}
+		}
+	}
+	return nil
 }
 
 // intRows reads PostgreSQL's booleans as the integers 0 and 1, as SQLite
@@ -221,6 +259,9 @@ func (c *rebindConn) ExecContext(ctx context.Context, query string, args []drive
 	if !ok {
 		return nil, driver.ErrSkip
 	}
+	if err := pgWriteArgs(args); err != nil {
+		return nil, err
+	}
 	return e.ExecContext(ctx, rebind(query), args)
 }
 
@@ -229,7 +270,7 @@ func (c *rebindConn) QueryContext(ctx context.Context, query string, args []driv
 	if !ok {
 		return nil, driver.ErrSkip
 	}
-	rows, err := q.QueryContext(ctx, rebind(query), args)
+	rows, err := q.QueryContext(ctx, rebind(query), pgReadArgs(args))
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,14 @@ package store
 // what the API documents (classes, alternation, anchors, (?i)), but not
 // every RE2 construct. json_patch is RFC 7396's merge patch keeping the
 // target's key order, as SQLite's does.
+//
+// PostgreSQL's text cannot hold U+0000, and jsonb refuses the escape
+// \u0000 that a stored payload may hold (JSON columns are text). Every
+// jsonb reading goes through clusterd_jsonb, which reads such an escape as
+// \uffff, a noncharacter; the connections read U+0000 in a statement's
+// text arguments as U+FFFF too (see pgArgs), so a filter on "a\x00b"
+// matches a payload's "a\u0000b" as on SQLite. A payload holding U+FFFF
+// itself is the one that reads the same.
 const pgFunctions = `
 CREATE OR REPLACE FUNCTION main.clusterd_path(p text) RETURNS text[] LANGUAGE plpgsql IMMUTABLE STRICT AS $f$
 DECLARE
@@ -51,6 +59,11 @@ BEGIN
 	RETURN out;
 END $f$;
 
+CREATE OR REPLACE FUNCTION main.clusterd_jsonb(doc text) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+	SELECT (CASE WHEN strpos(doc, '\u0000') = 0 THEN doc
+		ELSE regexp_replace(doc, '(?<!\\)((?:\\\\)*)\\u0000', '\1\\uffff', 'g') END)::jsonb
+$f$;
+
 CREATE OR REPLACE FUNCTION main.clusterd_jtype(v jsonb) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
 	SELECT CASE jsonb_typeof(v)
 		WHEN 'string' THEN 'text'
@@ -60,7 +73,7 @@ CREATE OR REPLACE FUNCTION main.clusterd_jtype(v jsonb) RETURNS text LANGUAGE sq
 $f$;
 
 CREATE OR REPLACE FUNCTION main.json_type(doc text, path text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
-	SELECT main.clusterd_jtype(doc::jsonb #> main.clusterd_path(path))
+	SELECT main.clusterd_jtype(main.clusterd_jsonb(doc) #> main.clusterd_path(path))
 $f$;
 
 CREATE OR REPLACE FUNCTION main.json_extract(doc text, path text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
@@ -68,18 +81,18 @@ CREATE OR REPLACE FUNCTION main.json_extract(doc text, path text) RETURNS text L
 		WHEN 'boolean' THEN CASE WHEN v = 'true'::jsonb THEN '1' ELSE '0' END
 		WHEN 'string' THEN v #>> '{}'
 		ELSE v::text END
-	FROM (SELECT doc::jsonb #> main.clusterd_path(path) AS v) s
+	FROM (SELECT main.clusterd_jsonb(doc) #> main.clusterd_path(path) AS v) s
 $f$;
 
 CREATE OR REPLACE FUNCTION main.json_each(doc text) RETURNS TABLE (key text, value text) LANGUAGE sql IMMUTABLE AS $f$
-	SELECT NULL::text, e FROM jsonb_array_elements_text(doc::jsonb) AS e
+	SELECT NULL::text, e FROM jsonb_array_elements_text(main.clusterd_jsonb(doc)) AS e
 $f$;
 
 CREATE OR REPLACE FUNCTION main.clusterd_each(doc text, path text[]) RETURNS TABLE (type text, s text, n double precision) LANGUAGE sql IMMUTABLE AS $f$
 	SELECT main.clusterd_jtype(x.e),
 		CASE WHEN jsonb_typeof(x.e) = 'string' THEN x.e #>> '{}' END,
 		CASE WHEN jsonb_typeof(x.e) = 'number' THEN (x.e #>> '{}')::double precision END
-	FROM (SELECT doc::jsonb #> path AS v) d,
+	FROM (SELECT main.clusterd_jsonb(doc) #> path AS v) d,
 		LATERAL (SELECT jsonb_array_elements(d.v) WHERE jsonb_typeof(d.v) = 'array'
 			UNION ALL SELECT d.v WHERE jsonb_typeof(d.v) NOT IN ('array', 'object')) AS x(e)
 $f$;

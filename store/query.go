@@ -824,14 +824,17 @@ func (c *compiler) textPredicate(op, s string, cs bool, path []any) (func(x stri
 		case "starts_with":
 			return func(x string) string { return "instr(" + target(x) + ", " + c.arg(s) + ") = 1" }, true
 		}
-		n := utf8.RuneCountInString(s) // SQLite's substr counts characters too
 		if c.pg {
+			n := utf8.RuneCountInString(s) // right counts characters
 			return func(x string) string {
 				return "right(" + target(x) + ", " + strconv.Itoa(n) + ") = " + c.arg(s)
 			}, true
 		}
+		// SQLite's substr of a text stops at its first U+0000; of a blob
+		// it counts bytes, and UTF-8 text ends with s exactly when its
+		// bytes end with s's.
 		return func(x string) string {
-			return "substr(" + target(x) + ", -" + strconv.Itoa(n) + ") = " + c.arg(s)
+			return "substr(CAST(" + target(x) + " AS BLOB), -" + strconv.Itoa(len(s)) + ") = CAST(" + c.arg(s) + " AS BLOB)"
 		}, true
 	case "regex":
 		if len(s) > MaxRegexLength {
@@ -892,7 +895,7 @@ func (c *compiler) typed(x, t string, k byte) string {
 // jsonType is the SQL of the JSON type of f's value (NULL when absent).
 func (c *compiler) jsonType(f field) string {
 	if c.pg {
-		return "clusterd_jtype(" + f.col + "::jsonb #> " + f.pgPath + ")"
+		return "clusterd_jtype(clusterd_jsonb(" + f.col + ") #> " + f.pgPath + ")"
 	}
 	return "json_type(" + f.col + ", " + f.path + ")"
 }
@@ -982,7 +985,7 @@ func orderBy(s *Sort, fields fieldMap, def Sort, tie string, d dialect) (string,
 			nulls = " NULLS LAST"
 		}
 		if f.kind == jsonField {
-			v := "(" + f.col + "::jsonb #> " + f.pgPath + ")"
+			v := "(clusterd_jsonb(" + f.col + ") #> " + f.pgPath + ")"
 			rank := "CASE WHEN jsonb_typeof(" + v + ") IS NULL OR jsonb_typeof(" + v + ") = 'null' THEN 0 WHEN jsonb_typeof(" + v + ") = 'number' THEN 1 WHEN jsonb_typeof(" + v + ") = 'string' THEN 2 ELSE 3 END"
 			num := "CASE WHEN jsonb_typeof(" + v + ") = 'number' THEN (" + v + " #>> '{}')::double precision END"
 			str := "(CASE WHEN jsonb_typeof(" + v + ") <> 'number' THEN " + v + " #>> '{}' END) COLLATE \"C\""

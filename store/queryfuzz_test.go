@@ -22,7 +22,8 @@ import (
 //   - every problem is located under the given path (strings and indices),
 //     with a message and a type;
 //   - on documents, the rows SQLite returns are those a reference evaluator
-//     (plain Go, written from docs/API.md's rules) selects.
+//     (plain Go, written from docs/API.md's rules) selects; one document
+//     holds U+0000 (addNULDocument).
 //
 // CI runs it for 15 s; the seed corpus (testdata/fuzz/FuzzFilters and the
 // f.Add seeds) runs in every go test.
@@ -40,7 +41,7 @@ func FuzzFilters(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	fx := newFilterFixture(f, sqliteDB)
-	docs := referenceDocs(f)
+	docs := addNULDocument(f, fx, referenceDocs(f))
 	kinds := []FilterKind{DocumentFilters, CollectionFilters, ClusterFilters, RunFilters, TaskFilters}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tree, sortField := treeOf(data)

@@ -79,6 +79,15 @@ type ConflictError struct {
 func (e *ConflictError) Error() string        { return e.Msg }
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
+// TextNULError reports a write of text holding U+0000 to PostgreSQL, whose
+// text cannot hold it (SQLite keeps it). JSON fields are unaffected: they
+// are stored as JSON text, where it is the escape \u0000.
+type TextNULError struct{}
+
+func (e *TextNULError) Error() string {
+	return "a text field holds the character U+0000, which PostgreSQL cannot store (JSON fields such as payloads and metadata may hold it)"
+}
+
 // Store is an open data directory. It is safe for concurrent use.
 type Store struct {
 	dir  string
