@@ -20,7 +20,7 @@ package store
 // \u0000 that a stored payload may hold (JSON columns are text). Every
 // jsonb reading goes through clusterd_jsonb, which reads such an escape as
 // \uffff, a noncharacter; the connections read U+0000 in a statement's
-// text arguments as U+FFFF too (see pgArgs), so a filter on "a\x00b"
+// text arguments as U+FFFF too (see pgReadArgs), so a filter on "a\x00b"
 // matches a payload's "a\u0000b" as on SQLite. A payload holding U+FFFF
 // itself is the one that reads the same.
 const pgFunctions = `
