@@ -3,8 +3,9 @@ package store
 // pgFunctions are PostgreSQL functions with the names and meaning of the
 // SQLite functions the store's statements call (json_extract, json_type,
 // json_each of a text, json_patch, instr) and of the store's own
-// (clusterd_fold, clusterd_regexp, clusterd_text; see sqlfuncs.go), plus
-// clusterd_each, the filter compiler's json_each. They live in the schema
+// (clusterd_fold, clusterd_regexp, clusterd_text; see sqlfuncs.go), and
+// clusterd_jsonb and clusterd_jtype, which the filter compiler's reading
+// of JSON fields uses (pgElements). They live in the schema
 // main and are replaced at every start (createPGObjects), so a new
 // release's definitions take over.
 //
@@ -86,15 +87,6 @@ $f$;
 
 CREATE OR REPLACE FUNCTION main.json_each(doc text) RETURNS TABLE (key text, value text) LANGUAGE sql IMMUTABLE AS $f$
 	SELECT NULL::text, e FROM jsonb_array_elements_text(main.clusterd_jsonb(doc)) AS e
-$f$;
-
-CREATE OR REPLACE FUNCTION main.clusterd_each(doc text, path text[]) RETURNS TABLE (type text, s text, n double precision) LANGUAGE sql IMMUTABLE AS $f$
-	SELECT main.clusterd_jtype(x.e),
-		CASE WHEN jsonb_typeof(x.e) = 'string' THEN x.e #>> '{}' END,
-		CASE WHEN jsonb_typeof(x.e) = 'number' THEN (x.e #>> '{}')::double precision END
-	FROM (SELECT main.clusterd_jsonb(doc) #> path AS v) d,
-		LATERAL (SELECT jsonb_array_elements(d.v) WHERE jsonb_typeof(d.v) = 'array'
-			UNION ALL SELECT d.v WHERE jsonb_typeof(d.v) NOT IN ('array', 'object')) AS x(e)
 $f$;
 
 CREATE OR REPLACE FUNCTION main.clusterd_merge(t json, p json) RETURNS json LANGUAGE plpgsql IMMUTABLE AS $f$

@@ -871,17 +871,35 @@ func (c *compiler) some(f field, pred func(x, t string) string) string {
 	}
 	// json_each of a scalar yields it once (key NULL), of a list its
 	// elements (integer keys), of an object its members (text keys, left
-	// out: an object equals nothing). PostgreSQL's clusterd_each (see
-	// pgfuncs.go) yields the same, typed: j.s for strings, j.n for numbers.
+	// out: an object equals nothing). On PostgreSQL, pgElements yields the
+	// same, typed: j.s for strings, j.n for numbers.
 	if c.pg {
-		return "EXISTS (SELECT 1 FROM clusterd_each(" + f.col + ", " + f.pgPath + ") AS j WHERE (" + pred("j", "j.type") + "))"
+		return "EXISTS (SELECT 1 FROM " + pgElements(f) + " WHERE (" + pred("j", "j.type") + "))"
 	}
 	return "EXISTS (SELECT 1 FROM json_each(" + f.col + ", " + f.path + ") AS j WHERE typeof(j.key) != 'text' AND (" + pred("j.value", "j.type") + "))"
 }
 
+// pgElements is the FROM clause of a JSON field's elements on PostgreSQL:
+// rows j(type, s, n), one per element of a list, one for a scalar, none
+// for an object or an absent field; type is clusterd_jtype's, s the text
+// of a string, n the value of a number. The field's jsonb is computed
+// once per document behind OFFSET 0; without that fence PostgreSQL pulls
+// the subquery up and parses the document once per use of v. Measured on
+// 300,000 documents, a COUNT(*) of "n > 150000": 1.34–1.59 s, against
+// 3.38–3.55 s for the same body as an SQL function of the document (not
+// inlined: its argument, the reader view's payload, holds a subplan).
+func pgElements(f field) string {
+	return "(SELECT clusterd_jsonb(" + f.col + ") #> " + f.pgPath + " AS v OFFSET 0) AS j0," +
+		" LATERAL (SELECT clusterd_jtype(x.e) AS type," +
+		" CASE WHEN jsonb_typeof(x.e) = 'string' THEN x.e #>> '{}' END AS s," +
+		" CASE WHEN jsonb_typeof(x.e) = 'number' THEN (x.e #>> '{}')::double precision END AS n" +
+		" FROM (SELECT jsonb_array_elements(j0.v) WHERE jsonb_typeof(j0.v) = 'array'" +
+		" UNION ALL SELECT j0.v WHERE jsonb_typeof(j0.v) NOT IN ('array', 'object')) AS x(e)) AS j"
+}
+
 // typed is x as a value of kind k ('s' or 'n') after guard(t, k) let it
 // through: on SQLite x itself; on PostgreSQL, where a JSON element is a
-// row of clusterd_each, its column of that type.
+// row of pgElements, its column of that type.
 func (c *compiler) typed(x, t string, k byte) string {
 	if !c.pg || t == "" {
 		return x
