@@ -9,7 +9,8 @@ import (
 // payloads {"category": "c<i>", "n": i, "text": …} through a payload
 // filter, with its total and a page of 1,000, as GET …/documents/list
 // with a filter does: a number comparison that half the documents pass,
-// and a case-folded equality that one passes. Reports seconds a list.
+// a case-folded equality that one passes, and a test of presence that all
+// pass. Reports seconds a list.
 //
 //	go test ./store -run '^$' -bench ListFiltered -benchtime 3x
 func BenchmarkListFiltered(b *testing.B) {
@@ -30,6 +31,7 @@ func BenchmarkListFiltered(b *testing.B) {
 			}{
 				{"n_gt", cond("n", "gt", fmt.Sprint(n/2)), 1000},
 				{"category_eq", cond("category", "eq", `"C77"`), 1},
+				{"text_exists", cond("text", "exists", "true"), 1000},
 			} {
 				b.Run(c.name, func(b *testing.B) {
 					for b.Loop() {

@@ -882,14 +882,15 @@ func (c *compiler) some(f field, pred func(x, t string) string) string {
 // pgElements is the FROM clause of a JSON field's elements on PostgreSQL:
 // rows j(type, s, n), one per element of a list, one for a scalar, none
 // for an object or an absent field; type is clusterd_jtype's, s the text
-// of a string, n the value of a number. The field's jsonb is computed
-// once per document behind OFFSET 0; without that fence PostgreSQL pulls
-// the subquery up and parses the document once per use of v. Measured on
-// 300,000 documents, a COUNT(*) of "n > 150000": 1.34–1.59 s, against
-// 3.38–3.55 s for the same body as an SQL function of the document (not
-// inlined: its argument, the reader view's payload, holds a subplan).
+// of a string, n the value of a number. Each subquery is fenced with
+// OFFSET 0, which PostgreSQL does not pull up: the field's jsonb v is
+// computed once per document (pulled up, the document was parsed once
+// per use of v), and clusterd_jsonb gets a plain column, so it is
+// inlined (PostgreSQL does not inline a function whose argument holds a
+// subplan, as the reader view's payload does, when the function uses it
+// twice). See docs/PERFORMANCE.md, "Payload filters on PostgreSQL".
 func pgElements(f field) string {
-	return "(SELECT clusterd_jsonb(" + f.col + ") #> " + f.pgPath + " AS v OFFSET 0) AS j0," +
+	return "(SELECT clusterd_jsonb(jd.doc) #> " + f.pgPath + " AS v FROM (SELECT " + f.col + " AS doc OFFSET 0) AS jd OFFSET 0) AS j0," +
 		" LATERAL (SELECT clusterd_jtype(x.e) AS type," +
 		" CASE WHEN jsonb_typeof(x.e) = 'string' THEN x.e #>> '{}' END AS s," +
 		" CASE WHEN jsonb_typeof(x.e) = 'number' THEN (x.e #>> '{}')::double precision END AS n" +
@@ -912,8 +913,8 @@ func (c *compiler) typed(x, t string, k byte) string {
 
 // jsonType is the SQL of the JSON type of f's value (NULL when absent).
 func (c *compiler) jsonType(f field) string {
-	if c.pg {
-		return "clusterd_jtype(clusterd_jsonb(" + f.col + ") #> " + f.pgPath + ")"
+	if c.pg { // fenced as in pgElements, so that clusterd_jsonb is inlined
+		return "(SELECT clusterd_jtype(clusterd_jsonb(jd.doc) #> " + f.pgPath + ") FROM (SELECT " + f.col + " AS doc OFFSET 0) AS jd)"
 	}
 	return "json_type(" + f.col + ", " + f.path + ")"
 }
