@@ -213,7 +213,7 @@ func (s rebindStmt) CheckNamedValue(nv *driver.NamedValue) error {
 func pgReadArgs(args []driver.NamedValue) []driver.NamedValue {
 	var out []driver.NamedValue
 	for i, a := range args {
-		if s, ok := a.Value.(string); ok && strings.IndexByte(s, 0) >= 0 {
+		if s, ok := holdsNUL(a.Value); ok {
 			if out == nil {
 				out = slices.Clone(args)
 			}
@@ -231,11 +231,17 @@ func pgReadArgs(args []driver.NamedValue) []driver.NamedValue {
 // else would change the client's text.
 func pgWriteArgs(args []driver.NamedValue) error {
 	for _, a := range args {
-		if s, ok := a.Value.(string); ok && strings.IndexByte(s, 0) >= 0 {
+		if _, ok := holdsNUL(a.Value); ok {
 			return &TextNULError{}
 		}
 	}
 	return nil
+}
+
+// holdsNUL returns v's text when v is text holding U+0000.
+func holdsNUL(v driver.Value) (string, bool) {
+	s, ok := v.(string)
+	return s, ok && strings.IndexByte(s, 0) >= 0
 }
 
 // intRows reads PostgreSQL's booleans as the integers 0 and 1, as SQLite

@@ -98,11 +98,7 @@ func TestFilterNUL(t *testing.T) {
 // nothing; a lookup by such a name finds nothing on both.
 func TestTextNUL(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testDB) {
-		s, err := db.Open(t, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := db.open(t)
 		ctx := context.Background()
 		ns, err := s.ResolveNamespace(ctx, "", true)
 		if err != nil {
